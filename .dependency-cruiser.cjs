@@ -1,0 +1,70 @@
+/**
+ * The layer rules of ../shared/DESIGN.md, enforced on every `npm test`.
+ * Arrows point down only: core knows no device; a hardware driver sees only the
+ * core/driver and core/platform contracts; only the package entry (index.ts,
+ * the composition root) and the CLI built on it import the driver list and the platforms.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'core-imports-no-device',
+      severity: 'error',
+      comment: 'core must not import a driver, the simulator, native/ (pcie-mmio) or the composition root',
+      from: { path: '^core/' },
+      to: { path: '^(drivers/|simulator/|native/|cli/|index\\.ts)|node_modules/pcie-mmio' },
+    },
+    {
+      name: 'hardware-driver-imports-only-contracts',
+      severity: 'error',
+      comment:
+        'a hardware driver imports only core/driver and core/platform (and its own folder); no node:crypto, no simulator',
+      from: { path: '^drivers/(?!software/)([^/]+)/' },
+      to: {
+        pathNot: ['^core/driver/', '^core/platform/', '^drivers/$1/'],
+      },
+    },
+    {
+      name: 'hardware-driver-no-node-builtins',
+      severity: 'error',
+      comment: 'hardware drivers speak their card through the platform contracts only',
+      from: { path: '^drivers/(?!software/)' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'software-driver-imports-contracts-and-node-only',
+      severity: 'error',
+      from: { path: '^drivers/software/' },
+      to: { path: '^(core/(?!driver/|platform/)|simulator/|native/|drivers/(?!software/))' },
+    },
+    {
+      name: 'simulator-is-a-platform',
+      severity: 'error',
+      comment:
+        'the simulator implements core/platform and knows no driver and no core layer above the contracts',
+      from: { path: '^simulator/' },
+      to: { path: '^(drivers/|native/|cli/|index\\.ts|core/(?!driver/|platform/))' },
+    },
+    {
+      name: 'only-the-composition-root-imports-drivers-and-platforms',
+      severity: 'error',
+      from: { pathNot: '^(index\\.ts|drivers/|simulator/|cli/|test/|bench/|selftest\\.ts)' },
+      to: { path: '^(drivers/|simulator/)|node_modules/pcie-mmio' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
+    exclude: { path: '(^dist/|\\.test\\.ts$)' },
+  },
+};

@@ -1,0 +1,157 @@
+/**
+ * The driver contracts: a Driver is matched to a device and probes it into a
+ * Device; a Device offers capabilities and queue pairs; a QueuePair takes batches
+ * of primitive jobs and hands back completions. The shape follows DPDK's cryptodev
+ * (queue pairs, enqueue/dequeue bursts) and Linux's crypto API (registration with
+ * a priority).
+ */
+
+import type { DeviceSpec, PciFunction } from '../platform/pci.js';
+import type { Capability } from './capabilities.js';
+import type { PkaccelError } from './errors.js';
+import type { PrivateKeyMaterial } from './keys.js';
+import type { PrimitiveRequest, PrimitiveValue, ResultOf } from './primitives.js';
+
+/** A job as a queue pair takes it: a caller-chosen tag and a primitive request. */
+export interface Job {
+  /**
+   * Unique among the jobs in flight on this queue pair; any integer in [0, 2^32).
+   * The driver maps it to its own descriptor tags and never trusts a tag the device returns.
+   */
+  readonly tag: number;
+  readonly request: PrimitiveRequest;
+}
+
+/** The outcome of one job. Every submitted job completes exactly once, unless the queue pair is reset. */
+export type Completion =
+  | { readonly tag: number; readonly ok: true; readonly value: PrimitiveValue }
+  | { readonly tag: number; readonly ok: false; readonly error: PkaccelError };
+
+/**
+ * One submission/completion queue pair of a device. Single-consumer: one owner
+ * (the job queue) submits and harvests.
+ */
+export interface QueuePair {
+  /** Index among the device's queue pairs. */
+  readonly index: number;
+  /** The most jobs that may be in flight at once (the ring depth for ring devices). */
+  readonly depth: number;
+  /** Jobs submitted and not yet harvested. */
+  readonly inFlight: number;
+  /**
+   * Submit a batch with one doorbell. Accepts a prefix of `jobs` (as many as fit in
+   * `depth - inFlight`) and returns how many it took. Requests the device cannot do
+   * are accepted and complete with an error. Throws a DeviceGoneError if the device
+   * is out of service.
+   */
+  submit(jobs: readonly Job[]): number;
+  /**
+   * Hand every completion available now (at most `max`) to `sink`, synchronously,
+   * and return how many. Never blocks; never calls `sink` after returning.
+   */
+  harvest(sink: (completion: Completion) => void, max?: number): number;
+  /**
+   * Arm the completion interrupt and resolve when `harvest` may find something (or
+   * at once if it already would). Drivers without interrupts poll internally.
+   * Rejects with AbortedError on abort, DeviceGoneError if the device goes away.
+   */
+  waitForCompletions(signal?: AbortSignal): Promise<void>;
+  /**
+   * Abandon every job in flight (after a timeout or a hang): the queue pair is
+   * reset, those jobs will never complete, and their tags are free again.
+   * Returns the abandoned tags.
+   */
+  abandon(signal?: AbortSignal): Promise<readonly number[]>;
+}
+
+export type DeviceState = 'ready' | 'resetting' | 'failed' | 'gone' | 'closed';
+
+/** What a device is, for people and for the scheduler. */
+export interface DeviceInfo {
+  /** Unique within an accelerator: the spec or PCI address it was opened from. */
+  readonly id: string;
+  /** The driver's name. */
+  readonly driver: string;
+  /** A human-readable model name. */
+  readonly model: string;
+  /** The PCI address, for PCI devices. */
+  readonly address?: string;
+  /** Scheduling priority, inherited from the driver (higher is preferred). */
+  readonly priority: number;
+}
+
+export type DeviceEvent =
+  | { readonly type: 'state'; readonly state: DeviceState; readonly reason?: string }
+  | { readonly type: 'capabilities' };
+
+/** The key slots of a device that keeps private keys on the card. */
+export interface KeySlots {
+  /** How many keys the device can hold at once. */
+  readonly capacity: number;
+  /** Whether the key is loaded now (for scheduling affinity). */
+  holds(key: PrivateKeyMaterial): boolean;
+}
+
+/** A probed device. */
+export interface Device {
+  readonly info: DeviceInfo;
+  readonly state: DeviceState;
+  /**
+   * What the device does. May shrink at run time (e.g. a device refuses a
+   * parameter it advertised): listeners get a `capabilities` event.
+   */
+  readonly capabilities: readonly Capability[];
+  readonly queuePairs: readonly QueuePair[];
+  readonly keySlots?: KeySlots;
+  /** Listen to state and capability changes; returns the unsubscribe function. */
+  subscribe(listener: (event: DeviceEvent) => void): () => void;
+  /** Reset the device; jobs in flight are abandoned. Key slots are reloaded on demand afterwards. */
+  reset(signal?: AbortSignal): Promise<void>;
+  /** Release the device and everything it holds; idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options a caller passed in the device spec's query string (and programmatic ones). */
+export type ProbeOptions = Readonly<Record<string, string>>;
+
+/** A PCI vendor/device ID pair a driver claims. */
+export interface PciMatch {
+  readonly vendorId: number;
+  readonly deviceId: number;
+}
+
+/** A driver for PCI functions, matched by IDs and probed on a PciFunction from any platform. */
+export interface PciDriver {
+  readonly kind: 'pci';
+  readonly name: string;
+  /** Higher wins when several drivers match, and the scheduler prefers devices of higher priority. */
+  readonly priority: number;
+  readonly matches: readonly PciMatch[];
+  /** Bring up the device, or throw (UnsupportedError if it is not one this driver can drive). */
+  probe(fn: PciFunction, options: ProbeOptions, signal?: AbortSignal): Promise<Device>;
+}
+
+/** A driver for something that is not a PCI function (the software provider), named by a spec scheme. */
+export interface VirtualDriver {
+  readonly kind: 'virtual';
+  readonly name: string;
+  readonly priority: number;
+  /** The spec scheme it opens, e.g. "software". */
+  readonly scheme: string;
+  open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device>;
+}
+
+export type Driver = PciDriver | VirtualDriver;
+
+/**
+ * What the algorithms layer needs from below: run one primitive somewhere. The
+ * job queue implements it over every device; tests may implement it over one.
+ */
+export interface PrimitiveExecutor {
+  /** Whether any device in service can do this request. */
+  supports(request: PrimitiveRequest): boolean;
+  run<R extends PrimitiveRequest>(
+    request: R,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<ResultOf<R>>;
+}

@@ -1,0 +1,105 @@
+/**
+ * Typed errors with stable codes. Every layer throws these; `core/api` maps them
+ * to the DOMException names WebCrypto specifies at the `subtle` boundary.
+ *
+ * Messages name what was wrong (the operation, the parameter, the device) and
+ * never contain key material.
+ */
+
+/** The stable error codes of pkaccel. New codes may be added; existing ones never change meaning. */
+export type ErrorCode =
+  | 'unsupported'
+  | 'invalid-key'
+  | 'invalid-input'
+  | 'device-error'
+  | 'timeout'
+  | 'queue-full'
+  | 'device-gone'
+  | 'aborted'
+  | 'not-extractable';
+
+/** Base class of every error pkaccel throws on purpose. */
+export class PkaccelError extends Error {
+  /** The stable code: switch on this, not on the message. */
+  readonly code: ErrorCode;
+  /** The device involved, when one was (its `DeviceInfo.id`). */
+  readonly device: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; device?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.device = options?.device;
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** No registered device (or not this one) can do the operation with these parameters. */
+export class UnsupportedError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('unsupported', message, options);
+  }
+}
+
+/** A key is malformed, of the wrong type, or not usable for the operation. */
+export class InvalidKeyError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('invalid-key', message, options);
+  }
+}
+
+/** An input (message, ciphertext, point, parameter) is malformed or out of range. */
+export class InvalidInputError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('invalid-input', message, options);
+  }
+}
+
+/** A device reported an error, or returned a result that failed a check. */
+export class DeviceError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('device-error', message, options);
+  }
+}
+
+/** A job did not complete before its deadline. */
+export class TimeoutError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('timeout', message, options);
+  }
+}
+
+/** The backlog is full and the accelerator was configured to reject rather than wait. */
+export class QueueFullError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('queue-full', message, options);
+  }
+}
+
+/** The device was removed, closed, or taken out of service. */
+export class DeviceGoneError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('device-gone', message, options);
+  }
+}
+
+/** The caller aborted the operation through its AbortSignal. */
+export class AbortedError extends PkaccelError {
+  constructor(message = 'The operation was aborted', options?: { cause?: unknown; device?: string }) {
+    super('aborted', message, options);
+  }
+}
+
+/** Key material was asked for from a key that is not extractable. */
+export class NotExtractableError extends PkaccelError {
+  constructor(message: string, options?: { cause?: unknown; device?: string }) {
+    super('not-extractable', message, options);
+  }
+}
+
+/** Throws an AbortedError if the signal is aborted; use at every await point that could be cancelled. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
+}

@@ -1,0 +1,8 @@
+/** The driver contracts: everything a driver module imports from core, besides core/platform. */
+export * from './bytes.js';
+export * from './capabilities.js';
+export * from './curves.js';
+export type * from './device.js';
+export * from './errors.js';
+export * from './keys.js';
+export * from './primitives.js';

@@ -1,0 +1,116 @@
+/**
+ * What a driver gets from the machine for one PCI function: its identity, its
+ * config space, its BARs as register windows, DMA memory and interrupts.
+ * `native/` implements it over sysfs/UIO/VFIO; `simulator/` over device models.
+ */
+
+import type { DmaAllocator } from './dma.js';
+import type { Irq } from './irq.js';
+import type { Mmio } from './mmio.js';
+
+/** The identity registers of a PCI function. */
+export interface PciIdentity {
+  readonly vendorId: number;
+  readonly deviceId: number;
+  readonly subsystemVendorId: number;
+  readonly subsystemDeviceId: number;
+  /** The 24-bit class code (base class, subclass, programming interface). */
+  readonly classCode: number;
+  readonly revision: number;
+}
+
+/** A PCI function as a platform found it, before anything is opened. */
+export interface PciFunctionInfo extends PciIdentity {
+  /** Domain:bus:device.function ("0000:03:00.0"), or a platform's own address ("sim:ring#0"). */
+  readonly address: string;
+  /** The kernel driver bound to it now, if any (native only). */
+  readonly kernelDriver?: string;
+  /** IOMMU group number, if the function is in one (native only). */
+  readonly iommuGroup?: number;
+  readonly numaNode?: number;
+}
+
+/** Config-space access (for capability walks such as virtio's, and INTx control). */
+export interface PciConfigSpace {
+  readonly size: number;
+  read8(offset: number): number;
+  read16(offset: number): number;
+  read32(offset: number): number;
+  write16(offset: number, value: number): void;
+  write32(offset: number, value: number): void;
+}
+
+/** How interrupts are delivered on this function; a driver asks for vectors within this. */
+export interface IrqSupport {
+  readonly kind: 'msix' | 'msi' | 'intx' | 'none';
+  /** How many vectors can be opened (1 for INTx). */
+  readonly vectors: number;
+}
+
+/** An opened PCI function: everything a hardware driver touches. */
+export interface PciFunction {
+  readonly info: PciFunctionInfo;
+  readonly config: PciConfigSpace;
+  /** Map BAR `index` as a register window. Throws if the BAR does not exist or is not memory. */
+  bar(index: number): Mmio;
+  /** DMA memory for this function (bus addresses valid for this device). */
+  readonly dma: DmaAllocator;
+  readonly irqSupport: IrqSupport;
+  /** Open interrupt vector `vector` (0-based; 0 for INTx). */
+  openIrq(vector: number): Irq;
+  /**
+   * Resolves when the platform sees the function disappear (surprise removal);
+   * never rejects. Drivers race it against their waits.
+   */
+  readonly removed: Promise<void>;
+  /** Unmap everything, free DMA memory and interrupts. Closing twice is a no-op. */
+  close(): Promise<void>;
+}
+
+/**
+ * A source of PCI functions: the real machine (`native/`) or the simulator.
+ * A platform answers the device specs of its schemes ("pci" for native,
+ * "sim" for the simulator) and can list what it has.
+ */
+export interface Platform {
+  readonly name: string;
+  /** The device-spec schemes this platform opens, e.g. ["pci"] or ["sim"]. */
+  readonly schemes: readonly string[];
+  /** Every PCI function this platform can see, read-only (no binding, no opening). */
+  enumerate(signal?: AbortSignal): Promise<readonly PciFunctionInfo[]>;
+  /**
+   * Open the function a spec names (`scheme:rest`, options already split from the
+   * query string), ready for a driver to probe.
+   */
+  open(spec: DeviceSpec, signal?: AbortSignal): Promise<PciFunction>;
+  /** Whether `auto` should use this platform's devices when no hardware is found. */
+  readonly isFallback?: boolean;
+  /** The device specs `auto` should open from this platform when it is the fallback. */
+  defaultSpecs?(): readonly string[];
+}
+
+/** A parsed device spec: `scheme:target?key=value&key=value`. */
+export interface DeviceSpec {
+  /** The spec as written. */
+  readonly text: string;
+  /** "software", "sim", "pci", … */
+  readonly scheme: string;
+  /** What follows the scheme's colon, without the query ("ring", "0000:03:00.0", ""). */
+  readonly target: string;
+  readonly options: Readonly<Record<string, string>>;
+}
+
+/** Parse `scheme[:target][?k=v&…]`. Throws an InvalidInputError-like TypeError on an empty spec. */
+export function parseDeviceSpec(text: string): DeviceSpec {
+  const trimmed = text.trim();
+  if (trimmed.length === 0) throw new TypeError('empty device spec');
+  const q = trimmed.indexOf('?');
+  const head = q < 0 ? trimmed : trimmed.slice(0, q);
+  const query = q < 0 ? '' : trimmed.slice(q + 1);
+  const colon = head.indexOf(':');
+  const scheme = colon < 0 ? head : head.slice(0, colon);
+  const target = colon < 0 ? '' : head.slice(colon + 1);
+  const options: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(query)) options[k] = v;
+  return { text: trimmed, scheme, target, options };
+}
