@@ -79,5 +79,14 @@ export interface DeviceModel {
   onWrite(bar: number, offset: number, width: 1 | 2 | 4 | 8, value: bigint): void;
 }
 
-/** A model module exports a factory; the runner imports it by name (simulator/models/<name>.ts). */
-export type ModelFactory = (host: ModelHost) => DeviceModel;
+/**
+ * A model module (simulator/models/<name>.ts) default-exports one of these; the
+ * runner imports it by name, in the worker or inline.
+ */
+export interface ModelDefinition {
+  /** The spec target that names it: `sim:<name>`. */
+  readonly name: string;
+  /** The card's layout for these spec options (queue count, arena size, …). */
+  layout(options: Readonly<Record<string, string>>): ModelLayout;
+  create(host: ModelHost): DeviceModel;
+}

@@ -144,14 +144,42 @@ export interface VirtualDriver {
 export type Driver = PciDriver | VirtualDriver;
 
 /**
- * What the algorithms layer needs from below: run one primitive somewhere. The
- * job queue implements it over every device; tests may implement it over one.
+ * One way of doing an operation. A plain request, or a lazy one whose `build`
+ * runs only if a device is chosen for it (for preparation that costs, such as an
+ * ECDSA nonce); `probe` carries the same parameters (curve, sizes, padding) and
+ * is used only to check capabilities.
+ */
+export type Alternative = PrimitiveRequest | { readonly probe: PrimitiveRequest; build(): PrimitiveRequest };
+
+/** What `runFirst` settled with: which alternative ran, where, and its value. */
+export interface AlternativeResult {
+  readonly index: number;
+  readonly value: PrimitiveValue;
+  /** The `DeviceInfo.id` of the device that ran it. */
+  readonly device: string;
+}
+
+/**
+ * What the algorithms layer needs from below: run a primitive somewhere. The job
+ * queue implements it over every device in service; tests may implement it over one.
  */
 export interface PrimitiveExecutor {
   /** Whether any device in service can do this request. */
   supports(request: PrimitiveRequest): boolean;
+  /** Run one request on a capable device. */
   run<R extends PrimitiveRequest>(
     request: R,
     options?: { readonly signal?: AbortSignal },
   ): Promise<ResultOf<R>>;
+  /**
+   * Run one of several ways of doing the same operation, most preferred first: the
+   * scheduler picks a device among those that can do any of them (by priority and
+   * load), then runs the first alternative that device can do. This is how a card
+   * that only does raw RSA still gets PKCS#1 signing work while a device that pads
+   * is also present. Rejects with UnsupportedError if no device can do any.
+   */
+  runFirst(
+    alternatives: readonly Alternative[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<AlternativeResult>;
 }
