@@ -69,6 +69,7 @@ export function capabilityCovers(cap: Capability, request: PrimitiveRequest): bo
       );
     case 'ecdsa-sign':
     case 'ecdsa-verify':
+    case 'ecdh':
       return has(cap.curves, request.key.curve);
     case 'ec-mul':
       return has(cap.curves, request.curve);

@@ -105,6 +105,11 @@ export type PrimitiveRequest =
       readonly scalar: EcPrivateKeyMaterial | bigint;
       readonly point?: EcPoint;
     }
+  /**
+   * ECDH: the x-coordinate of d·Q (field length), for devices that do key
+   * agreement as one operation. `peer` has been validated before it gets here.
+   */
+  | { readonly op: 'ecdh'; readonly key: EcPrivateKeyMaterial; readonly peer: EcPublicKeyMaterial }
   | { readonly op: 'eddsa-sign'; readonly key: OkpPrivateKeyMaterial; readonly message: Uint8Array }
   | {
       readonly op: 'eddsa-verify';
@@ -129,6 +134,7 @@ export interface PrimitiveResults {
   'ecdsa-sign': Uint8Array;
   'ecdsa-verify': boolean;
   'ec-mul': EcPoint;
+  ecdh: Uint8Array;
   'eddsa-sign': Uint8Array;
   'eddsa-verify': boolean;
   x25519: Uint8Array;
@@ -146,6 +152,7 @@ export function privateKeyOf(request: PrimitiveRequest) {
     case 'rsa-sign':
     case 'rsa-decrypt':
     case 'ecdsa-sign':
+    case 'ecdh':
     case 'eddsa-sign':
     case 'x25519':
       return request.key;
