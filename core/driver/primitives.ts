@@ -43,6 +43,18 @@ export interface RsaEncryptionPadding {
   readonly label: Uint8Array;
 }
 
+/**
+ * Optional on ECDSA requests: the message `digest` was hashed from. Devices sign
+ * and verify the digest and ignore this; it exists for the software provider,
+ * whose library (OpenSSL through node:crypto) signs and verifies only messages and
+ * otherwise has to fall back to much slower arithmetic. When present, `digest` is
+ * `hash(data)` (truncated as the request says).
+ */
+export interface PrehashedMessage {
+  readonly hash: HashName;
+  readonly data: Uint8Array;
+}
+
 /** What a keygen primitive is asked to make. */
 export type KeygenSpec =
   | { readonly kind: 'rsa'; readonly bits: number; readonly publicExponent: bigint }
@@ -85,13 +97,19 @@ export type PrimitiveRequest =
       readonly input: Uint8Array;
     }
   /** ECDSA over a digest (already hashed and truncated by the caller to at most the order's length). */
-  | { readonly op: 'ecdsa-sign'; readonly key: EcPrivateKeyMaterial; readonly digest: Uint8Array }
+  | {
+      readonly op: 'ecdsa-sign';
+      readonly key: EcPrivateKeyMaterial;
+      readonly digest: Uint8Array;
+      readonly message?: PrehashedMessage;
+    }
   /** `signature` is IEEE P1363 r‖s, each the field length. */
   | {
       readonly op: 'ecdsa-verify';
       readonly key: EcPublicKeyMaterial;
       readonly digest: Uint8Array;
       readonly signature: Uint8Array;
+      readonly message?: PrehashedMessage;
     }
   /**
    * EC scalar multiplication: scalar·point, or scalar·G when `point` is absent.
