@@ -1,0 +1,224 @@
+/**
+ * One opened simulated card, as a PciFunction: BARs over SharedArrayBuffers, the
+ * DMA arena, interrupts, surprise removal. The model runs on a worker thread
+ * (default) or inline on the caller's thread (`mode=inline`).
+ */
+
+import { Worker } from 'node:worker_threads';
+import type { Irq } from '../core/platform/irq.js';
+import type { Mmio } from '../core/platform/mmio.js';
+import type { IrqSupport, PciConfigSpace, PciFunction, PciFunctionInfo } from '../core/platform/pci.js';
+import { workerExecArgv } from '../core/platform/worker.js';
+import { SimConfigSpace } from './config-space.js';
+import {
+  createSharedCard,
+  DMA_BUS_BASE,
+  DMA_FAULTS,
+  HEAD,
+  REMOVED,
+  type SharedCard,
+  STOP,
+} from './control.js';
+import { ArenaAllocator } from './dma.js';
+import { SimIrq } from './irq.js';
+import { SimMmio, type WritePort } from './mmio.js';
+import type { DeviceModel, ModelDefinition, ModelLayout } from './model.js';
+import { FifoPort, InlinePort } from './ports.js';
+import { ModelRunner } from './runner.js';
+import { waitAsync } from './wait-async.js';
+import type { WorkerInit } from './worker-runner.js';
+
+export type RunMode = 'worker' | 'inline';
+
+/** What tests and benchmarks may see of a simulated card beyond the PciFunction contract. */
+export interface SimulatorHandle {
+  readonly model: string;
+  readonly mode: RunMode;
+  readonly layout: ModelLayout;
+  /** The whole DMA arena as the host sees it (to scan for key material). */
+  readonly arena: Uint8Array;
+  readonly arenaBusBase: bigint;
+  /** DMA accesses the model attempted outside the arena. */
+  readonly dmaFaults: number;
+  /** The model object itself, inline mode only (worker mode: undefined). */
+  readonly inlineModel: DeviceModel | undefined;
+  /** Make the card vanish now, as the `remove` fault does. */
+  removeNow(): void;
+}
+
+const workerUrl = new URL(
+  `./worker-runner${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+  import.meta.url,
+);
+
+export class SimPciFunction implements PciFunction {
+  readonly info: PciFunctionInfo;
+  readonly config: PciConfigSpace;
+  readonly dma: ArenaAllocator;
+  readonly irqSupport: IrqSupport;
+  readonly removed: Promise<void>;
+  readonly sim: SimulatorHandle;
+  readonly #layout: ModelLayout;
+  readonly #shared: SharedCard;
+  readonly #control: Int32Array;
+  readonly #port: WritePort;
+  readonly #bars = new Map<number, SimMmio>();
+  readonly #irqs = new Map<number, SimIrq>();
+  readonly #worker: Worker | undefined;
+  readonly #runner: ModelRunner | undefined;
+  readonly #onClose: () => void;
+  #closed = false;
+
+  private constructor(
+    address: string,
+    layout: ModelLayout,
+    shared: SharedCard,
+    mode: RunMode,
+    model: string,
+    worker: Worker | undefined,
+    runner: ModelRunner | undefined,
+    onClose: () => void,
+  ) {
+    this.info = { ...layout.identity, address };
+    this.#layout = layout;
+    this.#shared = shared;
+    this.#control = new Int32Array(shared.control);
+    this.#worker = worker;
+    this.#runner = runner;
+    this.#onClose = onClose;
+    const barSizes: Record<number, number> = {};
+    for (const [index, bar] of Object.entries(layout.bars)) barSizes[Number(index)] = bar.size;
+    this.config = new SimConfigSpace(layout.identity, barSizes, () => this.#isRemoved());
+    this.dma = new ArenaAllocator(shared.arena);
+    this.irqSupport = { kind: layout.irq.kind, vectors: layout.irq.vectors };
+    this.#port = runner
+      ? new InlinePort(shared.control, runner)
+      : new FifoPort(shared.control, () => this.#markRemoved());
+    this.removed = this.#watchRemoval();
+    const control = this.#control;
+    this.sim = {
+      model,
+      mode,
+      layout,
+      arena: new Uint8Array(shared.arena),
+      arenaBusBase: DMA_BUS_BASE,
+      get dmaFaults() {
+        return Atomics.load(control, DMA_FAULTS);
+      },
+      inlineModel: runner?.model,
+      removeNow: () => this.#markRemoved(),
+    };
+    worker?.on('error', () => this.#markRemoved());
+    worker?.on('exit', () => {
+      if (!this.#closed) this.#markRemoved();
+    });
+  }
+
+  /** Open a card: lay out its memory and start its model (on a worker unless inline). */
+  static async open(
+    definition: ModelDefinition,
+    options: Readonly<Record<string, string>>,
+    address: string,
+    onClose: () => void,
+  ): Promise<SimPciFunction> {
+    const mode = options.mode ?? 'worker';
+    if (mode !== 'worker' && mode !== 'inline') {
+      throw new TypeError(`bad simulator mode "${mode}": expected worker or inline`);
+    }
+    const layout = definition.layout(options);
+    const barSizes: Record<number, number> = {};
+    for (const [index, bar] of Object.entries(layout.bars)) barSizes[Number(index)] = bar.size;
+    const shared = createSharedCard(barSizes, layout.dmaArenaBytes);
+    if (mode === 'inline') {
+      const runner = new ModelRunner(definition, shared, options);
+      return new SimPciFunction(address, layout, shared, mode, definition.name, undefined, runner, onClose);
+    }
+    const init: WorkerInit = { model: definition.name, shared, options };
+    const worker = new Worker(workerUrl, { workerData: init, execArgv: workerExecArgv(workerUrl) });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { type: string; message?: string }) => {
+        cleanup();
+        if (message.type === 'ready') resolve();
+        else
+          reject(
+            new Error(
+              `simulated ${definition.name} card failed to start: ${message.message ?? 'unknown error'}`,
+            ),
+          );
+      };
+      const onError = (error: Error) => {
+        cleanup();
+        reject(
+          new Error(`simulated ${definition.name} card failed to start: ${error.message}`, { cause: error }),
+        );
+      };
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+    }).catch(async (error: unknown) => {
+      await worker.terminate();
+      throw error;
+    });
+    return new SimPciFunction(address, layout, shared, mode, definition.name, worker, undefined, onClose);
+  }
+
+  bar(index: number): Mmio {
+    const layout = this.#layout.bars[index];
+    const memory = this.#shared.bars[index];
+    if (!layout || !memory) throw new RangeError(`simulated card ${this.info.address} has no BAR ${index}`);
+    let mmio = this.#bars.get(index);
+    if (!mmio) {
+      mmio = new SimMmio(index, memory, layout.plainRanges ?? [], this.#port);
+      this.#bars.set(index, mmio);
+    }
+    return mmio;
+  }
+
+  openIrq(vector: number): Irq {
+    if (this.#closed) throw new Error(`simulated card ${this.info.address} is closed`);
+    if (!Number.isInteger(vector) || vector < 0 || vector >= this.irqSupport.vectors) {
+      throw new RangeError(
+        `simulated card ${this.info.address} has ${this.irqSupport.vectors} interrupt vectors; ${vector} is out of range`,
+      );
+    }
+    if (this.#irqs.has(vector)) throw new Error(`interrupt vector ${vector} is already open`);
+    const irq = new SimIrq(this.#shared.control, vector, () => this.#irqs.delete(vector));
+    this.#irqs.set(vector, irq);
+    return irq;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const irq of [...this.#irqs.values()]) irq.close();
+    Atomics.store(this.#control, STOP, 1);
+    Atomics.notify(this.#control, HEAD);
+    // Release the removal watcher's Atomics.waitAsync; `removed` stays pending (the card was not removed).
+    Atomics.notify(this.#control, REMOVED);
+    this.#runner?.stop();
+    if (this.#worker) await this.#worker.terminate();
+    this.dma.close();
+    this.#onClose();
+  }
+
+  #isRemoved(): boolean {
+    return Atomics.load(this.#control, REMOVED) !== 0;
+  }
+
+  #markRemoved(): void {
+    Atomics.store(this.#control, REMOVED, 1);
+    Atomics.notify(this.#control, REMOVED);
+  }
+
+  async #watchRemoval(): Promise<void> {
+    for (;;) {
+      if (this.#isRemoved()) return;
+      if (this.#closed) return new Promise<void>(() => {});
+      const pending = waitAsync(this.#control, REMOVED, 0);
+      if (pending.async) await pending.value;
+    }
+  }
+}
