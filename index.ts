@@ -3,6 +3,7 @@
  * layer. It registers the built-in drivers and platforms with core and
  * re-exports the public API.
  */
+export * from './core/api/index.js';
 export * from './core/driver/index.js';
 export type * from './core/platform/index.js';
 export { parseDeviceSpec } from './core/platform/index.js';

@@ -1,0 +1,41 @@
+/**
+ * The boundary between pkaccel's typed errors and WebCrypto's: every error that
+ * leaves `subtle` is a DOMException with the name WebCrypto specifies (or a
+ * TypeError where WebIDL would throw one), with the PkaccelError kept as `cause`.
+ */
+
+import type { ErrorCode } from '../driver/errors.js';
+import { PkaccelError } from '../driver/errors.js';
+
+/** Where an error happened: key import treats bad key data as DataError, operations as access/operation errors. */
+export type ErrorStage = 'import' | 'export' | 'operation';
+
+const NAME_BY_CODE: Readonly<Record<ErrorCode, string>> = {
+  unsupported: 'NotSupportedError',
+  'invalid-key': 'InvalidAccessError',
+  'invalid-input': 'OperationError',
+  'device-error': 'OperationError',
+  timeout: 'TimeoutError',
+  'queue-full': 'OperationError',
+  'device-gone': 'OperationError',
+  aborted: 'AbortError',
+  'not-extractable': 'InvalidAccessError',
+};
+
+/** A DOMException with WebCrypto's name for this failure. */
+export function domError(name: string, message: string, cause?: unknown): DOMException {
+  return new DOMException(message, cause === undefined ? { name } : { name, cause });
+}
+
+/** Convert whatever a layer below threw into what WebCrypto callers expect to catch. */
+export function toWebCryptoError(error: unknown, stage: ErrorStage, operation: string): Error {
+  if (error instanceof DOMException || error instanceof TypeError) return error;
+  if (error instanceof PkaccelError) {
+    let name = NAME_BY_CODE[error.code];
+    if (stage === 'import' && (error.code === 'invalid-key' || error.code === 'invalid-input'))
+      name = 'DataError';
+    return domError(name, `${operation}: ${error.message}`, error);
+  }
+  // Not one of ours: its message is unknown territory, so it stays only in `cause`.
+  return domError('OperationError', `${operation} failed`, error);
+}

@@ -1,0 +1,20 @@
+/** The public API: openAccelerator, the Accelerator and its WebCrypto-compatible `subtle`, key handles. */
+
+export {
+  type Accelerator,
+  type AcceleratorCrypto,
+  type AcceleratorDevice,
+  type OpenAcceleratorOptions,
+  openAccelerator,
+} from './accelerator.js';
+export type { AlgorithmIdentifier, AsymmetricName } from './algorithm.js';
+export type { AcceleratorCryptoKey, KeyAlgorithm, KeyType, KeyUsage } from './key-handle.js';
+export type {
+  AcceleratorSubtle,
+  BufferSource,
+  CallOptions,
+  CryptoKeyLike,
+  CryptoKeyPairLike,
+  JsonWebKey,
+  KeyFormat,
+} from './subtle.js';
