@@ -1,0 +1,135 @@
+/**
+ * RSASSA-PKCS1-v1_5 and RSASSA-PSS over whatever the devices offer: the
+ * device's own padded signing first, raw RSA with the encoding done here second.
+ */
+
+import type { Alternative } from '../driver/device.js';
+import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
+import type { PrimitiveExecutor, RsaSignaturePadding } from '../driver/index.js';
+import type { RsaPrivateKeyMaterial, RsaPublicKeyMaterial } from '../driver/keys.js';
+import { constantTimeEqual } from './bytes.js';
+import { digest } from './hash.js';
+import type { Options, RsaSignatureParams } from './params.js';
+import { emsaPkcs1v15Encode } from './pkcs1v15.js';
+import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from './pss.js';
+import { booleanResult, bytesResult } from './results.js';
+import { checkRawPrivateResult, faultCheckFailed, openWithPublicKey } from './rsa-fault-check.js';
+import { checkRsaPrivateKey, checkRsaPublicKey } from './rsa-limits.js';
+import { isRsaRepresentative, modulusBytes } from './rsa-public.js';
+
+function devicePadding(params: RsaSignatureParams): RsaSignaturePadding {
+  return params.scheme === 'pss'
+    ? { scheme: 'pss', hash: params.hash, mgfHash: params.hash, saltLength: params.saltLength }
+    : { scheme: 'pkcs1-v1_5', hash: params.hash };
+}
+
+/** A PSS EM (⌈(modBits−1)/8⌉ bytes) widened to the k-byte input of raw RSA. */
+function widen(em: Uint8Array, k: number): Uint8Array {
+  if (em.length === k) return em;
+  const out = new Uint8Array(k);
+  out.set(em, k - em.length);
+  return out;
+}
+
+/** The PSS EM inside a k-byte RSA output, or null if the bytes above it are not zero. */
+function narrowPss(opened: Uint8Array, modBits: number): Uint8Array | null {
+  const emLen = Math.ceil((modBits - 1) / 8);
+  for (let i = 0; i < opened.length - emLen; i++) if (opened[i] !== 0) return null;
+  return opened.subarray(opened.length - emLen);
+}
+
+/** Whether the k-byte `opened` = s^e mod n is a valid encoding of `mHash`. */
+function encodingMatches(
+  params: RsaSignatureParams,
+  key: RsaPublicKeyMaterial,
+  mHash: Uint8Array,
+  opened: Uint8Array,
+): boolean {
+  if (params.scheme === 'pkcs1-v1_5') {
+    return constantTimeEqual(opened, emsaPkcs1v15Encode(params.hash, mHash, modulusBytes(key)));
+  }
+  const em = narrowPss(opened, key.bits);
+  return em !== null && emsaPssVerify(params.hash, mHash, em, key.bits, params.saltLength);
+}
+
+function checkSaltLength(params: RsaSignatureParams, modBits: number): void {
+  if (params.scheme !== 'pss') return;
+  const max = pssMaxSaltLength(params.hash, modBits);
+  if (!Number.isInteger(params.saltLength) || params.saltLength < 0 || params.saltLength > max) {
+    throw new InvalidInputError(
+      `PSS salt length ${params.saltLength} is outside 0–${Math.max(max, 0)} for this key and ${params.hash}`,
+    );
+  }
+}
+
+export async function rsaSign(
+  exec: PrimitiveExecutor,
+  key: RsaPrivateKeyMaterial,
+  params: RsaSignatureParams,
+  message: Uint8Array,
+  options?: Options,
+): Promise<Uint8Array> {
+  throwIfAborted(options?.signal);
+  checkRsaPrivateKey(key);
+  checkSaltLength(params, key.bits);
+  const publicKey = key.publicKey;
+  const k = modulusBytes(publicKey);
+  const mHash = digest(params.hash, message);
+  // PKCS#1 v1.5 is deterministic and cheap: encode now (also checks the modulus is long enough).
+  const pkcs1Em = params.scheme === 'pkcs1-v1_5' ? emsaPkcs1v15Encode(params.hash, mHash, k) : undefined;
+  let rawInput: Uint8Array | undefined;
+  const alternatives: Alternative[] = [
+    { op: 'rsa-sign', key, padding: devicePadding(params), digest: mHash },
+    {
+      probe: { op: 'rsa-private', key, input: new Uint8Array(k) },
+      // PSS needs a fresh salt, made only if this alternative is chosen.
+      build: () => {
+        rawInput =
+          pkcs1Em ??
+          widen(
+            emsaPssEncode(params.hash, mHash, key.bits, params.scheme === 'pss' ? params.saltLength : 0),
+            k,
+          );
+        return { op: 'rsa-private', key, input: rawInput };
+      },
+    },
+  ];
+  const result = await exec.runFirst(alternatives, { signal: options?.signal });
+  const signature = bytesResult(result, k);
+  if (result.index === 0) {
+    const opened = openWithPublicKey(publicKey, signature, result.device, 'RSA signature');
+    if (!encodingMatches(params, publicKey, mHash, opened))
+      throw faultCheckFailed(result.device, 'RSA signature');
+  } else {
+    checkRawPrivateResult(publicKey, rawInput!, signature, result.device);
+  }
+  return signature;
+}
+
+export async function rsaVerify(
+  exec: PrimitiveExecutor,
+  key: RsaPublicKeyMaterial,
+  params: RsaSignatureParams,
+  message: Uint8Array,
+  signature: Uint8Array,
+  options?: Options,
+): Promise<boolean> {
+  throwIfAborted(options?.signal);
+  checkRsaPublicKey(key);
+  if (!isRsaRepresentative(key, signature)) return false;
+  if (params.scheme === 'pss') {
+    const max = pssMaxSaltLength(params.hash, key.bits);
+    if (!Number.isInteger(params.saltLength) || params.saltLength < 0 || params.saltLength > max)
+      return false;
+  }
+  const mHash = digest(params.hash, message);
+  const result = await exec.runFirst(
+    [
+      { op: 'rsa-verify', key, padding: devicePadding(params), digest: mHash, signature },
+      { op: 'rsa-public', key, input: signature },
+    ],
+    { signal: options?.signal },
+  );
+  if (result.index === 0) return booleanResult(result);
+  return encodingMatches(params, key, mHash, bytesResult(result, modulusBytes(key)));
+}
