@@ -40,7 +40,7 @@ export function windowTiming(options: Readonly<Record<string, string>>): WindowT
   if (mode !== 'real' && mode !== 'null' && mode !== 'timed') {
     throw new RangeError(`sim:window option engine=${mode}: expected real, null or timed`);
   }
-  const faultDelayMs = numberOption(options, 'delay_ms', 20);
+  const faultDelayMs = numberOption(options, 'delayms', 20);
   const serviceUs = numberOption(options, 'service_us', 1000);
   return {
     mode,

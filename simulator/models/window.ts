@@ -206,15 +206,12 @@ class WindowModel implements DeviceModel {
     if (clearIrq) this.#setIrqStatus(this.#irqStatus() & ~(1 << engine));
   }
 
-  #readOperand(engine: number, slot: number, words: number): bigint {
-    const base = slotOffset(engine, slot);
+  /** Operand `slot` of a window snapshot (§3.1: little-endian words, least significant first). */
+  #readOperand(window: Uint8Array, slot: number, words: number): bigint {
+    const base = SLOT_BYTES * slot;
     const bytes = Math.min(words * 4, SLOT_BYTES);
     let hex = '';
-    for (let i = bytes - 1; i >= 0; i--)
-      hex += this.#bar
-        .getUint8(base + i)
-        .toString(16)
-        .padStart(2, '0');
+    for (let i = bytes - 1; i >= 0; i--) hex += window[base + i]!.toString(16).padStart(2, '0');
     return hex.length === 0 ? 0n : BigInt(`0x${hex}`);
   }
 
@@ -244,22 +241,33 @@ class WindowModel implements DeviceModel {
     }
     if (fault === 'hang') return; // BUSY until reset
 
-    const started = this.#host.now();
-    const outcome: OperationOutcome =
-      fault === 'error-status'
-        ? { ok: false, error: ERR_INTERNAL }
-        : runOperation(
-            { opcode, lenA, lenB, read: (slot, words) => this.#readOperand(engine, slot, words) },
-            this.#caps,
-            { corrupt: fault === 'corrupt-result', echo: this.#timing.mode === 'null' },
-          );
-    const computeMs = this.#host.now() - started;
-    const serviceMs = this.#timing.serviceMs(opcode, lenA, computeMs);
-    const delayMs = serviceMs + (fault === 'delay-completion' ? this.#timing.faultDelayMs : 0);
+    // Latch the operands now (§8: "in" slots are read at START), and compute later: a posted
+    // write must return at once, or every host read (which flushes the FIFO) would wait for the math.
+    const start = WINDOW_BASE + WINDOW_STRIDE * engine;
+    const window = new Uint8Array(bar.buffer, bar.byteOffset + start, WINDOW_STRIDE).slice();
     const epoch = state.epoch;
-    this.#host.schedule(delayMs, () => {
-      if (state.epoch !== epoch) return; // reset while running: the result is never written
-      this.#complete(engine, outcome, fault);
+    this.#host.schedule(0, () => {
+      if (state.epoch !== epoch) {
+        window.fill(0); // reset while waiting to run: the result is never written
+        return;
+      }
+      const started = this.#host.now();
+      const outcome: OperationOutcome =
+        fault === 'error-status'
+          ? { ok: false, error: ERR_INTERNAL }
+          : runOperation(
+              { opcode, lenA, lenB, read: (slot, words) => this.#readOperand(window, slot, words) },
+              this.#caps,
+              { corrupt: fault === 'corrupt-result', echo: this.#timing.mode === 'null' },
+            );
+      window.fill(0); // the snapshot held whatever keys the host wrote
+      const serviceMs = this.#timing.serviceMs(opcode, lenA, this.#host.now() - started);
+      const delayMs = serviceMs + (fault === 'delay-completion' ? this.#timing.faultDelayMs : 0);
+      const finish = () => {
+        if (state.epoch === epoch) this.#complete(engine, outcome, fault);
+      };
+      if (delayMs > 0) this.#host.schedule(delayMs, finish);
+      else finish();
     });
   }
 

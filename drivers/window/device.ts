@@ -1,0 +1,229 @@
+/**
+ * A probed window card: bring-up (datasheet §10), capabilities from its CAPS
+ * register, the one queue pair over its engines, reset, close, and state events.
+ */
+
+import type { Capability } from '../../core/driver/capabilities.js';
+import type { Device, DeviceEvent, DeviceInfo, DeviceState, QueuePair } from '../../core/driver/device.js';
+import { DeviceError, DeviceGoneError, throwIfAborted, UnsupportedError } from '../../core/driver/errors.js';
+import type { EcCurveName } from '../../core/driver/keys.js';
+import type { Irq } from '../../core/platform/irq.js';
+import type { Mmio } from '../../core/platform/mmio.js';
+import type { PciFunction } from '../../core/platform/pci.js';
+import { Engine } from './engine.js';
+import { OperandCodec } from './operands.js';
+import { type CardFeatures, CURVE_CAPS } from './programs.js';
+import { WindowQueuePair } from './queue-pair.js';
+import {
+  ALL_ONES,
+  CAPS,
+  ENGINE_REG_BASE,
+  GLOBAL_CTRL_SOFT_RESET,
+  GLOBAL_STATUS_READY,
+  ID_MAGIC,
+  MAX_ENGINES,
+  REG,
+  SLOT_BYTES,
+  SUPPORTED_MAJOR_VERSION,
+  WINDOW_BASE,
+  WINDOW_STRIDE,
+} from './registers.js';
+
+/** What the identification registers said (§5). */
+export interface CardIdentity extends CardFeatures {
+  readonly engines: number;
+}
+
+export interface WindowDeviceOptions {
+  readonly priority: number;
+  readonly driverName: string;
+  readonly timeoutMs: number;
+  /** Poll period with an interrupt line (safety net) and without one (the only wake-up). */
+  readonly pollMs: number;
+  readonly pollMsNoIrq: number;
+}
+
+/** Smallest RSA modulus advertised: the card takes any odd modulus, smaller ones are of no use. */
+const MIN_MODULUS_BITS = 512;
+
+/** Read and check the identification registers (§10 step 1); UnsupportedError if this is not our card. */
+export function identify(mmio: Mmio, address: string): CardIdentity {
+  const id = mmio.read32(REG.ID);
+  if (id !== ID_MAGIC) {
+    throw new UnsupportedError(`${address}: ID register reads 0x${id.toString(16)}, not a window card`);
+  }
+  const version = mmio.read32(REG.VERSION);
+  if (version >>> 16 !== SUPPORTED_MAJOR_VERSION) {
+    throw new UnsupportedError(
+      `${address}: window card programming model ${version >>> 16}.x is not supported`,
+    );
+  }
+  const engines = mmio.read32(REG.ENGINES);
+  const maxWords = mmio.read32(REG.MAX_WORDS);
+  const layoutOk =
+    mmio.read32(REG.WINDOW_BASE) === WINDOW_BASE &&
+    mmio.read32(REG.WINDOW_STRIDE) === WINDOW_STRIDE &&
+    mmio.read32(REG.ENGINE_REG_BASE) === ENGINE_REG_BASE;
+  if (engines < 1 || engines > MAX_ENGINES || maxWords < 1 || maxWords * 4 > SLOT_BYTES || !layoutOk) {
+    throw new UnsupportedError(`${address}: window card reports a layout this driver does not know`);
+  }
+  if (mmio.size < WINDOW_BASE + WINDOW_STRIDE * engines) {
+    throw new UnsupportedError(`${address}: BAR0 of ${mmio.size} bytes is too small for ${engines} engines`);
+  }
+  return { engines, maxWords, caps: mmio.read32(REG.CAPS) };
+}
+
+/** The primitives this card's CAPS make possible. */
+export function capabilitiesOf(card: CardFeatures): Capability[] {
+  const modulusBits = { min: MIN_MODULUS_BITS, max: card.maxWords * 32 };
+  const caps: Capability[] = [];
+  if (card.caps & CAPS.MODEXP) caps.push({ op: 'rsa-public', modulusBits });
+  if (card.caps & CAPS.MODEXP_CRT) {
+    caps.push({ op: 'rsa-private', modulusBits, multiPrime: false, keyStorage: ['inline'] });
+  }
+  const curves = (Object.keys(CURVE_CAPS) as EcCurveName[]).filter((c) => (card.caps & CURVE_CAPS[c]) !== 0);
+  if (card.caps & CAPS.ECMUL && curves.length > 0)
+    caps.push({ op: 'ec-mul', curves, keyStorage: ['inline'] });
+  return caps;
+}
+
+/** §10 steps 2–3: soft reset and wait for READY. */
+async function softReset(mmio: Mmio, address: string, signal?: AbortSignal): Promise<void> {
+  mmio.write32(REG.GLOBAL_CTRL, GLOBAL_CTRL_SOFT_RESET);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const status = mmio.read32(REG.GLOBAL_STATUS);
+    if (status === ALL_ONES) throw new DeviceGoneError(`window card ${address} is gone`, { device: address });
+    if (status & GLOBAL_STATUS_READY) return;
+    throwIfAborted(signal);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  throw new DeviceError(`window card ${address} did not become READY after soft reset`, { device: address });
+}
+
+export class WindowDevice implements Device {
+  readonly info: DeviceInfo;
+  readonly capabilities: readonly Capability[];
+  readonly queuePairs: readonly QueuePair[];
+  readonly #fn: PciFunction;
+  readonly #mmio: Mmio;
+  readonly #irq: Irq | undefined;
+  readonly #engines: readonly Engine[];
+  readonly #qp: WindowQueuePair;
+  readonly #listeners = new Set<(event: DeviceEvent) => void>();
+  #state: DeviceState = 'ready';
+
+  private constructor(
+    fn: PciFunction,
+    mmio: Mmio,
+    card: CardIdentity,
+    irq: Irq | undefined,
+    o: WindowDeviceOptions,
+  ) {
+    this.#fn = fn;
+    this.#mmio = mmio;
+    this.#irq = irq;
+    const id = fn.info.address;
+    this.info = {
+      id,
+      driver: o.driverName,
+      model: `window card (${card.engines} engines)`,
+      address: id,
+      priority: o.priority,
+    };
+    this.capabilities = capabilitiesOf(card);
+    const codec = new OperandCodec(mmio);
+    this.#engines = Array.from({ length: card.engines }, (_, i) => new Engine(i, mmio, codec));
+    this.#qp = new WindowQueuePair({
+      deviceId: id,
+      mmio,
+      engines: this.#engines,
+      features: card,
+      ...(irq ? { irq } : {}),
+      timeoutMs: o.timeoutMs,
+      pollMs: irq ? o.pollMs : o.pollMsNoIrq,
+      onOutOfService: (state, reason) => this.#setState(state, reason),
+    });
+    this.queuePairs = [this.#qp];
+    void fn.removed.then(() => {
+      if (this.#state !== 'closed') this.#qp.removed();
+    });
+  }
+
+  /** §10: identify, soft reset, interrupts; the device is ready when this resolves. */
+  static async bringUp(fn: PciFunction, o: WindowDeviceOptions, signal?: AbortSignal): Promise<WindowDevice> {
+    const mmio = fn.bar(0);
+    const card = identify(mmio, fn.info.address);
+    await softReset(mmio, fn.info.address, signal);
+    const irq = fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0 ? fn.openIrq(0) : undefined;
+    const device = new WindowDevice(fn, mmio, card, irq, o);
+    device.#enableInterrupts();
+    return device;
+  }
+
+  #enableInterrupts(): void {
+    this.#mmio.write32(REG.IRQ_STATUS, ALL_ONES);
+    const engineBits = this.#engines.length === 32 ? ALL_ONES : (1 << this.#engines.length) - 1;
+    this.#mmio.write32(REG.IRQ_MASK, this.#irq ? ~engineBits >>> 0 : ALL_ONES);
+  }
+
+  get state(): DeviceState {
+    return this.#state;
+  }
+
+  subscribe(listener: (event: DeviceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #setState(state: DeviceState, reason?: string): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    const event: DeviceEvent =
+      reason === undefined ? { type: 'state', state } : { type: 'state', state, reason };
+    for (const listener of [...this.#listeners]) listener(event);
+  }
+
+  /** Soft-reset the card: jobs in flight are abandoned (never complete), the card serves again. */
+  async reset(signal?: AbortSignal): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'gone') {
+      throw new DeviceGoneError(`window card ${this.info.id} is ${this.#state}`, { device: this.info.id });
+    }
+    this.#setState('resetting');
+    this.#qp.reopen();
+    try {
+      identify(this.#mmio, this.info.id);
+      await softReset(this.#mmio, this.info.id, signal);
+    } catch (error) {
+      const gone = this.#mmio.read32(REG.ID) === ALL_ONES;
+      if (gone) this.#qp.removed();
+      this.#setState(gone ? 'gone' : 'failed', error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+    this.#enableInterrupts();
+    this.#setState('ready');
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const wasGone = this.#state === 'gone';
+    this.#qp.close();
+    if (!wasGone) {
+      try {
+        // Zero all operand RAM (keys) and mask interrupts before letting go.
+        this.#mmio.write32(REG.GLOBAL_CTRL, GLOBAL_CTRL_SOFT_RESET);
+        this.#mmio.read32(REG.GLOBAL_STATUS);
+      } catch {
+        // best effort
+      }
+    }
+    this.#irq?.close();
+    this.#setState('closed');
+    this.#listeners.clear();
+    await this.#fn.close();
+  }
+
+  /** Operations each engine completed since the last reset (tests count device usage with it). */
+  engineOpCounts(): number[] {
+    return this.#engines.map((e) => e.opCount);
+  }
+}
