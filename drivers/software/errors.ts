@@ -1,0 +1,56 @@
+/**
+ * Errors across the worker boundary travel as (code, message) and are rebuilt as
+ * the typed error of that code. Anything that is not a PkaccelError (an OpenSSL
+ * or programming failure we did not anticipate) becomes a DeviceError carrying
+ * only the error's code, so no unvetted text (which could echo an input) leaks.
+ */
+
+import {
+  AbortedError,
+  DeviceError,
+  DeviceGoneError,
+  type ErrorCode,
+  InvalidInputError,
+  InvalidKeyError,
+  NotExtractableError,
+  PkaccelError,
+  QueueFullError,
+  TimeoutError,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+
+type ErrorClass = new (message: string, options?: { cause?: unknown; device?: string }) => PkaccelError;
+
+const BY_CODE: Readonly<Record<ErrorCode, ErrorClass>> = {
+  unsupported: UnsupportedError,
+  'invalid-key': InvalidKeyError,
+  'invalid-input': InvalidInputError,
+  'device-error': DeviceError,
+  timeout: TimeoutError,
+  'queue-full': QueueFullError,
+  'device-gone': DeviceGoneError,
+  aborted: AbortedError,
+  'not-extractable': NotExtractableError,
+};
+
+/** The typed error for anything a primitive threw. */
+export function asPkaccelError(error: unknown, op: string, device: string): PkaccelError {
+  if (error instanceof PkaccelError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = typeof code === 'string' ? ` (${code})` : '';
+  return new DeviceError(`software provider: ${op} failed unexpectedly${detail}`, { cause: error, device });
+}
+
+/** What crosses the thread boundary for a failed job. */
+export type WireError = readonly [code: ErrorCode, message: string];
+
+export function toWireError(error: unknown, op: string): WireError {
+  const typed = asPkaccelError(error, op, 'software');
+  return [typed.code, typed.message];
+}
+
+export function fromWireError(wire: WireError, device: string): PkaccelError {
+  const [code, message] = wire;
+  const ErrorType = BY_CODE[code] ?? DeviceError;
+  return new ErrorType(message, { device });
+}

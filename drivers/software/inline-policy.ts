@@ -1,0 +1,55 @@
+/**
+ * When the calling thread runs a job itself instead of sending it to the pool.
+ * A lone job on an idle pool costs two thread hops (tens of µs) through a worker,
+ * more than most primitives take; running it here is what wins at concurrency 1.
+ * Bounded so the calling thread is never the pool: only cheap primitives, only
+ * when the pool is idle, and at most a few milliseconds of such work per turn of
+ * the event loop (a tight `await` loop of single calls otherwise never yields).
+ */
+
+import type { PrimitiveRequest } from '../../core/driver/index.js';
+
+const BUDGET_MS = 5;
+/** Private RSA operations above this size take milliseconds: never on the calling thread. */
+const MAX_INLINE_PRIVATE_RSA_BITS = 4096;
+
+export class InlinePolicy {
+  readonly enabled: boolean;
+  #spentMs = 0;
+  #resetScheduled = false;
+
+  constructor(enabled: boolean) {
+    this.enabled = enabled;
+  }
+
+  /** Whether `request` may run on the calling thread now (the caller checks pool idleness). */
+  allows(request: PrimitiveRequest): boolean {
+    if (!this.enabled || this.#spentMs >= BUDGET_MS) return false;
+    switch (request.op) {
+      case 'keygen':
+        return false;
+      case 'rsa-private':
+      case 'rsa-sign':
+      case 'rsa-decrypt':
+        return request.key.publicKey.bits <= MAX_INLINE_PRIVATE_RSA_BITS;
+      case 'ecdsa-verify':
+        return request.message !== undefined;
+      case 'ec-mul':
+        return request.point === undefined;
+      default:
+        return true;
+    }
+  }
+
+  /** Account for `ms` of work done on the calling thread in this turn of the event loop. */
+  spent(ms: number): void {
+    this.#spentMs += ms;
+    if (!this.#resetScheduled) {
+      this.#resetScheduled = true;
+      setImmediate(() => {
+        this.#spentMs = 0;
+        this.#resetScheduled = false;
+      });
+    }
+  }
+}

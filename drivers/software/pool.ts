@@ -1,0 +1,237 @@
+/**
+ * The worker pool behind a software device. Jobs handed to `enqueue` during one
+ * turn of the event loop are sent as one message per worker (split by estimated
+ * cost, least-loaded first) at the end of that turn; each worker answers a batch
+ * with one message. Workers are ref'd only while they hold work, so an idle pool
+ * never keeps the process alive, and `close()` terminates them.
+ */
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { DeviceError, type PkaccelError, type PrimitiveValue } from '../../core/driver/index.js';
+import { workerExecArgv } from '../../core/platform/index.js';
+import { fromWireError } from './errors.js';
+import type { SyncRequest } from './operations.js';
+import { encodeRequest, type ResultsMessage, type ToWorker, type WireRequest } from './wire.js';
+
+/** Who gets a job's outcome. */
+export interface PoolClient {
+  onPoolResult(seq: number, ok: true, value: PrimitiveValue): void;
+  onPoolResult(seq: number, ok: false, error: PkaccelError): void;
+}
+
+interface PoolWorker {
+  readonly worker: Worker;
+  /** Jobs sent and not yet answered (abandoned or not): sequence number → estimated cost. */
+  readonly running: Map<number, number>;
+  /** Estimated microseconds of work sent and not answered. */
+  load: number;
+  /** Whether the worker ever started; one that dies before is not replaced (it would die again). */
+  online: boolean;
+  readonly knownKeys: Set<number>;
+  outbox: { keys: (readonly [number, object])[]; jobs: (readonly [number, WireRequest])[] } | undefined;
+}
+
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+/** Rough single-core cost in µs, only to spread a batch evenly across workers. */
+function estimateCost(request: SyncRequest): number {
+  switch (request.op) {
+    case 'rsa-private':
+    case 'rsa-sign':
+    case 'rsa-decrypt':
+      return 300 * (request.key.publicKey.bits / 2048) ** 3;
+    case 'rsa-public':
+    case 'rsa-verify':
+    case 'rsa-encrypt':
+      return 25 * (request.key.bits / 2048) ** 2;
+    case 'ecdsa-verify':
+      return request.message === undefined ? 1000 : 70;
+    case 'ecdh':
+      return 100;
+    case 'ec-mul':
+      return request.point === undefined ? 20 : 1000;
+    default:
+      return 35;
+  }
+}
+
+export class WorkerPool {
+  readonly size: number;
+  readonly #device: string;
+  readonly #workers: PoolWorker[] = [];
+  readonly #clients = new Map<number, PoolClient>();
+  readonly #keyNumbers = new WeakMap<object, number>();
+  readonly #collected = new FinalizationRegistry<number>((id) => this.#forget(id));
+  #forgotten: number[] = [];
+  #nextSeq = 0;
+  #nextKey = 1;
+  #flushScheduled = false;
+  #queued = 0;
+  #closed = false;
+  #broken: unknown;
+
+  constructor(device: string, size = availableParallelism()) {
+    this.#device = device;
+    this.size = Math.max(1, size);
+    for (let i = 0; i < this.size; i++) this.#workers.push(this.#spawn());
+  }
+
+  /** No job queued or running in any worker: the calling thread may do a small job itself. */
+  get idle(): boolean {
+    if (this.#queued > 0) return false;
+    for (const w of this.#workers) if (w.running.size > 0) return false;
+    return true;
+  }
+
+  /** Queue a job for the next flush; returns its sequence number. */
+  enqueue(request: SyncRequest, client: PoolClient): number {
+    const seq = this.#nextSeq;
+    this.#nextSeq = (this.#nextSeq + 1) >>> 0;
+    this.#clients.set(seq, client);
+    if (this.#workers.length === 0) {
+      queueMicrotask(() => this.#fail([seq], this.#broken));
+      return seq;
+    }
+    const target = this.#leastLoaded();
+    const cost = estimateCost(request);
+    target.load += cost;
+    target.running.set(seq, cost);
+    if (target.running.size === 1) target.worker.ref();
+    const wire = encodeRequest(request, (material) => this.#keyFor(target, material));
+    target.outbox ??= { keys: [], jobs: [] };
+    target.outbox.jobs.push([seq, wire]);
+    this.#queued++;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return seq;
+  }
+
+  /** Stop routing these jobs' results (they were abandoned); the workers still finish them. */
+  drop(seqs: Iterable<number>): void {
+    for (const seq of seqs) this.#clients.delete(seq);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#clients.clear();
+    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+  }
+
+  #leastLoaded(): PoolWorker {
+    let best = this.#workers[0]!;
+    for (const w of this.#workers) if (w.load < best.load) best = w;
+    return best;
+  }
+
+  #keyFor(target: PoolWorker, material: object): number {
+    let id = this.#keyNumbers.get(material);
+    if (id === undefined) {
+      id = this.#nextKey++;
+      this.#keyNumbers.set(material, id);
+      this.#collected.register(material, id);
+    }
+    if (!target.knownKeys.has(id)) {
+      target.knownKeys.add(id);
+      target.outbox ??= { keys: [], jobs: [] };
+      target.outbox.keys.push([id, material]);
+    }
+    return id;
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    for (const w of this.#workers) {
+      const outbox = w.outbox;
+      if (outbox === undefined) continue;
+      w.outbox = undefined;
+      this.#queued -= outbox.jobs.length;
+      w.worker.postMessage({ type: 'batch', keys: outbox.keys, jobs: outbox.jobs } satisfies ToWorker);
+    }
+    if (this.#forgotten.length > 0) {
+      const keys = this.#forgotten;
+      this.#forgotten = [];
+      for (const w of this.#workers) {
+        for (const id of keys) w.knownKeys.delete(id);
+        w.worker.postMessage({ type: 'forget', keys } satisfies ToWorker);
+      }
+    }
+  }
+
+  #forget(id: number): void {
+    if (this.#closed) return;
+    this.#forgotten.push(id);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #spawn(): PoolWorker {
+    const worker = new Worker(workerUrl, { execArgv: workerExecArgv(workerUrl) });
+    worker.unref();
+    const entry: PoolWorker = {
+      worker,
+      running: new Map(),
+      load: 0,
+      online: false,
+      knownKeys: new Set(),
+      outbox: undefined,
+    };
+    worker.once('online', () => {
+      entry.online = true;
+    });
+    worker.on('message', (message: ResultsMessage) => this.#onResults(entry, message));
+    worker.on('error', (error) => this.#onWorkerLost(entry, error));
+    worker.on('exit', (code) => this.#onWorkerLost(entry, new Error(`worker exited with code ${code}`)));
+    return entry;
+  }
+
+  #onResults(entry: PoolWorker, message: ResultsMessage): void {
+    for (const result of message.results) {
+      const seq = result[0];
+      entry.load -= entry.running.get(seq) ?? 0;
+      entry.running.delete(seq);
+      const client = this.#clients.get(seq);
+      if (client === undefined) continue;
+      this.#clients.delete(seq);
+      if (result[1]) client.onPoolResult(seq, true, result[2]);
+      else client.onPoolResult(seq, false, fromWireError(result[2], this.#device));
+    }
+    if (entry.running.size === 0) {
+      entry.load = 0;
+      entry.worker.unref();
+    }
+  }
+
+  /** A worker died: its jobs fail with a DeviceError and a fresh worker takes its place. */
+  #onWorkerLost(entry: PoolWorker, cause: unknown): void {
+    const index = this.#workers.indexOf(entry);
+    if (index < 0 || this.#closed) return;
+    if (entry.online) this.#workers.splice(index, 1, this.#spawn());
+    else {
+      this.#workers.splice(index, 1);
+      this.#broken = cause;
+    }
+    if (entry.outbox !== undefined) this.#queued -= entry.outbox.jobs.length;
+    this.#fail([...entry.running.keys(), ...(entry.outbox?.jobs.map(([seq]) => seq) ?? [])], cause);
+    void entry.worker.terminate();
+  }
+
+  #fail(seqs: readonly number[], cause: unknown): void {
+    for (const seq of seqs) {
+      const client = this.#clients.get(seq);
+      if (client === undefined) continue;
+      this.#clients.delete(seq);
+      const error = new DeviceError('software provider: a pool worker stopped', {
+        cause,
+        device: this.#device,
+      });
+      client.onPoolResult(seq, false, error);
+    }
+  }
+}

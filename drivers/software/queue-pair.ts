@@ -1,0 +1,222 @@
+/**
+ * The software device's queue pair: the same contract hardware offers. `submit`
+ * takes what fits in `depth - inFlight`; each job runs on the calling thread
+ * (a lone cheap job on an idle pool), in the worker pool, or (keygen) on libuv's
+ * thread pool; its completion waits in a list until `harvest` hands it out.
+ */
+
+import { performance } from 'node:perf_hooks';
+import {
+  AbortedError,
+  type Capability,
+  type Completion,
+  DeviceGoneError,
+  type Job,
+  type PkaccelError,
+  type PrimitiveValue,
+  type QueuePair,
+  supports,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import { asPkaccelError } from './errors.js';
+import type { InlinePolicy } from './inline-policy.js';
+import { generateKeyMaterial } from './keygen.js';
+import { execute } from './operations.js';
+import type { PoolClient, WorkerPool } from './pool.js';
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export class SoftwareQueuePair implements QueuePair, PoolClient {
+  readonly index: number;
+  readonly depth: number;
+  readonly #device: string;
+  readonly #capabilities: readonly Capability[];
+  readonly #pool: WorkerPool;
+  readonly #inline: InlinePolicy;
+  #inFlight = 0;
+  #completions: Completion[] = [];
+  /** Pool sequence number → tag. */
+  readonly #poolJobs = new Map<number, number>();
+  /** Keygen token → tag. */
+  readonly #asyncJobs = new Map<number, number>();
+  #nextToken = 0;
+  #waiters: Waiter[] = [];
+  #closed = false;
+
+  constructor(options: {
+    index: number;
+    depth: number;
+    device: string;
+    capabilities: readonly Capability[];
+    pool: WorkerPool;
+    inline: InlinePolicy;
+  }) {
+    this.index = options.index;
+    this.depth = options.depth;
+    this.#device = options.device;
+    this.#capabilities = options.capabilities;
+    this.#pool = options.pool;
+    this.#inline = options.inline;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  submit(jobs: readonly Job[]): number {
+    if (this.#closed) throw new DeviceGoneError(`device ${this.#device} is closed`, { device: this.#device });
+    const count = Math.min(jobs.length, this.depth - this.#inFlight);
+    if (count <= 0) return 0;
+    const wasIdle = this.#inFlight === 0;
+    this.#inFlight += count;
+    const only = jobs[0]!;
+    if (count === 1 && wasIdle && this.#inline.allows(only.request) && this.#pool.idle) {
+      this.#runHere(only);
+      return 1;
+    }
+    for (let i = 0; i < count; i++) this.#start(jobs[i]!);
+    return count;
+  }
+
+  harvest(sink: (completion: Completion) => void, max = Number.POSITIVE_INFINITY): number {
+    const available = this.#completions;
+    if (available.length === 0 || max <= 0) return 0;
+    let taken: Completion[];
+    if (max >= available.length) {
+      taken = available;
+      this.#completions = [];
+    } else {
+      taken = available.splice(0, max);
+    }
+    this.#inFlight -= taken.length;
+    for (const completion of taken) sink(completion);
+    return taken.length;
+  }
+
+  waitForCompletions(signal?: AbortSignal): Promise<void> {
+    if (this.#completions.length > 0) return Promise.resolve();
+    if (this.#closed) {
+      return Promise.reject(
+        new DeviceGoneError(`device ${this.#device} is closed`, { device: this.#device }),
+      );
+    }
+    if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new AbortedError(undefined, { cause: signal?.reason }));
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  async abandon(_signal?: AbortSignal): Promise<readonly number[]> {
+    // Abandoning is immediate here (nothing to reset on a card), so there is nothing to cancel.
+    const tags = [
+      ...this.#poolJobs.values(),
+      ...this.#asyncJobs.values(),
+      ...this.#completions.map((c) => c.tag),
+    ];
+    this.#pool.drop(this.#poolJobs.keys());
+    this.#poolJobs.clear();
+    this.#asyncJobs.clear();
+    this.#completions = [];
+    this.#inFlight = 0;
+    return tags;
+  }
+
+  /** Abandon everything and refuse further work; waiters reject with DeviceGoneError. */
+  close(): void {
+    if (this.#closed) return;
+    void this.abandon();
+    this.#closed = true;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters)
+      w.reject(new DeviceGoneError(`device ${this.#device} was closed`, { device: this.#device }));
+  }
+
+  onPoolResult(seq: number, ok: boolean, outcome: PrimitiveValue | PkaccelError): void {
+    const tag = this.#poolJobs.get(seq);
+    if (tag === undefined) return;
+    this.#poolJobs.delete(seq);
+    this.#complete(
+      ok
+        ? { tag, ok: true, value: outcome as PrimitiveValue }
+        : { tag, ok: false, error: outcome as PkaccelError },
+    );
+  }
+
+  #start(job: Job): void {
+    const request = job.request;
+    if (!supports(this.#capabilities, request)) {
+      const error = new UnsupportedError(
+        `the software provider does not do ${request.op} with these parameters`,
+        {
+          device: this.#device,
+        },
+      );
+      this.#complete({ tag: job.tag, ok: false, error });
+      return;
+    }
+    if (request.op === 'keygen') {
+      const token = this.#nextToken++;
+      this.#asyncJobs.set(token, job.tag);
+      generateKeyMaterial(request.spec).then(
+        (value) => this.#completeAsync(token, { tag: job.tag, ok: true, value }),
+        (error: unknown) =>
+          this.#completeAsync(token, {
+            tag: job.tag,
+            ok: false,
+            error: asPkaccelError(error, 'keygen', this.#device),
+          }),
+      );
+      return;
+    }
+    this.#poolJobs.set(this.#pool.enqueue(request, this), job.tag);
+  }
+
+  #runHere(job: Job): void {
+    const request = job.request;
+    if (!supports(this.#capabilities, request) || request.op === 'keygen') {
+      this.#start(job);
+      return;
+    }
+    const started = performance.now();
+    let completion: Completion;
+    try {
+      completion = { tag: job.tag, ok: true, value: execute(request) };
+    } catch (error) {
+      completion = { tag: job.tag, ok: false, error: asPkaccelError(error, request.op, this.#device) };
+    }
+    this.#inline.spent(performance.now() - started);
+    this.#complete(completion);
+  }
+
+  #completeAsync(token: number, completion: Completion): void {
+    if (!this.#asyncJobs.delete(token)) return;
+    this.#complete(completion);
+  }
+
+  #complete(completion: Completion): void {
+    this.#completions.push(completion);
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.resolve();
+  }
+}
