@@ -8,3 +8,8 @@ export * from './core/driver/index.js';
 export type * from './core/platform/index.js';
 export { parseDeviceSpec } from './core/platform/index.js';
 export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
+
+import { defaultRegistry } from './core/registry/registry.js';
+import { windowDriver } from './drivers/window/index.js';
+
+defaultRegistry.registerDriver(windowDriver);
