@@ -1,0 +1,102 @@
+/**
+ * The queue's view of one device: its lanes, its capabilities indexed by
+ * primitive (so a capability check looks only at the entries for the request's
+ * op), and whether it is in service.
+ */
+
+import { type Capability, capabilityCovers } from '../driver/capabilities.js';
+import type { Device } from '../driver/device.js';
+import type { PrivateKeyMaterial } from '../driver/keys.js';
+import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
+import type { JobRecord } from './job.js';
+import { Lane, type LaneOwner } from './lane.js';
+
+export class DeviceEntry {
+  readonly device: Device;
+  readonly id: string;
+  /** A fallback device (the software provider) is chosen only when no other device has room. */
+  readonly fallback: boolean;
+  readonly lanes: readonly Lane<DeviceEntry>[];
+  /** Our view: the device is ready and we have not taken it out of service. */
+  inService: boolean;
+  /** Removed from the queue (removeDevice or close). */
+  removed = false;
+  unsubscribe: () => void = () => {};
+  /** Set by `roomiestLane`: in flight ÷ capacity over the open lanes. */
+  load = 0;
+  #byOp = new Map<PrimitiveOp, Capability[]>();
+
+  constructor(device: Device, fallback: boolean, owner: LaneOwner<DeviceEntry>) {
+    this.device = device;
+    this.id = device.info.id;
+    this.fallback = fallback;
+    this.lanes = device.queuePairs.map((qp) => new Lane(qp, this, owner));
+    this.inService = device.state === 'ready';
+    this.refreshCapabilities();
+  }
+
+  get priority(): number {
+    return this.device.info.priority;
+  }
+
+  /** Re-read the device's capability list (it may shrink at run time). */
+  refreshCapabilities(): void {
+    const byOp = new Map<PrimitiveOp, Capability[]>();
+    for (const cap of this.device.capabilities) {
+      const list = byOp.get(cap.op);
+      if (list) list.push(cap);
+      else byOp.set(cap.op, [cap]);
+    }
+    this.#byOp = byOp;
+  }
+
+  /** Whether the device's capabilities cover the request's parameters. */
+  covers(request: PrimitiveRequest): boolean {
+    const caps = this.#byOp.get(request.op);
+    if (caps === undefined) return false;
+    for (let i = 0; i < caps.length; i++) if (capabilityCovers(caps[i]!, request)) return true;
+    return false;
+  }
+
+  /** The first alternative of the job this device can do (0 for a plain request it covers), or -1. */
+  firstCovered(record: JobRecord): number {
+    const alternatives = record.alternatives;
+    if (alternatives === null) return this.covers(record.request) ? 0 : -1;
+    for (let i = 0; i < alternatives.length; i++) if (this.covers(record.probeOf(i))) return i;
+    return -1;
+  }
+
+  /** Whether the key is loaded in one of the device's key slots. */
+  holds(key: PrivateKeyMaterial): boolean {
+    const slots = this.device.keySlots;
+    return slots?.holds(key) === true;
+  }
+
+  /** The open lane with the most room (undefined when every lane is full), and sets `load`. */
+  roomiestLane(): Lane<DeviceEntry> | undefined {
+    const lanes = this.lanes;
+    let best: Lane<DeviceEntry> | undefined;
+    let bestRoom = 0;
+    let occupied = 0;
+    let capacity = 0;
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[i]!;
+      if (!lane.open) continue;
+      occupied += lane.occupied;
+      capacity += lane.depth;
+      const room = lane.depth - lane.occupied;
+      if (room > bestRoom) {
+        bestRoom = room;
+        best = lane;
+      }
+    }
+    this.load = capacity === 0 ? 1 : occupied / capacity;
+    return best;
+  }
+
+  /** Whether any open lane has room. */
+  hasRoom(): boolean {
+    for (const lane of this.lanes) if (lane.room > 0) return true;
+    return false;
+  }
+}

@@ -1,0 +1,17 @@
+/** The events `accel.events$` emits about devices. */
+
+export type QueueEvent =
+  | { readonly type: 'device-added'; readonly device: string; readonly fallback: boolean }
+  /** Removed by the application, closed, or gone (surprise removal). */
+  | { readonly type: 'device-removed'; readonly device: string; readonly reason: string }
+  /** Taken out of service after an error; its jobs were re-routed. */
+  | { readonly type: 'device-failed'; readonly device: string; readonly reason: string }
+  /** The device, or one queue pair of it (`queuePair`), is being reset; its jobs were re-routed. */
+  | {
+      readonly type: 'device-reset';
+      readonly device: string;
+      readonly queuePair?: number;
+      readonly reason: string;
+    }
+  /** Back in service after a reset. */
+  | { readonly type: 'device-recovered'; readonly device: string; readonly queuePair?: number };

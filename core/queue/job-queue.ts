@@ -1,0 +1,745 @@
+/**
+ * The offload job queue: the PrimitiveExecutor every `accel.subtle` call and
+ * every `accel.queue.submit` goes through.
+ *
+ * Flow of one job: `submit` takes a pooled record and a promise and appends the
+ * record to the backlog; the first submission of a tick schedules one flush (a
+ * microtask), which assigns backlog jobs to queue pairs (Scheduler) and rings
+ * each queue pair's doorbell once for everything it got this tick. Each lane
+ * harvests its completions (interrupt, or busy polling under load) and the
+ * queue settles the job, retries it elsewhere, or fails it.
+ *
+ * Guarantees: every accepted job settles exactly once (a record is settled only
+ * from the state that owns it, and a late, stale or duplicated completion finds
+ * its tag freed or its record discarded); no job settles after `close()`
+ * resolves; no timer, immediate or interrupt wait remains while idle or after
+ * close.
+ *
+ * close(): stops intake at once (new submissions reject with DeviceGoneError);
+ * by default drains, that is waits until every accepted job has settled (each
+ * is still bounded by its deadline and by stall detection); with
+ * `{ drain: false }`, or when the close signal aborts, rejects what is left
+ * with DeviceGoneError. It does not close the devices: whoever opened them
+ * (the accelerator) closes them afterwards.
+ */
+
+import { Observable, Subject, type Subscriber } from 'rxjs';
+import type {
+  Alternative,
+  AlternativeResult,
+  Completion,
+  Device,
+  DeviceEvent,
+  DeviceInfo,
+  DeviceState,
+  PrimitiveExecutor,
+} from '../driver/device.js';
+import {
+  AbortedError,
+  DeviceError,
+  DeviceGoneError,
+  InvalidInputError,
+  PkaccelError,
+  QueueFullError,
+  TimeoutError,
+  UnsupportedError,
+} from '../driver/errors.js';
+import type { PrimitiveRequest, ResultOf } from '../driver/primitives.js';
+import { Backlog } from './backlog.js';
+import { DeadlineTimer } from './deadline-timer.js';
+import { DeviceEntry } from './device-entry.js';
+import type { QueueEvent } from './events.js';
+import { JobPool, type JobRecord, JobState, promiseFor } from './job.js';
+import type { Lane, LaneOwner } from './lane.js';
+import {
+  type QueueOptions,
+  type ResolvedQueueOptions,
+  resolveQueueOptions,
+  type SubmitOptions,
+} from './options.js';
+import { type ProcessOptions, processRequests } from './process.js';
+import { Scheduler } from './scheduler.js';
+import { type QueueStats, type QueueTotals, snapshotStats } from './stats.js';
+
+export interface CloseOptions {
+  /** Wait for accepted jobs to settle (default true); false rejects them at once. */
+  readonly drain?: boolean;
+  /** Aborting stops the drain: what is left is rejected. */
+  readonly signal?: AbortSignal;
+}
+
+export interface AddDeviceOptions {
+  /** A fallback device gets work only when no other capable device has room (see Scheduler). */
+  readonly fallback?: boolean;
+}
+
+/** A device as the queue sees it. */
+export interface QueueDevice {
+  readonly info: DeviceInfo;
+  readonly state: DeviceState;
+  readonly inService: boolean;
+  readonly fallback: boolean;
+}
+
+/** How many backlog jobs one flush may set aside (no capable device has room) before it stops looking. */
+const SKIP_LIMIT = 1024;
+
+/** Error codes after which a job is worth running on another device. */
+function retryable(error: PkaccelError): boolean {
+  return (
+    error.code === 'device-error' ||
+    error.code === 'device-gone' ||
+    error.code === 'timeout' ||
+    error.code === 'unsupported'
+  );
+}
+
+function asPkaccelError(error: unknown, device: string): PkaccelError {
+  if (error instanceof PkaccelError) return error;
+  return new DeviceError(`device ${device} failed: ${error instanceof Error ? error.message : 'unknown'}`, {
+    cause: error,
+    device,
+  });
+}
+
+export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
+  readonly pollThreshold: number;
+  readonly pollSpinLimit: number;
+  observing = false;
+
+  /** Device added/removed/failed/reset/recovered. Completes on close. */
+  readonly events$: Observable<QueueEvent>;
+  /** A stats snapshot every `statsIntervalMs` while subscribed; nothing runs while nobody subscribes. */
+  readonly stats$: Observable<QueueStats>;
+
+  readonly #options: ResolvedQueueOptions;
+  readonly #devices: DeviceEntry[] = [];
+  readonly #scheduler: Scheduler;
+  readonly #backlog = new Backlog();
+  readonly #pool: JobPool;
+  readonly #timer: DeadlineTimer;
+  readonly #events = new Subject<QueueEvent>();
+  readonly #statsSubscribers = new Set<Subscriber<QueueStats>>();
+  #statsInterval: NodeJS.Timeout | undefined = undefined;
+  #windowStart = performance.now();
+  readonly #totals: QueueTotals = {
+    submitted: 0,
+    completed: 0,
+    failed: 0,
+    retried: 0,
+    timedOut: 0,
+    aborted: 0,
+    rejected: 0,
+  };
+  /** Accepted jobs not yet settled. */
+  #live = 0;
+  /** Live jobs in the backlog. */
+  #backlogCount = 0;
+  #flushScheduled = false;
+  #closing = false;
+  #closed = false;
+  #closePromise: Promise<void> | undefined;
+  readonly #lifetime = new AbortController();
+  readonly #touched: Lane<DeviceEntry>[] = [];
+  readonly #skipped: JobRecord[] = [];
+  readonly #drainWaiters: (() => void)[] = [];
+
+  constructor(options?: QueueOptions) {
+    this.#options = resolveQueueOptions(options);
+    this.pollThreshold = this.#options.pollThreshold;
+    this.pollSpinLimit = this.#options.pollSpinLimit;
+    this.#scheduler = new Scheduler(this.#devices);
+    this.#pool = new JobPool((record) => this.#onAbort(record));
+    this.#timer = new DeadlineTimer(() => this.#sweep());
+    this.events$ = this.#events.asObservable();
+    this.stats$ = new Observable<QueueStats>((subscriber) => this.#observeStats(subscriber));
+  }
+
+  get options(): ResolvedQueueOptions {
+    return this.#options;
+  }
+
+  get closed(): boolean {
+    return this.#closing;
+  }
+
+  /** The devices the queue schedules over. */
+  get devices(): readonly QueueDevice[] {
+    return this.#devices.map((e) => ({
+      info: e.device.info,
+      state: e.device.state,
+      inService: e.inService,
+      fallback: e.fallback,
+    }));
+  }
+
+  // ----- devices -------------------------------------------------------------------------------
+
+  /** Schedule over `device` from now on. The queue does not close it. */
+  addDevice(device: Device, options: AddDeviceOptions = {}): void {
+    if (this.#closing) throw new DeviceGoneError('the job queue is closed');
+    const id = device.info.id;
+    if (this.#devices.some((e) => e.id === id))
+      throw new InvalidInputError(`device ${id} is already in the job queue`);
+    const entry = new DeviceEntry(device, options.fallback === true, this);
+    entry.unsubscribe = device.subscribe((event) => {
+      // Deferred: a driver may emit from inside submit or harvest, while a lane is mid-batch.
+      queueMicrotask(() => this.#onDeviceEvent(entry, event));
+    });
+    this.#devices.push(entry);
+    this.#emit({ type: 'device-added', device: id, fallback: entry.fallback });
+    this.#scheduleFlush();
+  }
+
+  /** Stop scheduling over the device; its jobs are re-routed. The queue does not close it. */
+  removeDevice(id: string): void {
+    const i = this.#devices.findIndex((e) => e.id === id);
+    if (i < 0) throw new InvalidInputError(`device ${id} is not in the job queue`);
+    const entry = this.#devices[i]!;
+    entry.unsubscribe();
+    entry.removed = true;
+    this.#outOfService(entry, {
+      type: 'device-removed',
+      device: id,
+      reason: 'removed from the job queue',
+    });
+    for (const lane of entry.lanes) lane.close();
+    this.#devices.splice(this.#devices.indexOf(entry), 1);
+    this.#scheduleFlush();
+  }
+
+  // ----- PrimitiveExecutor ---------------------------------------------------------------------
+
+  supports(request: PrimitiveRequest): boolean {
+    for (const entry of this.#devices) {
+      if (entry.removed) continue;
+      if ((entry.inService || entry.device.state === 'resetting') && entry.covers(request)) return true;
+    }
+    return false;
+  }
+
+  run<R extends PrimitiveRequest>(
+    request: R,
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<ResultOf<R>> {
+    return this.submit(request, options);
+  }
+
+  runFirst(
+    alternatives: readonly Alternative[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<AlternativeResult> {
+    if (alternatives.length === 0)
+      return Promise.reject(new UnsupportedError('runFirst was given no alternative'));
+    const refusal = this.#refusal(options);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const record = this.#pool.acquire();
+    record.alternatives = alternatives;
+    record.request = record.probeOf(0);
+    const promise = promiseFor<AlternativeResult>(record);
+    this.#enqueue(record, options);
+    return promise;
+  }
+
+  /**
+   * Run one primitive request. For the algorithm-level operations of `subtle`,
+   * core/algorithms calls `runFirst` on this same queue.
+   */
+  submit<R extends PrimitiveRequest>(request: R, options?: SubmitOptions): Promise<ResultOf<R>> {
+    const refusal = this.#refusal(options);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const record = this.#pool.acquire();
+    record.request = request;
+    const promise = promiseFor<ResultOf<R>>(record);
+    this.#enqueue(record, options);
+    return promise;
+  }
+
+  /**
+   * Run a stream of requests with at most `concurrency` in flight; results come in
+   * input order when `ordered` (the default). See process.ts.
+   */
+  process<R extends PrimitiveRequest>(
+    requests$: Observable<R>,
+    options?: ProcessOptions,
+  ): Observable<ResultOf<R>> {
+    return processRequests(this, requests$, options);
+  }
+
+  // ----- stats ---------------------------------------------------------------------------------
+
+  /** Counters now; rates and percentiles since the previous snapshot (which this one closes). */
+  snapshot(): QueueStats {
+    const now = performance.now();
+    let inFlight = 0;
+    for (const e of this.#devices) for (const lane of e.lanes) inFlight += lane.occupied;
+    const stats = snapshotStats(
+      this.#devices,
+      this.#totals,
+      this.#backlogCount,
+      this.#options.maxBacklog,
+      inFlight,
+      this.#windowStart,
+      now,
+    );
+    this.#windowStart = now;
+    return stats;
+  }
+
+  #observeStats(subscriber: Subscriber<QueueStats>): () => void {
+    if (this.#closed) {
+      subscriber.complete();
+      return () => {};
+    }
+    this.#statsSubscribers.add(subscriber);
+    if (this.#statsInterval === undefined) {
+      this.observing = true;
+      this.snapshot();
+      this.#statsInterval = setInterval(() => {
+        const stats = this.snapshot();
+        for (const s of this.#statsSubscribers) s.next(stats);
+      }, this.#options.statsIntervalMs);
+    }
+    return () => {
+      this.#statsSubscribers.delete(subscriber);
+      if (this.#statsSubscribers.size === 0) this.#stopStats();
+    };
+  }
+
+  #stopStats(): void {
+    if (this.#statsInterval !== undefined) clearInterval(this.#statsInterval);
+    this.#statsInterval = undefined;
+    this.observing = false;
+  }
+
+  // ----- close ---------------------------------------------------------------------------------
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closePromise ??= this.#close(options);
+    return this.#closePromise;
+  }
+
+  async #close(options: CloseOptions): Promise<void> {
+    this.#closing = true;
+    if (options.drain !== false && this.#live > 0 && options.signal?.aborted !== true) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          options.signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.#drainWaiters.push(done);
+        options.signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+    this.#closed = true;
+    const closedError = (): DeviceGoneError => new DeviceGoneError('the job queue was closed');
+    for (let record = this.#backlog.shift(); record !== undefined; record = this.#backlog.shift()) {
+      this.#backlogCount--;
+      this.#totals.failed++;
+      this.#reject(record, closedError());
+    }
+    for (const entry of this.#devices) {
+      for (const lane of entry.lanes) {
+        lane.forEachLive((record) => this.#discard(record, lane, closedError()));
+        lane.close();
+      }
+      entry.unsubscribe();
+    }
+    this.#timer.clear();
+    this.#lifetime.abort();
+    this.#stopStats();
+    for (const s of this.#statsSubscribers) s.complete();
+    this.#statsSubscribers.clear();
+    this.#events.complete();
+    for (const w of this.#drainWaiters.splice(0)) w();
+  }
+
+  // ----- intake --------------------------------------------------------------------------------
+
+  #refusal(options: SubmitOptions | undefined): PkaccelError | undefined {
+    if (this.#closing) return new DeviceGoneError('the job queue is closed');
+    if (this.#backlogCount >= this.#options.maxBacklog && this.#options.onBacklogFull === 'reject') {
+      this.#totals.rejected++;
+      return new QueueFullError(`the job backlog is full (${this.#options.maxBacklog} jobs waiting)`);
+    }
+    if (options === undefined) return undefined;
+    if (options.signal?.aborted) return new AbortedError(undefined, { cause: options.signal.reason });
+    if (options.device !== undefined && !this.#devices.some((e) => e.id === options.device))
+      return new InvalidInputError(`no device "${options.device}" in this accelerator`);
+    return undefined;
+  }
+
+  #enqueue(record: JobRecord, options: SubmitOptions | undefined): void {
+    const now = performance.now();
+    record.submittedAt = now;
+    const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
+    if (timeoutMs > 0) {
+      record.deadline = now + timeoutMs;
+      this.#timer.ensure(record.deadline);
+    } else {
+      record.deadline = Number.POSITIVE_INFINITY;
+    }
+    if (options !== undefined) {
+      const signal = options.signal;
+      if (signal !== undefined) {
+        record.signal = signal;
+        signal.addEventListener('abort', record.onAbort, { once: true });
+      }
+      if (options.device !== undefined) record.pinned = options.device;
+    }
+    record.state = JobState.backlog;
+    this.#backlog.push(record);
+    this.#backlogCount++;
+    this.#live++;
+    this.#totals.submitted++;
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled || this.#closed) return;
+    this.#flushScheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  /** Assign backlog jobs to lanes, then one doorbell per lane that got any. */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.#backlogCount === 0 || this.#closed) return;
+    const now = performance.now();
+    const scheduler = this.#scheduler;
+    const touched = this.#touched;
+    const skipped = this.#skipped;
+    while (this.#backlogCount > skipped.length) {
+      const record = this.#backlog.shift();
+      if (record === undefined) break;
+      const lane = scheduler.pick(record);
+      if (lane !== null) {
+        this.#backlogCount--;
+        if (!this.#prepare(record, lane.device)) continue;
+        if (lane.pending.length === 0) touched.push(lane);
+        lane.assign(record, now);
+        this.#timer.ensure(lane.lastProgress + this.#options.stallTimeoutMs);
+      } else if (scheduler.reason === 'wait') {
+        skipped.push(record);
+        if (skipped.length >= SKIP_LIMIT || !this.#anyRoom()) break;
+      } else {
+        this.#backlogCount--;
+        this.#totals.failed++;
+        this.#reject(
+          record,
+          record.lastError ??
+            new UnsupportedError(`no device in service can do ${describe(record)}`, {
+              ...(record.pinned === null ? {} : { device: record.pinned }),
+            }),
+        );
+      }
+    }
+    for (let i = skipped.length - 1; i >= 0; i--) this.#backlog.pushFront(skipped[i]!);
+    skipped.length = 0;
+    for (let i = 0; i < touched.length; i++) touched[i]!.submitPending(now);
+    touched.length = 0;
+  };
+
+  /** Choose the request a runFirst job runs on this device; false if building it failed (job settled). */
+  #prepare(record: JobRecord, entry: DeviceEntry): boolean {
+    record.device = entry.id;
+    const alternatives = record.alternatives;
+    if (alternatives === null) return true;
+    const i = record.altIndex;
+    record.built ??= [];
+    let request = record.built[i];
+    if (request === undefined) {
+      const alt = alternatives[i]!;
+      try {
+        request = 'probe' in alt ? alt.build() : alt;
+      } catch (error) {
+        this.#totals.failed++;
+        this.#reject(record, error);
+        return false;
+      }
+      record.built[i] = request;
+    }
+    record.request = request;
+    return true;
+  }
+
+  #anyRoom(): boolean {
+    for (const entry of this.#devices) if (entry.inService && entry.hasRoom()) return true;
+    return false;
+  }
+
+  // ----- LaneOwner -----------------------------------------------------------------------------
+
+  complete(lane: Lane<DeviceEntry>, record: JobRecord, completion: Completion): void {
+    if (completion.ok) {
+      lane.completed++;
+      this.#totals.completed++;
+      const resolve = record.resolve;
+      const value =
+        record.alternatives === null
+          ? completion.value
+          : { index: record.altIndex, value: completion.value, device: record.device };
+      this.#finish(record);
+      resolve(value);
+      return;
+    }
+    this.#retryOrFail(record, asPkaccelError(completion.error, lane.device.id), lane);
+  }
+
+  recycle(record: JobRecord): void {
+    this.#pool.release(record);
+  }
+
+  requeueFront(record: JobRecord): void {
+    record.state = JobState.backlog;
+    this.#backlog.pushFront(record);
+    this.#backlogCount++;
+    this.#scheduleFlush();
+  }
+
+  roomFreed(): void {
+    if (this.#backlogCount > 0) this.#scheduleFlush();
+  }
+
+  laneError(lane: Lane<DeviceEntry>, error: unknown): void {
+    if (this.#closed) return;
+    const entry = lane.device;
+    const err = asPkaccelError(error, entry.id);
+    if (err.code === 'aborted') return;
+    const gone = err.code === 'device-gone' || entry.device.state === 'gone';
+    this.#outOfService(
+      entry,
+      gone
+        ? { type: 'device-removed', device: entry.id, reason: err.message }
+        : { type: 'device-failed', device: entry.id, reason: err.message },
+    );
+  }
+
+  // ----- settling ------------------------------------------------------------------------------
+
+  /** A device failed the job: run it elsewhere if worth it and allowed, else reject. */
+  #retryOrFail(record: JobRecord, error: PkaccelError, lane: Lane<DeviceEntry>): void {
+    record.lastError = error;
+    const device = lane.device.id;
+    if (!retryable(error) || record.pinned !== null) {
+      lane.failed++;
+      this.#totals.failed++;
+      this.#reject(record, error);
+      return;
+    }
+    if (error.code === 'unsupported') {
+      // The device refused these parameters: never send this job there again.
+      if (record.excluded === null) record.excluded = [device];
+      else record.excluded.push(device);
+    } else {
+      if (record.attempts >= this.#options.retries) {
+        lane.failed++;
+        this.#totals.failed++;
+        this.#reject(record, error);
+        return;
+      }
+      record.attempts++;
+      record.avoid = device;
+    }
+    lane.retried++;
+    this.#totals.retried++;
+    this.requeueFront(record);
+  }
+
+  /** Settle with an error and release the record (it holds no tag). */
+  #reject(record: JobRecord, error: unknown): void {
+    const reject = record.reject;
+    this.#finish(record);
+    reject(error);
+  }
+
+  /** Bookkeeping of a settled job whose record holds no tag: release it to the pool. */
+  #finish(record: JobRecord): void {
+    this.#unlisten(record);
+    this.#pool.release(record);
+    this.#settled();
+  }
+
+  #unlisten(record: JobRecord): void {
+    if (record.signal !== undefined) {
+      record.signal.removeEventListener('abort', record.onAbort);
+      record.signal = undefined;
+    }
+  }
+
+  #settled(): void {
+    if (--this.#live === 0) {
+      this.#timer.clear();
+      if (this.#drainWaiters.length > 0) for (const w of this.#drainWaiters.splice(0)) w();
+    }
+  }
+
+  /** Settle an in-flight job early; its tag stays out until the device returns it. */
+  #discard(record: JobRecord, lane: Lane<DeviceEntry>, error: PkaccelError): void {
+    const reject = record.reject;
+    lane.discard(record.slot);
+    this.#unlisten(record);
+    record.resolve = noop;
+    record.reject = noop;
+    if (error.code === 'aborted') lane.aborted++;
+    else if (error.code === 'timeout') lane.timedOut++;
+    else this.#totals.failed++;
+    this.#settled();
+    reject(error);
+  }
+
+  #onAbort(record: JobRecord): void {
+    const signal = record.signal;
+    if (signal === undefined) return;
+    const error = new AbortedError(undefined, { cause: signal.reason });
+    this.#totals.aborted++;
+    if (record.state === JobState.backlog) {
+      this.#backlogCount--;
+      this.#reject(record, error);
+    } else if (record.state === JobState.inFlight && record.holder !== null) {
+      this.#discard(record, record.holder as Lane<DeviceEntry>, error);
+    }
+  }
+
+  // ----- deadlines and stalls ------------------------------------------------------------------
+
+  readonly #expired: JobRecord[] = [];
+
+  #sweep(): void {
+    if (this.#closed) return;
+    const now = performance.now();
+    const expired = this.#expired;
+    let next = Number.POSITIVE_INFINITY;
+    const visit = (record: JobRecord): void => {
+      if (record.deadline <= now) expired.push(record);
+      else if (record.deadline < next) next = record.deadline;
+    };
+    this.#backlog.forEachLive(visit);
+    const stalled: Lane<DeviceEntry>[] = [];
+    for (const entry of this.#devices) {
+      for (const lane of entry.lanes) {
+        lane.forEachLive(visit);
+        if (lane.occupied > 0 && lane.open) {
+          const stallAt = lane.lastProgress + this.#options.stallTimeoutMs;
+          if (stallAt <= now) stalled.push(lane);
+          else if (stallAt < next) next = stallAt;
+        }
+      }
+    }
+    for (const record of expired) {
+      const error = new TimeoutError(
+        `${describe(record)} did not complete within its deadline (${Math.round(now - record.submittedAt)} ms)`,
+        record.device === '' ? undefined : { device: record.device },
+      );
+      this.#totals.timedOut++;
+      if (record.state === JobState.backlog) {
+        this.#backlogCount--;
+        this.#reject(record, error);
+      } else if (record.state === JobState.inFlight && record.holder !== null) {
+        this.#discard(record, record.holder as Lane<DeviceEntry>, error);
+      }
+    }
+    expired.length = 0;
+    for (const lane of stalled) this.#abandon(lane);
+    if (this.#live > 0 && next < Number.POSITIVE_INFINITY) this.#timer.ensure(next);
+  }
+
+  /** A queue pair stopped completing: reset it, re-run its jobs (elsewhere first), reopen it. */
+  #abandon(lane: Lane<DeviceEntry>): void {
+    const entry = lane.device;
+    lane.stop();
+    this.#emit({
+      type: 'device-reset',
+      device: entry.id,
+      queuePair: lane.qp.index,
+      reason: `queue pair ${lane.qp.index} stopped completing`,
+    });
+    let abandoning: Promise<readonly number[]>;
+    try {
+      abandoning = lane.qp.abandon(this.#lifetime.signal);
+    } catch (error) {
+      abandoning = Promise.reject(error);
+    }
+    abandoning.then(
+      (tags) => {
+        if (this.#closed) return;
+        const error = new TimeoutError(`queue pair ${lane.qp.index} of ${entry.id} stopped completing`, {
+          device: entry.id,
+        });
+        for (const record of lane.releaseTags(tags)) this.#retryOrFail(record, error, lane);
+        if (entry.inService && !entry.removed) {
+          lane.reopen();
+          this.#emit({ type: 'device-recovered', device: entry.id, queuePair: lane.qp.index });
+        }
+        this.#scheduleFlush();
+      },
+      (error: unknown) => {
+        if (this.#closed) return;
+        this.laneError(lane, error);
+      },
+    );
+  }
+
+  // ----- device state --------------------------------------------------------------------------
+
+  #onDeviceEvent(entry: DeviceEntry, event: DeviceEvent): void {
+    if (this.#closed || entry.removed) return;
+    if (event.type === 'capabilities') {
+      entry.refreshCapabilities();
+      this.#scheduleFlush();
+      return;
+    }
+    const reason = event.reason ?? event.state;
+    switch (event.state) {
+      case 'ready':
+        if (!entry.inService) {
+          entry.inService = true;
+          for (const lane of entry.lanes) lane.reopen();
+          this.#emit({ type: 'device-recovered', device: entry.id });
+          this.#scheduleFlush();
+        }
+        return;
+      case 'resetting':
+        this.#outOfService(entry, { type: 'device-reset', device: entry.id, reason });
+        return;
+      case 'failed':
+        this.#outOfService(entry, { type: 'device-failed', device: entry.id, reason });
+        return;
+      case 'gone':
+      case 'closed':
+        this.#outOfService(entry, { type: 'device-removed', device: entry.id, reason });
+        return;
+    }
+  }
+
+  /** Stop using the device and re-route its jobs (per the Device contract it abandons them). */
+  #outOfService(entry: DeviceEntry, event: QueueEvent): void {
+    if (!entry.inService) return;
+    entry.inService = false;
+    const error = new DeviceGoneError(`device ${entry.id} went out of service: ${describeEvent(event)}`, {
+      device: entry.id,
+    });
+    for (const lane of entry.lanes) {
+      lane.stop();
+      for (const record of lane.evacuate()) this.#retryOrFail(record, error, lane);
+    }
+    this.#emit(event);
+    this.#scheduleFlush();
+  }
+
+  #emit(event: QueueEvent): void {
+    if (!this.#closed) this.#events.next(event);
+  }
+}
+
+const noop = (): void => {};
+
+function describe(record: JobRecord): string {
+  return record.alternatives === null
+    ? `${record.request.op}`
+    : `${record.alternatives.length} alternative(s) (${record.probeOf(0).op}, ...)`;
+}
+
+function describeEvent(event: QueueEvent): string {
+  return 'reason' in event ? event.reason : event.type;
+}

@@ -1,0 +1,330 @@
+/**
+ * One lane per queue pair: the tag table, this tick's batch, and the harvest
+ * loop. A lane waits for the queue pair's interrupt while completions are
+ * sparse, switches to busy polling (one `setImmediate` per round) when a harvest
+ * finds many, and goes back to the interrupt after a run of empty polls. With no
+ * job in flight it neither waits nor polls, so an idle accelerator costs no CPU.
+ *
+ * Tags are `generation * size + slot`: a stale or duplicated completion carries
+ * an old generation and is dropped instead of settling a newer job.
+ */
+
+import type { Completion, QueuePair } from '../driver/device.js';
+import { LatencyHistogram } from './histogram.js';
+import { type JobRecord, JobState, type SlotHolder } from './job.js';
+
+/** What a lane reports to the queue that owns it. */
+export interface LaneOwner<D> {
+  readonly pollThreshold: number;
+  readonly pollSpinLimit: number;
+  /** Whether latencies are being recorded (someone observes stats). */
+  readonly observing: boolean;
+  /** A live job completed (its tag is free again). */
+  complete(lane: Lane<D>, record: JobRecord, completion: Completion): void;
+  /** A discarded job's tag came back: the record may be reused. */
+  recycle(record: JobRecord): void;
+  /** A job that was given a tag but not taken by the queue pair goes back to the front of the backlog. */
+  requeueFront(record: JobRecord): void;
+  /** A harvest freed room. */
+  roomFreed(lane: Lane<D>): void;
+  /** submit, harvest or the interrupt wait threw: the queue pair (or its device) is broken. */
+  laneError(lane: Lane<D>, error: unknown): void;
+}
+
+export type LaneMode = 'interrupt' | 'poll';
+
+export class Lane<D> implements SlotHolder {
+  readonly qp: QueuePair;
+  readonly device: D;
+  readonly depth: number;
+  readonly #owner: LaneOwner<D>;
+  /** Slot count rounded up to a power of two; tags are `generation * size + slot`. */
+  readonly #size: number;
+  readonly #generations: number;
+  readonly #slotTag: Uint32Array;
+  readonly #slotGen: Uint32Array;
+  readonly #slotRecord: (JobRecord | null)[];
+  readonly #busy: Uint8Array;
+  readonly #free: Int32Array;
+  #freeTop: number;
+
+  /** Tags in use: this tick's batch, jobs in flight, and discarded jobs the device still has. */
+  occupied = 0;
+  /** Jobs given a tag this tick, submitted with one doorbell at the end of the tick. */
+  readonly pending: JobRecord[] = [];
+  /** Whether the lane takes new jobs (false while abandoned/resetting, out of service, closed). */
+  open = true;
+  mode: LaneMode = 'interrupt';
+  /** performance.now() of the last completion (or of going busy from idle). */
+  lastProgress = 0;
+
+  // Counters, read by the stats snapshot.
+  submitted = 0;
+  completed = 0;
+  failed = 0;
+  retried = 0;
+  timedOut = 0;
+  aborted = 0;
+  spurious = 0;
+  doorbells = 0;
+  waits = 0;
+  polls = 0;
+  windowCompleted = 0;
+  readonly queueWait = new LatencyHistogram();
+  readonly service = new LatencyHistogram();
+  readonly endToEnd = new LatencyHistogram();
+
+  #closed = false;
+  #waiting = false;
+  #waitAbort = new AbortController();
+  #epoch = 0;
+  #pollHandle: NodeJS.Immediate | undefined = undefined;
+  #emptyPolls = 0;
+  #harvestTime = 0;
+
+  constructor(qp: QueuePair, device: D, owner: LaneOwner<D>) {
+    this.qp = qp;
+    this.device = device;
+    this.#owner = owner;
+    this.depth = Math.max(0, Math.floor(qp.depth));
+    this.#size = 2 ** Math.ceil(Math.log2(Math.max(1, this.depth)));
+    this.#generations = 2 ** 32 / this.#size;
+    this.#slotTag = new Uint32Array(this.#size);
+    this.#slotGen = new Uint32Array(this.#size);
+    this.#slotRecord = new Array(this.#size).fill(null);
+    this.#busy = new Uint8Array(this.#size);
+    this.#free = new Int32Array(this.depth);
+    for (let i = 0; i < this.depth; i++) this.#free[i] = this.depth - 1 - i;
+    this.#freeTop = this.depth;
+  }
+
+  /** How many more jobs fit now. */
+  get room(): number {
+    return this.open ? this.depth - this.occupied : 0;
+  }
+
+  /** Give `record` a tag and put it in this tick's batch. The caller checked `room`. */
+  assign(record: JobRecord, now: number): void {
+    const slot = this.#free[--this.#freeTop]!;
+    const generation = (this.#slotGen[slot]! + 1) % this.#generations;
+    this.#slotGen[slot] = generation;
+    const tag = generation * this.#size + slot;
+    this.#slotTag[slot] = tag;
+    this.#busy[slot] = 1;
+    this.#slotRecord[slot] = record;
+    record.tag = tag;
+    record.slot = slot;
+    record.holder = this;
+    record.state = JobState.inFlight;
+    if (this.occupied === 0) this.lastProgress = now;
+    this.occupied++;
+    this.pending.push(record);
+  }
+
+  /** Ring the doorbell once for this tick's batch; what the queue pair did not take goes back to the backlog. */
+  submitPending(now: number): void {
+    const pending = this.pending;
+    const count = pending.length;
+    if (count === 0) return;
+    let taken = 0;
+    let failure: unknown;
+    let threw = false;
+    try {
+      taken = Math.max(0, Math.min(count, this.qp.submit(pending)));
+    } catch (error) {
+      threw = true;
+      failure = error;
+    }
+    this.doorbells++;
+    this.submitted += taken;
+    for (let i = 0; i < taken; i++) pending[i]!.dispatchedAt = now;
+    for (let i = count - 1; i >= taken; i--) {
+      const record = pending[i]!;
+      this.#freeSlot(record.slot);
+      record.holder = null;
+      record.slot = -1;
+      this.#owner.requeueFront(record);
+    }
+    pending.length = 0;
+    if (threw) this.#owner.laneError(this, failure);
+    else if (taken > 0) this.arm();
+  }
+
+  /** The caller gave up on the job in `slot` (abort, timeout): keep the tag until the device returns it. */
+  discard(slot: number): void {
+    const record = this.#slotRecord[slot];
+    if (record) record.state = JobState.discarded;
+  }
+
+  /** Call `visit` for every live job with a tag here (batch or in flight). */
+  forEachLive(visit: (record: JobRecord) => void): void {
+    if (this.occupied === 0) return;
+    for (let slot = 0; slot < this.#size; slot++) {
+      if (this.#busy[slot] === 0) continue;
+      const record = this.#slotRecord[slot]!;
+      if (record.state === JobState.inFlight) visit(record);
+    }
+  }
+
+  /** Start harvesting if jobs are in flight: poll in poll mode, else wait for the interrupt. */
+  arm(): void {
+    if (this.occupied === 0 || !this.open || this.#closed) return;
+    if (this.mode === 'poll') {
+      if (this.#pollHandle === undefined) this.#pollHandle = setImmediate(this.#poll);
+      return;
+    }
+    if (this.#waiting) return;
+    this.#waiting = true;
+    this.waits++;
+    const epoch = this.#epoch;
+    let wait: Promise<void>;
+    try {
+      wait = this.qp.waitForCompletions(this.#waitAbort.signal);
+    } catch (error) {
+      this.#waiting = false;
+      this.#owner.laneError(this, error);
+      return;
+    }
+    wait.then(
+      () => this.#woken(epoch),
+      (error: unknown) => this.#waitFailed(epoch, error),
+    );
+  }
+
+  /** Stop taking jobs and stop harvesting (abandon, out of service). Jobs keep their tags. */
+  stop(): void {
+    this.open = false;
+    this.#epoch++;
+    if (this.#waiting) {
+      this.#waiting = false;
+      this.#waitAbort.abort();
+      this.#waitAbort = new AbortController();
+    }
+    if (this.#pollHandle !== undefined) {
+      clearImmediate(this.#pollHandle);
+      this.#pollHandle = undefined;
+    }
+    this.mode = 'interrupt';
+    this.#emptyPolls = 0;
+  }
+
+  /** Take jobs again after `stop`, and harvest what is still in flight. */
+  reopen(): void {
+    if (this.#closed) return;
+    this.open = true;
+    this.arm();
+  }
+
+  /** Stop for good: no wait, no poll, no timer remains. */
+  close(): void {
+    this.stop();
+    this.#closed = true;
+  }
+
+  /**
+   * Free every tag (the device is out of service and, per the Device contract,
+   * abandons its jobs) and return the live jobs, this tick's batch included.
+   */
+  evacuate(): JobRecord[] {
+    const live: JobRecord[] = [];
+    this.pending.length = 0;
+    for (let slot = 0; slot < this.#size; slot++) this.#take(slot, live);
+    return live;
+  }
+
+  /** Free the tags an `abandon` returned and give back their live jobs. */
+  releaseTags(tags: readonly number[]): JobRecord[] {
+    const live: JobRecord[] = [];
+    for (const tag of tags) {
+      const slot = tag & (this.#size - 1);
+      if (slot < this.#size && this.#slotTag[slot] === tag) this.#take(slot, live);
+    }
+    return live;
+  }
+
+  #take(slot: number, live: JobRecord[]): void {
+    if (this.#busy[slot] === 0) return;
+    const record = this.#slotRecord[slot]!;
+    this.#freeSlot(slot);
+    record.holder = null;
+    record.slot = -1;
+    if (record.state === JobState.discarded) this.#owner.recycle(record);
+    else live.push(record);
+  }
+
+  #freeSlot(slot: number): void {
+    this.#busy[slot] = 0;
+    this.#slotRecord[slot] = null;
+    this.#free[this.#freeTop++] = slot;
+    this.occupied--;
+  }
+
+  readonly #sink = (completion: Completion): void => {
+    const tag = completion.tag;
+    const slot = tag & (this.#size - 1);
+    if (this.#busy[slot] === 0 || this.#slotTag[slot] !== tag) {
+      this.spurious++;
+      return;
+    }
+    const record = this.#slotRecord[slot]!;
+    this.#freeSlot(slot);
+    record.holder = null;
+    record.slot = -1;
+    if (record.state === JobState.discarded) {
+      this.#owner.recycle(record);
+      return;
+    }
+    if (this.#owner.observing) {
+      const now = this.#harvestTime;
+      this.queueWait.record(record.dispatchedAt - record.submittedAt);
+      this.service.record(now - record.dispatchedAt);
+      this.endToEnd.record(now - record.submittedAt);
+    }
+    this.#owner.complete(this, record, completion);
+  };
+
+  #harvestNow(): number {
+    this.#harvestTime = performance.now();
+    let found: number;
+    try {
+      found = this.qp.harvest(this.#sink);
+    } catch (error) {
+      this.#owner.laneError(this, error);
+      return 0;
+    }
+    if (found > 0) {
+      this.lastProgress = this.#harvestTime;
+      this.#owner.roomFreed(this);
+    }
+    return found;
+  }
+
+  #woken(epoch: number): void {
+    if (epoch !== this.#epoch) return;
+    this.#waiting = false;
+    if (!this.open) return;
+    if (this.#harvestNow() >= this.#owner.pollThreshold) this.mode = 'poll';
+    this.arm();
+  }
+
+  #waitFailed(epoch: number, error: unknown): void {
+    if (epoch !== this.#epoch) return;
+    this.#waiting = false;
+    this.#owner.laneError(this, error);
+  }
+
+  readonly #poll = (): void => {
+    this.#pollHandle = undefined;
+    if (!this.open) return;
+    this.polls++;
+    if (this.#harvestNow() === 0) {
+      if (++this.#emptyPolls >= this.#owner.pollSpinLimit) {
+        this.mode = 'interrupt';
+        this.#emptyPolls = 0;
+      }
+    } else {
+      this.#emptyPolls = 0;
+    }
+    this.arm();
+  };
+}
