@@ -1,7 +1,7 @@
 /**
  * A simulated card's PCI config space: the standard type-0 header with the
- * model's identity. Only the command register is writable; the simulator has no
- * capability list (its cards have no vendor capabilities to walk).
+ * model's identity. Only the command register is writable. A model may list
+ * capabilities (ModelLayout.configCapabilities: virtio's vendor capabilities).
  */
 
 import type { PciConfigSpace, PciIdentity } from '../core/platform/pci.js';
@@ -13,7 +13,12 @@ export class SimConfigSpace implements PciConfigSpace {
   readonly #view: DataView;
   readonly #removed: () => boolean;
 
-  constructor(identity: PciIdentity, barSizes: Readonly<Record<number, number>>, removed: () => boolean) {
+  constructor(
+    identity: PciIdentity,
+    barSizes: Readonly<Record<number, number>>,
+    removed: () => boolean,
+    capabilities: readonly Uint8Array[] = [],
+  ) {
     this.#view = new DataView(new ArrayBuffer(this.size));
     this.#removed = removed;
     const v = this.#view;
@@ -30,6 +35,24 @@ export class SimConfigSpace implements PciConfigSpace {
       const i = Number(index);
       if (i >= 0 && i < 6) v.setUint32(0x10 + 4 * i, (0xf000_0000 + i * 0x0100_0000) & ~(size - 1), true);
     }
+    this.#linkCapabilities(capabilities);
+  }
+
+  /** Lay out the model's capabilities from 0x40, dword-aligned, chained through their next pointers. */
+  #linkCapabilities(capabilities: readonly Uint8Array[]): void {
+    const v = this.#view;
+    let at = 0x40;
+    let previousNext = 0x34; // the capabilities pointer, then each capability's next byte
+    for (const cap of capabilities) {
+      if (cap.length < 2 || at + cap.length > this.size)
+        throw new RangeError('model capabilities do not fit in config space');
+      new Uint8Array(v.buffer).set(cap, at);
+      v.setUint8(at + 1, 0);
+      v.setUint8(previousNext, at);
+      previousNext = at + 1;
+      at = (at + cap.length + 3) & ~3;
+    }
+    if (capabilities.length > 0) v.setUint16(0x06, v.getUint16(0x06, true) | 0x10, true); // status: capability list
   }
 
   #check(offset: number, width: number): void {

@@ -88,7 +88,12 @@ export class SimPciFunction implements PciFunction {
     this.#onClose = onClose;
     const barSizes: Record<number, number> = {};
     for (const [index, bar] of Object.entries(layout.bars)) barSizes[Number(index)] = bar.size;
-    this.config = new SimConfigSpace(layout.identity, barSizes, () => this.#isRemoved());
+    this.config = new SimConfigSpace(
+      layout.identity,
+      barSizes,
+      () => this.#isRemoved(),
+      layout.configCapabilities,
+    );
     this.dma = new ArenaAllocator(shared.arena);
     this.irqSupport = { kind: layout.irq.kind, vectors: layout.irq.vectors };
     this.#port = runner

@@ -34,6 +34,12 @@ export interface ModelLayout {
   readonly irq: { readonly kind: 'msix' | 'msi' | 'intx' | 'none'; readonly vectors: number };
   /** Bytes of DMA memory the platform should give the card's driver (0 for cards without DMA). */
   readonly dmaArenaBytes: number;
+  /**
+   * PCI capabilities the card lists in config space, in order from offset 0x40
+   * (virtio devices describe their register layout this way). Each entry is one
+   * whole capability: byte 0 is its ID; byte 1 (next pointer) is filled in by the platform.
+   */
+  readonly configCapabilities?: readonly Uint8Array[];
 }
 
 /** A fault the model should inject now (see simulator/faults.ts for the schedule). */
