@@ -1,0 +1,357 @@
+/**
+ * The virtio-crypto Device: brings the function up (status handshake, features,
+ * queues), owns the control queue, the session cache, the capability book and the
+ * interrupt, and recovers by resetting the whole device (DEVICE_NEEDS_RESET, a
+ * hung queue, a device that broke a ring rule).
+ */
+
+import {
+  type Capability,
+  type Device,
+  DeviceError,
+  type DeviceEvent,
+  DeviceGoneError,
+  type DeviceInfo,
+  type DeviceState,
+  type ProbeOptions,
+  throwIfAborted,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import type { DmaBuffer, PciFunction } from '../../core/platform/index.js';
+import { Isr, Status, VIRTIO_MSI_NO_VECTOR } from './constants.js';
+import { CONTROL_BUFFER_BYTES, ControlChannel } from './control.js';
+import { CapabilityBook, type Combination, type CryptoConfig, readCryptoConfig } from './crypto-config.js';
+import { IrqHub } from './irq-hub.js';
+import { type DeviceContext, SLOT_BYTES, VirtioQueuePair } from './queue-pair.js';
+import { SessionCache } from './sessions.js';
+import { ModernTransport } from './transport.js';
+import { ringBytes, SplitVirtqueue } from './virtqueue.js';
+
+/** Ring entries per data queue: 3 descriptors per job, so 64 jobs in flight. */
+const DATA_QUEUE_SIZE = 256;
+const CONTROL_QUEUE_SIZE = 2;
+/** Default cap on data queues used (each costs a ring and its slots). */
+const DEFAULT_MAX_QUEUES = 4;
+/** In interrupt mode, re-check the rings this often anyway: a lost interrupt costs latency, not a hang. */
+const INTERRUPT_SAFETY_POLL_MS = 50;
+
+interface QueueMemory {
+  readonly ring: DmaBuffer;
+  readonly slots?: DmaBuffer;
+}
+
+export class VirtioCryptoDevice implements Device, DeviceContext {
+  readonly info: DeviceInfo;
+  readonly transport: ModernTransport;
+  readonly sessions: SessionCache;
+  readonly book: CapabilityBook;
+  readonly queuePairs: VirtioQueuePair[] = [];
+  readonly config: CryptoConfig;
+  readonly #fn: PciFunction;
+  readonly #control: ControlChannel;
+  readonly #controlQueue: SplitVirtqueue;
+  readonly #dataQueues: SplitVirtqueue[] = [];
+  readonly #memory: QueueMemory[] = [];
+  readonly #listeners = new Set<(event: DeviceEvent) => void>();
+  readonly #hub: IrqHub | undefined;
+  readonly #msix: boolean;
+  #state: DeviceState = 'ready';
+  #resetting: Promise<void> | undefined;
+
+  private constructor(
+    fn: PciFunction,
+    transport: ModernTransport,
+    config: CryptoConfig,
+    id: string,
+    options: ProbeOptions,
+  ) {
+    this.#fn = fn;
+    this.transport = transport;
+    this.config = config;
+    this.info = {
+      id,
+      driver: 'virtio-crypto',
+      model: 'virtio-crypto (akcipher)',
+      address: fn.info.address,
+      priority: 50,
+    };
+    this.book = new CapabilityBook(config);
+
+    const wantQueues = Math.max(
+      1,
+      Math.min(config.maxDataQueues, Number(options.queues ?? DEFAULT_MAX_QUEUES) || 1),
+    );
+    for (let q = 0; q < wantQueues; q++) {
+      const size = Math.min(DATA_QUEUE_SIZE, floorPow2(transport.maxQueueSize(q)));
+      if (size < 4) throw new UnsupportedError(`virtio-crypto: data queue ${q} has ${size} entries`);
+      const ring = fn.dma.allocate(ringBytes(size), { align: 4096 });
+      const slotCount = Math.floor(size / 3);
+      const slots = fn.dma.allocate(slotCount * SLOT_BYTES, { align: 4096 });
+      this.#memory.push({ ring, slots });
+      const vq = new SplitVirtqueue(q, size, ring, () => this.transport.common.barrier());
+      this.#dataQueues.push(vq);
+      const qp = new VirtioQueuePair(q, vq, slots, this);
+      qp.setAbandonHandler((pair, signal) => this.#abandon(pair, signal));
+      this.queuePairs.push(qp);
+    }
+    const controlIndex = config.maxDataQueues;
+    const controlSize = Math.min(CONTROL_QUEUE_SIZE, floorPow2(transport.maxQueueSize(controlIndex)));
+    if (controlSize < 2) throw new UnsupportedError('virtio-crypto: the control queue is missing');
+    const controlRing = fn.dma.allocate(ringBytes(controlSize), { align: 4096 });
+    const controlBuffer = fn.dma.allocate(CONTROL_BUFFER_BYTES, { align: 64 });
+    this.#memory.push({ ring: controlRing, slots: controlBuffer });
+    this.#controlQueue = new SplitVirtqueue(controlIndex, controlSize, controlRing, () =>
+      this.transport.common.barrier(),
+    );
+    this.#control = new ControlChannel(transport, this.#controlQueue, controlBuffer, (e) =>
+      this.violation(e),
+    );
+    this.sessions = new SessionCache(this.#control);
+
+    const useIrq = options.irq !== 'poll' && fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0;
+    this.#msix = useIrq && fn.irqSupport.kind === 'msix';
+    if (useIrq) {
+      const irq = fn.openIrq(0);
+      this.#hub = new IrqHub(irq, () => this.#serviceInterrupt(irq.unmask.bind(irq)));
+    }
+    void fn.removed.then(() => this.#gone());
+  }
+
+  /** Probe: bring the device up and return it ready. */
+  static async open(
+    fn: PciFunction,
+    options: ProbeOptions,
+    signal?: AbortSignal,
+  ): Promise<VirtioCryptoDevice> {
+    const transport = new ModernTransport(fn);
+    await transport.reset(signal);
+    transport.addStatus(Status.acknowledge | Status.driver);
+    transport.negotiate();
+    const config = readCryptoConfig(transport.common, transport.deviceConfig);
+    if (config.maxDataQueues < 1 || transport.numQueues < config.maxDataQueues + 1)
+      throw new UnsupportedError(
+        `virtio-crypto: ${config.maxDataQueues} data queues advertised but ${transport.numQueues} queues exist`,
+      );
+    const device = new VirtioCryptoDevice(
+      fn,
+      transport,
+      config,
+      options.id ?? `virtio-crypto@${fn.info.address}`,
+      options,
+    );
+    try {
+      await device.#bringUp(signal, false);
+    } catch (error) {
+      device.#hub?.close();
+      transport.addStatus(Status.failed);
+      throw error;
+    }
+    return device;
+  }
+
+  get interruptMode(): 'msix' | 'intx' | 'poll' {
+    return this.#hub === undefined ? 'poll' : this.#msix ? 'msix' : 'intx';
+  }
+
+  /** Queues programmed, then DRIVER_OK. `again`: after a reset (status and features first). */
+  async #bringUp(signal: AbortSignal | undefined, again: boolean): Promise<void> {
+    if (again) {
+      await this.transport.reset(signal);
+      this.transport.addStatus(Status.acknowledge | Status.driver);
+      this.transport.negotiate();
+    }
+    throwIfAborted(signal);
+    const vector = this.#msix ? 0 : VIRTIO_MSI_NO_VECTOR;
+    if (this.#msix && !this.transport.setConfigVector(0))
+      throw new DeviceError('virtio-crypto: the device refused MSI-X vector 0 for configuration changes');
+    for (const vq of [...this.#dataQueues, this.#controlQueue]) {
+      vq.clear();
+      if (
+        !this.transport.setupQueue(
+          vq.index,
+          vq.size,
+          { desc: vq.descAddress, avail: vq.availAddress, used: vq.usedAddress },
+          vector,
+        )
+      )
+        throw new DeviceError(`virtio-crypto: the device refused MSI-X vector 0 for queue ${vq.index}`);
+    }
+    this.transport.addStatus(Status.driverOk);
+    if ((this.transport.status & (Status.failed | Status.deviceNeedsReset)) !== 0)
+      throw new DeviceError(`virtio-crypto: device status ${this.transport.status} after DRIVER_OK`);
+    if (!readCryptoConfig(this.transport.common, this.transport.deviceConfig).hwReady)
+      throw new DeviceError('virtio-crypto: the device is not ready (VIRTIO_CRYPTO_S_HW_READY clear)');
+  }
+
+  get state(): DeviceState {
+    return this.#state;
+  }
+
+  get capabilities(): readonly Capability[] {
+    return this.book.list;
+  }
+
+  subscribe(listener: (event: DeviceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: DeviceEvent): void {
+    for (const l of [...this.#listeners]) l(event);
+  }
+
+  #setState(state: DeviceState, reason?: string): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#emit(reason === undefined ? { type: 'state', state } : { type: 'state', state, reason });
+  }
+
+  // ---- DeviceContext (for the queue pairs) ----
+
+  get id(): string {
+    return this.info.id;
+  }
+
+  usable(): boolean {
+    return this.#state === 'ready';
+  }
+
+  notify(queue: number): void {
+    this.transport.notify(queue);
+  }
+
+  waitForEvent(signal?: AbortSignal): Promise<void> {
+    if (this.#hub === undefined) return new Promise((resolve) => setImmediate(resolve));
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const safety = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, INTERRUPT_SAFETY_POLL_MS);
+    });
+    return Promise.race([this.#hub.next(stop.signal), safety]).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+    });
+  }
+
+  violation(error: Error): void {
+    if (this.#state !== 'ready') return;
+    this.#failInFlight(
+      () => new DeviceError(`virtio-crypto ${this.id} out of service: ${error.message}`, { device: this.id }),
+    );
+    this.#setState('failed', error.message);
+  }
+
+  refuse(combination: Combination): void {
+    if (this.book.refuse(combination)) this.#emit({ type: 'capabilities' });
+  }
+
+  // ---- interrupts and status ----
+
+  #serviceInterrupt(unmask: () => void): void {
+    if (this.#msix) {
+      this.#checkStatus();
+      return;
+    }
+    // INTx: reading the ISR lowers the line; then let it fire again.
+    const isr = this.transport.readIsr();
+    if (isr & Isr.config) this.#checkStatus();
+    unmask();
+  }
+
+  #checkStatus(): void {
+    if (this.#state !== 'ready') return;
+    const status = this.transport.status;
+    if (status === 0xff) return; // all-ones: the function is going away; `removed` says so
+    if (status & Status.deviceNeedsReset) {
+      this.#failInFlight(
+        () => new DeviceError(`virtio-crypto ${this.id} needs a reset`, { device: this.id }),
+      );
+      this.#setState('failed', 'DEVICE_NEEDS_RESET');
+    }
+  }
+
+  #failInFlight(makeError: () => DeviceError | DeviceGoneError): void {
+    for (const qp of this.queuePairs) qp.failAll(makeError);
+  }
+
+  #gone(): void {
+    if (this.#state === 'gone' || this.#state === 'closed') return;
+    this.#failInFlight(
+      () => new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }),
+    );
+    this.#control.invalidate();
+    this.#hub?.fail(new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }));
+    this.#setState('gone', 'surprise removal');
+  }
+
+  // ---- reset and recovery ----
+
+  /** A hung queue: virtio 1.x cannot reset one queue reliably, so the device is reset; other queues' jobs fail. */
+  async #abandon(pair: VirtioQueuePair, signal?: AbortSignal): Promise<readonly number[]> {
+    const tags = pair.takeAll();
+    for (const qp of this.queuePairs)
+      if (qp !== pair)
+        qp.failAll(
+          () =>
+            new DeviceError(`virtio-crypto ${this.id} was reset to recover queue ${pair.index}`, {
+              device: this.id,
+            }),
+        );
+    await this.reset(signal);
+    return tags;
+  }
+
+  reset(signal?: AbortSignal): Promise<void> {
+    if (this.#state === 'gone' || this.#state === 'closed')
+      return Promise.reject(
+        new DeviceGoneError(`virtio-crypto ${this.id} is ${this.#state}`, { device: this.id }),
+      );
+    this.#resetting ??= this.#reset(signal).finally(() => {
+      this.#resetting = undefined;
+    });
+    return this.#resetting;
+  }
+
+  async #reset(signal?: AbortSignal): Promise<void> {
+    this.#setState('resetting');
+    for (const qp of this.queuePairs) qp.takeAll();
+    this.#control.invalidate();
+    this.sessions.clear();
+    try {
+      await this.#bringUp(signal, true);
+      for (const qp of this.queuePairs) qp.restart();
+      this.#setState('ready');
+    } catch (error) {
+      this.#setState('failed', error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'ready') await this.sessions.destroyAll();
+    this.#failInFlight(() => new DeviceGoneError(`virtio-crypto ${this.id} was closed`, { device: this.id }));
+    this.#setState('closed');
+    this.#control.invalidate();
+    try {
+      if (this.transport.status !== 0xff) await this.transport.reset();
+    } catch {
+      // A device that will not reset is released anyway.
+    }
+    this.#hub?.close();
+    for (const m of this.#memory) {
+      m.slots?.zero();
+      m.ring.free();
+      m.slots?.free();
+    }
+    await this.#fn.close();
+  }
+}
+
+function floorPow2(n: number): number {
+  if (n < 1) return 0;
+  return 2 ** Math.floor(Math.log2(n));
+}

@@ -1,0 +1,129 @@
+/**
+ * How each primitive becomes one akcipher data request: which session
+ * (key type, padding, hash), which opcode, what the device reads and how long
+ * its output is. Requests the device cannot express fail here, before the ring.
+ */
+
+import {
+  type HashName,
+  InvalidInputError,
+  type PrimitiveRequest,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import { KeyType, Opcode, RsaHash, RsaPadding } from './constants.js';
+import type { Combination } from './crypto-config.js';
+import type { SessionParams } from './messages.js';
+import type { SessionKey } from './sessions.js';
+
+const HASH_CODES: Readonly<Record<HashName, number>> = {
+  'SHA-1': RsaHash.sha1,
+  'SHA-256': RsaHash.sha256,
+  'SHA-384': RsaHash.sha384,
+  'SHA-512': RsaHash.sha512,
+};
+
+const HASH_BYTES: Readonly<Record<HashName, number>> = {
+  'SHA-1': 20,
+  'SHA-256': 32,
+  'SHA-384': 48,
+  'SHA-512': 64,
+};
+
+export interface DataPlan {
+  readonly opcode: number;
+  readonly key: SessionKey;
+  readonly params: SessionParams;
+  readonly combination: Combination;
+  /** Device-readable payload after the header, in order (VERIFY: signature then digest). */
+  readonly payload: readonly Uint8Array[];
+  /** The header's src_data_len and dst_data_len. */
+  readonly srcLength: number;
+  readonly dstLength: number;
+  /** Bytes of device-writable output before the status byte (0 for VERIFY). */
+  readonly outputLength: number;
+  /** Modulus length in bytes (outputs are exactly this long). */
+  readonly modulusBytes: number;
+}
+
+/** A request that needs no device: its answer is known (a verify with a signature of the wrong length). */
+export interface ImmediateAnswer {
+  readonly immediate: boolean;
+}
+
+function modulusBytes(bits: number): number {
+  return Math.ceil(bits / 8);
+}
+
+export function planRequest(request: PrimitiveRequest): DataPlan | ImmediateAnswer {
+  switch (request.op) {
+    case 'rsa-sign': {
+      if (request.padding.scheme !== 'pkcs1-v1_5')
+        throw new UnsupportedError(
+          `virtio-crypto signs with PKCS#1 v1.5 only, not ${request.padding.scheme}`,
+        );
+      const { hash } = request.padding;
+      checkDigest(request.digest, hash);
+      const k = modulusBytes(request.key.bits);
+      return {
+        opcode: Opcode.sign,
+        key: request.key,
+        params: { keyType: KeyType.private, padding: RsaPadding.pkcs1, hash: HASH_CODES[hash] },
+        combination: { op: 'rsa-sign', hash },
+        payload: [request.digest],
+        srcLength: request.digest.length,
+        dstLength: k,
+        outputLength: k,
+        modulusBytes: k,
+      };
+    }
+    case 'rsa-verify': {
+      if (request.padding.scheme !== 'pkcs1-v1_5')
+        throw new UnsupportedError(`virtio-crypto verifies PKCS#1 v1.5 only, not ${request.padding.scheme}`);
+      const { hash } = request.padding;
+      checkDigest(request.digest, hash);
+      const k = modulusBytes(request.key.bits);
+      // A signature of the wrong length cannot verify (RFC 8017 8.2.2 step 1); no need to ask the device.
+      if (request.signature.length !== k) return { immediate: false };
+      return {
+        opcode: Opcode.verify,
+        key: request.key,
+        params: { keyType: KeyType.public, padding: RsaPadding.pkcs1, hash: HASH_CODES[hash] },
+        combination: { op: 'rsa-verify', hash },
+        payload: [request.signature, request.digest],
+        srcLength: request.signature.length,
+        dstLength: request.digest.length,
+        outputLength: 0,
+        modulusBytes: k,
+      };
+    }
+    case 'rsa-public':
+    case 'rsa-private': {
+      const k = modulusBytes(request.key.bits);
+      if (request.input.length !== k)
+        throw new InvalidInputError(`${request.op} input is ${request.input.length} bytes, the modulus ${k}`);
+      const isPublic = request.op === 'rsa-public';
+      return {
+        opcode: isPublic ? Opcode.encrypt : Opcode.decrypt,
+        key: request.key,
+        params: {
+          keyType: isPublic ? KeyType.public : KeyType.private,
+          padding: RsaPadding.raw,
+          hash: RsaHash.none,
+        },
+        combination: { op: request.op },
+        payload: [request.input],
+        srcLength: k,
+        dstLength: k,
+        outputLength: k,
+        modulusBytes: k,
+      };
+    }
+    default:
+      throw new UnsupportedError(`virtio-crypto does not do ${request.op}`);
+  }
+}
+
+function checkDigest(digest: Uint8Array, hash: HashName): void {
+  if (digest.length !== HASH_BYTES[hash])
+    throw new InvalidInputError(`a ${hash} digest is ${HASH_BYTES[hash]} bytes, got ${digest.length}`);
+}
