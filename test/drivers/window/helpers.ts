@@ -3,7 +3,7 @@
  * with the window driver, run one primitive through its queue pair, keys.
  */
 
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Completion, Device, PrimitiveRequest, QueuePair } from '../../../core/driver/index.js';
 import { CURVES, EcPrivateKeyMaterial, RsaPrivateKeyMaterial } from '../../../core/driver/index.js';
 import { ecMultiply } from '../../../core/math/index.js';
@@ -107,9 +107,7 @@ const NODE_CURVES = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'sec
 /** An EC key pair on `curve`, from node (so the public point is an independent reference). */
 export function ecKey(curve: keyof typeof NODE_CURVES): EcPrivateKeyMaterial {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: NODE_CURVES[curve] });
-  const j = createPrivateKey(privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer).export({
-    format: 'jwk',
-  });
+  const j = privateKey.export({ format: 'jwk' });
   return new EcPrivateKeyMaterial(curve, b64(j.d!), { kind: 'ec-public', curve, x: b64(j.x!), y: b64(j.y!) });
 }
 
