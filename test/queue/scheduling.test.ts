@@ -1,0 +1,212 @@
+import { describe, expect, it } from 'vitest';
+import { JobQueue } from '../../core/queue/index.js';
+import { expectedValue, FakeDevice, request, rsaKey, settle } from './fake-device.js';
+
+describe('scheduling', () => {
+  it('sends a job only to a device whose capabilities cover its parameters', async () => {
+    const small = new FakeDevice({
+      id: 'small',
+      priority: 300,
+      capabilities: [{ op: 'rsa-public', modulusBits: { min: 1024, max: 2048 } }],
+    });
+    const big = new FakeDevice({
+      id: 'big',
+      priority: 100,
+      capabilities: [{ op: 'rsa-public', modulusBits: { min: 4096, max: 4096 } }],
+    });
+    const q = new JobQueue();
+    q.addDevice(small);
+    q.addDevice(big);
+    const r4096 = request(1, rsaKey(4096));
+    await expect(q.submit(r4096)).resolves.toEqual(expectedValue(r4096));
+    expect(big.queuePairs[0]!.submitted).toBe(1);
+    expect(small.queuePairs[0]!.submitted).toBe(0);
+    await expect(q.submit(request(2, rsaKey(3072)))).rejects.toMatchObject({ code: 'unsupported' });
+    expect(q.supports(request(3, rsaKey(2048)))).toBe(true);
+    expect(q.supports(request(3, rsaKey(3072)))).toBe(false);
+    await q.close();
+  });
+
+  it('prefers higher priority, and spills to lower priority only when the preferred device is full', async () => {
+    const hi = new FakeDevice({ id: 'hi', priority: 300, qp: { depth: 4, manual: true } });
+    const lo = new FakeDevice({ id: 'lo', priority: 100, qp: { depth: 4, manual: true } });
+    const q = new JobQueue();
+    q.addDevice(lo);
+    q.addDevice(hi);
+    const jobs = Array.from({ length: 6 }, (_, i) => q.submit(request(i)));
+    await settle();
+    expect(hi.queuePairs[0]!.submitted).toBe(4);
+    expect(lo.queuePairs[0]!.submitted).toBe(2);
+    hi.queuePairs[0]!.release();
+    lo.queuePairs[0]!.release();
+    await Promise.all(jobs);
+    await q.close();
+  });
+
+  it('picks the least loaded of equal-priority devices and never exceeds a queue pair depth', async () => {
+    const a = new FakeDevice({ id: 'a', qp: { depth: 3, latencyMs: 2 } });
+    const b = new FakeDevice({ id: 'b', queuePairs: 2, qp: { depth: 3, latencyMs: 2 } });
+    const q = new JobQueue();
+    q.addDevice(a);
+    q.addDevice(b);
+    const reqs = Array.from({ length: 60 }, (_, i) => request(i));
+    const results = await Promise.all(reqs.map((r) => q.submit(r)));
+    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    for (const qp of [...a.queuePairs, ...b.queuePairs]) expect(qp.maxInFlight).toBeLessThanOrEqual(3);
+    // b has twice a's capacity, so least-load spreads about 2:1.
+    const onB = b.queuePairs[0]!.submitted + b.queuePairs[1]!.submitted;
+    expect(onB).toBeGreaterThan(a.queuePairs[0]!.submitted);
+    expect(b.queuePairs[0]!.submitted).toBeGreaterThan(0);
+    expect(b.queuePairs[1]!.submitted).toBeGreaterThan(0);
+    await q.close();
+  });
+
+  it('has affinity for the device that holds the key in a slot', async () => {
+    const key = rsaKey();
+    const holder = new FakeDevice({
+      id: 'holder',
+      capabilities: [{ op: 'rsa-private' }, { op: 'rsa-public' }],
+      holds: () => true,
+    });
+    const other = new FakeDevice({
+      id: 'other',
+      capabilities: [{ op: 'rsa-private' }, { op: 'rsa-public' }],
+      holds: () => false,
+    });
+    const q = new JobQueue();
+    q.addDevice(other);
+    q.addDevice(holder);
+    // runFirst computes the key of the alternative for affinity; rsa-public has no private key, so use an
+    // alternative whose probe is a private op and whose built request is the fake's rsa-public.
+    const priv = { kind: 'rsa-private', bits: 2048, otherPrimes: [] } as never;
+    const r = request(7, key);
+    const res = await q.runFirst([
+      { probe: { op: 'rsa-private', key: priv, input: new Uint8Array(8) }, build: () => r },
+    ]);
+    expect(res.device).toBe('holder');
+    expect(res.index).toBe(0);
+    expect(res.value).toEqual(expectedValue(r));
+    await q.close();
+  });
+
+  it('runFirst runs the first alternative the chosen device can do, building lazy ones only when chosen', async () => {
+    const dev = new FakeDevice({ id: 'pub-only' });
+    const q = new JobQueue();
+    q.addDevice(dev);
+    let builds = 0;
+    const r = request(3);
+    const res = await q.runFirst([
+      { op: 'ecdsa-sign', key: { curve: 'P-256' } as never, digest: new Uint8Array(32) },
+      { probe: r, build: () => (builds++, r) },
+    ]);
+    expect(res).toEqual({ index: 1, value: expectedValue(r), device: 'pub-only' });
+    expect(builds).toBe(1);
+    await expect(
+      q.runFirst([{ op: 'ecdsa-sign', key: { curve: 'P-256' } as never, digest: new Uint8Array(32) }]),
+    ).rejects.toMatchObject({ code: 'unsupported' });
+    await q.close();
+  });
+
+  it('uses a fallback device only when no other capable device has room', async () => {
+    const card = new FakeDevice({ id: 'card', priority: 100, qp: { depth: 2, manual: true } });
+    const soft = new FakeDevice({ id: 'software', priority: 900, qp: { depth: 8, manual: true } });
+    const q = new JobQueue();
+    q.addDevice(soft, { fallback: true });
+    q.addDevice(card);
+    const jobs = Array.from({ length: 3 }, (_, i) => q.submit(request(i)));
+    await settle();
+    expect(card.queuePairs[0]!.submitted).toBe(2);
+    expect(soft.queuePairs[0]!.submitted).toBe(1);
+    card.queuePairs[0]!.release();
+    soft.queuePairs[0]!.release();
+    await Promise.all(jobs);
+    await q.close();
+  });
+
+  it('runs a pinned job only on its device', async () => {
+    const a = new FakeDevice({ id: 'a', priority: 500 });
+    const b = new FakeDevice({ id: 'b', priority: 1 });
+    const q = new JobQueue();
+    q.addDevice(a);
+    q.addDevice(b);
+    await q.submit(request(1), { device: 'b' });
+    expect(b.queuePairs[0]!.submitted).toBe(1);
+    expect(a.queuePairs[0]!.submitted).toBe(0);
+    await expect(q.submit(request(1), { device: 'nope' })).rejects.toMatchObject({ code: 'invalid-input' });
+    await q.close();
+  });
+});
+
+describe('batching', () => {
+  it('submits everything from one tick to a queue pair with one doorbell', async () => {
+    const dev = new FakeDevice({ qp: { depth: 64, manual: true } });
+    const q = new JobQueue();
+    q.addDevice(dev);
+    const qp = dev.queuePairs[0]!;
+    const jobs = Array.from({ length: 40 }, (_, i) => q.submit(request(i)));
+    await settle();
+    expect(qp.submitCalls).toBe(1);
+    expect(qp.batchSizes).toEqual([40]);
+    const more = Array.from({ length: 10 }, (_, i) => q.submit(request(100 + i)));
+    await settle();
+    expect(qp.batchSizes).toEqual([40, 10]);
+    qp.release();
+    await Promise.all([...jobs, ...more]);
+    await q.close();
+  });
+
+  it('holds jobs beyond the depth in the backlog and feeds them as completions free room', async () => {
+    const dev = new FakeDevice({ qp: { depth: 4, manual: true } });
+    const q = new JobQueue();
+    q.addDevice(dev);
+    const qp = dev.queuePairs[0]!;
+    const reqs = Array.from({ length: 10 }, (_, i) => request(i));
+    const jobs = reqs.map((r) => q.submit(r));
+    await settle();
+    expect(qp.inFlight).toBe(4);
+    expect(q.snapshot().backlog).toBe(6);
+    while (qp.submitted < 10 || qp.held.length > 0) {
+      qp.release();
+      await settle();
+    }
+    const results = await Promise.all(jobs);
+    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    expect(qp.maxInFlight).toBe(4);
+    await q.close();
+  });
+
+  it('rejects with QueueFullError when the backlog is full and the policy is reject', async () => {
+    const dev = new FakeDevice({ qp: { depth: 2, manual: true } });
+    const q = new JobQueue({ maxBacklog: 3, onBacklogFull: 'reject' });
+    q.addDevice(dev);
+    const accepted = [q.submit(request(0)), q.submit(request(1)), q.submit(request(2))];
+    await expect(q.submit(request(3))).rejects.toMatchObject({ code: 'queue-full', name: 'QueueFullError' });
+    await settle();
+    // Two went in flight, so there is room in the backlog again.
+    const later = q.submit(request(4));
+    expect(q.snapshot().rejected).toBe(1);
+    while (dev.queuePairs[0]!.submitted < 4 || dev.queuePairs[0]!.held.length > 0) {
+      dev.queuePairs[0]!.release();
+      await settle();
+    }
+    await Promise.all([...accepted, later]);
+    await q.close();
+  });
+
+  it('with the wait policy, jobs beyond the bound wait (counted as waiting) and then run', async () => {
+    const dev = new FakeDevice({ qp: { depth: 1, manual: true } });
+    const q = new JobQueue({ maxBacklog: 2, onBacklogFull: 'wait' });
+    q.addDevice(dev);
+    const jobs = Array.from({ length: 6 }, (_, i) => q.submit(request(i)));
+    await settle();
+    const s = q.snapshot();
+    expect(s.backlog).toBe(5);
+    expect(s.waiting).toBe(3);
+    for (let i = 0; i < 6; i++) {
+      dev.queuePairs[0]!.release();
+      await settle();
+    }
+    await Promise.all(jobs);
+    await q.close();
+  });
+});
