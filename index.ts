@@ -10,6 +10,8 @@ export { parseDeviceSpec } from './core/platform/index.js';
 export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
 
 import { defaultRegistry } from './core/registry/registry.js';
+import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
 import { windowDriver } from './drivers/window/index.js';
 
 defaultRegistry.registerDriver(windowDriver);
+defaultRegistry.registerDriver(virtioCryptoDriver);
