@@ -4,11 +4,10 @@
  * (default) or inline on the caller's thread (`mode=inline`).
  */
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Irq } from '../core/platform/irq.js';
 import type { Mmio } from '../core/platform/mmio.js';
 import type { IrqSupport, PciConfigSpace, PciFunction, PciFunctionInfo } from '../core/platform/pci.js';
-import { workerExecArgv } from '../core/platform/worker.js';
 import { SimConfigSpace } from './config-space.js';
 import {
   createSharedCard,
@@ -25,6 +24,7 @@ import { SimMmio, type WritePort } from './mmio.js';
 import type { DeviceModel, ModelDefinition, ModelLayout } from './model.js';
 import { FifoPort, InlinePort } from './ports.js';
 import { ModelRunner } from './runner.js';
+import { spawnWorker } from './spawn-worker.js';
 import { waitAsync } from './wait-async.js';
 import type { WorkerInit } from './worker-runner.js';
 
@@ -139,7 +139,7 @@ export class SimPciFunction implements PciFunction {
       return new SimPciFunction(address, layout, shared, mode, definition.name, undefined, runner, onClose);
     }
     const init: WorkerInit = { model: definition.name, shared, options };
-    const worker = new Worker(workerUrl, { workerData: init, execArgv: workerExecArgv(workerUrl) });
+    const worker = spawnWorker(workerUrl, { workerData: init });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string; message?: string }) => {
         cleanup();

@@ -1,0 +1,153 @@
+/**
+ * The PKR-1's operations (datasheet §4.3) on a decoded descriptor: operand
+ * checks, the engine's computation, the result. Reads operands by DMA; the
+ * caller writes the result and the completion.
+ */
+
+import { bytesToBigint } from '../../core/driver/bytes.js';
+import { CURVES } from '../../core/driver/curves.js';
+import type { EngineMode } from '../engines.js';
+import type { ModelHost } from '../model.js';
+import { type EcSlotKey, ecdsaVerify, pointOnCurve, type RsaSlotKey, rsaPublic } from '../pk-math.js';
+import { CURVE_IDS, FLAG_KEY_SLOT, MAX_RSA_BITS, MIN_RSA_BITS, OP, STATUS } from './ring-registers.js';
+
+export interface Descriptor {
+  readonly opcode: number;
+  readonly flags: number;
+  readonly keySlot: number;
+  readonly tag: number;
+  readonly srcAddr: bigint;
+  readonly srcLen: number;
+  readonly dstAddr: bigint;
+  readonly dstLen: number;
+  readonly keyAddr: bigint;
+  readonly keyLen: number;
+  readonly param: number;
+  /** Whether every reserved field is zero. */
+  readonly reservedClear: boolean;
+}
+
+export function decodeDescriptor(bytes: Uint8Array): Descriptor {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let reservedClear = v.getUint32(0x14, true) === 0 && v.getUint32(0x24, true) === 0;
+  for (let i = 0x36; i < 0x40; i++) if (bytes[i] !== 0) reservedClear = false;
+  return {
+    opcode: v.getUint8(0),
+    flags: v.getUint8(1),
+    keySlot: v.getUint16(2, true),
+    tag: v.getUint32(4, true),
+    srcAddr: v.getBigUint64(0x08, true),
+    srcLen: v.getUint32(0x10, true),
+    dstAddr: v.getBigUint64(0x18, true),
+    dstLen: v.getUint32(0x20, true),
+    keyAddr: v.getBigUint64(0x28, true),
+    keyLen: v.getUint32(0x30, true),
+    param: v.getUint16(0x34, true),
+    reservedClear,
+  };
+}
+
+export type SlotKey = RsaSlotKey | EcSlotKey;
+
+export type OpOutcome =
+  | { readonly status: typeof STATUS.OK; readonly result: Uint8Array; readonly kind: 'rsa-private' | 'other' }
+  | { readonly status: Exclude<(typeof STATUS)[keyof typeof STATUS], 0> };
+
+const fail = (status: Exclude<(typeof STATUS)[keyof typeof STATUS], 0>): OpOutcome => ({ status });
+const ok = (result: Uint8Array, kind: 'rsa-private' | 'other' = 'other'): OpOutcome => ({
+  status: STATUS.OK,
+  result,
+  kind,
+});
+
+function curveOf(param: number) {
+  const name = CURVE_IDS[param as keyof typeof CURVE_IDS];
+  return name === undefined ? undefined : CURVES[name];
+}
+
+/**
+ * Execute one descriptor. `mode` null/timed gives the fixed result of the right
+ * size after the same checks (to measure the host side alone). Throws DmaFault
+ * when an operand address is outside host memory.
+ */
+export function executeDescriptor(
+  d: Descriptor,
+  host: ModelHost,
+  slots: ReadonlyMap<number, SlotKey>,
+  mode: EngineMode,
+): OpOutcome {
+  if (!d.reservedClear || (d.flags & ~FLAG_KEY_SLOT) !== 0) return fail(STATUS.BAD_DESCRIPTOR);
+  const real = mode === 'real';
+  const usesSlot = (d.flags & FLAG_KEY_SLOT) !== 0;
+  switch (d.opcode) {
+    case OP.NOP:
+      return ok(new Uint8Array(0));
+    case OP.RSA_PUBLIC: {
+      const k = d.param;
+      if (usesSlot || d.keyLen !== 2 * k || d.srcLen !== k || d.dstLen < k)
+        return fail(STATUS.BAD_DESCRIPTOR);
+      const key = host.dma.read(d.keyAddr, d.keyLen);
+      const n = bytesToBigint(key.subarray(0, k));
+      const e = bytesToBigint(key.subarray(k));
+      const bits = n.toString(2).length;
+      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return fail(STATUS.UNSUPPORTED);
+      if (Math.ceil(bits / 8) !== k) return fail(STATUS.BAD_DESCRIPTOR);
+      const x = bytesToBigint(host.dma.read(d.srcAddr, k));
+      if ((n & 1n) === 0n || e < 1n || x >= n) return fail(STATUS.INVALID_OPERAND);
+      return ok(real ? rsaPublic(n, e, x, k) : new Uint8Array(k));
+    }
+    case OP.RSA_PRIVATE_CRT: {
+      const key = usesSlot ? slots.get(d.keySlot) : undefined;
+      if (!usesSlot) return fail(STATUS.BAD_DESCRIPTOR);
+      if (key?.kind !== 'rsa') return fail(STATUS.KEY_SLOT_EMPTY);
+      const k = key.k;
+      if (d.param !== k || d.srcLen !== k || d.dstLen < k) return fail(STATUS.BAD_DESCRIPTOR);
+      const x = host.dma.read(d.srcAddr, k);
+      if (bytesToBigint(x) >= key.n) return fail(STATUS.INVALID_OPERAND);
+      return ok(real ? key.private(x) : new Uint8Array(k), 'rsa-private');
+    }
+    case OP.ECDSA_SIGN: {
+      const curve = curveOf(d.param);
+      if (curve === undefined) return fail(STATUS.UNSUPPORTED);
+      if (!usesSlot || d.srcLen < 1 || d.srcLen > 64 || d.dstLen < 2 * curve.bytes)
+        return fail(STATUS.BAD_DESCRIPTOR);
+      const key = slots.get(d.keySlot);
+      if (key?.kind !== 'ec' || key.curve.name !== curve.name) return fail(STATUS.KEY_SLOT_EMPTY);
+      const digest = host.dma.read(d.srcAddr, d.srcLen);
+      return ok(real ? key.sign(digest) : new Uint8Array(2 * curve.bytes));
+    }
+    case OP.ECDSA_VERIFY: {
+      const curve = curveOf(d.param);
+      if (curve === undefined) return fail(STATUS.UNSUPPORTED);
+      const L = curve.bytes;
+      const digestLen = d.srcLen - 2 * L;
+      if (usesSlot || d.keyLen !== 2 * L || digestLen < 1 || digestLen > 64 || d.dstLen < 1) {
+        return fail(STATUS.BAD_DESCRIPTOR);
+      }
+      const key = host.dma.read(d.keyAddr, 2 * L);
+      const qx = bytesToBigint(key.subarray(0, L));
+      const qy = bytesToBigint(key.subarray(L));
+      if (!pointOnCurve(curve, qx, qy)) return fail(STATUS.INVALID_OPERAND);
+      const src = host.dma.read(d.srcAddr, d.srcLen);
+      if (!real) return ok(Uint8Array.of(1));
+      const r = bytesToBigint(src.subarray(0, L));
+      const s = bytesToBigint(src.subarray(L, 2 * L));
+      return ok(Uint8Array.of(ecdsaVerify(curve, qx, qy, src.subarray(2 * L), r, s) ? 1 : 0));
+    }
+    case OP.ECDH: {
+      const curve = curveOf(d.param);
+      if (curve === undefined) return fail(STATUS.UNSUPPORTED);
+      const L = curve.bytes;
+      if (!usesSlot || d.srcLen !== 2 * L || d.dstLen < L) return fail(STATUS.BAD_DESCRIPTOR);
+      const key = slots.get(d.keySlot);
+      if (key?.kind !== 'ec' || key.curve.name !== curve.name) return fail(STATUS.KEY_SLOT_EMPTY);
+      const peer = host.dma.read(d.srcAddr, 2 * L);
+      const px = bytesToBigint(peer.subarray(0, L));
+      const py = bytesToBigint(peer.subarray(L));
+      if (!pointOnCurve(curve, px, py)) return fail(STATUS.INVALID_OPERAND);
+      return ok(real ? key.ecdh(px, py) : new Uint8Array(L));
+    }
+    default:
+      return fail(STATUS.INVALID_OPCODE);
+  }
+}

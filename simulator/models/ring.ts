@@ -1,0 +1,583 @@
+/**
+ * The PKR-1 ring card (docs/hardware/ring-card.md), register by register:
+ * queue pairs of DMA rings with doorbells, phase-bit completions, per-queue
+ * interrupts with masking and coalescing, key slots, engines, fault injection.
+ *
+ * Spec options: queues (4), depth (ring depth the arena is sized for, 256),
+ * slots (64), engine/engines/service/rate/delayms (simulator/engines.ts),
+ * faults/seed (simulator/faults.ts), arena (DMA arena MiB, overrides the sizing).
+ */
+
+import { bytesToBigint } from '../../core/driver/bytes.js';
+import { DmaFault } from '../dma.js';
+import { EnginePool, parseEngineConfig } from '../engines.js';
+import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../model.js';
+import { EcSlotKey, RsaSlotKey } from '../pk-math.js';
+import { type Descriptor, decodeDescriptor, executeDescriptor, type SlotKey } from './ring-ops.js';
+import {
+  BAR0_SIZE,
+  CAPS_VALUE,
+  COMPLETION_BYTES,
+  CURVE_IDS,
+  DESCRIPTOR_BYTES,
+  DEV_CTRL_ENABLE,
+  DEV_CTRL_RESET,
+  DEV_STATUS_DMA_FAULT,
+  DEV_STATUS_READY,
+  IRQ_MASK,
+  KCMD,
+  MAGIC_VALUE,
+  MAX_DEPTH,
+  MAX_RSA_BITS,
+  MIN_RSA_BITS,
+  Q,
+  Q_STATUS_CONFIG_ERROR,
+  Q_STATUS_ENABLED,
+  Q_STATUS_STALLED,
+  QUEUE_BASE,
+  QUEUE_STRIDE,
+  R,
+  RING_DEVICE_ID,
+  RING_VENDOR_ID,
+  STATUS,
+  VERSION_VALUE,
+} from './ring-registers.js';
+
+/** Bytes a driver needs per descriptor for operands (src 512 + key 1024 + dst 512) plus both ring entries. */
+const BYTES_PER_ENTRY = 2048 + DESCRIPTOR_BYTES + COMPLETION_BYTES;
+
+function intOption(
+  options: Readonly<Record<string, string>>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const text = options[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`bad sim:ring option ${name}=${text}: expected an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+function layout(options: Readonly<Record<string, string>>): ModelLayout {
+  const queues = intOption(options, 'queues', 4, 4, 16);
+  const depth = intOption(options, 'depth', 256, 2, MAX_DEPTH);
+  const sized = queues * depth * BYTES_PER_ENTRY + (1 << 20);
+  const arenaMiB = intOption(options, 'arena', Math.ceil(sized / (1 << 20)), 1, 4096);
+  return {
+    identity: {
+      vendorId: RING_VENDOR_ID,
+      deviceId: RING_DEVICE_ID,
+      subsystemVendorId: RING_VENDOR_ID,
+      subsystemDeviceId: 0x0001,
+      classCode: 0x108000,
+      revision: 1,
+    },
+    bars: { 0: { size: BAR0_SIZE } },
+    irq: { kind: 'msix', vectors: queues },
+    dmaArenaBytes: arenaMiB << 20,
+  };
+}
+
+interface QueueState {
+  enabled: boolean;
+  sqBase: bigint;
+  cqBase: bigint;
+  depth: number;
+  sqHead: number;
+  sqTail: number;
+  cqHead: number;
+  cqTail: number;
+  phase: number;
+  irqCtrl: number;
+  /** Completions written since the vector last fired. */
+  unsignalled: number;
+  coalesceTimer: boolean;
+  stalled: boolean;
+  /** A `hang` fault stopped this queue until it is reset. */
+  hung: boolean;
+  /** Completions waiting for room in the CQ. */
+  backlog: Uint8Array[];
+  /** Bumped by a queue reset: work started before it is discarded. */
+  epoch: number;
+}
+
+function newQueue(): QueueState {
+  return {
+    enabled: false,
+    sqBase: 0n,
+    cqBase: 0n,
+    depth: 0,
+    sqHead: 0,
+    sqTail: 0,
+    cqHead: 0,
+    cqTail: 0,
+    phase: 1,
+    irqCtrl: IRQ_MASK,
+    unsignalled: 0,
+    coalesceTimer: false,
+    stalled: false,
+    hung: false,
+    backlog: [],
+    epoch: 0,
+  };
+}
+
+class RingModel implements DeviceModel {
+  readonly layout: ModelLayout;
+  readonly #host: ModelHost;
+  readonly #bar: DataView;
+  readonly #queueCount: number;
+  readonly #slotCount: number;
+  readonly #engines: EnginePool;
+  #queues: QueueState[] = [];
+  readonly #slots = new Map<number, SlotKey>();
+  #devCtrl = 0;
+  #dmaFault = false;
+  #dmaFaults = 0;
+  #kcmdSeq = 0;
+  /** Bumped by a card reset: every scheduled operation from before it is discarded. */
+  #cardEpoch = 0;
+  #nextQueue = 0;
+
+  constructor(host: ModelHost) {
+    this.#host = host;
+    this.layout = layout(host.options);
+    this.#bar = host.bar(0);
+    this.#queueCount = this.layout.irq.vectors;
+    this.#slotCount = intOption(host.options, 'slots', 64, 1, 65535);
+    this.#engines = new EnginePool(parseEngineConfig(host.options, { count: 4, serviceMs: 0.1 }));
+  }
+
+  #set(offset: number, value: number): void {
+    this.#bar.setUint32(offset, value >>> 0, true);
+  }
+
+  #get(offset: number): number {
+    return this.#bar.getUint32(offset, true);
+  }
+
+  reset(): void {
+    this.#cardEpoch++;
+    new Uint8Array(this.#bar.buffer, this.#bar.byteOffset, this.#bar.byteLength).fill(0);
+    this.#queues = Array.from({ length: this.#queueCount }, newQueue);
+    this.#slots.clear();
+    this.#engines.clear();
+    this.#devCtrl = 0;
+    this.#dmaFault = false;
+    this.#dmaFaults = 0;
+    this.#set(R.MAGIC, MAGIC_VALUE);
+    this.#set(R.VERSION, VERSION_VALUE);
+    this.#set(R.CAPS, CAPS_VALUE);
+    this.#set(R.NUM_QUEUES, this.#queueCount);
+    this.#set(R.MAX_DEPTH, MAX_DEPTH);
+    this.#set(R.NUM_KEY_SLOTS, this.#slotCount);
+    this.#set(R.MAX_RSA_BITS, MAX_RSA_BITS);
+    this.#set(R.NUM_ENGINES, this.#engines.config.count);
+    this.#syncDevStatus();
+    for (let q = 0; q < this.#queueCount; q++) this.#syncQueue(q);
+  }
+
+  onWrite(bar: number, offset: number, width: 1 | 2 | 4 | 8, value: bigint): void {
+    if (bar !== 0) return;
+    if (width === 8) {
+      this.#write32(offset, Number(value & 0xffffffffn));
+      this.#write32(offset + 4, Number(value >> 32n));
+    } else if (width === 4) {
+      this.#write32(offset, Number(value));
+    }
+    // Narrower accesses are not defined by the datasheet: ignored.
+  }
+
+  #write32(offset: number, value: number): void {
+    if (offset >= QUEUE_BASE && offset < QUEUE_BASE + QUEUE_STRIDE * this.#queueCount) {
+      this.#writeQueue(
+        Math.floor((offset - QUEUE_BASE) / QUEUE_STRIDE),
+        (offset - QUEUE_BASE) % QUEUE_STRIDE,
+        value,
+      );
+      return;
+    }
+    switch (offset) {
+      case R.DEV_CTRL:
+        if (value & DEV_CTRL_RESET) {
+          this.reset();
+          return;
+        }
+        this.#devCtrl = value & DEV_CTRL_ENABLE;
+        this.#set(R.DEV_CTRL, this.#devCtrl);
+        this.#pump();
+        return;
+      case R.KCMD_ADDR_LO:
+      case R.KCMD_ADDR_HI:
+      case R.KCMD_LEN:
+      case R.KCMD_SLOT:
+        this.#set(offset, value);
+        return;
+      case R.KCMD_OP:
+        this.#keyCommand(value);
+        return;
+      default:
+        return; // read-only or unassigned
+    }
+  }
+
+  // ---- key slots (§6) ----
+
+  #keyCommand(op: number): void {
+    const slot = this.#get(R.KCMD_SLOT);
+    const length = this.#get(R.KCMD_LEN);
+    const address = (BigInt(this.#get(R.KCMD_ADDR_HI)) << 32n) | BigInt(this.#get(R.KCMD_ADDR_LO));
+    let status: number = STATUS.OK;
+    try {
+      status = this.#runKeyCommand(op, slot, address, length);
+    } catch (error) {
+      if (!(error instanceof DmaFault)) throw error;
+      this.#noteDmaFault();
+      status = STATUS.DMA_FAULT;
+    }
+    this.#kcmdSeq = (this.#kcmdSeq + 1) & 0xffff;
+    this.#set(R.KCMD_STATUS, (this.#kcmdSeq << 16) | status);
+  }
+
+  #runKeyCommand(op: number, slot: number, address: bigint, length: number): number {
+    if (op === KCMD.ERASE_ALL) {
+      this.#slots.clear();
+      return STATUS.OK;
+    }
+    if (op !== KCMD.LOAD_RSA && op !== KCMD.LOAD_EC && op !== KCMD.ERASE) return STATUS.INVALID_OPCODE;
+    if (slot >= this.#slotCount) return STATUS.KEY_SLOT_EMPTY;
+    if (op === KCMD.ERASE) {
+      this.#slots.delete(slot);
+      return STATUS.OK;
+    }
+    if (length === 0 || length > 6 * 512 + 1) return STATUS.INVALID_OPERAND;
+    const blob = this.#host.dma.read(address, length);
+    try {
+      if (op === KCMD.LOAD_EC) {
+        const curve = CURVE_IDS[blob[0] as keyof typeof CURVE_IDS];
+        if (curve === undefined) return STATUS.UNSUPPORTED;
+        if (length !== 1 + (curve === 'P-256' ? 32 : 48)) return STATUS.INVALID_OPERAND;
+        this.#slots.set(slot, new EcSlotKey(curve, bytesToBigint(blob.subarray(1))));
+        return STATUS.OK;
+      }
+      if (length % 6 !== 0) return STATUS.INVALID_OPERAND;
+      const h = length / 6;
+      const field = (i: number) => bytesToBigint(blob.subarray(i * h, (i + 1) * h));
+      const p = field(0);
+      const q = field(1);
+      const bits = (p * q).toString(2).length;
+      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return STATUS.UNSUPPORTED;
+      this.#slots.set(slot, new RsaSlotKey(p, q, field(2), field(3), field(4), field(5)));
+      return STATUS.OK;
+    } catch (error) {
+      if (error instanceof DmaFault) throw error;
+      return STATUS.INVALID_OPERAND;
+    } finally {
+      blob.fill(0); // the card's copy of the blob is not kept beyond the parsed key
+    }
+  }
+
+  // ---- queue pairs (§3.4, §4) ----
+
+  #qreg(q: number, reg: number): number {
+    return QUEUE_BASE + QUEUE_STRIDE * q + reg;
+  }
+
+  #syncQueue(q: number): void {
+    const s = this.#queues[q]!;
+    this.#set(this.#qreg(q, Q.SQ_BASE_LO), Number(s.sqBase & 0xffffffffn));
+    this.#set(this.#qreg(q, Q.SQ_BASE_HI), Number(s.sqBase >> 32n));
+    this.#set(this.#qreg(q, Q.CQ_BASE_LO), Number(s.cqBase & 0xffffffffn));
+    this.#set(this.#qreg(q, Q.CQ_BASE_HI), Number(s.cqBase >> 32n));
+    this.#set(this.#qreg(q, Q.DEPTH), s.depth);
+    this.#set(this.#qreg(q, Q.CTRL), s.enabled ? 1 : 0);
+    const status = this.#get(this.#qreg(q, Q.STATUS)) & Q_STATUS_CONFIG_ERROR;
+    this.#set(
+      this.#qreg(q, Q.STATUS),
+      status | (s.enabled ? Q_STATUS_ENABLED : 0) | (s.stalled ? Q_STATUS_STALLED : 0),
+    );
+    this.#set(this.#qreg(q, Q.SQ_HEAD), s.sqHead);
+    this.#set(this.#qreg(q, Q.CQ_HEAD), s.cqHead);
+    this.#set(this.#qreg(q, Q.CQ_TAIL), s.cqTail);
+    this.#set(this.#qreg(q, Q.IRQ_CTRL), s.irqCtrl);
+    this.#set(this.#qreg(q, Q.IRQ_VECTOR), q);
+  }
+
+  #syncDevStatus(): void {
+    this.#set(R.DEV_STATUS, DEV_STATUS_READY | (this.#dmaFault ? DEV_STATUS_DMA_FAULT : 0));
+    this.#set(R.DMA_FAULTS, this.#dmaFaults);
+  }
+
+  #noteDmaFault(): void {
+    this.#dmaFault = true;
+    this.#dmaFaults++;
+    this.#syncDevStatus();
+  }
+
+  #writeQueue(q: number, reg: number, value: number): void {
+    const s = this.#queues[q]!;
+    const setLo = (v: bigint) => (v & ~0xffffffffn) | BigInt(value >>> 0);
+    const setHi = (v: bigint) => (v & 0xffffffffn) | (BigInt(value >>> 0) << 32n);
+    switch (reg) {
+      case Q.SQ_BASE_LO:
+        if (!s.enabled) s.sqBase = setLo(s.sqBase);
+        break;
+      case Q.SQ_BASE_HI:
+        if (!s.enabled) s.sqBase = setHi(s.sqBase);
+        break;
+      case Q.CQ_BASE_LO:
+        if (!s.enabled) s.cqBase = setLo(s.cqBase);
+        break;
+      case Q.CQ_BASE_HI:
+        if (!s.enabled) s.cqBase = setHi(s.cqBase);
+        break;
+      case Q.DEPTH:
+        if (!s.enabled) s.depth = value >>> 0;
+        break;
+      case Q.CTRL:
+        if ((value & 1) !== 0 && !s.enabled) this.#enableQueue(q);
+        else if ((value & 1) === 0 && s.enabled) this.#resetQueue(q);
+        break;
+      case Q.SQ_TAIL:
+        if (s.enabled && value >>> 0 < s.depth) {
+          s.sqTail = value >>> 0;
+          this.#pump();
+        }
+        break;
+      case Q.CQ_HEAD:
+        if (s.enabled && value >>> 0 < s.depth) {
+          s.cqHead = value >>> 0;
+          this.#drainBacklog(q);
+        }
+        break;
+      case Q.IRQ_CTRL: {
+        const wasMasked = (s.irqCtrl & IRQ_MASK) !== 0;
+        s.irqCtrl = value >>> 0;
+        if (wasMasked && (s.irqCtrl & IRQ_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
+        break;
+      }
+      default:
+        return;
+    }
+    this.#syncQueue(q);
+  }
+
+  #enableQueue(q: number): void {
+    const s = this.#queues[q]!;
+    const depthOk = s.depth >= 2 && s.depth <= MAX_DEPTH && (s.depth & (s.depth - 1)) === 0;
+    const ok =
+      depthOk && s.sqBase !== 0n && s.cqBase !== 0n && s.sqBase % 64n === 0n && s.cqBase % 16n === 0n;
+    const status = this.#qreg(q, Q.STATUS);
+    if (!ok) {
+      this.#set(status, Q_STATUS_CONFIG_ERROR);
+      return;
+    }
+    this.#set(status, 0);
+    Object.assign(s, {
+      enabled: true,
+      sqHead: 0,
+      sqTail: 0,
+      cqHead: 0,
+      cqTail: 0,
+      phase: 1,
+      stalled: false,
+      hung: false,
+    });
+    s.unsignalled = 0;
+    s.backlog = [];
+  }
+
+  #resetQueue(q: number): void {
+    const s = this.#queues[q]!;
+    s.epoch++;
+    Object.assign(s, {
+      enabled: false,
+      sqHead: 0,
+      sqTail: 0,
+      cqHead: 0,
+      cqTail: 0,
+      phase: 1,
+      stalled: false,
+      hung: false,
+    });
+    s.unsignalled = 0;
+    s.backlog = [];
+  }
+
+  /** Fetch descriptors for free engines, round-robin over the queues (§9). */
+  #pump(): void {
+    if ((this.#devCtrl & DEV_CTRL_ENABLE) === 0) return;
+    let idle = 0;
+    while (this.#engines.free > 0 && idle < this.#queueCount) {
+      const q = this.#nextQueue;
+      this.#nextQueue = (this.#nextQueue + 1) % this.#queueCount;
+      const s = this.#queues[q]!;
+      if (!s.enabled || s.stalled || s.hung || s.sqHead === s.sqTail) {
+        idle++;
+        continue;
+      }
+      idle = 0;
+      this.#fetch(q);
+    }
+  }
+
+  #fetch(q: number): void {
+    const s = this.#queues[q]!;
+    let descriptor: Descriptor;
+    try {
+      descriptor = decodeDescriptor(
+        this.#host.dma.read(s.sqBase + BigInt(s.sqHead * DESCRIPTOR_BYTES), DESCRIPTOR_BYTES),
+      );
+    } catch (error) {
+      if (!(error instanceof DmaFault)) throw error;
+      this.#noteDmaFault();
+      s.stalled = true;
+      this.#syncQueue(q);
+      return;
+    }
+    s.sqHead = (s.sqHead + 1) % s.depth;
+    this.#set(this.#qreg(q, Q.SQ_HEAD), s.sqHead);
+    const fault = this.#host.nextFault();
+    if (fault === 'surprise-removal') {
+      this.#host.remove();
+      return;
+    }
+    if (fault === 'hang') {
+      s.hung = true;
+      return;
+    }
+    this.#engines.take();
+    const epochs = { card: this.#cardEpoch, queue: s.epoch };
+    const config = this.#engines.config;
+    const service = config.mode === 'timed' ? config.serviceMs : 0;
+    const delay = service + (fault === 'delay-completion' ? config.faultDelayMs : 0);
+    this.#host.schedule(delay, () => {
+      if (epochs.card !== this.#cardEpoch) return; // card reset: the engine was cleared with it
+      this.#engines.give();
+      if (epochs.queue === s.epoch) this.#finish(q, descriptor, fault);
+      this.#pump();
+    });
+  }
+
+  /** Run the operation and write its result and completion, with the fault (if any) applied. */
+  #finish(q: number, d: Descriptor, fault: FaultKind | undefined): void {
+    let status: number;
+    let resultLength = 0;
+    if (fault === 'error-status') {
+      status = STATUS.ENGINE_ERROR;
+    } else {
+      try {
+        const outcome = executeDescriptor(d, this.#host, this.#slots, this.#engines.config.mode);
+        status = outcome.status;
+        if (outcome.status === STATUS.OK) {
+          let result = outcome.result;
+          if (fault === 'corrupt-result') result = this.#corrupt(d, result, outcome.kind);
+          this.#host.dma.write(d.dstAddr, result);
+          resultLength = result.length;
+        }
+      } catch (error) {
+        if (!(error instanceof DmaFault)) throw error;
+        this.#noteDmaFault();
+        status = STATUS.DMA_FAULT;
+        resultLength = 0;
+      }
+    }
+    if (fault === 'drop-completion') return;
+    const s = this.#queues[q]!;
+    let tag = d.tag;
+    if (fault === 'garbage-completion') {
+      // Half the time a tag the host never issued, half the time a length past its buffer.
+      if (Math.random() < 0.5) tag = (d.tag ^ 0x5a5a_0000 ^ (s.depth << 4)) >>> 0;
+      else resultLength = d.dstLen + 4096;
+    }
+    const entry = new Uint8Array(COMPLETION_BYTES);
+    const view = new DataView(entry.buffer);
+    view.setUint32(0, tag, true);
+    view.setUint16(4, status, true);
+    view.setUint32(8, resultLength, true);
+    view.setUint32(12, s.sqHead, true);
+    this.#post(q, entry);
+    if (fault === 'duplicate-completion') this.#post(q, entry.slice());
+  }
+
+  #corrupt(d: Descriptor, result: Uint8Array, kind: 'rsa-private' | 'other'): Uint8Array {
+    const bit = Math.floor(Math.random() * Math.max(1, result.length * 8 - 1));
+    if (kind === 'rsa-private') {
+      const key = this.#slots.get(d.keySlot);
+      if (key?.kind === 'rsa') return key.corruptCrtHalf(result, bit);
+    }
+    const out = result.slice();
+    if (out.length > 0) out[bit >> 3]! ^= 1 << (bit & 7);
+    return out;
+  }
+
+  /** Write a completion at the CQ tail (phase last), or hold it while the CQ is full. */
+  #post(q: number, entry: Uint8Array): void {
+    const s = this.#queues[q]!;
+    if (s.backlog.length > 0 || (s.cqTail + 1) % s.depth === s.cqHead) {
+      s.backlog.push(entry);
+      return;
+    }
+    const at = s.cqBase + BigInt(s.cqTail * COMPLETION_BYTES);
+    try {
+      this.#host.dma.write(at, entry.subarray(0, 6));
+      this.#host.dma.write(at + 8n, entry.subarray(8));
+      this.#host.dma.write(at + 6n, Uint8Array.of(s.phase, 0));
+    } catch (error) {
+      if (!(error instanceof DmaFault)) throw error;
+      this.#noteDmaFault();
+      s.stalled = true;
+      this.#syncQueue(q);
+      return;
+    }
+    s.cqTail = (s.cqTail + 1) % s.depth;
+    if (s.cqTail === 0) s.phase ^= 1;
+    this.#set(this.#qreg(q, Q.CQ_TAIL), s.cqTail);
+    s.unsignalled++;
+    this.#maybeFire(q);
+  }
+
+  #drainBacklog(q: number): void {
+    const s = this.#queues[q]!;
+    const waiting = s.backlog;
+    s.backlog = [];
+    for (const entry of waiting) this.#post(q, entry);
+  }
+
+  // ---- interrupts (§8) ----
+
+  #maybeFire(q: number): void {
+    const s = this.#queues[q]!;
+    if ((s.irqCtrl & IRQ_MASK) !== 0 || s.unsignalled === 0) return;
+    const count = Math.max(1, (s.irqCtrl >>> 8) & 0xff);
+    if (s.unsignalled >= count) {
+      this.#fire(q);
+      return;
+    }
+    if (s.coalesceTimer) return;
+    s.coalesceTimer = true;
+    const usec = (s.irqCtrl >>> 16) & 0xffff || 50;
+    const epoch = s.epoch;
+    this.#host.schedule(usec / 1000, () => {
+      s.coalesceTimer = false;
+      if (epoch === s.epoch && (s.irqCtrl & IRQ_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
+    });
+  }
+
+  #fire(q: number): void {
+    this.#queues[q]!.unsignalled = 0;
+    this.#host.raiseIrq(q);
+  }
+}
+
+const ring: ModelDefinition = {
+  name: 'ring',
+  layout,
+  create: (host) => new RingModel(host),
+};
+
+export default ring;
