@@ -105,8 +105,8 @@ class WindowModel implements DeviceModel {
   readonly #caps: number;
   readonly #timing: WindowTiming;
   readonly #hasIrq: boolean;
-  /** Every garbage completion alternates between a bad status and a bad length, to exercise both checks. */
-  #garbageCount = 0;
+  /** Operations started since the model was created: garbage on an odd one is a bad status, on an even one a bad length. */
+  #started = 0;
 
   constructor(host: ModelHost) {
     this.#host = host;
@@ -233,6 +233,7 @@ class WindowModel implements DeviceModel {
     const lenB = bar.getUint32(engineReg(engine, ENGINE.LEN_B), true);
     state.busy = true;
     bar.setUint32(engineReg(engine, ENGINE.STATUS), STATUS_BUSY, true);
+    const ordinal = ++this.#started;
 
     const fault: FaultKind | undefined = this.#host.nextFault();
     if (fault === 'surprise-removal') {
@@ -264,14 +265,14 @@ class WindowModel implements DeviceModel {
       const serviceMs = this.#timing.serviceMs(opcode, lenA, this.#host.now() - started);
       const delayMs = serviceMs + (fault === 'delay-completion' ? this.#timing.faultDelayMs : 0);
       const finish = () => {
-        if (state.epoch === epoch) this.#complete(engine, outcome, fault);
+        if (state.epoch === epoch) this.#complete(engine, outcome, fault, ordinal);
       };
       if (delayMs > 0) this.#host.schedule(delayMs, finish);
       else finish();
     });
   }
 
-  #complete(engine: number, outcome: OperationOutcome, fault: FaultKind | undefined): void {
+  #complete(engine: number, outcome: OperationOutcome, fault: FaultKind | undefined, ordinal: number): void {
     const state = this.#engines[engine]!;
     const bar = this.#bar;
     state.busy = false;
@@ -286,7 +287,7 @@ class WindowModel implements DeviceModel {
     }
     let status = outcome.ok ? STATUS_DONE : STATUS_ERROR;
     if (fault === 'garbage-completion') {
-      if (this.#garbageCount++ % 2 === 0) status = GARBAGE_STATUS;
+      if (ordinal % 2 === 1) status = GARBAGE_STATUS;
       else {
         status = STATUS_DONE;
         bar.setUint32(engineReg(engine, ENGINE.RESULT_WORDS), GARBAGE_RESULT_WORDS, true);
