@@ -34,7 +34,9 @@ describe('timeouts', () => {
     await settle();
     qp.release();
     const results = await Promise.all(others);
-    results.forEach((v, i) => expect(v).toEqual(expectedValue(request(i + 1))));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(request(i + 1)));
+    });
     expect(q.snapshot().devices[0]!.timedOut).toBe(1);
     await q.close();
   });
@@ -49,7 +51,9 @@ describe('timeouts', () => {
     q.addDevice(good);
     const reqs = [0, 1, 2].map((i) => request(i));
     const results = await Promise.all(reqs.map((r) => q.submit(r)));
-    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(reqs[i]!));
+    });
     expect(hung.queuePairs[0]!.abandonCalls).toBe(1);
     expect(good.queuePairs[0]!.submitted).toBe(3);
     expect(events.map((e) => e.type)).toEqual([
@@ -225,7 +229,9 @@ describe('failover', () => {
     expect(a.queuePairs[0]!.inFlight).toBe(4);
     a.setState('resetting');
     const results = await Promise.all(jobs);
-    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(reqs[i]!));
+    });
     expect(b.queuePairs[0]!.submitted).toBe(4);
     a.setState('ready');
     await settle();
@@ -278,7 +284,9 @@ describe('failover', () => {
     q.addDevice(dev);
     const reqs = Array.from({ length: 40 }, (_, i) => request(i));
     const results = await Promise.all(reqs.map((r) => q.submit(r)));
-    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(reqs[i]!));
+    });
     await new Promise((r) => setTimeout(r, 20));
     // The late duplicates are harvested with the next job's completion.
     await expect(q.submit(request(40))).resolves.toEqual(expectedValue(request(40)));
@@ -302,7 +310,7 @@ describe('streams and close', () => {
       q.process(from(reqs), { concurrency: 7, ordered: false }).pipe(toArray()),
     );
     expect(unordered).toHaveLength(50);
-    expect(new Set(unordered.map((v) => Buffer.from(v).toString('hex')))).toEqual(
+    expect(new Set(unordered.map((v) => Buffer.from(v as Uint8Array).toString('hex')))).toEqual(
       new Set(reqs.map((r) => Buffer.from(expectedValue(r)).toString('hex'))),
     );
     await q.close();

@@ -51,7 +51,9 @@ describe('scheduling', () => {
     q.addDevice(b);
     const reqs = Array.from({ length: 60 }, (_, i) => request(i));
     const results = await Promise.all(reqs.map((r) => q.submit(r)));
-    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(reqs[i]!));
+    });
     for (const qp of [...a.queuePairs, ...b.queuePairs]) expect(qp.maxInFlight).toBeLessThanOrEqual(3);
     // b has twice a's capacity, so least-load spreads about 2:1.
     const onB = b.queuePairs[0]!.submitted + b.queuePairs[1]!.submitted;
@@ -97,7 +99,13 @@ describe('scheduling', () => {
     const r = request(3);
     const res = await q.runFirst([
       { op: 'ecdsa-sign', key: { curve: 'P-256' } as never, digest: new Uint8Array(32) },
-      { probe: r, build: () => (builds++, r) },
+      {
+        probe: r,
+        build: () => {
+          builds++;
+          return r;
+        },
+      },
     ]);
     expect(res).toEqual({ index: 1, value: expectedValue(r), device: 'pub-only' });
     expect(builds).toBe(1);
@@ -170,7 +178,9 @@ describe('batching', () => {
       await settle();
     }
     const results = await Promise.all(jobs);
-    results.forEach((v, i) => expect(v).toEqual(expectedValue(reqs[i]!)));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(reqs[i]!));
+    });
     expect(qp.maxInFlight).toBe(4);
     await q.close();
   });
