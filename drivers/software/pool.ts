@@ -7,11 +7,11 @@
  */
 
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { DeviceError, type PkaccelError, type PrimitiveValue } from '../../core/driver/index.js';
-import { workerExecArgv } from '../../core/platform/index.js';
 import { fromWireError } from './errors.js';
 import type { SyncRequest } from './operations.js';
+import { spawnWorker } from './spawn-worker.js';
 import { encodeRequest, type ResultsMessage, type ToWorker, type WireRequest } from './wire.js';
 
 /** Who gets a job's outcome. */
@@ -172,7 +172,7 @@ export class WorkerPool {
   }
 
   #spawn(): PoolWorker {
-    const worker = new Worker(workerUrl, { execArgv: workerExecArgv(workerUrl) });
+    const worker: Worker = spawnWorker(workerUrl);
     worker.unref();
     const entry: PoolWorker = {
       worker,
