@@ -3,15 +3,18 @@
  * layer. It registers the built-in drivers and platforms with core and
  * re-exports the public API.
  */
+
+import { defaultRegistry } from './core/registry/registry.js';
+import { softwareDriver } from './drivers/software/index.js';
+import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
+
 export * from './core/api/index.js';
 export * from './core/driver/index.js';
 export type * from './core/platform/index.js';
 export { parseDeviceSpec } from './core/platform/index.js';
 export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
 
-import { defaultRegistry } from './core/registry/registry.js';
-import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
-import { windowDriver } from './drivers/window/index.js';
+/** The built-in drivers: one line per device family. */
+const BUILT_IN_DRIVERS = [virtioCryptoDriver, softwareDriver];
 
-defaultRegistry.registerDriver(windowDriver);
-defaultRegistry.registerDriver(virtioCryptoDriver);
+for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);

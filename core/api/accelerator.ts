@@ -57,15 +57,19 @@ function requestedSpecs(devices: OpenAcceleratorOptions['devices']): string[] {
   return list.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Expand "auto" into the specs the registry finds, keeping order and dropping duplicates. */
-async function expandSpecs(
-  specs: readonly string[],
-  registry: Registry,
-  signal?: AbortSignal,
+/**
+ * The device specs `openAccelerator(options)` would open: the requested list (or
+ * PKACCEL_DEVICES, or "auto") with "auto" expanded through the registry, in
+ * order and without duplicates. Tools that open devices one at a time (the
+ * self-test) use it to see the same list.
+ */
+export async function resolveDeviceSpecs(
+  options: Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> = {},
 ): Promise<string[]> {
+  const registry = options.registry ?? defaultRegistry;
   const out: string[] = [];
-  for (const spec of specs) {
-    const expanded = spec === 'auto' ? (await registry.autoSpecs(signal)).specs : [spec];
+  for (const spec of requestedSpecs(options.devices)) {
+    const expanded = spec === 'auto' ? (await registry.autoSpecs(options.signal)).specs : [spec];
     for (const s of expanded) if (!out.includes(s)) out.push(s);
   }
   return out;
@@ -88,7 +92,7 @@ function describe(device: Device): AcceleratorDevice {
 /** Open the devices and return an accelerator over them. Devices opened before a failure are closed again. */
 export async function openAccelerator(options: OpenAcceleratorOptions = {}): Promise<Accelerator> {
   const registry = options.registry ?? defaultRegistry;
-  const specs = await expandSpecs(requestedSpecs(options.devices), registry, options.signal);
+  const specs = await resolveDeviceSpecs(options);
   if (specs.length === 0) throw new InvalidInputError('no devices to open (the device list is empty)');
   const opened: Device[] = [];
   try {

@@ -6,6 +6,7 @@ export {
   type AcceleratorDevice,
   type OpenAcceleratorOptions,
   openAccelerator,
+  resolveDeviceSpecs,
 } from './accelerator.js';
 export type { AlgorithmIdentifier, AsymmetricName } from './algorithm.js';
 export type { AcceleratorCryptoKey, KeyAlgorithm, KeyType, KeyUsage } from './key-handle.js';

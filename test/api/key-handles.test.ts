@@ -23,11 +23,21 @@ const secrets: string[] = [];
 for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) {
   const b64 = (rsaJwk as Record<string, string>)[member]!;
   const bytes = Buffer.from(b64, 'base64url');
-  secrets.push(b64, bytes.toString('hex'), bytes.toString('base64'), BigInt(`0x${bytes.toString('hex')}`).toString());
+  secrets.push(
+    b64,
+    bytes.toString('hex'),
+    bytes.toString('base64'),
+    BigInt(`0x${bytes.toString('hex')}`).toString(),
+  );
 }
 for (const jwk of [ecJwk, edJwk]) {
   const bytes = Buffer.from(jwk.d!, 'base64url');
-  secrets.push(jwk.d!, bytes.toString('hex'), bytes.toString('base64'), BigInt(`0x${bytes.toString('hex')}`).toString());
+  secrets.push(
+    jwk.d!,
+    bytes.toString('hex'),
+    bytes.toString('base64'),
+    BigInt(`0x${bytes.toString('hex')}`).toString(),
+  );
 }
 
 function expectNoSecret(text: string): void {
@@ -63,7 +73,13 @@ function reachable(root: unknown, limit = 5000): unknown[] {
 }
 
 let accel: Accelerator;
-const { driver } = fakeDriver({ name: 'idle', scheme: 'idle', priority: 1, capabilities: [], compute: () => new Uint8Array() });
+const { driver } = fakeDriver({
+  name: 'idle',
+  scheme: 'idle',
+  priority: 1,
+  capabilities: [],
+  compute: () => new Uint8Array(),
+});
 
 beforeAll(async () => {
   const registry = new Registry();
@@ -100,16 +116,28 @@ function errorText(error: unknown): string {
 describe('key handles', () => {
   it('(control) the leak detectors do detect material', () => {
     expect(() => expectNoSecret(JSON.stringify(rsaJwk))).toThrow();
-    expect(() => expectNoSecret(inspect({ d: BigInt(`0x${Buffer.from(ecJwk.d!, 'base64url').toString('hex')}`) }))).toThrow();
-    const leaky = { get material() { return Buffer.from(edJwk.d!, 'base64url'); } };
-    const found = reachable(leaky).some((v) => v instanceof Uint8Array && Buffer.from(v).toString('base64url') === edJwk.d);
+    expect(() =>
+      expectNoSecret(inspect({ d: BigInt(`0x${Buffer.from(ecJwk.d!, 'base64url').toString('hex')}`) })),
+    ).toThrow();
+    const leaky = {
+      get material() {
+        return Buffer.from(edJwk.d!, 'base64url');
+      },
+    };
+    const found = reachable(leaky).some(
+      (v) => v instanceof Uint8Array && Buffer.from(v).toString('base64url') === edJwk.d,
+    );
     expect(found).toBe(true);
   });
 
   it('are CryptoKey-shaped with WebCrypto algorithm attributes', async () => {
     const [rsaKey, , ecKey, edKey] = await nonExtractableKeys();
     expect(rsaKey).toMatchObject({ type: 'private', extractable: false, usages: ['sign'] });
-    expect(rsaKey!.algorithm).toMatchObject({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, hash: { name: 'SHA-256' } });
+    expect(rsaKey!.algorithm).toMatchObject({
+      name: 'RSASSA-PKCS1-v1_5',
+      modulusLength: 2048,
+      hash: { name: 'SHA-256' },
+    });
     expect(Object.prototype.toString.call(rsaKey)).toBe('[object CryptoKey]');
     expect(ecKey!.algorithm).toEqual({ name: 'ECDSA', namedCurve: 'P-256' });
     expect(edKey!.algorithm).toEqual({ name: 'Ed25519' });
@@ -185,7 +213,9 @@ describe('key handles', () => {
   });
 
   it('export when extractable, in the formats the key type has', async () => {
-    const key = await accel.subtle.importKey('jwk', rsaJwk, { name: 'RSA-PSS', hash: 'SHA-384' }, true, ['sign']);
+    const key = await accel.subtle.importKey('jwk', rsaJwk, { name: 'RSA-PSS', hash: 'SHA-384' }, true, [
+      'sign',
+    ]);
     const jwk = await accel.subtle.exportKey('jwk', key);
     expect(jwk).toMatchObject({ ...rsaJwk, alg: 'PS384', ext: true, key_ops: ['sign'] });
     const pkcs8 = new Uint8Array((await accel.subtle.exportKey('pkcs8', key)) as ArrayBuffer);
