@@ -44,7 +44,7 @@ export async function runOne(qp: QueuePair, request: PrimitiveRequest): Promise<
 }
 
 /** The value of a successful completion, or the completion's error thrown. */
-export function valueOf(completion: Completion): unknown {
+export function resultOf(completion: Completion): unknown {
   if (!completion.ok) throw completion.error;
   return completion.value;
 }

@@ -29,7 +29,16 @@ import {
 } from '../../../core/driver/index.js';
 import { modPow } from '../../../core/math/index.js';
 import { SOFTWARE_CAPABILITIES } from '../../../drivers/software/index.js';
-import { ecKey, okpKey, openSoftware, rsaKey, runAll, runOne, threePrimeRsaKey, valueOf } from './helpers.js';
+import {
+  ecKey,
+  okpKey,
+  openSoftware,
+  resultOf,
+  rsaKey,
+  runAll,
+  runOne,
+  threePrimeRsaKey,
+} from './helpers.js';
 
 const nodeHash = (h: HashName) => h.replace('-', '').toLowerCase();
 const digestOf = (h: HashName, data: Uint8Array) =>
@@ -75,18 +84,20 @@ describe.each([
   it('rsa-public and rsa-private are raw RSA, inverse of each other, equal to OpenSSL and bigint', async () => {
     const input = randomBytes(256);
     input[0] = 0x01;
-    const enc = valueOf(await runOne(qp, { op: 'rsa-public', key: rsaPub, input })) as Uint8Array;
+    const enc = resultOf(await runOne(qp, { op: 'rsa-public', key: rsaPub, input })) as Uint8Array;
     expect(Buffer.from(enc)).toEqual(
       publicEncrypt({ key: rsa.publicKey, padding: constants.RSA_NO_PADDING }, input),
     );
-    const dec = valueOf(await runOne(qp, { op: 'rsa-private', key: rsa.material, input: enc })) as Uint8Array;
+    const dec = resultOf(
+      await runOne(qp, { op: 'rsa-private', key: rsa.material, input: enc }),
+    ) as Uint8Array;
     expect(Buffer.from(dec)).toEqual(input);
   });
 
   it('rsa-private with a three-prime key', async () => {
     const key = threePrimeRsaKey();
     const input = bigintToBytes(123456789n, Math.ceil(key.bits / 8));
-    const out = valueOf(await runOne(qp, { op: 'rsa-private', key, input })) as Uint8Array;
+    const out = resultOf(await runOne(qp, { op: 'rsa-private', key, input })) as Uint8Array;
     expect(bytesToBigint(out)).toBe(modPow(123456789n, key.d, key.n));
   });
 
@@ -95,7 +106,7 @@ describe.each([
     async (hash) => {
       const digest = digestOf(hash, message);
       const padding = { scheme: 'pkcs1-v1_5', hash } as const;
-      const signature = valueOf(
+      const signature = resultOf(
         await runOne(qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
       ) as Uint8Array;
       expect(verify(nodeHash(hash), message, rsa.publicKey, signature)).toBe(true);
@@ -104,8 +115,8 @@ describe.each([
         { op: 'rsa-verify', key: rsaPub, padding, digest, signature: theirs },
         { op: 'rsa-verify', key: rsaPub, padding, digest: digestOf(hash, randomBytes(4)), signature: theirs },
       ]);
-      expect(valueOf(good!)).toBe(true);
-      expect(valueOf(bad!)).toBe(false);
+      expect(resultOf(good!)).toBe(true);
+      expect(resultOf(bad!)).toBe(false);
     },
   );
 
@@ -116,7 +127,7 @@ describe.each([
   ] as const)('rsa-sign/verify PSS with %s, salt %i', async (hash, saltLength) => {
     const digest = digestOf(hash, message);
     const padding = { scheme: 'pss', hash, mgfHash: hash, saltLength } as const;
-    const signature = valueOf(
+    const signature = resultOf(
       await runOne(qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
     ) as Uint8Array;
     const pssKey = { key: rsa.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength };
@@ -129,14 +140,14 @@ describe.each([
       { op: 'rsa-verify', key: rsaPub, padding, digest, signature: tampered },
       { op: 'rsa-verify', key: rsaPub, padding, digest, signature: theirs.subarray(1) },
     ]);
-    expect([valueOf(good!), valueOf(bad!), valueOf(short!)]).toEqual([true, false, false]);
+    expect([resultOf(good!), resultOf(bad!), resultOf(short!)]).toEqual([true, false, false]);
   });
 
   it('rsa-encrypt/decrypt OAEP with a label, both directions against OpenSSL', async () => {
     const label = new TextEncoder().encode('label');
     const padding = { scheme: 'oaep', hash: 'SHA-256', mgfHash: 'SHA-256', label } as const;
     const plaintext = randomBytes(40);
-    const ct = valueOf(
+    const ct = resultOf(
       await runOne(qp, { op: 'rsa-encrypt', key: rsaPub, padding, input: plaintext }),
     ) as Uint8Array;
     const nodeOptions = {
@@ -147,7 +158,7 @@ describe.each([
     };
     expect(privateDecrypt(nodeOptions, ct)).toEqual(plaintext);
     const theirs = publicEncrypt({ ...nodeOptions, key: rsa.publicKey }, plaintext);
-    const pt = valueOf(await runOne(qp, { op: 'rsa-decrypt', key: rsa.material, padding, input: theirs }));
+    const pt = resultOf(await runOne(qp, { op: 'rsa-decrypt', key: rsa.material, padding, input: theirs }));
     expect(Buffer.from(pt as Uint8Array)).toEqual(plaintext);
   });
 
@@ -163,7 +174,7 @@ describe.each([
         { op: 'ecdsa-sign', key: material, digest },
       ]);
       for (const c of [a!, b!]) {
-        const signature = valueOf(c) as Uint8Array;
+        const signature = resultOf(c) as Uint8Array;
         expect(signature.length).toBe(2 * CURVES[curve].bytes);
         expect(
           verify(nodeHash(hash), message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature),
@@ -185,14 +196,14 @@ describe.each([
         },
         { op: 'ecdsa-verify', key: pub, digest, signature: theirs.subarray(1) },
       ]);
-      expect(verdicts.map(valueOf)).toEqual([true, true, false, false, false]);
+      expect(verdicts.map(resultOf)).toEqual([true, true, false, false, false]);
     },
   );
 
   it('ecdsa over a digest longer than the order keeps its leftmost bits (P-256 with SHA-512)', async () => {
     const { material, publicKey } = ecKey('P-256');
     const digest = digestOf('SHA-512', message);
-    const signature = valueOf(await runOne(qp, { op: 'ecdsa-sign', key: material, digest })) as Uint8Array;
+    const signature = resultOf(await runOne(qp, { op: 'ecdsa-sign', key: material, digest })) as Uint8Array;
     expect(verify('sha512', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
   });
 
@@ -205,15 +216,17 @@ describe.each([
       { op: 'ec-mul', curve, scalar: a.material.d, point: b.material.publicKey },
     ]);
     const expected = diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey });
-    expect(Buffer.from(valueOf(shared!) as Uint8Array)).toEqual(expected);
+    expect(Buffer.from(resultOf(shared!) as Uint8Array)).toEqual(expected);
     const pub = a.material.publicKey;
-    expect(valueOf(kG!)).toEqual({ x: pub.x, y: pub.y });
-    expect(bigintToBytes((valueOf(kP!) as EcPoint).x, CURVES[curve].bytes)).toEqual(new Uint8Array(expected));
+    expect(resultOf(kG!)).toEqual({ x: pub.x, y: pub.y });
+    expect(bigintToBytes((resultOf(kP!) as EcPoint).x, CURVES[curve].bytes)).toEqual(
+      new Uint8Array(expected),
+    );
   });
 
   it('ec-mul with a bare scalar matches createECDH', async () => {
     const k = bytesToBigint(randomBytes(32)) % CURVES['P-256'].n;
-    const point = valueOf(await runOne(qp, { op: 'ec-mul', curve: 'P-256', scalar: k })) as EcPoint;
+    const point = resultOf(await runOne(qp, { op: 'ec-mul', curve: 'P-256', scalar: k })) as EcPoint;
     const ecdh = createECDH('prime256v1');
     ecdh.setPrivateKey(bigintToBytes(k, 32));
     const pub = ecdh.getPublicKey();
@@ -228,9 +241,9 @@ describe.each([
       { op: 'eddsa-sign', key: ed.material, message },
       { op: 'x25519', key: x1.material, peer: x2.material.publicKey.x },
     ]);
-    const signature = valueOf(sig!) as Uint8Array;
+    const signature = resultOf(sig!) as Uint8Array;
     expect(verify(null, message, ed.publicKey, signature)).toBe(true);
-    expect(Buffer.from(valueOf(secret!) as Uint8Array)).toEqual(
+    expect(Buffer.from(resultOf(secret!) as Uint8Array)).toEqual(
       diffieHellman({ privateKey: x1.privateKey, publicKey: x2.publicKey }),
     );
     const pub = ed.material.publicKey;
@@ -239,7 +252,7 @@ describe.each([
       { op: 'eddsa-verify', key: pub, message: randomBytes(5), signature },
       { op: 'eddsa-verify', key: pub, message, signature: signature.subarray(1) },
     ]);
-    expect(verdicts.map(valueOf)).toEqual([true, false, false]);
+    expect(verdicts.map(resultOf)).toEqual([true, false, false]);
   });
 
   it('keygen makes keys of every kind that OpenSSL accepts', async () => {
@@ -249,19 +262,21 @@ describe.each([
       { op: 'keygen', spec: { kind: 'okp', curve: 'Ed25519' } },
       { op: 'keygen', spec: { kind: 'okp', curve: 'X25519' } },
     ]);
-    const [r, e, ed, x] = generated.map((c) => valueOf(c) as KeyPairMaterial);
+    const [r, e, ed, x] = generated.map((c) => resultOf(c) as KeyPairMaterial);
     expect(r!.kind === 'rsa' && r!.privateKey.bits).toBe(1024);
     expect(e!.kind === 'ec' && e!.privateKey.curve).toBe('P-384');
     expect(x!.kind === 'okp' && x!.privateKey.curve).toBe('X25519');
     // The generated keys work: sign with them here, verify with OpenSSL.
     if (ed!.kind !== 'okp' || e!.kind !== 'ec') throw new Error('wrong kinds');
-    const edSig = valueOf(await runOne(qp, { op: 'eddsa-sign', key: ed!.privateKey, message })) as Uint8Array;
+    const edSig = resultOf(
+      await runOne(qp, { op: 'eddsa-sign', key: ed!.privateKey, message }),
+    ) as Uint8Array;
     const edPub = createPublicKey({
       key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(ed!.privateKey.publicKey.x).toString('base64url') },
       format: 'jwk',
     });
     expect(verify(null, message, edPub, edSig)).toBe(true);
-    const ecPoint = valueOf(
+    const ecPoint = resultOf(
       await runOne(qp, { op: 'ec-mul', curve: 'P-384', scalar: e!.privateKey }),
     ) as EcPoint;
     expect(ecPoint).toEqual({ x: e!.privateKey.publicKey.x, y: e!.privateKey.publicKey.y });
