@@ -6,7 +6,7 @@
 
 import { webcrypto } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Accelerator, openAccelerator } from '../../../core/api/index.js';
+import { type Accelerator, type CryptoKeyPairLike, openAccelerator } from '../../../core/api/index.js';
 import { Registry } from '../../../core/registry/registry.js';
 import { windowDriver } from '../../../drivers/window/index.js';
 import { ENGINE, engineReg } from '../../../drivers/window/registers.js';
@@ -63,16 +63,16 @@ describe('window card through openAccelerator', () => {
     expect(cardOps()).toBeGreaterThan(before);
     expect(await webcrypto.subtle.verify(RSA, pub, sig, message)).toBe(true);
 
-    const ec = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    const ec = (await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
       'sign',
       'verify',
-    ]);
+    ])) as CryptoKeyPairLike;
     const ecdsa = { name: 'ECDSA', hash: 'SHA-256' } as const;
     const beforeEc = cardOps();
     const ecSig = await accel.subtle.sign(ecdsa, ec.privateKey, message);
     expect(await accel.subtle.verify(ecdsa, ec.publicKey, ecSig, message)).toBe(true);
     expect(cardOps()).toBeGreaterThan(beforeEc);
-    const spki = await accel.subtle.exportKey('spki', ec.publicKey);
+    const spki = (await accel.subtle.exportKey('spki', ec.publicKey)) as ArrayBuffer;
     const nodePub = await webcrypto.subtle.importKey(
       'spki',
       spki,
@@ -83,7 +83,7 @@ describe('window card through openAccelerator', () => {
     expect(await webcrypto.subtle.verify(ecdsa, nodePub, ecSig, message)).toBe(true);
 
     const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
-    const mine = await accel.subtle.generateKey(ECDH, true, ['deriveBits']);
+    const mine = (await accel.subtle.generateKey(ECDH, true, ['deriveBits'])) as CryptoKeyPairLike;
     const theirs = await webcrypto.subtle.generateKey(ECDH, true, ['deriveBits']);
     const theirsRaw = await webcrypto.subtle.exportKey('raw', theirs.publicKey);
     const theirsInAccel = await accel.subtle.importKey('raw', theirsRaw, ECDH, true, []);
@@ -94,7 +94,7 @@ describe('window card through openAccelerator', () => {
       256,
     );
     expect(cardOps()).toBeGreaterThan(beforeEcdh);
-    const mineRaw = await accel.subtle.exportKey('raw', mine.publicKey);
+    const mineRaw = (await accel.subtle.exportKey('raw', mine.publicKey)) as ArrayBuffer;
     const mineInNode = await webcrypto.subtle.importKey('raw', mineRaw, ECDH, true, []);
     const expected = await webcrypto.subtle.deriveBits(
       { name: 'ECDH', public: mineInNode },
