@@ -109,10 +109,8 @@ export class FakeQueuePair implements QueuePair {
     if (behaviour === 'hang') return;
     const complete = (): void => {
       if (!this.flying.has(tag)) return;
-      if (behaviour === 'drop') {
-        this.flying.delete(tag);
-        return;
-      }
+      // A dropped completion: the device never reports it, the driver still counts the tag in flight.
+      if (behaviour === 'drop') return;
       const c = this.#completion(tag, request, behaviour);
       this.#deliver(c);
       if (behaviour === 'duplicate') this.#deliver(c);
