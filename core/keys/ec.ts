@@ -9,7 +9,7 @@ import {
   EcPrivateKeyMaterial,
   type EcPublicKeyMaterial,
 } from '../driver/keys.js';
-import { derBitString, derOid, derSequence } from './der.js';
+import { bytesEqual, DerReader, derBitString, derElement, derOid, derSequence, TAG } from './der.js';
 import { b64uBytes, bytesB64u, checkJwkMembers, jwkAttributes } from './jwk.js';
 import { checkJwkWithKeyObject, jwkToPkcs8, pkcs8ToJwk, spkiToJwk } from './key-object.js';
 import type { ImportedKey, JsonWebKey, KeyAttributes } from './types.js';
@@ -71,13 +71,35 @@ export function ecFromRaw(raw: Uint8Array, curve: EcCurveName): ImportedKey {
   return ecFromSpki(spki, curve);
 }
 
+/**
+ * WebCrypto takes EC keys whose AlgorithmIdentifier names the curve by OID; OpenSSL
+ * would also take explicit curve parameters (and match them to a named curve even
+ * with a wrong cofactor), so we read the identifier ourselves first.
+ */
+function requireNamedCurve(der: Uint8Array, curve: EcCurveName, container: 'spki' | 'pkcs8'): void {
+  const what = container === 'spki' ? 'SubjectPublicKeyInfo' : 'PKCS#8 PrivateKeyInfo';
+  const outer = new DerReader(der, what);
+  const info = outer.readSequence(what);
+  if (container === 'pkcs8') info.readUnsignedInteger();
+  const algorithm = info.readSequence(`${what} AlgorithmIdentifier`);
+  algorithm.read(TAG.oid);
+  if (algorithm.peekTag() !== TAG.oid)
+    throw new InvalidKeyError(`${what} must name its curve (explicit curve parameters are not accepted)`);
+  const params = algorithm.read(TAG.oid);
+  if (!bytesEqual(derElement(TAG.oid, params.contents), derOid(CURVE_OID[curve])))
+    throw new InvalidKeyError(`${what} is not a ${curve} key`);
+  algorithm.end();
+}
+
 export function ecFromSpki(der: Uint8Array, curve: EcCurveName): ImportedKey {
+  requireNamedCurve(der, curve, 'spki');
   const { jwk, namedCurve } = spkiToJwk(der, 'ec');
   checkCurve(namedCurve, curve, 'SubjectPublicKeyInfo');
   return { type: 'public', material: publicFromJwk(jwk, curve) };
 }
 
 export function ecFromPkcs8(der: Uint8Array, curve: EcCurveName): ImportedKey {
+  requireNamedCurve(der, curve, 'pkcs8');
   const { jwk, namedCurve } = pkcs8ToJwk(der, 'ec');
   checkCurve(namedCurve, curve, 'PKCS#8 PrivateKeyInfo');
   return { type: 'private', material: privateFromJwk(jwk, curve) };

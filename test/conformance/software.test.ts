@@ -1,0 +1,3 @@
+import { defineWycheproofSuite } from './wycheproof.js';
+
+defineWycheproofSuite('software');
