@@ -24,9 +24,11 @@ async function main(init: WorkerInit): Promise<void> {
   parentPort?.on('message', () => {});
   parentPort?.postMessage({ type: 'ready' });
   for (;;) {
+    // Read HEAD before draining: a write posted during the drain then makes the wait return at once
+    // (reading it after could wait on a value that already includes an undrained write, and stall the host).
+    const head = Atomics.load(control, HEAD);
     runner.drainFifo();
     if (Atomics.load(control, STOP) !== 0) return;
-    const head = Atomics.load(control, HEAD);
     const pending = waitAsync(control, HEAD, head);
     if (pending.async) await pending.value;
   }
