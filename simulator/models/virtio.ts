@@ -88,7 +88,8 @@ function vendorCap(type: number, offset: number, length: number, multiplier?: nu
 
 export function virtioLayout(options: Readonly<Record<string, string>>): ModelLayout {
   const profile = profileOf(options);
-  const irq = options.irq ?? 'msix';
+  // `irq=poll` is the driver's option (poll although the card has interrupts): the card keeps MSI-X.
+  const irq = options.irq === undefined || options.irq === 'poll' ? 'msix' : options.irq;
   if (irq !== 'msix' && irq !== 'intx' && irq !== 'none')
     throw new RangeError(`sim:virtio option irq=${irq}: expected msix, intx or none`);
   return {
