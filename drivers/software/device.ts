@@ -73,6 +73,11 @@ export class SoftwareDevice implements Device {
     );
   }
 
+  /** Jobs each pool worker has answered (the calling thread's inline jobs are not counted). */
+  get poolJobsPerWorker(): readonly number[] {
+    return this.#pool.answeredPerWorker;
+  }
+
   get state(): DeviceState {
     return this.#state;
   }

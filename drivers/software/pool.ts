@@ -70,11 +70,19 @@ export class WorkerPool {
   #queued = 0;
   #closed = false;
   #broken: unknown;
+  /** Jobs answered by each worker slot since the pool started (for tests and benches). */
+  readonly #answered: number[];
 
   constructor(device: string, size = availableParallelism()) {
     this.#device = device;
     this.size = Math.max(1, size);
     for (let i = 0; i < this.size; i++) this.#workers.push(this.#spawn());
+    this.#answered = new Array<number>(this.size).fill(0);
+  }
+
+  /** How many jobs each worker slot has answered so far. */
+  get answeredPerWorker(): readonly number[] {
+    return [...this.#answered];
   }
 
   /** No job queued or running in any worker: the calling thread may do a small job itself. */
@@ -192,6 +200,8 @@ export class WorkerPool {
   }
 
   #onResults(entry: PoolWorker, message: ResultsMessage): void {
+    const slot = this.#workers.indexOf(entry);
+    if (slot >= 0) this.#answered[slot]! += message.results.length;
     for (const result of message.results) {
       const seq = result[0];
       entry.load -= entry.running.get(seq) ?? 0;
