@@ -114,7 +114,7 @@ class WindowModel implements DeviceModel {
     this.#bar = host.bar(0);
     this.#engines = Array.from({ length: engineCount(host.options) }, () => ({ busy: false, epoch: 0 }));
     this.#caps = CAPS_MODEXP | CAPS_MODEXP_CRT | CAPS_ECMUL | CAPS_MODINV | curveCaps(host.options);
-    this.#timing = windowTiming(host.options);
+    this.#timing = windowTiming(host.options, this.#engines.length);
     this.#hasIrq = this.layout.irq.kind !== 'none';
   }
 
@@ -262,7 +262,7 @@ class WindowModel implements DeviceModel {
               { corrupt: fault === 'corrupt-result', echo: this.#timing.mode === 'null' },
             );
       window.fill(0); // the snapshot held whatever keys the host wrote
-      const serviceMs = this.#timing.serviceMs(opcode, lenA, this.#host.now() - started);
+      const serviceMs = this.#timing.serviceMs(this.#host.now() - started);
       const delayMs = serviceMs + (fault === 'delay-completion' ? this.#timing.faultDelayMs : 0);
       const finish = () => {
         if (state.epoch === epoch) this.#complete(engine, outcome, fault, ordinal);

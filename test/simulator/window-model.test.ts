@@ -113,6 +113,7 @@ describe('window model: identification and reset values (§5, §6)', () => {
     expect(fn.irqSupport.kind).toBe('none');
     await expect(card('engines=17')).rejects.toThrow(/engines/);
     await expect(card('engine=fast')).rejects.toThrow(/engine=fast/);
+    await expect(card('engine=timed&service=-1')).rejects.toThrow(/service=-1/);
   });
 });
 
@@ -232,7 +233,7 @@ describe('window model: operations (§8)', () => {
   });
 
   it('timed engine completes with the right result after its modeled service time', async () => {
-    const { mmio } = await card('engine=timed&service_us=2000');
+    const { mmio } = await card('engine=timed&service=2');
     put(mmio, 0, 0, 1, 5n);
     put(mmio, 0, 1, 1, 3n);
     put(mmio, 0, 2, 1, 7n);
