@@ -1,0 +1,284 @@
+/**
+ * A probed PKR-1 card: bring-up (docs/hardware/ring-card.md §7), capabilities
+ * from CAPS, queue pairs, key slots, reset and recovery, and taking the card out
+ * of service when it misbehaves or disappears.
+ */
+
+import {
+  type Capability,
+  type Device as DeviceContract,
+  DeviceError,
+  type DeviceEvent,
+  DeviceGoneError,
+  type DeviceInfo,
+  type DeviceState,
+  type EcCurveName,
+  type ProbeOptions,
+  throwIfAborted,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import type { DmaBuffer } from '../../core/platform/dma.js';
+import type { Irq } from '../../core/platform/irq.js';
+import type { Mmio } from '../../core/platform/mmio.js';
+import type { PciFunction } from '../../core/platform/pci.js';
+import { KEY_STAGING_BYTES, KeySlotManager } from './key-slots.js';
+import { RingQueuePair } from './queue-pair.js';
+import {
+  CAPS_BIT,
+  DEV_CTRL_ENABLE,
+  DEV_CTRL_RESET,
+  DEV_STATUS_READY,
+  MAGIC,
+  MAX_RING_DEPTH,
+  MIN_RSA_BITS,
+  REG,
+  VERSION_MAJOR,
+} from './registers.js';
+
+/** Reads of DEV_STATUS to wait for a reset before giving up. */
+const RESET_POLL_LIMIT = 100_000;
+
+export interface RingIdentity {
+  readonly caps: number;
+  readonly queues: number;
+  readonly maxDepth: number;
+  readonly keySlots: number;
+  readonly maxRsaBits: number;
+  readonly engines: number;
+}
+
+/** Step 1 of bring-up: check the card is a PKR-1 of a version this driver knows and read its limits. */
+export function identify(bar: Mmio): RingIdentity {
+  const magic = bar.read32(REG.MAGIC);
+  if (magic !== MAGIC) throw new UnsupportedError(`not a PKR-1 ring card (MAGIC 0x${magic.toString(16)})`);
+  const version = bar.read32(REG.VERSION);
+  if (version >>> 16 !== VERSION_MAJOR) {
+    throw new UnsupportedError(
+      `PKR-1 programming model ${version >>> 16}.${version & 0xffff} is not supported`,
+    );
+  }
+  return {
+    caps: bar.read32(REG.CAPS),
+    queues: bar.read32(REG.NUM_QUEUES),
+    maxDepth: bar.read32(REG.MAX_DEPTH),
+    keySlots: bar.read32(REG.NUM_KEY_SLOTS),
+    maxRsaBits: bar.read32(REG.MAX_RSA_BITS),
+    engines: bar.read32(REG.NUM_ENGINES),
+  };
+}
+
+/** What the card does, from CAPS (§3.1). */
+export function capabilitiesOf(id: RingIdentity): Capability[] {
+  const curves: EcCurveName[] = [];
+  if (id.caps & CAPS_BIT.P256) curves.push('P-256');
+  if (id.caps & CAPS_BIT.P384) curves.push('P-384');
+  const modulusBits = { min: MIN_RSA_BITS, max: id.maxRsaBits };
+  const caps: Capability[] = [];
+  if (id.caps & CAPS_BIT.RSA_PUBLIC) caps.push({ op: 'rsa-public', modulusBits });
+  if (id.caps & CAPS_BIT.RSA_PRIVATE_CRT) {
+    caps.push({ op: 'rsa-private', modulusBits, multiPrime: false, keyStorage: ['slot'] });
+  }
+  if (curves.length > 0) {
+    if (id.caps & CAPS_BIT.ECDSA_SIGN) caps.push({ op: 'ecdsa-sign', curves, keyStorage: ['slot'] });
+    if (id.caps & CAPS_BIT.ECDSA_VERIFY) caps.push({ op: 'ecdsa-verify', curves });
+    if (id.caps & CAPS_BIT.ECDH) caps.push({ op: 'ecdh', curves, keyStorage: ['slot'] });
+  }
+  return caps;
+}
+
+export interface RingDeviceOptions {
+  readonly queues: number;
+  readonly depth: number;
+  readonly useIrq: boolean;
+  readonly pollMs: number;
+  readonly irqCtrl: number;
+  readonly priority: number;
+}
+
+function intOption(options: ProbeOptions, name: string, fallback: number, min: number, max: number): number {
+  const text = options[name];
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UnsupportedError(`ring driver option ${name}=${text}: expected an integer in ${min}..${max}`);
+  }
+  return value;
+}
+
+/** Driver options from the spec: queues, depth, irq=poll, poll (ms), coalesce (count), coalesce_us. */
+export function ringOptions(options: ProbeOptions, id: RingIdentity, priority: number): RingDeviceOptions {
+  const depth = intOption(options, 'depth', 256, 2, Math.min(id.maxDepth, MAX_RING_DEPTH));
+  if ((depth & (depth - 1)) !== 0) throw new UnsupportedError(`ring depth ${depth} is not a power of two`);
+  const coalesce = intOption(options, 'coalesce', 1, 0, 255);
+  const coalesceUs = intOption(options, 'coalesce_us', 0, 0, 0xffff);
+  return {
+    queues: intOption(options, 'queues', id.queues, 1, id.queues),
+    depth,
+    useIrq: options.irq !== 'poll',
+    pollMs: intOption(options, 'poll', options.irq === 'poll' ? 1 : 20, 0, 10_000),
+    irqCtrl: (coalesceUs << 16) | (coalesce << 8),
+    priority,
+  };
+}
+
+export class RingDevice implements DeviceContract {
+  readonly info: DeviceInfo;
+  readonly keySlots: KeySlotManager;
+  readonly queuePairs: readonly RingQueuePair[];
+  readonly #fn: PciFunction;
+  readonly #bar: Mmio;
+  readonly #staging: DmaBuffer;
+  readonly #irqs: Irq[];
+  readonly #listeners = new Set<(event: DeviceEvent) => void>();
+  #capabilities: readonly Capability[];
+  #state: DeviceState = 'resetting';
+  /** Why the card went out of service, for messages. */
+  #reason: string | undefined;
+
+  constructor(fn: PciFunction, identity: RingIdentity, options: RingDeviceOptions, driverName: string) {
+    this.#fn = fn;
+    this.#bar = fn.bar(0);
+    this.info = {
+      id: fn.info.address,
+      driver: driverName,
+      model: `PKR-1 ring card (${identity.queues} queues, ${identity.engines} engines)`,
+      address: fn.info.address,
+      priority: options.priority,
+    };
+    this.#capabilities = capabilitiesOf(identity);
+    this.#staging = fn.dma.allocate(KEY_STAGING_BYTES, { align: 64 });
+    this.keySlots = new KeySlotManager(this.#bar, identity.keySlots, this.#staging, (reason) =>
+      this.fail(reason),
+    );
+    const useIrq = options.useIrq && fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors >= options.queues;
+    this.#irqs = useIrq ? Array.from({ length: options.queues }, (_, q) => fn.openIrq(q)) : [];
+    const host = {
+      id: this.info.id,
+      bar: this.#bar,
+      keySlots: this.keySlots,
+      state: () => this.#state,
+      capabilities: () => this.#capabilities,
+      fail: (reason: string) => this.fail(reason),
+    };
+    this.queuePairs = Array.from(
+      { length: options.queues },
+      (_, q) =>
+        new RingQueuePair(host, fn.dma, {
+          index: q,
+          ringDepth: options.depth,
+          irq: this.#irqs[q],
+          pollMs: options.pollMs,
+          irqCtrl: options.irqCtrl,
+        }),
+    );
+    void fn.removed.then(() => this.#removed());
+  }
+
+  get state(): DeviceState {
+    return this.#state;
+  }
+
+  get capabilities(): readonly Capability[] {
+    return this.#capabilities;
+  }
+
+  subscribe(listener: (event: DeviceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Reset the card and bring it up again (§7). Also recovers a card taken out of service. */
+  async reset(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    if (this.#state === 'gone' || this.#state === 'closed') {
+      throw new DeviceGoneError(`ring card ${this.info.id} is ${this.#state}`, { device: this.info.id });
+    }
+    this.#setState('resetting');
+    try {
+      this.#bar.write32(REG.DEV_CTRL, DEV_CTRL_RESET);
+      this.#waitReady();
+      this.keySlots.clear(); // the card's slots are empty now: keys reload on their next use
+      for (const qp of this.queuePairs) {
+        qp.resetAfterCardReset();
+        qp.program();
+      }
+      this.#bar.write32(REG.DEV_CTRL, DEV_CTRL_ENABLE);
+    } catch (error) {
+      if (this.#state === 'resetting')
+        this.fail(`reset failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
+    this.#reason = undefined;
+    this.#setState('ready');
+  }
+
+  #waitReady(): void {
+    for (let i = 0; i < RESET_POLL_LIMIT; i++) {
+      const status = this.#bar.read32(REG.DEV_STATUS);
+      if (status === 0xffffffff)
+        throw new DeviceGoneError(`ring card ${this.info.id} disappeared during reset`);
+      if (status & DEV_STATUS_READY) return;
+    }
+    throw new DeviceError(`ring card ${this.info.id} did not become ready after reset`, {
+      device: this.info.id,
+    });
+  }
+
+  /**
+   * Take the card out of service: stop it mastering DMA into our buffers and
+   * complete every job in flight with a DeviceGoneError.
+   */
+  fail(reason: string): void {
+    if (this.#state === 'failed' || this.#state === 'gone' || this.#state === 'closed') return;
+    this.#reason = reason;
+    this.#bar.write32(REG.DEV_CTRL, 0);
+    this.#goOutOfService('failed', `ring card ${this.info.id} taken out of service: ${reason}`);
+  }
+
+  #removed(): void {
+    if (this.#state === 'closed' || this.#state === 'gone') return;
+    this.#reason = 'surprise removal';
+    this.#goOutOfService('gone', `ring card ${this.info.id} was removed`);
+  }
+
+  #goOutOfService(state: 'failed' | 'gone', message: string): void {
+    this.#state = state;
+    this.keySlots.clear();
+    const error = new DeviceGoneError(message, { device: this.info.id });
+    for (const qp of this.queuePairs) qp.failAll(error);
+    this.#emit({ type: 'state', state, reason: this.#reason });
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    const wasGone = this.#state === 'gone';
+    this.#state = 'closed';
+    const error = new DeviceGoneError(`ring card ${this.info.id} is closed`, { device: this.info.id });
+    for (const qp of this.queuePairs) qp.failAll(error);
+    if (!wasGone) {
+      // Leave the card quiet: no DMA, empty key slots.
+      this.#bar.write32(REG.DEV_CTRL, DEV_CTRL_RESET);
+    }
+    for (const irq of this.#irqs) irq.close();
+    this.#staging.zero();
+    this.#emit({ type: 'state', state: 'closed' });
+    this.#listeners.clear();
+    await this.#fn.close();
+  }
+
+  #setState(state: DeviceState): void {
+    this.#state = state;
+    for (const qp of this.queuePairs) qp.nudge();
+    this.#emit({ type: 'state', state });
+  }
+
+  #emit(event: DeviceEvent): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure is its own; the device carries on.
+      }
+    }
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * One PKR-1 queue pair (docs/hardware/ring-card.md §3.4, §4, §8): a submission
+ * ring, a completion ring with a phase bit, one operand area per descriptor,
+ * a doorbell per batch, interrupts with a polling fallback. Everything the card
+ * returns is checked before it is used: a tag the driver did not issue, a
+ * result length other than the operation's, or an unknown status takes the
+ * card out of service. The driver only ever reads its own buffers, at offsets
+ * it computed itself.
+ */
+
+import {
+  type Capability,
+  type Completion,
+  DeviceError,
+  DeviceGoneError,
+  type DeviceState,
+  InvalidInputError,
+  type Job,
+  PkaccelError,
+  type PrimitiveValue,
+  type QueuePair,
+  supports,
+  throwIfAborted,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import type { DmaAllocator, DmaBuffer } from '../../core/platform/dma.js';
+import type { Irq } from '../../core/platform/irq.js';
+import type { Mmio } from '../../core/platform/mmio.js';
+import {
+  COMPLETION_BYTES,
+  completionPhase,
+  DESCRIPTOR_BYTES,
+  decodeCompletion,
+  encodeDescriptor,
+} from './codec.js';
+import type { KeySlotManager } from './key-slots.js';
+import { AREA, encodeRequest, type ResultShape } from './operands.js';
+import {
+  IRQ_CTRL_MASK,
+  MAX_COMPLETION_STATUS,
+  Q_CTRL_ENABLE,
+  Q_STATUS_CONFIG_ERROR,
+  Q_STATUS_ENABLED,
+  QREG,
+  queueReg,
+  STATUS,
+} from './registers.js';
+
+/** Low bits of a descriptor tag: the operand area (and entry) index; high bits: a use count. */
+const SLOT_BITS = 12;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+
+/** What a queue pair needs from its device. */
+export interface QueuePairHost {
+  readonly id: string;
+  readonly bar: Mmio;
+  readonly keySlots: KeySlotManager;
+  state(): DeviceState;
+  capabilities(): readonly Capability[];
+  /** Take the card out of service (a nonsense completion). */
+  fail(reason: string): void;
+}
+
+export interface QueuePairConfig {
+  readonly index: number;
+  /** Ring depth (power of two). */
+  readonly ringDepth: number;
+  /** Interrupt vector, or undefined to poll. */
+  readonly irq: Irq | undefined;
+  /** Polling period while waiting, in ms (fallback when interrupts are on). */
+  readonly pollMs: number;
+  /** IRQ_CTRL value: coalescing count and time, unmasked. */
+  readonly irqCtrl: number;
+}
+
+interface InFlight {
+  readonly jobTag: number;
+  readonly deviceTag: number;
+  readonly result: ResultShape;
+  readonly pinned: number | undefined;
+}
+
+export class RingQueuePair implements QueuePair {
+  readonly index: number;
+  readonly depth: number;
+  readonly #ringDepth: number;
+  readonly #host: QueuePairHost;
+  readonly #config: QueuePairConfig;
+  readonly #sq: DmaBuffer;
+  readonly #cq: DmaBuffer;
+  readonly #operands: DmaBuffer;
+  readonly #sqView: DataView;
+  readonly #cqView: DataView;
+  readonly #entries: (InFlight | undefined)[];
+  readonly #uses: Uint32Array;
+  readonly #freeAreas: number[] = [];
+  readonly #synthetic: Completion[] = [];
+  #sqTail = 0;
+  #cqHead = 0;
+  #phase = 1;
+  #irqPending: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  /** Descriptors submitted, for statistics and tests. */
+  submitted = 0;
+  doorbells = 0;
+
+  constructor(host: QueuePairHost, dma: DmaAllocator, config: QueuePairConfig) {
+    this.index = config.index;
+    this.#host = host;
+    this.#config = config;
+    this.#ringDepth = config.ringDepth;
+    // A ring is full at depth − 1 entries (§2), so that is how many jobs may be in flight.
+    this.depth = config.ringDepth - 1;
+    this.#sq = dma.allocate(config.ringDepth * DESCRIPTOR_BYTES, { align: 4096 });
+    this.#cq = dma.allocate(config.ringDepth * COMPLETION_BYTES, { align: 4096 });
+    this.#operands = dma.allocate(this.depth * AREA.SIZE, { align: 64 });
+    this.#sqView = new DataView(this.#sq.bytes.buffer, this.#sq.bytes.byteOffset, this.#sq.size);
+    this.#cqView = new DataView(this.#cq.bytes.buffer, this.#cq.bytes.byteOffset, this.#cq.size);
+    this.#entries = new Array<InFlight | undefined>(this.depth);
+    this.#uses = new Uint32Array(this.depth);
+    this.#resetLocal();
+  }
+
+  get inFlight(): number {
+    return this.depth - this.#freeAreas.length + this.#synthetic.length;
+  }
+
+  /** Program the queue's registers and enable it (bring-up step 3, §7). */
+  program(): void {
+    const bar = this.#host.bar;
+    const reg = (r: number) => queueReg(this.index, r);
+    this.#cq.zero();
+    this.#resetLocal();
+    bar.write32(reg(QREG.CTRL), 0);
+    bar.write64(reg(QREG.SQ_BASE_LO), this.#sq.busAddress);
+    bar.write64(reg(QREG.CQ_BASE_LO), this.#cq.busAddress);
+    bar.write32(reg(QREG.DEPTH), this.#ringDepth);
+    bar.write32(reg(QREG.CTRL), Q_CTRL_ENABLE);
+    const status = bar.read32(reg(QREG.STATUS));
+    if ((status & Q_STATUS_ENABLED) === 0 || (status & Q_STATUS_CONFIG_ERROR) !== 0) {
+      throw new DeviceError(
+        `queue pair ${this.index} refused its configuration (Q_STATUS 0x${status.toString(16)})`,
+        {
+          device: this.#host.id,
+        },
+      );
+    }
+    bar.write32(reg(QREG.IRQ_CTRL), this.#config.irq ? this.#config.irqCtrl : IRQ_CTRL_MASK);
+  }
+
+  submit(jobs: readonly Job[]): number {
+    const state = this.#host.state();
+    if (state !== 'ready') {
+      throw new DeviceGoneError(`ring card ${this.#host.id} is ${state}`, { device: this.#host.id });
+    }
+    const capabilities = this.#host.capabilities();
+    let taken = 0;
+    let posted = 0;
+    for (const job of jobs) {
+      if (this.inFlight >= this.depth) break;
+      if (!supports(capabilities, job.request)) {
+        this.#fail(
+          job.tag,
+          new UnsupportedError(`ring card ${this.#host.id} cannot do this ${job.request.op} request`),
+        );
+        taken++;
+        continue;
+      }
+      const area = this.#freeAreas.pop()!;
+      const bytes = this.#operands.bytes.subarray(area * AREA.SIZE, (area + 1) * AREA.SIZE);
+      let encoding: ReturnType<typeof encodeRequest>;
+      try {
+        encoding = encodeRequest(job.request, bytes, this.#host.keySlots);
+      } catch (error) {
+        this.#freeAreas.push(area);
+        this.#fail(job.tag, asPkaccelError(error, this.#host.id));
+        taken++;
+        continue;
+      }
+      if (encoding.kind === 'no-key-slot') {
+        this.#freeAreas.push(area);
+        // Work in flight here will free a slot: stop and let the owner harvest. Otherwise it never would.
+        if (this.inFlight > 0) break;
+        this.#fail(job.tag, new DeviceError(`every key slot of ring card ${this.#host.id} is in use`));
+        taken++;
+        continue;
+      }
+      if (encoding.kind === 'immediate') {
+        this.#freeAreas.push(area);
+        this.#synthetic.push({ tag: job.tag, ok: true, value: encoding.value });
+        taken++;
+        continue;
+      }
+      this.#uses[area] = (this.#uses[area]! + 1) & 0xfffff;
+      const deviceTag = ((this.#uses[area]! << SLOT_BITS) | area) >>> 0;
+      const base = this.#operands.busAddress + BigInt(area * AREA.SIZE);
+      encodeDescriptor(this.#sqView, this.#sqTail * DESCRIPTOR_BYTES, {
+        opcode: encoding.opcode,
+        flags: encoding.flags,
+        keySlot: encoding.keySlot,
+        tag: deviceTag,
+        srcAddr: base + BigInt(AREA.SRC),
+        srcLen: encoding.srcLen,
+        dstAddr: base + BigInt(AREA.DST),
+        dstLen: encoding.dstLen,
+        keyAddr: encoding.keyLen > 0 ? base + BigInt(AREA.KEY) : 0n,
+        keyLen: encoding.keyLen,
+        param: encoding.param,
+      });
+      this.#entries[area] = { jobTag: job.tag, deviceTag, result: encoding.result, pinned: encoding.pinned };
+      this.#sqTail = (this.#sqTail + 1) % this.#ringDepth;
+      posted++;
+      taken++;
+    }
+    if (posted > 0) {
+      const bar = this.#host.bar;
+      bar.barrier(); // descriptors and operands before the doorbell
+      bar.write32(queueReg(this.index, QREG.SQ_TAIL), this.#sqTail);
+      this.submitted += posted;
+      this.doorbells++;
+    }
+    return taken;
+  }
+
+  harvest(sink: (completion: Completion) => void, max = Number.POSITIVE_INFINITY): number {
+    let count = 0;
+    let advanced = false;
+    while (count < max) {
+      const synthetic = this.#synthetic.shift();
+      if (synthetic) {
+        sink(synthetic);
+        count++;
+        continue;
+      }
+      if (this.#host.state() !== 'ready' || !this.#cqHasEntry()) break;
+      this.#host.bar.barrier(); // the entry's other fields after its phase
+      const completion = this.#take();
+      advanced = true;
+      if (completion) {
+        sink(completion);
+        count++;
+      }
+    }
+    if (advanced && this.#host.state() === 'ready') {
+      this.#host.bar.write32(queueReg(this.index, QREG.CQ_HEAD), this.#cqHead);
+    }
+    return count;
+  }
+
+  /** Consume the completion at the CQ head; undefined if it took the card out of service. */
+  #take(): Completion | undefined {
+    const c = decodeCompletion(this.#cqView, this.#cqHead * COMPLETION_BYTES);
+    this.#cqHead = (this.#cqHead + 1) % this.#ringDepth;
+    if (this.#cqHead === 0) this.#phase ^= 1;
+    const area = c.tag & SLOT_MASK;
+    const entry = area < this.depth ? this.#entries[area] : undefined;
+    if (!entry || entry.deviceTag !== c.tag) {
+      this.#host.fail(
+        `completion with tag 0x${c.tag.toString(16)} that the driver did not issue (queue ${this.index})`,
+      );
+      return undefined;
+    }
+    if (c.status > MAX_COMPLETION_STATUS) {
+      this.#host.fail(`completion with impossible status ${c.status} (queue ${this.index})`);
+      return undefined;
+    }
+    const expected = c.status === STATUS.OK ? (entry.result.kind === 'verdict' ? 1 : entry.result.length) : 0;
+    if (c.resultLength !== expected) {
+      this.#host.fail(
+        `completion with result length ${c.resultLength} where ${expected} was due (queue ${this.index}, buffer ${AREA.DST_BYTES} bytes)`,
+      );
+      return undefined;
+    }
+    let completion: Completion;
+    if (c.status === STATUS.OK) {
+      const dst = this.#operands.bytes.subarray(
+        area * AREA.SIZE + AREA.DST,
+        area * AREA.SIZE + AREA.DST + expected,
+      );
+      let value: PrimitiveValue;
+      if (entry.result.kind === 'verdict') {
+        if (dst[0] !== 0 && dst[0] !== 1) {
+          this.#host.fail(
+            `verify verdict 0x${dst[0]!.toString(16)} is neither 0 nor 1 (queue ${this.index})`,
+          );
+          return undefined;
+        }
+        value = dst[0] === 1;
+      } else {
+        value = dst.slice();
+      }
+      completion = { tag: entry.jobTag, ok: true, value };
+    } else {
+      if (c.status === STATUS.KEY_SLOT_EMPTY && entry.pinned !== undefined)
+        this.#host.keySlots.forget(entry.pinned);
+      completion = { tag: entry.jobTag, ok: false, error: statusError(c.status, this.#host.id) };
+    }
+    this.#release(area, entry);
+    return completion;
+  }
+
+  #release(area: number, entry: InFlight): void {
+    if (entry.pinned !== undefined) this.#host.keySlots.release(entry.pinned);
+    this.#entries[area] = undefined;
+    this.#freeAreas.push(area);
+  }
+
+  #cqHasEntry(): boolean {
+    return completionPhase(this.#cqView, this.#cqHead * COMPLETION_BYTES) === this.#phase;
+  }
+
+  async waitForCompletions(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      throwIfAborted(signal);
+      if (this.#synthetic.length > 0) return;
+      const state = this.#host.state();
+      if (state !== 'ready' && state !== 'resetting') {
+        throw new DeviceGoneError(`ring card ${this.#host.id} is ${state}`, { device: this.#host.id });
+      }
+      if (state === 'ready' && this.#cqHasEntry()) return;
+      await this.#sleep(signal);
+    }
+  }
+
+  /** Until an interrupt, the polling period, a state change or an abort — whichever is first. */
+  #sleep(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.#wake = undefined;
+        resolve();
+      };
+      timer = setTimeout(done, this.#config.pollMs);
+      signal?.addEventListener('abort', done, { once: true });
+      this.#wake = done;
+      this.#irqEvent()?.then(done);
+    });
+  }
+
+  /** One interrupt wait shared by successive sleeps (an Irq takes one wait at a time). */
+  #irqEvent(): Promise<void> | undefined {
+    const irq = this.#config.irq;
+    if (!irq) return undefined;
+    this.#irqPending ??= irq.wait().then(
+      () => {
+        this.#irqPending = undefined;
+      },
+      () => {
+        this.#irqPending = undefined; // closed: the state check after waking explains why
+      },
+    );
+    return this.#irqPending;
+  }
+
+  async abandon(signal?: AbortSignal): Promise<readonly number[]> {
+    throwIfAborted(signal);
+    const tags = this.#dropAll();
+    if (this.#host.state() === 'ready') {
+      // Queue reset (§7): the card discards this queue's work; key slots stay.
+      this.#host.bar.write32(queueReg(this.index, QREG.CTRL), 0);
+      this.program();
+    }
+    return tags;
+  }
+
+  /** The card is out of service: every job in flight completes with `error`. */
+  failAll(error: PkaccelError): void {
+    for (let area = 0; area < this.depth; area++) {
+      const entry = this.#entries[area];
+      if (entry) {
+        this.#synthetic.push({ tag: entry.jobTag, ok: false, error });
+        this.#entries[area] = undefined;
+        this.#freeAreas.push(area);
+      }
+    }
+    this.#wake?.();
+  }
+
+  /** Forget every job without completing it (card reset); returns their tags. */
+  #dropAll(): number[] {
+    const tags = this.#synthetic.splice(0).map((c) => c.tag);
+    for (let area = 0; area < this.depth; area++) {
+      const entry = this.#entries[area];
+      if (entry) {
+        tags.push(entry.jobTag);
+        if (entry.pinned !== undefined) this.#host.keySlots.release(entry.pinned);
+      }
+    }
+    this.#resetLocal();
+    return tags;
+  }
+
+  /** After a card reset: local state back to empty (the card's was cleared by the reset). */
+  resetAfterCardReset(): readonly number[] {
+    return this.#dropAll();
+  }
+
+  #resetLocal(): void {
+    this.#entries.fill(undefined);
+    this.#freeAreas.length = 0;
+    for (let area = this.depth - 1; area >= 0; area--) this.#freeAreas.push(area);
+    this.#sqTail = 0;
+    this.#cqHead = 0;
+    this.#phase = 1;
+  }
+
+  /** Wake a pending wait (state change). */
+  nudge(): void {
+    this.#wake?.();
+  }
+
+  #fail(tag: number, error: PkaccelError): void {
+    this.#synthetic.push({ tag, ok: false, error });
+  }
+}
+
+function asPkaccelError(error: unknown, device: string): PkaccelError {
+  if (error instanceof PkaccelError) return error;
+  return new DeviceError(`ring card ${device} could not take the request`, { cause: error, device });
+}
+
+/** §5: what a non-OK status means to the caller. */
+function statusError(status: number, device: string): PkaccelError {
+  const options = { device };
+  switch (status) {
+    case STATUS.INVALID_OPERAND:
+      return new InvalidInputError('the ring card rejected an operand as out of range', options);
+    case STATUS.UNSUPPORTED:
+      return new UnsupportedError('the ring card does not support these parameters', options);
+    case STATUS.ENGINE_ERROR:
+      return new DeviceError('the ring card reported a transient engine error', options);
+    case STATUS.DMA_FAULT:
+      return new DeviceError('the ring card reported a DMA fault', options);
+    case STATUS.KEY_SLOT_EMPTY:
+      return new DeviceError(
+        'the ring card lost a loaded key (slot empty); it is reloaded on next use',
+        options,
+      );
+    default:
+      return new DeviceError(`the ring card rejected a descriptor (status ${status})`, options);
+  }
+}

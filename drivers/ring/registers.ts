@@ -1,0 +1,105 @@
+/** PKR-1 ring card register map and constants (docs/hardware/ring-card.md §1–§6). */
+
+export const PKR1_VENDOR_ID = 0x1ded;
+export const PKR1_DEVICE_ID = 0x0a01;
+
+export const MAGIC = 0x474e4952; // "RING"
+export const VERSION_MAJOR = 1;
+
+/** §3.1–§3.3 global registers (BAR0 offsets). */
+export const REG = {
+  MAGIC: 0x000,
+  VERSION: 0x004,
+  CAPS: 0x008,
+  NUM_QUEUES: 0x00c,
+  MAX_DEPTH: 0x010,
+  NUM_KEY_SLOTS: 0x014,
+  MAX_RSA_BITS: 0x018,
+  NUM_ENGINES: 0x01c,
+  DEV_CTRL: 0x020,
+  DEV_STATUS: 0x024,
+  DMA_FAULTS: 0x028,
+  KCMD_ADDR_LO: 0x040,
+  KCMD_ADDR_HI: 0x044,
+  KCMD_LEN: 0x048,
+  KCMD_SLOT: 0x04c,
+  KCMD_OP: 0x050,
+  KCMD_STATUS: 0x054,
+} as const;
+
+/** §3.4 queue-pair registers: BAR0 offset of register `reg` of queue pair `q`. */
+export function queueReg(q: number, reg: number): number {
+  return 0x1000 + 0x100 * q + reg;
+}
+
+export const QREG = {
+  SQ_BASE_LO: 0x00,
+  SQ_BASE_HI: 0x04,
+  CQ_BASE_LO: 0x08,
+  CQ_BASE_HI: 0x0c,
+  DEPTH: 0x10,
+  CTRL: 0x14,
+  STATUS: 0x18,
+  SQ_TAIL: 0x1c,
+  SQ_HEAD: 0x20,
+  CQ_HEAD: 0x24,
+  CQ_TAIL: 0x28,
+  IRQ_CTRL: 0x2c,
+  IRQ_VECTOR: 0x30,
+} as const;
+
+export const CAPS_BIT = {
+  RSA_PUBLIC: 1 << 0,
+  RSA_PRIVATE_CRT: 1 << 1,
+  ECDSA_SIGN: 1 << 2,
+  ECDSA_VERIFY: 1 << 3,
+  ECDH: 1 << 4,
+  P256: 1 << 8,
+  P384: 1 << 9,
+} as const;
+
+export const DEV_CTRL_ENABLE = 1;
+export const DEV_CTRL_RESET = 2;
+export const DEV_STATUS_READY = 1;
+export const Q_CTRL_ENABLE = 1;
+export const Q_STATUS_ENABLED = 1;
+export const Q_STATUS_CONFIG_ERROR = 2;
+export const IRQ_CTRL_MASK = 1;
+
+export const DESCRIPTOR_BYTES = 64;
+export const COMPLETION_BYTES = 16;
+export const DESC_FLAG_KEY_SLOT = 1;
+export const COMPLETION_PHASE = 1;
+
+export const OPCODE = {
+  NOP: 0x00,
+  RSA_PUBLIC: 0x01,
+  RSA_PRIVATE_CRT: 0x02,
+  ECDSA_SIGN: 0x03,
+  ECDSA_VERIFY: 0x04,
+  ECDH: 0x05,
+} as const;
+
+export const KCMD = { LOAD_RSA: 1, LOAD_EC: 2, ERASE: 3, ERASE_ALL: 4 } as const;
+
+/** §5 status codes. */
+export const STATUS = {
+  OK: 0,
+  INVALID_OPCODE: 1,
+  INVALID_OPERAND: 2,
+  BAD_DESCRIPTOR: 3,
+  KEY_SLOT_EMPTY: 4,
+  DMA_FAULT: 5,
+  ENGINE_ERROR: 6,
+  UNSUPPORTED: 7,
+  BUSY: 0xffff,
+} as const;
+
+/** The highest status a completion may carry; anything above it means the card is broken. */
+export const MAX_COMPLETION_STATUS = STATUS.UNSUPPORTED;
+
+/** §4.1 `param` curve IDs. */
+export const CURVE_ID = { 'P-256': 1, 'P-384': 2 } as const;
+
+export const MIN_RSA_BITS = 512;
+export const MAX_RING_DEPTH = 4096;
