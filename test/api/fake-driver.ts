@@ -54,7 +54,8 @@ class FakeQueuePair implements QueuePair {
       try {
         sink({ tag: job.tag, ok: true, value: this.compute(job.request) });
       } catch (error) {
-        const e = error instanceof PkaccelError ? error : new DeviceError('fake device failed', { cause: error });
+        const e =
+          error instanceof PkaccelError ? error : new DeviceError('fake device failed', { cause: error });
         sink({ tag: job.tag, ok: false, error: e });
       }
       n++;
@@ -79,7 +80,12 @@ export function fakeDriver(options: FakeDriverOptions): { driver: VirtualDriver;
     async open(spec: DeviceSpec): Promise<Device> {
       let state: DeviceState = 'ready';
       return {
-        info: { id: spec.text, driver: options.name, model: `${options.name} test card`, priority: options.priority },
+        info: {
+          id: spec.text,
+          driver: options.name,
+          model: `${options.name} test card`,
+          priority: options.priority,
+        },
         get state() {
           return state;
         },

@@ -1,8 +1,19 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { PkaccelError } from '../../core/driver/errors.js';
 import type { EcPrivateKeyMaterial, RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
-import { exportKeyMaterial, importKeyMaterial, type JsonWebKey, type KeySpec } from '../../core/keys/index.js';
+import {
+  exportKeyMaterial,
+  importKeyMaterial,
+  type JsonWebKey,
+  type KeySpec,
+} from '../../core/keys/index.js';
 import { threePrimeKey } from './multi-prime.js';
 
 const attrs = { extractable: true, usages: [] as string[] };
@@ -48,7 +59,14 @@ describe('RSA keys', () => {
     const ko = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
     const signature = nodeSign('sha256', Buffer.from('multi'), ko);
     const spki = exportKeyMaterial('spki', imported.publicKey, spec, attrs) as Uint8Array;
-    expect(nodeVerify('sha256', Buffer.from('multi'), createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), signature)).toBe(true);
+    expect(
+      nodeVerify(
+        'sha256',
+        Buffer.from('multi'),
+        createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }),
+        signature,
+      ),
+    ).toBe(true);
     const jwk = exportKeyMaterial('jwk', key, spec, attrs) as JsonWebKey;
     expect(jwk.oth).toHaveLength(1);
     const again = importKeyMaterial('jwk', jwk, spec, attrs).material as RsaPrivateKeyMaterial;
@@ -63,7 +81,9 @@ describe('RSA keys', () => {
     expect(codeOf(() => importKeyMaterial('pkcs8', pkcs8.subarray(0, 100), spec, attrs))).toBe('invalid-key');
     const trailing = new Uint8Array([...pkcs8, 0]);
     expect(codeOf(() => importKeyMaterial('pkcs8', trailing, spec, attrs))).toBe('invalid-key');
-    const ecSpki = u8(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }));
+    const ecSpki = u8(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' }),
+    );
     expect(codeOf(() => importKeyMaterial('spki', ecSpki, spec, attrs))).toBe('invalid-key');
     expect(codeOf(() => importKeyMaterial('raw', ecSpki, spec, attrs))).toBe('unsupported');
   });
@@ -72,16 +92,26 @@ describe('RSA keys', () => {
     const jwk = publicKey.export({ format: 'jwk' }) as JsonWebKey;
     const verify = { extractable: true, usages: ['verify'] };
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, kty: 'EC' }, spec, verify))).toBe('invalid-key');
-    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, alg: 'RS384' }, spec, verify))).toBe('invalid-key');
+    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, alg: 'RS384' }, spec, verify))).toBe(
+      'invalid-key',
+    );
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, alg: 'RS256' }, spec, verify))).toBeUndefined();
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, use: 'enc' }, spec, verify))).toBe('invalid-key');
-    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, key_ops: ['sign'] }, spec, verify))).toBe('invalid-key');
+    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, key_ops: ['sign'] }, spec, verify))).toBe(
+      'invalid-key',
+    );
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, ext: false }, spec, verify))).toBe('invalid-key');
-    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, ext: false }, spec, { ...verify, extractable: false }))).toBeUndefined();
-    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, n: 'not base64url!' }, spec, verify))).toBe('invalid-key');
+    expect(
+      codeOf(() => importKeyMaterial('jwk', { ...jwk, ext: false }, spec, { ...verify, extractable: false })),
+    ).toBeUndefined();
+    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, n: 'not base64url!' }, spec, verify))).toBe(
+      'invalid-key',
+    );
     const oaep: KeySpec = { family: 'rsa', name: 'RSA-OAEP', hash: 'SHA-1' };
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, alg: 'RSA-OAEP' }, oaep, attrs))).toBeUndefined();
-    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, alg: 'RSA-OAEP-256' }, oaep, attrs))).toBe('invalid-key');
+    expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, alg: 'RSA-OAEP-256' }, oaep, attrs))).toBe(
+      'invalid-key',
+    );
   });
 });
 
@@ -97,37 +127,66 @@ describe('EC keys', () => {
       expect(exportKeyMaterial('spki', pub.material, spec, attrs)).toEqual(spki);
       const raw = exportKeyMaterial('raw', pub.material, spec, attrs) as Uint8Array;
       expect(raw[0]).toBe(4);
-      const compressed = u8(createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({ format: 'der', type: 'spki' }));
+      const compressed = u8(
+        createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }).export({
+          format: 'der',
+          type: 'spki',
+        }),
+      );
       expect(compressed).toEqual(spki);
       const size = (raw.length - 1) / 2;
       const comp = new Uint8Array(size + 1);
       comp[0] = 2 + (raw[raw.length - 1]! & 1);
       comp.set(raw.subarray(1, 1 + size), 1);
       expect(importKeyMaterial('raw', comp, spec, attrs).material).toEqual(pub.material);
-      const priv = importKeyMaterial('pkcs8', u8(privateKey.export({ format: 'der', type: 'pkcs8' })), spec, attrs);
+      const priv = importKeyMaterial(
+        'pkcs8',
+        u8(privateKey.export({ format: 'der', type: 'pkcs8' })),
+        spec,
+        attrs,
+      );
       expect((priv.material as EcPrivateKeyMaterial).publicKey).toEqual(pub.material);
       const out = exportKeyMaterial('jwk', priv.material, spec, attrs) as JsonWebKey;
-      expect(out).toMatchObject({ ...jwk, alg: { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[curve] });
+      expect(out).toMatchObject({
+        ...jwk,
+        alg: { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[curve],
+      });
       const pkcs8 = exportKeyMaterial('pkcs8', priv.material, spec, attrs) as Uint8Array;
-      expect(createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }).export({ format: 'jwk' })).toEqual(jwk);
+      expect(
+        createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' }).export({ format: 'jwk' }),
+      ).toEqual(jwk);
     });
   }
 
   it('refuses points off the curve, the wrong curve, wrong sizes and mismatched crv', () => {
     const spec: KeySpec = { family: 'ec', name: 'ECDH', curve: 'P-256' };
-    const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as JsonWebKey;
-    const raw = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+    const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+      format: 'jwk',
+    }) as JsonWebKey;
+    const raw = Buffer.concat([
+      Buffer.from([4]),
+      Buffer.from(jwk.x!, 'base64url'),
+      Buffer.from(jwk.y!, 'base64url'),
+    ]);
     const off = Uint8Array.from(raw);
     off[64] = off[64]! ^ 1;
     expect(codeOf(() => importKeyMaterial('raw', off, spec, attrs))).toBe('invalid-key');
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, y: jwk.x }, spec, attrs))).toBe('invalid-key');
     expect(codeOf(() => importKeyMaterial('raw', raw.subarray(0, 40), spec, attrs))).toBe('invalid-key');
     expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, crv: 'P-384' }, spec, attrs))).toBe('invalid-key');
-    const p384 = u8(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'der', type: 'spki' }));
+    const p384 = u8(
+      generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'der', type: 'spki' }),
+    );
     expect(codeOf(() => importKeyMaterial('spki', p384, spec, attrs))).toBe('invalid-key');
-    const priv = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as JsonWebKey;
+    const priv = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      format: 'jwk',
+    }) as JsonWebKey;
     expect(codeOf(() => importKeyMaterial('raw', raw, spec, attrs))).toBeUndefined();
-    expect(codeOf(() => exportKeyMaterial('raw', importKeyMaterial('jwk', priv, spec, attrs).material, spec, attrs))).toBe('unsupported');
+    expect(
+      codeOf(() =>
+        exportKeyMaterial('raw', importKeyMaterial('jwk', priv, spec, attrs).material, spec, attrs),
+      ),
+    ).toBe('unsupported');
   });
 });
 
@@ -144,8 +203,12 @@ describe('OKP keys', () => {
       const priv = importKeyMaterial('pkcs8', pkcs8, spec, attrs);
       expect(exportKeyMaterial('pkcs8', priv.material, spec, attrs)).toEqual(pkcs8);
       const jwk = privateKey.export({ format: 'jwk' }) as JsonWebKey;
-      expect(exportKeyMaterial('jwk', importKeyMaterial('jwk', jwk, spec, attrs).material, spec, attrs)).toMatchObject(jwk);
-      const other = generateKeyPairSync(curve.toLowerCase() as 'ed25519', {}).publicKey.export({ format: 'jwk' });
+      expect(
+        exportKeyMaterial('jwk', importKeyMaterial('jwk', jwk, spec, attrs).material, spec, attrs),
+      ).toMatchObject(jwk);
+      const other = generateKeyPairSync(curve.toLowerCase() as 'ed25519', {}).publicKey.export({
+        format: 'jwk',
+      });
       expect(codeOf(() => importKeyMaterial('jwk', { ...jwk, x: other.x }, spec, attrs))).toBe('invalid-key');
       expect(codeOf(() => importKeyMaterial('raw', spki.subarray(13), spec, attrs))).toBe('invalid-key');
       expect(codeOf(() => importKeyMaterial('spki', pkcs8, spec, attrs))).toBe('invalid-key');
