@@ -4,11 +4,20 @@
  */
 
 import { randomUUID, webcrypto } from 'node:crypto';
+import type { Observable } from 'rxjs';
 import type { Capability } from '../driver/capabilities.js';
 import type { Device, DeviceState, PrimitiveExecutor } from '../driver/device.js';
 import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
+import type { PrimitiveRequest, ResultOf } from '../driver/primitives.js';
+import {
+  JobQueue,
+  type ProcessOptions,
+  type QueueEvent,
+  type QueueOptions,
+  type QueueStats,
+  type SubmitOptions,
+} from '../queue/index.js';
 import { defaultRegistry, type Registry } from '../registry/registry.js';
-import { SimpleExecutor } from './simple-executor.js';
 import { AcceleratorSubtle } from './subtle.js';
 
 /** How to open an accelerator. */
@@ -22,6 +31,28 @@ export interface OpenAcceleratorOptions {
   /** Where drivers and platforms are looked up. Default: the package's defaultRegistry. */
   readonly registry?: Registry;
   readonly signal?: AbortSignal;
+  /** The job queue's options: backlog bound and policy, default timeout, retries, polling (core/queue/options.ts). */
+  readonly queue?: QueueOptions;
+  /**
+   * Software fallback (default false): also open the `software` device if it is not
+   * in the list, as a fallback that gets work only when no other capable device has
+   * room, and that takes over the jobs of failed devices. A `software` device listed
+   * next to other devices is always scheduled as a fallback.
+   */
+  readonly softwareFallback?: boolean;
+}
+
+/** The job queue as an application uses it directly (every `subtle` call goes through it too). */
+export interface AcceleratorQueue {
+  /** Run one primitive request (core/driver/primitives.ts) on a capable device. */
+  submit<R extends PrimitiveRequest>(request: R, options?: SubmitOptions): Promise<ResultOf<R>>;
+  /** Run a stream of requests with at most `concurrency` in flight, results in input order when `ordered`. */
+  process<R extends PrimitiveRequest>(
+    requests$: Observable<R>,
+    options?: ProcessOptions,
+  ): Observable<ResultOf<R>>;
+  /** Counters now; rates and percentiles since the previous snapshot. */
+  snapshot(): QueueStats;
 }
 
 /** One open device, as an application sees it. `state` and `capabilities` are live. */
@@ -44,7 +75,15 @@ export interface Accelerator {
   readonly crypto: AcceleratorCrypto;
   readonly subtle: AcceleratorSubtle;
   readonly devices: readonly AcceleratorDevice[];
-  /** Close every device; later calls through `subtle` fail with OperationError. Idempotent. */
+  readonly queue: AcceleratorQueue;
+  /** Queue and device stats, sampled every `queue.statsIntervalMs` while subscribed. */
+  readonly stats$: Observable<QueueStats>;
+  /** Device added, removed, failed, reset, recovered. */
+  readonly events$: Observable<QueueEvent>;
+  /**
+   * Stop taking work, let accepted jobs finish (each bounded by its deadline), then
+   * close every device; later calls through `subtle` fail with OperationError. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -94,6 +133,12 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
   const registry = options.registry ?? defaultRegistry;
   const specs = await resolveDeviceSpecs(options);
   if (specs.length === 0) throw new InvalidInputError('no devices to open (the device list is empty)');
+  if (
+    options.softwareFallback === true &&
+    !specs.includes('software') &&
+    registry.virtualDriverFor('software')
+  )
+    specs.push('software');
   const opened: Device[] = [];
   try {
     for (const spec of specs) {
@@ -104,8 +149,11 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
     await Promise.allSettled(opened.map((d) => d.close()));
     throw error;
   }
-  // The one place the dispatch path is chosen; core/queue replaces SimpleExecutor here.
-  const executor: PrimitiveExecutor = new SimpleExecutor(opened);
+  // Every subtle call goes subtle -> core/algorithms -> executor.runFirst -> the job queue.
+  const queue = new JobQueue(options.queue);
+  for (const device of opened)
+    queue.addDevice(device, { fallback: device.info.driver === 'software' && opened.length > 1 });
+  const executor: PrimitiveExecutor = queue;
   const subtle = new AcceleratorSubtle(executor);
   const crypto: AcceleratorCrypto = {
     subtle,
@@ -117,8 +165,18 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
     crypto,
     subtle,
     devices: opened.map(describe),
+    queue: {
+      submit: (request, submitOptions) => queue.submit(request, submitOptions),
+      process: (requests$, processOptions) => queue.process(requests$, processOptions),
+      snapshot: () => queue.snapshot(),
+    },
+    stats$: queue.stats$,
+    events$: queue.events$,
     close: () => {
-      closing ??= Promise.allSettled(opened.map((d) => d.close())).then(() => undefined);
+      closing ??= queue
+        .close()
+        .then(() => Promise.allSettled(opened.map((d) => d.close())))
+        .then(() => undefined);
       return closing;
     },
   };

@@ -387,12 +387,26 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       }
       if (options.device !== undefined) record.pinned = options.device;
     }
-    record.state = JobState.backlog;
-    this.#backlog.push(record);
-    this.#backlogCount++;
     this.#live++;
     this.#totals.submitted++;
     this.#scheduleFlush();
+    if (this.#backlogCount === 0) {
+      // Nothing waits ahead of it: give it a tag now; the doorbell still rings once, at the end of the tick.
+      const lane = this.#scheduler.pick(record);
+      if (lane !== null) {
+        if (this.#prepare(record, lane.device)) this.#assign(record, lane, now);
+        return;
+      }
+    }
+    record.state = JobState.backlog;
+    this.#backlog.push(record);
+    this.#backlogCount++;
+  }
+
+  #assign(record: JobRecord, lane: Lane<DeviceEntry>, now: number): void {
+    if (lane.pending.length === 0) this.#touched.push(lane);
+    lane.assign(record, now);
+    this.#timer.ensure(lane.lastProgress + this.#options.stallTimeoutMs);
   }
 
   #scheduleFlush(): void {
@@ -404,7 +418,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   /** Assign backlog jobs to lanes, then one doorbell per lane that got any. */
   readonly #flush = (): void => {
     this.#flushScheduled = false;
-    if (this.#backlogCount === 0 || this.#closed) return;
+    if (this.#closed) return;
     const now = performance.now();
     const scheduler = this.#scheduler;
     const touched = this.#touched;
@@ -415,10 +429,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       const lane = scheduler.pick(record);
       if (lane !== null) {
         this.#backlogCount--;
-        if (!this.#prepare(record, lane.device)) continue;
-        if (lane.pending.length === 0) touched.push(lane);
-        lane.assign(record, now);
-        this.#timer.ensure(lane.lastProgress + this.#options.stallTimeoutMs);
+        if (this.#prepare(record, lane.device)) this.#assign(record, lane, now);
       } else if (scheduler.reason === 'wait') {
         skipped.push(record);
         if (skipped.length >= SKIP_LIMIT || !this.#anyRoom()) break;

@@ -208,6 +208,7 @@ export class FakeQueuePair implements QueuePair {
 
 export interface FakeDeviceOptions {
   readonly id?: string;
+  readonly driver?: string;
   readonly priority?: number;
   readonly queuePairs?: number;
   readonly qp?: FakeQueuePairOptions;
@@ -226,7 +227,7 @@ export class FakeDevice implements Device {
   constructor(options: FakeDeviceOptions = {}) {
     this.info = {
       id: options.id ?? 'fake',
-      driver: 'fake',
+      driver: options.driver ?? 'fake',
       model: 'fake device',
       priority: options.priority ?? 100,
     };

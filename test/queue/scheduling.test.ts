@@ -189,14 +189,19 @@ describe('batching', () => {
     const dev = new FakeDevice({ qp: { depth: 2, manual: true } });
     const q = new JobQueue({ maxBacklog: 3, onBacklogFull: 'reject' });
     q.addDevice(dev);
-    const accepted = [q.submit(request(0)), q.submit(request(1)), q.submit(request(2))];
-    await expect(q.submit(request(3))).rejects.toMatchObject({ code: 'queue-full', name: 'QueueFullError' });
+    const qp = dev.queuePairs[0]!;
+    // Two get tags at once (the bound counts only jobs waiting for a queue pair), three wait.
+    const accepted = Array.from({ length: 5 }, (_, i) => q.submit(request(i)));
+    await expect(q.submit(request(5))).rejects.toMatchObject({ code: 'queue-full', name: 'QueueFullError' });
     await settle();
-    // Two went in flight, so there is room in the backlog again.
-    const later = q.submit(request(4));
-    expect(q.snapshot().rejected).toBe(1);
-    while (dev.queuePairs[0]!.submitted < 4 || dev.queuePairs[0]!.held.length > 0) {
-      dev.queuePairs[0]!.release();
+    expect(qp.inFlight).toBe(2);
+    expect(q.snapshot()).toMatchObject({ backlog: 3, rejected: 1 });
+    qp.release();
+    await settle();
+    // Two finished, two more went in flight: there is room in the backlog again.
+    const later = q.submit(request(6));
+    while (qp.submitted < 6 || qp.held.length > 0) {
+      qp.release();
       await settle();
     }
     await Promise.all([...accepted, later]);
@@ -212,6 +217,7 @@ describe('batching', () => {
     const s = q.snapshot();
     expect(s.backlog).toBe(5);
     expect(s.waiting).toBe(3);
+    expect(s.inFlight).toBe(1);
     for (let i = 0; i < 6; i++) {
       dev.queuePairs[0]!.release();
       await settle();
