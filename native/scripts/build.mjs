@@ -1,0 +1,72 @@
+// The package's install step: build the addon with node-gyp, then compile the
+// TypeScript wrapper into dist/. Runs during `npm ci`; needs no network (node-gyp
+// uses the local Node headers: npm's `nodedir`, or <node prefix>/include/node).
+//
+// If the addon cannot be built, the reason (and which of python3, make, g++ is
+// missing) goes to build/BUILD_FAILED.json and the install still succeeds, so that
+// the rest of pkaccel (software provider, simulator) installs; pcie-mmio then
+// throws that reason, naming the tool, the first time something needs the addon.
+// Set PCIE_MMIO_REQUIRE_ADDON=1 to make a failed build fail the install instead.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(join(root, 'package.json'));
+const record = join(root, 'build', 'BUILD_FAILED.json');
+
+function onPath(tool) {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(command, args) {
+  console.log(`pcie-mmio: ${[command, ...args].join(' ')}`);
+  return spawnSync(command, args, { cwd: root, stdio: 'inherit', env: process.env }).status === 0;
+}
+
+function nodeGyp() {
+  try {
+    return require.resolve('node-gyp/bin/node-gyp.js');
+  } catch {
+    // npm ships node-gyp beside itself
+    const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    return existsSync(bundled) ? bundled : undefined;
+  }
+}
+
+function buildAddon() {
+  rmSync(record, { force: true });
+  const missing = ['python3', 'make', 'g++'].filter((tool) => !onPath(tool));
+  const gyp = nodeGyp();
+  if (gyp === undefined) missing.push('node-gyp');
+  if (missing.length > 0) return { missing, reason: `missing build tools: ${missing.join(', ')}` };
+  const args = [gyp, 'rebuild'];
+  const localHeaders = join(dirname(process.execPath), '..', 'include', 'node', 'common.gypi');
+  if (!process.env.npm_config_nodedir && existsSync(localHeaders))
+    args.push(`--nodedir=${join(dirname(process.execPath), '..')}`);
+  if (!run(process.execPath, args)) return { missing: [], reason: 'node-gyp rebuild failed (see the log above)' };
+  return undefined;
+}
+
+function compileWrapper() {
+  let tsc;
+  try {
+    tsc = require.resolve('typescript/bin/tsc');
+  } catch {
+    if (existsSync(join(root, 'dist', 'index.js'))) return true; // shipped prebuilt
+    console.error('pcie-mmio: typescript is not installed, cannot compile lib/ into dist/');
+    return false;
+  }
+  return run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]);
+}
+
+const failure = buildAddon();
+if (failure) {
+  mkdirSync(dirname(record), { recursive: true });
+  writeFileSync(record, `${JSON.stringify(failure, null, 2)}\n`);
+  console.error(`pcie-mmio: WARNING: the native addon was not built: ${failure.reason}.`);
+  if (process.env.PCIE_MMIO_REQUIRE_ADDON === '1') process.exit(1);
+}
+if (!compileWrapper()) process.exit(1);

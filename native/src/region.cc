@@ -1,0 +1,444 @@
+// Mapped regions: a BAR (sysfs resourceN, a VFIO region), a memfd or a plain file,
+// mmap'ed once and accessed with exact-width volatile loads and stores.
+//
+// A region is named by a numeric handle (slot | generation << 20) rather than a
+// napi External: looking it up is an index and a compare, cheap enough for the
+// per-register hot path, and a stale handle (used after close) is recognised
+// instead of dereferenced. Every access is bounds- and alignment-checked here,
+// so no JavaScript argument can make this code touch memory outside a live map.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <vector>
+
+#include "common.h"
+
+namespace pcie {
+
+struct Region {
+  uint8_t* map_addr = nullptr;  // what mmap returned (page-aligned)
+  size_t map_len = 0;
+  uint8_t* base = nullptr;      // byte 0 of the window the caller asked for
+  uint64_t size = 0;
+  bool writable = false;
+  napi_ref buffer = nullptr;    // weak: the external ArrayBuffer over the window, if made
+};
+
+namespace {
+
+constexpr uint64_t kSlotBits = 20;
+constexpr uint64_t kSlotMask = (1u << kSlotBits) - 1;
+
+struct Slot {
+  uint32_t generation = 1;
+  Region* region = nullptr;
+};
+
+// One table per thread: a worker thread has its own Node environment, and its
+// handles are meaningless on another thread.
+thread_local std::vector<Slot> slots;
+thread_local std::vector<uint32_t> free_slots;
+
+double HandleOf(uint32_t slot) {
+  return static_cast<double>((static_cast<uint64_t>(slots[slot].generation) << kSlotBits) | slot);
+}
+
+// The live region a handle names; null if the handle is stale (closed) or foreign.
+Region* Lookup(double handle) {
+  if (!(handle >= 0 && handle < 9007199254740992.0)) return nullptr;
+  uint64_t h = static_cast<uint64_t>(handle);
+  if (static_cast<double>(h) != handle) return nullptr;
+  uint64_t slot = h & kSlotMask;
+  if (slot >= slots.size()) return nullptr;
+  const Slot& s = slots[slot];
+  if (s.region == nullptr || s.generation != (h >> kSlotBits)) return nullptr;
+  return s.region;
+}
+
+inline void RawThrow(napi_env env, bool range, const char* msg) {
+  if (range)
+    napi_throw_range_error(env, "ERR_PCIE_MMIO_RANGE", msg);
+  else
+    napi_throw_error(env, "ERR_PCIE_MMIO_CLOSED", msg);
+}
+
+template <typename T>
+inline T ToLittle(T v) {
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  if constexpr (sizeof(T) == 2) return __builtin_bswap16(v);
+  if constexpr (sizeof(T) == 4) return __builtin_bswap32(v);
+  if constexpr (sizeof(T) == 8) return __builtin_bswap64(v);
+#endif
+  return v;
+}
+
+// Parses (handle, offset) and checks that a `width`-byte access at offset lies in a
+// live region and is naturally aligned. Throws and returns null otherwise.
+Region* CheckAccess(napi_env env, napi_value* argv, size_t argc, uint64_t width, bool write, uint64_t* off) {
+  double handle = -1, offset = -1;
+  if (argc < 2 || napi_get_value_double(env, argv[0], &handle) != napi_ok ||
+      napi_get_value_double(env, argv[1], &offset) != napi_ok) {
+    napi_throw_type_error(env, "ERR_PCIE_MMIO_TYPE", "expected (handle, offset) numbers");
+    return nullptr;
+  }
+  Region* r = Lookup(handle);
+  if (r == nullptr) {
+    RawThrow(env, false, "mapping used after close");
+    return nullptr;
+  }
+  if (!(offset >= 0 && offset <= static_cast<double>(r->size)) || std::floor(offset) != offset) {
+    RawThrow(env, true, "offset is not an integer inside the mapping");
+    return nullptr;
+  }
+  uint64_t o = static_cast<uint64_t>(offset);
+  if (o + width > r->size) {
+    RawThrow(env, true, "access runs past the end of the mapping");
+    return nullptr;
+  }
+  if (o % width != 0) {
+    RawThrow(env, true, "access is not naturally aligned");
+    return nullptr;
+  }
+  if (write && !r->writable) {
+    napi_throw_error(env, "ERR_PCIE_MMIO_READONLY", "mapping is read-only");
+    return nullptr;
+  }
+  *off = o;
+  return r;
+}
+
+template <typename T>
+napi_value Read(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  uint64_t off;
+  Region* r = CheckAccess(env, argv, argc, sizeof(T), false, &off);
+  if (r == nullptr) return nullptr;
+  T v = ToLittle(*reinterpret_cast<volatile T*>(r->base + off));
+  napi_value result;
+  if constexpr (sizeof(T) == 8)
+    napi_create_bigint_uint64(env, v, &result);
+  else
+    napi_create_uint32(env, v, &result);
+  return result;
+}
+
+template <typename T>
+napi_value Write(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  uint64_t off;
+  Region* r = CheckAccess(env, argv, argc, sizeof(T), true, &off);
+  if (r == nullptr) return nullptr;
+  T v;
+  if constexpr (sizeof(T) == 8) {
+    uint64_t big;
+    bool lossless;
+    if (argc < 3 || napi_get_value_bigint_uint64(env, argv[2], &big, &lossless) != napi_ok) {
+      napi_throw_type_error(env, "ERR_PCIE_MMIO_TYPE", "a 64-bit value must be a bigint");
+      return nullptr;
+    }
+    v = big;  // taken modulo 2^64, as the 32-bit writes take theirs modulo 2^32
+  } else {
+    uint32_t u;
+    if (argc < 3 || napi_get_value_uint32(env, argv[2], &u) != napi_ok) {
+      napi_throw_type_error(env, "ERR_PCIE_MMIO_TYPE", "value must be a number");
+      return nullptr;
+    }
+    v = static_cast<T>(u);
+  }
+  *reinterpret_cast<volatile T*>(r->base + off) = ToLittle(v);
+  return nullptr;
+}
+
+// Orders every earlier store (to device memory and to DMA memory) before every
+// later one, as a device sees them: sfence also drains write-combining buffers.
+void Fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__ __volatile__("mfence" ::: "memory");
+#elif defined(__aarch64__)
+  __asm__ __volatile__("dsb st" ::: "memory");
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
+napi_value Barrier(napi_env, napi_callback_info) {
+  Fence();
+  return nullptr;
+}
+
+// Block copies use 32-bit accesses where offset and length allow (registers and
+// operand RAM of the cards are 32-bit wide), bytes otherwise; never memcpy, whose
+// vector and non-temporal moves a device window need not accept.
+bool BlockArgs(const Napi::CallbackInfo& info, bool write, Region** r, uint64_t* off, uint8_t** data,
+               size_t* len) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    ThrowType(env, "handle must be a number");
+    return false;
+  }
+  *r = Lookup(info[0].As<Napi::Number>().DoubleValue());
+  if (*r == nullptr) {
+    Napi::Error::New(env, "mapping used after close").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (!GetIndex(info, 1, "offset", off)) return false;
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowType(env, "block must be a Uint8Array");
+    return false;
+  }
+  auto arr = info[2].As<Napi::Uint8Array>();
+  *data = arr.Data();
+  *len = arr.ByteLength();
+  if (*off > (*r)->size || *len > (*r)->size - *off) {
+    ThrowRange(env, "block of " + std::to_string(*len) + " bytes at offset " + std::to_string(*off) +
+                        " runs past the end of the " + std::to_string((*r)->size) + "-byte mapping");
+    return false;
+  }
+  if (write && !(*r)->writable) {
+    Napi::Error::New(env, "mapping is read-only").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+Napi::Value ReadBlock(const Napi::CallbackInfo& info) {
+  Region* r;
+  uint64_t off;
+  uint8_t* data;
+  size_t len;
+  if (!BlockArgs(info, false, &r, &off, &data, &len)) return info.Env().Undefined();
+  const uint8_t* src = r->base + off;
+  if (off % 4 == 0 && len % 4 == 0) {
+    for (size_t i = 0; i < len; i += 4) {
+      uint32_t v = *reinterpret_cast<const volatile uint32_t*>(src + i);
+      std::memcpy(data + i, &v, 4);
+    }
+  } else {
+    for (size_t i = 0; i < len; i++) data[i] = *reinterpret_cast<const volatile uint8_t*>(src + i);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value WriteBlock(const Napi::CallbackInfo& info) {
+  Region* r;
+  uint64_t off;
+  uint8_t* data;
+  size_t len;
+  if (!BlockArgs(info, true, &r, &off, &data, &len)) return info.Env().Undefined();
+  uint8_t* dst = r->base + off;
+  if (off % 4 == 0 && len % 4 == 0) {
+    for (size_t i = 0; i < len; i += 4) {
+      uint32_t v;
+      std::memcpy(&v, data + i, 4);
+      *reinterpret_cast<volatile uint32_t*>(dst + i) = v;
+    }
+  } else {
+    for (size_t i = 0; i < len; i++) *reinterpret_cast<volatile uint8_t*>(dst + i) = data[i];
+  }
+  return info.Env().Undefined();
+}
+
+// mapFd(fd, offset, size, flags) -> handle. flags: 1 writable, 2 lock (pin) pages,
+// 4 populate. The fd may be closed by the caller afterwards; the map holds its own reference.
+Napi::Value MapFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd;
+  uint64_t offset, size;
+  int32_t flags;
+  if (!GetFd(info, 0, &fd) || !GetIndex(info, 1, "offset", &offset) || !GetIndex(info, 2, "size", &size) ||
+      !GetInt(info, 3, "flags", &flags))
+    return env.Undefined();
+  if (size == 0) {
+    ThrowRange(env, "cannot map 0 bytes");
+    return env.Undefined();
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    ThrowErrno(env, "fstat", errno);
+    return env.Undefined();
+  }
+  // A regular file (a test's BAR, a memfd) must cover the whole window: touching a
+  // page past its end would raise SIGBUS. sysfs resourceN files report their BAR size.
+  if (S_ISREG(st.st_mode) && (offset > static_cast<uint64_t>(st.st_size) ||
+                              size > static_cast<uint64_t>(st.st_size) - offset)) {
+    ThrowRange(env, "window of " + std::to_string(size) + " bytes at " + std::to_string(offset) +
+                        " exceeds the file's " + std::to_string(st.st_size) + " bytes");
+    return env.Undefined();
+  }
+  uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  uint64_t aligned = offset - offset % page;
+  size_t len = static_cast<size_t>(size + (offset - aligned));
+  bool writable = (flags & 1) != 0;
+  int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  int mflags = MAP_SHARED | ((flags & 4) ? MAP_POPULATE : 0);
+  void* addr = mmap(nullptr, len, prot, mflags, fd, static_cast<off_t>(aligned));
+  if (addr == MAP_FAILED) {
+    ThrowErrno(env, "mmap", errno);
+    return env.Undefined();
+  }
+  if ((flags & 2) && mlock(addr, len) != 0) {
+    int err = errno;
+    munmap(addr, len);
+    ThrowErrno(env, "mlock (pinning DMA memory)", err);
+    return env.Undefined();
+  }
+  Region* r = new Region();
+  r->map_addr = static_cast<uint8_t*>(addr);
+  r->map_len = len;
+  r->base = r->map_addr + (offset - aligned);
+  r->size = size;
+  r->writable = writable;
+  uint32_t slot;
+  if (!free_slots.empty()) {
+    slot = free_slots.back();
+    free_slots.pop_back();
+  } else {
+    if (slots.size() > kSlotMask) {
+      munmap(addr, len);
+      delete r;
+      ThrowRange(env, "too many open mappings");
+      return env.Undefined();
+    }
+    slot = static_cast<uint32_t>(slots.size());
+    slots.emplace_back();
+  }
+  slots[slot].region = r;
+  return Napi::Number::New(env, HandleOf(slot));
+}
+
+// unmap(handle) -> true if it unmapped, false if the handle was already closed.
+// Any ArrayBuffer over the region is detached first, so no view can reach freed memory.
+Napi::Value Unmap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) {
+    ThrowType(env, "handle must be a number");
+    return env.Undefined();
+  }
+  double handle = info[0].As<Napi::Number>().DoubleValue();
+  Region* r = Lookup(handle);
+  if (r == nullptr) return Napi::Boolean::New(env, false);
+  if (r->buffer != nullptr) {
+    napi_value ab;
+    if (napi_get_reference_value(env, r->buffer, &ab) == napi_ok && ab != nullptr)
+      napi_detach_arraybuffer(env, ab);
+    napi_delete_reference(env, r->buffer);
+  }
+  if (r->map_len > 0) munlock(r->map_addr, r->map_len);  // harmless when never locked
+  munmap(r->map_addr, r->map_len);
+  uint32_t slot = static_cast<uint32_t>(static_cast<uint64_t>(handle) & kSlotMask);
+  slots[slot].region = nullptr;
+  slots[slot].generation = (slots[slot].generation + 1) & 0xffffffffu;
+  if (slots[slot].generation == 0) slots[slot].generation = 1;
+  free_slots.push_back(slot);
+  delete r;
+  return Napi::Boolean::New(env, true);
+}
+
+// buffer(handle) -> an ArrayBuffer over the whole window (zero-copy), detached by unmap.
+Napi::Value Buffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* r = RegionArg(info, 0);
+  if (r == nullptr) return env.Undefined();
+  if (r->buffer != nullptr) {
+    napi_value existing;
+    if (napi_get_reference_value(env, r->buffer, &existing) == napi_ok && existing != nullptr)
+      return Napi::Value(env, existing);
+    napi_delete_reference(env, r->buffer);
+    r->buffer = nullptr;
+  }
+  napi_value ab;
+  // No finaliser: the memory belongs to the region, which detaches this buffer before unmapping.
+  if (napi_create_external_arraybuffer(env, r->base, static_cast<size_t>(r->size), nullptr, nullptr, &ab) !=
+      napi_ok)
+    return env.Undefined();
+  napi_create_reference(env, ab, 0, &r->buffer);
+  return Napi::Value(env, ab);
+}
+
+// address(handle) -> the virtual address of byte 0, for /proc/self/pagemap look-ups.
+Napi::Value Address(const Napi::CallbackInfo& info) {
+  Region* r = RegionArg(info, 0);
+  if (r == nullptr) return info.Env().Undefined();
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r->base)));
+}
+
+// memfd(name, size, hugetlb) -> fd of anonymous shared memory (2 MiB pages if asked).
+Napi::Value Memfd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t size;
+  if (!info[0].IsString()) {
+    ThrowType(env, "name must be a string");
+    return env.Undefined();
+  }
+  if (!GetIndex(info, 1, "size", &size)) return env.Undefined();
+  bool huge = info[2].ToBoolean().Value();
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  unsigned mflags = MFD_CLOEXEC;
+#ifdef MFD_HUGETLB
+  if (huge) mflags |= MFD_HUGETLB | (21u << 26);  // MFD_HUGE_2MB
+#endif
+  int fd = memfd_create(name.c_str(), mflags);
+  if (fd < 0) {
+    ThrowErrno(env, huge ? "memfd_create(MFD_HUGETLB)" : "memfd_create", errno);
+    return env.Undefined();
+  }
+  if (ftruncate(fd, static_cast<off_t>(size)) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "ftruncate", err);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+void Define(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+}  // namespace
+
+Region* RegionArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) {
+    ThrowType(info.Env(), "handle must be a number");
+    return nullptr;
+  }
+  Region* r = Lookup(info[i].As<Napi::Number>().DoubleValue());
+  if (r == nullptr) Napi::Error::New(info.Env(), "mapping used after close").ThrowAsJavaScriptException();
+  return r;
+}
+
+bool RegionSpan(Napi::Env, Region* r, uint8_t** base, uint64_t* size) {
+  *base = r->base;
+  *size = r->size;
+  return true;
+}
+
+void InitRegion(Napi::Env env, Napi::Object exports) {
+  Define(env, exports, "read8", Read<uint8_t>);
+  Define(env, exports, "read16", Read<uint16_t>);
+  Define(env, exports, "read32", Read<uint32_t>);
+  Define(env, exports, "read64", Read<uint64_t>);
+  Define(env, exports, "write8", Write<uint8_t>);
+  Define(env, exports, "write16", Write<uint16_t>);
+  Define(env, exports, "write32", Write<uint32_t>);
+  Define(env, exports, "write64", Write<uint64_t>);
+  Define(env, exports, "barrier", Barrier);
+  exports.Set("readBlock", Napi::Function::New(env, ReadBlock, "readBlock"));
+  exports.Set("writeBlock", Napi::Function::New(env, WriteBlock, "writeBlock"));
+  exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
+  exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
+  exports.Set("buffer", Napi::Function::New(env, Buffer, "buffer"));
+  exports.Set("address", Napi::Function::New(env, Address, "address"));
+  exports.Set("memfd", Napi::Function::New(env, Memfd, "memfd"));
+}
+
+}  // namespace pcie
