@@ -97,7 +97,7 @@ describe('WebCrypto errors', () => {
     );
     const ec = { name: 'ECDSA', namedCurve: 'P-256' };
     const raw = new Uint8Array(p256.publicKey.export({ format: 'der', type: 'spki' }).subarray(-65));
-    raw[64] ^= 1; // off the curve
+    raw[64] = raw[64]! ^ 1; // off the curve
     expect(await nameOf(s.importKey('raw', raw, ec, true, ['verify']))).toBe('DataError');
     expect(await nameOf(s.importKey('raw', raw.subarray(0, 33), ec, true, ['verify']))).toBe('DataError');
     const p384Spki = p384.publicKey.export({ format: 'der', type: 'spki' });
@@ -311,7 +311,7 @@ describe('pass-through and mixed key worlds', () => {
     expect(await s.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifier, sig, msg)).toBe(true);
     // Tampered wrapped data does not unwrap.
     const bad = new Uint8Array(wrappedJwk);
-    bad[5] ^= 1;
+    bad[5] = bad[5]! ^ 1;
     expect(await nameOf(s.unwrapKey('jwk', bad, kek, 'AES-KW', ecdsa, false, ['sign']))).toBe(
       'OperationError',
     );
