@@ -14,6 +14,7 @@ import {
   DMA_BUS_BASE,
   DMA_FAULTS,
   HEAD,
+  OPERATIONS,
   REMOVED,
   type SharedCard,
   STOP,
@@ -24,7 +25,7 @@ import { SimMmio, type WritePort } from './mmio.js';
 import type { DeviceModel, ModelDefinition, ModelLayout } from './model.js';
 import { FifoPort, InlinePort } from './ports.js';
 import { ModelRunner } from './runner.js';
-import { spawnWorker } from './spawn-worker.js';
+import { spawnWorker } from '../core/platform/worker.js';
 import { waitAsync } from './wait-async.js';
 import type { WorkerInit } from './worker-runner.js';
 
@@ -40,6 +41,8 @@ export interface SimulatorHandle {
   readonly arenaBusBase: bigint;
   /** DMA accesses the model attempted outside the arena. */
   readonly dmaFaults: number;
+  /** Operations the model has started (descriptors, engine runs): proof that work reached the card. */
+  readonly operations: number;
   /** The model object itself, inline mode only (worker mode: undefined). */
   readonly inlineModel: DeviceModel | undefined;
   /** Make the card vanish now, as the `remove` fault does. */
@@ -109,6 +112,9 @@ export class SimPciFunction implements PciFunction {
       arenaBusBase: DMA_BUS_BASE,
       get dmaFaults() {
         return Atomics.load(control, DMA_FAULTS);
+      },
+      get operations() {
+        return Atomics.load(control, OPERATIONS);
       },
       inlineModel: runner?.model,
       removeNow: () => this.#markRemoved(),

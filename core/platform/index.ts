@@ -12,4 +12,4 @@ export type {
   Platform,
 } from './pci.js';
 export { parseDeviceSpec } from './pci.js';
-export { workerExecArgv } from './worker.js';
+export { spawnWorker } from './worker.js';

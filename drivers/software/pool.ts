@@ -11,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import { DeviceError, type PkaccelError, type PrimitiveValue } from '../../core/driver/index.js';
 import { fromWireError } from './errors.js';
 import type { SyncRequest } from './operations.js';
-import { spawnWorker } from './spawn-worker.js';
+import { spawnWorker } from '../../core/platform/index.js';
 import { encodeRequest, type ResultsMessage, type ToWorker, type WireRequest } from './wire.js';
 
 /** Who gets a job's outcome. */
