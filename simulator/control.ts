@@ -15,6 +15,8 @@ export const REMOVED = 2;
 export const STOP = 3;
 /** Count of DMA accesses the model attempted outside the arena. */
 export const DMA_FAULTS = 4;
+/** Count of operations the model started (each asks the fault schedule once). */
+export const OPERATIONS = 5;
 /** First per-vector interrupt counter (free-running event counts). */
 export const IRQ_BASE = 16;
 /** At most this many interrupt vectors per card. */

@@ -8,6 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Irq } from '../core/platform/irq.js';
 import type { Mmio } from '../core/platform/mmio.js';
 import type { IrqSupport, PciConfigSpace, PciFunction, PciFunctionInfo } from '../core/platform/pci.js';
+import { spawnWorker } from '../core/platform/worker.js';
 import { SimConfigSpace } from './config-space.js';
 import {
   createSharedCard,
@@ -25,7 +26,6 @@ import { SimMmio, type WritePort } from './mmio.js';
 import type { DeviceModel, ModelDefinition, ModelLayout } from './model.js';
 import { FifoPort, InlinePort } from './ports.js';
 import { ModelRunner } from './runner.js';
-import { spawnWorker } from '../core/platform/worker.js';
 import { waitAsync } from './wait-async.js';
 import type { WorkerInit } from './worker-runner.js';
 

@@ -13,6 +13,8 @@ export class SimulatorPlatform implements Platform {
   readonly schemes = ['sim'] as const;
   readonly isFallback = true;
   readonly #open = new Set<SimPciFunction>();
+  /** Operations of cards already closed, by model. */
+  readonly #closedOperations = new Map<string, number>();
   #opened = 0;
 
   defaultSpecs(): readonly string[] {
@@ -39,9 +41,19 @@ export class SimulatorPlatform implements Platform {
     const name = spec.target;
     const definition = await loadModel(name);
     const address = `sim:${name}#${this.#opened++}`;
-    const fn = await SimPciFunction.open(definition, spec.options, address, () => this.#open.delete(fn));
+    const fn = await SimPciFunction.open(definition, spec.options, address, () => {
+      this.#open.delete(fn);
+      this.#closedOperations.set(name, (this.#closedOperations.get(name) ?? 0) + fn.sim.operations);
+    });
     this.#open.add(fn);
     return fn;
+  }
+
+  /** Operations every card of `model` has started, open or closed (tests prove the card path with it). */
+  operationCount(model: string): number {
+    let total = this.#closedOperations.get(model) ?? 0;
+    for (const fn of this.#open) if (fn.sim.model === model) total += fn.sim.operations;
+    return total;
   }
 
   /** Cards open now (tests reach the DMA arena and the removal switch through `sim`). */

@@ -12,6 +12,7 @@ import {
   HEAD,
   IRQ_BASE,
   MAX_VECTORS,
+  OPERATIONS,
   REMOVED,
   type SharedCard,
   STOP,
@@ -21,10 +22,14 @@ import { DeviceDma } from './dma.js';
 import { FaultSchedule } from './faults.js';
 import type { DeviceModel, ModelDefinition, ModelHost } from './model.js';
 
+type Scheduled =
+  | { readonly immediate: ReturnType<typeof setImmediate> }
+  | { readonly timeout: ReturnType<typeof setTimeout> };
+
 export class ModelRunner {
   readonly model: DeviceModel;
   readonly #control: Int32Array;
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new Set<Scheduled>();
   #reportedError = false;
 
   constructor(definition: ModelDefinition, shared: SharedCard, options: Readonly<Record<string, string>>) {
@@ -50,7 +55,10 @@ export class ModelRunner {
       },
       now: () => performance.now(),
       schedule: (delayMs, work) => this.#schedule(delayMs, work),
-      nextFault: () => faults.next(),
+      nextFault: () => {
+        Atomics.add(control, OPERATIONS, 1);
+        return faults.next();
+      },
       remove: () => {
         Atomics.store(control, REMOVED, 1);
         Atomics.notify(control, REMOVED);
@@ -100,20 +108,23 @@ export class ModelRunner {
   /** Cancel scheduled work (inline close). */
   stop(): void {
     Atomics.store(this.#control, STOP, 1);
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const handle of this.#timers) {
+      if ('immediate' in handle) clearImmediate(handle.immediate);
+      else clearTimeout(handle.timeout);
+    }
     this.#timers.clear();
   }
 
   #schedule(delayMs: number, work: () => void): void {
     if (this.stopped) return;
-    const timer = setTimeout(
-      () => {
-        this.#timers.delete(timer);
-        if (!this.stopped) this.#guard(work);
-      },
-      Math.max(0, delayMs),
-    );
-    this.#timers.add(timer);
+    const run = () => {
+      this.#timers.delete(handle);
+      if (!this.stopped) this.#guard(work);
+    };
+    // setTimeout clamps 0 to 1 ms; "at once" must not cost a millisecond per operation.
+    const handle: Scheduled =
+      delayMs <= 0 ? { immediate: setImmediate(run) } : { timeout: setTimeout(run, delayMs) };
+    this.#timers.add(handle);
   }
 
   /** A model bug must not kill the thread silently: report once, keep the card running. */
