@@ -143,6 +143,9 @@ export class WindowQueuePair implements QueuePair {
         return;
       }
       this.#running[i] = undefined;
+      // §9: acknowledge this engine's interrupt bit, so its next completion sends a fresh message
+      // even when this one was found by polling rather than by an interrupt.
+      if (this.#o.irq !== undefined) this.#o.mmio.write32(REG.IRQ_STATUS, 1 << i);
       let completion: Completion;
       if (report.kind === 'error') {
         completion = { tag: running.tag, ok: false, error: this.#cardError(i, report.code, running) };
@@ -266,7 +269,7 @@ export class WindowQueuePair implements QueuePair {
   async waitForCompletions(signal?: AbortSignal): Promise<void> {
     for (;;) {
       throwIfAborted(signal);
-      this.#acknowledgeInterrupts();
+      this.#o.irq?.unmask();
       if (this.#harvestable()) return;
       if (this.#service !== 'ready') {
         throw new DeviceGoneError(`window card ${this.#o.deviceId} is ${this.#service}`, {
@@ -277,14 +280,6 @@ export class WindowQueuePair implements QueuePair {
       if (this.#running.every((r) => r === undefined)) return;
       await this.#sleep(signal);
     }
-  }
-
-  /** §9 step 1: acknowledge exactly the engines we are about to look at. */
-  #acknowledgeInterrupts(): void {
-    if (this.#o.irq === undefined || this.#service !== 'ready') return;
-    const pending = this.#o.mmio.read32(REG.IRQ_STATUS);
-    if (pending !== 0 && pending !== ALL_ONES) this.#o.mmio.write32(REG.IRQ_STATUS, pending);
-    this.#o.irq.unmask();
   }
 
   /** Until an interrupt, a poll tick, the earliest deadline, or abort. */
