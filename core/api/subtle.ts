@@ -313,6 +313,20 @@ export class AcceleratorSubtle {
     );
   }
 
+  /** Asymmetric algorithms make a key pair. */
+  generateKey(
+    algorithm: AsymmetricName | { readonly name: AsymmetricName; readonly [member: string]: unknown },
+    extractable: boolean,
+    keyUsages: readonly string[],
+    options?: CallOptions,
+  ): Promise<CryptoKeyPairLike>;
+  /** Symmetric algorithms pass through to node and make one (node) key. */
+  generateKey(
+    algorithm: AlgorithmIdentifier,
+    extractable: boolean,
+    keyUsages: readonly string[],
+    options?: CallOptions,
+  ): Promise<CryptoKeyPairLike | CryptoKeyLike>;
   generateKey(
     algorithm: AlgorithmIdentifier,
     extractable: boolean,
