@@ -308,3 +308,25 @@ describe('window driver: completion paths', () => {
     void mmio;
   });
 });
+
+describe('window driver: worker-thread card', () => {
+  it('runs RSA and EC jobs concurrently on a card whose model runs in a worker', async () => {
+    const card = await open('mode=worker&engines=2');
+    expect(card.fn.sim.mode).toBe('worker');
+    const { material } = rsaKey(2048);
+    const ec = ecKey('P-384');
+    const x = 0xfeedn ** 30n % material.n;
+    card.qp.submit([
+      { tag: 1, request: { op: 'rsa-private', key: material, input: bigintToBytes(x, 256) } },
+      { tag: 2, request: { op: 'ec-mul', curve: 'P-384', scalar: ec } },
+    ]);
+    const byTag = new Map((await collect(card.qp, 2)).map((c) => [c.tag, c]));
+    const s = byTag.get(1)!;
+    expect(s.ok && bytesToBigint(s.value as Uint8Array)).toBe(modPow(x, material.d, material.n));
+    expect(byTag.get(2)).toMatchObject({ ok: true, value: { x: ec.publicKey.x, y: ec.publicKey.y } });
+    const bar = card.bar;
+    expect(contains(bar, leBytes(material.p, 128).subarray(0, 16))).toBe(false);
+    expect(contains(bar, leBytes(ec.d, 48))).toBe(false);
+    expect(card.device.engineOpCounts()).toEqual([1, 1]);
+  });
+});
