@@ -82,7 +82,8 @@ function cases(k: Awaited<ReturnType<typeof keys>>): Case[] {
       async make(s) {
         const key = await imp(s, k.ecPubJwk, k.ecAlg, ['verify']);
         return async () => {
-          if (!(await (s as typeof subtle).verify(ecdsa, key, k.ecSig, message))) throw new Error('verify failed');
+          if (!(await (s as typeof subtle).verify(ecdsa, key, k.ecSig, message)))
+            throw new Error('verify failed');
         };
       },
     },
@@ -130,8 +131,18 @@ async function mmioRows(platform: SimulatorPlatform, ms: number): Promise<BenchR
       mmio.read32(0x1010);
     }, ms);
     return [
-      { name: 'operand write (writeBlock, 128 words)', 'ns/word': write / words, 'memcpy ns/word': memcpy / words, ratio: write / memcpy },
-      { name: 'operand read (readBlock, 128 words)', 'ns/word': read / words, 'memcpy ns/word': memcpy / words, ratio: read / memcpy },
+      {
+        name: 'operand write (writeBlock, 128 words)',
+        'ns/word': write / words,
+        'memcpy ns/word': memcpy / words,
+        ratio: write / memcpy,
+      },
+      {
+        name: 'operand read (readBlock, 128 words)',
+        'ns/word': read / words,
+        'memcpy ns/word': memcpy / words,
+        ratio: read / memcpy,
+      },
       { name: 'register write (posted)', 'ns/op': post },
       { name: 'register write + flushing read', 'ns/op': postThenRead },
     ];
@@ -145,8 +156,18 @@ async function mmioRows(platform: SimulatorPlatform, ms: number): Promise<BenchR
  * at once: driver, marshalling and MMIO only) and on the real engine.
  */
 async function perOpRows(registry: Registry, rsaJwk: Jwk, ms: number): Promise<BenchRow[]> {
-  const int = (name: keyof Jwk) => BigInt(`0x${Buffer.from(rsaJwk[name] as string, 'base64url').toString('hex')}`);
-  const key = new RsaPrivateKeyMaterial(int('n'), int('e'), int('d'), int('p'), int('q'), int('dp'), int('dq'), int('qi'));
+  const int = (name: keyof Jwk) =>
+    BigInt(`0x${Buffer.from(rsaJwk[name] as string, 'base64url').toString('hex')}`);
+  const key = new RsaPrivateKeyMaterial(
+    int('n'),
+    int('e'),
+    int('d'),
+    int('p'),
+    int('q'),
+    int('dp'),
+    int('dq'),
+    int('qi'),
+  );
   const request: PrimitiveRequest = { op: 'rsa-private', key, input: bigintToBytes(12345n, 256) };
   // Words through the BAR per op: input 64 + p, q, dP, dQ, qInv 5×32 in, result 64 out, then 64 + 5×32 + 64 zeroed.
   const wordsMoved = 64 + 5 * 32 + 64 + (64 + 5 * 32 + 64);
@@ -193,7 +214,9 @@ const bench: Bench = async (ctx) => {
         const nodeRate = await opsPerSecond(node, concurrency, windowMs);
         const cardRate = await opsPerSecond(onCard, concurrency, windowMs);
         const softwareRate = await opsPerSecond(onSoftware, concurrency, windowMs);
-        ctx.log(`${c.name} @${concurrency}: node ${nodeRate.toFixed(0)}/s, sim:window ${cardRate.toFixed(0)}/s`);
+        ctx.log(
+          `${c.name} @${concurrency}: node ${nodeRate.toFixed(0)}/s, sim:window ${cardRate.toFixed(0)}/s`,
+        );
         rows.push({
           name: c.name,
           concurrency,
