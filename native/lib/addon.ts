@@ -23,7 +23,14 @@ export interface VfioAddon {
   deviceInfo(deviceFd: number): { flags: number; numRegions: number; numIrqs: number };
   regionInfo(deviceFd: number, index: number): RegionInfo;
   irqInfo(deviceFd: number, index: number): { flags: number; count: number };
-  setIrqs(deviceFd: number, index: number, start: number, action: number, eventfds: number[], count: number): void;
+  setIrqs(
+    deviceFd: number,
+    index: number,
+    start: number,
+    action: number,
+    eventfds: number[],
+    count: number,
+  ): void;
   reset(deviceFd: number): void;
   mapDma(containerFd: number, region: number, offset: number, size: number, iova: bigint): void;
   unmapDma(containerFd: number, iova: bigint, size: number): void;
@@ -67,7 +74,10 @@ function explain(cause: unknown): Error {
   let detail = '';
   if (existsSync(failureRecord)) {
     try {
-      const record = JSON.parse(readFileSync(failureRecord, 'utf8')) as { missing?: string[]; reason?: string };
+      const record = JSON.parse(readFileSync(failureRecord, 'utf8')) as {
+        missing?: string[];
+        reason?: string;
+      };
       if (record.missing && record.missing.length > 0)
         detail = ` The build found no ${record.missing.join(', ')} on PATH: install ${record.missing.join(' and ')} (Debian: apt-get install python3 make g++) and run \`npm rebuild pcie-mmio\`.`;
       else if (record.reason) detail = ` The build failed: ${record.reason}`;
@@ -97,5 +107,7 @@ export function addon(): Addon {
 
 /** Whether the addon loaded, and if not why: for a CLI's `doctor` and for tests that must skip. */
 export function addonStatus(): { readonly loaded: true } | { readonly loaded: false; readonly error: Error } {
-  return loaded !== undefined ? { loaded: true } : { loaded: false, error: loadError ?? new Error('unknown') };
+  return loaded !== undefined
+    ? { loaded: true }
+    : { loaded: false, error: loadError ?? new Error('unknown') };
 }

@@ -19,7 +19,7 @@ function paths(address: string, options: BindOptions) {
   if (resolve(root) === '/sys' && options.allowRealSysfs !== true)
     throw new Error(
       `refusing to rebind ${address} under the real /sys without allowRealSysfs: true ` +
-        "(only inside a QEMU guest or on a machine whose device you mean to hand over)",
+        '(only inside a QEMU guest or on a machine whose device you mean to hand over)',
     );
   const bdf = normalizeAddress(address);
   const dev = join(devicesDir(root), bdf);
@@ -47,7 +47,11 @@ export function unbindDevice(address: string, options: BindOptions = {}): void {
  * Bind the function to `driver` (uio_pci_generic or vfio-pci): set driver_override,
  * unbind the current driver, ask the bus to probe. The driver's module must be loaded.
  */
-export function bindDevice(address: string, driver: 'uio_pci_generic' | 'vfio-pci', options: BindOptions = {}): void {
+export function bindDevice(
+  address: string,
+  driver: 'uio_pci_generic' | 'vfio-pci',
+  options: BindOptions = {},
+): void {
   const { root, bdf, dev } = paths(address, options);
   if (!existsSync(join(root, 'bus', 'pci', 'drivers', driver)))
     throw new Error(`kernel driver ${driver} is not loaded (modprobe ${driver.replace('-', '_')})`);

@@ -49,7 +49,9 @@ export class FileConfigSpace implements PciConfigSpace {
   #check(offset: number, width: number): void {
     if (this.#closed) throw new Error('config space used after close');
     if (!Number.isInteger(offset) || offset < 0 || offset + width > this.size || offset % width !== 0)
-      throw new RangeError(`config access of ${width} bytes at ${offset} is outside or misaligned in ${this.size} bytes`);
+      throw new RangeError(
+        `config access of ${width} bytes at ${offset} is outside or misaligned in ${this.size} bytes`,
+      );
   }
 
   #read(offset: number, width: number): Buffer {
@@ -101,7 +103,12 @@ export function parseCapabilities(config: Uint8Array): PciCapability[] {
       const id = config[p]!;
       if (id === PCI_CAP_ID.vendorSpecific && p + 3 <= config.length) {
         const length = config[p + 2]!;
-        caps.push({ kind: 'standard', id, offset: p, data: config.slice(p, Math.min(p + length, config.length)) });
+        caps.push({
+          kind: 'standard',
+          id,
+          offset: p,
+          data: config.slice(p, Math.min(p + length, config.length)),
+        });
       } else {
         caps.push({ kind: 'standard', id, offset: p });
       }

@@ -19,7 +19,7 @@
 import { closeSync } from 'node:fs';
 import { addon } from './addon.js';
 import type { DmaAllocateOptions, DmaAllocator, DmaBuffer } from './contracts.js';
-import { MappedWindow, mapFd } from './mmio.js';
+import { type MappedWindow, mapFd } from './mmio.js';
 import { physicalAddress } from './pagemap.js';
 
 /** One pinned, mapped piece of DMA memory with a contiguous bus range. */
@@ -49,7 +49,12 @@ function roundUp(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
 
-function memfdChunk(name: string, size: number, hugetlb: boolean, busOf: (w: MappedWindow) => bigint): DmaChunk {
+function memfdChunk(
+  name: string,
+  size: number,
+  hugetlb: boolean,
+  busOf: (w: MappedWindow) => bigint,
+): DmaChunk {
   const fd = addon().memfd(name, size, hugetlb);
   let window: MappedWindow;
   try {
@@ -112,7 +117,8 @@ export function hugepageChunks(pagemapPath?: string): ChunkSource {
     chunkSize: MIB2,
     maxBuffer: MIB2,
     allocate(size) {
-      if (size > MIB2) throw new RangeError(`a hugepage DMA buffer holds at most 2 MiB, asked for ${size} bytes`);
+      if (size > MIB2)
+        throw new RangeError(`a hugepage DMA buffer holds at most 2 MiB, asked for ${size} bytes`);
       try {
         return memfdChunk('pcie-mmio-hugepage', MIB2, true, (w) => physicalAddress(w.address(), pagemapPath));
       } catch (error) {

@@ -61,7 +61,8 @@ export class NativePciFunction implements PciFunction {
 
   bar(index: number): MappedWindow {
     this.#assertOpen();
-    if (!Number.isInteger(index) || index < 0 || index > 5) throw new RangeError(`BAR index must be 0–5, got ${index}`);
+    if (!Number.isInteger(index) || index < 0 || index > 5)
+      throw new RangeError(`BAR index must be 0–5, got ${index}`);
     let window = this.#bars.get(index);
     if (window === undefined || window.closed) {
       const bar = this.info.bars.find((b) => b.index === index);
@@ -78,8 +79,11 @@ export class NativePciFunction implements PciFunction {
     this.#assertOpen();
     const { kind, vectors } = this.irqSupport;
     if (!Number.isInteger(vector) || vector < 0 || vector >= vectors)
-      throw new RangeError(`${this.info.address} has ${vectors} ${kind} interrupt vector(s); asked for ${vector}`);
-    if (this.#irqs.has(vector)) throw new Error(`interrupt vector ${vector} of ${this.info.address} is already open`);
+      throw new RangeError(
+        `${this.info.address} has ${vectors} ${kind} interrupt vector(s); asked for ${vector}`,
+      );
+    if (this.#irqs.has(vector))
+      throw new Error(`interrupt vector ${vector} of ${this.info.address} is already open`);
     const irq = this.#parts.openIrq(vector, () => this.#gone());
     // Closing the Irq (by its user) forgets it here too, so it can be opened again.
     const close = irq.close.bind(irq);
@@ -107,7 +111,8 @@ export class NativePciFunction implements PciFunction {
     for (const window of this.#bars.values()) if (!window.closed) attempt(() => window.close());
     attempt(() => this.dma.close());
     attempt(() => this.#parts.close());
-    if (failures.length > 0) throw new AggregateError(failures, `closing ${this.info.address} failed in part`);
+    if (failures.length > 0)
+      throw new AggregateError(failures, `closing ${this.info.address} failed in part`);
   }
 
   #gone(): void {

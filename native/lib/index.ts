@@ -5,8 +5,14 @@
  * and waits; everything here decides.
  */
 export { addonStatus } from './addon.js';
-export { bindDevice, currentDriver, unbindDevice, type BindOptions } from './bind.js';
-export { FileConfigSpace, PCI_CAP_ID, type PciCapability, parseCapabilities, snapshotConfig } from './config.js';
+export { type BindOptions, bindDevice, currentDriver, unbindDevice } from './bind.js';
+export {
+  FileConfigSpace,
+  PCI_CAP_ID,
+  type PciCapability,
+  parseCapabilities,
+  snapshotConfig,
+} from './config.js';
 export type * from './contracts.js';
 export {
   type ChunkSource,
@@ -20,8 +26,14 @@ export {
 export { defaultErrors, type ErrorClasses } from './errors.js';
 export { NativePciFunction, type OpenMode } from './function.js';
 export { createEventFd, FdIrq, type FdIrqOptions, type IrqControl } from './irq.js';
-export { MappedWindow, type MapOptions, mapFd, mapFile } from './mmio.js';
-export { COMMAND_BUS_MASTER, COMMAND_INTX_DISABLE, COMMAND_MEMORY, PCI_COMMAND, updateCommand } from './modes.js';
+export { type MapOptions, MappedWindow, mapFd, mapFile } from './mmio.js';
+export {
+  COMMAND_BUS_MASTER,
+  COMMAND_INTX_DISABLE,
+  COMMAND_MEMORY,
+  PCI_COMMAND,
+  updateCommand,
+} from './modes.js';
 export { physicalAddress } from './pagemap.js';
 export { createNativePlatform, NativePlatform, type NativePlatformOptions } from './platform.js';
 export {

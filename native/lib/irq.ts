@@ -69,9 +69,12 @@ export class FdIrq implements Irq {
     const { AbortedError, DeviceGoneError, InvalidInputError } = this.#errors;
     if (this.#closed) return Promise.reject(new DeviceGoneError(`interrupt vector ${this.vector} is closed`));
     if (this.#gone) return Promise.reject(this.#gone);
-    if (signal?.aborted) return Promise.reject(new AbortedError('interrupt wait aborted', { cause: signal.reason }));
+    if (signal?.aborted)
+      return Promise.reject(new AbortedError('interrupt wait aborted', { cause: signal.reason }));
     if (this.#pending)
-      return Promise.reject(new InvalidInputError(`interrupt vector ${this.vector} already has a pending wait`));
+      return Promise.reject(
+        new InvalidInputError(`interrupt vector ${this.vector} already has a pending wait`),
+      );
     if (this.#counted > 0) {
       const n = this.#counted;
       this.#counted = 0;

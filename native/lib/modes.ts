@@ -52,11 +52,16 @@ export function openSysfs(ctx: ModeContext): FunctionParts {
     mode: 'sysfs',
     info,
     config,
-    dma: noDma('sysfs mode maps BARs only; open with mode=uio or mode=vfio', (m) => new errors.UnsupportedError(m)),
+    dma: noDma(
+      'sysfs mode maps BARs only; open with mode=uio or mode=vfio',
+      (m) => new errors.UnsupportedError(m),
+    ),
     irqSupport: { kind: 'none', vectors: 0 },
     mapBar: (index) => mapResource(info, index, writable),
     openIrq: () => {
-      throw new errors.UnsupportedError('sysfs mode has no interrupts: poll the device, or open with mode=uio|vfio');
+      throw new errors.UnsupportedError(
+        'sysfs mode has no interrupts: poll the device, or open with mode=uio|vfio',
+      );
     },
     close: () => {
       config.close();

@@ -25,6 +25,8 @@ export function physicalAddress(vaddr: bigint, pagemapPath = '/proc/self/pagemap
     throw new Error(`page at 0x${vaddr.toString(16)} is not present (was the memory locked and populated?)`);
   const pfn = value & PFN_MASK;
   if (pfn === 0n)
-    throw new Error(`${pagemapPath} reports no frame numbers: reading them needs CAP_SYS_ADMIN (run as root)`);
+    throw new Error(
+      `${pagemapPath} reports no frame numbers: reading them needs CAP_SYS_ADMIN (run as root)`,
+    );
   return pfn * PAGE + (vaddr % PAGE);
 }

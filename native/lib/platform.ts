@@ -28,10 +28,13 @@ const UIO_DRIVERS = new Set(['uio_pci_generic', 'igb_uio']);
 function modeFor(info: NativePciFunctionInfo, asked: string | undefined, errors: ErrorClasses): OpenMode {
   if (asked !== undefined && asked !== 'auto') {
     if (asked === 'vfio' || asked === 'uio' || asked === 'sysfs') return asked;
-    throw new errors.InvalidInputError(`unknown mode "${asked}" in device spec (want vfio, uio, sysfs or auto)`);
+    throw new errors.InvalidInputError(
+      `unknown mode "${asked}" in device spec (want vfio, uio, sysfs or auto)`,
+    );
   }
   if (info.kernelDriver === 'vfio-pci') return 'vfio';
-  if (info.uio !== undefined || (info.kernelDriver !== undefined && UIO_DRIVERS.has(info.kernelDriver))) return 'uio';
+  if (info.uio !== undefined || (info.kernelDriver !== undefined && UIO_DRIVERS.has(info.kernelDriver)))
+    return 'uio';
   if (info.kernelDriver === undefined) return 'sysfs';
   throw new errors.UnsupportedError(
     `${info.address} is driven by the kernel driver ${info.kernelDriver}; bind it to vfio-pci or uio_pci_generic first`,
@@ -50,11 +53,13 @@ export class NativePlatform implements Platform {
   }
 
   async enumerate(signal?: AbortSignal): Promise<readonly NativePciFunctionInfo[]> {
-    if (signal?.aborted) throw new this.#errors.AbortedError('PCI enumeration aborted', { cause: signal.reason });
+    if (signal?.aborted)
+      throw new this.#errors.AbortedError('PCI enumeration aborted', { cause: signal.reason });
     try {
       return await listPciFunctions({ sysfsRoot: this.#options.sysfsRoot, signal });
     } catch (error) {
-      if (signal?.aborted) throw new this.#errors.AbortedError('PCI enumeration aborted', { cause: signal.reason });
+      if (signal?.aborted)
+        throw new this.#errors.AbortedError('PCI enumeration aborted', { cause: signal.reason });
       throw error;
     }
   }
@@ -67,9 +72,12 @@ export class NativePlatform implements Platform {
     try {
       info = await readPciFunction(spec.target, { sysfsRoot: this.#options.sysfsRoot });
     } catch (error) {
-      throw new errors.InvalidInputError(`cannot open "${spec.text}": ${(error as Error).message}`, { cause: error });
+      throw new errors.InvalidInputError(`cannot open "${spec.text}": ${(error as Error).message}`, {
+        cause: error,
+      });
     }
-    if (signal?.aborted) throw new errors.AbortedError('opening the PCI function aborted', { cause: signal.reason });
+    if (signal?.aborted)
+      throw new errors.AbortedError('opening the PCI function aborted', { cause: signal.reason });
     const mode = modeFor(info, spec.options.mode, errors);
     const ctx: ModeContext = {
       info,
@@ -78,7 +86,8 @@ export class NativePlatform implements Platform {
       options: spec.options,
       ...(this.#options.pagemapPath === undefined ? {} : { pagemapPath: this.#options.pagemapPath }),
     };
-    const parts: FunctionParts = mode === 'vfio' ? openVfio(ctx) : mode === 'uio' ? openUio(ctx) : openSysfs(ctx);
+    const parts: FunctionParts =
+      mode === 'vfio' ? openVfio(ctx) : mode === 'uio' ? openUio(ctx) : openSysfs(ctx);
     return new NativePciFunction(parts, errors);
   }
 }

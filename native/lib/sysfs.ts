@@ -96,7 +96,10 @@ export function parseResource(text: string): BarInfo[] {
 }
 
 /** Everything sysfs says about one function, without opening or touching it. */
-export async function readPciFunction(address: string, options: SysfsOptions = {}): Promise<NativePciFunctionInfo> {
+export async function readPciFunction(
+  address: string,
+  options: SysfsOptions = {},
+): Promise<NativePciFunctionInfo> {
   const bdf = normalizeAddress(address);
   const dir = join(devicesDir(options.sysfsRoot), bdf);
   const [vendorId, deviceId, subsystemVendorId, subsystemDeviceId, classCode, revision] = await Promise.all(

@@ -13,7 +13,13 @@ import { type ChunkSource, type DmaChunk, DmaPool, memfdChunks } from './dma.js'
 import type { FunctionParts } from './function.js';
 import { FdIrq } from './irq.js';
 import { mapFd } from './mmio.js';
-import { COMMAND_BUS_MASTER, COMMAND_INTX_DISABLE, COMMAND_MEMORY, type ModeContext, updateCommand } from './modes.js';
+import {
+  COMMAND_BUS_MASTER,
+  COMMAND_INTX_DISABLE,
+  COMMAND_MEMORY,
+  type ModeContext,
+  updateCommand,
+} from './modes.js';
 
 const VFIO_API_VERSION = 0;
 const VFIO_TYPE1_IOMMU = 1;

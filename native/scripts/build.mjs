@@ -31,7 +31,17 @@ function nodeGyp() {
     return require.resolve('node-gyp/bin/node-gyp.js');
   } catch {
     // npm ships node-gyp beside itself
-    const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+    const bundled = join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    );
     return existsSync(bundled) ? bundled : undefined;
   }
 }
@@ -46,7 +56,8 @@ function buildAddon() {
   const localHeaders = join(dirname(process.execPath), '..', 'include', 'node', 'common.gypi');
   if (!process.env.npm_config_nodedir && existsSync(localHeaders))
     args.push(`--nodedir=${join(dirname(process.execPath), '..')}`);
-  if (!run(process.execPath, args)) return { missing: [], reason: 'node-gyp rebuild failed (see the log above)' };
+  if (!run(process.execPath, args))
+    return { missing: [], reason: 'node-gyp rebuild failed (see the log above)' };
   return undefined;
 }
 

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MappedWindow, mapFile } from '../lib/index.js';
+import { type MappedWindow, mapFile } from '../lib/index.js';
 import { requireAddon, tempDir } from './helpers.js';
 
 const SIZE = 8192;
@@ -31,8 +31,8 @@ describe('a file mapped as a BAR', () => {
     bar.write32(20, 2 ** 32 + 5); // modulo 2^32
     const bytes = readFileSync(barPath);
     expect([...bytes.subarray(0, 24)]).toEqual([
-      0x00, 0xab, 0x34, 0x12, 0xef, 0xbe, 0xad, 0xde, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0xff, 0xff,
-      0xff, 0xff, 0x05, 0x00, 0x00, 0x00,
+      0x00, 0xab, 0x34, 0x12, 0xef, 0xbe, 0xad, 0xde, 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0xff,
+      0xff, 0xff, 0xff, 0x05, 0x00, 0x00, 0x00,
     ]);
     expect(bytes.subarray(24).every((b) => b === 0)).toBe(true);
     bar.close();
