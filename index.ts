@@ -4,6 +4,8 @@
  * re-exports the public API.
  */
 
+import { createNativePlatform } from 'pcie-mmio';
+import * as pkaccelErrors from './core/driver/errors.js';
 import { defaultRegistry } from './core/registry/registry.js';
 import { softwareDriver } from './drivers/software/index.js';
 import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
@@ -18,3 +20,6 @@ export { defaultRegistry, Registry, registerDriver, registerPlatform } from './c
 const BUILT_IN_DRIVERS = [virtioCryptoDriver, softwareDriver];
 
 for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);
+
+// The real machine's PCI functions (scheme "pci"), through pcie-mmio; it throws pkaccel's typed errors.
+defaultRegistry.registerPlatform(createNativePlatform({ errors: pkaccelErrors }));
