@@ -35,13 +35,18 @@ import {
   type EcPublicKeyMaterial,
   type HashName,
   type KeyPairMaterial,
-  OkpPrivateKeyMaterial,
   type OkpCurveName,
+  OkpPrivateKeyMaterial,
   type OkpPublicKeyMaterial,
   RsaPrivateKeyMaterial,
   type RsaPublicKeyMaterial,
 } from '../../core/driver/keys.js';
-import type { PrimitiveOp, PrimitiveRequest, PrimitiveValue, ResultOf } from '../../core/driver/primitives.js';
+import type {
+  PrimitiveOp,
+  PrimitiveRequest,
+  PrimitiveValue,
+  ResultOf,
+} from '../../core/driver/primitives.js';
 import { ecMultiply } from '../../core/math/ec.js';
 import { modInv } from '../../core/math/modular.js';
 
@@ -102,7 +107,11 @@ export function generateRsaExactBits(bits: number) {
       continue;
     }
     const material = new RsaPrivateKeyMaterial(n, e, d, p, q, d % (p - 1n), d % (q - 1n), modInv(q, p));
-    return { material, privateKey: rsaPrivateKeyObject(material), publicKey: rsaPublicKeyObject(material.publicKey) };
+    return {
+      material,
+      privateKey: rsaPrivateKeyObject(material),
+      publicKey: rsaPublicKeyObject(material.publicKey),
+    };
   }
   throw new Error(`could not build a ${bits}-bit RSA key`);
 }
@@ -128,7 +137,12 @@ export function rsaPublicKeyObject(key: RsaPublicKeyMaterial): KeyObject {
 
 export function ecMaterialFromNode(privateKey: KeyObject, curve: EcCurveName): EcPrivateKeyMaterial {
   const j = privateKey.export({ format: 'jwk' });
-  return new EcPrivateKeyMaterial(curve, unb64(j.d), { kind: 'ec-public', curve, x: unb64(j.x), y: unb64(j.y) });
+  return new EcPrivateKeyMaterial(curve, unb64(j.d), {
+    kind: 'ec-public',
+    curve,
+    x: unb64(j.x),
+    y: unb64(j.y),
+  });
 }
 
 export function generateEc(curve: EcCurveName) {
@@ -215,11 +229,17 @@ export function makeExecutor(name: string, handlers: Handlers): TestExecutor {
     name,
     ran,
     supports: (request) => handlers[request.op] !== undefined,
-    async run<R extends PrimitiveRequest>(request: R, options?: { signal?: AbortSignal }): Promise<ResultOf<R>> {
+    async run<R extends PrimitiveRequest>(
+      request: R,
+      options?: { signal?: AbortSignal },
+    ): Promise<ResultOf<R>> {
       options?.signal?.throwIfAborted();
       return runOne(request) as ResultOf<R>;
     },
-    async runFirst(alternatives: readonly Alternative[], options?: { signal?: AbortSignal }): Promise<AlternativeResult> {
+    async runFirst(
+      alternatives: readonly Alternative[],
+      options?: { signal?: AbortSignal },
+    ): Promise<AlternativeResult> {
       options?.signal?.throwIfAborted();
       for (const [index, alt] of alternatives.entries()) {
         const probe = 'probe' in alt ? alt.probe : alt;
@@ -238,7 +258,9 @@ export const rawHandlers: Handlers = {
       privateDecrypt({ key: rsaPrivateKeyObject(r.key), padding: constants.RSA_NO_PADDING }, r.input),
     ),
   'rsa-public': (r) =>
-    new Uint8Array(publicEncrypt({ key: rsaPublicKeyObject(r.key), padding: constants.RSA_NO_PADDING }, r.input)),
+    new Uint8Array(
+      publicEncrypt({ key: rsaPublicKeyObject(r.key), padding: constants.RSA_NO_PADDING }, r.input),
+    ),
   'ec-mul': (r) => {
     const curve = CURVES[r.curve];
     const k = typeof r.scalar === 'bigint' ? r.scalar : r.scalar.d;
@@ -350,9 +372,17 @@ export function paddingHandlers(registry: MessageRegistry): Handlers {
     },
     'ecdsa-verify': (r) => {
       const { message, hash } = registry.find(r.digest, CURVES[r.key.curve].orderBits);
-      return verify(NODE_HASH[hash], message, { key: ecPublicKeyObject(r.key), dsaEncoding: 'ieee-p1363' }, r.signature);
+      return verify(
+        NODE_HASH[hash],
+        message,
+        { key: ecPublicKeyObject(r.key), dsaEncoding: 'ieee-p1363' },
+        r.signature,
+      );
     },
-    ecdh: (r) => new Uint8Array(diffieHellman({ privateKey: ecPrivateKeyObject(r.key), publicKey: ecPublicKeyObject(r.peer) })),
+    ecdh: (r) =>
+      new Uint8Array(
+        diffieHellman({ privateKey: ecPrivateKeyObject(r.key), publicKey: ecPublicKeyObject(r.peer) }),
+      ),
     'eddsa-sign': (r) => new Uint8Array(sign(null, r.message, okpPrivateKeyObject(r.key))),
     'eddsa-verify': (r) => verify(null, r.message, okpPublicKeyObject(r.key), r.signature),
     x25519: (r) =>
@@ -378,5 +408,7 @@ export function corrupt(bytes: Uint8Array, bit = 0): Uint8Array {
 }
 
 export function vectorsDir(): string {
-  return process.env.PKACCEL_VECTORS ?? new URL('../../../shared/vectors/wycheproof', import.meta.url).pathname;
+  return (
+    process.env.PKACCEL_VECTORS ?? new URL('../../../shared/vectors/wycheproof', import.meta.url).pathname
+  );
 }

@@ -1,9 +1,6 @@
 import { constants, privateDecrypt, publicEncrypt, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bigintToBytes } from '../../core/driver/bytes.js';
-import { AbortedError, DeviceError, InvalidInputError, InvalidKeyError } from '../../core/driver/errors.js';
-import type { HashName } from '../../core/driver/keys.js';
 import {
   type RsaSignatureParams,
   rsaOaepDecrypt,
@@ -13,6 +10,9 @@ import {
   rsaSign,
   rsaVerify,
 } from '../../core/algorithms/index.js';
+import { bigintToBytes } from '../../core/driver/bytes.js';
+import { AbortedError, DeviceError, InvalidInputError, InvalidKeyError } from '../../core/driver/errors.js';
+import type { HashName } from '../../core/driver/keys.js';
 import {
   corrupt,
   generateRsa,
@@ -56,18 +56,27 @@ describe.each(executors)('RSA signatures on $name', (exec) => {
   for (const key of keys) {
     it(`${key.material.bits}-bit: what we sign node verifies, what node signs we verify, tampering fails`, async () => {
       await fc.assert(
-        fc.asyncProperty(signatureParams(key.material.bits), fc.uint8Array({ maxLength: 64 }), async (params, msg) => {
-          registry.know(msg);
-          const signature = await rsaSign(exec, key.material, params, msg);
-          expect(verify(NODE_HASH[params.hash], msg, { key: key.publicKey, ...nodePadding(params) }, signature)).toBe(
-            true,
-          );
-          const nodeSignature = sign(NODE_HASH[params.hash], msg, { key: key.privateKey, ...nodePadding(params) });
-          expect(await rsaVerify(exec, key.material.publicKey, params, msg, nodeSignature)).toBe(true);
-          expect(await rsaVerify(exec, key.material.publicKey, params, msg, corrupt(nodeSignature, 9))).toBe(false);
-          const other = registry.know(Uint8Array.from([...msg, 1]));
-          expect(await rsaVerify(exec, key.material.publicKey, params, other, nodeSignature)).toBe(false);
-        }),
+        fc.asyncProperty(
+          signatureParams(key.material.bits),
+          fc.uint8Array({ maxLength: 64 }),
+          async (params, msg) => {
+            registry.know(msg);
+            const signature = await rsaSign(exec, key.material, params, msg);
+            expect(
+              verify(NODE_HASH[params.hash], msg, { key: key.publicKey, ...nodePadding(params) }, signature),
+            ).toBe(true);
+            const nodeSignature = sign(NODE_HASH[params.hash], msg, {
+              key: key.privateKey,
+              ...nodePadding(params),
+            });
+            expect(await rsaVerify(exec, key.material.publicKey, params, msg, nodeSignature)).toBe(true);
+            expect(
+              await rsaVerify(exec, key.material.publicKey, params, msg, corrupt(nodeSignature, 9)),
+            ).toBe(false);
+            const other = registry.know(Uint8Array.from([...msg, 1]));
+            expect(await rsaVerify(exec, key.material.publicKey, params, other, nodeSignature)).toBe(false);
+          },
+        ),
         { numRuns: 12 },
       );
     });
@@ -85,9 +94,15 @@ describe.each(executors)('RSA signatures on $name', (exec) => {
     expect(await rsaVerify(exec, pub, params, msg, new Uint8Array(255))).toBe(false);
     expect(await rsaVerify(exec, pub, params, msg, new Uint8Array(257))).toBe(false);
     expect(await rsaVerify(exec, pub, params, msg, bigintToBytes(pub.n, 256))).toBe(false);
-    expect(await rsaVerify(exec, pub, { scheme: 'pss', hash: 'SHA-256', saltLength: 300 }, msg, new Uint8Array(256))).toBe(
-      false,
-    );
+    expect(
+      await rsaVerify(
+        exec,
+        pub,
+        { scheme: 'pss', hash: 'SHA-256', saltLength: 300 },
+        msg,
+        new Uint8Array(256),
+      ),
+    ).toBe(false);
   });
 
   it('RSA-OAEP: ours decrypts node’s, node decrypts ours, with and without labels and for every hash', async () => {
@@ -99,9 +114,15 @@ describe.each(executors)('RSA signatures on $name', (exec) => {
         fc.uint8Array({ maxLength: 62 }),
         async (hash, label, plaintext) => {
           const params = label === undefined ? { hash } : { hash, label };
-          const nodeOptions = { padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: NODE_HASH[hash], oaepLabel: label };
+          const nodeOptions = {
+            padding: constants.RSA_PKCS1_OAEP_PADDING,
+            oaepHash: NODE_HASH[hash],
+            oaepLabel: label,
+          };
           const ours = await rsaOaepEncrypt(exec, key.material.publicKey, params, plaintext);
-          expect(new Uint8Array(privateDecrypt({ key: key.privateKey, ...nodeOptions }, ours))).toEqual(plaintext);
+          expect(new Uint8Array(privateDecrypt({ key: key.privateKey, ...nodeOptions }, ours))).toEqual(
+            plaintext,
+          );
           const theirs = publicEncrypt({ key: key.publicKey, ...nodeOptions }, plaintext);
           expect(await rsaOaepDecrypt(exec, key.material, params, theirs)).toEqual(plaintext);
         },
@@ -113,7 +134,9 @@ describe.each(executors)('RSA signatures on $name', (exec) => {
   it('RSA-OAEP: the longest plaintext fits, one byte more is InvalidInputError', async () => {
     const pub = keys[0]!.material.publicKey;
     const max = 256 - 2 * 32 - 2;
-    await expect(rsaOaepEncrypt(exec, pub, { hash: 'SHA-256' }, new Uint8Array(max))).resolves.toHaveLength(256);
+    await expect(rsaOaepEncrypt(exec, pub, { hash: 'SHA-256' }, new Uint8Array(max))).resolves.toHaveLength(
+      256,
+    );
     await expect(rsaOaepEncrypt(exec, pub, { hash: 'SHA-256' }, new Uint8Array(max + 1))).rejects.toThrow(
       InvalidInputError,
     );
@@ -121,11 +144,17 @@ describe.each(executors)('RSA signatures on $name', (exec) => {
 
   it('RSA-OAEP: a wrong label, a tampered ciphertext or one ≥ n fail with one and the same error', async () => {
     const key = keys[0]!;
-    const ct = await rsaOaepEncrypt(exec, key.material.publicKey, { hash: 'SHA-256', label: new Uint8Array([7]) }, new Uint8Array([1, 2]));
+    const ct = await rsaOaepEncrypt(
+      exec,
+      key.material.publicKey,
+      { hash: 'SHA-256', label: new Uint8Array([7]) },
+      new Uint8Array([1, 2]),
+    );
     const messages = new Set<string>();
     for (const attempt of [
       () => rsaOaepDecrypt(exec, key.material, { hash: 'SHA-256' }, ct),
-      () => rsaOaepDecrypt(exec, key.material, { hash: 'SHA-256', label: new Uint8Array([7]) }, corrupt(ct, 100)),
+      () =>
+        rsaOaepDecrypt(exec, key.material, { hash: 'SHA-256', label: new Uint8Array([7]) }, corrupt(ct, 100)),
       () => rsaOaepDecrypt(exec, key.material, { hash: 'SHA-256' }, bigintToBytes(key.material.n, 256)),
       () => rsaOaepDecrypt(exec, key.material, { hash: 'SHA-256' }, ct.subarray(1)),
     ]) {
@@ -157,7 +186,9 @@ describe('raw RSA', () => {
       { numRuns: 10 },
     );
     await expect(rsaRawPrivate(exec, key, bigintToBytes(key.n, 256))).rejects.toThrow(InvalidInputError);
-    await expect(rsaRawPublic(exec, key.publicKey, bigintToBytes(key.n, 256))).rejects.toThrow(InvalidInputError);
+    await expect(rsaRawPublic(exec, key.publicKey, bigintToBytes(key.n, 256))).rejects.toThrow(
+      InvalidInputError,
+    );
     await expect(rsaRawPublic(exec, key.publicKey, new Uint8Array(255))).rejects.toThrow(InvalidInputError);
   });
 
@@ -168,9 +199,9 @@ describe('raw RSA', () => {
     expect(await rsaVerify(exec, small.material.publicKey, params, msg, sig)).toBe(true);
     await expect(rsaSign(exec, small.material, params, msg)).rejects.toThrow(InvalidKeyError);
     await expect(rsaRawPrivate(exec, small.material, new Uint8Array(128))).rejects.toThrow(InvalidKeyError);
-    await expect(rsaOaepDecrypt(exec, small.material, { hash: 'SHA-1' }, new Uint8Array(128))).rejects.toThrow(
-      InvalidKeyError,
-    );
+    await expect(
+      rsaOaepDecrypt(exec, small.material, { hash: 'SHA-1' }, new Uint8Array(128)),
+    ).rejects.toThrow(InvalidKeyError);
     const tiny = { kind: 'rsa-public', n: (1n << 511n) + 1n, e: 65537n, bits: 512 } as const;
     await expect(rsaVerify(exec, tiny, params, msg, new Uint8Array(64))).rejects.toThrow(InvalidKeyError);
     const huge = { kind: 'rsa-public', n: (1n << 8200n) + 1n, e: 65537n, bits: 8201 } as const;
@@ -178,19 +209,21 @@ describe('raw RSA', () => {
   });
 
   it('rejects an impossible PSS salt length when signing', async () => {
-    await expect(rsaSign(exec, key, { scheme: 'pss', hash: 'SHA-512', saltLength: 256 - 64 - 1 }, new Uint8Array())).rejects.toThrow(
-      InvalidInputError,
-    );
-    await expect(rsaSign(exec, key, { scheme: 'pss', hash: 'SHA-256', saltLength: -1 }, new Uint8Array())).rejects.toThrow(
-      InvalidInputError,
-    );
+    await expect(
+      rsaSign(exec, key, { scheme: 'pss', hash: 'SHA-512', saltLength: 256 - 64 - 1 }, new Uint8Array()),
+    ).rejects.toThrow(InvalidInputError);
+    await expect(
+      rsaSign(exec, key, { scheme: 'pss', hash: 'SHA-256', saltLength: -1 }, new Uint8Array()),
+    ).rejects.toThrow(InvalidInputError);
   });
 
   it('an aborted signal stops the operation before it starts', async () => {
     const controller = new AbortController();
     controller.abort();
     await expect(
-      rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, new Uint8Array(), { signal: controller.signal }),
+      rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, new Uint8Array(), {
+        signal: controller.signal,
+      }),
     ).rejects.toThrow(AbortedError);
     expect(exec.ran).not.toContain('rsa-sign');
   });
@@ -229,12 +262,18 @@ describe('the RSA-CRT fault check', () => {
     ] as const) {
       await withheld(rsaSign(faultyRaw, key, params, msg), 'faulty-raw');
     }
-    const ct = publicEncrypt({ key: keys[0]!.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING }, Buffer.from('hi'));
+    const ct = publicEncrypt(
+      { key: keys[0]!.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING },
+      Buffer.from('hi'),
+    );
     await withheld(rsaOaepDecrypt(faultyRaw, key, { hash: 'SHA-1' }, ct), 'faulty-raw');
   });
 
   it('a corrupted device-padded signature is a DeviceError, never a value', async () => {
-    await withheld(rsaSign(faultySigner, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, msg), 'faulty-signer');
+    await withheld(
+      rsaSign(faultySigner, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, msg),
+      'faulty-signer',
+    );
   });
 
   it('a device result of the wrong length is a DeviceError', async () => {
