@@ -142,6 +142,7 @@ class RingModel implements DeviceModel {
   /** Bumped by a card reset: every scheduled operation from before it is discarded. */
   #cardEpoch = 0;
   #nextQueue = 0;
+  #garbageCount = 0;
 
   constructor(host: ModelHost) {
     this.#host = host;
@@ -476,7 +477,7 @@ class RingModel implements DeviceModel {
         if (outcome.status === STATUS.OK) {
           let result = outcome.result;
           if (fault === 'corrupt-result') result = this.#corrupt(d, result, outcome.kind);
-          this.#host.dma.write(d.dstAddr, result);
+          if (result.length > 0) this.#host.dma.write(d.dstAddr, result); // a NOP has no result buffer
           resultLength = result.length;
         }
       } catch (error) {
@@ -490,8 +491,8 @@ class RingModel implements DeviceModel {
     const s = this.#queues[q]!;
     let tag = d.tag;
     if (fault === 'garbage-completion') {
-      // Half the time a tag the host never issued, half the time a length past its buffer.
-      if (Math.random() < 0.5) tag = (d.tag ^ 0x5a5a_0000 ^ (s.depth << 4)) >>> 0;
+      // Alternately a tag the host never issued and a length past its buffer (deterministic, for tests).
+      if (this.#garbageCount++ % 2 === 0) tag = (d.tag ^ 0x5a5a_0000 ^ (s.depth << 4)) >>> 0;
       else resultLength = d.dstLen + 4096;
     }
     const entry = new Uint8Array(COMPLETION_BYTES);

@@ -1,0 +1,172 @@
+/**
+ * One test per injected fault (simulator/faults.ts) through the ring driver:
+ * each ends in a typed error, a correct late result, or a device taken out of
+ * service — never a hang (every wait has a deadline), never a wrong result
+ * released by the algorithms layer.
+ */
+import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rsaSign } from '../../../core/algorithms/index.js';
+import { SimpleExecutor } from '../../../core/api/simple-executor.js';
+import { type Completion, DeviceGoneError } from '../../../core/driver/index.js';
+import { bytesOf, type Card, harvestAll, openCard, rsaKey } from './harness.js';
+
+const cards: Card[] = [];
+async function card(faults: string, extra = ''): Promise<Card> {
+  const c = await openCard(`mode=inline&depth=8&faults=${faults}${extra}`);
+  cards.push(c);
+  return c;
+}
+afterEach(async () => {
+  for (const c of cards.splice(0)) await c.device.close();
+});
+
+const key = rsaKey(2048);
+const input = bytesOf(0xabcdefn ** 20n, 256);
+const privateJob = (tag: number) => ({ tag, request: { op: 'rsa-private' as const, key, input } });
+
+function isCorrectSignature(value: Uint8Array): boolean {
+  const b64 = (v: bigint) => Buffer.from(v.toString(16).padStart(512, '0'), 'hex').toString('base64url');
+  const pub = createPublicKey({
+    format: 'jwk',
+    key: { kty: 'RSA', n: b64(key.n), e: Buffer.from([1, 0, 1]).toString('base64url') },
+  });
+  return Buffer.from(publicEncrypt({ key: pub, padding: constants.RSA_NO_PADDING }, value)).equals(
+    Buffer.from(input),
+  );
+}
+
+async function expectNoCompletion(card: Card, ms = 150): Promise<void> {
+  const qp = card.device.queuePairs[0]!;
+  await expect(qp.waitForCompletions(AbortSignal.timeout(ms))).rejects.toMatchObject({ code: 'aborted' });
+  expect(qp.harvest(() => {})).toBe(0);
+}
+
+describe('ring card faults', () => {
+  it('error status → a DeviceError completion; the card stays in service', async () => {
+    const { device } = await card('error@1');
+    const qp = device.queuePairs[0]!;
+    qp.submit([privateJob(1)]);
+    const [c] = await harvestAll(qp, 1);
+    expect(c).toMatchObject({ tag: 1, ok: false, error: { code: 'device-error' } });
+    qp.submit([privateJob(2)]);
+    const [d] = await harvestAll(qp, 1);
+    expect(d!.ok && isCorrectSignature(d!.value as Uint8Array)).toBe(true);
+    expect(device.state).toBe('ready');
+  });
+
+  it('dropped completion → nothing arrives; the owner times out and abandons; the queue works on', async () => {
+    const c = await card('drop@1');
+    const qp = c.device.queuePairs[0]!;
+    qp.submit([privateJob(7)]);
+    await expectNoCompletion(c);
+    expect(await qp.abandon()).toEqual([7]);
+    qp.submit([privateJob(8)]);
+    const [d] = await harvestAll(qp, 1);
+    expect(d).toMatchObject({ tag: 8, ok: true });
+  });
+
+  it('hang → no completion ever, the queue stops; abandon (queue reset) recovers it', async () => {
+    const c = await card('hang@1');
+    const qp = c.device.queuePairs[0]!;
+    qp.submit([privateJob(1), privateJob(2)]);
+    await expectNoCompletion(c);
+    expect([...(await qp.abandon())].sort()).toEqual([1, 2]);
+    qp.submit([privateJob(3)]);
+    const [d] = await harvestAll(qp, 1);
+    expect(d).toMatchObject({ tag: 3, ok: true });
+  });
+
+  it('delayed completion → the right result, late', async () => {
+    const { device } = await card('delay@1', '&delayms=60');
+    const qp = device.queuePairs[0]!;
+    qp.submit([privateJob(1)]);
+    await expect(qp.waitForCompletions(AbortSignal.timeout(20))).rejects.toMatchObject({ code: 'aborted' });
+    const [c] = await harvestAll(qp, 1);
+    expect(c!.ok && isCorrectSignature(c!.value as Uint8Array)).toBe(true);
+  });
+
+  it('duplicated completion → the first result is released, the duplicate (a tag no longer issued) fails the card; reset recovers', async () => {
+    const { device } = await card('duplicate@1');
+    const qp = device.queuePairs[0]!;
+    const events: string[] = [];
+    device.subscribe((e) => {
+      if (e.type === 'state') events.push(e.state);
+    });
+    qp.submit([privateJob(1)]);
+    const [c] = await harvestAll(qp, 1);
+    expect(c!.ok && isCorrectSignature(c!.value as Uint8Array)).toBe(true);
+    await expect(qp.waitForCompletions(AbortSignal.timeout(1000))).rejects.toBeInstanceOf(DeviceGoneError);
+    expect(device.state).toBe('failed');
+    expect(events).toEqual(['failed']);
+    expect(() => qp.submit([privateJob(2)])).toThrow(DeviceGoneError);
+    await device.reset();
+    qp.submit([privateJob(3)]);
+    const [d] = await harvestAll(qp, 1);
+    expect(d).toMatchObject({ tag: 3, ok: true });
+  });
+
+  it('corrupted result (bit flip in one RSA-CRT half) → the algorithms layer withholds it with a DeviceError', async () => {
+    const { device } = await card('corrupt@1');
+    const exec = new SimpleExecutor([device]);
+    const message = new TextEncoder().encode('pay 10 EUR');
+    await expect(
+      rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message),
+    ).rejects.toMatchObject({
+      code: 'device-error',
+    });
+    // The next signature (no fault) is released, and it is right.
+    const signature = await rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message);
+    expect(signature.length).toBe(256);
+  });
+
+  it('corrupted result as the driver sees it: a wrong value (the driver cannot know; the core check must)', async () => {
+    const { device } = await card('corrupt@1');
+    const qp = device.queuePairs[0]!;
+    qp.submit([privateJob(1)]);
+    const [c] = await harvestAll(qp, 1);
+    expect(c!.ok).toBe(true);
+    expect(isCorrectSignature(c!.value as Uint8Array)).toBe(false);
+  });
+
+  it('surprise removal → jobs in flight complete with DeviceGoneError, state gone, submit throws', async () => {
+    const c = await card('remove@2');
+    const qp = c.device.queuePairs[0]!;
+    qp.submit([privateJob(1), privateJob(2)]);
+    const got: Completion[] = [];
+    const signal = AbortSignal.timeout(3000);
+    while (got.length < 2) {
+      qp.harvest((x) => got.push(x));
+      if (got.length < 2) await qp.waitForCompletions(signal).catch(() => {});
+    }
+    await c.fn.removed;
+    expect(c.device.state).toBe('gone');
+    const gone = got.filter((x) => !x.ok);
+    expect(gone.length).toBeGreaterThanOrEqual(1);
+    expect(gone.every((x) => !x.ok && x.error.code === 'device-gone')).toBe(true);
+    expect(() => qp.submit([privateJob(3)])).toThrow(DeviceGoneError);
+    await expect(qp.waitForCompletions()).rejects.toBeInstanceOf(DeviceGoneError);
+    await expect(c.device.reset()).rejects.toBeInstanceOf(DeviceGoneError);
+  });
+
+  it('probabilistic rules: every job settles exactly once, and every released result is right', async () => {
+    const { device } = await card('error:0.2,delay:0.2,corrupt:0.1', '&delayms=5&seed=7');
+    const qp = device.queuePairs[0]!;
+    const settled = new Map<number, Completion>();
+    let next = 0;
+    const total = 30;
+    const signal = AbortSignal.timeout(20_000);
+    while (settled.size < total) {
+      while (next < total && qp.submit([privateJob(next)]) === 1) next++;
+      await qp.waitForCompletions(signal);
+      qp.harvest((c) => {
+        expect(settled.has(c.tag)).toBe(false);
+        settled.set(c.tag, c);
+      });
+    }
+    const outcomes = [...settled.values()];
+    expect(outcomes.some((c) => !c.ok)).toBe(true);
+    // The driver passes corrupted values up (the core check drops them); errors are typed.
+    for (const c of outcomes) if (!c.ok) expect(c.error.code).toBe('device-error');
+  });
+});
