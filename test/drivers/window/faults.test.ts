@@ -29,7 +29,7 @@ const pub = (x: bigint) => ({
 });
 const priv = (x: bigint) => ({ op: 'rsa-private' as const, key: rsa(), input: bigintToBytes(x, 128) });
 
-function valueOf(c: Completion): bigint {
+function resultOf(c: Completion): bigint {
   if (!c.ok) throw c.error;
   return bytesToBigint(c.value as Uint8Array);
 }
@@ -45,12 +45,12 @@ describe('window card faults', () => {
     expect(errorCode(c)).toBe('device-error');
     expect(c.ok ? '' : c.error.message).toMatch(/internal engine fault/);
     expect(card.device.state).toBe('ready');
-    expect(valueOf(await runOne(card.qp, priv(5n)))).toBe(modPow(5n, rsa().d, rsa().n));
+    expect(resultOf(await runOne(card.qp, priv(5n)))).toBe(modPow(5n, rsa().d, rsa().n));
   });
 
   it('delayed completion → the right result, late', async () => {
     const card = await open('faults=delay@1&delayms=30');
-    expect(valueOf(await runOne(card.qp, pub(6n)))).toBe(modPow(6n, rsa().e, rsa().n));
+    expect(resultOf(await runOne(card.qp, pub(6n)))).toBe(modPow(6n, rsa().e, rsa().n));
   });
 
   it('corrupted EC result → DeviceError (the point is off the curve), never the wrong point', async () => {
@@ -73,7 +73,7 @@ describe('window card faults', () => {
     const card = await open('faults=corrupt@1');
     const k = rsa();
     const x = 0x1234567n;
-    const s = valueOf(await runOne(card.qp, priv(x)));
+    const s = resultOf(await runOne(card.qp, priv(x)));
     expect(modPow(s, k.e, k.n)).not.toBe(x);
     expect(modPow(s, k.e, k.q)).toBe(x % k.q);
     expect(modPow(s, k.e, k.p)).not.toBe(x % k.p);
@@ -85,7 +85,7 @@ describe('window card faults', () => {
     expect(errorCode(c)).toBe('timeout');
     expect(c.ok ? '' : c.error.message).toMatch(/engine 0 did not finish within 50 ms and was reset/);
     expect(card.device.state).toBe('ready');
-    expect(valueOf(await runOne(card.qp, priv(7n)))).toBe(modPow(7n, rsa().d, rsa().n));
+    expect(resultOf(await runOne(card.qp, priv(7n)))).toBe(modPow(7n, rsa().d, rsa().n));
   });
 
   it('surprise removal → DeviceGoneError for the job in flight, the device is gone, submit refuses', async () => {
@@ -142,7 +142,7 @@ describe('window card faults', () => {
     expect(card.device.state).toBe('failed');
     // Job 1 either completed correctly before the garbage was seen, or was failed with it — never wrong.
     const one = byTag.get(1)!;
-    if (one.ok) expect(valueOf(one)).toBe(modPow(2n, rsa().e, rsa().n));
+    if (one.ok) expect(resultOf(one)).toBe(modPow(2n, rsa().e, rsa().n));
     else expect(errorCode(one)).toBe('device-error');
     for (const end of reads) expect(end).toBeLessThanOrEqual(mmio.size);
     // Operand RAM was wiped on the way out (the private key of job 2 is not left behind).
@@ -151,13 +151,13 @@ describe('window card faults', () => {
 
   it('dropped interrupt → the safety poll still finds the completion', async () => {
     const card = await open('faults=drop@1&poll_ms=10');
-    expect(valueOf(await runOne(card.qp, pub(4n)))).toBe(modPow(4n, rsa().e, rsa().n));
+    expect(resultOf(await runOne(card.qp, pub(4n)))).toBe(modPow(4n, rsa().e, rsa().n));
   });
 
   it('duplicated interrupt → one completion, and the next job is unaffected', async () => {
     const card = await open('faults=duplicate@1');
-    expect(valueOf(await runOne(card.qp, pub(4n), 1))).toBe(modPow(4n, rsa().e, rsa().n));
-    expect(valueOf(await runOne(card.qp, pub(5n), 2))).toBe(modPow(5n, rsa().e, rsa().n));
+    expect(resultOf(await runOne(card.qp, pub(4n), 1))).toBe(modPow(4n, rsa().e, rsa().n));
+    expect(resultOf(await runOne(card.qp, pub(5n), 2))).toBe(modPow(5n, rsa().e, rsa().n));
     const extra: Completion[] = [];
     card.qp.harvest((c) => extra.push(c));
     expect(extra).toEqual([]);
