@@ -9,6 +9,7 @@ import * as pkaccelErrors from './core/driver/errors.js';
 import { defaultRegistry } from './core/registry/registry.js';
 import { softwareDriver } from './drivers/software/index.js';
 import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
+import { windowDriver } from './drivers/window/index.js';
 
 export * from './core/api/index.js';
 export * from './core/driver/index.js';
@@ -17,7 +18,7 @@ export { parseDeviceSpec } from './core/platform/index.js';
 export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
 
 /** The built-in drivers: one line per device family. */
-const BUILT_IN_DRIVERS = [virtioCryptoDriver, softwareDriver];
+const BUILT_IN_DRIVERS = [virtioCryptoDriver, windowDriver, softwareDriver];
 
 for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);
 
