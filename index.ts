@@ -7,9 +7,11 @@
 import { createNativePlatform } from 'pcie-mmio';
 import * as pkaccelErrors from './core/driver/errors.js';
 import { defaultRegistry } from './core/registry/registry.js';
+import { ringDriver } from './drivers/ring/index.js';
 import { softwareDriver } from './drivers/software/index.js';
 import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
 import { windowDriver } from './drivers/window/index.js';
+import { simulatorPlatform } from './simulator/platform.js';
 
 export * from './core/api/index.js';
 export * from './core/driver/index.js';
@@ -18,9 +20,12 @@ export { parseDeviceSpec } from './core/platform/index.js';
 export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
 
 /** The built-in drivers: one line per device family. */
-const BUILT_IN_DRIVERS = [virtioCryptoDriver, windowDriver, softwareDriver];
+const BUILT_IN_DRIVERS = [ringDriver, virtioCryptoDriver, windowDriver, softwareDriver];
 
 for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);
 
 // The real machine's PCI functions (scheme "pci"), through pcie-mmio; it throws pkaccel's typed errors.
 defaultRegistry.registerPlatform(createNativePlatform({ errors: pkaccelErrors }));
+
+// The simulated cards (scheme "sim"): the fallback `auto` opens when no hardware is found.
+defaultRegistry.registerPlatform(simulatorPlatform);
