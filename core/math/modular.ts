@@ -20,6 +20,8 @@ export function bitLength(value: bigint): number {
   return value === 0n ? 0 : value.toString(2).length;
 }
 
+const SHORT_EXPONENT = 1n << 64n;
+
 /**
  * base^exponent mod m, left-to-right with a fixed 4-bit window (about a quarter
  * fewer multiplications than plain square-and-multiply on long exponents).
@@ -29,8 +31,9 @@ export function modPow(base: bigint, exponent: bigint, m: bigint): bigint {
   if (exponent < 0n) return modPow(modInv(base, m), -exponent, m);
   if (m === 1n) return 0n;
   const b = mod(base, m);
-  if (exponent < 32n) {
-    // Short exponents (e = 3, 17…): square-and-multiply without a table.
+  if (exponent < SHORT_EXPONENT) {
+    // Short exponents (public exponents such as 65537): the 14 multiplications that
+    // build the window table would cost more than they save.
     let result = 1n;
     let e = exponent;
     let sq = b;
