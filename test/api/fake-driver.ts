@@ -23,6 +23,8 @@ export interface FakeDriverOptions {
   readonly priority: number;
   readonly capabilities: readonly Capability[];
   readonly compute: (request: PrimitiveRequest) => PrimitiveValue;
+  /** While `open` is false the device holds its jobs (to test jobs in flight). */
+  readonly gate?: { open: boolean };
 }
 
 /** Jobs each device of the driver has run, by op. */
@@ -37,6 +39,7 @@ class FakeQueuePair implements QueuePair {
   constructor(
     private readonly compute: (r: PrimitiveRequest) => PrimitiveValue,
     private readonly log: JobLog,
+    private readonly gate: { open: boolean } = { open: true },
   ) {}
   get inFlight(): number {
     return this.#pending.length;
@@ -48,7 +51,7 @@ class FakeQueuePair implements QueuePair {
   }
   harvest(sink: (c: Completion) => void, max = Number.POSITIVE_INFINITY): number {
     let n = 0;
-    while (this.#pending.length > 0 && n < max) {
+    while (this.gate.open && this.#pending.length > 0 && n < max) {
       const job = this.#pending.shift()!;
       this.log.ops.push(job.request.op);
       try {
@@ -90,7 +93,7 @@ export function fakeDriver(options: FakeDriverOptions): { driver: VirtualDriver;
           return state;
         },
         capabilities: options.capabilities,
-        queuePairs: [new FakeQueuePair(options.compute, log)],
+        queuePairs: [new FakeQueuePair(options.compute, log, options.gate)],
         subscribe: (_listener: (event: DeviceEvent) => void) => () => {},
         reset: async () => {},
         close: async () => {
