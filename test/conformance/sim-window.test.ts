@@ -51,6 +51,8 @@ const countingWindowDriver: PciDriver = {
   },
 };
 
+// After the suite module (and through it the package entry) registered the built-ins: registering
+// by the same name replaces the plain window driver with the counting one.
 defaultRegistry.registerPlatform(simulatorPlatform);
 defaultRegistry.registerDriver(countingWindowDriver);
 
