@@ -166,14 +166,11 @@ export function ecToPkcs8(key: EcPrivateKeyMaterial): Uint8Array {
   return jwkToPkcs8(plainJwk(key));
 }
 
+/** Like node's webcrypto, EC JWKs are exported without `alg` (WebCrypto sets none for ECDSA or ECDH). */
 export function ecToJwk(
   key: EcPublicKeyMaterial | EcPrivateKeyMaterial,
-  name: EcName,
+  _name: EcName,
   attributes: KeyAttributes,
 ): JsonWebKey {
-  return {
-    ...plainJwk(key),
-    ...(name === 'ECDSA' ? { alg: ECDSA_JWK_ALG[key.curve] } : {}),
-    ...jwkAttributes(attributes),
-  };
+  return { ...plainJwk(key), ...jwkAttributes(attributes) };
 }
