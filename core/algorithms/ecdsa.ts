@@ -16,7 +16,7 @@ import type { EcPrivateKeyMaterial, EcPublicKeyMaterial, HashName } from '../dri
 import { ecAdd } from '../math/ec.js';
 import { mod, modInv } from '../math/modular.js';
 import { checkDevicePoint, curveParams, validateEcPublicKey } from './ec-keys.js';
-import { derToP1363, encodeDer, encodeP1363, parseDer, parseP1363 } from './ecdsa-encoding.js';
+import { derToP1363, encodeDer, encodeP1363, p1363ToDer, parseP1363 } from './ecdsa-encoding.js';
 import { digest, HASH_BYTES } from './hash.js';
 import { randomScalar } from './nonce.js';
 import type { EcdsaSignatureFormat, Options } from './params.js';
@@ -35,6 +35,33 @@ export function ecdsaDigest(curve: CurveParams, hash: HashName, message: Uint8Ar
   return bigintToBytes(e, Math.ceil(curve.orderBits / 8));
 }
 
+/** n as a big-endian byte string of the field length, per curve. */
+const orderBytes = new WeakMap<CurveParams, Uint8Array>();
+
+/** Whether the big-endian `bytes` (the field length) hold a value in [1, n−1]. */
+function scalarInRange(curve: CurveParams, bytes: Uint8Array): boolean {
+  let n = orderBytes.get(curve);
+  if (n === undefined) {
+    n = bigintToBytes(curve.n, curve.bytes);
+    orderBytes.set(curve, n);
+  }
+  let nonZero = 0;
+  for (const b of bytes) nonZero |= b;
+  if (nonZero === 0) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== n[i]) return bytes[i]! < n[i]!;
+  }
+  return false; // equal to n
+}
+
+/** Whether both halves of a P1363 signature are in [1, n−1], without converting to bigint. */
+function p1363InRange(curve: CurveParams, signature: Uint8Array): boolean {
+  return (
+    scalarInRange(curve, signature.subarray(0, curve.bytes)) &&
+    scalarInRange(curve, signature.subarray(curve.bytes))
+  );
+}
+
 /** Retries when r or s comes out 0 (probability about 2/n each); more than a few means a broken device. */
 const MAX_SIGN_ATTEMPTS = 8;
 
@@ -49,7 +76,6 @@ export async function ecdsaSign(
   throwIfAborted(options?.signal);
   const curve = curveParams(key.curve);
   const eBytes = ecdsaDigest(curve, hash, message);
-  const e = bytesToBigint(eBytes);
   const { n } = curve;
   for (let attempt = 0; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
     let nonce = 0n;
@@ -65,19 +91,19 @@ export async function ecdsaSign(
     ];
     const result = await exec.runFirst(alternatives, { signal: options?.signal });
     if (result.index === 0) {
-      const rs = parseP1363(bytesResult(result, 2 * curve.bytes), curve.bytes)!;
-      if (rs.r < 1n || rs.r >= n || rs.s < 1n || rs.s >= n) {
+      const signature = bytesResult(result, 2 * curve.bytes);
+      if (!p1363InRange(curve, signature)) {
         throw new DeviceError(`device ${result.device} returned an ECDSA signature out of range`, {
           device: result.device,
         });
       }
-      return format === 'der' ? encodeDer(rs.r, rs.s) : encodeP1363(rs.r, rs.s, curve.bytes);
+      return format === 'der' ? p1363ToDer(signature, curve.bytes)! : signature;
     }
     const R = pointResult(result);
     checkDevicePoint(curve, R, result.device);
     const r = mod(R.x, n);
     if (r === 0n) continue;
-    const s = mod(modInv(nonce, n) * (e + r * key.d), n);
+    const s = mod(modInv(nonce, n) * (bytesToBigint(eBytes) + r * key.d), n);
     if (s === 0n) continue;
     return format === 'der' ? encodeDer(r, s) : encodeP1363(r, s, curve.bytes);
   }
@@ -99,22 +125,36 @@ export async function ecdsaVerify(
   validateEcPublicKey(key);
   const curve = curveParams(key.curve);
   const { n } = curve;
-  const rs = format === 'der' ? parseDer(signature) : parseP1363(signature, curve.bytes);
-  if (rs === null) return false;
-  const { r, s } = rs;
-  if (r < 1n || r >= n || s < 1n || s >= n) return false;
+  let p1363: Uint8Array;
+  if (format === 'der') {
+    const converted = derToP1363(signature, curve.bytes);
+    if (converted === null) return false;
+    p1363 = converted;
+  } else {
+    if (signature.length !== 2 * curve.bytes) return false;
+    p1363 = signature;
+  }
+  if (!p1363InRange(curve, p1363)) return false;
   const eBytes = ecdsaDigest(curve, hash, message);
-  const p1363 = format === 'der' ? derToP1363(signature, curve.bytes)! : signature;
-  const w = modInv(s, n);
-  const u1 = mod(bytesToBigint(eBytes) * w, n);
-  const u2 = mod(r * w, n);
   const Q = { x: key.x, y: key.y };
+  // The composed form's arithmetic (an inversion mod n) runs only if it is chosen.
   // u2 = r·w is never 0, so u2·Q is a finite point any ec-mul device can return;
   // u1 is 0 when e ≡ 0 (mod n), and then u1·G is the identity, not asked for.
+  let r = 0n;
+  let u1 = 0n;
   const result = await exec.runFirst(
     [
       { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 },
-      { op: 'ec-mul', curve: key.curve, scalar: u2, point: Q },
+      {
+        probe: { op: 'ec-mul', curve: key.curve, scalar: 1n, point: Q },
+        build: () => {
+          const rs = parseP1363(p1363, curve.bytes)!;
+          r = rs.r;
+          const w = modInv(rs.s, n);
+          u1 = mod(bytesToBigint(eBytes) * w, n);
+          return { op: 'ec-mul', curve: key.curve, scalar: mod(r * w, n), point: Q };
+        },
+      },
     ],
     { signal: options?.signal },
   );

@@ -32,7 +32,14 @@ export function booleanResult(result: AlternativeResult): boolean {
 
 export function pointResult(result: AlternativeResult): EcPoint {
   const value = result.value;
-  if (typeof value !== 'object' || value === null || !('x' in value) || typeof value.x !== 'bigint') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !('x' in value) ||
+    !('y' in value) ||
+    typeof value.x !== 'bigint' ||
+    typeof value.y !== 'bigint'
+  ) {
     throw wrongShape(result, 'a point');
   }
   return value as EcPoint;

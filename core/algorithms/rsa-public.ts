@@ -5,8 +5,9 @@
  *
  * Cost matters here: it runs on the main thread for every private operation.
  * OpenSSL through node:crypto (publicEncrypt with RSA_NO_PADDING on a KeyObject
- * cached per key) measured ~3× faster than bigint modPow with e = 65537 on
- * 2048-bit moduli (bench/algorithms.bench.ts). core may use node:crypto; the
+ * cached per key) measured 3.4–6.4× the rate of bigint modPow with e = 65537 on
+ * 2048-bit moduli, 2–5× on 4096 (`npm run bench -- algorithms`, on a loaded
+ * 2-core machine; the cache alone is worth ~1.3×). core may use node:crypto; the
  * KeyObject is built from the public key only and cached in a WeakMap keyed on
  * the RsaPublicKeyMaterial object, whose identity is stable for the key's life.
  * bigint modPow is the fallback for a key OpenSSL will not load.
