@@ -256,8 +256,13 @@ export class WindowQueuePair implements QueuePair {
 
   /** The platform saw the card disappear. */
   removed(): void {
-    this.#outOfService('the platform reported surprise removal', true);
-    if (this.#service !== 'closed') this.#service = 'gone';
+    const reason = 'the platform reported surprise removal';
+    if (this.#service === 'ready') this.#outOfService(reason, true);
+    else if (this.#service === 'failed') {
+      // Already out of service; now it is gone too (nothing is running any more).
+      this.#service = 'gone';
+      this.#o.onOutOfService('gone', `window card ${this.#o.deviceId} is gone (${reason})`);
+    }
   }
 
   /** Whether `harvest` would hand out something now. */

@@ -118,6 +118,11 @@ describe('window card faults', () => {
     expect(c.ok ? '' : c.error.message).toMatch(/status 9/);
     expect(card.device.state).toBe('failed');
     expect(() => card.qp.submit([{ tag: 2, request: pub(2n) }])).toThrow(/failed/);
+    // A failed card that then disappears is reported gone.
+    card.fn.sim.removeNow();
+    await card.fn.removed;
+    await new Promise((r) => setImmediate(r));
+    expect(card.device.state).toBe('gone');
   });
 
   it('garbage result length → DeviceError before any read past the window; other jobs fail too', async () => {
