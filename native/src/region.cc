@@ -208,39 +208,32 @@ bool BlockArgs(const Napi::CallbackInfo& info, bool write, Region** r, uint64_t*
   return true;
 }
 
-Napi::Value ReadBlock(const Napi::CallbackInfo& info) {
+template <bool kWrite>
+Napi::Value Block(const Napi::CallbackInfo& info) {
   Region* r;
   uint64_t off;
   uint8_t* data;
   size_t len;
-  if (!BlockArgs(info, false, &r, &off, &data, &len)) return info.Env().Undefined();
-  const uint8_t* src = r->base + off;
-  if (off % 4 == 0 && len % 4 == 0) {
-    for (size_t i = 0; i < len; i += 4) {
-      uint32_t v = *reinterpret_cast<const volatile uint32_t*>(src + i);
-      std::memcpy(data + i, &v, 4);
-    }
-  } else {
-    for (size_t i = 0; i < len; i++) data[i] = *reinterpret_cast<const volatile uint8_t*>(src + i);
-  }
-  return info.Env().Undefined();
-}
-
-Napi::Value WriteBlock(const Napi::CallbackInfo& info) {
-  Region* r;
-  uint64_t off;
-  uint8_t* data;
-  size_t len;
-  if (!BlockArgs(info, true, &r, &off, &data, &len)) return info.Env().Undefined();
-  uint8_t* dst = r->base + off;
+  if (!BlockArgs(info, kWrite, &r, &off, &data, &len)) return info.Env().Undefined();
+  uint8_t* window = r->base + off;
   if (off % 4 == 0 && len % 4 == 0) {
     for (size_t i = 0; i < len; i += 4) {
       uint32_t v;
-      std::memcpy(&v, data + i, 4);
-      *reinterpret_cast<volatile uint32_t*>(dst + i) = v;
+      if constexpr (kWrite) {
+        std::memcpy(&v, data + i, 4);
+        *reinterpret_cast<volatile uint32_t*>(window + i) = v;
+      } else {
+        v = *reinterpret_cast<const volatile uint32_t*>(window + i);
+        std::memcpy(data + i, &v, 4);
+      }
     }
   } else {
-    for (size_t i = 0; i < len; i++) *reinterpret_cast<volatile uint8_t*>(dst + i) = data[i];
+    for (size_t i = 0; i < len; i++) {
+      if constexpr (kWrite)
+        *reinterpret_cast<volatile uint8_t*>(window + i) = data[i];
+      else
+        data[i] = *reinterpret_cast<const volatile uint8_t*>(window + i);
+    }
   }
   return info.Env().Undefined();
 }
@@ -432,8 +425,8 @@ void InitRegion(Napi::Env env, Napi::Object exports) {
   Define(env, exports, "write32", Write<uint32_t>);
   Define(env, exports, "write64", Write<uint64_t>);
   Define(env, exports, "barrier", Barrier);
-  exports.Set("readBlock", Napi::Function::New(env, ReadBlock, "readBlock"));
-  exports.Set("writeBlock", Napi::Function::New(env, WriteBlock, "writeBlock"));
+  exports.Set("readBlock", Napi::Function::New(env, Block<false>, "readBlock"));
+  exports.Set("writeBlock", Napi::Function::New(env, Block<true>, "writeBlock"));
   exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
   exports.Set("buffer", Napi::Function::New(env, Buffer, "buffer"));

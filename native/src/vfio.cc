@@ -23,7 +23,6 @@ bool Ioctl(Napi::Env env, const char* what, int fd, unsigned long request, void*
   return true;
 }
 
-// vfioCall(fd, name, arg?) for the argument-less or int-argument ioctls.
 Napi::Value ApiVersion(const Napi::CallbackInfo& info) {
   int fd, rc;
   if (!GetFd(info, 0, &fd)) return info.Env().Undefined();
@@ -60,10 +59,8 @@ Napi::Value SetIommu(const Napi::CallbackInfo& info) {
   int container;
   int32_t type;
   if (!GetFd(info, 0, &container) || !GetInt(info, 1, "type", &type)) return info.Env().Undefined();
-  int rc;
-  do rc = ioctl(container, VFIO_SET_IOMMU, static_cast<unsigned long>(type));
-  while (rc < 0 && errno == EINTR);
-  if (rc < 0) ThrowErrno(info.Env(), "VFIO_SET_IOMMU", errno);
+  Ioctl(info.Env(), "VFIO_SET_IOMMU", container, VFIO_SET_IOMMU,
+        reinterpret_cast<void*>(static_cast<uintptr_t>(type)));
   return info.Env().Undefined();
 }
 
