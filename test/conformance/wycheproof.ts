@@ -327,7 +327,7 @@ export async function runWycheproofFile(
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-  cases.forEach(({ tc }, i) => tally(report, tc, outcomes[i]!, options));
+  for (const [i, { tc }] of cases.entries()) tally(report, tc, outcomes[i]!, options);
   return report;
 }
 
