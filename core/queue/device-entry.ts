@@ -22,7 +22,7 @@ export class DeviceEntry {
   /** Removed from the queue (removeDevice or close). */
   removed = false;
   unsubscribe: () => void = () => {};
-  /** Set by `roomiestLane`: in flight ÷ capacity over the open lanes. */
+  /** Set by `laneForNext`: in flight ÷ capacity over the open lanes. */
   load = 0;
   #byOp = new Map<PrimitiveOp, Capability[]>();
 
@@ -72,11 +72,17 @@ export class DeviceEntry {
     return slots?.holds(key) === true;
   }
 
-  /** The open lane with the most room (undefined when every lane is full), and sets `load`. */
-  roomiestLane(): Lane<DeviceEntry> | undefined {
+  /**
+   * The lane for the next job, or undefined when every lane is full; sets `load`.
+   * A lane that already has jobs for this tick's doorbell is kept while it has room
+   * (one doorbell per tick rather than one per queue pair: each costs a register
+   * write and, later, an interrupt); otherwise the lane with the most room.
+   */
+  laneForNext(): Lane<DeviceEntry> | undefined {
     const lanes = this.lanes;
     let best: Lane<DeviceEntry> | undefined;
     let bestRoom = 0;
+    let batching: Lane<DeviceEntry> | undefined;
     let occupied = 0;
     let capacity = 0;
     for (let i = 0; i < lanes.length; i++) {
@@ -85,13 +91,15 @@ export class DeviceEntry {
       occupied += lane.occupied;
       capacity += lane.depth;
       const room = lane.depth - lane.occupied;
+      if (room <= 0) continue;
+      if (batching === undefined && lane.pending.length > 0) batching = lane;
       if (room > bestRoom) {
         bestRoom = room;
         best = lane;
       }
     }
     this.load = capacity === 0 ? 1 : occupied / capacity;
-    return best;
+    return batching ?? best;
   }
 
   /** Whether any open lane has room. */

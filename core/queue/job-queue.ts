@@ -136,6 +136,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   /** Live jobs in the backlog. */
   #backlogCount = 0;
   #flushScheduled = false;
+  #tickNow = 0;
   #closing = false;
   #closed = false;
   #closePromise: Promise<void> | undefined;
@@ -370,7 +371,10 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   }
 
   #enqueue(record: JobRecord, options: SubmitOptions | undefined): void {
-    const now = performance.now();
+    // One clock read per tick: scheduling the tick's flush reads the clock, and the
+    // other submissions before that flush runs reuse the reading.
+    this.#scheduleFlush();
+    const now = this.#tickNow;
     record.submittedAt = now;
     const timeoutMs = options?.timeoutMs ?? this.#options.timeoutMs;
     if (timeoutMs > 0) {
@@ -389,7 +393,6 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
     }
     this.#live++;
     this.#totals.submitted++;
-    this.#scheduleFlush();
     if (this.#backlogCount === 0) {
       // Nothing waits ahead of it: give it a tag now; the doorbell still rings once, at the end of the tick.
       const lane = this.#scheduler.pick(record);
@@ -412,6 +415,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   #scheduleFlush(): void {
     if (this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
+    this.#tickNow = performance.now();
     queueMicrotask(this.#flush);
   }
 
@@ -580,7 +584,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
 
   #settled(): void {
     if (--this.#live === 0) {
-      this.#timer.clear();
+      this.#timer.idle();
       if (this.#drainWaiters.length > 0) for (const w of this.#drainWaiters.splice(0)) w();
     }
   }

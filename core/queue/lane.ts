@@ -1,9 +1,10 @@
 /**
  * One lane per queue pair: the tag table, this tick's batch, and the harvest
  * loop. A lane waits for the queue pair's interrupt while completions are
- * sparse, switches to busy polling (one `setImmediate` per round) when a harvest
- * finds many, and goes back to the interrupt after a run of empty polls. With no
- * job in flight it neither waits nor polls, so an idle accelerator costs no CPU.
+ * sparse, switches to busy polling (one `setImmediate` per round, so I/O and
+ * timers still run) when a harvest finds at least `pollThreshold`, and goes back
+ * to the interrupt after `pollSpinLimit` polls in a row that found fewer. With
+ * no job in flight it neither waits nor polls, so an idle accelerator costs no CPU.
  *
  * Tags are `generation * size + slot`: a stale or duplicated completion carries
  * an old generation and is dropped instead of settling a newer job.
@@ -79,7 +80,7 @@ export class Lane<D> implements SlotHolder {
   #waitAbort = new AbortController();
   #epoch = 0;
   #pollHandle: NodeJS.Immediate | undefined = undefined;
-  #emptyPolls = 0;
+  #quietPolls = 0;
   #harvestTime = 0;
 
   constructor(qp: QueuePair, device: D, owner: LaneOwner<D>) {
@@ -205,7 +206,7 @@ export class Lane<D> implements SlotHolder {
       this.#pollHandle = undefined;
     }
     this.mode = 'interrupt';
-    this.#emptyPolls = 0;
+    this.#quietPolls = 0;
   }
 
   /** Take jobs again after `stop`, and harvest what is still in flight. */
@@ -317,13 +318,13 @@ export class Lane<D> implements SlotHolder {
     this.#pollHandle = undefined;
     if (!this.open) return;
     this.polls++;
-    if (this.#harvestNow() === 0) {
-      if (++this.#emptyPolls >= this.#owner.pollSpinLimit) {
+    if (this.#harvestNow() < this.#owner.pollThreshold) {
+      if (++this.#quietPolls >= this.#owner.pollSpinLimit) {
         this.mode = 'interrupt';
-        this.#emptyPolls = 0;
+        this.#quietPolls = 0;
       }
     } else {
-      this.#emptyPolls = 0;
+      this.#quietPolls = 0;
     }
     this.arm();
   };

@@ -27,7 +27,7 @@ export interface QueueOptions {
   readonly stallTimeoutMs?: number;
   /** A harvest that finds at least this many completions switches the queue pair to busy polling. Default 4. */
   readonly pollThreshold?: number;
-  /** Consecutive empty polls after which a queue pair goes back to waiting for its interrupt. Default 32. */
+  /** Polls in a row finding fewer than `pollThreshold` after which a queue pair goes back to its interrupt. Default 32. */
   readonly pollSpinLimit?: number;
   /** Interval of `stats$` samples, in ms. Default 1,000. */
   readonly statsIntervalMs?: number;

@@ -7,7 +7,7 @@
  *  3. of higher priority (the driver's);
  *  4. holding the job's private key in a key slot (affinity);
  *  5. least loaded (in flight ÷ capacity).
- * Within the device, the lane with the most room.
+ * Within the device, see DeviceEntry.laneForNext.
  */
 
 import { privateKeyOf } from '../driver/primitives.js';
@@ -52,7 +52,7 @@ export class Scheduler {
       const alt = entry.firstCovered(record);
       if (alt < 0) continue;
       capable = true;
-      const lane = entry.roomiestLane();
+      const lane = entry.laneForNext();
       if (lane === undefined) continue;
       let affinity = false;
       if (entry.device.keySlots !== undefined) {

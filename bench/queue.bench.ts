@@ -1,0 +1,387 @@
+/**
+ * Issue 5: the job queue's benchmarks, each figure beside a baseline measured in
+ * the same run (DESIGN rule 4).
+ *
+ * 1. Framework alone: queue.submit and accel.subtle.sign (ECDSA P-256) at 1, 16
+ *    and 256 in flight, on an in-process null device (the floor: no device cost
+ *    at all) and on `sim:ring?engine=null`; baseline: the same device driven
+ *    straight through its QueuePair (bench/lib/qp-executor.ts), no queue.
+ * 2. Feeding a fast card: `sim:ring?engine=timed&rate=300000`: achieved ÷
+ *    modeled capacity, and CPU per operation (whole process, and the main
+ *    thread's event-loop busy time).
+ * 3. Mixed: a ring card and a window card (timed engines) plus the software
+ *    fallback under a mixed RSA-2048 / ECDSA P-256 load, against the sum of each
+ *    device measured alone with the same load.
+ * 4. Memory: 10 million null jobs through queue.submit: RSS growth; DMA
+ *    allocations per job on sim:ring.
+ */
+
+import { generateKeyPairSync, type webcrypto } from 'node:crypto';
+import { type Accelerator, openAccelerator } from '../core/api/index.js';
+import {
+  type Alternative,
+  bytesToBigint,
+  type Device,
+  EcPrivateKeyMaterial,
+  type PrimitiveRequest,
+  RsaPrivateKeyMaterial,
+  type VirtualDriver,
+} from '../core/driver/index.js';
+import { LatencyHistogram } from '../core/queue/histogram.js';
+import { JobQueue } from '../core/queue/index.js';
+import { Registry } from '../core/registry/registry.js';
+import { ringDriver } from '../drivers/ring/index.js';
+import { softwareDriver } from '../drivers/software/index.js';
+import { windowDriver } from '../drivers/window/index.js';
+import { SimulatorPlatform } from '../simulator/platform.js';
+import { nullDevice } from './lib/null-device.js';
+import { QueuePairExecutor } from './lib/qp-executor.js';
+import type { Bench, BenchContext, BenchRow } from './lib/types.js';
+
+type Jwk = webcrypto.JsonWebKey;
+
+const int = (jwk: Jwk, name: keyof Jwk) => bytesToBigint(Buffer.from(jwk[name] as string, 'base64url'));
+
+function keys() {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Jwk;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as Jwk;
+  const ecKey = new EcPrivateKeyMaterial('P-256', int(ec, 'd'), {
+    kind: 'ec-public',
+    curve: 'P-256',
+    x: int(ec, 'x'),
+    y: int(ec, 'y'),
+  });
+  const rsaKey = new RsaPrivateKeyMaterial(
+    int(rsa, 'n'),
+    int(rsa, 'e'),
+    int(rsa, 'd'),
+    int(rsa, 'p'),
+    int(rsa, 'q'),
+    int(rsa, 'dp'),
+    int(rsa, 'dq'),
+    int(rsa, 'qi'),
+  );
+  return { ec, ecKey, rsaKey };
+}
+
+interface Measured {
+  readonly opsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly ops: number;
+  readonly seconds: number;
+}
+
+/**
+ * `concurrency` loops each awaiting `op` one at a time until `ms` have passed;
+ * every 8th call is timed for the latency percentiles (timing every call would
+ * cost more than the queue itself at a million a second).
+ */
+async function measure(op: () => Promise<unknown>, concurrency: number, ms: number): Promise<Measured> {
+  const hist = new LatencyHistogram();
+  let ops = 0;
+  let stop = false;
+  const timer = setTimeout(() => {
+    stop = true;
+  }, ms);
+  const loop = async (): Promise<void> => {
+    let i = 0;
+    while (!stop) {
+      if ((i++ & 7) === 0) {
+        const t0 = performance.now();
+        await op();
+        hist.record(performance.now() - t0);
+      } else {
+        await op();
+      }
+      ops++;
+      // A device that completes synchronously never yields to the timer: check the clock now and then.
+      if ((i & 1023) === 0 && performance.now() > deadline) stop = true;
+    }
+  };
+  const started = performance.now();
+  const deadline = started + ms;
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  clearTimeout(timer);
+  const seconds = (performance.now() - started) / 1000;
+  const p = hist.percentiles();
+  return { opsPerSecond: ops / seconds, p50: p.p50 * 1000, p99: p.p99 * 1000, ops, seconds };
+}
+
+function registryWith(device: () => Device): Registry {
+  const registry = new Registry();
+  const driver: VirtualDriver = {
+    kind: 'virtual',
+    name: 'null',
+    scheme: 'null',
+    priority: 100,
+    open: async () => device(),
+  };
+  registry.registerDriver(driver);
+  return registry;
+}
+
+function simRegistry(platform: SimulatorPlatform): Registry {
+  const registry = new Registry();
+  registry.registerPlatform(platform);
+  registry.registerDriver(ringDriver);
+  registry.registerDriver(windowDriver);
+  registry.registerDriver(softwareDriver);
+  return registry;
+}
+
+async function signer(accel: Accelerator, jwk: Jwk) {
+  const key = await accel.subtle.importKey(
+    'jwk',
+    jwk as never,
+    { name: 'ECDSA', namedCurve: 'P-256' } as never,
+    false,
+    ['sign'],
+  );
+  const data = new Uint8Array(64);
+  return () => accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' } as never, key, data);
+}
+
+/**
+ * subtle.verify, for sim:ring's null engine: its all-zero "signatures" are (rightly)
+ * refused by core/algorithms' range check, while a verify result is just `false`.
+ */
+async function verifier(accel: Accelerator, jwk: Jwk) {
+  const { d: _d, ...pub } = jwk;
+  const key = await accel.subtle.importKey(
+    'jwk',
+    pub as never,
+    { name: 'ECDSA', namedCurve: 'P-256' } as never,
+    false,
+    ['verify'],
+  );
+  const data = new Uint8Array(64);
+  const signature = new Uint8Array(64).fill(1);
+  return () => accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' } as never, key, signature, data);
+}
+
+const LEVELS = [1, 16, 256] as const;
+
+/** 1. Framework alone. */
+async function framework(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
+  const signature = new Uint8Array(64).fill(1);
+
+  // In-process null device: the queue's own cost.
+  {
+    const direct = new QueuePairExecutor(nullDevice(signature).queuePairs[0]!);
+    const queue = new JobQueue();
+    queue.addDevice(nullDevice(signature));
+    const accel = await openAccelerator({
+      devices: ['null'],
+      registry: registryWith(() => nullDevice(signature)),
+    });
+    const sign = await signer(accel, k.ec);
+    for (const n of LEVELS) {
+      ctx.log(`null device, ${n} in flight`);
+      const base = await measure(() => direct.run(request), n, ms);
+      const q = await measure(() => queue.submit(request), n, ms);
+      const s = await measure(sign, n, ms);
+      rows.push(
+        row('1 framework: null device, queue.submit', n, q, base),
+        row('1 framework: null device, accel.subtle.sign ECDSA P-256', n, s, base),
+      );
+    }
+    await queue.close();
+    await accel.close();
+  }
+
+  // sim:ring with the null engine: the simulated card's register/ring path plus the queue.
+  {
+    const platform = new SimulatorPlatform();
+    const registry = simRegistry(platform);
+    const spec = 'sim:ring?engine=null';
+    const baseDevice = await registry.open(spec);
+    const direct = new QueuePairExecutor(baseDevice.queuePairs[0]!);
+    const accel = await openAccelerator({ devices: [spec], registry });
+    const verify = await verifier(accel, k.ec);
+    for (const n of LEVELS) {
+      ctx.log(`${spec}, ${n} in flight`);
+      const base = await measure(() => direct.run(request), Math.min(n, baseDevice.queuePairs[0]!.depth), ms);
+      const q = await measure(() => accel.queue.submit(request), n, ms);
+      const v = await measure(verify, n, ms);
+      rows.push(
+        row(`1 framework: ${spec}, queue.submit`, n, q, base),
+        row(`1 framework: ${spec}, accel.subtle.verify ECDSA P-256`, n, v, base),
+      );
+    }
+    await accel.close();
+    await baseDevice.close();
+  }
+  return rows;
+}
+
+function row(name: string, inFlight: number, m: Measured, base: Measured): BenchRow {
+  return {
+    name,
+    inFlight,
+    'ops/s': m.opsPerSecond,
+    'p50 µs': m.p50,
+    'p99 µs': m.p99,
+    'baseline ops/s (QueuePair direct)': base.opsPerSecond,
+    'ratio vs baseline': m.opsPerSecond / base.opsPerSecond,
+    'goal ≥1M met':
+      inFlight === 256 && name.includes('null device, queue.submit') ? m.opsPerSecond >= 1e6 : null,
+  };
+}
+
+/** 2. Feeding a fast card. */
+async function fastCard(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number): Promise<BenchRow[]> {
+  const rate = 300_000;
+  const spec = `sim:ring?engine=timed&rate=${rate}`;
+  const platform = new SimulatorPlatform();
+  const accel = await openAccelerator({ devices: [spec], registry: simRegistry(platform) });
+  const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
+  const slots = accel.queue.snapshot().devices[0]!.queuePairs.reduce((s, q) => s + q.depth, 0);
+  ctx.log(`${spec}, ${slots} in flight`);
+  await measure(() => accel.queue.submit(request), slots, Math.min(300, ms));
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const m = await measure(() => accel.queue.submit(request), slots, ms);
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  await accel.close();
+  return [
+    {
+      name: `2 fast card: ${spec}`,
+      inFlight: slots,
+      'ops/s': m.opsPerSecond,
+      'modeled ops/s': rate,
+      'achieved ÷ modeled': m.opsPerSecond / rate,
+      'goal ≥0.95 met': m.opsPerSecond / rate >= 0.95,
+      'process CPU µs/op (all threads)': ((cpu.user + cpu.system) / m.ops) as number,
+      'main-thread busy µs/op': (elu.active * 1000) / m.ops,
+      'p50 µs': m.p50,
+      'p99 µs': m.p99,
+    },
+  ];
+}
+
+/** 3. Mixed load over two cards and the software fallback, vs the sum of each alone. */
+async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number): Promise<BenchRow[]> {
+  const specs = ['sim:ring?engine=timed&rate=20000', 'sim:window?engine=timed'];
+  const rsa: PrimitiveRequest = { op: 'rsa-private', key: k.rsaKey, input: new Uint8Array(256).fill(7) };
+  // ECDSA where the device signs, EC multiplication (the nonce point) where it only multiplies.
+  const ec: readonly Alternative[] = [
+    { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32).fill(3) },
+    { op: 'ec-mul', curve: 'P-256', scalar: 12345n },
+  ];
+  let i = 0;
+  const load = (queue: JobQueue) => () => (i++ & 1 ? queue.runFirst(ec) : queue.submit(rsa));
+  const platform = new SimulatorPlatform();
+  const registry = simRegistry(platform);
+  const inFlight = 64;
+
+  const alone: number[] = [];
+  for (const spec of [...specs, 'software']) {
+    ctx.log(`mixed load on ${spec} alone`);
+    const device = await registry.open(spec);
+    const queue = new JobQueue();
+    queue.addDevice(device);
+    alone.push((await measure(load(queue), inFlight, ms)).opsPerSecond);
+    await queue.close();
+    await device.close();
+  }
+  ctx.log('mixed load on all three');
+  const devices = [
+    await registry.open(specs[0]!),
+    await registry.open(specs[1]!),
+    await registry.open('software'),
+  ];
+  const queue = new JobQueue();
+  devices.forEach((d, j) => {
+    queue.addDevice(d, { fallback: j === 2 });
+  });
+  const together = await measure(load(queue), inFlight * 3, ms);
+  const share = queue
+    .snapshot()
+    .devices.map((d) => `${d.id.split('?')[0]}:${d.completed}`)
+    .join(' ');
+  await queue.close();
+  for (const d of devices) await d.close();
+  const sum = alone.reduce((a, b) => a + b, 0);
+  return [
+    {
+      name: '3 mixed RSA-2048 / ECDSA P-256: ring(timed 20k/s) + window(timed) + software fallback',
+      inFlight: inFlight * 3,
+      'ops/s together': together.opsPerSecond,
+      'ring alone': alone[0]!,
+      'window alone': alone[1]!,
+      'software alone': alone[2]!,
+      'sum alone': sum,
+      'together ÷ sum': together.opsPerSecond / sum,
+      'completed per device': share,
+    },
+  ];
+}
+
+/** 4. Memory: RSS growth over many null jobs, and DMA allocations per job on sim:ring. */
+async function memory(ctx: BenchContext, k: ReturnType<typeof keys>, jobs: number): Promise<BenchRow[]> {
+  const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
+  const queue = new JobQueue();
+  queue.addDevice(nullDevice(new Uint8Array(64)));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const run = async (count: number): Promise<void> => {
+    const per = Math.ceil(count / 256);
+    await Promise.all(
+      Array.from({ length: 256 }, async () => {
+        for (let j = 0; j < per; j++) await queue.submit(request);
+      }),
+    );
+  };
+  await run(200_000); // warm-up: pools, JIT
+  gc?.();
+  const rss0 = process.memoryUsage().rss;
+  ctx.log(`${jobs.toLocaleString('en-US')} null jobs`);
+  const t0 = performance.now();
+  await run(jobs);
+  const seconds = (performance.now() - t0) / 1000;
+  gc?.();
+  const rss1 = process.memoryUsage().rss;
+  await queue.close();
+
+  // DMA allocations on the ring card while jobs run (after the first, which may set up per-key buffers).
+  const platform = new SimulatorPlatform();
+  const accel = await openAccelerator({ devices: ['sim:ring?engine=null'], registry: simRegistry(platform) });
+  const fn = platform.openFunctions[0]!;
+  await accel.queue.submit(request);
+  let allocations = 0;
+  const allocate = fn.dma.allocate.bind(fn.dma);
+  fn.dma.allocate = (...args: Parameters<typeof allocate>) => {
+    allocations++;
+    return allocate(...args);
+  };
+  const dmaJobs = 2_000;
+  await Promise.all(Array.from({ length: dmaJobs }, () => accel.queue.submit(request)));
+  await accel.close();
+  const growthMb = (rss1 - rss0) / 2 ** 20;
+  return [
+    {
+      name: `4 memory: ${jobs.toLocaleString('en-US')} null jobs through queue.submit (256 in flight)`,
+      'ops/s': jobs / seconds,
+      'RSS growth MB': growthMb,
+      'goal ≤10 MB met': growthMb <= 10,
+      'gc between samples': gc !== undefined,
+      'sim:ring DMA allocations per job': allocations / dmaJobs,
+    },
+  ];
+}
+
+const queueBench: Bench = async (ctx) => {
+  const ms = ctx.quick ? 300 : 1500;
+  const k = keys();
+  const rows: BenchRow[] = [];
+  rows.push(...(await framework(ctx, k, ms)));
+  rows.push(...(await fastCard(ctx, k, ctx.quick ? 500 : 3000)));
+  rows.push(...(await mixed(ctx, k, ctx.quick ? 500 : 2000)));
+  rows.push(...(await memory(ctx, k, ctx.quick ? 1_000_000 : 10_000_000)));
+  return rows;
+};
+
+export default queueBench;
