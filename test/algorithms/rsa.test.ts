@@ -1,4 +1,4 @@
-import { constants, privateDecrypt, publicEncrypt, sign, verify } from 'node:crypto';
+import { constants, generatePrimeSync, privateDecrypt, publicEncrypt, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,9 +10,11 @@ import {
   rsaSign,
   rsaVerify,
 } from '../../core/algorithms/index.js';
-import { bigintToBytes } from '../../core/driver/bytes.js';
+import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
 import { AbortedError, DeviceError, InvalidInputError, InvalidKeyError } from '../../core/driver/errors.js';
-import type { HashName } from '../../core/driver/keys.js';
+import { type HashName, RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
+import { modInv } from '../../core/math/modular.js';
+import { rsaCrt } from '../../core/math/rsa.js';
 import {
   corrupt,
   generateRsa,
@@ -24,6 +26,7 @@ import {
   paddingExecutor,
   rawExecutor,
   rawHandlers,
+  rsaPublicKeyObject,
 } from './node-executors.js';
 
 // Generated once per file: 2048 bits, and 2049 bits so that the PSS encoding is one byte shorter than the modulus.
@@ -226,6 +229,46 @@ describe('raw RSA', () => {
       }),
     ).rejects.toThrow(AbortedError);
     expect(exec.ran).not.toContain('rsa-sign');
+  });
+});
+
+describe('multi-prime keys', () => {
+  it('a three-prime 2048-bit key signs through a raw card doing multi-prime CRT, and node verifies', async () => {
+    const e = 65537n;
+    let key: RsaPrivateKeyMaterial | undefined;
+    while (key === undefined) {
+      const [p, q, r] = [683, 683, 682].map((bits) => generatePrimeSync(bits, { bigint: true })) as [
+        bigint,
+        bigint,
+        bigint,
+      ];
+      const n = p * q * r;
+      if (n.toString(2).length !== 2048 || new Set([p, q, r]).size !== 3) continue;
+      const phi = (p - 1n) * (q - 1n) * (r - 1n);
+      let d: bigint;
+      try {
+        d = modInv(e, phi);
+      } catch {
+        continue;
+      }
+      key = new RsaPrivateKeyMaterial(n, e, d, p, q, d % (p - 1n), d % (q - 1n), modInv(q, p), [
+        { r, d: d % (r - 1n), t: modInv(p * q, r) },
+      ]);
+    }
+    const k3 = key;
+    const crtCard = makeExecutor('crt-card', {
+      'rsa-private': (req) => bigintToBytes(rsaCrt(req.key, bytesToBigint(req.input)), 256),
+    });
+    const msg = new Uint8Array([3, 1, 4]);
+    for (const params of [
+      { scheme: 'pkcs1-v1_5', hash: 'SHA-256' },
+      { scheme: 'pss', hash: 'SHA-256', saltLength: 32 },
+    ] as const) {
+      const signature = await rsaSign(crtCard, k3, params, msg);
+      expect(
+        verify('sha256', msg, { key: rsaPublicKeyObject(k3.publicKey), ...nodePadding(params) }, signature),
+      ).toBe(true);
+    }
   });
 });
 
