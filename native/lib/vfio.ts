@@ -115,7 +115,19 @@ export function openVfio(ctx: ModeContext): FunctionParts {
         `IOMMU group ${info.iommuGroup} is not viable: bind every function in it to vfio-pci`,
       );
     v.groupSetContainer(group, container);
-    v.setIommu(container, type);
+    try {
+      v.setIommu(container, type);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'EPERM') throw error;
+      // vfio_iommu_type1 refuses an IOMMU without interrupt remapping (e.g. QEMU's
+      // intel-iommu with intremap=off) unless told to accept it.
+      throw new errors.UnsupportedError(
+        'VFIO_SET_IOMMU refused (EPERM): the IOMMU does not remap interrupts; load vfio_iommu_type1 with ' +
+          'allow_unsafe_interrupts=1 (a device could then forge MSIs: trusted devices only) or enable ' +
+          'interrupt remapping',
+        { cause: error },
+      );
+    }
     const device = v.groupDeviceFd(group, info.address);
     opened.push(device);
 
