@@ -80,7 +80,8 @@ export async function ecdsaSign(
   for (let attempt = 0; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
     let nonce = 0n;
     const alternatives: Alternative[] = [
-      { op: 'ecdsa-sign', key, digest: eBytes },
+      // The message rides along for providers whose library signs messages only (PrehashedMessage).
+      { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data: message } },
       {
         probe: { op: 'ec-mul', curve: key.curve, scalar: 1n },
         build: () => {
@@ -144,7 +145,7 @@ export async function ecdsaVerify(
   let u1 = 0n;
   const result = await exec.runFirst(
     [
-      { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 },
+      { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data: message } },
       {
         probe: { op: 'ec-mul', curve: key.curve, scalar: 1n, point: Q },
         build: () => {
