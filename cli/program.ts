@@ -1,0 +1,212 @@
+/**
+ * The `pkaccel` command line: commander wiring, option parsing and exit codes.
+ * Each command's work lives in cli/commands/; this file only turns argv into
+ * calls and errors into exit codes (0 ok, 1 failure, 2 usage).
+ */
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { defaultRegistry, type Registry } from '../index.js';
+import { runBind, runUnbind } from './commands/bind.js';
+import { runDevices } from './commands/devices.js';
+import { runSelftest } from './commands/selftest.js';
+import { runSpeedCommand } from './commands/speed.js';
+import { runStats } from './commands/stats.js';
+import type { CommandContext } from './context.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { type Io, processIo } from './io.js';
+import { SPEED_ALGORITHMS } from './speed/algorithms.js';
+
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'pkaccel') return pkg.version ?? '0.0.0';
+  }
+  return '0.0.0';
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`not a positive number: "${value}"`);
+  return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive integer: "${value}"`);
+  return n;
+}
+
+/** `--concurrency 1 16` or `--concurrency 1,16` (repeatable). */
+function concurrencyList(value: string, previous: number[] | undefined): number[] {
+  const added = value
+    .split(',')
+    .filter((v) => v.trim() !== '')
+    .map((v) => positiveInteger(v.trim()));
+  return [...(previous ?? []), ...added];
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+const devicesOption = () =>
+  new Option(
+    '-d, --devices <specs>',
+    'device specs, comma-separated or repeated (default: $PKACCEL_DEVICES, else auto)',
+  ).argParser(collect);
+const jsonOption = () => new Option('--json', 'print the result as JSON on stdout');
+const sysfsOption = () =>
+  new Option('--sysfs-root <dir>', 'where sysfs is mounted (tests use a fake tree)').env(
+    'PKACCEL_SYSFS_ROOT',
+  );
+
+export interface RunOptions {
+  readonly registry?: Registry;
+  readonly io?: Io;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly signal?: AbortSignal;
+}
+
+/** Run the command line `argv` (as process.argv: node, script, args…) and return the exit code. */
+export async function run(argv: readonly string[], options: RunOptions = {}): Promise<number> {
+  let code = EXIT_OK;
+  const controller = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+  const context = (command: Command): CommandContext => {
+    const globals = command.optsWithGlobals<{ color?: boolean }>();
+    return {
+      registry: options.registry ?? defaultRegistry,
+      env: options.env ?? process.env,
+      io: options.io ?? processIo(globals.color !== false),
+      signal,
+    };
+  };
+  const program = new Command('pkaccel')
+    .description('asymmetric-crypto offload: list, bind, self-test and measure pkaccel devices')
+    .version(packageVersion())
+    .option('--no-color', 'no colour even on a terminal (NO_COLOR=1 does the same)')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nDevice specs: software, sim:ring, sim:window, sim:virtio, pci:0000:03:00.0, auto (cards found, else the simulator).\n' +
+        'Exit codes: 0 ok, 1 failure (a test failed, a device could not be opened, a bind was refused), 2 usage.',
+    );
+
+  program
+    .command('devices')
+    .description('list the PCI functions pkaccel drivers claim and the configured devices, with capabilities')
+    .addOption(devicesOption())
+    .addOption(sysfsOption())
+    .option('--all', 'list every PCI function, not only those a pkaccel driver claims')
+    .addOption(jsonOption())
+    .action(async (opts, command: Command) => {
+      code = await runDevices(context(command), opts);
+    });
+
+  program
+    .command('bind')
+    .description('hand a PCI function to vfio-pci or uio_pci_generic so pkaccel can drive it from user space')
+    .argument('<bdf>', 'PCI address, e.g. 0000:03:00.0')
+    .addOption(new Option('--to <driver>', 'user-space driver').choices(['vfio', 'uio']).default('vfio'))
+    .option('--force', 'bind even if no registered pkaccel driver matches the IDs')
+    .option('-n, --dry-run', 'show what would be written and what the machine needs, change nothing')
+    .addOption(sysfsOption())
+    .addOption(jsonOption())
+    .action(async (bdf: string, opts, command: Command) => {
+      code = await runBind(context(command), bdf, opts);
+    });
+
+  program
+    .command('unbind')
+    .description('release a PCI function from its driver (and clear driver_override)')
+    .argument('<bdf>', 'PCI address, e.g. 0000:03:00.0')
+    .option('--force', 'unbind even if no registered pkaccel driver matches the IDs')
+    .option('-n, --dry-run', 'show what would be written, change nothing')
+    .addOption(sysfsOption())
+    .addOption(jsonOption())
+    .action(async (bdf: string, opts, command: Command) => {
+      code = await runUnbind(context(command), bdf, opts);
+    });
+
+  program
+    .command('selftest')
+    .description('run the known-answer vectors on every selected device; non-zero exit on any failure')
+    .addOption(devicesOption())
+    .option('--vectors <file>', 'a known-answer vector file (default: test/vectors/kat.json)')
+    .addOption(jsonOption())
+    .action(async (opts, command: Command) => {
+      code = await runSelftest(context(command), opts);
+    });
+
+  program
+    .command('speed')
+    .description('ops/s and latency per device, beside the software provider and node crypto.subtle')
+    .argument(
+      '[algorithms...]',
+      `any of: ${SPEED_ALGORITHMS.map((a) => a.name).join(' ')} (default: the first eight but ecdh p384/p521, x25519)`,
+    )
+    .addOption(devicesOption())
+    .addOption(
+      new Option('-s, --seconds <n>', 'seconds per measurement').argParser(positiveNumber).default(1),
+    )
+    .addOption(
+      new Option(
+        '-c, --concurrency <n...>',
+        'operations in flight, one measurement each (e.g. 1 16)',
+      ).argParser(concurrencyList),
+    )
+    .addOption(jsonOption())
+    .option('--html <file>', 'also write a self-contained HTML report with charts')
+    .action(async (algorithms: string[], opts, command: Command) => {
+      code = await runSpeedCommand(context(command), algorithms, {
+        ...opts,
+        concurrency: opts.concurrency ?? [1, 16],
+      });
+    });
+
+  program
+    .command('stats')
+    .description("run a workload and show the job queue's live stats (stats$) per device")
+    .requiredOption('-w, --workload <algorithm>', `one of: ${SPEED_ALGORITHMS.map((a) => a.name).join(' ')}`)
+    .addOption(devicesOption())
+    .addOption(new Option('-s, --seconds <n>', 'how long to run').argParser(positiveNumber).default(5))
+    .addOption(
+      new Option('-c, --concurrency <n>', 'operations in flight').argParser(positiveInteger).default(32),
+    )
+    .addOption(
+      new Option('--interval <ms>', 'milliseconds between stats snapshots')
+        .argParser(positiveInteger)
+        .default(1000),
+    )
+    .addOption(jsonOption())
+    .action(async (opts, command: Command) => {
+      code = await runStats(context(command), { ...opts, intervalMs: opts.interval });
+    });
+
+  const onInterrupt = () => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onInterrupt);
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (error) {
+    const err = (options.io ?? processIo(false)).err;
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+      return EXIT_USAGE; // commander has already printed what was wrong
+    }
+    if (error instanceof UsageError) {
+      err(`error: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+}
