@@ -630,18 +630,32 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       else if (record.deadline < next) next = record.deadline;
     };
     this.#backlog.forEachLive(visit);
-    const stalled: Lane<DeviceEntry>[] = [];
+    // Stall rule 1: a device with jobs out and no completion on any queue pair (nor a queue
+    // pair newly busy) for stallTimeoutMs: every busy queue pair of it is abandoned. Judged per
+    // device, not per queue pair, because a card with few engines may serve one queue pair
+    // while another waits its turn.
+    const stalled = new Set<Lane<DeviceEntry>>();
     for (const entry of this.#devices) {
+      let busy = false;
+      let progress = 0;
       for (const lane of entry.lanes) {
         lane.forEachLive(visit);
-        if (lane.occupied > 0 && lane.open) {
-          const stallAt = lane.lastProgress + this.#options.stallTimeoutMs;
-          if (stallAt <= now) stalled.push(lane);
-          else if (stallAt < next) next = stallAt;
-        }
+        if (lane.lastProgress > progress) progress = lane.lastProgress;
+        if (lane.occupied > 0 && lane.open) busy = true;
+      }
+      if (!busy) continue;
+      const stallAt = progress + this.#options.stallTimeoutMs;
+      if (stallAt <= now) {
+        for (const lane of entry.lanes) if (lane.occupied > 0 && lane.open) stalled.add(lane);
+      } else if (stallAt < next) {
+        next = stallAt;
       }
     }
     for (const record of expired) {
+      // Stall rule 2: a job past its deadline on a queue pair that has completed nothing since
+      // the job went in: that queue pair has stopped, whatever the device's others do.
+      const lane = record.state === JobState.inFlight ? (record.holder as Lane<DeviceEntry> | null) : null;
+      if (lane !== null && lane.open && lane.lastCompletion < record.dispatchedAt) stalled.add(lane);
       const error = new TimeoutError(
         `${describe(record)} did not complete within its deadline (${Math.round(now - record.submittedAt)} ms)`,
         record.device === '' ? undefined : { device: record.device },

@@ -56,8 +56,10 @@ export class Lane<D> implements SlotHolder {
   /** Whether the lane takes new jobs (false while abandoned/resetting, out of service, closed). */
   open = true;
   mode: LaneMode = 'interrupt';
-  /** performance.now() of the last completion (or of going busy from idle). */
+  /** performance.now() of the last completion, or of going busy from idle. */
   lastProgress = 0;
+  /** performance.now() of the last harvest that found a completion. */
+  lastCompletion = 0;
 
   // Counters, read by the stats snapshot.
   submitted = 0;
@@ -295,6 +297,7 @@ export class Lane<D> implements SlotHolder {
     }
     if (found > 0) {
       this.lastProgress = this.#harvestTime;
+      this.lastCompletion = this.#harvestTime;
       this.#owner.roomFreed(this);
     }
     return found;

@@ -44,9 +44,10 @@ export class Scheduler {
       const entry = devices[i]!;
       if (record.pinned !== null && entry.id !== record.pinned) continue;
       if (record.excluded?.includes(entry.id)) continue;
-      if (!entry.inService) {
-        if (!entry.removed && entry.device.state === 'resetting' && entry.firstCovered(record) >= 0)
-          capable = true;
+      // The device's own state is read too: its state event reaches the queue a microtask later.
+      const state = entry.device.state;
+      if (!entry.inService || state !== 'ready') {
+        if (!entry.removed && state === 'resetting' && entry.firstCovered(record) >= 0) capable = true;
         continue;
       }
       const alt = entry.firstCovered(record);

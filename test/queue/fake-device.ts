@@ -28,7 +28,9 @@ export type Behaviour =
   | 'duplicate'
   | 'hang'
   | 'garbage-tag'
-  | 'late-duplicate';
+  | 'late-duplicate'
+  /** Completes after 60 ms whatever the queue pair's latency. */
+  | 'slow';
 
 export interface FakeQueuePairOptions {
   readonly depth?: number;
@@ -124,11 +126,12 @@ export class FakeQueuePair implements QueuePair {
         this.#timers.add(t);
       }
     };
-    if (this.#latencyMs > 0) {
+    const latency = behaviour === 'slow' ? 60 : this.#latencyMs;
+    if (latency > 0) {
       const t = setTimeout(() => {
         this.#timers.delete(t);
         complete();
-      }, this.#latencyMs);
+      }, latency);
       this.#timers.add(t);
     } else {
       complete();
