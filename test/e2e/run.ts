@@ -7,7 +7,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildInitramfs, GUEST_VECTORS } from './initramfs.js';
@@ -72,8 +72,10 @@ async function main(): Promise<number> {
   }
   const found = findKernel();
   if (found === undefined) return 1;
-  mkdirSync(work, { recursive: true });
-  const initramfs = buildInitramfs({ repo, work, kernelVersion: found.version, vectors });
+  // One staging folder per run: two runs at once (CI and a developer) must not share an initramfs tree.
+  const staging = join(work, `run-${process.pid}`);
+  mkdirSync(staging, { recursive: true });
+  const initramfs = buildInitramfs({ repo, work: staging, kernelVersion: found.version, vectors });
   console.log(`== initramfs ${initramfs} for kernel ${found.version}`);
 
   let allPassed = true;
@@ -99,6 +101,7 @@ async function main(): Promise<number> {
       console.log(`-- guest console (${mode}) --\n${result.console}\n-- end of console --`);
     }
   }
+  rmSync(staging, { recursive: true, force: true });
   const seconds = (performance.now() - started) / 1000;
   console.log(`== e2e stage ${allPassed ? 'PASSED' : 'FAILED'} in ${seconds.toFixed(1)} s`);
   writeFileSync(join(work, 'results.txt'), `${tables.join('\n\n')}\n\ne2e stage: ${seconds.toFixed(1)} s\n`);

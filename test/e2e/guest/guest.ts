@@ -8,7 +8,16 @@
 
 import { generateKeyPairSync, verify as nodeVerify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type Device, defaultRegistry, openAccelerator, type Platform } from '../../../index.js';
+import {
+  AbortedError,
+  type Device,
+  DeviceGoneError,
+  defaultRegistry,
+  InvalidInputError,
+  openAccelerator,
+  type Platform,
+  UnsupportedError,
+} from '../../../index.js';
 import { generatedKeys, measure, refinement, wycheproofSign, wycheproofVerify } from './cases.js';
 import { Report } from './report.js';
 import { bindUio, bindVfio, findFunctions, hex4 } from './sysfs.js';
@@ -27,6 +36,16 @@ async function ensureNativePlatform(): Promise<string> {
   if (defaultRegistry.schemes().includes('pci')) return 'registered by the package entry';
   const name = 'pcie-mmio';
   const mod = (await import(name)) as Record<string, unknown>;
+  const create = mod.createNativePlatform;
+  if (typeof create === 'function') {
+    const platform: unknown = create({
+      errors: { AbortedError, DeviceGoneError, UnsupportedError, InvalidInputError },
+    });
+    if (isPlatform(platform)) {
+      defaultRegistry.registerPlatform(platform);
+      return 'registered createNativePlatform() from pcie-mmio';
+    }
+  }
   for (const [exported, value] of Object.entries(mod)) {
     if (isPlatform(value)) {
       defaultRegistry.registerPlatform(value);

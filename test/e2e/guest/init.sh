@@ -16,9 +16,9 @@ for arg in $(cat /proc/cmdline); do
   case "$arg" in e2e.mode=*) MODE="${arg#e2e.mode=}" ;; esac
 done
 
-# Modules in dependency order (written by the host from modinfo, one path a line).
-while read -r ko; do
-  [ -n "$ko" ] && insmod "$ko" || true
+# Modules in dependency order (written by the host from modinfo: a path and its parameters a line).
+while read -r ko params; do
+  [ -n "$ko" ] && insmod "$ko" $params || true
 done < /modules.order
 
 echo "E2E-BOOTED|mode=$MODE|kernel=$(uname -r)"
