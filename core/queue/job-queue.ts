@@ -655,7 +655,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       // Stall rule 2: a job past its deadline on a queue pair that has completed nothing since
       // the job went in: that queue pair has stopped, whatever the device's others do.
       const lane = record.state === JobState.inFlight ? (record.holder as Lane<DeviceEntry> | null) : null;
-      if (lane !== null && lane.open && lane.lastCompletion < record.dispatchedAt) stalled.add(lane);
+      if (lane?.open && lane.lastCompletion < record.dispatchedAt) stalled.add(lane);
       const error = new TimeoutError(
         `${describe(record)} did not complete within its deadline (${Math.round(now - record.submittedAt)} ms)`,
         record.device === '' ? undefined : { device: record.device },
