@@ -5,6 +5,8 @@
  * for the whole card), plus how late a delayed completion is (`delayms`).
  */
 
+import { InvalidInputError } from '../core/driver/errors.js';
+
 export type EngineMode = 'real' | 'null' | 'timed';
 
 export interface EngineConfig {
@@ -22,7 +24,7 @@ function positiveNumber(options: Readonly<Record<string, string>>, name: string,
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0) {
-    throw new TypeError(`bad simulator option ${name}=${text}: expected a non-negative number`);
+    throw new InvalidInputError(`bad simulator option ${name}=${text}: expected a non-negative number`);
   }
   return value;
 }
@@ -33,16 +35,19 @@ export function parseEngineConfig(
 ): EngineConfig {
   const mode = options.engine ?? 'real';
   if (mode !== 'real' && mode !== 'null' && mode !== 'timed') {
-    throw new TypeError(`bad simulator option engine=${mode}: expected real, null or timed`);
+    throw new InvalidInputError(`bad simulator option engine=${mode}: expected real, null or timed`);
   }
   const count = positiveNumber(options, 'engines', defaults.count);
   if (!Number.isInteger(count) || count < 1 || count > 256) {
-    throw new TypeError(`bad simulator option engines=${options.engines}: expected an integer in 1..256`);
+    throw new InvalidInputError(
+      `bad simulator option engines=${options.engines}: expected an integer in 1..256`,
+    );
   }
   let serviceMs = positiveNumber(options, 'service', defaults.serviceMs);
   if (options.rate !== undefined && options.service === undefined) {
     const rate = positiveNumber(options, 'rate', 0);
-    if (rate <= 0) throw new TypeError(`bad simulator option rate=${options.rate}: expected ops/s above 0`);
+    if (rate <= 0)
+      throw new InvalidInputError(`bad simulator option rate=${options.rate}: expected ops/s above 0`);
     // The card as a whole does `rate` operations per second: each engine one every count/rate seconds.
     serviceMs = (count / rate) * 1000;
   }

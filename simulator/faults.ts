@@ -14,6 +14,7 @@
  * can be repeated.
  */
 
+import { InvalidInputError } from '../core/driver/errors.js';
 import type { FaultKind } from './model.js';
 
 const NAMES: Readonly<Record<string, FaultKind>> = {
@@ -31,7 +32,7 @@ export type FaultRule =
   | { readonly kind: FaultKind; readonly probability: number }
   | { readonly kind: FaultKind; readonly nth: number };
 
-/** Parse a `faults=` option; throws a TypeError naming the bad rule. */
+/** Parse a `faults=` option; throws an InvalidInputError naming the bad rule. */
 export function parseFaultRules(text: string | undefined): FaultRule[] {
   if (text === undefined || text.trim() === '') return [];
   return text.split(',').map((raw) => {
@@ -39,19 +40,19 @@ export function parseFaultRules(text: string | undefined): FaultRule[] {
     const match = /^([a-z]+)(?::([0-9.]+)|@([0-9]+))$/.exec(rule);
     const kind = match ? NAMES[match[1]!] : undefined;
     if (!match || kind === undefined) {
-      throw new TypeError(
+      throw new InvalidInputError(
         `bad fault rule "${rule}": expected <name>:<probability> or <name>@<n>, names ${Object.keys(NAMES).join(', ')}`,
       );
     }
     if (match[2] !== undefined) {
       const probability = Number(match[2]);
       if (!(probability >= 0 && probability <= 1)) {
-        throw new TypeError(`bad fault rule "${rule}": probability must be in [0, 1]`);
+        throw new InvalidInputError(`bad fault rule "${rule}": probability must be in [0, 1]`);
       }
       return { kind, probability };
     }
     const nth = Number(match[3]);
-    if (nth < 1) throw new TypeError(`bad fault rule "${rule}": operations count from 1`);
+    if (nth < 1) throw new InvalidInputError(`bad fault rule "${rule}": operations count from 1`);
     return { kind, nth };
   });
 }
@@ -80,7 +81,8 @@ export class FaultSchedule {
 
   static fromOptions(options: Readonly<Record<string, string>>): FaultSchedule {
     const seed = options.seed === undefined ? 1 : Number(options.seed);
-    if (!Number.isInteger(seed)) throw new TypeError(`bad seed "${options.seed}": expected an integer`);
+    if (!Number.isInteger(seed))
+      throw new InvalidInputError(`bad seed "${options.seed}": expected an integer`);
     return new FaultSchedule(parseFaultRules(options.faults), seed);
   }
 

@@ -5,6 +5,7 @@
  */
 
 import type { Worker } from 'node:worker_threads';
+import { InvalidInputError } from '../core/driver/errors.js';
 import type { Irq } from '../core/platform/irq.js';
 import type { Mmio } from '../core/platform/mmio.js';
 import type { IrqSupport, PciConfigSpace, PciFunction, PciFunctionInfo } from '../core/platform/pci.js';
@@ -32,7 +33,7 @@ import type { WorkerInit } from './worker-runner.js';
 export type RunMode = 'worker' | 'inline';
 
 /** What tests and benchmarks may see of a simulated card beyond the PciFunction contract. */
-export interface SimulatorHandle {
+export interface SimulatorHandleShape {
   readonly model: string;
   readonly mode: RunMode;
   readonly layout: ModelLayout;
@@ -49,6 +50,64 @@ export interface SimulatorHandle {
   removeNow(): void;
 }
 
+/**
+ * The handle behind `SimPciFunction.sim`. Everything is a prototype getter, so
+ * printing a card (a test failure message) never dumps its megabytes of arena.
+ */
+export class SimHandle implements SimulatorHandleShape {
+  readonly #model: string;
+  readonly #mode: RunMode;
+  readonly #layout: ModelLayout;
+  readonly #shared: SharedCard;
+  readonly #control: Int32Array;
+  readonly #inline: DeviceModel | undefined;
+  readonly #remove: () => void;
+
+  constructor(
+    model: string,
+    mode: RunMode,
+    layout: ModelLayout,
+    shared: SharedCard,
+    inline: DeviceModel | undefined,
+    remove: () => void,
+  ) {
+    this.#model = model;
+    this.#mode = mode;
+    this.#layout = layout;
+    this.#shared = shared;
+    this.#control = new Int32Array(shared.control);
+    this.#inline = inline;
+    this.#remove = remove;
+  }
+  get model(): string {
+    return this.#model;
+  }
+  get mode(): RunMode {
+    return this.#mode;
+  }
+  get layout(): ModelLayout {
+    return this.#layout;
+  }
+  get arena(): Uint8Array {
+    return new Uint8Array(this.#shared.arena);
+  }
+  get arenaBusBase(): bigint {
+    return DMA_BUS_BASE;
+  }
+  get dmaFaults(): number {
+    return Atomics.load(this.#control, DMA_FAULTS);
+  }
+  get operations(): number {
+    return Atomics.load(this.#control, OPERATIONS);
+  }
+  get inlineModel(): DeviceModel | undefined {
+    return this.#inline;
+  }
+  removeNow(): void {
+    this.#remove();
+  }
+}
+
 const workerUrl = new URL(
   `./worker-runner${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
   import.meta.url,
@@ -60,7 +119,7 @@ export class SimPciFunction implements PciFunction {
   readonly dma: ArenaAllocator;
   readonly irqSupport: IrqSupport;
   readonly removed: Promise<void>;
-  readonly sim: SimulatorHandle;
+  readonly sim: SimHandle;
   readonly #layout: ModelLayout;
   readonly #shared: SharedCard;
   readonly #control: Int32Array;
@@ -103,22 +162,7 @@ export class SimPciFunction implements PciFunction {
       ? new InlinePort(shared.control, runner)
       : new FifoPort(shared.control, () => this.#markRemoved());
     this.removed = this.#watchRemoval();
-    const control = this.#control;
-    this.sim = {
-      model,
-      mode,
-      layout,
-      arena: new Uint8Array(shared.arena),
-      arenaBusBase: DMA_BUS_BASE,
-      get dmaFaults() {
-        return Atomics.load(control, DMA_FAULTS);
-      },
-      get operations() {
-        return Atomics.load(control, OPERATIONS);
-      },
-      inlineModel: runner?.model,
-      removeNow: () => this.#markRemoved(),
-    };
+    this.sim = new SimHandle(model, mode, layout, shared, runner?.model, () => this.#markRemoved());
     worker?.on('error', () => this.#markRemoved());
     worker?.on('exit', () => {
       if (!this.#closed) this.#markRemoved();
@@ -134,7 +178,7 @@ export class SimPciFunction implements PciFunction {
   ): Promise<SimPciFunction> {
     const mode = options.mode ?? 'worker';
     if (mode !== 'worker' && mode !== 'inline') {
-      throw new TypeError(`bad simulator mode "${mode}": expected worker or inline`);
+      throw new InvalidInputError(`bad simulator mode "${mode}": expected worker or inline`);
     }
     const layout = definition.layout(options);
     const barSizes: Record<number, number> = {};

@@ -103,6 +103,9 @@ export class RingQueuePair implements QueuePair {
   /** Descriptors submitted, for statistics and tests. */
   submitted = 0;
   doorbells = 0;
+  /** How waits ended: by an interrupt, or by the polling fallback (many of these means lost interrupts). */
+  wakesByIrq = 0;
+  wakesByPoll = 0;
 
   constructor(host: QueuePairHost, dma: DmaAllocator, config: QueuePairConfig) {
     this.index = config.index;
@@ -332,10 +335,16 @@ export class RingQueuePair implements QueuePair {
         this.#wake = undefined;
         resolve();
       };
-      timer = setTimeout(done, this.#config.pollMs);
+      timer = setTimeout(() => {
+        this.wakesByPoll++;
+        done();
+      }, this.#config.pollMs);
       signal?.addEventListener('abort', done, { once: true });
       this.#wake = done;
-      this.#irqEvent()?.then(done);
+      this.#irqEvent()?.then(() => {
+        this.wakesByIrq++;
+        done();
+      });
     });
   }
 

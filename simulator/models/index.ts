@@ -5,6 +5,7 @@
  * Adding a model is one line here.
  */
 
+import { InvalidInputError } from '../../core/driver/errors.js';
 import type { ModelDefinition } from '../model.js';
 
 /** Model name → module file (without extension) in this folder. */
@@ -22,7 +23,9 @@ const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 export function modelUrl(name: string): URL {
   const file = Object.hasOwn(MODEL_FILES, name) ? MODEL_FILES[name] : undefined;
   if (file === undefined) {
-    throw new TypeError(`no simulated device model "${name}"; known models: ${modelNames.join(', ')}`);
+    throw new InvalidInputError(
+      `no simulated device model "${name}"; known models: ${modelNames.join(', ')}`,
+    );
   }
   return new URL(`./${file}${extension}`, import.meta.url);
 }

@@ -9,8 +9,10 @@
  */
 
 import { bytesToBigint } from '../../core/driver/bytes.js';
+import { InvalidInputError } from '../../core/driver/errors.js';
 import { DmaFault } from '../dma.js';
 import { EnginePool, parseEngineConfig } from '../engines.js';
+import { parseFaultRules } from '../faults.js';
 import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../model.js';
 import { EcSlotKey, RsaSlotKey } from '../pk-math.js';
 import { type Descriptor, decodeDescriptor, executeDescriptor, type SlotKey } from './ring-ops.js';
@@ -43,6 +45,8 @@ import {
   VERSION_VALUE,
 } from './ring-registers.js';
 
+const ENGINE_DEFAULTS = { count: 4, serviceMs: 0.1 } as const;
+
 /** Bytes a driver needs per descriptor for operands (src 512 + key 1024 + dst 512) plus both ring entries. */
 const BYTES_PER_ENTRY = 2048 + DESCRIPTOR_BYTES + COMPLETION_BYTES;
 
@@ -57,7 +61,7 @@ function intOption(
   if (text === undefined) return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new TypeError(`bad sim:ring option ${name}=${text}: expected an integer in ${min}..${max}`);
+    throw new InvalidInputError(`bad sim:ring option ${name}=${text}: expected an integer in ${min}..${max}`);
   }
   return value;
 }
@@ -65,8 +69,14 @@ function intOption(
 function layout(options: Readonly<Record<string, string>>): ModelLayout {
   const queues = intOption(options, 'queues', 4, 4, 16);
   const depth = intOption(options, 'depth', 256, 2, MAX_DEPTH);
+  if ((depth & (depth - 1)) !== 0)
+    throw new InvalidInputError(`bad sim:ring option depth=${depth}: not a power of two`);
   const sized = queues * depth * BYTES_PER_ENTRY + (1 << 20);
   const arenaMiB = intOption(options, 'arena', Math.ceil(sized / (1 << 20)), 1, 4096);
+  // Check the rest of the card's options here, on the host, so a bad spec fails before a worker starts.
+  intOption(options, 'slots', 64, 1, 65535);
+  parseEngineConfig(options, ENGINE_DEFAULTS);
+  parseFaultRules(options.faults);
   return {
     identity: {
       vendorId: RING_VENDOR_ID,
@@ -150,7 +160,7 @@ class RingModel implements DeviceModel {
     this.#bar = host.bar(0);
     this.#queueCount = this.layout.irq.vectors;
     this.#slotCount = intOption(host.options, 'slots', 64, 1, 65535);
-    this.#engines = new EnginePool(parseEngineConfig(host.options, { count: 4, serviceMs: 0.1 }));
+    this.#engines = new EnginePool(parseEngineConfig(host.options, ENGINE_DEFAULTS));
   }
 
   #set(offset: number, value: number): void {

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceGoneError } from '../../core/driver/errors.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
+import { Registry } from '../../core/registry/registry.js';
+import { ringDriver } from '../../drivers/ring/index.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import { SimulatorPlatform } from '../../simulator/platform.js';
 
@@ -22,6 +24,21 @@ describe('simulator platform', () => {
     expect(platform.isFallback).toBe(true);
     expect(platform.schemes).toEqual(['sim']);
     expect(platform.defaultSpecs()).toEqual(['sim:ring', 'sim:window']);
+  });
+
+  it('auto: with no hardware the registry falls back to one ring and one window card', async () => {
+    const registry = new Registry();
+    registry.registerPlatform(platform);
+    registry.registerDriver(ringDriver);
+    expect(await registry.autoSpecs()).toEqual({ specs: ['sim:ring', 'sim:window'], usedFallback: true });
+  });
+
+  it('rejects bad options before starting a model, naming them', async () => {
+    await expect(open('sim:ring?engine=fast')).rejects.toThrow(/engine=fast/);
+    await expect(open('sim:ring?faults=explode:0.5')).rejects.toMatchObject({ code: 'invalid-input' });
+    await expect(open('sim:ring?faults=hang@0')).rejects.toThrow(/count from 1/);
+    await expect(open('sim:ring?depth=3000')).rejects.toThrow(/depth=3000/);
+    await expect(open('sim:ring?mode=sideways')).rejects.toThrow(/mode "sideways"/);
   });
 
   it('rejects an unknown model with a message naming it', async () => {
