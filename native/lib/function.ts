@@ -12,6 +12,12 @@ import type { NativePciFunctionInfo } from './sysfs.js';
 
 export type OpenMode = 'vfio' | 'uio' | 'sysfs';
 
+/** What an opened interrupt tells its function: the device went away; the Irq was closed. */
+export interface IrqHooks {
+  onGone(error: Error): void;
+  onClose(): void;
+}
+
 export interface FunctionParts {
   readonly mode: OpenMode;
   readonly info: NativePciFunctionInfo;
@@ -19,7 +25,7 @@ export interface FunctionParts {
   readonly dma: DmaAllocator;
   readonly irqSupport: IrqSupport;
   mapBar(index: number): MappedWindow;
-  openIrq(vector: number, onGone: (error: Error) => void): Irq;
+  openIrq(vector: number, hooks: IrqHooks): Irq;
   /** Release what the mode opened (fds, containers), after BARs, IRQs and DMA are closed. */
   close(): void;
 }
@@ -84,13 +90,11 @@ export class NativePciFunction implements PciFunction {
       );
     if (this.#irqs.has(vector))
       throw new Error(`interrupt vector ${vector} of ${this.info.address} is already open`);
-    const irq = this.#parts.openIrq(vector, () => this.#gone());
-    // Closing the Irq (by its user) forgets it here too, so it can be opened again.
-    const close = irq.close.bind(irq);
-    irq.close = () => {
-      this.#irqs.delete(vector);
-      close();
-    };
+    const irq = this.#parts.openIrq(vector, {
+      onGone: () => this.#gone(),
+      // closed by its user: forget it, so the vector can be opened again
+      onClose: () => this.#irqs.delete(vector),
+    });
     this.#irqs.set(vector, irq);
     return irq;
   }

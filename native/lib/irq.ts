@@ -29,6 +29,8 @@ export interface FdIrqOptions {
   readonly errors?: ErrorClasses;
   /** Told once if the fd reports an error (the device went away). */
   readonly onGone?: (error: Error) => void;
+  /** Told when the Irq closes (its owner forgets it). */
+  readonly onClose?: () => void;
 }
 
 interface PendingWait {
@@ -45,6 +47,7 @@ export class FdIrq implements Irq {
   readonly #control: IrqControl;
   readonly #errors: ErrorClasses;
   readonly #onGone: ((error: Error) => void) | undefined;
+  readonly #onClose: (() => void) | undefined;
   readonly #poller: PollerHandle;
   #counted = 0;
   #lastTotal: number | undefined;
@@ -60,6 +63,7 @@ export class FdIrq implements Irq {
     this.#control = options.control ?? {};
     this.#errors = options.errors ?? defaultErrors;
     this.#onGone = options.onGone;
+    this.#onClose = options.onClose;
     this.#poller = addon().pollOpen(this.#fd, this.#kind === 'uio' ? 4 : 8, (value, errno) =>
       this.#onReadable(value, errno),
     );
@@ -119,6 +123,7 @@ export class FdIrq implements Irq {
       this.#control.close?.();
     } finally {
       if (this.#ownsFd) closeSync(this.#fd);
+      this.#onClose?.();
       this.#settle()?.reject(
         new this.#errors.DeviceGoneError(`interrupt vector ${this.vector} closed while waiting`),
       );

@@ -92,7 +92,7 @@ export function openUio(ctx: ModeContext): FunctionParts {
     dma: new DmaPool(hugepageChunks(ctx.pagemapPath)),
     irqSupport: polling ? { kind: 'none', vectors: 0 } : { kind: 'intx', vectors: 1 },
     mapBar: (index) => mapResource(info, index, true),
-    openIrq: (vector, onGone) => {
+    openIrq: (vector, hooks) => {
       const uioFd = openSync(join(ctx.devRoot, info.uio!), constants.O_RDWR | constants.O_NONBLOCK);
       const unmask = () => updateCommand(config, 0, COMMAND_INTX_DISABLE);
       unmask();
@@ -101,7 +101,7 @@ export function openUio(ctx: ModeContext): FunctionParts {
         fd: uioFd,
         kind: 'uio',
         errors,
-        onGone,
+        ...hooks,
         control: {
           enable: unmask,
           unmask,

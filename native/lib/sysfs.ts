@@ -9,8 +9,8 @@ import type { PciFunctionInfo } from './contracts.js';
 
 export interface BarInfo {
   readonly index: number;
-  /** Host physical start (what the kernel assigned). */
-  readonly start: bigint;
+  /** Host physical start as the kernel assigned it, in hex ("0xfe000000": JSON-safe). */
+  readonly start: string;
   readonly size: number;
   /** Linux IORESOURCE_* flags from sysfs. */
   readonly flags: number;
@@ -84,7 +84,7 @@ export function parseResource(text: string): BarInfo[] {
     if (!kind) continue;
     bars.push({
       index,
-      start,
+      start: `0x${start.toString(16)}`,
       size: Number(end - start + 1n),
       flags,
       kind,

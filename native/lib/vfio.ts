@@ -167,7 +167,7 @@ export function openVfio(ctx: ModeContext): FunctionParts {
           throw new errors.UnsupportedError(`${info.address} BAR ${bar} cannot be mmap'ed through VFIO`);
         return mapFd(device, { offset: region.offset, size: region.size });
       },
-      openIrq: (vector, onGone) => {
+      openIrq: (vector, hooks) => {
         const fd = addon().eventfd();
         while (routed.length <= vector) routed.push(-1);
         routed[vector] = fd;
@@ -186,7 +186,7 @@ export function openVfio(ctx: ModeContext): FunctionParts {
           fd,
           kind: 'eventfd',
           errors,
-          onGone,
+          ...hooks,
           control: {
             // VFIO masks INTx itself when it fires; MSI/MSI-X need no re-arm.
             unmask: intx ? () => action(ACTION_UNMASK) : undefined,

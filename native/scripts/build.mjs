@@ -8,7 +8,7 @@
 // throws that reason, naming the tool, the first time something needs the addon.
 // Set PCIE_MMIO_REQUIRE_ADDON=1 to make a failed build fail the install instead.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +46,33 @@ function nodeGyp() {
   }
 }
 
+const addonFile = join(root, 'build', 'Release', 'pcie_mmio.node');
+const stamp = join(root, 'build', 'BUILT_FOR.json');
+const builtFor = { node: process.version, modules: process.versions.modules, arch: process.arch };
+
+// Every `npm install` in the repository re-runs this script: rebuilding (and so
+// deleting) an addon that is already current would break whoever uses it meanwhile.
+function upToDate() {
+  if (process.env.PCIE_MMIO_FORCE_REBUILD === '1' || !existsSync(addonFile) || !existsSync(stamp))
+    return false;
+  try {
+    if (JSON.stringify(JSON.parse(readFileSync(stamp, 'utf8'))) !== JSON.stringify(builtFor)) return false;
+  } catch {
+    return false;
+  }
+  const built = statSync(addonFile).mtimeMs;
+  const sources = [
+    join(root, 'binding.gyp'),
+    ...readdirSync(join(root, 'src')).map((f) => join(root, 'src', f)),
+  ];
+  return sources.every((f) => statSync(f).mtimeMs <= built);
+}
+
 function buildAddon() {
+  if (upToDate()) {
+    console.log('pcie-mmio: addon is up to date');
+    return undefined;
+  }
   rmSync(record, { force: true });
   const missing = ['python3', 'make', 'g++'].filter((tool) => !onPath(tool));
   const gyp = nodeGyp();
@@ -58,6 +84,7 @@ function buildAddon() {
     args.push(`--nodedir=${join(dirname(process.execPath), '..')}`);
   if (!run(process.execPath, args))
     return { missing: [], reason: 'node-gyp rebuild failed (see the log above)' };
+  writeFileSync(stamp, `${JSON.stringify(builtFor)}\n`);
   return undefined;
 }
 

@@ -71,6 +71,7 @@ describe('sysfs parsing', () => {
       uio: 'uio0',
     });
     expect(info!.numaNode).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(info)).bars[1].start).toBe('0xfe00000000'); // JSON-safe
     expect(info!.bars.map((b) => [b.index, b.size, b.kind, b.is64, b.prefetchable])).toEqual([
       [0, 4096, 'memory', false, false],
       [4, 0x4000, 'memory', true, true],
@@ -80,7 +81,7 @@ describe('sysfs parsing', () => {
   it('parses resource lines, skipping empty and I/O-less entries', () => {
     const bars = parseResource('0x0000000000001000 0x000000000000101f 0x0000000000040101\n');
     expect(bars).toEqual([
-      { index: 0, start: 0x1000n, size: 32, flags: 0x40101, kind: 'io', is64: false, prefetchable: false },
+      { index: 0, start: '0x1000', size: 32, flags: 0x40101, kind: 'io', is64: false, prefetchable: false },
     ]);
   });
 
