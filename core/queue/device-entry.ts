@@ -90,7 +90,7 @@ export class DeviceEntry {
       if (!lane.open) continue;
       occupied += lane.occupied;
       capacity += lane.depth;
-      const room = lane.depth - lane.occupied;
+      const room = lane.room;
       if (room <= 0) continue;
       if (batching === undefined && lane.pending.length > 0) batching = lane;
       if (room > bestRoom) {

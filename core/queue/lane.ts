@@ -101,9 +101,16 @@ export class Lane<D> implements SlotHolder {
     this.#freeTop = this.depth;
   }
 
+  /**
+   * The queue pair took fewer jobs than it had room for by our count: offer it nothing
+   * more until a harvest frees something (else the refused jobs would be offered again
+   * and again within the same tick).
+   */
+  refusing = false;
+
   /** How many more jobs fit now. */
   get room(): number {
-    return this.open ? this.depth - this.occupied : 0;
+    return this.open && !this.refusing ? this.depth - this.occupied : 0;
   }
 
   /** Give `record` a tag and put it in this tick's batch. The caller checked `room`. */
@@ -149,6 +156,7 @@ export class Lane<D> implements SlotHolder {
       this.#owner.requeueFront(record);
     }
     pending.length = 0;
+    if (taken < count) this.refusing = true;
     if (threw) this.#owner.laneError(this, failure);
     else if (taken > 0) this.arm();
   }
@@ -215,6 +223,7 @@ export class Lane<D> implements SlotHolder {
   reopen(): void {
     if (this.#closed) return;
     this.open = true;
+    this.refusing = false;
     this.arm();
   }
 
@@ -296,6 +305,7 @@ export class Lane<D> implements SlotHolder {
       return 0;
     }
     if (found > 0) {
+      this.refusing = false;
       this.lastProgress = this.#harvestTime;
       this.lastCompletion = this.#harvestTime;
       this.#owner.roomFreed(this);

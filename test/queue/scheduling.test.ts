@@ -226,3 +226,30 @@ describe('batching', () => {
     await q.close();
   });
 });
+
+describe('a queue pair that takes fewer jobs than it has room for', () => {
+  it('is offered nothing more until a harvest frees room, and the refused jobs run later', async () => {
+    const dev = new FakeDevice({ qp: { depth: 4, manual: true } });
+    const qp = dev.queuePairs[0]!;
+    // The driver's own count says only two fit (e.g. slots still held after a reset).
+    const submit = qp.submit.bind(qp);
+    let limit = 2;
+    qp.submit = (jobs) => submit(jobs.slice(0, Math.max(0, limit - qp.inFlight)));
+    const q = new JobQueue();
+    q.addDevice(dev);
+    const jobs = Array.from({ length: 4 }, (_, i) => q.submit(request(i)));
+    await settle();
+    expect(qp.submitCalls).toBe(1);
+    expect(qp.inFlight).toBe(2);
+    expect(q.snapshot().backlog).toBe(2);
+    limit = 4;
+    qp.release();
+    await settle();
+    qp.release();
+    const results = await Promise.all(jobs);
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(request(i)));
+    });
+    await q.close();
+  });
+});
