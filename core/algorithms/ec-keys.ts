@@ -23,11 +23,25 @@ export function curveParams(name: EcCurveName): CurveParams {
  */
 export function validateEcPublicKey(key: EcPublicKeyMaterial): void {
   if (key.kind !== 'ec-public') throw new InvalidKeyError('expected an EC public key');
+  const seen = validated.get(key);
+  if (seen !== undefined && seen.curve === key.curve && seen.x === key.x && seen.y === key.y) return;
   const curve = curveParams(key.curve);
   if (typeof key.x !== 'bigint' || typeof key.y !== 'bigint' || !isOnCurve(curve, key)) {
     throw new InvalidKeyError(`public point is not a valid point of ${curve.name}`);
   }
+  validated.set(key, { curve: key.curve, x: key.x, y: key.y });
 }
+
+/**
+ * Public keys that passed validation, by identity, with the values that passed:
+ * ECDSA verification and ECDH validate the key on every call, and the bigint
+ * on-curve check is a few microseconds of main-thread time each. A key whose
+ * values differ from the ones recorded is validated again.
+ */
+const validated = new WeakMap<
+  EcPublicKeyMaterial,
+  { readonly curve: EcCurveName; readonly x: bigint; readonly y: bigint }
+>();
 
 /** A point a device computed must be on the curve; anything else is the device's fault. */
 export function checkDevicePoint(curve: CurveParams, point: EcPoint, device: string): void {

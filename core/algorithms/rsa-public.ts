@@ -59,7 +59,37 @@ export function rsaPublicBigint(key: RsaPublicKeyMaterial, input: Uint8Array): U
   return bigintToBytes(modPow(bytesToBigint(input), key.e, key.n), modulusBytes(key));
 }
 
+/**
+ * n as k big-endian bytes, per key. Comparing bytes instead of converting each
+ * value to a bigint: bytesToBigint on a 256-byte value built a 512-character
+ * string per call and was 12% of the main thread's time in RSA verification.
+ */
+const modulusBytesOf = new WeakMap<
+  RsaPublicKeyMaterial,
+  { readonly n: bigint; readonly bytes: Uint8Array | null }
+>();
+
+/** n in k bytes, or null when `bits` understates n (a malformed key: the bigint comparison decides). */
+function modulusAsBytes(key: RsaPublicKeyMaterial): Uint8Array | null {
+  const cached = modulusBytesOf.get(key);
+  // Keyed on identity, checked on value: a material object whose n changed gets fresh bytes.
+  if (cached !== undefined && cached.n === key.n) return cached.bytes;
+  const k = modulusBytes(key);
+  const bytes = key.n >= 0n && key.n < 1n << BigInt(8 * k) ? bigintToBytes(key.n, k) : null;
+  modulusBytesOf.set(key, { n: key.n, bytes });
+  return bytes;
+}
+
 /** Whether `value` is a k-byte big-endian integer below n. */
 export function isRsaRepresentative(key: RsaPublicKeyMaterial, value: Uint8Array): boolean {
-  return value.length === modulusBytes(key) && bytesToBigint(value) < key.n;
+  const k = modulusBytes(key);
+  if (value.length !== k) return false;
+  const n = modulusAsBytes(key);
+  if (n === null) return bytesToBigint(value) < key.n;
+  for (let i = 0; i < k; i++) {
+    const a = value[i]!;
+    const b = n[i]!;
+    if (a !== b) return a < b;
+  }
+  return false; // equal to n
 }
