@@ -157,8 +157,16 @@ export class Lane<D> implements SlotHolder {
     }
     pending.length = 0;
     if (taken < count) this.refusing = true;
-    if (threw) this.#owner.laneError(this, failure);
-    else if (taken > 0) this.arm();
+    if (threw) {
+      this.#owner.laneError(this, failure);
+      return;
+    }
+    if (taken === 0) return;
+    // A device that finishes within the doorbell (a fast card, the null engine) has results
+    // already: take them now instead of after an interrupt or a poll round. Reading a
+    // completion ring costs little next to a wasted wake-up.
+    if (this.mode === 'interrupt' && !this.#waiting) this.#harvestNow();
+    this.arm();
   }
 
   /** The caller gave up on the job in `slot` (abort, timeout): keep the tag until the device returns it. */

@@ -147,15 +147,20 @@ describe('cancellation', () => {
 
 describe('adaptive harvesting', () => {
   it('waits for the interrupt when idle-ish, polls under load, and goes back when load stops', async () => {
-    const dev = new FakeDevice({ qp: { depth: 64, latencyMs: 0 } });
+    const dev = new FakeDevice({ qp: { depth: 64, manual: true } });
     const q = new JobQueue({ pollThreshold: 4, pollSpinLimit: 3 });
     q.addDevice(dev);
     const qp = dev.queuePairs[0]!;
-    await q.submit(request(0));
+    const one = q.submit(request(0));
+    await settle();
+    qp.release();
+    await one;
     expect(qp.waitCalls).toBe(1);
     expect(q.snapshot().devices[0]!.queuePairs[0]!.mode).toBe('interrupt');
     // A burst: the harvest finds many completions at once, so the lane switches to polling.
     const burst = Array.from({ length: 64 }, (_, i) => q.submit(request(i)));
+    await settle();
+    qp.release();
     await Promise.all(burst);
     expect(q.snapshot().devices[0]!.queuePairs[0]!.mode).toBe('poll');
     // Completions stop coming: a run of empty polls takes the lane back to the interrupt.

@@ -253,3 +253,17 @@ describe('a queue pair that takes fewer jobs than it has room for', () => {
     await q.close();
   });
 });
+
+describe('a device that completes within the doorbell', () => {
+  it('has its results taken right after the doorbell, without waiting for an interrupt', async () => {
+    const dev = new FakeDevice({ qp: { depth: 8, latencyMs: 0 } });
+    const q = new JobQueue();
+    q.addDevice(dev);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => q.submit(request(i))));
+    results.forEach((v, i) => {
+      expect(v).toEqual(expectedValue(request(i)));
+    });
+    expect(dev.queuePairs[0]!.waitCalls).toBe(0);
+    await q.close();
+  });
+});
