@@ -17,7 +17,7 @@ import {
   type CryptoKeyLike,
   openAccelerator,
   type PrimitiveRequest,
-  resolveDeviceSpecs,
+  resolveDeviceSelection,
   supports,
 } from './index.js';
 
@@ -260,7 +260,11 @@ function table(device: string, outcomes: readonly KatOutcome[]): string {
 
 async function main(): Promise<number> {
   const vectors = loadKnownAnswers();
-  const specs = await resolveDeviceSpecs();
+  const { specs, usedFallback } = await resolveDeviceSelection();
+  if (usedFallback) {
+    const simulated = specs.filter((s) => s.startsWith('sim:')).join(', ');
+    console.log(`No accelerator hardware found: testing the simulated cards (${simulated}) instead.\n`);
+  }
   let failed = 0;
   for (const spec of specs) {
     let accel: Accelerator;

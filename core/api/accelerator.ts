@@ -75,6 +75,11 @@ export interface Accelerator {
   readonly crypto: AcceleratorCrypto;
   readonly subtle: AcceleratorSubtle;
   readonly devices: readonly AcceleratorDevice[];
+  /**
+   * True when "auto" found no hardware and opened the simulator's cards instead;
+   * tools should say so.
+   */
+  readonly usedSimulatorFallback: boolean;
   readonly queue: AcceleratorQueue;
   /** Queue and device stats, sampled every `queue.statsIntervalMs` while subscribed. */
   readonly stats$: Observable<QueueStats>;
@@ -96,22 +101,42 @@ function requestedSpecs(devices: OpenAcceleratorOptions['devices']): string[] {
   return list.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** What a device list resolves to, and whether "auto" fell back to the simulator. */
+export interface DeviceSelection {
+  readonly specs: string[];
+  /** True when "auto" found no hardware and used the fallback platform (the simulator). */
+  readonly usedFallback: boolean;
+}
+
 /**
  * The device specs `openAccelerator(options)` would open: the requested list (or
  * PKACCEL_DEVICES, or "auto") with "auto" expanded through the registry, in
  * order and without duplicates. Tools that open devices one at a time (the
  * self-test) use it to see the same list.
  */
+export async function resolveDeviceSelection(
+  options: Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> = {},
+): Promise<DeviceSelection> {
+  const registry = options.registry ?? defaultRegistry;
+  const specs: string[] = [];
+  let usedFallback = false;
+  for (const spec of requestedSpecs(options.devices)) {
+    let expanded = [spec];
+    if (spec === 'auto') {
+      const auto = await registry.autoSpecs(options.signal);
+      expanded = auto.specs;
+      usedFallback ||= auto.usedFallback;
+    }
+    for (const s of expanded) if (!specs.includes(s)) specs.push(s);
+  }
+  return { specs, usedFallback };
+}
+
+/** The specs of `resolveDeviceSelection`, alone. */
 export async function resolveDeviceSpecs(
   options: Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> = {},
 ): Promise<string[]> {
-  const registry = options.registry ?? defaultRegistry;
-  const out: string[] = [];
-  for (const spec of requestedSpecs(options.devices)) {
-    const expanded = spec === 'auto' ? (await registry.autoSpecs(options.signal)).specs : [spec];
-    for (const s of expanded) if (!out.includes(s)) out.push(s);
-  }
-  return out;
+  return (await resolveDeviceSelection(options)).specs;
 }
 
 function describe(device: Device): AcceleratorDevice {
@@ -131,7 +156,7 @@ function describe(device: Device): AcceleratorDevice {
 /** Open the devices and return an accelerator over them. Devices opened before a failure are closed again. */
 export async function openAccelerator(options: OpenAcceleratorOptions = {}): Promise<Accelerator> {
   const registry = options.registry ?? defaultRegistry;
-  const specs = await resolveDeviceSpecs(options);
+  const { specs, usedFallback } = await resolveDeviceSelection(options);
   if (specs.length === 0) throw new InvalidInputError('no devices to open (the device list is empty)');
   if (
     options.softwareFallback === true &&
@@ -165,6 +190,7 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
     crypto,
     subtle,
     devices: opened.map(describe),
+    usedSimulatorFallback: usedFallback,
     queue: {
       submit: (request, submitOptions) => queue.submit(request, submitOptions),
       process: (requests$, processOptions) => queue.process(requests$, processOptions),

@@ -4,8 +4,10 @@ export {
   type Accelerator,
   type AcceleratorCrypto,
   type AcceleratorDevice,
+  type DeviceSelection,
   type OpenAcceleratorOptions,
   openAccelerator,
+  resolveDeviceSelection,
   resolveDeviceSpecs,
 } from './accelerator.js';
 export type { AlgorithmIdentifier, AsymmetricName } from './algorithm.js';
