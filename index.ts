@@ -13,10 +13,25 @@ import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
 import { windowDriver } from './drivers/window/index.js';
 import { simulatorPlatform } from './simulator/platform.js';
 
+// AcceleratorQueue and the core/queue types below: what accel.queue, stats$, events$ and the queue options are typed with.
+export type { AcceleratorQueue } from './core/api/accelerator.js';
 export * from './core/api/index.js';
 export * from './core/driver/index.js';
 export type * from './core/platform/index.js';
 export { parseDeviceSpec } from './core/platform/index.js';
+export type {
+  BacklogFullPolicy,
+  Counters,
+  DeviceStats,
+  LatencyStats,
+  Percentiles,
+  ProcessOptions,
+  QueueEvent,
+  QueueOptions,
+  QueuePairStats,
+  QueueStats,
+  SubmitOptions,
+} from './core/queue/index.js';
 export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
 
 /** The built-in drivers: one line per device family. */

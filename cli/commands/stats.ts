@@ -6,8 +6,7 @@
  * snapshot per line (NDJSON), the last one marked `final`.
  */
 
-import type { QueueStats } from '../../core/queue/index.js';
-import { type Accelerator, openAccelerator } from '../../index.js';
+import { type Accelerator, openAccelerator, type QueueStats } from '../../index.js';
 import { type CommandContext, messageOf } from '../context.js';
 import { selectDevices, selectionNote } from '../device-selection.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.js';
