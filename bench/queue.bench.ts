@@ -231,34 +231,47 @@ function row(name: string, inFlight: number, m: Measured, base: Measured): Bench
   };
 }
 
-/** 2. Feeding a fast card. */
+/**
+ * 2. Feeding a fast card. The timed engine schedules each operation with a timer, and
+ * timers have millisecond granularity, so a card of 4 engines cannot be modeled faster
+ * than ~4,000 ops/s: 256 engines (the model's maximum) is the nearest to 300,000 ops/s
+ * the model allows. The same card with the null engine, at the same load in the same
+ * run, is the simulator's own ceiling on this machine.
+ */
 async function fastCard(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number): Promise<BenchRow[]> {
   const rate = 300_000;
-  const spec = `sim:ring?engine=timed&rate=${rate}`;
-  const platform = new SimulatorPlatform();
-  const accel = await openAccelerator({ devices: [spec], registry: simRegistry(platform) });
+  const spec = `sim:ring?engine=timed&rate=${rate}&engines=256`;
   const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
-  const slots = accel.queue.snapshot().devices[0]!.queuePairs.reduce((s, q) => s + q.depth, 0);
-  ctx.log(`${spec}, ${slots} in flight`);
-  await measure(() => accel.queue.submit(request), slots, Math.min(300, ms));
-  const cpu0 = process.cpuUsage();
-  const elu0 = performance.eventLoopUtilization();
-  const m = await measure(() => accel.queue.submit(request), slots, ms);
-  const cpu = process.cpuUsage(cpu0);
-  const elu = performance.eventLoopUtilization(elu0);
-  await accel.close();
+  const run = async (deviceSpec: string) => {
+    const platform = new SimulatorPlatform();
+    const accel = await openAccelerator({ devices: [deviceSpec], registry: simRegistry(platform) });
+    const slots = accel.queue.snapshot().devices[0]!.queuePairs.reduce((s, q) => s + q.depth, 0);
+    ctx.log(`${deviceSpec}, ${slots} in flight`);
+    await measure(() => accel.queue.submit(request), slots, Math.min(300, ms));
+    const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
+    const m = await measure(() => accel.queue.submit(request), slots, ms);
+    const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
+    await accel.close();
+    return { m, slots, cpuPerOp: (cpu.user + cpu.system) / m.ops, mainPerOp: (elu.active * 1000) / m.ops };
+  };
+  const timed = await run(spec);
+  const ceiling = await run('sim:ring?engine=null');
   return [
     {
       name: `2 fast card: ${spec}`,
-      inFlight: slots,
-      'ops/s': m.opsPerSecond,
+      inFlight: timed.slots,
+      'ops/s': timed.m.opsPerSecond,
       'modeled ops/s': rate,
-      'achieved ÷ modeled': m.opsPerSecond / rate,
-      'goal ≥0.95 met': m.opsPerSecond / rate >= 0.95,
-      'process CPU µs/op (all threads)': ((cpu.user + cpu.system) / m.ops) as number,
-      'main-thread busy µs/op': (elu.active * 1000) / m.ops,
-      'p50 µs': m.p50,
-      'p99 µs': m.p99,
+      'achieved ÷ modeled': timed.m.opsPerSecond / rate,
+      'goal ≥0.95 met': timed.m.opsPerSecond / rate >= 0.95,
+      'null-engine ceiling ops/s (same run)': ceiling.m.opsPerSecond,
+      'achieved ÷ ceiling': timed.m.opsPerSecond / ceiling.m.opsPerSecond,
+      'process CPU µs/op (all threads)': timed.cpuPerOp,
+      'main-thread busy µs/op': timed.mainPerOp,
+      'p50 µs': timed.m.p50,
+      'p99 µs': timed.m.p99,
     },
   ];
 }
