@@ -6,9 +6,9 @@
  *    and 256 in flight, on an in-process null device (the floor: no device cost
  *    at all) and on `sim:ring?engine=null`; baseline: the same device driven
  *    straight through its QueuePair (bench/lib/qp-executor.ts), no queue.
- * 2. Feeding a fast card: `sim:ring?engine=timed&rate=300000`: achieved ÷
- *    modeled capacity, and CPU per operation (whole process, and the main
- *    thread's event-loop busy time).
+ * 2. Feeding a fast card: `sim:ring?engine=timed&rate=300000&engines=256`:
+ *    achieved ÷ modeled capacity and ÷ the same card's null-engine ceiling, and
+ *    CPU per operation (whole process, and the main thread's event-loop busy time).
  * 3. Mixed: a ring card and a window card (timed engines) plus the software
  *    fallback under a mixed RSA-2048 / ECDSA P-256 load, against the sum of each
  *    device measured alone with the same load.
@@ -294,6 +294,8 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
   // so the sum is reachable only by a load that fills them all.
   const slotsOf = (d: Device) => d.queuePairs.reduce((n, qp) => n + qp.depth, 0);
   const alone: number[] = [];
+  const cores: number[] = [];
+  const coresBusy = (cpu: NodeJS.CpuUsage, seconds: number) => (cpu.user + cpu.system) / 1e6 / seconds;
   let inFlight = 0;
   for (const spec of [...specs, 'software']) {
     const device = await registry.open(spec);
@@ -302,7 +304,10 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
     ctx.log(`mixed load on ${spec} alone, ${slots} in flight`);
     const queue = new JobQueue();
     queue.addDevice(device);
-    alone.push((await measure(load(queue), slots, ms)).opsPerSecond);
+    const cpu0 = process.cpuUsage();
+    const m = await measure(load(queue), slots, ms);
+    cores.push(coresBusy(process.cpuUsage(cpu0), m.seconds));
+    alone.push(m.opsPerSecond);
     await queue.close();
     await device.close();
   }
@@ -316,7 +321,9 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
   devices.forEach((d, j) => {
     queue.addDevice(d, { fallback: j === 2 });
   });
+  const cpu0 = process.cpuUsage();
   const together = await measure(load(queue), inFlight, ms);
+  const togetherCores = coresBusy(process.cpuUsage(cpu0), together.seconds);
   const share = queue
     .snapshot()
     .devices.map((d) => `${d.id.split('?')[0]}:${d.completed}`)
@@ -334,6 +341,9 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
       'software alone': alone[2]!,
       'sum alone': sum,
       'together ÷ sum': together.opsPerSecond / sum,
+      // Each device alone had the machine's cores to itself (simulator worker, software workers).
+      'CPU cores busy alone (ring/window/software)': cores.map((c) => c.toFixed(2)).join('/'),
+      'CPU cores busy together': togetherCores,
       'completed per device': share,
     },
   ];
