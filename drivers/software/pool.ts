@@ -9,10 +9,19 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { DeviceError, type PkaccelError, type PrimitiveValue } from '../../core/driver/index.js';
+import { spawnWorker } from '../../core/platform/index.js';
 import { fromWireError } from './errors.js';
 import type { SyncRequest } from './operations.js';
-import { spawnWorker } from '../../core/platform/index.js';
-import { encodeRequest, type ResultsMessage, type ToWorker, type WireRequest } from './wire.js';
+import {
+  BatchPacker,
+  encodeRequest,
+  packs,
+  RESULT_WORDS,
+  ResultKind,
+  type ResultsMessage,
+  type ToWorker,
+  type WireRequest,
+} from './wire.js';
 
 /** Who gets a job's outcome. */
 export interface PoolClient {
@@ -29,7 +38,25 @@ interface PoolWorker {
   /** Whether the worker ever started; one that dies before is not replaced (it would die again). */
   online: boolean;
   readonly knownKeys: Set<number>;
-  outbox: { keys: (readonly [number, object])[]; jobs: (readonly [number, WireRequest])[] } | undefined;
+  outbox: Outbox | undefined;
+}
+
+/** What a worker gets at the next flush. */
+interface Outbox {
+  readonly keys: (readonly [number, object])[];
+  readonly packed: BatchPacker;
+  readonly others: (readonly [number, WireRequest])[];
+}
+
+/** "No peer key" in a packed record. */
+const NO_KEY = 0xffffffff;
+
+function newOutbox(): Outbox {
+  return { keys: [], packed: new BatchPacker(), others: [] };
+}
+
+function jobsIn(outbox: Outbox): number {
+  return outbox.packed.size + outbox.others.length;
 }
 
 const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
@@ -106,9 +133,15 @@ export class WorkerPool {
     target.load += cost;
     target.running.set(seq, cost);
     if (target.running.size === 1) target.worker.ref();
-    const wire = encodeRequest(request, (material) => this.#keyFor(target, material));
-    target.outbox ??= { keys: [], jobs: [] };
-    target.outbox.jobs.push([seq, wire]);
+    target.outbox ??= newOutbox();
+    const outbox = target.outbox;
+    if (packs(request)) {
+      const key = this.#keyFor(target, outbox, (request as { key: object }).key);
+      const peer = request.op === 'ecdh' ? this.#keyFor(target, outbox, request.peer) : NO_KEY;
+      outbox.packed.add(seq, request, key, peer);
+    } else {
+      outbox.others.push([seq, encodeRequest(request, (material) => this.#keyFor(target, outbox, material))]);
+    }
     this.#queued++;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
@@ -135,7 +168,7 @@ export class WorkerPool {
     return best;
   }
 
-  #keyFor(target: PoolWorker, material: object): number {
+  #keyFor(target: PoolWorker, outbox: Outbox, material: object): number {
     let id = this.#keyNumbers.get(material);
     if (id === undefined) {
       id = this.#nextKey++;
@@ -144,8 +177,7 @@ export class WorkerPool {
     }
     if (!target.knownKeys.has(id)) {
       target.knownKeys.add(id);
-      target.outbox ??= { keys: [], jobs: [] };
-      target.outbox.keys.push([id, material]);
+      outbox.keys.push([id, material]);
     }
     return id;
   }
@@ -157,8 +189,17 @@ export class WorkerPool {
       const outbox = w.outbox;
       if (outbox === undefined) continue;
       w.outbox = undefined;
-      this.#queued -= outbox.jobs.length;
-      w.worker.postMessage({ type: 'batch', keys: outbox.keys, jobs: outbox.jobs } satisfies ToWorker);
+      this.#queued -= jobsIn(outbox);
+      const { table, count, bytes } = outbox.packed.finish();
+      const message: ToWorker = {
+        type: 'batch',
+        keys: outbox.keys,
+        table,
+        count,
+        bytes,
+        others: outbox.others,
+      };
+      w.worker.postMessage(message, [table, bytes]);
     }
     if (this.#forgotten.length > 0) {
       const keys = this.#forgotten;
@@ -201,17 +242,37 @@ export class WorkerPool {
 
   #onResults(entry: PoolWorker, message: ResultsMessage): void {
     const slot = this.#workers.indexOf(entry);
-    if (slot >= 0) this.#answered[slot]! += message.results.length;
-    for (const result of message.results) {
-      const seq = result[0];
+    if (slot >= 0) this.#answered[slot]! += message.count;
+    const table = new Uint32Array(message.table);
+    const bytes = new Uint8Array(message.bytes);
+    for (let at = 0; at < message.count * RESULT_WORDS; at += RESULT_WORDS) {
+      const seq = table[at]!;
       entry.load -= entry.running.get(seq) ?? 0;
       entry.running.delete(seq);
       const client = this.#clients.get(seq);
       if (client === undefined) continue;
       this.#clients.delete(seq);
-      if (result[1]) client.onPoolResult(seq, true, result[2]);
-      else client.onPoolResult(seq, false, fromWireError(result[2], this.#device));
+      const off = table[at + 2]!;
+      switch (table[at + 1]) {
+        case ResultKind.bytes:
+          // A copy per result: each caller gets a buffer holding only its own bytes.
+          client.onPoolResult(seq, true, bytes.slice(off, off + table[at + 3]!));
+          break;
+        case ResultKind.true:
+          client.onPoolResult(seq, true, true);
+          break;
+        case ResultKind.false:
+          client.onPoolResult(seq, true, false);
+          break;
+        case ResultKind.error:
+          client.onPoolResult(seq, false, fromWireError(message.errors[off]!, this.#device));
+          break;
+        default:
+          client.onPoolResult(seq, true, message.values[off]!);
+      }
     }
+    // Results may be shared secrets: none stays behind in the message's buffer.
+    bytes.fill(0);
     if (entry.running.size === 0) {
       entry.load = 0;
       entry.worker.unref();
@@ -227,8 +288,9 @@ export class WorkerPool {
       this.#workers.splice(index, 1);
       this.#broken = cause;
     }
-    if (entry.outbox !== undefined) this.#queued -= entry.outbox.jobs.length;
-    this.#fail([...entry.running.keys(), ...(entry.outbox?.jobs.map(([seq]) => seq) ?? [])], cause);
+    // Jobs still in the outbox are also in `running`: fail each once.
+    if (entry.outbox !== undefined) this.#queued -= jobsIn(entry.outbox);
+    this.#fail([...entry.running.keys()], cause);
     void entry.worker.terminate();
   }
 
