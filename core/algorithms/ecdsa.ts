@@ -45,9 +45,10 @@ function scalarInRange(curve: CurveParams, bytes: Uint8Array): boolean {
     n = bigintToBytes(curve.n, curve.bytes);
     orderBytes.set(curve, n);
   }
-  let nonZero = 0;
-  for (const b of bytes) nonZero |= b;
-  if (nonZero === 0) return false;
+  // Both loops stop at the first deciding byte (signatures are public: no need for constant time).
+  let first = 0;
+  while (first < bytes.length && bytes[first] === 0) first++;
+  if (first === bytes.length) return false;
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i] !== n[i]) return bytes[i]! < n[i]!;
   }

@@ -90,9 +90,10 @@ export function integerParam(params: Readonly<Record<string, unknown>>, member: 
 
 /** Copy a BufferSource (ArrayBuffer or view) into a fresh Uint8Array, as WebCrypto does. */
 export function bufferSource(value: unknown, what: string): Uint8Array {
-  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  // Uint8Array#slice copies faster than ArrayBuffer#slice (no species lookup).
+  if (value instanceof ArrayBuffer) return new Uint8Array(value).slice();
   if (ArrayBuffer.isView(value))
-    return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)
     throw new TypeError(`${what} must not be a SharedArrayBuffer`);
   throw new TypeError(`${what} must be an ArrayBuffer or an ArrayBufferView`);

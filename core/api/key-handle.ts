@@ -74,6 +74,20 @@ export class AcceleratorCryptoKey {
     return key;
   }
 
+  /**
+   * @internal The checks every operation makes, without the defensive copies the
+   * public `algorithm` and `usages` getters return (two allocations per call, on
+   * every sign and verify).
+   */
+  static algorithmNameOf(key: AcceleratorCryptoKey): KeyAlgorithm['name'] {
+    return key.#algorithm.name;
+  }
+
+  /** @internal Whether `usage` is among the key's usages. */
+  static allows(key: AcceleratorCryptoKey, usage: KeyUsage): boolean {
+    return key.#usages.includes(usage);
+  }
+
   get type(): KeyType {
     return this.#type;
   }

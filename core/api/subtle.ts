@@ -588,9 +588,9 @@ export class AcceleratorSubtle {
         throw domError('InvalidAccessError', `${name} needs a key created by this accelerator`);
       throw new TypeError('key must be a CryptoKey');
     }
-    if (key.algorithm.name !== name)
-      throw domError('InvalidAccessError', `key is a ${key.algorithm.name} key, not ${name}`);
-    if (!key.usages.includes(usage))
+    const keyName = AcceleratorCryptoKey.algorithmNameOf(key);
+    if (keyName !== name) throw domError('InvalidAccessError', `key is a ${keyName} key, not ${name}`);
+    if (!AcceleratorCryptoKey.allows(key, usage))
       throw domError('InvalidAccessError', `key usages do not include "${usage}"`);
     return secretOf(key).material;
   }

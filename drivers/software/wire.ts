@@ -315,11 +315,6 @@ function unpackOne(
 /** Fields of a request that may hold key material (the cloned form). */
 const KEY_FIELDS = ['key', 'peer', 'scalar'] as const;
 
-/** A Uint8Array that owns exactly its bytes (cheap to clone), copying only when it is a view. */
-export function exact(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-}
-
 function isKey(value: unknown): value is object & { kind: string } {
   return typeof value === 'object' && value !== null && 'kind' in value;
 }
