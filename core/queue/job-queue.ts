@@ -45,6 +45,7 @@ import {
   UnsupportedError,
 } from '../driver/errors.js';
 import type { PrimitiveRequest, ResultOf } from '../driver/primitives.js';
+import { AbortWatch } from './abort-watch.js';
 import { Backlog } from './backlog.js';
 import { DeadlineTimer } from './deadline-timer.js';
 import { DeviceEntry } from './device-entry.js';
@@ -117,6 +118,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   readonly #scheduler: Scheduler;
   readonly #backlog = new Backlog();
   readonly #pool: JobPool;
+  readonly #abortWatch: AbortWatch;
   readonly #timer: DeadlineTimer;
   readonly #events = new Subject<QueueEvent>();
   readonly #statsSubscribers = new Set<Subscriber<QueueStats>>();
@@ -150,7 +152,8 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
     this.pollThreshold = this.#options.pollThreshold;
     this.pollSpinLimit = this.#options.pollSpinLimit;
     this.#scheduler = new Scheduler(this.#devices);
-    this.#pool = new JobPool((record) => this.#onAbort(record));
+    this.#pool = new JobPool();
+    this.#abortWatch = new AbortWatch((record) => this.#onAbort(record));
     this.#timer = new DeadlineTimer(() => this.#sweep());
     this.events$ = this.#events.asObservable();
     this.stats$ = new Observable<QueueStats>((subscriber) => this.#observeStats(subscriber));
@@ -386,8 +389,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
     if (options !== undefined) {
       const signal = options.signal;
       if (signal !== undefined) {
-        record.signal = signal;
-        signal.addEventListener('abort', record.onAbort, { once: true });
+        this.#abortWatch.watch(record, signal);
       }
       if (options.device !== undefined) record.pinned = options.device;
     }
@@ -576,10 +578,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   }
 
   #unlisten(record: JobRecord): void {
-    if (record.signal !== undefined) {
-      record.signal.removeEventListener('abort', record.onAbort);
-      record.signal = undefined;
-    }
+    if (record.signal !== undefined) this.#abortWatch.unwatch(record);
   }
 
   #settled(): void {

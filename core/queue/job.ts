@@ -47,7 +47,9 @@ export class JobRecord implements Job {
   seq = 0;
   resolve: Settle = noop;
   reject: Settle = noop;
+  /** The caller's signal while an AbortWatch watches the job, and the job's index in its group. */
   signal: AbortSignal | undefined = undefined;
+  watchIndex = -1;
   /** performance.now() value after which the job fails with TimeoutError; Infinity = none. */
   deadline = Number.POSITIVE_INFINITY;
   submittedAt = 0;
@@ -71,13 +73,6 @@ export class JobRecord implements Job {
   device = '';
   /** The last device error, reported if no device is left to retry on. */
   lastError: PkaccelError | null = null;
-  /** The abort listener, made once per record. */
-  readonly onAbort: () => void;
-
-  constructor(onAbort: (record: JobRecord) => void) {
-    this.onAbort = () => onAbort(this);
-  }
-
   /** The probe request of alternative `i` (or the plain request), for capability checks. */
   probeOf(i: number): PrimitiveRequest {
     const alternatives = this.alternatives;
@@ -94,6 +89,7 @@ export class JobRecord implements Job {
     this.resolve = noop;
     this.reject = noop;
     this.signal = undefined;
+    this.watchIndex = -1;
     this.holder = null;
     this.slot = -1;
     this.attempts = 0;
@@ -112,15 +108,13 @@ export class JobRecord implements Job {
 export class JobPool {
   readonly #free: JobRecord[] = [];
   readonly #max: number;
-  readonly #onAbort: (record: JobRecord) => void;
 
-  constructor(onAbort: (record: JobRecord) => void, max = 8192) {
-    this.#onAbort = onAbort;
+  constructor(max = 8192) {
     this.#max = max;
   }
 
   acquire(): JobRecord {
-    return this.#free.pop() ?? new JobRecord(this.#onAbort);
+    return this.#free.pop() ?? new JobRecord();
   }
 
   release(record: JobRecord): void {

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, DeviceGoneError, TimeoutError } from '../../core/driver/index.js';
@@ -141,6 +142,37 @@ describe('cancellation', () => {
     expect(settledWith).toBeInstanceOf(AbortedError);
     expect(dev.queuePairs[0]!.inFlight).toBe(0);
     expect(q.snapshot().inFlight).toBe(0);
+    await q.close();
+  });
+});
+
+describe('a signal shared by many jobs', () => {
+  it('gets one abort listener, aborts them all (backlog and in flight), and is released when they settle', async () => {
+    const dev = new FakeDevice({ qp: { depth: 8, manual: true } });
+    const q = new JobQueue();
+    q.addDevice(dev);
+    const ac = new AbortController();
+    const jobs = Array.from({ length: 50 }, (_, i) => q.submit(request(i), { signal: ac.signal }));
+    await settle();
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    ac.abort();
+    const outcomes = await Promise.allSettled(jobs);
+    expect(outcomes.every((o) => o.status === 'rejected' && o.reason.code === 'aborted')).toBe(true);
+    expect(q.snapshot()).toMatchObject({ aborted: 50, backlog: 0 });
+
+    const other = new AbortController();
+    const done = Array.from({ length: 20 }, (_, i) => q.submit(request(i), { signal: other.signal }));
+    let finished = false;
+    const all = Promise.all(done).then(() => {
+      finished = true;
+    });
+    // The aborted in-flight jobs' tags come back first (their results are dropped), then these.
+    while (!finished) {
+      await settle();
+      dev.queuePairs[0]!.release();
+    }
+    await all;
+    expect(getEventListeners(other.signal, 'abort')).toHaveLength(0);
     await q.close();
   });
 });
