@@ -98,8 +98,12 @@ export async function rsaSign(
   const signature = bytesResult(result, k);
   if (result.index === 0) {
     const opened = openWithPublicKey(publicKey, signature, result.device, 'RSA signature');
-    if (!encodingMatches(params, publicKey, mHash, opened))
-      throw faultCheckFailed(result.device, 'RSA signature');
+    // PKCS#1 v1.5: compare with the encoding made above instead of encoding again.
+    const matches =
+      pkcs1Em !== undefined
+        ? constantTimeEqual(opened, pkcs1Em)
+        : encodingMatches(params, publicKey, mHash, opened);
+    if (!matches) throw faultCheckFailed(result.device, 'RSA signature');
   } else {
     checkRawPrivateResult(publicKey, rawInput!, signature, result.device);
   }

@@ -1,10 +1,13 @@
 /**
  * When the calling thread runs a job itself instead of sending it to the pool.
- * A lone job on an idle pool costs two thread hops (tens of µs) through a worker,
- * more than most primitives take; running it here is what wins at concurrency 1.
+ * A lone job on an idle pool costs two thread hops (tens of µs, and on a loaded
+ * machine often milliseconds, waiting to be scheduled) through a worker, more
+ * than most primitives take; running it here is what wins at concurrency 1.
  * Bounded so the calling thread is never the pool: only cheap primitives, only
  * when the pool is idle, and at most a few milliseconds of such work per turn of
  * the event loop (a tight `await` loop of single calls otherwise never yields).
+ * Past the budget the job waits for the next turn (the queue pair defers it)
+ * rather than going to a worker.
  */
 
 import type { PrimitiveRequest } from '../../core/driver/index.js';
@@ -22,9 +25,9 @@ export class InlinePolicy {
     this.enabled = enabled;
   }
 
-  /** Whether `request` may run on the calling thread now (the caller checks pool idleness). */
-  allows(request: PrimitiveRequest): boolean {
-    if (!this.enabled || this.#spentMs >= BUDGET_MS) return false;
+  /** Whether `request` is a job for the calling thread (the caller checks pool idleness and the budget). */
+  suits(request: PrimitiveRequest): boolean {
+    if (!this.enabled) return false;
     switch (request.op) {
       case 'keygen':
         return false;
@@ -39,6 +42,11 @@ export class InlinePolicy {
       default:
         return true;
     }
+  }
+
+  /** Whether this turn of the event loop still has budget for inline work. */
+  get hasBudget(): boolean {
+    return this.#spentMs < BUDGET_MS;
   }
 
   /** Account for `ms` of work done on the calling thread in this turn of the event loop. */

@@ -44,6 +44,9 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
   readonly #asyncJobs = new Map<number, number>();
   #nextToken = 0;
   #waiters: Waiter[] = [];
+  /** Lone jobs for the calling thread, waiting for the next turn of the event loop (budget spent). */
+  #deferred: Job[] = [];
+  #deferredScheduled = false;
   #closed = false;
 
   constructor(options: {
@@ -73,8 +76,9 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     const wasIdle = this.#inFlight === 0;
     this.#inFlight += count;
     const only = jobs[0]!;
-    if (count === 1 && wasIdle && this.#inline.allows(only.request) && this.#pool.idle) {
-      this.#runHere(only);
+    if (count === 1 && wasIdle && this.#pool.idle && this.#inline.suits(only.request)) {
+      if (this.#inline.hasBudget) this.#runHere(only);
+      else this.#defer(only);
       return 1;
     }
     for (let i = 0; i < count; i++) this.#start(jobs[i]!);
@@ -130,7 +134,9 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
       ...this.#poolJobs.values(),
       ...this.#asyncJobs.values(),
       ...this.#completions.map((c) => c.tag),
+      ...this.#deferred.map((j) => j.tag),
     ];
+    this.#deferred = [];
     this.#pool.drop(this.#poolJobs.keys());
     this.#poolJobs.clear();
     this.#asyncJobs.clear();
@@ -205,6 +211,27 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     }
     this.#inline.spent(performance.now() - started);
     this.#complete(completion);
+  }
+
+  #defer(job: Job): void {
+    this.#deferred.push(job);
+    if (this.#deferredScheduled) return;
+    this.#deferredScheduled = true;
+    setImmediate(() => this.#runDeferred());
+  }
+
+  /** The next turn: the budget is fresh (its reset was scheduled first), so the deferred jobs run here. */
+  #runDeferred(): void {
+    this.#deferredScheduled = false;
+    const jobs = this.#deferred;
+    this.#deferred = [];
+    for (let i = 0; i < jobs.length; i++) {
+      if (this.#inline.hasBudget) this.#runHere(jobs[i]!);
+      else {
+        for (let j = i; j < jobs.length; j++) this.#defer(jobs[j]!);
+        return;
+      }
+    }
   }
 
   #completeAsync(token: number, completion: Completion): void {
