@@ -7,8 +7,8 @@
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rsaSign } from '../../../core/algorithms/index.js';
-import { SimpleExecutor } from '../../../core/api/simple-executor.js';
 import { type Completion, DeviceGoneError } from '../../../core/driver/index.js';
+import { JobQueue } from '../../../core/queue/index.js';
 import { bytesOf, type Card, harvestAll, openCard, rsaKey } from './harness.js';
 
 const cards: Card[] = [];
@@ -108,16 +108,21 @@ describe('ring card faults', () => {
 
   it('corrupted result (bit flip in one RSA-CRT half) → the algorithms layer withholds it with a DeviceError', async () => {
     const { device } = await card('corrupt@1');
-    const exec = new SimpleExecutor([device]);
-    const message = new TextEncoder().encode('pay 10 EUR');
-    await expect(
-      rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message),
-    ).rejects.toMatchObject({
-      code: 'device-error',
-    });
-    // The next signature (no fault) is released, and it is right.
-    const signature = await rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message);
-    expect(signature.length).toBe(256);
+    const exec = new JobQueue();
+    exec.addDevice(device);
+    try {
+      const message = new TextEncoder().encode('pay 10 EUR');
+      await expect(
+        rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message),
+      ).rejects.toMatchObject({
+        code: 'device-error',
+      });
+      // The next signature (no fault) is released, and it is right.
+      const signature = await rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message);
+      expect(signature.length).toBe(256);
+    } finally {
+      await exec.close();
+    }
   });
 
   it('corrupted result as the driver sees it: a wrong value (the driver cannot know; the core check must)', async () => {
