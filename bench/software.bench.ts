@@ -4,9 +4,16 @@
  * A third column measures the provider alone, straight on its QueuePair (ECDSA
  * requests carrying the message, so OpenSSL signs/verifies it directly), to
  * separate the provider's speed from the layers above it.
+ *
+ * The machine is shared and noisy, so each row is several short rounds with the
+ * three sides interleaved in every round: the ratio is the median of the
+ * per-round ratios (with their min–max), and beside ops/s each side's CPU time
+ * per operation (process.cpuUsage: every thread of the process, so node's libuv
+ * pool and our workers alike), which is much steadier than wall-clock rates.
  */
 
 import { createHash, webcrypto } from 'node:crypto';
+import { availableParallelism, loadavg } from 'node:os';
 import {
   bytesToBigint,
   EcPrivateKeyMaterial,
@@ -17,7 +24,6 @@ import {
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { openAccelerator } from '../index.js';
-import { opsPerSecond } from './lib/measure.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 
@@ -179,35 +185,85 @@ async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]>
   ];
 }
 
+interface Sample {
+  readonly ops: number;
+  readonly cpuUs: number;
+}
+
+/** ops/s and CPU µs per op with `concurrency` calls in flight for `ms` (after a short warm-up). */
+async function sample(op: () => Promise<unknown>, concurrency: number, ms: number): Promise<Sample> {
+  const run = async (windowMs: number): Promise<Sample> => {
+    const deadline = performance.now() + windowMs;
+    let count = 0;
+    const loop = async () => {
+      while (performance.now() < deadline) {
+        await op();
+        count++;
+      }
+    };
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, loop));
+    const used = process.cpuUsage(cpu);
+    return {
+      ops: count / ((performance.now() - started) / 1000),
+      cpuUs: (used.user + used.system) / Math.max(1, count),
+    };
+  };
+  await run(Math.min(100, ms / 4));
+  return run(ms);
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 const bench: Bench = async (ctx) => {
-  const windowMs = ctx.quick ? 300 : 1500;
+  const windowMs = ctx.quick ? 200 : 500;
+  const rounds = ctx.quick ? 2 : 5;
   const accel = await openAccelerator({ devices: ['software'] });
   const device = await softwareDriver.open(parseDeviceSpec('software'));
   const rows: BenchRow[] = [];
+  ctx.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${availableParallelism()} CPUs`,
+  );
   try {
     const qp = new QueuePairExecutor(device.queuePairs[0]!);
     for (const c of await cases(accel.subtle, qp)) {
       for (const concurrency of [1, 64]) {
-        // Interleaved and best of two, so a burst of load from elsewhere on the machine hits both sides alike.
-        let node = 0;
-        let viaSubtle = 0;
-        let viaQueuePair = 0;
-        for (let round = 0; round < 2; round++) {
-          node = Math.max(node, await opsPerSecond(c.node, concurrency, windowMs));
-          viaSubtle = Math.max(viaSubtle, await opsPerSecond(c.accel, concurrency, windowMs));
-          viaQueuePair = Math.max(viaQueuePair, await opsPerSecond(c.queuePair, concurrency, windowMs));
+        // Interleaved in every round, so a burst of load from elsewhere on the machine hits all sides alike.
+        const node: Sample[] = [];
+        const viaSubtle: Sample[] = [];
+        const viaQueuePair: Sample[] = [];
+        for (let round = 0; round < rounds; round++) {
+          node.push(await sample(c.node, concurrency, windowMs));
+          viaSubtle.push(await sample(c.accel, concurrency, windowMs));
+          viaQueuePair.push(await sample(c.queuePair, concurrency, windowMs));
         }
+        const ratios = viaSubtle.map((s, i) => s.ops / node[i]!.ops);
+        const qpRatios = viaQueuePair.map((s, i) => s.ops / node[i]!.ops);
+        const ops = (xs: Sample[]) => median(xs.map((x) => x.ops));
+        const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuUs));
         ctx.log(
-          `${c.name} @${concurrency}: node ${node.toFixed(0)}/s, accel.subtle ${viaSubtle.toFixed(0)}/s`,
+          `${c.name} @${concurrency}: ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), CPU µs/op node ${cpu(node).toFixed(0)} accel ${cpu(viaSubtle).toFixed(0)}`,
         );
         rows.push({
           name: c.name,
           concurrency,
-          'node subtle ops/s': node,
-          'accel.subtle ops/s': viaSubtle,
-          ratio: viaSubtle / node,
-          'queue pair ops/s': viaQueuePair,
-          'queue pair ratio': viaQueuePair / node,
+          'node subtle ops/s': ops(node),
+          'accel.subtle ops/s': ops(viaSubtle),
+          ratio: median(ratios),
+          'ratio min': Math.min(...ratios),
+          'ratio max': Math.max(...ratios),
+          'node CPU µs/op': cpu(node),
+          'accel CPU µs/op': cpu(viaSubtle),
+          'CPU ratio': cpu(node) / cpu(viaSubtle),
+          'queue pair ops/s': ops(viaQueuePair),
+          'queue pair ratio': median(qpRatios),
         });
       }
     }
