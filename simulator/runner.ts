@@ -26,13 +26,93 @@ type Scheduled =
   | { readonly immediate: ReturnType<typeof setImmediate> }
   | { readonly timeout: ReturnType<typeof setTimeout> };
 
+/**
+ * How scheduled work is timed. `event-loop` (inline mode): Node timers on the caller's thread.
+ * `virtual` (worker mode): a due-time queue that the worker loop runs against a high-resolution
+ * clock (runDue / msUntilNextDue), so service times far below a timer's millisecond are kept.
+ */
+export type ClockMode = 'event-loop' | 'virtual';
+
+/** One piece of scheduled work on the virtual clock. */
+interface Due {
+  readonly at: number;
+  /** Insertion order: work due at the same instant runs in the order it was scheduled. */
+  readonly seq: number;
+  readonly work: () => void;
+}
+
+/** A binary min-heap of due work by (at, seq). */
+class DueQueue {
+  readonly #heap: Due[] = [];
+  #seq = 0;
+
+  get size(): number {
+    return this.#heap.length;
+  }
+
+  get nextAt(): number {
+    return this.#heap.length > 0 ? this.#heap[0]!.at : Number.POSITIVE_INFINITY;
+  }
+
+  push(at: number, work: () => void): void {
+    const heap = this.#heap;
+    const item: Due = { at, seq: this.#seq++, work };
+    let i = heap.length;
+    heap.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(item, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = item;
+  }
+
+  pop(): Due | undefined {
+    const heap = this.#heap;
+    const top = heap[0];
+    const last = heap.pop();
+    if (top === undefined || last === undefined || heap.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= heap.length) break;
+      const right = left + 1;
+      const child = right < heap.length && before(heap[right]!, heap[left]!) ? right : left;
+      if (!before(heap[child]!, last)) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+    return top;
+  }
+
+  clear(): void {
+    this.#heap.length = 0;
+  }
+}
+
+function before(a: Due, b: Due): boolean {
+  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+}
+
 export class ModelRunner {
   readonly model: DeviceModel;
   readonly #control: Int32Array;
   readonly #timers = new Set<Scheduled>();
+  readonly #clock: ClockMode;
+  readonly #due = new DueQueue();
+  /** While due work runs: its due time, the instant work it schedules is timed from (see #schedule). */
+  #runningAt: number | undefined;
   #reportedError = false;
 
-  constructor(definition: ModelDefinition, shared: SharedCard, options: Readonly<Record<string, string>>) {
+  constructor(
+    definition: ModelDefinition,
+    shared: SharedCard,
+    options: Readonly<Record<string, string>>,
+    clock: ClockMode = 'event-loop',
+  ) {
+    this.#clock = clock;
     const control = new Int32Array(shared.control);
     this.#control = control;
     const bars = new Map<number, DataView>();
@@ -105,9 +185,37 @@ export class ModelRunner {
     return applied;
   }
 
+  /**
+   * Virtual clock: run every piece of work due by now, in due order (work it schedules that is
+   * already due runs too); returns how many ran.
+   */
+  runDue(): number {
+    let ran = 0;
+    let now = performance.now();
+    while (this.#due.nextAt <= now) {
+      const item = this.#due.pop()!;
+      if (this.stopped) {
+        this.#due.clear();
+        break;
+      }
+      this.#runningAt = item.at;
+      this.#guard(item.work);
+      this.#runningAt = undefined;
+      ran++;
+      if ((ran & 63) === 0) now = performance.now();
+    }
+    return ran;
+  }
+
+  /** Virtual clock: milliseconds until the next scheduled work is due (Infinity when none). */
+  msUntilNextDue(): number {
+    return this.#due.size === 0 ? Number.POSITIVE_INFINITY : this.#due.nextAt - performance.now();
+  }
+
   /** Cancel scheduled work (inline close). */
   stop(): void {
     Atomics.store(this.#control, STOP, 1);
+    this.#due.clear();
     for (const handle of this.#timers) {
       if ('immediate' in handle) clearImmediate(handle.immediate);
       else clearTimeout(handle.timeout);
@@ -117,6 +225,13 @@ export class ModelRunner {
 
   #schedule(delayMs: number, work: () => void): void {
     if (this.stopped) return;
+    if (this.#clock === 'virtual') {
+      // Work scheduled by due work is timed from that work's due instant, not from when the
+      // thread got round to it: an engine that finished late starts its next operation on time,
+      // so a card's modeled throughput holds however coarsely the thread wakes.
+      this.#due.push((this.#runningAt ?? performance.now()) + Math.max(0, delayMs), work);
+      return;
+    }
     const run = () => {
       this.#timers.delete(handle);
       if (!this.stopped) this.#guard(work);

@@ -1,8 +1,12 @@
 /**
  * Worker-thread entry: runs one device model. The host posts register writes
  * into the FIFO of the shared control block and notifies HEAD; this thread
- * applies them in order and notifies TAIL. Waiting is Atomics.waitAsync, so the
- * model's scheduled work (engines, delayed completions) runs in between.
+ * applies them in order and notifies TAIL. The model's scheduled work (engines,
+ * delayed completions) is on the runner's virtual clock: due times checked here
+ * against performance.now(). With nothing scheduled the thread waits with
+ * Atomics.waitAsync (no CPU while idle); with work due soon it waits synchronously
+ * with Atomics.wait's sub-millisecond timeout, or spins when it is due sooner
+ * than a wake-up takes.
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,20 +21,43 @@ export interface WorkerInit {
   readonly options: Readonly<Record<string, string>>;
 }
 
+/** Due sooner than this (ms): spin instead of sleeping, a futex wake-up takes about as long. */
+const SPIN_MS = 0.02;
+/** Longest stretch (ms) without returning to the event loop (messages, termination). */
+const YIELD_EVERY_MS = 20;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function main(init: WorkerInit): Promise<void> {
-  const runner = new ModelRunner(await loadModel(init.model), init.shared, init.options);
+  const runner = new ModelRunner(await loadModel(init.model), init.shared, init.options, 'virtual');
   const control = new Int32Array(init.shared.control);
   // The listener keeps this thread alive until the host terminates it.
   parentPort?.on('message', () => {});
   parentPort?.postMessage({ type: 'ready' });
+  let yieldedAt = performance.now();
   for (;;) {
     // Read HEAD before draining: a write posted during the drain then makes the wait return at once
     // (reading it after could wait on a value that already includes an undrained write, and stall the host).
     const head = Atomics.load(control, HEAD);
     runner.drainFifo();
+    runner.runDue();
+    // Let the model's microtasks run (the window model computes in one, after the FIFO is acknowledged).
+    await undefined;
     if (Atomics.load(control, STOP) !== 0) return;
-    const pending = waitAsync(control, HEAD, head);
-    if (pending.async) await pending.value;
+    if (Atomics.load(control, HEAD) !== head) continue;
+    const wait = runner.msUntilNextDue();
+    if (wait === Number.POSITIVE_INFINITY) {
+      const pending = waitAsync(control, HEAD, head);
+      if (pending.async) await pending.value;
+      yieldedAt = performance.now();
+      continue;
+    }
+    if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
+      await yieldToEventLoop();
+      yieldedAt = performance.now();
+      continue;
+    }
+    if (wait > SPIN_MS) Atomics.wait(control, HEAD, head, wait);
   }
 }
 

@@ -461,11 +461,16 @@ class RingModel implements DeviceModel {
       s.hung = true;
       return;
     }
-    this.#engines.take();
-    const epochs = { card: this.#cardEpoch, queue: s.epoch };
     const config = this.#engines.config;
     const service = config.mode === 'timed' ? config.serviceMs : 0;
     const delay = service + (fault === 'delay-completion' ? config.faultDelayMs : 0);
+    if (delay === 0 && config.mode === 'null') {
+      // The null engine completes at once: no engine is held, nothing is scheduled.
+      this.#finish(q, descriptor, fault);
+      return;
+    }
+    this.#engines.take();
+    const epochs = { card: this.#cardEpoch, queue: s.epoch };
     this.#host.schedule(delay, () => {
       if (epochs.card !== this.#cardEpoch) return; // card reset: the engine was cleared with it
       this.#engines.give();
