@@ -130,14 +130,36 @@ class ArenaBuffer implements DmaBuffer {
   }
 }
 
+/** The arena's first bus address as a number (bus addresses stay far below 2^53). */
+const BUS_BASE = Number(DMA_BUS_BASE);
+
 /** The device's view of the arena: bus addresses, bounds-checked. */
 export class DeviceDma {
   readonly #bytes: Uint8Array;
   readonly #onFault: () => void;
+  /** The whole arena, for models' hot paths (after `offsetOf`): no copy, no bigint. */
+  readonly arena: Uint8Array;
+  readonly arenaView: DataView;
 
   constructor(arena: SharedArrayBuffer, onFault: () => void) {
     this.#bytes = new Uint8Array(arena);
+    this.arena = this.#bytes;
+    this.arenaView = new DataView(arena);
     this.#onFault = onFault;
+  }
+
+  /**
+   * The arena offset of `length` bytes at bus address `busAddress` given as a number (a 64-bit
+   * address read as lo + hi·2^32: one past 2^53 is far outside the arena either way); an access
+   * outside the arena counts a DMA fault and throws DmaFault, as `read` and `write` do.
+   */
+  offsetOf(busAddress: number, length: number): number {
+    const offset = busAddress - BUS_BASE;
+    if (!(offset >= 0 && length >= 0 && offset + length <= this.#bytes.length)) {
+      this.#onFault();
+      throw new DmaFault(Number.isInteger(busAddress) ? BigInt(busAddress) : -1n, length);
+    }
+    return offset;
   }
 
   #offset(busAddress: bigint, length: number): number {

@@ -61,6 +61,14 @@ export interface ModelHost {
   readonly dma: {
     read(busAddress: bigint, length: number): Uint8Array;
     write(busAddress: bigint, data: Uint8Array): void;
+    /**
+     * Hot paths (one descriptor per operation): the arena offset of `length` bytes at a bus
+     * address given as a number, bounds-checked like read/write (DmaFault outside); then read
+     * and write `arena`/`arenaView` at that offset directly, with no copy and no bigint.
+     */
+    offsetOf(busAddress: number, length: number): number;
+    readonly arena: Uint8Array;
+    readonly arenaView: DataView;
   };
   /** Assert interrupt `vector` (edge: one event per call). */
   raiseIrq(vector: number): void;

@@ -16,36 +16,62 @@ export interface Descriptor {
   readonly flags: number;
   readonly keySlot: number;
   readonly tag: number;
-  readonly srcAddr: bigint;
+  /** Bus addresses as numbers (lo + hi·2^32): exact below 2^53, and anything above is outside the arena. */
+  readonly srcAddr: number;
   readonly srcLen: number;
-  readonly dstAddr: bigint;
+  readonly dstAddr: number;
   readonly dstLen: number;
-  readonly keyAddr: bigint;
+  readonly keyAddr: number;
   readonly keyLen: number;
   readonly param: number;
   /** Whether every reserved field is zero. */
   readonly reservedClear: boolean;
 }
 
-export function decodeDescriptor(bytes: Uint8Array): Descriptor {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let reservedClear = v.getUint32(0x14, true) === 0 && v.getUint32(0x24, true) === 0;
-  for (let i = 0x36; i < 0x40; i++) if (bytes[i] !== 0) reservedClear = false;
+const TWO_32 = 2 ** 32;
+
+/** Decode the 64-byte descriptor at `offset` of `v` in place (no copy of the entry). */
+export function decodeDescriptor(v: DataView, offset: number): Descriptor {
+  const u64 = (at: number) => v.getUint32(offset + at, true) + v.getUint32(offset + at + 4, true) * TWO_32;
+  const reservedClear =
+    v.getUint32(offset + 0x14, true) === 0 &&
+    v.getUint32(offset + 0x24, true) === 0 &&
+    v.getUint16(offset + 0x36, true) === 0 &&
+    v.getUint32(offset + 0x38, true) === 0 &&
+    v.getUint32(offset + 0x3c, true) === 0;
   return {
-    opcode: v.getUint8(0),
-    flags: v.getUint8(1),
-    keySlot: v.getUint16(2, true),
-    tag: v.getUint32(4, true),
-    srcAddr: v.getBigUint64(0x08, true),
-    srcLen: v.getUint32(0x10, true),
-    dstAddr: v.getBigUint64(0x18, true),
-    dstLen: v.getUint32(0x20, true),
-    keyAddr: v.getBigUint64(0x28, true),
-    keyLen: v.getUint32(0x30, true),
-    param: v.getUint16(0x34, true),
+    opcode: v.getUint8(offset),
+    flags: v.getUint8(offset + 1),
+    keySlot: v.getUint16(offset + 2, true),
+    tag: v.getUint32(offset + 4, true),
+    srcAddr: u64(0x08),
+    srcLen: v.getUint32(offset + 0x10, true),
+    dstAddr: u64(0x18),
+    dstLen: v.getUint32(offset + 0x20, true),
+    keyAddr: u64(0x28),
+    keyLen: v.getUint32(offset + 0x30, true),
+    param: v.getUint16(offset + 0x34, true),
     reservedClear,
   };
 }
+
+/** A copy of device-visible memory (the card latches what it fetched); DmaFault outside the arena. */
+function read(host: ModelHost, busAddress: number, length: number): Uint8Array {
+  const at = host.dma.offsetOf(busAddress, length);
+  return host.dma.arena.slice(at, at + length);
+}
+
+/** The null and timed engines' fixed results: all zero, one shared read-only array per length. */
+const zeros = new Map<number, Uint8Array>();
+function zeroResult(length: number): Uint8Array {
+  let result = zeros.get(length);
+  if (result === undefined) {
+    result = new Uint8Array(length);
+    zeros.set(length, result);
+  }
+  return result;
+}
+const VALID = Uint8Array.of(1);
 
 export type SlotKey = RsaSlotKey | EcSlotKey;
 
@@ -67,7 +93,8 @@ function curveOf(param: number) {
 
 /**
  * Execute one descriptor. `mode` null/timed gives the fixed result of the right
- * size after the same checks (to measure the host side alone). Throws DmaFault
+ * size after the same checks (to measure the host side alone; shared arrays: never
+ * modify a result, copy it). Throws DmaFault
  * when an operand address is outside host memory.
  */
 export function executeDescriptor(
@@ -81,20 +108,20 @@ export function executeDescriptor(
   const usesSlot = (d.flags & FLAG_KEY_SLOT) !== 0;
   switch (d.opcode) {
     case OP.NOP:
-      return ok(new Uint8Array(0));
+      return ok(zeroResult(0));
     case OP.RSA_PUBLIC: {
       const k = d.param;
       if (usesSlot || d.keyLen !== 2 * k || d.srcLen !== k || d.dstLen < k)
         return fail(STATUS.BAD_DESCRIPTOR);
-      const key = host.dma.read(d.keyAddr, d.keyLen);
+      const key = read(host, d.keyAddr, d.keyLen);
       const n = bytesToBigint(key.subarray(0, k));
       const e = bytesToBigint(key.subarray(k));
       const bits = n.toString(2).length;
       if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return fail(STATUS.UNSUPPORTED);
       if (Math.ceil(bits / 8) !== k) return fail(STATUS.BAD_DESCRIPTOR);
-      const x = bytesToBigint(host.dma.read(d.srcAddr, k));
+      const x = bytesToBigint(read(host, d.srcAddr, k));
       if ((n & 1n) === 0n || e < 1n || x >= n) return fail(STATUS.INVALID_OPERAND);
-      return ok(real ? rsaPublic(n, e, x, k) : new Uint8Array(k));
+      return ok(real ? rsaPublic(n, e, x, k) : zeroResult(k));
     }
     case OP.RSA_PRIVATE_CRT: {
       const key = usesSlot ? slots.get(d.keySlot) : undefined;
@@ -102,9 +129,9 @@ export function executeDescriptor(
       if (key?.kind !== 'rsa') return fail(STATUS.KEY_SLOT_EMPTY);
       const k = key.k;
       if (d.param !== k || d.srcLen !== k || d.dstLen < k) return fail(STATUS.BAD_DESCRIPTOR);
-      const x = host.dma.read(d.srcAddr, k);
+      const x = read(host, d.srcAddr, k);
       if (bytesToBigint(x) >= key.n) return fail(STATUS.INVALID_OPERAND);
-      return ok(real ? key.private(x) : new Uint8Array(k), 'rsa-private');
+      return ok(real ? key.private(x) : zeroResult(k), 'rsa-private');
     }
     case OP.ECDSA_SIGN: {
       const curve = curveOf(d.param);
@@ -113,8 +140,11 @@ export function executeDescriptor(
         return fail(STATUS.BAD_DESCRIPTOR);
       const key = slots.get(d.keySlot);
       if (key?.kind !== 'ec' || key.curve.name !== curve.name) return fail(STATUS.KEY_SLOT_EMPTY);
-      const digest = host.dma.read(d.srcAddr, d.srcLen);
-      return ok(real ? key.sign(digest) : new Uint8Array(2 * curve.bytes));
+      if (!real) {
+        host.dma.offsetOf(d.srcAddr, d.srcLen); // the digest is still fetched: a bad address faults
+        return ok(zeroResult(2 * curve.bytes));
+      }
+      return ok(key.sign(read(host, d.srcAddr, d.srcLen)));
     }
     case OP.ECDSA_VERIFY: {
       const curve = curveOf(d.param);
@@ -124,12 +154,12 @@ export function executeDescriptor(
       if (usesSlot || d.keyLen !== 2 * L || digestLen < 1 || digestLen > 64 || d.dstLen < 1) {
         return fail(STATUS.BAD_DESCRIPTOR);
       }
-      const key = host.dma.read(d.keyAddr, 2 * L);
+      const key = read(host, d.keyAddr, 2 * L);
       const qx = bytesToBigint(key.subarray(0, L));
       const qy = bytesToBigint(key.subarray(L));
       if (!pointOnCurve(curve, qx, qy)) return fail(STATUS.INVALID_OPERAND);
-      const src = host.dma.read(d.srcAddr, d.srcLen);
-      if (!real) return ok(Uint8Array.of(1));
+      const src = read(host, d.srcAddr, d.srcLen);
+      if (!real) return ok(VALID);
       const r = bytesToBigint(src.subarray(0, L));
       const s = bytesToBigint(src.subarray(L, 2 * L));
       return ok(Uint8Array.of(ecdsaVerify(curve, qx, qy, src.subarray(2 * L), r, s) ? 1 : 0));
@@ -141,11 +171,11 @@ export function executeDescriptor(
       if (!usesSlot || d.srcLen !== 2 * L || d.dstLen < L) return fail(STATUS.BAD_DESCRIPTOR);
       const key = slots.get(d.keySlot);
       if (key?.kind !== 'ec' || key.curve.name !== curve.name) return fail(STATUS.KEY_SLOT_EMPTY);
-      const peer = host.dma.read(d.srcAddr, 2 * L);
+      const peer = read(host, d.srcAddr, 2 * L);
       const px = bytesToBigint(peer.subarray(0, L));
       const py = bytesToBigint(peer.subarray(L));
       if (!pointOnCurve(curve, px, py)) return fail(STATUS.INVALID_OPERAND);
-      return ok(real ? key.ecdh(px, py) : new Uint8Array(L));
+      return ok(real ? key.ecdh(px, py) : zeroResult(L));
     }
     default:
       return fail(STATUS.INVALID_OPCODE);

@@ -110,10 +110,21 @@ interface QueueState {
   /** A `hang` fault stopped this queue until it is reset. */
   hung: boolean;
   /** Completions waiting for room in the CQ. */
-  backlog: Uint8Array[];
+  backlog: PendingCompletion[];
   /** Bumped by a queue reset: work started before it is discarded. */
   epoch: number;
 }
+
+/** A completion's fields (§4.2) before it is written to the CQ. */
+interface PendingCompletion {
+  readonly tag: number;
+  readonly status: number;
+  readonly resultLength: number;
+  readonly sqHead: number;
+}
+
+/** A CQ entry's phase word, as a Uint16Array index from the entry's arena offset. */
+const PHASE_WORD = 6;
 
 function newQueue(): QueueState {
   return {
@@ -161,7 +172,12 @@ class RingModel implements DeviceModel {
     this.#queueCount = this.layout.irq.vectors;
     this.#slotCount = intOption(host.options, 'slots', 64, 1, 65535);
     this.#engines = new EnginePool(parseEngineConfig(host.options, ENGINE_DEFAULTS));
+    const arena = host.dma.arena;
+    this.#arenaWords = new Uint16Array(arena.buffer, arena.byteOffset, arena.byteLength >>> 1);
   }
+
+  /** The arena as 16-bit words: a completion's phase is stored with Atomics (after its other fields). */
+  readonly #arenaWords: Uint16Array;
 
   #set(offset: number, value: number): void {
     this.#bar.setUint32(offset, value >>> 0, true);
@@ -440,9 +456,9 @@ class RingModel implements DeviceModel {
     const s = this.#queues[q]!;
     let descriptor: Descriptor;
     try {
-      descriptor = decodeDescriptor(
-        this.#host.dma.read(s.sqBase + BigInt(s.sqHead * DESCRIPTOR_BYTES), DESCRIPTOR_BYTES),
-      );
+      const dma = this.#host.dma;
+      const at = dma.offsetOf(Number(s.sqBase) + s.sqHead * DESCRIPTOR_BYTES, DESCRIPTOR_BYTES);
+      descriptor = decodeDescriptor(dma.arenaView, at);
     } catch (error) {
       if (!(error instanceof DmaFault)) throw error;
       this.#noteDmaFault();
@@ -492,7 +508,11 @@ class RingModel implements DeviceModel {
         if (outcome.status === STATUS.OK) {
           let result = outcome.result;
           if (fault === 'corrupt-result') result = this.#corrupt(d, result, outcome.kind);
-          if (result.length > 0) this.#host.dma.write(d.dstAddr, result); // a NOP has no result buffer
+          if (result.length > 0) {
+            // A NOP has no result buffer.
+            const dma = this.#host.dma;
+            dma.arena.set(result, dma.offsetOf(d.dstAddr, result.length));
+          }
           resultLength = result.length;
         }
       } catch (error) {
@@ -510,14 +530,9 @@ class RingModel implements DeviceModel {
       if (this.#garbageCount++ % 2 === 0) tag = (d.tag ^ 0x5a5a_0000 ^ (s.depth << 4)) >>> 0;
       else resultLength = d.dstLen + 4096;
     }
-    const entry = new Uint8Array(COMPLETION_BYTES);
-    const view = new DataView(entry.buffer);
-    view.setUint32(0, tag, true);
-    view.setUint16(4, status, true);
-    view.setUint32(8, resultLength, true);
-    view.setUint32(12, s.sqHead, true);
+    const entry: PendingCompletion = { tag, status, resultLength, sqHead: s.sqHead };
     this.#post(q, entry);
-    if (fault === 'duplicate-completion') this.#post(q, entry.slice());
+    if (fault === 'duplicate-completion') this.#post(q, entry);
   }
 
   #corrupt(d: Descriptor, result: Uint8Array, kind: 'rsa-private' | 'other'): Uint8Array {
@@ -532,17 +547,23 @@ class RingModel implements DeviceModel {
   }
 
   /** Write a completion at the CQ tail (phase last), or hold it while the CQ is full. */
-  #post(q: number, entry: Uint8Array): void {
+  #post(q: number, entry: PendingCompletion): void {
     const s = this.#queues[q]!;
     if (s.backlog.length > 0 || (s.cqTail + 1) % s.depth === s.cqHead) {
       s.backlog.push(entry);
       return;
     }
-    const at = s.cqBase + BigInt(s.cqTail * COMPLETION_BYTES);
     try {
-      this.#host.dma.write(at, entry.subarray(0, 6));
-      this.#host.dma.write(at + 8n, entry.subarray(8));
-      this.#host.dma.write(at + 6n, Uint8Array.of(s.phase, 0));
+      const dma = this.#host.dma;
+      const at = dma.offsetOf(Number(s.cqBase) + s.cqTail * COMPLETION_BYTES, COMPLETION_BYTES);
+      const view = dma.arenaView;
+      view.setUint32(at, entry.tag, true);
+      view.setUint16(at + 4, entry.status, true);
+      view.setUint32(at + 8, entry.resultLength, true);
+      view.setUint32(at + 12, entry.sqHead, true);
+      // The phase last, with release order: a host that sees it sees the fields above.
+      // (CQ entries are 16-byte aligned — checked at enable — so the word index is exact.)
+      Atomics.store(this.#arenaWords, (at + PHASE_WORD) >>> 1, s.phase);
     } catch (error) {
       if (!(error instanceof DmaFault)) throw error;
       this.#noteDmaFault();
