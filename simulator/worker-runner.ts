@@ -21,8 +21,8 @@ export interface WorkerInit {
   readonly options: Readonly<Record<string, string>>;
 }
 
-/** Due sooner than this (ms): spin instead of sleeping, a futex wake-up takes about as long. */
-const SPIN_MS = 0.02;
+/** Due sooner than this (ms): do not sleep (a futex round trip costs about this much). */
+const SPIN_MS = 0.002;
 /** Longest stretch (ms) without returning to the event loop (messages, termination). */
 const YIELD_EVERY_MS = 20;
 

@@ -2,18 +2,32 @@
 
 import { COMPLETION_BYTES, COMPLETION_PHASE, DESCRIPTOR_BYTES } from './registers.js';
 
+/** A 64-bit bus address; the hot path passes numbers (exact below 2^53), so no bigint is made per descriptor. */
+export type BusAddress = bigint | number;
+
 export interface DescriptorFields {
   readonly opcode: number;
   readonly flags: number;
   readonly keySlot: number;
   readonly tag: number;
-  readonly srcAddr: bigint;
+  readonly srcAddr: BusAddress;
   readonly srcLen: number;
-  readonly dstAddr: bigint;
+  readonly dstAddr: BusAddress;
   readonly dstLen: number;
-  readonly keyAddr: bigint;
+  readonly keyAddr: BusAddress;
   readonly keyLen: number;
   readonly param: number;
+}
+
+const TWO_32 = 2 ** 32;
+
+function setBusAddress(view: DataView, offset: number, address: BusAddress): void {
+  if (typeof address === 'bigint') {
+    view.setBigUint64(offset, address, true);
+    return;
+  }
+  view.setUint32(offset, address % TWO_32, true);
+  view.setUint32(offset + 4, Math.floor(address / TWO_32), true);
 }
 
 /** Write a whole 64-byte descriptor at `offset` (reserved fields zero). */
@@ -22,16 +36,18 @@ export function encodeDescriptor(view: DataView, offset: number, d: DescriptorFi
   view.setUint8(offset + 0x01, d.flags);
   view.setUint16(offset + 0x02, d.keySlot, true);
   view.setUint32(offset + 0x04, d.tag >>> 0, true);
-  view.setBigUint64(offset + 0x08, d.srcAddr, true);
+  setBusAddress(view, offset + 0x08, d.srcAddr);
   view.setUint32(offset + 0x10, d.srcLen, true);
   view.setUint32(offset + 0x14, 0, true);
-  view.setBigUint64(offset + 0x18, d.dstAddr, true);
+  setBusAddress(view, offset + 0x18, d.dstAddr);
   view.setUint32(offset + 0x20, d.dstLen, true);
   view.setUint32(offset + 0x24, 0, true);
-  view.setBigUint64(offset + 0x28, d.keyAddr, true);
+  setBusAddress(view, offset + 0x28, d.keyAddr);
   view.setUint32(offset + 0x30, d.keyLen, true);
   view.setUint16(offset + 0x34, d.param, true);
-  for (let i = 0x36; i < DESCRIPTOR_BYTES; i++) view.setUint8(offset + i, 0);
+  view.setUint16(offset + 0x36, 0, true);
+  view.setUint32(offset + 0x38, 0, true);
+  view.setUint32(offset + 0x3c, 0, true);
 }
 
 export interface CompletionFields {

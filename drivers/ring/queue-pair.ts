@@ -89,6 +89,8 @@ export class RingQueuePair implements QueuePair {
   readonly #sq: DmaBuffer;
   readonly #cq: DmaBuffer;
   readonly #operands: DmaBuffer;
+  /** The operand areas' bus address as a number (exact: bus addresses stay below 2^53). */
+  readonly #operandsBus: number;
   readonly #sqView: DataView;
   readonly #cqView: DataView;
   readonly #entries: (InFlight | undefined)[];
@@ -117,6 +119,10 @@ export class RingQueuePair implements QueuePair {
     this.#sq = dma.allocate(config.ringDepth * DESCRIPTOR_BYTES, { align: 4096 });
     this.#cq = dma.allocate(config.ringDepth * COMPLETION_BYTES, { align: 4096 });
     this.#operands = dma.allocate(this.depth * AREA.SIZE, { align: 64 });
+    this.#operandsBus = Number(this.#operands.busAddress);
+    if (!Number.isSafeInteger(this.#operandsBus + this.#operands.size)) {
+      throw new DeviceError(`ring card ${host.id}: DMA bus address beyond 2^53 is not supported`);
+    }
     this.#sqView = new DataView(this.#sq.bytes.buffer, this.#sq.bytes.byteOffset, this.#sq.size);
     this.#cqView = new DataView(this.#cq.bytes.buffer, this.#cq.bytes.byteOffset, this.#cq.size);
     this.#entries = new Array<InFlight | undefined>(this.depth);
@@ -196,17 +202,17 @@ export class RingQueuePair implements QueuePair {
       }
       this.#uses[area] = (this.#uses[area]! + 1) & 0xfffff;
       const deviceTag = ((this.#uses[area]! << SLOT_BITS) | area) >>> 0;
-      const base = this.#operands.busAddress + BigInt(area * AREA.SIZE);
+      const base = this.#operandsBus + area * AREA.SIZE;
       encodeDescriptor(this.#sqView, this.#sqTail * DESCRIPTOR_BYTES, {
         opcode: encoding.opcode,
         flags: encoding.flags,
         keySlot: encoding.keySlot,
         tag: deviceTag,
-        srcAddr: base + BigInt(AREA.SRC),
+        srcAddr: base + AREA.SRC,
         srcLen: encoding.srcLen,
-        dstAddr: base + BigInt(AREA.DST),
+        dstAddr: base + AREA.DST,
         dstLen: encoding.dstLen,
-        keyAddr: encoding.keyLen > 0 ? base + BigInt(AREA.KEY) : 0n,
+        keyAddr: encoding.keyLen > 0 ? base + AREA.KEY : 0,
         keyLen: encoding.keyLen,
         param: encoding.param,
       });

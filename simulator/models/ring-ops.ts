@@ -30,9 +30,13 @@ export interface Descriptor {
 
 const TWO_32 = 2 ** 32;
 
+/** A little-endian 64-bit bus address as a number. */
+function u64(v: DataView, at: number): number {
+  return v.getUint32(at, true) + v.getUint32(at + 4, true) * TWO_32;
+}
+
 /** Decode the 64-byte descriptor at `offset` of `v` in place (no copy of the entry). */
 export function decodeDescriptor(v: DataView, offset: number): Descriptor {
-  const u64 = (at: number) => v.getUint32(offset + at, true) + v.getUint32(offset + at + 4, true) * TWO_32;
   const reservedClear =
     v.getUint32(offset + 0x14, true) === 0 &&
     v.getUint32(offset + 0x24, true) === 0 &&
@@ -44,11 +48,11 @@ export function decodeDescriptor(v: DataView, offset: number): Descriptor {
     flags: v.getUint8(offset + 1),
     keySlot: v.getUint16(offset + 2, true),
     tag: v.getUint32(offset + 4, true),
-    srcAddr: u64(0x08),
+    srcAddr: u64(v, offset + 0x08),
     srcLen: v.getUint32(offset + 0x10, true),
-    dstAddr: u64(0x18),
+    dstAddr: u64(v, offset + 0x18),
     dstLen: v.getUint32(offset + 0x20, true),
-    keyAddr: u64(0x28),
+    keyAddr: u64(v, offset + 0x28),
     keyLen: v.getUint32(offset + 0x30, true),
     param: v.getUint16(offset + 0x34, true),
     reservedClear,
