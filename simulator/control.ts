@@ -17,6 +17,13 @@ export const STOP = 3;
 export const DMA_FAULTS = 4;
 /** Count of operations the model started (each asks the fault schedule once). */
 export const OPERATIONS = 5;
+/**
+ * Non-zero while the model thread waits (or is about to wait) for HEAD to move: a host post
+ * notifies HEAD only then (Atomics.notify per register write is what a busy card paid for most).
+ * Both sides use sequentially consistent Atomics — the model stores this then re-reads HEAD, the
+ * host stores HEAD then reads this — so at least one of them sees the other's write.
+ */
+export const MODEL_WAITING = 6;
 /** First per-vector interrupt counter (free-running event counts). */
 export const IRQ_BASE = 16;
 /** At most this many interrupt vectors per card. */

@@ -4,7 +4,7 @@
  * thread (inline mode, for deterministic unit tests).
  */
 
-import { FIFO_BASE, FIFO_ENTRIES, FIFO_ENTRY_WORDS, HEAD, REMOVED, TAIL } from './control.js';
+import { FIFO_BASE, FIFO_ENTRIES, FIFO_ENTRY_WORDS, HEAD, MODEL_WAITING, REMOVED, TAIL } from './control.js';
 import type { WritePort } from './mmio.js';
 import type { ModelRunner } from './runner.js';
 
@@ -41,7 +41,7 @@ export class FifoPort implements WritePort {
     c[at + 3] = Number(value & 0xffffffffn) | 0;
     c[at + 4] = Number((value >> 32n) & 0xffffffffn) | 0;
     Atomics.store(c, HEAD, (head + 1) | 0);
-    Atomics.notify(c, HEAD);
+    if (Atomics.load(c, MODEL_WAITING) !== 0) Atomics.notify(c, HEAD);
   }
 
   flush(): void {

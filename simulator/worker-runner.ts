@@ -10,7 +10,7 @@
  */
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { HEAD, type SharedCard, STOP } from './control.js';
+import { HEAD, MODEL_WAITING, type SharedCard, STOP } from './control.js';
 import { loadModel } from './models/index.js';
 import { ModelRunner } from './runner.js';
 import { waitAsync } from './wait-async.js';
@@ -46,18 +46,26 @@ async function main(init: WorkerInit): Promise<void> {
     if (Atomics.load(control, STOP) !== 0) return;
     if (Atomics.load(control, HEAD) !== head) continue;
     const wait = runner.msUntilNextDue();
-    if (wait === Number.POSITIVE_INFINITY) {
-      const pending = waitAsync(control, HEAD, head);
-      if (pending.async) await pending.value;
-      yieldedAt = performance.now();
-      continue;
-    }
-    if (performance.now() - yieldedAt > YIELD_EVERY_MS) {
+    const idle = wait === Number.POSITIVE_INFINITY;
+    if (!idle && performance.now() - yieldedAt > YIELD_EVERY_MS) {
       await yieldToEventLoop();
       yieldedAt = performance.now();
       continue;
     }
-    if (wait > SPIN_MS) Atomics.wait(control, HEAD, head, wait);
+    if (wait <= SPIN_MS) continue;
+    // Announce the wait, then look at HEAD once more: a post that did not see the announcement
+    // stored its HEAD before it, and this load sees that (see MODEL_WAITING).
+    Atomics.store(control, MODEL_WAITING, 1);
+    if (Atomics.load(control, HEAD) === head) {
+      if (idle) {
+        const pending = waitAsync(control, HEAD, head);
+        if (pending.async) await pending.value;
+        yieldedAt = performance.now();
+      } else {
+        Atomics.wait(control, HEAD, head, wait);
+      }
+    }
+    Atomics.store(control, MODEL_WAITING, 0);
   }
 }
 

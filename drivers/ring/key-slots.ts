@@ -33,6 +33,8 @@ interface SlotEntry {
   readonly key: PrivateKeyMaterial;
   readonly slot: number;
   pins: number;
+  /** When it was last acquired (a use counter): the least recently used unpinned slot is evicted. */
+  lastUse: number;
 }
 
 export type SlotKey = RsaPrivateKeyMaterial | EcPrivateKeyMaterial;
@@ -42,8 +44,9 @@ export class KeySlotManager implements KeySlots {
   readonly #bar: Mmio;
   readonly #staging: DmaBuffer;
   readonly #onBroken: (reason: string) => void;
-  /** Loaded keys, least recently used first (Map keeps insertion order; a use re-inserts). */
+  /** Loaded keys. Recency is a counter per entry, not Map order: re-inserting on every use costs a hash-table churn per job. */
   readonly #byKey = new Map<PrivateKeyMaterial, SlotEntry>();
+  #uses = 0;
   readonly #bySlot: (SlotEntry | undefined)[];
   /** Counts of loads, for tests and statistics. */
   loads = 0;
@@ -68,15 +71,14 @@ export class KeySlotManager implements KeySlots {
   acquire(key: SlotKey): number | undefined {
     const held = this.#byKey.get(key);
     if (held) {
-      this.#byKey.delete(key);
-      this.#byKey.set(key, held);
+      held.lastUse = ++this.#uses;
       held.pins++;
       return held.slot;
     }
     const slot = this.#freeSlot();
     if (slot === undefined) return undefined;
     this.#load(key, slot);
-    const entry: SlotEntry = { key, slot, pins: 1 };
+    const entry: SlotEntry = { key, slot, pins: 1, lastUse: ++this.#uses };
     this.#bySlot[slot] = entry;
     this.#byKey.set(key, entry);
     return slot;
@@ -108,13 +110,13 @@ export class KeySlotManager implements KeySlots {
 
   #freeSlot(): number | undefined {
     for (let slot = 0; slot < this.capacity; slot++) if (this.#bySlot[slot] === undefined) return slot;
+    let victim: SlotEntry | undefined;
     for (const entry of this.#byKey.values()) {
-      if (entry.pins === 0) {
-        this.forget(entry.slot);
-        return entry.slot;
-      }
+      if (entry.pins === 0 && (victim === undefined || entry.lastUse < victim.lastUse)) victim = entry;
     }
-    return undefined;
+    if (victim === undefined) return undefined;
+    this.forget(victim.slot);
+    return victim.slot;
   }
 
   #load(key: SlotKey, slot: number): void {
