@@ -10,6 +10,8 @@ import type { Mmio } from '../core/platform/mmio.js';
 /** How register writes reach the model. */
 export interface WritePort {
   post(bar: number, offset: number, width: 1 | 2 | 4 | 8, value: bigint): void;
+  /** The same for a 32-bit write given as a number (doorbells, CQ heads: no bigint per write). */
+  post32(bar: number, offset: number, value: number): void;
   /** Return once every write posted so far has been applied. */
   flush(): void;
   readonly removed: boolean;
@@ -96,6 +98,11 @@ export class SimMmio implements Mmio {
     this.#write(offset, 2, BigInt(value & 0xffff));
   }
   write32(offset: number, value: number): void {
+    // The hot path (doorbells, CQ heads): straight to the port as a number when it is a register.
+    if (this.#plain.length === 0 && (offset & 3) === 0 && offset >= 0 && offset + 4 <= this.size) {
+      if (!this.#port.removed) this.#port.post32(this.#index, offset, value >>> 0);
+      return;
+    }
     this.#write(offset, 4, BigInt(value >>> 0));
   }
   write64(offset: number, value: bigint): void {

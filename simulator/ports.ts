@@ -25,6 +25,14 @@ export class FifoPort implements WritePort {
   }
 
   post(bar: number, offset: number, width: 1 | 2 | 4 | 8, value: bigint): void {
+    this.#post(bar, offset, width, Number(value & 0xffffffffn) | 0, Number((value >> 32n) & 0xffffffffn) | 0);
+  }
+
+  post32(bar: number, offset: number, value: number): void {
+    this.#post(bar, offset, 4, value | 0, 0);
+  }
+
+  #post(bar: number, offset: number, width: 1 | 2 | 4 | 8, low: number, high: number): void {
     const c = this.#c;
     if (this.removed) return;
     const head = Atomics.load(c, HEAD);
@@ -38,8 +46,8 @@ export class FifoPort implements WritePort {
     c[at] = bar;
     c[at + 1] = offset;
     c[at + 2] = width;
-    c[at + 3] = Number(value & 0xffffffffn) | 0;
-    c[at + 4] = Number((value >> 32n) & 0xffffffffn) | 0;
+    c[at + 3] = low;
+    c[at + 4] = high;
     Atomics.store(c, HEAD, (head + 1) | 0);
     if (Atomics.load(c, MODEL_WAITING) !== 0) Atomics.notify(c, HEAD);
   }
@@ -87,6 +95,10 @@ export class InlinePort implements WritePort {
 
   post(bar: number, offset: number, width: 1 | 2 | 4 | 8, value: bigint): void {
     this.#runner.apply(bar, offset, width, value);
+  }
+
+  post32(bar: number, offset: number, value: number): void {
+    this.#runner.apply(bar, offset, 4, BigInt(value >>> 0));
   }
 
   flush(): void {}

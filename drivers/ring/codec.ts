@@ -63,6 +63,9 @@ export function completionPhase(view: DataView, offset: number): number {
   return view.getUint16(offset + 0x06, true) & COMPLETION_PHASE;
 }
 
+/** Byte offsets of a completion's fields (§4.2). */
+export const CQE = { TAG: 0x00, STATUS: 0x04, PHASE: 0x06, RESULT_LENGTH: 0x08, SQ_HEAD: 0x0c } as const;
+
 export function decodeCompletion(view: DataView, offset: number): CompletionFields {
   return {
     tag: view.getUint32(offset, true),
