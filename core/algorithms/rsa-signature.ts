@@ -79,7 +79,14 @@ export async function rsaSign(
   const pkcs1Em = params.scheme === 'pkcs1-v1_5' ? emsaPkcs1v15Encode(params.hash, mHash, k) : undefined;
   let rawInput: Uint8Array | undefined;
   const alternatives: Alternative[] = [
-    { op: 'rsa-sign', key, padding: devicePadding(params), digest: mHash },
+    // The message rides along for providers whose library signs messages only (PrehashedMessage).
+    {
+      op: 'rsa-sign',
+      key,
+      padding: devicePadding(params),
+      digest: mHash,
+      message: { hash: params.hash, data: message },
+    },
     {
       probe: { op: 'rsa-private', key, input: new Uint8Array(k) },
       // PSS needs a fresh salt, made only if this alternative is chosen.
@@ -129,7 +136,14 @@ export async function rsaVerify(
   const mHash = digest(params.hash, message);
   const result = await exec.runFirst(
     [
-      { op: 'rsa-verify', key, padding: devicePadding(params), digest: mHash, signature },
+      {
+        op: 'rsa-verify',
+        key,
+        padding: devicePadding(params),
+        digest: mHash,
+        signature,
+        message: { hash: params.hash, data: message },
+      },
       { op: 'rsa-public', key, input: signature },
     ],
     { signal: options?.signal },

@@ -44,7 +44,7 @@ export interface RsaEncryptionPadding {
 }
 
 /**
- * Optional on ECDSA requests: the message `digest` was hashed from. Devices sign
+ * Optional on ECDSA and RSA signature requests: the message `digest` was hashed from. Devices sign
  * and verify the digest and ignore this; it exists for the software provider,
  * whose library (OpenSSL through node:crypto) signs and verifies only messages and
  * otherwise has to fall back to much slower arithmetic. When present, `digest` is
@@ -76,6 +76,7 @@ export type PrimitiveRequest =
       readonly key: RsaPrivateKeyMaterial;
       readonly padding: RsaSignaturePadding;
       readonly digest: Uint8Array;
+      readonly message?: PrehashedMessage;
     }
   | {
       readonly op: 'rsa-verify';
@@ -83,6 +84,7 @@ export type PrimitiveRequest =
       readonly padding: RsaSignaturePadding;
       readonly digest: Uint8Array;
       readonly signature: Uint8Array;
+      readonly message?: PrehashedMessage;
     }
   | {
       readonly op: 'rsa-encrypt';

@@ -5,6 +5,12 @@
  *   depth=N     jobs in flight per queue pair (default 1024)
  *   queues=N    queue pairs, sharing the pool (default 1)
  *   inline=off  never run a job on the calling thread (default on)
+ *   pool=uv|workers  where jobs that do not run inline go. `uv` (default): jobs
+ *               node:crypto has a callback form for (RSA PKCS#1 v1.5/PSS sign and
+ *               verify, ECDSA and EdDSA, with the message) run on libuv's thread
+ *               pool, one pool task each with only OpenSSL on the thread; the
+ *               rest (ECDH, X25519, raw RSA, OAEP) go to the worker pool.
+ *               `workers`: everything goes to the worker pool.
  */
 
 import {
@@ -21,6 +27,7 @@ import { SOFTWARE_CAPABILITIES } from './capabilities.js';
 import { InlinePolicy } from './inline-policy.js';
 import { WorkerPool } from './pool.js';
 import { SoftwareQueuePair } from './queue-pair.js';
+import { UvPool } from './uv-pool.js';
 
 export const SOFTWARE_PRIORITY = 0;
 
@@ -39,6 +46,7 @@ export class SoftwareDevice implements Device {
   readonly capabilities: readonly Capability[] = SOFTWARE_CAPABILITIES;
   readonly queuePairs: readonly SoftwareQueuePair[];
   readonly #pool: WorkerPool;
+  readonly #uv: UvPool | undefined;
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
   #state: DeviceState = 'ready';
 
@@ -50,6 +58,10 @@ export class SoftwareDevice implements Device {
     if (inlineOption !== 'on' && inlineOption !== 'off') {
       throw new InvalidInputError(`device spec "${spec.text}": inline must be "on" or "off"`);
     }
+    const poolOption = spec.options.pool ?? 'uv';
+    if (poolOption !== 'uv' && poolOption !== 'workers') {
+      throw new InvalidInputError(`device spec "${spec.text}": pool must be "uv" or "workers"`);
+    }
     const id = spec.text;
     this.info = {
       id,
@@ -59,6 +71,8 @@ export class SoftwareDevice implements Device {
     };
     this.#pool = new WorkerPool(id, workers === 0 ? undefined : workers);
     const inline = new InlinePolicy(inlineOption === 'on');
+    const uv = poolOption === 'uv' ? new UvPool() : undefined;
+    this.#uv = uv;
     this.queuePairs = Array.from(
       { length: queues },
       (_, index) =>
@@ -69,6 +83,7 @@ export class SoftwareDevice implements Device {
           capabilities: this.capabilities,
           pool: this.#pool,
           inline,
+          uv,
         }),
     );
   }
@@ -76,6 +91,11 @@ export class SoftwareDevice implements Device {
   /** Jobs each pool worker has answered (the calling thread's inline jobs are not counted). */
   get poolJobsPerWorker(): readonly number[] {
     return this.#pool.answeredPerWorker;
+  }
+
+  /** Tasks of this device still running on libuv's pool (abandoned ones included, until they end). */
+  get uvTasksInFlight(): number {
+    return this.#uv?.inFlight ?? 0;
   }
 
   get state(): DeviceState {

@@ -86,7 +86,7 @@ export function execute(request: SyncRequest): PrimitiveValue {
 // ---- RSA ----------------------------------------------------------------------
 
 /** The modulus size; read from the public half because worker copies of private keys lose getters. */
-function modulusBits(key: RsaPublicKeyMaterial | RsaPrivateKeyMaterial): number {
+export function modulusBits(key: RsaPublicKeyMaterial | RsaPrivateKeyMaterial): number {
   return key.kind === 'rsa-private' ? key.publicKey.bits : key.bits;
 }
 
@@ -124,7 +124,7 @@ function rsaPrivate(r: RequestOf<'rsa-private'>): Uint8Array {
   return rawRsa(r.op, () => privateEncrypt({ key, padding: constants.RSA_NO_PADDING }, r.input));
 }
 
-function requireDigest(op: string, hashName: keyof typeof HASH_BYTES, digest: Uint8Array): void {
+export function requireDigest(op: string, hashName: keyof typeof HASH_BYTES, digest: Uint8Array): void {
   if (digest.length !== HASH_BYTES[hashName]) {
     throw new InvalidInputError(
       `${op}: a ${hashName} digest is ${HASH_BYTES[hashName]} bytes, got ${digest.length}`,

@@ -233,6 +233,8 @@ export class WorkerPool {
     };
     worker.once('online', () => {
       entry.online = true;
+      // Coming online refs the worker's port again: an idle worker must not keep the process alive.
+      if (entry.running.size === 0) worker.unref();
     });
     worker.on('message', (message: ResultsMessage) => this.#onResults(entry, message));
     worker.on('error', (error) => this.#onWorkerLost(entry, error));

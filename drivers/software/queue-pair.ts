@@ -1,8 +1,9 @@
 /**
  * The software device's queue pair: the same contract hardware offers. `submit`
  * takes what fits in `depth - inFlight`; each job runs on the calling thread
- * (a lone cheap job on an idle pool), in the worker pool, or (keygen) on libuv's
- * thread pool; its completion waits in a list until `harvest` hands it out.
+ * (a lone cheap job on an idle pool), on libuv's thread pool (keygen, and with
+ * `pool=uv` every job node:crypto has a callback form for) or in the worker
+ * pool; its completion waits in a list until `harvest` hands it out.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -23,6 +24,7 @@ import type { InlinePolicy } from './inline-policy.js';
 import { generateKeyMaterial } from './keygen.js';
 import { execute } from './operations.js';
 import type { PoolClient, WorkerPool } from './pool.js';
+import { hasUvForm, type UvPool } from './uv-pool.js';
 
 interface Waiter {
   resolve(): void;
@@ -36,11 +38,13 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
   readonly #capabilities: readonly Capability[];
   readonly #pool: WorkerPool;
   readonly #inline: InlinePolicy;
+  /** libuv's pool for jobs with a node:crypto callback form; undefined with `pool=workers`. */
+  readonly #uv: UvPool | undefined;
   #inFlight = 0;
   #completions: Completion[] = [];
   /** Pool sequence number → tag. */
   readonly #poolJobs = new Map<number, number>();
-  /** Keygen token → tag. */
+  /** Keygen and libuv-pool token → tag. */
   readonly #asyncJobs = new Map<number, number>();
   #nextToken = 0;
   #waiters: Waiter[] = [];
@@ -56,6 +60,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     capabilities: readonly Capability[];
     pool: WorkerPool;
     inline: InlinePolicy;
+    uv: UvPool | undefined;
   }) {
     this.index = options.index;
     this.depth = options.depth;
@@ -63,6 +68,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     this.#capabilities = options.capabilities;
     this.#pool = options.pool;
     this.#inline = options.inline;
+    this.#uv = options.uv;
   }
 
   get inFlight(): number {
@@ -76,7 +82,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     const wasIdle = this.#inFlight === 0;
     this.#inFlight += count;
     const only = jobs[0]!;
-    if (count === 1 && wasIdle && this.#pool.idle && this.#inline.suits(only.request)) {
+    if (count === 1 && wasIdle && this.#poolsIdle && this.#inline.suits(only.request)) {
       if (this.#inline.hasBudget) this.#runHere(only);
       else this.#defer(only);
       return 1;
@@ -193,7 +199,25 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
       );
       return;
     }
+    if (this.#uv !== undefined && hasUvForm(request)) {
+      const token = this.#nextToken++;
+      this.#asyncJobs.set(token, job.tag);
+      this.#uv.run(request, (outcome) =>
+        this.#completeAsync(
+          token,
+          outcome.ok
+            ? { tag: job.tag, ok: true, value: outcome.value }
+            : { tag: job.tag, ok: false, error: asPkaccelError(outcome.error, request.op, this.#device) },
+        ),
+      );
+      return;
+    }
     this.#poolJobs.set(this.#pool.enqueue(request, this), job.tag);
+  }
+
+  /** No job of this device still running in the workers or on libuv's pool. */
+  get #poolsIdle(): boolean {
+    return this.#pool.idle && (this.#uv?.idle ?? true);
   }
 
   #runHere(job: Job): void {

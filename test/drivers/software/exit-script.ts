@@ -1,6 +1,7 @@
 /**
  * Run by queue-pair.test.ts in a child process: do work on the pool, then close
- * the device (or not) and let the process end by itself. A leaked worker, timer
+ * the device (or not) and let the process end by itself. Arguments: close|leave-open,
+ * then the pool (workers|uv). A leaked worker, timer
  * or ref'd handle keeps it alive, and the test's timeout catches that.
  */
 
@@ -10,7 +11,9 @@ import { softwareDriver } from '../../../drivers/software/index.js';
 import { okpKey, runAll } from './helpers.js';
 
 generateKeyPairSync('ed25519');
-const device = await softwareDriver.open(parseDeviceSpec('software?workers=2&inline=off'));
+const device = await softwareDriver.open(
+  parseDeviceSpec(`software?workers=2&inline=off&pool=${process.argv[3] ?? 'workers'}`),
+);
 const key = okpKey('Ed25519');
 const results = await runAll(
   device.queuePairs[0]!,

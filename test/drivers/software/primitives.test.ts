@@ -70,7 +70,7 @@ it('advertises every primitive', () => {
 });
 
 describe.each([
-  ['worker pool', 'software?inline=off&workers=2'],
+  ['worker pool', 'software?inline=off&workers=2&pool=workers'],
   ['calling thread', 'software?workers=1'],
 ])('primitives on the %s', (_name, spec) => {
   let device: Device;

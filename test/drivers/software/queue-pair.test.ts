@@ -43,7 +43,7 @@ async function settle(device: SoftwareDevice, expected: number): Promise<void> {
 
 describe('software queue pair', () => {
   it('spreads one batch across the workers and completes every job exactly once', async () => {
-    const device = await open('software?workers=2');
+    const device = await open('software?workers=2&pool=workers');
     const results = await runAll(
       device.queuePairs[0]!,
       Array.from({ length: 64 }, (_, i) => sign(i)),
@@ -74,7 +74,7 @@ describe('software queue pair', () => {
   });
 
   it('harvest honours max and never calls the sink after returning', async () => {
-    const device = await open('software?inline=off');
+    const device = await open('software?inline=off&pool=workers');
     const qp = device.queuePairs[0]!;
     qp.submit(jobs(5));
     await settle(device, 5);
@@ -92,14 +92,14 @@ describe('software queue pair', () => {
     expect(qp.submit(jobs(1))).toBe(1);
     expect(qp.harvest(() => {})).toBe(1); // completed before submit returned
     expect(here.poolJobsPerWorker.every((n) => n === 0)).toBe(true);
-    const pooled = await open('software?inline=off');
+    const pooled = await open('software?inline=off&pool=workers');
     const [c] = await runAll(pooled.queuePairs[0]!, [sign(1)]);
     expect(c!.ok).toBe(true);
     expect(pooled.poolJobsPerWorker.reduce((a, b) => a + b)).toBe(1);
   });
 
   it('abandon drops every job in flight: their tags come back and they never complete', async () => {
-    const device = await open('software?inline=off');
+    const device = await open('software?inline=off&pool=workers');
     const qp = device.queuePairs[0]!;
     expect(qp.submit(jobs(8))).toBe(8);
     const abandoned = await qp.abandon();
@@ -113,7 +113,7 @@ describe('software queue pair', () => {
   });
 
   it('reset abandons in-flight work and reports resetting → ready', async () => {
-    const device = await open('software?inline=off');
+    const device = await open('software?inline=off&pool=workers');
     const states: string[] = [];
     device.subscribe((e) => e.type === 'state' && states.push(e.state));
     const qp = device.queuePairs[0]!;
@@ -161,7 +161,7 @@ describe('software queue pair', () => {
   });
 
   it('mixes key kinds in one batch, each worker receiving each key once', async () => {
-    const device = await open('software?workers=2&inline=off');
+    const device = await open('software?workers=2&inline=off&pool=workers');
     const keys = [ecKey('P-256'), ecKey('P-384')];
     const requests: PrimitiveRequest[] = [];
     for (let i = 0; i < 20; i++) {
@@ -178,9 +178,9 @@ describe('software queue pair', () => {
 
 describe('process exit', () => {
   const script = fileURLToPath(new URL('./exit-script.ts', import.meta.url));
-  const runScript = (mode: string) =>
+  const runScript = (mode: string, pool: string) =>
     new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, mode], {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, mode, pool], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -200,8 +200,13 @@ describe('process exit', () => {
       });
     });
 
-  it.each(['close', 'leave-open'])('exits on its own after work on the pool (%s)', async (mode) => {
-    const { code, out } = await runScript(mode);
+  it.each([
+    ['close', 'workers'],
+    ['leave-open', 'workers'],
+    ['close', 'uv'],
+    ['leave-open', 'uv'],
+  ])('exits on its own after work on the pool (%s, pool=%s)', async (mode, pool) => {
+    const { code, out } = await runScript(mode, pool);
     expect(out).toContain('done 16');
     expect(code).toBe(0);
   });
