@@ -1,12 +1,15 @@
 /**
  * Issue 2 §8: the software provider through `accel.subtle` against node's own
  * crypto.subtle (the baseline), in the same process, at 1 and 64 calls in flight.
- * A third column measures the provider alone, straight on its QueuePair (ECDSA
- * requests carrying the message, so OpenSSL signs/verifies it directly), to
- * separate the provider's speed from the layers above it.
+ * accel.subtle runs twice, on a software device with pool=uv (jobs with a
+ * node:crypto callback form on libuv's pool) and with pool=workers (everything
+ * on the worker pool; the default). A last column measures the pool=uv provider
+ * alone, straight on its QueuePair (RSA and ECDSA requests carrying the message,
+ * so OpenSSL signs/verifies it directly), to separate the provider's speed from
+ * the layers above it.
  *
  * The machine is shared and noisy, so each row is several short rounds with the
- * three sides interleaved in every round: the ratio is the median of the
+ * four sides interleaved in every round: the ratio is the median of the
  * per-round ratios (with their min–max), and beside ops/s each side's CPU time
  * per operation (process.cpuUsage: every thread of the process, so node's libuv
  * pool and our workers alike), which is much steadier than wall-clock rates.
@@ -49,26 +52,37 @@ function ecMaterial(jwk: Jwk): EcPrivateKeyMaterial {
 interface Case {
   readonly name: string;
   readonly node: () => Promise<unknown>;
-  readonly accel: () => Promise<unknown>;
+  /** accel.subtle on the software device with pool=uv, then with pool=workers. */
+  readonly accel: readonly [() => Promise<unknown>, () => Promise<unknown>];
   readonly queuePair: () => Promise<unknown>;
 }
 
 async function importBoth(
-  accel: AccelSubtle,
+  accels: readonly [AccelSubtle, AccelSubtle],
   jwk: Jwk,
   algorithm: webcrypto.Algorithm & object,
   usages: string[],
-) {
-  return (await accel.importKey(
-    'jwk',
-    jwk as never,
-    algorithm as never,
-    false,
-    usages as never,
-  )) as unknown as Key;
+): Promise<[Key, Key]> {
+  const one = async (accel: AccelSubtle) =>
+    (await accel.importKey(
+      'jwk',
+      jwk as never,
+      algorithm as never,
+      false,
+      usages as never,
+    )) as unknown as Key;
+  return [await one(accels[0]), await one(accels[1])];
 }
 
-async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]> {
+/** The same call on both accelerators. */
+function both(
+  accels: readonly [AccelSubtle, AccelSubtle],
+  call: (accel: AccelSubtle, which: 0 | 1) => Promise<unknown>,
+): readonly [() => Promise<unknown>, () => Promise<unknown>] {
+  return [() => call(accels[0], 0), () => call(accels[1], 1)];
+}
+
+async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairExecutor): Promise<Case[]> {
   const run = (request: PrimitiveRequest) => qp.run(request);
 
   const rsaAlg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
@@ -93,6 +107,7 @@ async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]>
     int(rsaJwk, 'qi'),
   );
   const pkcs1 = { scheme: 'pkcs1-v1_5', hash: 'SHA-256' } as const;
+  const prehashed = { hash: 'SHA-256', data: message } as const;
 
   const ecAlg = { name: 'ECDSA', namedCurve: 'P-256' };
   const ecSignAlg = { name: 'ECDSA', hash: 'SHA-256' };
@@ -102,7 +117,6 @@ async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]>
   const aEcPub = await importBoth(accel, await subtle.exportKey('jwk', ec.publicKey), ecAlg, ['verify']);
   const ecSig = new Uint8Array(await subtle.sign(ecSignAlg, ec.privateKey, message));
   const ecMat = ecMaterial(ecJwk);
-  const prehashed = { hash: 'SHA-256', data: message } as const;
 
   const dhAlg = { name: 'ECDH', namedCurve: 'P-256' };
   const dhA = (await subtle.generateKey(dhAlg, true, ['deriveBits'])) as webcrypto.CryptoKeyPair;
@@ -135,13 +149,20 @@ async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]>
     {
       name: 'RSA-2048 sign',
       node: () => subtle.sign(rsaAlg, rsa.privateKey, message),
-      accel: () => accel.sign(rsaAlg, aRsa as never, message),
-      queuePair: () => run({ op: 'rsa-sign', key: rsaMaterial, padding: pkcs1, digest: sha256(message) }),
+      accel: both(accel, (a, i) => a.sign(rsaAlg, aRsa[i] as never, message)),
+      queuePair: () =>
+        run({
+          op: 'rsa-sign',
+          key: rsaMaterial,
+          padding: pkcs1,
+          digest: sha256(message),
+          message: prehashed,
+        }),
     },
     {
       name: 'RSA-2048 verify',
       node: () => subtle.verify(rsaAlg, rsa.publicKey, rsaSig, message),
-      accel: () => accel.verify(rsaAlg, aRsaPub as never, rsaSig, message),
+      accel: both(accel, (a, i) => a.verify(rsaAlg, aRsaPub[i] as never, rsaSig, message)),
       queuePair: () =>
         run({
           op: 'rsa-verify',
@@ -149,18 +170,19 @@ async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]>
           padding: pkcs1,
           digest: sha256(message),
           signature: new Uint8Array(rsaSig),
+          message: prehashed,
         }),
     },
     {
       name: 'ECDSA P-256 sign',
       node: () => subtle.sign(ecSignAlg, ec.privateKey, message),
-      accel: () => accel.sign(ecSignAlg, aEc as never, message),
+      accel: both(accel, (a, i) => a.sign(ecSignAlg, aEc[i] as never, message)),
       queuePair: () => run({ op: 'ecdsa-sign', key: ecMat, digest: sha256(message), message: prehashed }),
     },
     {
       name: 'ECDSA P-256 verify',
       node: () => subtle.verify(ecSignAlg, ec.publicKey, ecSig, message),
-      accel: () => accel.verify(ecSignAlg, aEcPub as never, ecSig, message),
+      accel: both(accel, (a, i) => a.verify(ecSignAlg, aEcPub[i] as never, ecSig, message)),
       queuePair: () =>
         run({
           op: 'ecdsa-verify',
@@ -173,13 +195,15 @@ async function cases(accel: AccelSubtle, qp: QueuePairExecutor): Promise<Case[]>
     {
       name: 'ECDH P-256',
       node: () => subtle.deriveBits({ name: 'ECDH', public: dhB.publicKey }, dhA.privateKey, 256),
-      accel: () => accel.deriveBits({ name: 'ECDH', public: aDhB } as never, aDhA as never, 256),
+      accel: both(accel, (a, i) =>
+        a.deriveBits({ name: 'ECDH', public: aDhB[i] } as never, aDhA[i] as never, 256),
+      ),
       queuePair: () => run({ op: 'ecdh', key: dhMat, peer: dhPeer }),
     },
     {
       name: 'Ed25519 sign',
       node: () => subtle.sign({ name: 'Ed25519' }, ed.privateKey, message),
-      accel: () => accel.sign({ name: 'Ed25519' }, aEd as never, message),
+      accel: both(accel, (a, i) => a.sign({ name: 'Ed25519' }, aEd[i] as never, message)),
       queuePair: () => run({ op: 'eddsa-sign', key: edMat, message }),
     },
   ];
@@ -223,7 +247,8 @@ const median = (values: readonly number[]): number => {
 const bench: Bench = async (ctx) => {
   const windowMs = ctx.quick ? 200 : 500;
   const rounds = ctx.quick ? 2 : 5;
-  const accel = await openAccelerator({ devices: ['software'] });
+  const accelUv = await openAccelerator({ devices: ['software?pool=uv'] });
+  const accelWorkers = await openAccelerator({ devices: ['software?pool=workers'] });
   const device = await softwareDriver.open(parseDeviceSpec('software'));
   const rows: BenchRow[] = [];
   ctx.log(
@@ -233,23 +258,26 @@ const bench: Bench = async (ctx) => {
   );
   try {
     const qp = new QueuePairExecutor(device.queuePairs[0]!);
-    for (const c of await cases(accel.subtle, qp)) {
+    for (const c of await cases([accelUv.subtle, accelWorkers.subtle], qp)) {
       for (const concurrency of [1, 64]) {
         // Interleaved in every round, so a burst of load from elsewhere on the machine hits all sides alike.
         const node: Sample[] = [];
         const viaSubtle: Sample[] = [];
+        const viaWorkers: Sample[] = [];
         const viaQueuePair: Sample[] = [];
         for (let round = 0; round < rounds; round++) {
           node.push(await sample(c.node, concurrency, windowMs));
-          viaSubtle.push(await sample(c.accel, concurrency, windowMs));
+          viaSubtle.push(await sample(c.accel[0], concurrency, windowMs));
+          viaWorkers.push(await sample(c.accel[1], concurrency, windowMs));
           viaQueuePair.push(await sample(c.queuePair, concurrency, windowMs));
         }
         const ratios = viaSubtle.map((s, i) => s.ops / node[i]!.ops);
+        const workerRatios = viaWorkers.map((s, i) => s.ops / node[i]!.ops);
         const qpRatios = viaQueuePair.map((s, i) => s.ops / node[i]!.ops);
         const ops = (xs: Sample[]) => median(xs.map((x) => x.ops));
         const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuUs));
         ctx.log(
-          `${c.name} @${concurrency}: ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), CPU µs/op node ${cpu(node).toFixed(0)} accel ${cpu(viaSubtle).toFixed(0)}`,
+          `${c.name} @${concurrency}: ratio pool=uv ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), pool=workers ${median(workerRatios).toFixed(2)}; CPU µs/op node ${cpu(node).toFixed(0)} uv ${cpu(viaSubtle).toFixed(0)} workers ${cpu(viaWorkers).toFixed(0)}`,
         );
         rows.push({
           name: c.name,
@@ -262,6 +290,9 @@ const bench: Bench = async (ctx) => {
           'node CPU µs/op': cpu(node),
           'accel CPU µs/op': cpu(viaSubtle),
           'CPU ratio': cpu(node) / cpu(viaSubtle),
+          'workers ops/s': ops(viaWorkers),
+          'workers ratio': median(workerRatios),
+          'workers CPU µs/op': cpu(viaWorkers),
           'queue pair ops/s': ops(viaQueuePair),
           'queue pair ratio': median(qpRatios),
         });
@@ -269,7 +300,8 @@ const bench: Bench = async (ctx) => {
     }
   } finally {
     await device.close();
-    await accel.close();
+    await accelUv.close();
+    await accelWorkers.close();
   }
   return rows;
 };

@@ -5,12 +5,15 @@
  *   depth=N     jobs in flight per queue pair (default 1024)
  *   queues=N    queue pairs, sharing the pool (default 1)
  *   inline=off  never run a job on the calling thread (default on)
- *   pool=uv|workers  where jobs that do not run inline go. `uv` (default): jobs
- *               node:crypto has a callback form for (RSA PKCS#1 v1.5/PSS sign and
- *               verify, ECDSA and EdDSA, with the message) run on libuv's thread
- *               pool, one pool task each with only OpenSSL on the thread; the
- *               rest (ECDH, X25519, raw RSA, OAEP) go to the worker pool.
- *               `workers`: everything goes to the worker pool.
+ *   pool=workers|uv  where jobs that do not run inline go. `workers` (default):
+ *               the worker pool. `uv`: jobs node:crypto has a callback form for
+ *               (RSA PKCS#1 v1.5/PSS sign and verify, ECDSA and EdDSA, with the
+ *               message) run on libuv's thread pool, one pool task each with only
+ *               OpenSSL on the thread; the rest (ECDH, X25519, raw RSA, OAEP) go to
+ *               the worker pool. Measured with `npm run bench -- software`, uv
+ *               was no faster than workers at 64 in flight (RSA verify slower), so
+ *               workers stays the default: the per-job cost that loses to node is
+ *               in the queue pair and the layers above, not in the pool.
  */
 
 import {
@@ -58,7 +61,7 @@ export class SoftwareDevice implements Device {
     if (inlineOption !== 'on' && inlineOption !== 'off') {
       throw new InvalidInputError(`device spec "${spec.text}": inline must be "on" or "off"`);
     }
-    const poolOption = spec.options.pool ?? 'uv';
+    const poolOption = spec.options.pool ?? 'workers';
     if (poolOption !== 'uv' && poolOption !== 'workers') {
       throw new InvalidInputError(`device spec "${spec.text}": pool must be "uv" or "workers"`);
     }

@@ -229,8 +229,8 @@ describe('software provider on the libuv pool', () => {
   });
 });
 
-it('a random message round-trips through accel-level sizes on the default device', async () => {
-  const device = await open('software');
+it('a lone job with a message runs on the calling thread with pool=uv', async () => {
+  const device = await open('software?pool=uv');
   const data = randomBytes(1000);
   const signature = resultOf(
     await runOne(device.queuePairs[0]!, {
@@ -241,4 +241,5 @@ it('a random message round-trips through accel-level sizes on the default device
     }),
   ) as Uint8Array;
   expect(verify('sha256', data, { key: ec.publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+  expect(device.uvTasksInFlight).toBe(0);
 });
