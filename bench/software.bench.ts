@@ -249,7 +249,7 @@ const bench: Bench = async (ctx) => {
   const rounds = ctx.quick ? 2 : 5;
   const accelUv = await openAccelerator({ devices: ['software?pool=uv'] });
   const accelWorkers = await openAccelerator({ devices: ['software?pool=workers'] });
-  const device = await softwareDriver.open(parseDeviceSpec('software'));
+  const device = await softwareDriver.open(parseDeviceSpec('software?pool=uv'));
   const rows: BenchRow[] = [];
   ctx.log(
     `load average ${loadavg()
