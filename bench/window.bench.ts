@@ -6,97 +6,19 @@
  * of the same bytes (the baseline) and as a share of one card operation.
  */
 
-import { webcrypto } from 'node:crypto';
-import { type Accelerator, openAccelerator } from '../core/api/index.js';
-import { bigintToBytes, type PrimitiveRequest, RsaPrivateKeyMaterial } from '../core/driver/index.js';
+import { bigintToBytes, type PrimitiveRequest } from '../core/driver/index.js';
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { Registry } from '../core/registry/registry.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { windowDriver } from '../drivers/window/index.js';
 import { SimulatorPlatform } from '../simulator/platform.js';
+import { benchKeys, cardVsSubtleRows, type Jwk, rsaMaterialFromJwk } from './lib/card-vs-subtle.js';
 import { opsPerSecond } from './lib/measure.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 
-const subtle = webcrypto.subtle;
-type Key = webcrypto.CryptoKey;
-type Jwk = webcrypto.JsonWebKey;
-
 const WINDOW_SPEC = 'sim:window?engines=2';
 const message = new TextEncoder().encode('a 64-byte message for the pkaccel window card benchmark........');
-
-interface Case {
-  readonly name: string;
-  /** One call through node's crypto.subtle (baseline) or an accelerator's subtle. */
-  make(s: typeof subtle | Accelerator['subtle']): Promise<() => Promise<unknown>>;
-}
-
-async function keys() {
-  const rsaAlg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const rsa = (await subtle.generateKey(
-    { ...rsaAlg, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
-    true,
-    ['sign', 'verify'],
-  )) as webcrypto.CryptoKeyPair;
-  const ecAlg = { name: 'ECDSA', namedCurve: 'P-256' };
-  const ec = (await subtle.generateKey(ecAlg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const dhAlg = { name: 'ECDH', namedCurve: 'P-256' };
-  const dhA = (await subtle.generateKey(dhAlg, true, ['deriveBits'])) as webcrypto.CryptoKeyPair;
-  const dhB = (await subtle.generateKey(dhAlg, true, ['deriveBits'])) as webcrypto.CryptoKeyPair;
-  const jwk = async (k: Key) => subtle.exportKey('jwk', k) as Promise<Jwk>;
-  return {
-    rsaAlg,
-    ecAlg,
-    dhAlg,
-    rsaJwk: await jwk(rsa.privateKey),
-    ecJwk: await jwk(ec.privateKey),
-    ecPubJwk: await jwk(ec.publicKey),
-    ecSig: await subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, ec.privateKey, message),
-    dhAJwk: await jwk(dhA.privateKey),
-    dhBPubJwk: await jwk(dhB.publicKey),
-  };
-}
-
-function cases(k: Awaited<ReturnType<typeof keys>>): Case[] {
-  const ecdsa = { name: 'ECDSA', hash: 'SHA-256' };
-  // Node's subtle and the accelerator's take the same calls; the casts bridge their key types.
-  const imp = (s: typeof subtle | Accelerator['subtle'], jwk: Jwk, alg: object, usages: string[]) =>
-    (s as typeof subtle).importKey('jwk', jwk, alg as never, false, usages as never);
-  return [
-    {
-      name: 'RSA-2048 sign',
-      async make(s) {
-        const key = await imp(s, k.rsaJwk, k.rsaAlg, ['sign']);
-        return () => (s as typeof subtle).sign(k.rsaAlg, key, message);
-      },
-    },
-    {
-      name: 'ECDSA P-256 sign',
-      async make(s) {
-        const key = await imp(s, k.ecJwk, k.ecAlg, ['sign']);
-        return () => (s as typeof subtle).sign(ecdsa, key, message);
-      },
-    },
-    {
-      name: 'ECDSA P-256 verify',
-      async make(s) {
-        const key = await imp(s, k.ecPubJwk, k.ecAlg, ['verify']);
-        return async () => {
-          if (!(await (s as typeof subtle).verify(ecdsa, key, k.ecSig, message)))
-            throw new Error('verify failed');
-        };
-      },
-    },
-    {
-      name: 'ECDH P-256',
-      async make(s) {
-        const mine = await imp(s, k.dhAJwk, k.dhAlg, ['deriveBits']);
-        const peer = await imp(s, k.dhBPubJwk, k.dhAlg, []);
-        return () => (s as typeof subtle).deriveBits({ name: 'ECDH', public: peer }, mine, 256);
-      },
-    },
-  ];
-}
 
 /** Nanoseconds per call of `fn`, over at least `ms` milliseconds. */
 function nsPerCall(fn: () => void, ms: number): number {
@@ -156,18 +78,7 @@ async function mmioRows(platform: SimulatorPlatform, ms: number): Promise<BenchR
  * at once: driver, marshalling and MMIO only) and on the real engine.
  */
 async function perOpRows(registry: Registry, rsaJwk: Jwk, ms: number): Promise<BenchRow[]> {
-  const int = (name: keyof Jwk) =>
-    BigInt(`0x${Buffer.from(rsaJwk[name] as string, 'base64url').toString('hex')}`);
-  const key = new RsaPrivateKeyMaterial(
-    int('n'),
-    int('e'),
-    int('d'),
-    int('p'),
-    int('q'),
-    int('dp'),
-    int('dq'),
-    int('qi'),
-  );
+  const key = rsaMaterialFromJwk(rsaJwk);
   const request: PrimitiveRequest = { op: 'rsa-private', key, input: bigintToBytes(12345n, 256) };
   // Words through the BAR per op: input 64 + p, q, dP, dQ, qInv 5×32 in, result 64 out, then 64 + 5×32 + 64 zeroed.
   const wordsMoved = 64 + 5 * 32 + 64 + (64 + 5 * 32 + 64);
@@ -201,37 +112,8 @@ const bench: Bench = async (ctx) => {
   registry.registerPlatform(platform);
   registry.registerDriver(windowDriver);
   registry.registerDriver(softwareDriver);
-  const k = await keys();
-  const card = await openAccelerator({ devices: [WINDOW_SPEC], registry });
-  const software = await openAccelerator({ devices: ['software'], registry });
-  const rows: BenchRow[] = [];
-  try {
-    for (const c of cases(k)) {
-      const node = await c.make(subtle);
-      const onCard = await c.make(card.subtle);
-      const onSoftware = await c.make(software.subtle);
-      for (const concurrency of [1, 16]) {
-        const nodeRate = await opsPerSecond(node, concurrency, windowMs);
-        const cardRate = await opsPerSecond(onCard, concurrency, windowMs);
-        const softwareRate = await opsPerSecond(onSoftware, concurrency, windowMs);
-        ctx.log(
-          `${c.name} @${concurrency}: node ${nodeRate.toFixed(0)}/s, sim:window ${cardRate.toFixed(0)}/s`,
-        );
-        rows.push({
-          name: c.name,
-          concurrency,
-          'node subtle ops/s': nodeRate,
-          'software ops/s': softwareRate,
-          'sim:window ops/s': cardRate,
-          'window / node': cardRate / nodeRate,
-          'window / software': cardRate / softwareRate,
-        });
-      }
-    }
-  } finally {
-    await card.close();
-    await software.close();
-  }
+  const k = await benchKeys(message);
+  const rows = await cardVsSubtleRows(ctx, registry, WINDOW_SPEC, 'window', k, message, windowMs);
   rows.push(...(await mmioRows(platform, ctx.quick ? 100 : 500)));
   rows.push(...(await perOpRows(registry, k.rsaJwk, windowMs)));
   return rows;
