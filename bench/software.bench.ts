@@ -6,7 +6,10 @@
  * on the worker pool; the default). A last column measures the pool=uv provider
  * alone, straight on its QueuePair (RSA and ECDSA requests carrying the message,
  * so OpenSSL signs/verifies it directly), to separate the provider's speed from
- * the layers above it.
+ * the layers above it. At 64 in flight a ceiling column (bench/lib/ceiling.ts)
+ * gives node:crypto's own synchronous rate on every CPU at once with no dispatch
+ * at all, and its ratio to node's subtle: the most that any provider built on
+ * node:crypto could be ahead of node on this machine.
  *
  * The machine is shared and noisy, so each row is several short rounds with the
  * four sides interleaved in every round: the ratio is the median of the
@@ -15,7 +18,7 @@
  * pool and our workers alike), which is much steadier than wall-clock rates.
  */
 
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, KeyObject, webcrypto } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
 import {
   bytesToBigint,
@@ -27,6 +30,7 @@ import {
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { openAccelerator } from '../index.js';
+import { type CeilingJob, ceilingOpsPerSecond } from './lib/ceiling.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 
@@ -55,6 +59,8 @@ interface Case {
   /** accel.subtle on the software device with pool=uv, then with pool=workers. */
   readonly accel: readonly [() => Promise<unknown>, () => Promise<unknown>];
   readonly queuePair: () => Promise<unknown>;
+  /** The same operation for the ceiling threads (bench/lib/ceiling.ts). */
+  readonly ceiling: Omit<CeilingJob, 'start' | 'ms'>;
 }
 
 async function importBoth(
@@ -148,6 +154,7 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
   return [
     {
       name: 'RSA-2048 sign',
+      ceiling: { op: 'rsa-sign', message, privateKey: KeyObject.from(rsa.privateKey) },
       node: () => subtle.sign(rsaAlg, rsa.privateKey, message),
       accel: both(accel, (a, i) => a.sign(rsaAlg, aRsa[i] as never, message)),
       queuePair: () =>
@@ -161,6 +168,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     },
     {
       name: 'RSA-2048 verify',
+      ceiling: {
+        op: 'rsa-verify',
+        message,
+        publicKey: KeyObject.from(rsa.publicKey),
+        signature: new Uint8Array(rsaSig),
+      },
       node: () => subtle.verify(rsaAlg, rsa.publicKey, rsaSig, message),
       accel: both(accel, (a, i) => a.verify(rsaAlg, aRsaPub[i] as never, rsaSig, message)),
       queuePair: () =>
@@ -175,12 +188,14 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     },
     {
       name: 'ECDSA P-256 sign',
+      ceiling: { op: 'ecdsa-sign', message, privateKey: KeyObject.from(ec.privateKey) },
       node: () => subtle.sign(ecSignAlg, ec.privateKey, message),
       accel: both(accel, (a, i) => a.sign(ecSignAlg, aEc[i] as never, message)),
       queuePair: () => run({ op: 'ecdsa-sign', key: ecMat, digest: sha256(message), message: prehashed }),
     },
     {
       name: 'ECDSA P-256 verify',
+      ceiling: { op: 'ecdsa-verify', message, publicKey: KeyObject.from(ec.publicKey), signature: ecSig },
       node: () => subtle.verify(ecSignAlg, ec.publicKey, ecSig, message),
       accel: both(accel, (a, i) => a.verify(ecSignAlg, aEcPub[i] as never, ecSig, message)),
       queuePair: () =>
@@ -194,6 +209,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     },
     {
       name: 'ECDH P-256',
+      ceiling: {
+        op: 'ecdh',
+        message,
+        privateKey: KeyObject.from(dhA.privateKey),
+        publicKey: KeyObject.from(dhB.publicKey),
+      },
       node: () => subtle.deriveBits({ name: 'ECDH', public: dhB.publicKey }, dhA.privateKey, 256),
       accel: both(accel, (a, i) =>
         a.deriveBits({ name: 'ECDH', public: aDhB[i] } as never, aDhA[i] as never, 256),
@@ -202,6 +223,7 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     },
     {
       name: 'Ed25519 sign',
+      ceiling: { op: 'eddsa-sign', message, privateKey: KeyObject.from(ed.privateKey) },
       node: () => subtle.sign({ name: 'Ed25519' }, ed.privateKey, message),
       accel: both(accel, (a, i) => a.sign({ name: 'Ed25519' }, aEd[i] as never, message)),
       queuePair: () => run({ op: 'eddsa-sign', key: edMat, message }),
@@ -265,19 +287,24 @@ const bench: Bench = async (ctx) => {
         const viaSubtle: Sample[] = [];
         const viaWorkers: Sample[] = [];
         const viaQueuePair: Sample[] = [];
+        const ceiling: number[] = [];
         for (let round = 0; round < rounds; round++) {
           node.push(await sample(c.node, concurrency, windowMs));
           viaSubtle.push(await sample(c.accel[0], concurrency, windowMs));
           viaWorkers.push(await sample(c.accel[1], concurrency, windowMs));
           viaQueuePair.push(await sample(c.queuePair, concurrency, windowMs));
+          // The ceiling has no concurrency of its own: it answers the @64 question (how far ahead is possible).
+          if (concurrency > 1) ceiling.push(await ceilingOpsPerSecond({ ...c.ceiling, ms: windowMs }));
         }
         const ratios = viaSubtle.map((s, i) => s.ops / node[i]!.ops);
         const workerRatios = viaWorkers.map((s, i) => s.ops / node[i]!.ops);
         const qpRatios = viaQueuePair.map((s, i) => s.ops / node[i]!.ops);
+        const ceilingRatios = ceiling.map((rate, i) => rate / node[i]!.ops);
+        const ceilingNote = ceiling.length === 0 ? '' : `; ceiling ${median(ceilingRatios).toFixed(2)}× node`;
         const ops = (xs: Sample[]) => median(xs.map((x) => x.ops));
         const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuUs));
         ctx.log(
-          `${c.name} @${concurrency}: ratio pool=uv ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), pool=workers ${median(workerRatios).toFixed(2)}; CPU µs/op node ${cpu(node).toFixed(0)} uv ${cpu(viaSubtle).toFixed(0)} workers ${cpu(viaWorkers).toFixed(0)}`,
+          `${c.name} @${concurrency}: ratio pool=uv ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), pool=workers ${median(workerRatios).toFixed(2)}; CPU µs/op node ${cpu(node).toFixed(0)} uv ${cpu(viaSubtle).toFixed(0)} workers ${cpu(viaWorkers).toFixed(0)}${ceilingNote}`,
         );
         rows.push({
           name: c.name,
@@ -295,6 +322,10 @@ const bench: Bench = async (ctx) => {
           'workers CPU µs/op': cpu(viaWorkers),
           'queue pair ops/s': ops(viaQueuePair),
           'queue pair ratio': median(qpRatios),
+          'ceiling ops/s': ceiling.length === 0 ? null : median(ceiling),
+          'ceiling ratio': ceiling.length === 0 ? null : median(ceilingRatios),
+          // Every CPU busy for the whole window: CPU time per call with no dispatch, to set against the columns above.
+          'ceiling CPU µs/op': ceiling.length === 0 ? null : (availableParallelism() * 1e6) / median(ceiling),
         });
       }
     }
