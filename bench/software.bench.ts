@@ -24,13 +24,16 @@ import {
   bytesToBigint,
   EcPrivateKeyMaterial,
   OkpPrivateKeyMaterial,
+  type PrimitiveOp,
   type PrimitiveRequest,
+  type PrimitiveValue,
   RsaPrivateKeyMaterial,
 } from '../core/driver/index.js';
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
-import { openAccelerator } from '../index.js';
+import { openAccelerator, Registry } from '../index.js';
 import { type CeilingJob, ceilingOpsPerSecond } from './lib/ceiling.js';
+import { nullDevice } from './lib/null-device.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 
@@ -61,6 +64,42 @@ interface Case {
   readonly queuePair: () => Promise<unknown>;
   /** The same operation for the ceiling threads (bench/lib/ceiling.ts). */
   readonly ceiling: Omit<CeilingJob, 'start' | 'ms'>;
+  /** The same call through accel.subtle on a device answering `value` at once (our layers alone). */
+  readonly layers: LayersProbe;
+}
+
+interface LayersProbe {
+  readonly op: PrimitiveOp;
+  /** The device's answer: the right one, so checks above the device (the RSA fault check) pass and run. */
+  readonly value: PrimitiveValue;
+  readonly keys: readonly (readonly [Jwk, webcrypto.Algorithm & object, string[]])[];
+  call(accel: AccelSubtle, keys: readonly Key[]): Promise<unknown>;
+}
+
+/** Open an accelerator on a null device for `probe`, with its keys imported. */
+async function onNullDevice(probe: LayersProbe) {
+  const registry = new Registry();
+  registry.registerDriver({
+    kind: 'virtual',
+    name: 'null',
+    scheme: 'null',
+    priority: 100,
+    open: async () => nullDevice(probe.value, { ops: [probe.op] }),
+  });
+  const accel = await openAccelerator({ devices: ['null'], registry });
+  const keys = [] as Key[];
+  for (const [jwk, algorithm, usages] of probe.keys) {
+    keys.push(
+      (await accel.subtle.importKey(
+        'jwk',
+        jwk as never,
+        algorithm as never,
+        false,
+        usages as never,
+      )) as unknown as Key,
+    );
+  }
+  return { run: () => probe.call(accel.subtle, keys), close: () => accel.close() };
 }
 
 async function importBoth(
@@ -120,7 +159,8 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
   const ec = (await subtle.generateKey(ecAlg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const ecJwk = await subtle.exportKey('jwk', ec.privateKey);
   const aEc = await importBoth(accel, ecJwk, ecAlg, ['sign']);
-  const aEcPub = await importBoth(accel, await subtle.exportKey('jwk', ec.publicKey), ecAlg, ['verify']);
+  const ecPubJwk = await subtle.exportKey('jwk', ec.publicKey);
+  const aEcPub = await importBoth(accel, ecPubJwk, ecAlg, ['verify']);
   const ecSig = new Uint8Array(await subtle.sign(ecSignAlg, ec.privateKey, message));
   const ecMat = ecMaterial(ecJwk);
 
@@ -132,6 +172,9 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
   const aDhA = await importBoth(accel, dhAJwk, dhAlg, ['deriveBits']);
   const aDhB = await importBoth(accel, dhBPubJwk, dhAlg, []);
   const dhMat = ecMaterial(dhAJwk);
+  const dhSecret = new Uint8Array(
+    await subtle.deriveBits({ name: 'ECDH', public: dhB.publicKey }, dhA.privateKey, 256),
+  );
   const dhPeer = {
     kind: 'ec-public',
     curve: 'P-256',
@@ -155,6 +198,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     {
       name: 'RSA-2048 sign',
       ceiling: { op: 'rsa-sign', message, privateKey: KeyObject.from(rsa.privateKey) },
+      layers: {
+        op: 'rsa-sign',
+        value: new Uint8Array(rsaSig),
+        keys: [[rsaJwk, rsaAlg, ['sign']]],
+        call: (a, [k]) => a.sign(rsaAlg, k as never, message),
+      },
       node: () => subtle.sign(rsaAlg, rsa.privateKey, message),
       accel: both(accel, (a, i) => a.sign(rsaAlg, aRsa[i] as never, message)),
       queuePair: () =>
@@ -174,6 +223,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
         publicKey: KeyObject.from(rsa.publicKey),
         signature: new Uint8Array(rsaSig),
       },
+      layers: {
+        op: 'rsa-verify',
+        value: true,
+        keys: [[rsaPubJwk, rsaAlg, ['verify']]],
+        call: (a, [k]) => a.verify(rsaAlg, k as never, rsaSig, message),
+      },
       node: () => subtle.verify(rsaAlg, rsa.publicKey, rsaSig, message),
       accel: both(accel, (a, i) => a.verify(rsaAlg, aRsaPub[i] as never, rsaSig, message)),
       queuePair: () =>
@@ -189,6 +244,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     {
       name: 'ECDSA P-256 sign',
       ceiling: { op: 'ecdsa-sign', message, privateKey: KeyObject.from(ec.privateKey) },
+      layers: {
+        op: 'ecdsa-sign',
+        value: ecSig,
+        keys: [[ecJwk, ecAlg, ['sign']]],
+        call: (a, [k]) => a.sign(ecSignAlg, k as never, message),
+      },
       node: () => subtle.sign(ecSignAlg, ec.privateKey, message),
       accel: both(accel, (a, i) => a.sign(ecSignAlg, aEc[i] as never, message)),
       queuePair: () => run({ op: 'ecdsa-sign', key: ecMat, digest: sha256(message), message: prehashed }),
@@ -196,6 +257,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     {
       name: 'ECDSA P-256 verify',
       ceiling: { op: 'ecdsa-verify', message, publicKey: KeyObject.from(ec.publicKey), signature: ecSig },
+      layers: {
+        op: 'ecdsa-verify',
+        value: true,
+        keys: [[ecPubJwk, ecAlg, ['verify']]],
+        call: (a, [k]) => a.verify(ecSignAlg, k as never, ecSig, message),
+      },
       node: () => subtle.verify(ecSignAlg, ec.publicKey, ecSig, message),
       accel: both(accel, (a, i) => a.verify(ecSignAlg, aEcPub[i] as never, ecSig, message)),
       queuePair: () =>
@@ -215,6 +282,15 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
         privateKey: KeyObject.from(dhA.privateKey),
         publicKey: KeyObject.from(dhB.publicKey),
       },
+      layers: {
+        op: 'ecdh',
+        value: dhSecret,
+        keys: [
+          [dhAJwk, dhAlg, ['deriveBits']],
+          [dhBPubJwk, dhAlg, []],
+        ],
+        call: (a, [mine, peer]) => a.deriveBits({ name: 'ECDH', public: peer } as never, mine as never, 256),
+      },
       node: () => subtle.deriveBits({ name: 'ECDH', public: dhB.publicKey }, dhA.privateKey, 256),
       accel: both(accel, (a, i) =>
         a.deriveBits({ name: 'ECDH', public: aDhB[i] } as never, aDhA[i] as never, 256),
@@ -224,6 +300,12 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
     {
       name: 'Ed25519 sign',
       ceiling: { op: 'eddsa-sign', message, privateKey: KeyObject.from(ed.privateKey) },
+      layers: {
+        op: 'eddsa-sign',
+        value: new Uint8Array(await subtle.sign({ name: 'Ed25519' }, ed.privateKey, message)),
+        keys: [[edJwk, { name: 'Ed25519' }, ['sign']]],
+        call: (a, [k]) => a.sign({ name: 'Ed25519' }, k as never, message),
+      },
       node: () => subtle.sign({ name: 'Ed25519' }, ed.privateKey, message),
       accel: both(accel, (a, i) => a.sign({ name: 'Ed25519' }, aEd[i] as never, message)),
       queuePair: () => run({ op: 'eddsa-sign', key: edMat, message }),
@@ -281,6 +363,7 @@ const bench: Bench = async (ctx) => {
   try {
     const qp = new QueuePairExecutor(device.queuePairs[0]!);
     for (const c of await cases([accelUv.subtle, accelWorkers.subtle], qp)) {
+      const onNull = await onNullDevice(c.layers);
       for (const concurrency of [1, 64]) {
         // Interleaved in every round, so a burst of load from elsewhere on the machine hits all sides alike.
         const node: Sample[] = [];
@@ -288,24 +371,36 @@ const bench: Bench = async (ctx) => {
         const viaWorkers: Sample[] = [];
         const viaQueuePair: Sample[] = [];
         const ceiling: number[] = [];
+        const layers: Sample[] = [];
         for (let round = 0; round < rounds; round++) {
           node.push(await sample(c.node, concurrency, windowMs));
           viaSubtle.push(await sample(c.accel[0], concurrency, windowMs));
           viaWorkers.push(await sample(c.accel[1], concurrency, windowMs));
           viaQueuePair.push(await sample(c.queuePair, concurrency, windowMs));
           // The ceiling has no concurrency of its own: it answers the @64 question (how far ahead is possible).
-          if (concurrency > 1) ceiling.push(await ceilingOpsPerSecond({ ...c.ceiling, ms: windowMs }));
+          if (concurrency > 1) {
+            ceiling.push(await ceilingOpsPerSecond({ ...c.ceiling, ms: windowMs }));
+            layers.push(await sample(onNull.run, concurrency, windowMs));
+          }
         }
         const ratios = viaSubtle.map((s, i) => s.ops / node[i]!.ops);
         const workerRatios = viaWorkers.map((s, i) => s.ops / node[i]!.ops);
         const qpRatios = viaQueuePair.map((s, i) => s.ops / node[i]!.ops);
         const ceilingRatios = ceiling.map((rate, i) => rate / node[i]!.ops);
-        const ceilingNote = ceiling.length === 0 ? '' : `; ceiling ${median(ceilingRatios).toFixed(2)}× node`;
         const ops = (xs: Sample[]) => median(xs.map((x) => x.ops));
         const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuUs));
+        // What this design could reach if handing work to threads cost nothing: the bare call's CPU plus our layers'.
+        const cores = availableParallelism();
+        const ceilingCpu = (cores * 1e6) / median(ceiling);
+        const boundRatio = (cores * 1e6) / (ceilingCpu + cpu(layers)) / ops(node);
+        const ceilingNote =
+          ceiling.length === 0
+            ? ''
+            : `; ceiling ${median(ceilingRatios).toFixed(2)}× node, layers ${cpu(layers).toFixed(1)} µs/op, bound ${boundRatio.toFixed(2)}× node`;
         ctx.log(
           `${c.name} @${concurrency}: ratio pool=uv ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), pool=workers ${median(workerRatios).toFixed(2)}; CPU µs/op node ${cpu(node).toFixed(0)} uv ${cpu(viaSubtle).toFixed(0)} workers ${cpu(viaWorkers).toFixed(0)}${ceilingNote}`,
         );
+        if (concurrency === 64) await onNull.close();
         rows.push({
           name: c.name,
           concurrency,
@@ -325,7 +420,9 @@ const bench: Bench = async (ctx) => {
           'ceiling ops/s': ceiling.length === 0 ? null : median(ceiling),
           'ceiling ratio': ceiling.length === 0 ? null : median(ceilingRatios),
           // Every CPU busy for the whole window: CPU time per call with no dispatch, to set against the columns above.
-          'ceiling CPU µs/op': ceiling.length === 0 ? null : (availableParallelism() * 1e6) / median(ceiling),
+          'ceiling CPU µs/op': ceiling.length === 0 ? null : ceilingCpu,
+          'layers CPU µs/op': layers.length === 0 ? null : cpu(layers),
+          'bound ratio': ceiling.length === 0 ? null : boundRatio,
         });
       }
     }

@@ -10,6 +10,7 @@ import type {
   DeviceEvent,
   DeviceInfo,
   Job,
+  PrimitiveOp,
   PrimitiveValue,
   QueuePair,
 } from '../../core/driver/index.js';
@@ -71,6 +72,8 @@ export interface NullDeviceOptions {
   readonly id?: string;
   readonly queuePairs?: number;
   readonly depth?: number;
+  /** The primitives it claims (by default the queue bench's: raw and device-padded RSA, ECDSA, ECDH). */
+  readonly ops?: readonly PrimitiveOp[];
 }
 
 /** A device doing every primitive instantly, returning `value` for each. */
@@ -85,7 +88,7 @@ export function nullDevice(value: PrimitiveValue, options: NullDeviceOptions = {
     { length: options.queuePairs ?? 1 },
     (_, i) => new NullQueuePair(i, options.depth ?? 256, value),
   );
-  const ops = ['rsa-public', 'rsa-private', 'rsa-sign', 'ecdsa-sign', 'ecdsa-verify', 'ecdh'] as const;
+  const ops = options.ops ?? ['rsa-public', 'rsa-private', 'rsa-sign', 'ecdsa-sign', 'ecdsa-verify', 'ecdh'];
   return {
     info,
     state: 'ready',
