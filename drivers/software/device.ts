@@ -1,7 +1,9 @@
 /**
  * The software device: node:crypto (OpenSSL) behind the Device contract, so
  * the scheduler treats it like any card. Spec options:
- *   workers=N   pool size (default: os.availableParallelism())
+ *   workers=N   pool size (default: one per CPU but one, the calling thread
+ *               being the last: it keeps its share of each batch; with
+ *               inline=off, one per CPU)
  *   depth=N     jobs in flight per queue pair (default 1024)
  *   queues=N    queue pairs, sharing the pool (default 1)
  *   inline=off  never run a job on the calling thread (default on)
@@ -12,10 +14,10 @@
  *               OpenSSL on the thread; the rest (ECDH, X25519, raw RSA, OAEP) go to
  *               the worker pool. Measured with `npm run bench -- software`, uv
  *               was no faster than workers at 64 in flight (RSA verify slower), so
- *               workers stays the default: the per-job cost that loses to node is
- *               in the queue pair and the layers above, not in the pool.
+ *               workers stays the default.
  */
 
+import { availableParallelism } from 'node:os';
 import {
   type Capability,
   type Device,
@@ -72,8 +74,9 @@ export class SoftwareDevice implements Device {
       model: `node:crypto (OpenSSL ${process.versions.openssl})`,
       priority: SOFTWARE_PRIORITY,
     };
-    this.#pool = new WorkerPool(id, workers === 0 ? undefined : workers);
     const inline = new InlinePolicy(inlineOption === 'on');
+    const cpus = availableParallelism();
+    this.#pool = new WorkerPool(id, workers !== 0 ? workers : inline.enabled ? Math.max(1, cpus - 1) : cpus);
     const uv = poolOption === 'uv' ? new UvPool() : undefined;
     this.#uv = uv;
     this.queuePairs = Array.from(

@@ -3,6 +3,7 @@
  * A lone job on an idle pool costs two thread hops (tens of µs, and on a loaded
  * machine often milliseconds, waiting to be scheduled) through a worker, more
  * than most primitives take; running it here is what wins at concurrency 1.
+ * Under load the calling thread also keeps its share of each batch (`shareOf`).
  * Bounded so the calling thread is never the pool: only cheap primitives, only
  * when the pool is idle, and at most a few milliseconds of such work per turn of
  * the event loop (a tight `await` loop of single calls otherwise never yields).
@@ -42,6 +43,18 @@ export class InlinePolicy {
       default:
         return true;
     }
+  }
+
+  /**
+   * How many jobs of a batch of `count` the calling thread keeps: its even share
+   * beside `poolThreads` pool threads. The calling thread works as one more pool
+   * thread, so the device needs one worker fewer than there are CPUs; with a
+   * worker per CPU as well, three threads took turns on two CPUs and the
+   * switching cost 6–12 µs per ECDSA signature (measured with
+   * `npm run bench -- software`), more than the hand-off saved.
+   */
+  shareOf(count: number, poolThreads: number): number {
+    return this.enabled ? Math.floor(count / (poolThreads + 1)) : 0;
   }
 
   /** Whether this turn of the event loop still has budget for inline work. */

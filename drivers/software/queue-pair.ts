@@ -1,9 +1,10 @@
 /**
  * The software device's queue pair: the same contract hardware offers. `submit`
  * takes what fits in `depth - inFlight`; each job runs on the calling thread
- * (a lone cheap job on an idle pool), on libuv's thread pool (keygen, and with
- * `pool=uv` every job node:crypto has a callback form for) or in the worker
- * pool; its completion waits in a list until `harvest` hands it out.
+ * (a lone cheap job on an idle pool, or the calling thread's share of a batch),
+ * on libuv's thread pool (keygen, and with `pool=uv` every job node:crypto has
+ * a callback form for) or in the worker pool; its completion waits in a list
+ * until `harvest` hands it out.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -14,6 +15,7 @@ import {
   DeviceGoneError,
   type Job,
   type PkaccelError,
+  type PrimitiveRequest,
   type PrimitiveValue,
   type QueuePair,
   supports,
@@ -87,7 +89,14 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
       else this.#defer(only);
       return 1;
     }
-    for (let i = 0; i < count; i++) this.#start(jobs[i]!);
+    // The calling thread's share of the batch runs here first; the workers get the rest at the end of this turn
+    // (jobs for libuv's pool, with pool=uv, go there: the share is of the worker pool's work).
+    const share = this.#inline.shareOf(count, this.#pool.size);
+    let first = 0;
+    while (first < share && this.#inline.hasBudget && this.#sharesWithWorkers(jobs[first]!.request)) {
+      this.#runHere(jobs[first++]!);
+    }
+    for (let i = first; i < count; i++) this.#start(jobs[i]!);
     return count;
   }
 
@@ -213,6 +222,11 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
       return;
     }
     this.#poolJobs.set(this.#pool.enqueue(request, this), job.tag);
+  }
+
+  /** Whether `request` would go to the worker pool and may run on the calling thread instead. */
+  #sharesWithWorkers(request: PrimitiveRequest): boolean {
+    return this.#inline.suits(request) && !(this.#uv !== undefined && hasUvForm(request));
   }
 
   /** No job of this device still running in the workers or on libuv's pool. */

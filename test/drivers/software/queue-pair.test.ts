@@ -43,7 +43,7 @@ async function settle(device: SoftwareDevice, expected: number): Promise<void> {
 
 describe('software queue pair', () => {
   it('spreads one batch across the workers and completes every job exactly once', async () => {
-    const device = await open('software?workers=2&pool=workers');
+    const device = await open('software?workers=2&inline=off&pool=workers');
     const results = await runAll(
       device.queuePairs[0]!,
       Array.from({ length: 64 }, (_, i) => sign(i)),
@@ -54,6 +54,28 @@ describe('software queue pair', () => {
     expect(perWorker).toHaveLength(2);
     expect(perWorker.every((n) => n > 0)).toBe(true);
     expect(perWorker[0]! + perWorker[1]!).toBe(64);
+  });
+
+  it('keeps the calling thread’s share of a batch (at most 1/(workers+1)) and sends the rest to the pool', async () => {
+    const device = await open('software?workers=1&pool=workers');
+    const qp = device.queuePairs[0]!;
+    expect(qp.submit(jobs(64))).toBe(64);
+    // The calling thread's share completed before submit returned; the pool has not answered yet.
+    const here: Completion[] = [];
+    qp.harvest((c) => here.push(c));
+    expect(here.length).toBeGreaterThanOrEqual(1);
+    expect(here.length).toBeLessThanOrEqual(32);
+    expect(here.every((c) => c.ok)).toBe(true);
+    await settle(device, 64 - here.length);
+    const pooled: Completion[] = [];
+    while (here.length + pooled.length < 64) {
+      await qp.waitForCompletions();
+      qp.harvest((c) => pooled.push(c));
+    }
+    expect(device.poolJobsPerWorker).toEqual([64 - here.length]);
+    const tags = [...here, ...pooled].map((c) => c.tag).sort((a, b) => a - b);
+    expect(tags).toEqual(Array.from({ length: 64 }, (_, i) => i));
+    expect(pooled.every((c) => c.ok)).toBe(true);
   });
 
   it('takes only a prefix when the batch exceeds depth - inFlight', async () => {
