@@ -1,15 +1,22 @@
 /**
  * Issue 2 §8: the software provider through `accel.subtle` against node's own
  * crypto.subtle (the baseline), in the same process, at 1 and 64 calls in flight.
- * accel.subtle runs twice, on a software device with pool=uv (jobs with a
- * node:crypto callback form on libuv's pool) and with pool=workers (everything
- * on the worker pool; the default). A last column measures the pool=uv provider
- * alone, straight on its QueuePair (RSA and ECDSA requests carrying the message,
- * so OpenSSL signs/verifies it directly), to separate the provider's speed from
- * the layers above it. At 64 in flight a ceiling column (bench/lib/ceiling.ts)
- * gives node:crypto's own synchronous rate on every CPU at once with no dispatch
- * at all, and its ratio to node's subtle: the most that any provider built on
- * node:crypto could be ahead of node on this machine.
+ * accel.subtle runs twice: on the software device as `auto` opens it (the
+ * worker pool, the calling thread keeping its share of each batch; the `ratio`
+ * columns) and with pool=uv (jobs with a node:crypto callback form on libuv's
+ * pool; the `pool=uv` columns). A queue-pair column measures the default
+ * provider alone, straight on its QueuePair (RSA and ECDSA requests carrying the
+ * message, so OpenSSL signs/verifies it directly), to separate the provider's
+ * speed from the layers above it.
+ *
+ * At 64 in flight three more columns say what is possible at all. `ceiling`
+ * (bench/lib/ceiling.ts): node:crypto's own synchronous call on every CPU at
+ * once with no dispatch, and its ratio to node's subtle: the most any provider
+ * built on node:crypto could be ahead of node on this machine. `layers`: the CPU
+ * per call of accel.subtle, algorithms and job queue on a null device answering
+ * at once (the RSA fault check included). `bound`: the ratio this design would
+ * reach if handing work to threads cost nothing (the ceiling's CPU per call plus
+ * the layers').
  *
  * The machine is shared and noisy, so each row is several short rounds with the
  * four sides interleaved in every round: the ratio is the median of the
@@ -59,7 +66,7 @@ function ecMaterial(jwk: Jwk): EcPrivateKeyMaterial {
 interface Case {
   readonly name: string;
   readonly node: () => Promise<unknown>;
-  /** accel.subtle on the software device with pool=uv, then with pool=workers. */
+  /** accel.subtle on the default software device, then on one with pool=uv. */
   readonly accel: readonly [() => Promise<unknown>, () => Promise<unknown>];
   readonly queuePair: () => Promise<unknown>;
   /** The same operation for the ceiling threads (bench/lib/ceiling.ts). */
@@ -351,9 +358,9 @@ const median = (values: readonly number[]): number => {
 const bench: Bench = async (ctx) => {
   const windowMs = ctx.quick ? 200 : 500;
   const rounds = ctx.quick ? 2 : 5;
+  const accelDefault = await openAccelerator({ devices: ['software'] });
   const accelUv = await openAccelerator({ devices: ['software?pool=uv'] });
-  const accelWorkers = await openAccelerator({ devices: ['software?pool=workers'] });
-  const device = await softwareDriver.open(parseDeviceSpec('software?pool=uv'));
+  const device = await softwareDriver.open(parseDeviceSpec('software'));
   const rows: BenchRow[] = [];
   ctx.log(
     `load average ${loadavg()
@@ -362,20 +369,20 @@ const bench: Bench = async (ctx) => {
   );
   try {
     const qp = new QueuePairExecutor(device.queuePairs[0]!);
-    for (const c of await cases([accelUv.subtle, accelWorkers.subtle], qp)) {
+    for (const c of await cases([accelDefault.subtle, accelUv.subtle], qp)) {
       const onNull = await onNullDevice(c.layers);
       for (const concurrency of [1, 64]) {
         // Interleaved in every round, so a burst of load from elsewhere on the machine hits all sides alike.
         const node: Sample[] = [];
-        const viaSubtle: Sample[] = [];
-        const viaWorkers: Sample[] = [];
+        const viaDefault: Sample[] = [];
+        const viaUv: Sample[] = [];
         const viaQueuePair: Sample[] = [];
         const ceiling: number[] = [];
         const layers: Sample[] = [];
         for (let round = 0; round < rounds; round++) {
           node.push(await sample(c.node, concurrency, windowMs));
-          viaSubtle.push(await sample(c.accel[0], concurrency, windowMs));
-          viaWorkers.push(await sample(c.accel[1], concurrency, windowMs));
+          viaDefault.push(await sample(c.accel[0], concurrency, windowMs));
+          viaUv.push(await sample(c.accel[1], concurrency, windowMs));
           viaQueuePair.push(await sample(c.queuePair, concurrency, windowMs));
           // The ceiling has no concurrency of its own: it answers the @64 question (how far ahead is possible).
           if (concurrency > 1) {
@@ -383,8 +390,8 @@ const bench: Bench = async (ctx) => {
             layers.push(await sample(onNull.run, concurrency, windowMs));
           }
         }
-        const ratios = viaSubtle.map((s, i) => s.ops / node[i]!.ops);
-        const workerRatios = viaWorkers.map((s, i) => s.ops / node[i]!.ops);
+        const ratios = viaDefault.map((s, i) => s.ops / node[i]!.ops);
+        const uvRatios = viaUv.map((s, i) => s.ops / node[i]!.ops);
         const qpRatios = viaQueuePair.map((s, i) => s.ops / node[i]!.ops);
         const ceilingRatios = ceiling.map((rate, i) => rate / node[i]!.ops);
         const ops = (xs: Sample[]) => median(xs.map((x) => x.ops));
@@ -398,23 +405,23 @@ const bench: Bench = async (ctx) => {
             ? ''
             : `; ceiling ${median(ceilingRatios).toFixed(2)}× node, layers ${cpu(layers).toFixed(1)} µs/op, bound ${boundRatio.toFixed(2)}× node`;
         ctx.log(
-          `${c.name} @${concurrency}: ratio pool=uv ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), pool=workers ${median(workerRatios).toFixed(2)}; CPU µs/op node ${cpu(node).toFixed(0)} uv ${cpu(viaSubtle).toFixed(0)} workers ${cpu(viaWorkers).toFixed(0)}${ceilingNote}`,
+          `${c.name} @${concurrency}: ratio ${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}), pool=uv ${median(uvRatios).toFixed(2)}; CPU µs/op node ${cpu(node).toFixed(0)} accel ${cpu(viaDefault).toFixed(0)} pool=uv ${cpu(viaUv).toFixed(0)}${ceilingNote}`,
         );
         if (concurrency === 64) await onNull.close();
         rows.push({
           name: c.name,
           concurrency,
           'node subtle ops/s': ops(node),
-          'accel.subtle ops/s': ops(viaSubtle),
+          'accel.subtle ops/s': ops(viaDefault),
           ratio: median(ratios),
           'ratio min': Math.min(...ratios),
           'ratio max': Math.max(...ratios),
           'node CPU µs/op': cpu(node),
-          'accel CPU µs/op': cpu(viaSubtle),
-          'CPU ratio': cpu(node) / cpu(viaSubtle),
-          'workers ops/s': ops(viaWorkers),
-          'workers ratio': median(workerRatios),
-          'workers CPU µs/op': cpu(viaWorkers),
+          'accel CPU µs/op': cpu(viaDefault),
+          'CPU ratio': cpu(node) / cpu(viaDefault),
+          'pool=uv ops/s': ops(viaUv),
+          'pool=uv ratio': median(uvRatios),
+          'pool=uv CPU µs/op': cpu(viaUv),
           'queue pair ops/s': ops(viaQueuePair),
           'queue pair ratio': median(qpRatios),
           'ceiling ops/s': ceiling.length === 0 ? null : median(ceiling),
@@ -428,8 +435,8 @@ const bench: Bench = async (ctx) => {
     }
   } finally {
     await device.close();
+    await accelDefault.close();
     await accelUv.close();
-    await accelWorkers.close();
   }
   return rows;
 };
