@@ -397,9 +397,12 @@ const bench: Bench = async (ctx) => {
         const ops = (xs: Sample[]) => median(xs.map((x) => x.ops));
         const cpu = (xs: Sample[]) => median(xs.map((x) => x.cpuUs));
         // What this design could reach if handing work to threads cost nothing: the bare call's CPU plus our layers'.
+        // Per round, like the other ratios, so that it compares with the ceiling ratio of the same rounds.
         const cores = availableParallelism();
         const ceilingCpu = (cores * 1e6) / median(ceiling);
-        const boundRatio = (cores * 1e6) / (ceilingCpu + cpu(layers)) / ops(node);
+        const boundRatio = median(
+          ceiling.map((rate, i) => (cores * 1e6) / ((cores * 1e6) / rate + layers[i]!.cpuUs) / node[i]!.ops),
+        );
         const ceilingNote =
           ceiling.length === 0
             ? ''
