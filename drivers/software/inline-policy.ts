@@ -4,11 +4,12 @@
  * machine often milliseconds, waiting to be scheduled) through a worker, more
  * than most primitives take; running it here is what wins at concurrency 1.
  * Under load the calling thread also keeps its share of each batch (`shareOf`).
- * Bounded so the calling thread is never the pool: only cheap primitives, only
- * when the pool is idle, and at most a few milliseconds of such work per turn of
- * the event loop (a tight `await` loop of single calls otherwise never yields).
- * Past the budget the job waits for the next turn (the queue pair defers it)
- * rather than going to a worker.
+ * Bounded so that the calling thread stays responsive: only cheap primitives, a
+ * lone job only when the pool is idle, a batch's share at most 1/(workers+1),
+ * and at most a few milliseconds of such work per turn of the event loop (a
+ * tight `await` loop of single calls otherwise never yields). Past the budget a
+ * lone job waits for the next turn (the queue pair defers it) rather than going
+ * to a worker; the rest of a batch's share goes to the workers.
  */
 
 import type { PrimitiveRequest } from '../../core/driver/index.js';
