@@ -19,7 +19,7 @@
  * the layers').
  *
  * The machine is shared and noisy, so each row is several short rounds with the
- * four sides interleaved in every round: the ratio is the median of the
+ * sides interleaved in every round: the ratio is the median of the
  * per-round ratios (with their min–max), and beside ops/s each side's CPU time
  * per operation (process.cpuUsage: every thread of the process, so node's libuv
  * pool and our workers alike), which is much steadier than wall-clock rates.
