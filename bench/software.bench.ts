@@ -34,11 +34,11 @@ import {
   type PrimitiveOp,
   type PrimitiveRequest,
   type PrimitiveValue,
-  RsaPrivateKeyMaterial,
 } from '../core/driver/index.js';
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { openAccelerator, Registry } from '../index.js';
+import { benchKeys, rsaMaterialFromJwk } from './lib/card-vs-subtle.js';
 import { type CeilingJob, ceilingOpsPerSecond } from './lib/ceiling.js';
 import { nullDevice } from './lib/null-device.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
@@ -95,18 +95,25 @@ async function onNullDevice(probe: LayersProbe) {
   });
   const accel = await openAccelerator({ devices: ['null'], registry });
   const keys = [] as Key[];
-  for (const [jwk, algorithm, usages] of probe.keys) {
-    keys.push(
-      (await accel.subtle.importKey(
-        'jwk',
-        jwk as never,
-        algorithm as never,
-        false,
-        usages as never,
-      )) as unknown as Key,
-    );
-  }
+  for (const [jwk, algorithm, usages] of probe.keys)
+    keys.push(await importInto(accel.subtle, jwk, algorithm, usages));
   return { run: () => probe.call(accel.subtle, keys), close: () => accel.close() };
+}
+
+/** A JWK imported non-extractable into an accelerator. */
+async function importInto(
+  accel: AccelSubtle,
+  jwk: Jwk,
+  algorithm: webcrypto.Algorithm & object,
+  usages: string[],
+): Promise<Key> {
+  return (await accel.importKey(
+    'jwk',
+    jwk as never,
+    algorithm as never,
+    false,
+    usages as never,
+  )) as unknown as Key;
 }
 
 async function importBoth(
@@ -115,15 +122,10 @@ async function importBoth(
   algorithm: webcrypto.Algorithm & object,
   usages: string[],
 ): Promise<[Key, Key]> {
-  const one = async (accel: AccelSubtle) =>
-    (await accel.importKey(
-      'jwk',
-      jwk as never,
-      algorithm as never,
-      false,
-      usages as never,
-    )) as unknown as Key;
-  return [await one(accels[0]), await one(accels[1])];
+  return [
+    await importInto(accels[0], jwk, algorithm, usages),
+    await importInto(accels[1], jwk, algorithm, usages),
+  ];
 }
 
 /** The same call on both accelerators. */
@@ -137,45 +139,36 @@ function both(
 async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairExecutor): Promise<Case[]> {
   const run = (request: PrimitiveRequest) => qp.run(request);
 
-  const rsaAlg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
-  const rsa = (await subtle.generateKey(
-    { ...rsaAlg, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
-    true,
-    ['sign', 'verify'],
-  )) as webcrypto.CryptoKeyPair;
-  const rsaJwk = await subtle.exportKey('jwk', rsa.privateKey);
-  const rsaPubJwk = await subtle.exportKey('jwk', rsa.publicKey);
+  // The keys the sim and window benches use (JWK), and node's side holding the same keys as CryptoKeys.
+  const keys = await benchKeys(message);
+  const { rsaAlg, ecAlg, dhAlg, rsaJwk, ecJwk, ecPubJwk, dhAJwk, dhBPubJwk } = keys;
+  const rsaPubJwk: Jwk = { kty: 'RSA', n: rsaJwk.n, e: rsaJwk.e };
+  const nodeKey = (jwk: Jwk, algorithm: webcrypto.Algorithm & object, usages: webcrypto.KeyUsage[]) =>
+    subtle.importKey('jwk', jwk, algorithm, true, usages);
+  const rsa = {
+    privateKey: await nodeKey(rsaJwk, rsaAlg, ['sign']),
+    publicKey: await nodeKey(rsaPubJwk, rsaAlg, ['verify']),
+  };
+  const ec = {
+    privateKey: await nodeKey(ecJwk, ecAlg, ['sign']),
+    publicKey: await nodeKey(ecPubJwk, ecAlg, ['verify']),
+  };
+  const dhA = { privateKey: await nodeKey(dhAJwk, dhAlg, ['deriveBits']) };
+  const dhB = { publicKey: await nodeKey(dhBPubJwk, dhAlg, []) };
+
   const aRsa = await importBoth(accel, rsaJwk, rsaAlg, ['sign']);
   const aRsaPub = await importBoth(accel, rsaPubJwk, rsaAlg, ['verify']);
   const rsaSig = await subtle.sign(rsaAlg, rsa.privateKey, message);
-  const rsaMaterial = new RsaPrivateKeyMaterial(
-    int(rsaJwk, 'n'),
-    int(rsaJwk, 'e'),
-    int(rsaJwk, 'd'),
-    int(rsaJwk, 'p'),
-    int(rsaJwk, 'q'),
-    int(rsaJwk, 'dp'),
-    int(rsaJwk, 'dq'),
-    int(rsaJwk, 'qi'),
-  );
+  const rsaMaterial = rsaMaterialFromJwk(rsaJwk);
   const pkcs1 = { scheme: 'pkcs1-v1_5', hash: 'SHA-256' } as const;
   const prehashed = { hash: 'SHA-256', data: message } as const;
 
-  const ecAlg = { name: 'ECDSA', namedCurve: 'P-256' };
   const ecSignAlg = { name: 'ECDSA', hash: 'SHA-256' };
-  const ec = (await subtle.generateKey(ecAlg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const ecJwk = await subtle.exportKey('jwk', ec.privateKey);
   const aEc = await importBoth(accel, ecJwk, ecAlg, ['sign']);
-  const ecPubJwk = await subtle.exportKey('jwk', ec.publicKey);
   const aEcPub = await importBoth(accel, ecPubJwk, ecAlg, ['verify']);
-  const ecSig = new Uint8Array(await subtle.sign(ecSignAlg, ec.privateKey, message));
+  const ecSig = new Uint8Array(keys.ecSig);
   const ecMat = ecMaterial(ecJwk);
 
-  const dhAlg = { name: 'ECDH', namedCurve: 'P-256' };
-  const dhA = (await subtle.generateKey(dhAlg, true, ['deriveBits'])) as webcrypto.CryptoKeyPair;
-  const dhB = (await subtle.generateKey(dhAlg, true, ['deriveBits'])) as webcrypto.CryptoKeyPair;
-  const dhAJwk = await subtle.exportKey('jwk', dhA.privateKey);
-  const dhBPubJwk = await subtle.exportKey('jwk', dhB.publicKey);
   const aDhA = await importBoth(accel, dhAJwk, dhAlg, ['deriveBits']);
   const aDhB = await importBoth(accel, dhBPubJwk, dhAlg, []);
   const dhMat = ecMaterial(dhAJwk);
