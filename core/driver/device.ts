@@ -22,9 +22,30 @@ export interface Job {
   readonly request: PrimitiveRequest;
 }
 
+/**
+ * What a verdict or a partial result was computed from, for the host to check
+ * (core/integrity). Drivers attach one when their card returns it.
+ * - `ecdsa-verify`: affine x of u1·G + u2·Q (`null`: the point at infinity); the
+ *   host checks `x mod n == r` against the verdict.
+ * - `rsa-verify`: the opened signature s^e mod n, modulus length, big-endian; the
+ *   host compares it with the expected encoding.
+ * - `ecdh-point`: y of the shared point whose x is the completion's value; the host
+ *   checks the point is on the curve.
+ */
+export type Witness =
+  | { readonly kind: 'ecdsa-verify'; readonly x: bigint | null }
+  | { readonly kind: 'rsa-verify'; readonly opened: Uint8Array }
+  | { readonly kind: 'ecdh-point'; readonly y: bigint };
+
 /** The outcome of one job. Every submitted job completes exactly once, unless the queue pair is reset. */
 export type Completion =
-  | { readonly tag: number; readonly ok: true; readonly value: PrimitiveValue }
+  | {
+      readonly tag: number;
+      readonly ok: true;
+      readonly value: PrimitiveValue;
+      /** What the value was computed from, when the card returns it (checked by core/integrity). */
+      readonly witness?: Witness;
+    }
   | { readonly tag: number; readonly ok: false; readonly error: PkaccelError };
 
 /**
