@@ -1,5 +1,5 @@
 /**
- * `npm run selftest`: the known-answer vectors of test/vectors/kat.json on every
+ * `npm run selftest`: the known-answer vectors of vectors/kat.json on every
  * default device (PKACCEL_DEVICES, else "auto"), one device at a time, for every
  * vector the device has a capability for. Prints a pass/fail table per device
  * and exits non-zero on any failure. (The CLI will take over this job.)
@@ -63,12 +63,12 @@ export function loadKnownAnswers(path?: string): KatVector[] {
   let file = path;
   if (!file) {
     for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-      const candidate = join(dir, 'test', 'vectors', 'kat.json');
+      const candidate = join(dir, 'vectors', 'kat.json');
       if (existsSync(candidate)) {
         file = candidate;
         break;
       }
-      if (dirname(dir) === dir) throw new Error('test/vectors/kat.json not found above the self-test module');
+      if (dirname(dir) === dir) throw new Error('vectors/kat.json not found above the self-test module');
     }
   }
   return (JSON.parse(readFileSync(file, 'utf8')) as { vectors: KatVector[] }).vectors;

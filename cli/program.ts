@@ -138,7 +138,7 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     .command('selftest')
     .description('run the known-answer vectors on every selected device; non-zero exit on any failure')
     .addOption(devicesOption())
-    .option('--vectors <file>', 'a known-answer vector file (default: test/vectors/kat.json)')
+    .option('--vectors <file>', 'a known-answer vector file (default: vectors/kat.json in the package)')
     .addOption(jsonOption())
     .action(async (opts, command: Command) => {
       code = await runSelftest(context(command), opts);

@@ -1,7 +1,8 @@
 /**
  * Generates pkaccel's own known-answer vectors with node:crypto (OpenSSL) into
- * test/vectors/kat.json, so a clone without ../shared/vectors still tests
- * correctness (test/api/kat.test.ts, and `npm run selftest` on every device).
+ * vectors/kat.json (shipped with the package), so a clone without ../shared/vectors still tests
+ * correctness (test/api/kat.test.ts, `npm run selftest` on every device, and core/selftest when the
+ * job queue brings a reset device back into service).
  *
  *   node --import tsx scripts/gen-kat.ts
  *
@@ -195,7 +196,7 @@ for (let i = 0; i < 3; i++) {
   });
 }
 
-const out = new URL('../test/vectors/kat.json', import.meta.url);
+const out = new URL('../vectors/kat.json', import.meta.url);
 writeFileSync(
   out,
   `${JSON.stringify({ generator: 'scripts/gen-kat.ts (node:crypto / OpenSSL)', vectors }, null, 1)}\n`,

@@ -1,5 +1,5 @@
 /**
- * `pkaccel selftest`: the known-answer vectors (test/vectors/kat.json) on every
+ * `pkaccel selftest`: the known-answer vectors (vectors/kat.json) on every
  * selected device, one device at a time, each vector the device has the
  * capabilities for. The vector logic is selftest.ts's (also used by
  * test/api/kat.test.ts); this command adds device selection, tables and --json.
@@ -15,7 +15,7 @@ import { renderTable } from '../table.js';
 export interface SelftestOptions {
   readonly devices?: string[];
   readonly json?: boolean;
-  /** Another vector file (default: the package's test/vectors/kat.json). */
+  /** Another vector file (default: the package's vectors/kat.json). */
   readonly vectors?: string;
 }
 
