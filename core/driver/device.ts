@@ -11,6 +11,7 @@ import type { Capability } from './capabilities.js';
 import type { PkaccelError } from './errors.js';
 import type { PrivateKeyMaterial } from './keys.js';
 import type { PrimitiveRequest, PrimitiveValue, ResultOf } from './primitives.js';
+import type { ProbeOptionSchema } from './probe-options.js';
 
 /** A job as a queue pair takes it: a caller-chosen tag and a primitive request. */
 export interface Job {
@@ -135,6 +136,34 @@ export interface Device {
 /** Options a caller passed in the device spec's query string (and programmatic ones). */
 export type ProbeOptions = Readonly<Record<string, string>>;
 
+/**
+ * What a driver is for, beyond driving its devices; core decides by it, never by
+ * a driver's name.
+ * - `fallback`: a provider that can do every operation in software (the
+ *   `software` driver). `openAccelerator({ softwareFallback: true })` and `auto`
+ *   add it, and the scheduler gives it work only when no other capable device has
+ *   room, or when a device fails.
+ * - `simulated`: its devices are models, not hardware; `auto` never opens them.
+ */
+export type DriverRole = 'fallback' | 'simulated';
+
+/** What every driver declares, whatever it binds to. */
+export interface DriverCommon {
+  /** Unique among registered drivers; shown as `DeviceInfo.driver`. */
+  readonly name: string;
+  /** Higher wins when several drivers match, and the scheduler prefers devices of higher priority. */
+  readonly priority: number;
+  /** The driver's role, if it has one (see {@link DriverRole}); a hardware driver has none. */
+  readonly role?: DriverRole;
+  /** One line for `pkaccel help` and device listings. */
+  readonly description?: string;
+  /**
+   * The spec options the driver reads (`?poll=5`), for help texts and error
+   * messages; the driver parses them with `parseProbeOptions` and this schema.
+   */
+  readonly options?: ProbeOptionSchema;
+}
+
 /** A PCI vendor/device ID pair a driver claims. */
 export interface PciMatch {
   readonly vendorId: number;
@@ -142,21 +171,16 @@ export interface PciMatch {
 }
 
 /** A driver for PCI functions, matched by IDs and probed on a PciFunction from any platform. */
-export interface PciDriver {
+export interface PciDriver extends DriverCommon {
   readonly kind: 'pci';
-  readonly name: string;
-  /** Higher wins when several drivers match, and the scheduler prefers devices of higher priority. */
-  readonly priority: number;
   readonly matches: readonly PciMatch[];
   /** Bring up the device, or throw (UnsupportedError if it is not one this driver can drive). */
   probe(fn: PciFunction, options: ProbeOptions, signal?: AbortSignal): Promise<Device>;
 }
 
 /** A driver for something that is not a PCI function (the software provider), named by a spec scheme. */
-export interface VirtualDriver {
+export interface VirtualDriver extends DriverCommon {
   readonly kind: 'virtual';
-  readonly name: string;
-  readonly priority: number;
   /** The spec scheme it opens, e.g. "software". */
   readonly scheme: string;
   open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device>;

@@ -6,3 +6,4 @@ export type * from './device.js';
 export * from './errors.js';
 export * from './keys.js';
 export * from './primitives.js';
+export * from './probe-options.js';
