@@ -5,6 +5,7 @@
  * hung queue, a device that broke a ring rule).
  */
 
+import { SharedIrq } from '../../core/driver/completion-wait.js';
 import {
   type Capability,
   type Device,
@@ -21,7 +22,6 @@ import type { DmaBuffer, PciFunction } from '../../core/platform/index.js';
 import { Isr, Status, VIRTIO_MSI_NO_VECTOR } from './constants.js';
 import { CONTROL_BUFFER_BYTES, ControlChannel } from './control.js';
 import { CapabilityBook, type Combination, type CryptoConfig, readCryptoConfig } from './crypto-config.js';
-import { IrqHub } from './irq-hub.js';
 import { type DeviceContext, SLOT_BYTES, VirtioQueuePair } from './queue-pair.js';
 import { SessionCache } from './sessions.js';
 import { ModernTransport } from './transport.js';
@@ -53,7 +53,8 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
   readonly #dataQueues: SplitVirtqueue[] = [];
   readonly #memory: QueueMemory[] = [];
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
-  readonly #hub: IrqHub | undefined;
+  readonly irq: SharedIrq | undefined;
+  readonly pollMs: number;
   readonly #msix: boolean;
   #state: DeviceState = 'ready';
   #resetting: Promise<void> | undefined;
@@ -112,8 +113,13 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     this.#msix = useIrq && fn.irqSupport.kind === 'msix';
     if (useIrq) {
       const irq = fn.openIrq(0);
-      this.#hub = new IrqHub(irq, () => this.#serviceInterrupt(irq.unmask.bind(irq)));
-    }
+      this.irq = new SharedIrq(irq, {
+        name: `virtio-crypto ${id}`,
+        service: () => this.#serviceInterrupt(irq.unmask.bind(irq)),
+      });
+    } else this.irq = undefined;
+    // Polling: look again on the next turn of the event loop; with an interrupt, a safety net.
+    this.pollMs = this.irq === undefined ? 0 : INTERRUPT_SAFETY_POLL_MS;
     void fn.removed.then(() => this.#gone());
   }
 
@@ -142,7 +148,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     try {
       await device.#bringUp(signal, false);
     } catch (error) {
-      device.#hub?.close();
+      device.irq?.close();
       transport.addStatus(Status.failed);
       throw error;
     }
@@ -150,7 +156,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
   }
 
   get interruptMode(): 'msix' | 'intx' | 'poll' {
-    return this.#hub === undefined ? 'poll' : this.#msix ? 'msix' : 'intx';
+    return this.irq === undefined ? 'poll' : this.#msix ? 'msix' : 'intx';
   }
 
   /** Queues programmed, then DRIVER_OK. `again`: after a reset (status and features first). */
@@ -220,22 +226,6 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     this.transport.notify(queue);
   }
 
-  waitForEvent(signal?: AbortSignal): Promise<void> {
-    if (this.#hub === undefined) return new Promise((resolve) => setImmediate(resolve));
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const safety = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, INTERRUPT_SAFETY_POLL_MS);
-    });
-    return Promise.race([this.#hub.next(stop.signal), safety]).finally(() => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      stop.abort();
-    });
-  }
-
   violation(error: Error): void {
     if (this.#state !== 'ready') return;
     this.#failInFlight(
@@ -283,7 +273,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
       () => new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }),
     );
     this.#control.invalidate();
-    this.#hub?.fail(new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }));
+    this.irq?.fail(new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }));
     this.#setState('gone', 'surprise removal');
   }
 
@@ -341,7 +331,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     } catch {
       // A device that will not reset is released anyway.
     }
-    this.#hub?.close();
+    this.irq?.close();
     for (const m of this.#memory) {
       m.slots?.zero();
       m.ring.free();

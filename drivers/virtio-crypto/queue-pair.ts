@@ -6,8 +6,8 @@
  * failed sessions) are handed out by `harvest` with the device's ones.
  */
 
+import { type SharedIrq, Wakeup, waitForCompletion } from '../../core/driver/completion-wait.js';
 import {
-  AbortedError,
   type Completion,
   DeviceError,
   DeviceGoneError,
@@ -17,7 +17,6 @@ import {
   type PrimitiveValue,
   type QueuePair,
   supports,
-  throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
 import type { DmaBuffer } from '../../core/platform/index.js';
@@ -43,8 +42,10 @@ export interface DeviceContext {
   /** Whether the device takes jobs now. */
   usable(): boolean;
   notify(queue: number): void;
-  /** Resolve when this queue may have something (an interrupt, or the next poll tick). */
-  waitForEvent(signal?: AbortSignal): Promise<void>;
+  /** The device's interrupt, shared by its queues; undefined when it polls. */
+  readonly irq: SharedIrq | undefined;
+  /** How long a wait sleeps before looking again (0: the next turn of the event loop). */
+  readonly pollMs: number;
   /** The device broke a rule: take it out of service. */
   violation(error: Error): void;
   /** A combination the device refused: drop it from the capabilities (and tell listeners). */
@@ -65,7 +66,8 @@ export class VirtioQueuePair implements QueuePair {
   readonly #slots: (Slot | undefined)[];
   readonly #free: number[] = [];
   readonly #local: Completion[] = [];
-  #localWake: (() => void) | undefined;
+  /** Wakes a waiter when a completion is made here rather than by the device. */
+  readonly #localWake = new Wakeup();
   #generation = 0;
 
   constructor(
@@ -315,9 +317,7 @@ export class VirtioQueuePair implements QueuePair {
   #completeLocally(index: number, completion: Completion): void {
     this.#freeSlot(index);
     this.#local.push(completion);
-    const wake = this.#localWake;
-    this.#localWake = undefined;
-    wake?.();
+    this.#localWake.wake();
   }
 
   #freeSlot(index: number): void {
@@ -333,31 +333,23 @@ export class VirtioQueuePair implements QueuePair {
     return this.#local.length > 0 || (this.device.usable() && this.queue.hasUsed());
   }
 
-  async waitForCompletions(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      throwIfAborted(signal);
-      if (this.ready()) return;
-      if (!this.device.usable() && this.inFlight === 0)
-        throw new DeviceGoneError(`virtio-crypto ${this.device.id} is out of service`, {
-          device: this.device.id,
-        });
-      const local = new Promise<void>((resolve) => {
-        this.#localWake = resolve;
-      });
-      const stop = new AbortController();
-      const onAbort = () => stop.abort(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        await Promise.race([local, this.device.waitForEvent(stop.signal)]);
-      } catch (error) {
-        if (error instanceof AbortedError && !signal?.aborted) continue;
-        throw error;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-        stop.abort();
-        this.#localWake = undefined;
-      }
-    }
+  waitForCompletions(signal?: AbortSignal): Promise<void> {
+    return waitForCompletion(
+      {
+        check: () => {
+          if (this.ready()) return true;
+          if (!this.device.usable() && this.inFlight === 0)
+            throw new DeviceGoneError(`virtio-crypto ${this.device.id} is out of service`, {
+              device: this.device.id,
+            });
+          return false;
+        },
+        irq: this.device.irq,
+        pollMs: this.device.pollMs,
+        wakeup: this.#localWake,
+      },
+      signal,
+    );
   }
 
   /** Every job in flight, with its tag; used by the device when it resets or fails. */

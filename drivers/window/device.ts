@@ -4,10 +4,10 @@
  */
 
 import type { Capability } from '../../core/driver/capabilities.js';
+import { SharedIrq } from '../../core/driver/completion-wait.js';
 import type { Device, DeviceEvent, DeviceInfo, DeviceState, QueuePair } from '../../core/driver/device.js';
 import { DeviceError, DeviceGoneError, throwIfAborted, UnsupportedError } from '../../core/driver/errors.js';
 import type { EcCurveName } from '../../core/driver/keys.js';
-import type { Irq } from '../../core/platform/irq.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { PciFunction } from '../../core/platform/pci.js';
 import { Engine } from './engine.js';
@@ -106,7 +106,7 @@ export class WindowDevice implements Device {
   readonly queuePairs: readonly QueuePair[];
   readonly #fn: PciFunction;
   readonly #mmio: Mmio;
-  readonly #irq: Irq | undefined;
+  readonly #irq: SharedIrq | undefined;
   readonly #engines: readonly Engine[];
   readonly #qp: WindowQueuePair;
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
@@ -116,7 +116,7 @@ export class WindowDevice implements Device {
     fn: PciFunction,
     mmio: Mmio,
     card: CardIdentity,
-    irq: Irq | undefined,
+    irq: SharedIrq | undefined,
     o: WindowDeviceOptions,
   ) {
     this.#fn = fn;
@@ -154,7 +154,10 @@ export class WindowDevice implements Device {
     const mmio = fn.bar(0);
     const card = identify(mmio, fn.info.address);
     await softReset(mmio, fn.info.address, signal);
-    const irq = fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0 ? fn.openIrq(0) : undefined;
+    const line = fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0 ? fn.openIrq(0) : undefined;
+    // §9: the driver re-arms a level-triggered line after each interrupt; STATUS is read by harvest.
+    const irq =
+      line && new SharedIrq(line, { name: `window card ${fn.info.address}`, service: () => line.unmask() });
     const device = new WindowDevice(fn, mmio, card, irq, o);
     device.#enableInterrupts();
     return device;

@@ -12,9 +12,9 @@
  * takes the whole card out of service.
  */
 
+import { type SharedIrq, waitForCompletion } from '../../core/driver/completion-wait.js';
 import type { Completion, Job, QueuePair } from '../../core/driver/device.js';
 import {
-  AbortedError,
   DeviceError,
   DeviceGoneError,
   InvalidInputError,
@@ -22,7 +22,6 @@ import {
   TimeoutError,
   throwIfAborted,
 } from '../../core/driver/errors.js';
-import type { Irq } from '../../core/platform/irq.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { Engine } from './engine.js';
 import { type CardFeatures, compile, type Program } from './programs.js';
@@ -33,8 +32,8 @@ export interface QueuePairOptions {
   readonly mmio: Mmio;
   readonly engines: readonly Engine[];
   readonly features: CardFeatures;
-  /** Absent when the card has no interrupt line: poll only. */
-  readonly irq?: Irq;
+  /** Absent when the card has no interrupt line: poll only. Its service step re-arms the line (§9). */
+  readonly irq?: SharedIrq;
   /** How long one operation may run before its engine is reset. */
   readonly timeoutMs: number;
   /** Poll period: the only wake-up without interrupts, a safety net with them. */
@@ -69,8 +68,6 @@ export class WindowQueuePair implements QueuePair {
   /** Completions decided but not yet harvested. */
   #ready: Completion[] = [];
   #service: Service = 'ready';
-  /** The one `irq.wait()` in flight (the contract allows one), shared by successive waits. */
-  #irqWait: Promise<void> | undefined;
 
   constructor(options: QueuePairOptions) {
     this.#o = options;
@@ -271,56 +268,29 @@ export class WindowQueuePair implements QueuePair {
     return this.#ready.length > 0;
   }
 
-  async waitForCompletions(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      throwIfAborted(signal);
-      this.#o.irq?.unmask();
-      if (this.#harvestable()) return;
-      if (this.#service !== 'ready') {
-        throw new DeviceGoneError(`window card ${this.#o.deviceId} is ${this.#service}`, {
-          device: this.#o.deviceId,
-        });
-      }
-      // Nothing in flight: nothing will ever come, so do not sleep forever.
-      if (this.#running.every((r) => r === undefined)) return;
-      await this.#sleep(signal);
-    }
-  }
-
-  /** Until an interrupt, a poll tick, the earliest deadline, or abort. */
-  #sleep(signal?: AbortSignal): Promise<void> {
-    let deadline = Number.POSITIVE_INFINITY;
-    for (const r of this.#running) if (r !== undefined && r.deadline < deadline) deadline = r.deadline;
-    const delay = Math.max(0, Math.min(this.#o.pollMs, deadline - now()));
-    return new Promise<void>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (error?: PkaccelError) => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve();
-      };
-      const onAbort = () => finish(new AbortedError(undefined, { cause: signal?.reason }));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      timer = setTimeout(() => finish(), delay);
-      const irqWait = this.#interrupt();
-      if (irqWait) irqWait.then(() => finish());
-    });
-  }
-
-  #interrupt(): Promise<void> | undefined {
-    const irq = this.#o.irq;
-    if (irq === undefined || this.#service !== 'ready') return undefined;
-    this.#irqWait ??= irq.wait().then(
-      () => {
-        this.#irqWait = undefined;
+  waitForCompletions(signal?: AbortSignal): Promise<void> {
+    return waitForCompletion(
+      {
+        check: () => {
+          if (this.#harvestable()) return true;
+          if (this.#service !== 'ready') {
+            throw new DeviceGoneError(`window card ${this.#o.deviceId} is ${this.#service}`, {
+              device: this.#o.deviceId,
+            });
+          }
+          // Nothing in flight: nothing will ever come, so do not sleep forever.
+          return this.#running.every((r) => r === undefined);
+        },
+        irq: this.#o.irq,
+        // The poll period, but never past the earliest deadline (a job over it gets its engine reset).
+        pollMs: () => {
+          let deadline = Number.POSITIVE_INFINITY;
+          for (const r of this.#running) if (r !== undefined && r.deadline < deadline) deadline = r.deadline;
+          return Math.max(0, Math.min(this.#o.pollMs, deadline - now()));
+        },
       },
-      () => {
-        // Closed or gone: the poll timer and harvest find out what happened.
-        this.#irqWait = undefined;
-      },
+      signal,
     );
-    return this.#irqWait;
   }
 
   async abandon(signal?: AbortSignal): Promise<readonly number[]> {
