@@ -3,9 +3,24 @@
  * Arrows point down only: core knows no device; a hardware driver sees only the
  * core/driver and core/platform contracts; only the package entry (index.ts,
  * the composition root) and the CLI built on it import the driver list and the platforms.
+ *
+ * Ground floor: core/encoding/ holds facts and encodings (hash names, lengths and
+ * DigestInfo prefixes, EMSA-PKCS1-v1_5, EMSA-PSS, MGF1, byte helpers; digest.ts is
+ * the one module there that calls node:crypto, for hashing and randomness). Facts and
+ * encodings are ground floor, policy is not: core, every driver (hardware drivers
+ * too) and the simulator may import core/encoding/, and core/encoding itself imports
+ * only node builtins and core/driver/errors (nothing above it). Key policy, algorithm
+ * choice and composition stay in core/algorithms, out of the drivers' reach.
  */
 module.exports = {
   forbidden: [
+    {
+      name: 'encoding-is-ground-floor',
+      severity: 'error',
+      comment: 'core/encoding imports only node builtins, itself and core/driver/errors (the typed errors)',
+      from: { path: '^core/encoding/' },
+      to: { dependencyTypesNot: ['core'], pathNot: ['^core/encoding/', '^core/driver/errors\\.ts$'] },
+    },
     {
       name: 'core-imports-no-device',
       severity: 'error',
@@ -17,10 +32,10 @@ module.exports = {
       name: 'hardware-driver-imports-only-contracts',
       severity: 'error',
       comment:
-        'a hardware driver imports only core/driver and core/platform (and its own folder); no node:crypto, no simulator',
+        'a hardware driver imports only core/driver, core/platform, core/encoding (ground floor) and its own folder; no node:crypto, no simulator',
       from: { path: '^drivers/(?!software/)([^/]+)/' },
       to: {
-        pathNot: ['^core/driver/', '^core/platform/', '^drivers/$1/'],
+        pathNot: ['^core/driver/', '^core/platform/', '^core/encoding/', '^drivers/$1/'],
       },
     },
     {
@@ -34,16 +49,17 @@ module.exports = {
       name: 'software-driver-imports-contracts-and-node-only',
       severity: 'error',
       from: { path: '^drivers/software/' },
-      comment: 'the software provider uses node:crypto, the contracts, and core/math (plain arithmetic) only',
-      to: { path: '^(core/(?!driver/|platform/|math/)|simulator/|native/|drivers/(?!software/))' },
+      comment:
+        'the software provider uses node:crypto, the contracts, core/encoding (ground floor) and core/math (plain arithmetic) only',
+      to: { path: '^(core/(?!driver/|platform/|math/|encoding/)|simulator/|native/|drivers/(?!software/))' },
     },
     {
       name: 'simulator-is-a-platform',
       severity: 'error',
       comment:
-        'the simulator implements core/platform and knows no driver and no core layer above the contracts',
+        'the simulator implements core/platform and knows no driver and no core layer above the contracts and the ground floor (core/encoding)',
       from: { path: '^simulator/' },
-      to: { path: '^(drivers/|native/|cli/|index\\.ts|core/(?!driver/|platform/|math/))' },
+      to: { path: '^(drivers/|native/|cli/|index\\.ts|core/(?!driver/|platform/|math/|encoding/))' },
     },
     {
       name: 'only-the-composition-root-imports-drivers-and-platforms',

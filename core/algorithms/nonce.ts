@@ -9,7 +9,7 @@
 
 import { bytesToBigint } from '../driver/bytes.js';
 import type { CurveParams } from '../driver/curves.js';
-import { randomOctets } from './hash.js';
+import { randomOctets } from '../encoding/digest.js';
 
 export function randomScalar(curve: CurveParams): bigint {
   const bytes = Math.ceil(curve.orderBits / 8);

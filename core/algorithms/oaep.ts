@@ -2,9 +2,10 @@
 
 import { InvalidInputError } from '../driver/errors.js';
 import type { HashName } from '../driver/keys.js';
-import { concat, xor } from './bytes.js';
-import { digest, HASH_BYTES, randomOctets } from './hash.js';
-import { mgf1 } from './mgf1.js';
+import { concat, xor } from '../encoding/bytes.js';
+import { digest, randomOctets } from '../encoding/digest.js';
+import { HASH_BYTES } from '../encoding/hashes.js';
+import { mgf1 } from '../encoding/mgf1.js';
 
 /** The longest message OAEP fits in a `k`-byte modulus with `hash` (negative: none). */
 export function oaepMaxMessageLength(hash: HashName, k: number): number {

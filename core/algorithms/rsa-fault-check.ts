@@ -8,7 +8,7 @@
 
 import { DeviceError } from '../driver/errors.js';
 import type { RsaPublicKeyMaterial } from '../driver/keys.js';
-import { constantTimeEqual } from './bytes.js';
+import { constantTimeEqual } from '../encoding/bytes.js';
 import { isRsaRepresentative, rsaPublicOnHost } from './rsa-public.js';
 
 export function faultCheckFailed(device: string, what: string): DeviceError {

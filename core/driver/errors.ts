@@ -99,6 +99,21 @@ export class NotExtractableError extends PkaccelError {
   }
 }
 
+/**
+ * The typed error for anything a device, driver or provider threw: a
+ * PkaccelError passes through unchanged; anything else becomes a DeviceError
+ * that says where it happened (`what`, default "device <id>"), the thrown
+ * error's code and message when it has them, and keeps the original as `cause`.
+ * The one copy: the job queue, the drivers and the software provider all use it.
+ */
+export function asPkaccelError(error: unknown, device: string, what = `device ${device}`): PkaccelError {
+  if (error instanceof PkaccelError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const detail = typeof code === 'string' ? ` (${code})` : '';
+  const message = error instanceof Error && error.message !== '' ? `: ${error.message}` : '';
+  return new DeviceError(`${what} failed unexpectedly${detail}${message}`, { cause: error, device });
+}
+
 /** Throws an AbortedError if the signal is aborted; use at every await point that could be cancelled. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });

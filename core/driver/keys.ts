@@ -10,7 +10,7 @@
 
 export type EcCurveName = 'P-256' | 'P-384' | 'P-521';
 export type OkpCurveName = 'Ed25519' | 'X25519';
-export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+export type { HashName } from '../encoding/hashes.js';
 
 /** Byte length of a field element / scalar on each Weierstrass curve. */
 export const EC_FIELD_BYTES: Readonly<Record<EcCurveName, number>> = {

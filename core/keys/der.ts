@@ -9,6 +9,7 @@
  */
 
 import { InvalidKeyError } from '../driver/errors.js';
+import { concat } from '../encoding/bytes.js';
 
 export const TAG = {
   integer: 0x02,
@@ -115,7 +116,7 @@ export function derElement(tag: number, contents: Uint8Array): Uint8Array {
 }
 
 export function derSequence(...children: Uint8Array[]): Uint8Array {
-  return derElement(TAG.sequence, concat(children));
+  return derElement(TAG.sequence, concat(...children));
 }
 
 /** A non-negative INTEGER in minimal form. */
@@ -124,7 +125,7 @@ export function derUnsignedInteger(value: bigint): Uint8Array {
   let hexText = value.toString(16);
   if (hexText.length % 2) hexText = `0${hexText}`;
   let bytes: Uint8Array = Uint8Array.from(Buffer.from(hexText, 'hex'));
-  if (bytes[0]! & 0x80) bytes = concat([Uint8Array.of(0), bytes]);
+  if (bytes[0]! & 0x80) bytes = concat(Uint8Array.of(0), bytes);
   return derElement(TAG.integer, bytes);
 }
 
@@ -134,7 +135,7 @@ export function derOctetString(bytes: Uint8Array): Uint8Array {
 
 /** A BIT STRING with no unused bits. */
 export function derBitString(bytes: Uint8Array): Uint8Array {
-  return derElement(TAG.bitString, concat([Uint8Array.of(0), bytes]));
+  return derElement(TAG.bitString, concat(Uint8Array.of(0), bytes));
 }
 
 export const DER_NULL = Uint8Array.of(TAG.null, 0);
@@ -155,18 +156,6 @@ export function derOid(dotted: string): Uint8Array {
     out.push(...groups);
   }
   return derElement(TAG.oid, Uint8Array.from(out));
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

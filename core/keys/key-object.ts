@@ -61,12 +61,6 @@ export function checkJwkWithKeyObject(jwk: JsonWebKey, isPrivate: boolean): Json
   return key.export({ format: 'jwk' });
 }
 
-export function jwkToSpki(jwk: JsonWebKey): Uint8Array {
-  return new Uint8Array(
-    createPublicKey({ key: jwk as NodeJwk, format: 'jwk' }).export({ format: 'der', type: 'spki' }),
-  );
-}
-
 export function jwkToPkcs8(jwk: JsonWebKey): Uint8Array {
   return new Uint8Array(
     createPrivateKey({ key: jwk as NodeJwk, format: 'jwk' }).export({ format: 'der', type: 'pkcs8' }),

@@ -2,7 +2,7 @@
 
 import { InvalidKeyError } from '../driver/errors.js';
 import { type OkpCurveName, OkpPrivateKeyMaterial, type OkpPublicKeyMaterial } from '../driver/keys.js';
-import { concat } from './der.js';
+import { concat } from '../encoding/bytes.js';
 import { b64uBytes, bytesB64u, checkJwkMembers, jwkAttributes } from './jwk.js';
 import { checkJwkWithKeyObject, jwkToPkcs8, pkcs8ToJwk, spkiToJwk } from './key-object.js';
 import type { ImportedKey, JsonWebKey, KeyAttributes } from './types.js';
@@ -70,7 +70,7 @@ export function okpToRaw(key: OkpPublicKeyMaterial): Uint8Array {
 }
 
 export function okpToSpki(key: OkpPublicKeyMaterial): Uint8Array {
-  return concat([SPKI_PREFIX[key.curve], key.x]);
+  return concat(SPKI_PREFIX[key.curve], key.x);
 }
 
 function plainJwk(key: OkpPublicKeyMaterial | OkpPrivateKeyMaterial): JsonWebKey {

@@ -12,12 +12,20 @@ import { describe, expect, it } from 'vitest';
 import { takeBits } from '../../core/algorithms/derive-bits.js';
 import { encodeDer, parseDer } from '../../core/algorithms/ecdsa-encoding.js';
 import { derToP1363, p1363ToDer } from '../../core/algorithms/index.js';
-import { mgf1 } from '../../core/algorithms/mgf1.js';
 import { emeOaepDecode, emeOaepEncode } from '../../core/algorithms/oaep.js';
-import { emsaPkcs1v15Encode } from '../../core/algorithms/pkcs1v15.js';
-import { emsaPssEncode, emsaPssVerify } from '../../core/algorithms/pss.js';
 import { InvalidInputError } from '../../core/driver/errors.js';
 import type { HashName } from '../../core/driver/keys.js';
+import { emsaPkcs1v15Encode } from '../../core/encoding/emsa-pkcs1v15.js';
+import { emsaPssEncode, emsaPssVerify } from '../../core/encoding/emsa-pss.js';
+import {
+  HASHES as ALL_HASHES,
+  DIGEST_INFO_PREFIX,
+  HASH_BYTES,
+  HASH_NAMES,
+  isHashName,
+  NODE_HASH as NODE_HASH_TABLE,
+} from '../../core/encoding/hashes.js';
+import { mgf1 } from '../../core/encoding/mgf1.js';
 import { HASHES, NODE_HASH } from './node-executors.js';
 
 const HLEN: Record<HashName, number> = { 'SHA-1': 20, 'SHA-256': 32, 'SHA-384': 48, 'SHA-512': 64 };
@@ -215,5 +223,33 @@ describe('deriveBits length', () => {
     expect(takeBits(secret, 32)).toEqual(secret);
     expect(() => takeBits(secret, 33)).toThrow(InvalidInputError);
     expect(() => takeBits(secret, 1.5)).toThrow(InvalidInputError);
+  });
+});
+
+describe('the hash table (core/encoding/hashes)', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  it('has the DigestInfo prefix and length node signs with, for every hash it names', () => {
+    for (const [name, facts] of Object.entries(ALL_HASHES)) {
+      const message = new TextEncoder().encode(`message for ${name}`);
+      // PKCS#1 v1.5 signature opened with the public key, unpadded: DigestInfo ‖ H.
+      const t = publicDecrypt(
+        { key: publicKey, padding: constants.RSA_PKCS1_PADDING },
+        sign(facts.node, message, privateKey),
+      );
+      const h = createHash(facts.node).update(message).digest();
+      expect(h.length, name).toBe(facts.bytes);
+      expect(Buffer.from(t).toString('hex'), name).toBe(
+        Buffer.concat([facts.digestInfoPrefix, h]).toString('hex'),
+      );
+    }
+  });
+  it('projects the same facts for pkaccel hash names', () => {
+    for (const name of HASH_NAMES) {
+      expect(HASH_BYTES[name]).toBe(ALL_HASHES[name].bytes);
+      expect(NODE_HASH_TABLE[name]).toBe(ALL_HASHES[name].node);
+      expect(DIGEST_INFO_PREFIX[name]).toBe(ALL_HASHES[name].digestInfoPrefix);
+    }
+    expect(isHashName('SHA-256')).toBe(true);
+    expect(isHashName('sha-256')).toBe(false);
   });
 });

@@ -1,0 +1,75 @@
+/**
+ * Byte-string helpers every layer uses: big-endian bigint ↔ bytes as every
+ * device boundary needs them, concatenation, constant-time comparison, hex.
+ * Ground floor: imports only core/driver/errors.
+ */
+
+import { InvalidInputError } from '../driver/errors.js';
+
+/** a XOR b into a new array (equal lengths). */
+export function xor(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ b[i]!;
+  return out;
+}
+
+/** The parts one after another in a new array. */
+export function concat(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Equality whose running time depends only on the lengths, not on where the first difference is. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Four lowercase hex digits (PCI vendor and device ids). */
+export function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
+
+/** Lowercase hex of the bytes. */
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+/** The bytes of a hex string (even length; no prefix). */
+export function fromHex(hex: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(hex, 'hex'));
+}
+
+/** The unsigned big-endian bytes of `value`, left-padded with zeros to exactly `length` bytes. */
+export function bigintToBytes(value: bigint, length: number): Uint8Array {
+  if (value < 0n) throw new InvalidInputError('cannot encode a negative integer');
+  const out = new Uint8Array(length);
+  let v = value;
+  for (let i = length - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  if (v !== 0n) throw new InvalidInputError(`integer does not fit in ${length} bytes`);
+  return out;
+}
+
+/** The unsigned big-endian integer in `bytes` (empty = 0). */
+export function bytesToBigint(bytes: Uint8Array): bigint {
+  let hex = '';
+  for (const b of bytes) hex += b < 16 ? `0${b.toString(16)}` : b.toString(16);
+  return hex.length === 0 ? 0n : BigInt(`0x${hex}`);
+}
+
+/** Byte length needed for the unsigned value (at least 1). */
+export function byteLength(value: bigint): number {
+  return Math.max(1, Math.ceil(value.toString(16).length / 2));
+}
