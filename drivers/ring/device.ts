@@ -13,7 +13,6 @@ import {
   type DeviceInfo,
   type DeviceState,
   type EcCurveName,
-  type ProbeOptions,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
@@ -29,7 +28,6 @@ import {
   DEV_CTRL_RESET,
   DEV_STATUS_READY,
   MAGIC,
-  MAX_RING_DEPTH,
   MIN_RSA_BITS,
   REG,
   VERSION_MAJOR,
@@ -86,6 +84,7 @@ export function capabilitiesOf(id: RingIdentity): Capability[] {
   return caps;
 }
 
+/** How the driver runs the card (from the probe options, see driver.ts). */
 export interface RingDeviceOptions {
   readonly queues: number;
   readonly depth: number;
@@ -93,32 +92,6 @@ export interface RingDeviceOptions {
   readonly pollMs: number;
   readonly irqCtrl: number;
   readonly priority: number;
-}
-
-function intOption(options: ProbeOptions, name: string, fallback: number, min: number, max: number): number {
-  const text = options[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new UnsupportedError(`ring driver option ${name}=${text}: expected an integer in ${min}..${max}`);
-  }
-  return value;
-}
-
-/** Driver options from the spec: queues, depth, irq=poll, poll (ms), coalesce (count), coalesce_us. */
-export function ringOptions(options: ProbeOptions, id: RingIdentity, priority: number): RingDeviceOptions {
-  const depth = intOption(options, 'depth', 256, 2, Math.min(id.maxDepth, MAX_RING_DEPTH));
-  if ((depth & (depth - 1)) !== 0) throw new UnsupportedError(`ring depth ${depth} is not a power of two`);
-  const coalesce = intOption(options, 'coalesce', 1, 0, 255);
-  const coalesceUs = intOption(options, 'coalesce_us', 0, 0, 0xffff);
-  return {
-    queues: intOption(options, 'queues', id.queues, 1, id.queues),
-    depth,
-    useIrq: options.irq !== 'poll',
-    pollMs: intOption(options, 'poll', options.irq === 'poll' ? 1 : 20, 0, 10_000),
-    irqCtrl: (coalesceUs << 16) | (coalesce << 8),
-    priority,
-  };
 }
 
 export class RingDevice implements DeviceContract {
@@ -185,6 +158,19 @@ export class RingDevice implements DeviceContract {
   subscribe(listener: (event: DeviceEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Bring the card up (§7 steps 2–4) after `new`; probe calls this once. On
+   * failure the device is closed (the card left quiet) and the error rethrown.
+   */
+  async start(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.reset(signal);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
   }
 
   /** Reset the card and bring it up again (§7). Also recovers a card taken out of service. */

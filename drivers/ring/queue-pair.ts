@@ -17,7 +17,6 @@ import {
   InvalidInputError,
   type Job,
   PkaccelError,
-  type PrimitiveValue,
   type QueuePair,
   supports,
   throwIfAborted,
@@ -26,10 +25,11 @@ import {
 import type { DmaAllocator, DmaBuffer } from '../../core/platform/dma.js';
 import type { Irq } from '../../core/platform/irq.js';
 import type { Mmio } from '../../core/platform/mmio.js';
-import { COMPLETION_BYTES, CQE, completionPhase, DESCRIPTOR_BYTES, encodeDescriptor } from './codec.js';
 import type { KeySlotManager } from './key-slots.js';
-import { AREA, encodeRequest, type ResultShape } from './operands.js';
 import {
+  COMPLETION_BYTES,
+  CQE,
+  DESCRIPTOR_BYTES,
   IRQ_CTRL_MASK,
   MAX_COMPLETION_STATUS,
   Q_CTRL_ENABLE,
@@ -39,6 +39,15 @@ import {
   queueReg,
   STATUS,
 } from './registers.js';
+import {
+  AREA,
+  completionPhase,
+  decodeResult,
+  encodeRequest,
+  type ResultShape,
+  resultLength,
+  writeDescriptor,
+} from './requests.js';
 
 /** Low bits of a descriptor tag: the operand area (and entry) index; high bits: a use count. */
 const SLOT_BITS = 12;
@@ -202,7 +211,7 @@ export class RingQueuePair implements QueuePair {
       this.#uses[area] = (this.#uses[area]! + 1) & 0xfffff;
       const deviceTag = ((this.#uses[area]! << SLOT_BITS) | area) >>> 0;
       const base = this.#operandsBus + area * AREA.SIZE;
-      encodeDescriptor(this.#sqView, this.#sqTail * DESCRIPTOR_BYTES, {
+      writeDescriptor(this.#sqView, this.#sqTail * DESCRIPTOR_BYTES, {
         opcode: encoding.opcode,
         flags: encoding.flags,
         keySlot: encoding.keySlot,
@@ -257,13 +266,13 @@ export class RingQueuePair implements QueuePair {
 
   /** Consume the completion at the CQ head; undefined if it took the card out of service. */
   #take(): Completion | undefined {
-    // Field by field (§4.2), not decodeCompletion: no object per completion on this path.
+    // Field by field (§4.2), not readCompletion: no object per completion on this path.
     const at = this.#cqHead * COMPLETION_BYTES;
     const cq = this.#cqView;
     const c = {
       tag: cq.getUint32(at + CQE.TAG, true),
       status: cq.getUint16(at + CQE.STATUS, true),
-      resultLength: cq.getUint32(at + CQE.RESULT_LENGTH, true),
+      resultLength: cq.getUint32(at + CQE.RESULT_LEN, true),
     };
     this.#cqHead = (this.#cqHead + 1) % this.#ringDepth;
     if (this.#cqHead === 0) this.#phase ^= 1;
@@ -279,7 +288,7 @@ export class RingQueuePair implements QueuePair {
       this.#host.fail(`completion with impossible status ${c.status} (queue ${this.index})`);
       return undefined;
     }
-    const expected = c.status === STATUS.OK ? (entry.result.kind === 'verdict' ? 1 : entry.result.length) : 0;
+    const expected = c.status === STATUS.OK ? resultLength(entry.result) : 0;
     if (c.resultLength !== expected) {
       this.#host.fail(
         `completion with result length ${c.resultLength} where ${expected} was due (queue ${this.index}, buffer ${AREA.DST_BYTES} bytes)`,
@@ -288,21 +297,12 @@ export class RingQueuePair implements QueuePair {
     }
     let completion: Completion;
     if (c.status === STATUS.OK) {
-      const operands = this.#operands.bytes;
-      const dst = area * AREA.SIZE + AREA.DST;
-      let value: PrimitiveValue;
-      if (entry.result.kind === 'verdict') {
-        const verdict = operands[dst]!;
-        if (verdict !== 0 && verdict !== 1) {
-          this.#host.fail(
-            `verify verdict 0x${verdict.toString(16)} is neither 0 nor 1 (queue ${this.index})`,
-          );
-          return undefined;
-        }
-        value = verdict === 1;
-      } else {
-        value = operands.slice(dst, dst + expected);
+      const decoded = decodeResult(entry.result, this.#operands.bytes, area * AREA.SIZE + AREA.DST);
+      if (!decoded.ok) {
+        this.#host.fail(`${decoded.reason} (queue ${this.index})`);
+        return undefined;
       }
+      const value = decoded.value;
       completion = { tag: entry.jobTag, ok: true, value };
     } else {
       if (c.status === STATUS.KEY_SLOT_EMPTY && entry.pinned !== undefined)

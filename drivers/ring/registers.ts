@@ -1,10 +1,19 @@
-/** PKR-1 ring card register map and constants (docs/hardware/ring-card.md §1–§6). */
+/**
+ * PKR-1 ring card register map and wire-format constants (docs/hardware/ring-card.md §1–§6),
+ * driver side. The model keeps its own copy (simulator/models/ring/registers.ts), derived from
+ * the same datasheet, with the same names: a deliberate duplicate (the driver must not import
+ * the simulator, and two readings of the datasheet that disagree are a bug a test finds —
+ * test/simulator/ring-model.test.ts compares them).
+ */
 
 export const PKR1_VENDOR_ID = 0x1ded;
 export const PKR1_DEVICE_ID = 0x0a01;
 
-export const MAGIC = 0x474e4952; // "RING"
-export const VERSION_MAJOR = 1;
+/** §3.1 `MAGIC`: ASCII "RING". */
+export const MAGIC = 0x474e4952;
+/** §3.1 `VERSION`: programming model 1.0 (major in bits 31:16). */
+export const VERSION = 0x00010000;
+export const VERSION_MAJOR = VERSION >>> 16;
 
 /** §3.1–§3.3 global registers (BAR0 offsets). */
 export const REG = {
@@ -27,11 +36,9 @@ export const REG = {
   KCMD_STATUS: 0x054,
 } as const;
 
-/** §3.4 queue-pair registers: BAR0 offset of register `reg` of queue pair `q`. */
-export function queueReg(q: number, reg: number): number {
-  return 0x1000 + 0x100 * q + reg;
-}
-
+/** §3.4 queue-pair registers: at QUEUE_BASE + QUEUE_STRIDE·q. */
+export const QUEUE_BASE = 0x1000;
+export const QUEUE_STRIDE = 0x100;
 export const QREG = {
   SQ_BASE_LO: 0x00,
   SQ_BASE_HI: 0x04,
@@ -48,6 +55,12 @@ export const QREG = {
   IRQ_VECTOR: 0x30,
 } as const;
 
+/** BAR0 offset of register `reg` of queue pair `q`. */
+export function queueReg(q: number, reg: number): number {
+  return QUEUE_BASE + QUEUE_STRIDE * q + reg;
+}
+
+/** §3.1 `CAPS` bits. */
 export const CAPS_BIT = {
   RSA_PUBLIC: 1 << 0,
   RSA_PRIVATE_CRT: 1 << 1,
@@ -61,16 +74,37 @@ export const CAPS_BIT = {
 export const DEV_CTRL_ENABLE = 1;
 export const DEV_CTRL_RESET = 2;
 export const DEV_STATUS_READY = 1;
+export const DEV_STATUS_RESETTING = 2;
+export const DEV_STATUS_DMA_FAULT = 4;
 export const Q_CTRL_ENABLE = 1;
 export const Q_STATUS_ENABLED = 1;
 export const Q_STATUS_CONFIG_ERROR = 2;
+export const Q_STATUS_STALLED = 4;
 export const IRQ_CTRL_MASK = 1;
 
+/** §4.1 submission descriptor: size and field offsets. */
 export const DESCRIPTOR_BYTES = 64;
-export const COMPLETION_BYTES = 16;
+export const DESC = {
+  OPCODE: 0x00,
+  FLAGS: 0x01,
+  KEY_SLOT: 0x02,
+  TAG: 0x04,
+  SRC_ADDR: 0x08,
+  SRC_LEN: 0x10,
+  DST_ADDR: 0x18,
+  DST_LEN: 0x20,
+  KEY_ADDR: 0x28,
+  KEY_LEN: 0x30,
+  PARAM: 0x34,
+} as const;
 export const DESC_FLAG_KEY_SLOT = 1;
+
+/** §4.2 completion: size and field offsets. */
+export const COMPLETION_BYTES = 16;
+export const CQE = { TAG: 0x00, STATUS: 0x04, FLAGS: 0x06, RESULT_LEN: 0x08, SQ_HEAD: 0x0c } as const;
 export const COMPLETION_PHASE = 1;
 
+/** §4.3 opcodes. */
 export const OPCODE = {
   NOP: 0x00,
   RSA_PUBLIC: 0x01,
@@ -80,6 +114,7 @@ export const OPCODE = {
   ECDH: 0x05,
 } as const;
 
+/** §6 key-slot commands. */
 export const KCMD = { LOAD_RSA: 1, LOAD_EC: 2, ERASE: 3, ERASE_ALL: 4 } as const;
 
 /** §5 status codes. */
@@ -101,5 +136,7 @@ export const MAX_COMPLETION_STATUS = STATUS.UNSUPPORTED;
 /** §4.1 `param` curve IDs. */
 export const CURVE_ID = { 'P-256': 1, 'P-384': 2 } as const;
 
+/** §2 limits. */
 export const MIN_RSA_BITS = 512;
-export const MAX_RING_DEPTH = 4096;
+export const MAX_RSA_BITS = 4096;
+export const MAX_DEPTH = 4096;

@@ -10,7 +10,7 @@ import {
 } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bigintToBytes, DeviceGoneError, type Job } from '../../../core/driver/index.js';
-import { completionPhase, decodeCompletion, encodeDescriptor } from '../../../drivers/ring/codec.js';
+import { completionPhase, readCompletion, writeDescriptor } from '../../../drivers/ring/requests.js';
 import { bytesOf, type Card, ecKey, freshRsaKey, harvestAll, openCard, rsaKey, runOne } from './harness.js';
 
 const cards: Card[] = [];
@@ -35,7 +35,7 @@ describe('ring driver: codecs', () => {
   it('encodes a descriptor at the datasheet offsets, little-endian, reserved fields zero', () => {
     const bytes = new Uint8Array(128).fill(0xee);
     const view = new DataView(bytes.buffer);
-    encodeDescriptor(view, 64, {
+    writeDescriptor(view, 64, {
       opcode: 0x02,
       flags: 1,
       keySlot: 0x0102,
@@ -66,7 +66,7 @@ describe('ring driver: codecs', () => {
     view.setUint16(6, 1, true);
     view.setUint32(8, 32, true);
     view.setUint32(12, 5, true);
-    expect(decodeCompletion(view, 0)).toEqual({
+    expect(readCompletion(view, 0)).toEqual({
       tag: 0x1234,
       status: 6,
       phase: 1,

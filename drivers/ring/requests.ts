@@ -1,0 +1,261 @@
+/**
+ * A primitive as a PKR-1 descriptor, and a completed descriptor's result as
+ * the primitive's value (docs/hardware/ring-card.md §4.1, §4.3):
+ *
+ * - `encodeRequest`: which opcode, which operands go into the job's operand
+ *   area (one fixed area per in-flight descriptor, allocated at probe time),
+ *   which key slot, and what result the card must give back;
+ * - `writeDescriptor`: those fields as the 64-byte little-endian descriptor;
+ * - `completionPhase` / `readCompletion`: a completion's fields (§4.2);
+ * - `resultLength` / `decodeResult`: the length a completion must report, and
+ *   the value read back from the area's result bytes.
+ *
+ * The descriptor codec lives here rather than in a codec file of its own: it
+ * is the last step of turning a request into what the card reads, and the
+ * result decoding is the first step back, so one file holds the whole
+ * request ↔ card translation. The byte offsets themselves are in registers.ts.
+ */
+
+import {
+  bigintToBytes,
+  CURVES,
+  type EcCurveName,
+  InvalidInputError,
+  type PrimitiveRequest,
+  type PrimitiveValue,
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import type { KeySlotManager } from './key-slots.js';
+import { COMPLETION_PHASE, CQE, CURVE_ID, DESC, DESC_FLAG_KEY_SLOT, OPCODE } from './registers.js';
+
+/** Operand area of one descriptor: src, then an inline key, then the result. */
+export const AREA = {
+  SRC: 0,
+  SRC_BYTES: 512,
+  KEY: 512,
+  KEY_BYTES: 1024,
+  DST: 1536,
+  DST_BYTES: 512,
+  SIZE: 2048,
+} as const;
+
+/** What the card must give back, and how to turn it into the primitive's value. */
+export type ResultShape = { readonly kind: 'bytes'; readonly length: number } | { readonly kind: 'verdict' };
+
+export type Encoding =
+  | {
+      readonly kind: 'descriptor';
+      readonly opcode: number;
+      readonly flags: number;
+      readonly keySlot: number;
+      readonly srcLen: number;
+      readonly keyLen: number;
+      readonly dstLen: number;
+      readonly param: number;
+      readonly result: ResultShape;
+      /** The key slot pinned for this job, to release when it completes. */
+      readonly pinned: number | undefined;
+    }
+  /** Answered without the card (e.g. a malformed signature simply does not verify). */
+  | { readonly kind: 'immediate'; readonly value: boolean }
+  /** Every key slot is pinned by work in flight. */
+  | { readonly kind: 'no-key-slot' };
+
+export type DescriptorEncoding = Extract<Encoding, { kind: 'descriptor' }>;
+
+function curveId(curve: EcCurveName): number {
+  if (curve === 'P-256' || curve === 'P-384') return CURVE_ID[curve];
+  throw new UnsupportedError(`the ring card has no ${curve}`);
+}
+
+/**
+ * Fill `area` (one operand area) for `request`. Throws a typed error for a
+ * request the card cannot take; the caller completes the job with it.
+ */
+export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots: KeySlotManager): Encoding {
+  switch (request.op) {
+    case 'rsa-public': {
+      const k = Math.ceil(request.key.bits / 8);
+      if (request.input.length !== k)
+        throw new InvalidInputError(`RSA input must be ${k} bytes (the modulus length)`);
+      if (request.key.e >= request.key.n)
+        throw new InvalidInputError('RSA public exponent must be below the modulus');
+      area.set(request.input, AREA.SRC);
+      area.set(bigintToBytes(request.key.n, k), AREA.KEY);
+      area.set(bigintToBytes(request.key.e, k), AREA.KEY + k);
+      return descriptor(OPCODE.RSA_PUBLIC, undefined, k, 2 * k, k, k, { kind: 'bytes', length: k });
+    }
+    case 'rsa-private': {
+      const k = Math.ceil(request.key.bits / 8);
+      if (request.input.length !== k)
+        throw new InvalidInputError(`RSA input must be ${k} bytes (the modulus length)`);
+      const slot = slots.acquire(request.key);
+      if (slot === undefined) return { kind: 'no-key-slot' };
+      area.set(request.input, AREA.SRC);
+      return descriptor(OPCODE.RSA_PRIVATE_CRT, slot, k, 0, k, k, { kind: 'bytes', length: k });
+    }
+    case 'ecdsa-sign': {
+      const id = curveId(request.key.curve);
+      const L = CURVES[request.key.curve].bytes;
+      checkDigest(request.digest);
+      const slot = slots.acquire(request.key);
+      if (slot === undefined) return { kind: 'no-key-slot' };
+      area.set(request.digest, AREA.SRC);
+      return descriptor(OPCODE.ECDSA_SIGN, slot, request.digest.length, 0, 2 * L, id, {
+        kind: 'bytes',
+        length: 2 * L,
+      });
+    }
+    case 'ecdsa-verify': {
+      const id = curveId(request.key.curve);
+      const L = CURVES[request.key.curve].bytes;
+      checkDigest(request.digest);
+      // A signature of the wrong size cannot verify: no need to ask the card.
+      if (request.signature.length !== 2 * L) return { kind: 'immediate', value: false };
+      area.set(request.signature, AREA.SRC);
+      area.set(request.digest, AREA.SRC + 2 * L);
+      area.set(bigintToBytes(request.key.x, L), AREA.KEY);
+      area.set(bigintToBytes(request.key.y, L), AREA.KEY + L);
+      return descriptor(OPCODE.ECDSA_VERIFY, undefined, 2 * L + request.digest.length, 2 * L, 1, id, {
+        kind: 'verdict',
+      });
+    }
+    case 'ecdh': {
+      const id = curveId(request.key.curve);
+      if (request.peer.curve !== request.key.curve)
+        throw new InvalidInputError('ECDH peer key is on another curve');
+      const L = CURVES[request.key.curve].bytes;
+      const slot = slots.acquire(request.key);
+      if (slot === undefined) return { kind: 'no-key-slot' };
+      area.set(bigintToBytes(request.peer.x, L), AREA.SRC);
+      area.set(bigintToBytes(request.peer.y, L), AREA.SRC + L);
+      return descriptor(OPCODE.ECDH, slot, 2 * L, 0, L, id, { kind: 'bytes', length: L });
+    }
+    default:
+      throw new UnsupportedError(`the ring card does not do ${request.op}`);
+  }
+}
+
+function checkDigest(digest: Uint8Array): void {
+  if (digest.length < 1 || digest.length > 64)
+    throw new InvalidInputError('ECDSA digest must be 1 to 64 bytes');
+}
+
+function descriptor(
+  opcode: number,
+  slot: number | undefined,
+  srcLen: number,
+  keyLen: number,
+  dstLen: number,
+  param: number,
+  result: ResultShape,
+): Encoding {
+  return {
+    kind: 'descriptor',
+    opcode,
+    flags: slot === undefined ? 0 : DESC_FLAG_KEY_SLOT,
+    keySlot: slot ?? 0,
+    srcLen,
+    keyLen,
+    dstLen,
+    param,
+    result,
+    pinned: slot,
+  };
+}
+
+/** A 64-bit bus address; the hot path passes numbers (exact below 2^53), so no bigint is made per descriptor. */
+export type BusAddress = bigint | number;
+
+/** Every field of a descriptor (§4.1). */
+export interface DescriptorFields {
+  readonly opcode: number;
+  readonly flags: number;
+  readonly keySlot: number;
+  readonly tag: number;
+  readonly srcAddr: BusAddress;
+  readonly srcLen: number;
+  readonly dstAddr: BusAddress;
+  readonly dstLen: number;
+  readonly keyAddr: BusAddress;
+  readonly keyLen: number;
+  readonly param: number;
+}
+
+const TWO_32 = 2 ** 32;
+
+function setBusAddress(view: DataView, offset: number, address: BusAddress): void {
+  if (typeof address === 'bigint') {
+    view.setBigUint64(offset, address, true);
+    return;
+  }
+  view.setUint32(offset, address % TWO_32, true);
+  view.setUint32(offset + 4, Math.floor(address / TWO_32), true);
+}
+
+/** Write a whole 64-byte descriptor at `offset` (reserved fields zero). */
+export function writeDescriptor(view: DataView, offset: number, d: DescriptorFields): void {
+  view.setUint8(offset + DESC.OPCODE, d.opcode);
+  view.setUint8(offset + DESC.FLAGS, d.flags);
+  view.setUint16(offset + DESC.KEY_SLOT, d.keySlot, true);
+  view.setUint32(offset + DESC.TAG, d.tag >>> 0, true);
+  setBusAddress(view, offset + DESC.SRC_ADDR, d.srcAddr);
+  view.setUint32(offset + DESC.SRC_LEN, d.srcLen, true);
+  view.setUint32(offset + 0x14, 0, true);
+  setBusAddress(view, offset + DESC.DST_ADDR, d.dstAddr);
+  view.setUint32(offset + DESC.DST_LEN, d.dstLen, true);
+  view.setUint32(offset + 0x24, 0, true);
+  setBusAddress(view, offset + DESC.KEY_ADDR, d.keyAddr);
+  view.setUint32(offset + DESC.KEY_LEN, d.keyLen, true);
+  view.setUint16(offset + DESC.PARAM, d.param, true);
+  view.setUint16(offset + 0x36, 0, true);
+  view.setUint32(offset + 0x38, 0, true);
+  view.setUint32(offset + 0x3c, 0, true);
+}
+
+/** A completion's fields (§4.2). */
+export interface CompletionFields {
+  readonly tag: number;
+  readonly status: number;
+  readonly phase: number;
+  readonly resultLength: number;
+  readonly sqHead: number;
+}
+
+/** The phase bit of the completion at `offset` (read first: it says whether the rest is new). */
+export function completionPhase(view: DataView, offset: number): number {
+  return view.getUint16(offset + CQE.FLAGS, true) & COMPLETION_PHASE;
+}
+
+/** The completion at `offset`, field by field (the queue pair's hot path reads the fields it needs directly). */
+export function readCompletion(view: DataView, offset: number): CompletionFields {
+  return {
+    tag: view.getUint32(offset + CQE.TAG, true),
+    status: view.getUint16(offset + CQE.STATUS, true),
+    phase: completionPhase(view, offset),
+    resultLength: view.getUint32(offset + CQE.RESULT_LEN, true),
+    sqHead: view.getUint32(offset + CQE.SQ_HEAD, true),
+  };
+}
+
+/** The `result_len` an OK completion of this shape must report (§4.3). */
+export function resultLength(shape: ResultShape): number {
+  return shape.kind === 'verdict' ? 1 : shape.length;
+}
+
+/** A decoded result, or why the card's answer is nonsense (the caller takes the card out of service). */
+export type DecodedResult =
+  | { readonly ok: true; readonly value: PrimitiveValue }
+  | { readonly ok: false; readonly reason: string };
+
+/** The primitive's value from the `resultLength(shape)` result bytes at `offset` of `operands`. */
+export function decodeResult(shape: ResultShape, operands: Uint8Array, offset: number): DecodedResult {
+  if (shape.kind === 'verdict') {
+    const verdict = operands[offset]!;
+    if (verdict !== 0 && verdict !== 1) {
+      return { ok: false, reason: `verify verdict 0x${verdict.toString(16)} is neither 0 nor 1` };
+    }
+    return { ok: true, value: verdict === 1 };
+  }
+  return { ok: true, value: operands.slice(offset, offset + shape.length) };
+}
