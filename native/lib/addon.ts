@@ -44,6 +44,12 @@ export interface Addon {
   mapFd(fd: number, offset: number, size: number, flags: number): number;
   unmap(region: number): boolean;
   buffer(region: number): ArrayBuffer;
+  /** A new ArrayBuffer over part of a region; detached by unmap. */
+  view(region: number, offset: number, length: number): ArrayBuffer;
+  /** Detach an ArrayBuffer made by buffer()/view(); false if it was detached already. */
+  detach(arrayBuffer: ArrayBuffer): boolean;
+  /** Whether an access to the region raised SIGBUS (the file shrank, the device went away). */
+  regionBroken(region: number): boolean;
   address(region: number): bigint;
   memfd(name: string, size: number, hugetlb: boolean): number;
   read8(region: number, offset: number): number;

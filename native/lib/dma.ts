@@ -11,15 +11,19 @@
  *    with a kernel driver (e.g. a QEMU guest's virtio device); VFIO is the safe path;
  *  - VFIO (vfio.ts): memfd chunks mapped through the IOMMU at IOVAs we choose.
  *
- * A freed buffer's `bytes` getter throws; views taken earlier stay inside the pool's
- * live mapping until the allocator closes, which detaches them (no access can reach
- * unmapped memory). A buffer dropped without free() is zeroed and returned by a
- * finaliser, a safety net rather than a way of working.
+ * Memory lifetime: each buffer has its own ArrayBuffer over its range of the chunk
+ * (made by the addon, zero-copy), and `bytes` is a view of it. free() detaches that
+ * ArrayBuffer, so every view taken earlier becomes empty before the range is reused.
+ * A buffer dropped without free() is returned by a finaliser registered on the
+ * ArrayBuffer, not on the buffer object: while any view of it can be reached the
+ * range stays leased, and once none can, it is zeroed and reused (a safety net
+ * rather than a way of working). Closing the allocator unmaps the chunks, which
+ * detaches every view (no access can reach unmapped memory).
  */
 import { closeSync } from 'node:fs';
 import { addon } from './addon.js';
 import type { DmaAllocateOptions, DmaAllocator, DmaBuffer } from './contracts.js';
-import { type MappedWindow, mapFd } from './mmio.js';
+import { detachArrayBuffer, type MappedWindow, mapFd } from './mmio.js';
 import { physicalAddress } from './pagemap.js';
 
 /** One pinned, mapped piece of DMA memory with a contiguous bus range. */
@@ -158,15 +162,18 @@ export class PooledDmaBuffer implements DmaBuffer {
   readonly size: number;
   readonly #pool: DmaPool;
   readonly #lease: Lease;
+  readonly #memory: ArrayBuffer;
   readonly #view: Uint8Array;
   #freed = false;
 
-  constructor(pool: DmaPool, lease: Lease, size: number) {
+  /** `memory`: the buffer's own ArrayBuffer over its range (the lease lives as long as it does). */
+  constructor(pool: DmaPool, lease: Lease, size: number, memory: ArrayBuffer) {
     this.#pool = pool;
     this.#lease = lease;
     this.size = size;
     this.busAddress = lease.home.chunk.busAddress + BigInt(lease.start);
-    this.#view = lease.home.bytes.subarray(lease.start, lease.start + size);
+    this.#memory = memory;
+    this.#view = new Uint8Array(memory, 0, size);
   }
 
   get bytes(): Uint8Array {
@@ -187,7 +194,7 @@ export class PooledDmaBuffer implements DmaBuffer {
   free(): void {
     if (this.#freed) throw new Error('DMA buffer freed twice');
     this.#freed = true;
-    this.#pool.release(this, this.#lease);
+    this.#pool.release(this.#lease, this.#memory);
   }
 }
 
@@ -196,6 +203,8 @@ export class DmaPool implements DmaAllocator {
   readonly #source: ChunkSource;
   readonly #chunks: PoolChunk[] = [];
   #closed = false;
+  // Registered on each buffer's ArrayBuffer (token: its lease): runs only when no
+  // view of the buffer's memory can be reached any more.
   readonly #leaked = new FinalizationRegistry<Lease>((lease) => {
     if (this.#closed) return;
     lease.home.bytes.fill(0, lease.start, lease.end);
@@ -233,15 +242,17 @@ export class DmaPool implements DmaAllocator {
       if (!lease) throw new RangeError(`DMA chunk too small for ${size} bytes aligned to ${align}`);
     }
     lease.home.bytes.fill(0, lease.start, lease.end);
-    const buffer = new PooledDmaBuffer(this, lease, size);
-    this.#leaked.register(buffer, lease, buffer);
-    return buffer;
+    const memory = lease.home.chunk.window.view(lease.start, size);
+    this.#leaked.register(memory, lease, lease);
+    return new PooledDmaBuffer(this, lease, size, memory);
   }
 
-  /** Called by a buffer's free(). */
-  release(buffer: PooledDmaBuffer, lease: Lease): void {
-    this.#leaked.unregister(buffer);
-    if (!this.#closed) this.#giveBack(lease);
+  /** Called by a buffer's free(): cut off every view of it, then reuse its range. */
+  release(lease: Lease, memory: ArrayBuffer): void {
+    this.#leaked.unregister(lease);
+    if (this.#closed) return; // closing unmapped the chunk and detached the views already
+    detachArrayBuffer(memory);
+    this.#giveBack(lease);
   }
 
   close(): void {

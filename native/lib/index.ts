@@ -26,7 +26,7 @@ export {
 export { defaultErrors, type ErrorClasses } from './errors.js';
 export { NativePciFunction, type OpenMode } from './function.js';
 export { createEventFd, FdIrq, type FdIrqOptions, type IrqControl } from './irq.js';
-export { type MapOptions, MappedWindow, mapFd, mapFile } from './mmio.js';
+export { detachArrayBuffer, type MapOptions, MappedWindow, mapFd, mapFile } from './mmio.js';
 export {
   COMMAND_BUS_MASTER,
   COMMAND_INTX_DISABLE,

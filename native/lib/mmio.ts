@@ -89,6 +89,23 @@ export class MappedWindow implements Mmio {
     return addon().buffer(this.#handle);
   }
 
+  /**
+   * A new ArrayBuffer over `length` bytes at `offset`, zero-copy, detached when the
+   * window closes or by detachArrayBuffer(). The DMA pool makes one per buffer.
+   */
+  view(offset: number, length: number): ArrayBuffer {
+    return addon().view(this.#handle, offset, length);
+  }
+
+  /**
+   * True once an access raised SIGBUS (the mapped file shrank under us, or the
+   * device's memory went away): every register access then throws an Error with
+   * code ERR_PCIE_MMIO_GONE, and reads through buffer() views return zeros.
+   */
+  get broken(): boolean {
+    return !this.#closed && addon().regionBroken(this.#handle);
+  }
+
   /** The virtual address of byte 0 (for /proc/self/pagemap). */
   address(): bigint {
     return addon().address(this.#handle);
@@ -107,6 +124,14 @@ export class MappedWindow implements Mmio {
     unmapLeaked.unregister(this);
     addon().unmap(this.#handle);
   }
+}
+
+/**
+ * Detach an ArrayBuffer made by MappedWindow.buffer()/view(): every typed array over
+ * it becomes empty (length 0), so no reference to it can reach the memory any more.
+ */
+export function detachArrayBuffer(arrayBuffer: ArrayBuffer): boolean {
+  return addon().detach(arrayBuffer);
 }
 
 function flagsOf(options: MapOptions): number {

@@ -6,12 +6,28 @@
 // per-register hot path, and a stale handle (used after close) is recognised
 // instead of dereferenced. Every access is bounds- and alignment-checked here,
 // so no JavaScript argument can make this code touch memory outside a live map.
+//
+// Memory lifetime. Every ArrayBuffer made over a region (`buffer`, `view`) is
+// tracked by a weak reference and detached before the region is unmapped, so no
+// JavaScript view can reach unmapped memory. `detach` lets the TypeScript DMA pool
+// cut a buffer's views off when it frees it (see lib/dma.ts).
+//
+// SIGBUS. A mapped file that shrinks (another process truncates it) makes every
+// access past its new end raise SIGBUS, which would kill the process. Our memfds
+// are sealed against shrinking (F_SEAL_SHRINK), and for everything else a SIGBUS
+// handler rescues faults inside our own mappings: it maps a private zero page over
+// the faulting page (the access completes, reading zeros), marks the region broken,
+// and every later call on that region throws ERR_PCIE_MMIO_GONE (a register access
+// that faulted throws as it returns). A fault anywhere else keeps the default
+// action (the process dies with SIGBUS, as before).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <vector>
 
 #include "common.h"
@@ -25,9 +41,97 @@ struct Region {
   uint64_t size = 0;
   bool writable = false;
   napi_ref buffer = nullptr;    // weak: the external ArrayBuffer over the window, if made
+  std::vector<napi_ref> views;  // weak: ArrayBuffers over parts of the window (`view`)
+  size_t prune_at = 64;         // when `views` reaches this size, drop the collected ones
+  int guard = -1;               // index in the SIGBUS guard table
 };
 
 namespace {
+
+// ---- SIGBUS guard table: what the signal handler may read (lock-free, no TLS) ----
+
+constexpr int kGuards = 16384;
+
+struct Guard {
+  std::atomic<uintptr_t> start{0};  // 0 = free slot
+  std::atomic<uintptr_t> end{0};
+  std::atomic<int> prot{0};
+  std::atomic<int> hit{0};          // set by the handler: a page was replaced
+};
+
+Guard guards[kGuards];
+std::mutex guard_mutex;  // taken by map/unmap only, never by the handler
+struct sigaction previous_bus;
+std::once_flag handler_once;
+
+void OnSigbus(int sig, siginfo_t* info, void* context) {
+  uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  if (info->si_code == BUS_ADRERR) {
+    for (int i = 0; i < kGuards; i++) {
+      uintptr_t start = guards[i].start.load(std::memory_order_acquire);
+      if (start == 0 || addr < start || addr >= guards[i].end.load(std::memory_order_acquire)) continue;
+      uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+      void* at = reinterpret_cast<void*>(addr & ~(page - 1));
+      if (mmap(at, page, guards[i].prot.load(std::memory_order_relaxed), MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+               -1, 0) == MAP_FAILED)
+        break;  // cannot rescue: fall through to the default action
+      guards[i].hit.store(1, std::memory_order_release);
+      return;  // the faulting access is retried and reads the zero page
+    }
+  }
+  // Not ours: what would have happened without us.
+  if (previous_bus.sa_flags & SA_SIGINFO) {
+    if (previous_bus.sa_sigaction != nullptr) return previous_bus.sa_sigaction(sig, info, context);
+  } else if (previous_bus.sa_handler != SIG_DFL && previous_bus.sa_handler != SIG_IGN) {
+    return previous_bus.sa_handler(sig);
+  }
+  signal(SIGBUS, SIG_DFL);  // a fault repeats and the process dies with SIGBUS
+  if (info->si_code <= 0) raise(SIGBUS);  // sent by kill(): deliver it again, now with the default action
+}
+
+void InstallSigbusHandler() {
+  std::call_once(handler_once, [] {
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = OnSigbus;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &previous_bus);
+  });
+}
+
+int AddGuard(uint8_t* addr, size_t len, int prot) {
+  std::lock_guard<std::mutex> lock(guard_mutex);
+  for (int i = 0; i < kGuards; i++) {
+    if (guards[i].start.load(std::memory_order_relaxed) != 0) continue;
+    guards[i].hit.store(0, std::memory_order_relaxed);
+    guards[i].prot.store(prot, std::memory_order_relaxed);
+    guards[i].end.store(reinterpret_cast<uintptr_t>(addr) + len, std::memory_order_release);
+    guards[i].start.store(reinterpret_cast<uintptr_t>(addr), std::memory_order_release);
+    return i;
+  }
+  return -1;
+}
+
+void RemoveGuard(int i) {
+  if (i < 0) return;
+  std::lock_guard<std::mutex> lock(guard_mutex);
+  guards[i].start.store(0, std::memory_order_release);
+  guards[i].end.store(0, std::memory_order_release);
+}
+
+inline bool Broken(const Region* r) {
+  return r->guard >= 0 && guards[r->guard].hit.load(std::memory_order_acquire) != 0;
+}
+
+void DetachRef(napi_env env, napi_ref ref) {
+  napi_value ab = nullptr;
+  if (napi_get_reference_value(env, ref, &ab) == napi_ok && ab != nullptr) napi_detach_arraybuffer(env, ab);
+  napi_delete_reference(env, ref);
+}
+
+constexpr const char* kGoneMessage =
+    "mapping is gone: an access raised SIGBUS (the mapped file shrank, or the device's memory went away)";
 
 constexpr uint64_t kSlotBits = 20;
 constexpr uint64_t kSlotMask = (1u << kSlotBits) - 1;
@@ -89,6 +193,10 @@ Region* CheckAccess(napi_env env, napi_value* argv, size_t argc, uint64_t width,
     RawThrow(env, false, "mapping used after close");
     return nullptr;
   }
+  if (Broken(r)) {
+    napi_throw_error(env, "ERR_PCIE_MMIO_GONE", kGoneMessage);
+    return nullptr;
+  }
   if (!(offset >= 0 && offset <= static_cast<double>(r->size)) || std::floor(offset) != offset) {
     RawThrow(env, true, "offset is not an integer inside the mapping");
     return nullptr;
@@ -119,6 +227,10 @@ napi_value Read(napi_env env, napi_callback_info cbinfo) {
   Region* r = CheckAccess(env, argv, argc, sizeof(T), false, &off);
   if (r == nullptr) return nullptr;
   T v = ToLittle(*reinterpret_cast<volatile T*>(r->base + off));
+  if (Broken(r)) {  // this very access faulted and read the rescue page
+    napi_throw_error(env, "ERR_PCIE_MMIO_GONE", kGoneMessage);
+    return nullptr;
+  }
   napi_value result;
   if constexpr (sizeof(T) == 8)
     napi_create_bigint_uint64(env, v, &result);
@@ -153,6 +265,7 @@ napi_value Write(napi_env env, napi_callback_info cbinfo) {
     v = static_cast<T>(u);
   }
   *reinterpret_cast<volatile T*>(r->base + off) = ToLittle(v);
+  if (Broken(r)) napi_throw_error(env, "ERR_PCIE_MMIO_GONE", kGoneMessage);
   return nullptr;
 }
 
@@ -186,6 +299,10 @@ bool BlockArgs(const Napi::CallbackInfo& info, bool write, Region** r, uint64_t*
   *r = Lookup(info[0].As<Napi::Number>().DoubleValue());
   if (*r == nullptr) {
     Napi::Error::New(env, "mapping used after close").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (Broken(*r)) {
+    napi_throw_error(env, "ERR_PCIE_MMIO_GONE", kGoneMessage);
     return false;
   }
   if (!GetIndex(info, 1, "offset", off)) return false;
@@ -235,6 +352,7 @@ Napi::Value Block(const Napi::CallbackInfo& info) {
         data[i] = *reinterpret_cast<const volatile uint8_t*>(window + i);
     }
   }
+  if (Broken(r)) napi_throw_error(info.Env(), "ERR_PCIE_MMIO_GONE", kGoneMessage);
   return info.Env().Undefined();
 }
 
@@ -288,12 +406,14 @@ Napi::Value MapFd(const Napi::CallbackInfo& info) {
   r->base = r->map_addr + (offset - aligned);
   r->size = size;
   r->writable = writable;
+  r->guard = AddGuard(r->map_addr, len, prot);
   uint32_t slot;
   if (!free_slots.empty()) {
     slot = free_slots.back();
     free_slots.pop_back();
   } else {
     if (slots.size() > kSlotMask) {
+      RemoveGuard(r->guard);
       munmap(addr, len);
       delete r;
       ThrowRange(env, "too many open mappings");
@@ -317,12 +437,10 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   double handle = info[0].As<Napi::Number>().DoubleValue();
   Region* r = Lookup(handle);
   if (r == nullptr) return Napi::Boolean::New(env, false);
-  if (r->buffer != nullptr) {
-    napi_value ab;
-    if (napi_get_reference_value(env, r->buffer, &ab) == napi_ok && ab != nullptr)
-      napi_detach_arraybuffer(env, ab);
-    napi_delete_reference(env, r->buffer);
-  }
+  if (r->buffer != nullptr) DetachRef(env, r->buffer);
+  for (napi_ref ref : r->views) DetachRef(env, ref);
+  r->views.clear();
+  RemoveGuard(r->guard);
   if (r->map_len > 0) munlock(r->map_addr, r->map_len);  // harmless when never locked
   munmap(r->map_addr, r->map_len);
   uint32_t slot = static_cast<uint32_t>(static_cast<uint64_t>(handle) & kSlotMask);
@@ -332,6 +450,68 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   free_slots.push_back(slot);
   delete r;
   return Napi::Boolean::New(env, true);
+}
+
+// view(handle, offset, length) -> a new ArrayBuffer over [offset, offset + length) of
+// the window (zero-copy), tracked like `buffer` and detached by unmap. The DMA pool
+// makes one per buffer, so that freeing a buffer can detach exactly its views.
+Napi::Value View(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* r = RegionArg(info, 0);
+  if (r == nullptr) return env.Undefined();
+  uint64_t offset, length;
+  if (!GetIndex(info, 1, "offset", &offset) || !GetIndex(info, 2, "length", &length)) return env.Undefined();
+  if (offset > r->size || length > r->size - offset || length == 0) {
+    ThrowRange(env, "view of " + std::to_string(length) + " bytes at " + std::to_string(offset) +
+                        " is not inside the " + std::to_string(r->size) + "-byte mapping");
+    return env.Undefined();
+  }
+  if (r->views.size() >= r->prune_at) {
+    std::vector<napi_ref> live;
+    for (napi_ref ref : r->views) {
+      napi_value v = nullptr;
+      if (napi_get_reference_value(env, ref, &v) == napi_ok && v != nullptr)
+        live.push_back(ref);
+      else
+        napi_delete_reference(env, ref);
+    }
+    r->views.swap(live);
+    r->prune_at = r->views.size() * 2 > 64 ? r->views.size() * 2 : 64;
+  }
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, r->base + offset, static_cast<size_t>(length), nullptr, nullptr,
+                                       &ab) != napi_ok)
+    return env.Undefined();
+  napi_ref ref;
+  napi_create_reference(env, ab, 0, &ref);
+  r->views.push_back(ref);
+  return Napi::Value(env, ab);
+}
+
+// detach(arrayBuffer) -> true if it was detached now. Cuts every typed array over it
+// to length 0 (the DMA pool calls it when a buffer is freed).
+Napi::Value Detach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) {
+    ThrowType(env, "expected an ArrayBuffer");
+    return env.Undefined();
+  }
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, info[0], &detached);
+  if (detached) return Napi::Boolean::New(env, false);
+  napi_status status = napi_detach_arraybuffer(env, info[0]);
+  if (status != napi_ok) {
+    ThrowType(env, "this ArrayBuffer cannot be detached (not one made by pcie-mmio)");
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// regionBroken(handle) -> whether an access to the region raised SIGBUS (see the top).
+Napi::Value RegionBroken(const Napi::CallbackInfo& info) {
+  Region* r = RegionArg(info, 0);
+  if (r == nullptr) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), Broken(r));
 }
 
 // buffer(handle) -> an ArrayBuffer over the whole window (zero-copy), detached by unmap.
@@ -362,7 +542,9 @@ Napi::Value Address(const Napi::CallbackInfo& info) {
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r->base)));
 }
 
-// memfd(name, size, hugetlb) -> fd of anonymous shared memory (2 MiB pages if asked).
+// memfd(name, size, hugetlb) -> fd of anonymous shared memory (2 MiB pages if asked),
+// sealed against shrinking (F_SEAL_SHRINK): whoever else holds the fd (a device model
+// in another process) cannot truncate it under our mappings.
 Napi::Value Memfd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t size;
@@ -373,7 +555,7 @@ Napi::Value Memfd(const Napi::CallbackInfo& info) {
   if (!GetIndex(info, 1, "size", &size)) return env.Undefined();
   bool huge = info[2].ToBoolean().Value();
   std::string name = info[0].As<Napi::String>().Utf8Value();
-  unsigned mflags = MFD_CLOEXEC;
+  unsigned mflags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
 #ifdef MFD_HUGETLB
   if (huge) mflags |= MFD_HUGETLB | (21u << 26);  // MFD_HUGE_2MB
 #endif
@@ -386,6 +568,12 @@ Napi::Value Memfd(const Napi::CallbackInfo& info) {
     int err = errno;
     close(fd);
     ThrowErrno(env, "ftruncate", err);
+    return env.Undefined();
+  }
+  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "fcntl(F_ADD_SEALS, F_SEAL_SHRINK)", err);
     return env.Undefined();
   }
   return Napi::Number::New(env, fd);
@@ -416,6 +604,7 @@ bool RegionSpan(Napi::Env, Region* r, uint8_t** base, uint64_t* size) {
 }
 
 void InitRegion(Napi::Env env, Napi::Object exports) {
+  InstallSigbusHandler();
   Define(env, exports, "read8", Read<uint8_t>);
   Define(env, exports, "read16", Read<uint16_t>);
   Define(env, exports, "read32", Read<uint32_t>);
@@ -430,6 +619,9 @@ void InitRegion(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
   exports.Set("buffer", Napi::Function::New(env, Buffer, "buffer"));
+  exports.Set("view", Napi::Function::New(env, View, "view"));
+  exports.Set("detach", Napi::Function::New(env, Detach, "detach"));
+  exports.Set("regionBroken", Napi::Function::New(env, RegionBroken, "regionBroken"));
   exports.Set("address", Napi::Function::New(env, Address, "address"));
   exports.Set("memfd", Napi::Function::New(env, Memfd, "memfd"));
 }
