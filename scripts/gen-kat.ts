@@ -24,7 +24,7 @@ import {
   sign,
 } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { exportKeyMaterial } from '../core/keys/index.js';
+import { exportKeyMaterial } from '../core/key-formats/index.js';
 import { threePrimeKey } from '../test/keys/multi-prime.js';
 
 type Hash = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';

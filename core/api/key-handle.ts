@@ -11,7 +11,7 @@
 
 import { inspect } from 'node:util';
 import type { EcCurveName, HashName, PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';
-import type { KeySpec } from '../keys/index.js';
+import type { KeySpec } from '../key-formats/index.js';
 
 export type KeyType = 'public' | 'private';
 export type KeyUsage =

@@ -57,7 +57,7 @@ import {
   type JsonWebKey,
   type KeyFormat,
   type KeySpec,
-} from '../keys/index.js';
+} from '../key-formats/index.js';
 import {
   type AlgorithmIdentifier,
   type AsymmetricName,

@@ -1,4 +1,8 @@
 /**
+ * core/key-formats: the key container codecs (what a key looks like on the
+ * wire, not the key material itself, which is core/driver/keys.ts). May import
+ * core/driver (errors, key material), core/encoding, core/math and node:crypto.
+ *
  * Key import and export: JWK, SPKI, PKCS#8 and raw public keys, for every
  * asymmetric algorithm pkaccel offers, into and out of the key material classes
  * of core/driver/keys.ts.

@@ -1,4 +1,4 @@
-/** The vocabulary of key import and export, shared by core/keys and core/api. */
+/** The vocabulary of key import and export, shared by core/key-formats and core/api. */
 
 import type { webcrypto } from 'node:crypto';
 import type { EcCurveName, HashName, PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';

@@ -17,7 +17,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { derOctetString, derOid, derSequence, derUnsignedInteger } from '../../core/keys/der.js';
+import { derOctetString, derOid, derSequence, derUnsignedInteger } from '../../core/key-formats/der.js';
 import {
   type Accelerator,
   type AcceleratorSubtle,

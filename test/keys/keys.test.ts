@@ -13,7 +13,7 @@ import {
   importKeyMaterial,
   type JsonWebKey,
   type KeySpec,
-} from '../../core/keys/index.js';
+} from '../../core/key-formats/index.js';
 import { threePrimeKey } from './multi-prime.js';
 
 const attrs = { extractable: true, usages: [] as string[] };
