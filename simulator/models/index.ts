@@ -10,7 +10,7 @@ import type { ModelDefinition } from '../model.js';
 
 /** Model name → module file (without extension) in this folder. */
 const MODEL_FILES: Readonly<Record<string, string>> = {
-  ring: 'ring',
+  ring: 'ring/model',
   window: 'window',
   virtio: 'virtio',
 };

@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
+import * as driverRegisters from '../../drivers/ring/registers.js';
 import type { SimPciFunction } from '../../simulator/function.js';
+import * as modelRegisters from '../../simulator/models/ring/registers.js';
 import { SimulatorPlatform } from '../../simulator/platform.js';
 
 const platform = new SimulatorPlatform();
@@ -165,5 +167,29 @@ describe('ring card model (registers)', () => {
     expect(bar.read32(0x054)).toBe(0);
     expect(bar.read32(0x04c)).toBe(0);
     expect(bar.read32(0x024) & 1).toBe(1);
+  });
+});
+
+describe('ring card register maps', () => {
+  it('the driver and the model read the datasheet the same way: every shared name has the same value', () => {
+    const driver = driverRegisters as Record<string, unknown>;
+    const model = modelRegisters as Record<string, unknown>;
+    const shared = Object.keys(driver).filter((name) => Object.hasOwn(model, name));
+    // Everything the driver has, the model has too (the model adds only BAR0_SIZE, CAPS_VALUE, CURVE_BY_ID).
+    expect(Object.keys(driver).filter((name) => !Object.hasOwn(model, name))).toEqual([]);
+    expect(shared.length).toBeGreaterThan(30);
+    for (const name of shared) {
+      const a = driver[name];
+      const b = model[name];
+      if (typeof a === 'function' && typeof b === 'function') {
+        for (const q of [0, 1, 5])
+          for (const reg of [0, 0x1c, 0x30])
+            expect((b as (q: number, r: number) => number)(q, reg), name).toBe(
+              (a as (q: number, r: number) => number)(q, reg),
+            );
+      } else {
+        expect(b, name).toEqual(a);
+      }
+    }
   });
 });

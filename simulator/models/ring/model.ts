@@ -8,42 +8,44 @@
  * faults/seed (simulator/faults.ts), arena (DMA arena MiB, overrides the sizing).
  */
 
-import { bytesToBigint } from '../../core/driver/bytes.js';
-import { InvalidInputError } from '../../core/driver/errors.js';
-import { DmaFault } from '../dma.js';
-import { EnginePool, parseEngineConfig } from '../engines.js';
-import { parseFaultRules } from '../faults.js';
-import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../model.js';
-import { EcSlotKey, RsaSlotKey } from '../pk-math.js';
-import { type Descriptor, decodeDescriptor, executeDescriptor, type SlotKey } from './ring-ops.js';
+import { bytesToBigint } from '../../../core/driver/bytes.js';
+import { InvalidInputError } from '../../../core/driver/errors.js';
+import { DmaFault } from '../../dma.js';
+import { EnginePool, parseEngineConfig } from '../../engines.js';
+import { parseFaultRules } from '../../faults.js';
+import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../../model.js';
+import { EcSlotKey, RsaSlotKey } from '../../pk-math.js';
+import { type Descriptor, decodeDescriptor, executeDescriptor, type SlotKey } from './ops.js';
 import {
   BAR0_SIZE,
   CAPS_VALUE,
   COMPLETION_BYTES,
-  CURVE_IDS,
+  CQE,
+  CURVE_BY_ID,
   DESCRIPTOR_BYTES,
   DEV_CTRL_ENABLE,
   DEV_CTRL_RESET,
   DEV_STATUS_DMA_FAULT,
   DEV_STATUS_READY,
-  IRQ_MASK,
+  IRQ_CTRL_MASK,
   KCMD,
-  MAGIC_VALUE,
+  MAGIC,
   MAX_DEPTH,
   MAX_RSA_BITS,
   MIN_RSA_BITS,
-  Q,
+  PKR1_DEVICE_ID,
+  PKR1_VENDOR_ID,
   Q_STATUS_CONFIG_ERROR,
   Q_STATUS_ENABLED,
   Q_STATUS_STALLED,
+  QREG,
   QUEUE_BASE,
   QUEUE_STRIDE,
-  R,
-  RING_DEVICE_ID,
-  RING_VENDOR_ID,
+  queueReg,
+  REG,
   STATUS,
-  VERSION_VALUE,
-} from './ring-registers.js';
+  VERSION,
+} from './registers.js';
 
 const ENGINE_DEFAULTS = { count: 4, serviceMs: 0.1 } as const;
 
@@ -79,9 +81,9 @@ function layout(options: Readonly<Record<string, string>>): ModelLayout {
   parseFaultRules(options.faults);
   return {
     identity: {
-      vendorId: RING_VENDOR_ID,
-      deviceId: RING_DEVICE_ID,
-      subsystemVendorId: RING_VENDOR_ID,
+      vendorId: PKR1_VENDOR_ID,
+      deviceId: PKR1_DEVICE_ID,
+      subsystemVendorId: PKR1_VENDOR_ID,
       subsystemDeviceId: 0x0001,
       classCode: 0x108000,
       revision: 1,
@@ -123,9 +125,6 @@ interface PendingCompletion {
   readonly sqHead: number;
 }
 
-/** A CQ entry's phase word, as a Uint16Array index from the entry's arena offset. */
-const PHASE_WORD = 6;
-
 function newQueue(): QueueState {
   return {
     enabled: false,
@@ -137,7 +136,7 @@ function newQueue(): QueueState {
     cqHead: 0,
     cqTail: 0,
     phase: 1,
-    irqCtrl: IRQ_MASK,
+    irqCtrl: IRQ_CTRL_MASK,
     unsignalled: 0,
     coalesceTimer: false,
     stalled: false,
@@ -196,14 +195,14 @@ class RingModel implements DeviceModel {
     this.#devCtrl = 0;
     this.#dmaFault = false;
     this.#dmaFaults = 0;
-    this.#set(R.MAGIC, MAGIC_VALUE);
-    this.#set(R.VERSION, VERSION_VALUE);
-    this.#set(R.CAPS, CAPS_VALUE);
-    this.#set(R.NUM_QUEUES, this.#queueCount);
-    this.#set(R.MAX_DEPTH, MAX_DEPTH);
-    this.#set(R.NUM_KEY_SLOTS, this.#slotCount);
-    this.#set(R.MAX_RSA_BITS, MAX_RSA_BITS);
-    this.#set(R.NUM_ENGINES, this.#engines.config.count);
+    this.#set(REG.MAGIC, MAGIC);
+    this.#set(REG.VERSION, VERSION);
+    this.#set(REG.CAPS, CAPS_VALUE);
+    this.#set(REG.NUM_QUEUES, this.#queueCount);
+    this.#set(REG.MAX_DEPTH, MAX_DEPTH);
+    this.#set(REG.NUM_KEY_SLOTS, this.#slotCount);
+    this.#set(REG.MAX_RSA_BITS, MAX_RSA_BITS);
+    this.#set(REG.NUM_ENGINES, this.#engines.config.count);
     this.#syncDevStatus();
     for (let q = 0; q < this.#queueCount; q++) this.#syncQueue(q);
   }
@@ -229,22 +228,22 @@ class RingModel implements DeviceModel {
       return;
     }
     switch (offset) {
-      case R.DEV_CTRL:
+      case REG.DEV_CTRL:
         if (value & DEV_CTRL_RESET) {
           this.reset();
           return;
         }
         this.#devCtrl = value & DEV_CTRL_ENABLE;
-        this.#set(R.DEV_CTRL, this.#devCtrl);
+        this.#set(REG.DEV_CTRL, this.#devCtrl);
         this.#pump();
         return;
-      case R.KCMD_ADDR_LO:
-      case R.KCMD_ADDR_HI:
-      case R.KCMD_LEN:
-      case R.KCMD_SLOT:
+      case REG.KCMD_ADDR_LO:
+      case REG.KCMD_ADDR_HI:
+      case REG.KCMD_LEN:
+      case REG.KCMD_SLOT:
         this.#set(offset, value);
         return;
-      case R.KCMD_OP:
+      case REG.KCMD_OP:
         this.#keyCommand(value);
         return;
       default:
@@ -255,9 +254,9 @@ class RingModel implements DeviceModel {
   // ---- key slots (§6) ----
 
   #keyCommand(op: number): void {
-    const slot = this.#get(R.KCMD_SLOT);
-    const length = this.#get(R.KCMD_LEN);
-    const address = (BigInt(this.#get(R.KCMD_ADDR_HI)) << 32n) | BigInt(this.#get(R.KCMD_ADDR_LO));
+    const slot = this.#get(REG.KCMD_SLOT);
+    const length = this.#get(REG.KCMD_LEN);
+    const address = (BigInt(this.#get(REG.KCMD_ADDR_HI)) << 32n) | BigInt(this.#get(REG.KCMD_ADDR_LO));
     let status: number = STATUS.OK;
     try {
       status = this.#runKeyCommand(op, slot, address, length);
@@ -267,7 +266,7 @@ class RingModel implements DeviceModel {
       status = STATUS.DMA_FAULT;
     }
     this.#kcmdSeq = (this.#kcmdSeq + 1) & 0xffff;
-    this.#set(R.KCMD_STATUS, (this.#kcmdSeq << 16) | status);
+    this.#set(REG.KCMD_STATUS, (this.#kcmdSeq << 16) | status);
   }
 
   #runKeyCommand(op: number, slot: number, address: bigint, length: number): number {
@@ -285,7 +284,7 @@ class RingModel implements DeviceModel {
     const blob = this.#host.dma.read(address, length);
     try {
       if (op === KCMD.LOAD_EC) {
-        const curve = CURVE_IDS[blob[0] as keyof typeof CURVE_IDS];
+        const curve = CURVE_BY_ID[blob[0] as keyof typeof CURVE_BY_ID];
         if (curve === undefined) return STATUS.UNSUPPORTED;
         if (length !== 1 + (curve === 'P-256' ? 32 : 48)) return STATUS.INVALID_OPERAND;
         this.#slots.set(slot, new EcSlotKey(curve, bytesToBigint(blob.subarray(1))));
@@ -311,32 +310,32 @@ class RingModel implements DeviceModel {
   // ---- queue pairs (§3.4, §4) ----
 
   #qreg(q: number, reg: number): number {
-    return QUEUE_BASE + QUEUE_STRIDE * q + reg;
+    return queueReg(q, reg);
   }
 
   #syncQueue(q: number): void {
     const s = this.#queues[q]!;
-    this.#set(this.#qreg(q, Q.SQ_BASE_LO), Number(s.sqBase & 0xffffffffn));
-    this.#set(this.#qreg(q, Q.SQ_BASE_HI), Number(s.sqBase >> 32n));
-    this.#set(this.#qreg(q, Q.CQ_BASE_LO), Number(s.cqBase & 0xffffffffn));
-    this.#set(this.#qreg(q, Q.CQ_BASE_HI), Number(s.cqBase >> 32n));
-    this.#set(this.#qreg(q, Q.DEPTH), s.depth);
-    this.#set(this.#qreg(q, Q.CTRL), s.enabled ? 1 : 0);
-    const status = this.#get(this.#qreg(q, Q.STATUS)) & Q_STATUS_CONFIG_ERROR;
+    this.#set(this.#qreg(q, QREG.SQ_BASE_LO), Number(s.sqBase & 0xffffffffn));
+    this.#set(this.#qreg(q, QREG.SQ_BASE_HI), Number(s.sqBase >> 32n));
+    this.#set(this.#qreg(q, QREG.CQ_BASE_LO), Number(s.cqBase & 0xffffffffn));
+    this.#set(this.#qreg(q, QREG.CQ_BASE_HI), Number(s.cqBase >> 32n));
+    this.#set(this.#qreg(q, QREG.DEPTH), s.depth);
+    this.#set(this.#qreg(q, QREG.CTRL), s.enabled ? 1 : 0);
+    const status = this.#get(this.#qreg(q, QREG.STATUS)) & Q_STATUS_CONFIG_ERROR;
     this.#set(
-      this.#qreg(q, Q.STATUS),
+      this.#qreg(q, QREG.STATUS),
       status | (s.enabled ? Q_STATUS_ENABLED : 0) | (s.stalled ? Q_STATUS_STALLED : 0),
     );
-    this.#set(this.#qreg(q, Q.SQ_HEAD), s.sqHead);
-    this.#set(this.#qreg(q, Q.CQ_HEAD), s.cqHead);
-    this.#set(this.#qreg(q, Q.CQ_TAIL), s.cqTail);
-    this.#set(this.#qreg(q, Q.IRQ_CTRL), s.irqCtrl);
-    this.#set(this.#qreg(q, Q.IRQ_VECTOR), q);
+    this.#set(this.#qreg(q, QREG.SQ_HEAD), s.sqHead);
+    this.#set(this.#qreg(q, QREG.CQ_HEAD), s.cqHead);
+    this.#set(this.#qreg(q, QREG.CQ_TAIL), s.cqTail);
+    this.#set(this.#qreg(q, QREG.IRQ_CTRL), s.irqCtrl);
+    this.#set(this.#qreg(q, QREG.IRQ_VECTOR), q);
   }
 
   #syncDevStatus(): void {
-    this.#set(R.DEV_STATUS, DEV_STATUS_READY | (this.#dmaFault ? DEV_STATUS_DMA_FAULT : 0));
-    this.#set(R.DMA_FAULTS, this.#dmaFaults);
+    this.#set(REG.DEV_STATUS, DEV_STATUS_READY | (this.#dmaFault ? DEV_STATUS_DMA_FAULT : 0));
+    this.#set(REG.DMA_FAULTS, this.#dmaFaults);
   }
 
   #noteDmaFault(): void {
@@ -350,41 +349,41 @@ class RingModel implements DeviceModel {
     const setLo = (v: bigint) => (v & ~0xffffffffn) | BigInt(value >>> 0);
     const setHi = (v: bigint) => (v & 0xffffffffn) | (BigInt(value >>> 0) << 32n);
     switch (reg) {
-      case Q.SQ_BASE_LO:
+      case QREG.SQ_BASE_LO:
         if (!s.enabled) s.sqBase = setLo(s.sqBase);
         break;
-      case Q.SQ_BASE_HI:
+      case QREG.SQ_BASE_HI:
         if (!s.enabled) s.sqBase = setHi(s.sqBase);
         break;
-      case Q.CQ_BASE_LO:
+      case QREG.CQ_BASE_LO:
         if (!s.enabled) s.cqBase = setLo(s.cqBase);
         break;
-      case Q.CQ_BASE_HI:
+      case QREG.CQ_BASE_HI:
         if (!s.enabled) s.cqBase = setHi(s.cqBase);
         break;
-      case Q.DEPTH:
+      case QREG.DEPTH:
         if (!s.enabled) s.depth = value >>> 0;
         break;
-      case Q.CTRL:
+      case QREG.CTRL:
         if ((value & 1) !== 0 && !s.enabled) this.#enableQueue(q);
         else if ((value & 1) === 0 && s.enabled) this.#resetQueue(q);
         break;
-      case Q.SQ_TAIL:
+      case QREG.SQ_TAIL:
         if (s.enabled && value >>> 0 < s.depth) {
           s.sqTail = value >>> 0;
           this.#pump();
         }
         break;
-      case Q.CQ_HEAD:
+      case QREG.CQ_HEAD:
         if (s.enabled && value >>> 0 < s.depth) {
           s.cqHead = value >>> 0;
           this.#drainBacklog(q);
         }
         break;
-      case Q.IRQ_CTRL: {
-        const wasMasked = (s.irqCtrl & IRQ_MASK) !== 0;
+      case QREG.IRQ_CTRL: {
+        const wasMasked = (s.irqCtrl & IRQ_CTRL_MASK) !== 0;
         s.irqCtrl = value >>> 0;
-        if (wasMasked && (s.irqCtrl & IRQ_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
+        if (wasMasked && (s.irqCtrl & IRQ_CTRL_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
         break;
       }
       default:
@@ -398,7 +397,7 @@ class RingModel implements DeviceModel {
     const depthOk = s.depth >= 2 && s.depth <= MAX_DEPTH && (s.depth & (s.depth - 1)) === 0;
     const ok =
       depthOk && s.sqBase !== 0n && s.cqBase !== 0n && s.sqBase % 64n === 0n && s.cqBase % 16n === 0n;
-    const status = this.#qreg(q, Q.STATUS);
+    const status = this.#qreg(q, QREG.STATUS);
     if (!ok) {
       this.#set(status, Q_STATUS_CONFIG_ERROR);
       return;
@@ -467,7 +466,7 @@ class RingModel implements DeviceModel {
       return;
     }
     s.sqHead = (s.sqHead + 1) % s.depth;
-    this.#set(this.#qreg(q, Q.SQ_HEAD), s.sqHead);
+    this.#set(this.#qreg(q, QREG.SQ_HEAD), s.sqHead);
     const fault = this.#host.nextFault();
     if (fault === 'surprise-removal') {
       this.#host.remove();
@@ -557,13 +556,13 @@ class RingModel implements DeviceModel {
       const dma = this.#host.dma;
       const at = dma.offsetOf(Number(s.cqBase) + s.cqTail * COMPLETION_BYTES, COMPLETION_BYTES);
       const view = dma.arenaView;
-      view.setUint32(at, entry.tag, true);
-      view.setUint16(at + 4, entry.status, true);
-      view.setUint32(at + 8, entry.resultLength, true);
-      view.setUint32(at + 12, entry.sqHead, true);
+      view.setUint32(at + CQE.TAG, entry.tag, true);
+      view.setUint16(at + CQE.STATUS, entry.status, true);
+      view.setUint32(at + CQE.RESULT_LEN, entry.resultLength, true);
+      view.setUint32(at + CQE.SQ_HEAD, entry.sqHead, true);
       // The phase last, with release order: a host that sees it sees the fields above.
       // (CQ entries are 16-byte aligned — checked at enable — so the word index is exact.)
-      Atomics.store(this.#arenaWords, (at + PHASE_WORD) >>> 1, s.phase);
+      Atomics.store(this.#arenaWords, (at + CQE.FLAGS) >>> 1, s.phase);
     } catch (error) {
       if (!(error instanceof DmaFault)) throw error;
       this.#noteDmaFault();
@@ -573,7 +572,7 @@ class RingModel implements DeviceModel {
     }
     s.cqTail = (s.cqTail + 1) % s.depth;
     if (s.cqTail === 0) s.phase ^= 1;
-    this.#set(this.#qreg(q, Q.CQ_TAIL), s.cqTail);
+    this.#set(this.#qreg(q, QREG.CQ_TAIL), s.cqTail);
     s.unsignalled++;
     this.#maybeFire(q);
   }
@@ -589,7 +588,7 @@ class RingModel implements DeviceModel {
 
   #maybeFire(q: number): void {
     const s = this.#queues[q]!;
-    if ((s.irqCtrl & IRQ_MASK) !== 0 || s.unsignalled === 0) return;
+    if ((s.irqCtrl & IRQ_CTRL_MASK) !== 0 || s.unsignalled === 0) return;
     const count = Math.max(1, (s.irqCtrl >>> 8) & 0xff);
     if (s.unsignalled >= count) {
       this.#fire(q);
@@ -601,7 +600,7 @@ class RingModel implements DeviceModel {
     const epoch = s.epoch;
     this.#host.schedule(usec / 1000, () => {
       s.coalesceTimer = false;
-      if (epoch === s.epoch && (s.irqCtrl & IRQ_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
+      if (epoch === s.epoch && (s.irqCtrl & IRQ_CTRL_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
     });
   }
 

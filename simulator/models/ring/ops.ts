@@ -4,12 +4,20 @@
  * caller writes the result and the completion.
  */
 
-import { bytesToBigint } from '../../core/driver/bytes.js';
-import { CURVES } from '../../core/driver/curves.js';
-import type { EngineMode } from '../engines.js';
-import type { ModelHost } from '../model.js';
-import { type EcSlotKey, ecdsaVerify, pointOnCurve, type RsaSlotKey, rsaPublic } from '../pk-math.js';
-import { CURVE_IDS, FLAG_KEY_SLOT, MAX_RSA_BITS, MIN_RSA_BITS, OP, STATUS } from './ring-registers.js';
+import { bytesToBigint } from '../../../core/driver/bytes.js';
+import { CURVES } from '../../../core/driver/curves.js';
+import type { EngineMode } from '../../engines.js';
+import type { ModelHost } from '../../model.js';
+import { type EcSlotKey, ecdsaVerify, pointOnCurve, type RsaSlotKey, rsaPublic } from '../../pk-math.js';
+import {
+  CURVE_BY_ID,
+  DESC,
+  DESC_FLAG_KEY_SLOT,
+  MAX_RSA_BITS,
+  MIN_RSA_BITS,
+  OPCODE,
+  STATUS,
+} from './registers.js';
 
 export interface Descriptor {
   readonly opcode: number;
@@ -44,17 +52,17 @@ export function decodeDescriptor(v: DataView, offset: number): Descriptor {
     v.getUint32(offset + 0x38, true) === 0 &&
     v.getUint32(offset + 0x3c, true) === 0;
   return {
-    opcode: v.getUint8(offset),
-    flags: v.getUint8(offset + 1),
-    keySlot: v.getUint16(offset + 2, true),
-    tag: v.getUint32(offset + 4, true),
-    srcAddr: u64(v, offset + 0x08),
-    srcLen: v.getUint32(offset + 0x10, true),
-    dstAddr: u64(v, offset + 0x18),
-    dstLen: v.getUint32(offset + 0x20, true),
-    keyAddr: u64(v, offset + 0x28),
-    keyLen: v.getUint32(offset + 0x30, true),
-    param: v.getUint16(offset + 0x34, true),
+    opcode: v.getUint8(offset + DESC.OPCODE),
+    flags: v.getUint8(offset + DESC.FLAGS),
+    keySlot: v.getUint16(offset + DESC.KEY_SLOT, true),
+    tag: v.getUint32(offset + DESC.TAG, true),
+    srcAddr: u64(v, offset + DESC.SRC_ADDR),
+    srcLen: v.getUint32(offset + DESC.SRC_LEN, true),
+    dstAddr: u64(v, offset + DESC.DST_ADDR),
+    dstLen: v.getUint32(offset + DESC.DST_LEN, true),
+    keyAddr: u64(v, offset + DESC.KEY_ADDR),
+    keyLen: v.getUint32(offset + DESC.KEY_LEN, true),
+    param: v.getUint16(offset + DESC.PARAM, true),
     reservedClear,
   };
 }
@@ -91,7 +99,7 @@ const ok = (result: Uint8Array, kind: 'rsa-private' | 'other' = 'other'): OpOutc
 });
 
 function curveOf(param: number) {
-  const name = CURVE_IDS[param as keyof typeof CURVE_IDS];
+  const name = CURVE_BY_ID[param as keyof typeof CURVE_BY_ID];
   return name === undefined ? undefined : CURVES[name];
 }
 
@@ -107,13 +115,13 @@ export function executeDescriptor(
   slots: ReadonlyMap<number, SlotKey>,
   mode: EngineMode,
 ): OpOutcome {
-  if (!d.reservedClear || (d.flags & ~FLAG_KEY_SLOT) !== 0) return fail(STATUS.BAD_DESCRIPTOR);
+  if (!d.reservedClear || (d.flags & ~DESC_FLAG_KEY_SLOT) !== 0) return fail(STATUS.BAD_DESCRIPTOR);
   const real = mode === 'real';
-  const usesSlot = (d.flags & FLAG_KEY_SLOT) !== 0;
+  const usesSlot = (d.flags & DESC_FLAG_KEY_SLOT) !== 0;
   switch (d.opcode) {
-    case OP.NOP:
+    case OPCODE.NOP:
       return ok(zeroResult(0));
-    case OP.RSA_PUBLIC: {
+    case OPCODE.RSA_PUBLIC: {
       const k = d.param;
       if (usesSlot || d.keyLen !== 2 * k || d.srcLen !== k || d.dstLen < k)
         return fail(STATUS.BAD_DESCRIPTOR);
@@ -127,7 +135,7 @@ export function executeDescriptor(
       if ((n & 1n) === 0n || e < 1n || x >= n) return fail(STATUS.INVALID_OPERAND);
       return ok(real ? rsaPublic(n, e, x, k) : zeroResult(k));
     }
-    case OP.RSA_PRIVATE_CRT: {
+    case OPCODE.RSA_PRIVATE_CRT: {
       const key = usesSlot ? slots.get(d.keySlot) : undefined;
       if (!usesSlot) return fail(STATUS.BAD_DESCRIPTOR);
       if (key?.kind !== 'rsa') return fail(STATUS.KEY_SLOT_EMPTY);
@@ -137,7 +145,7 @@ export function executeDescriptor(
       if (bytesToBigint(x) >= key.n) return fail(STATUS.INVALID_OPERAND);
       return ok(real ? key.private(x) : zeroResult(k), 'rsa-private');
     }
-    case OP.ECDSA_SIGN: {
+    case OPCODE.ECDSA_SIGN: {
       const curve = curveOf(d.param);
       if (curve === undefined) return fail(STATUS.UNSUPPORTED);
       if (!usesSlot || d.srcLen < 1 || d.srcLen > 64 || d.dstLen < 2 * curve.bytes)
@@ -150,7 +158,7 @@ export function executeDescriptor(
       }
       return ok(key.sign(read(host, d.srcAddr, d.srcLen)));
     }
-    case OP.ECDSA_VERIFY: {
+    case OPCODE.ECDSA_VERIFY: {
       const curve = curveOf(d.param);
       if (curve === undefined) return fail(STATUS.UNSUPPORTED);
       const L = curve.bytes;
@@ -168,7 +176,7 @@ export function executeDescriptor(
       const s = bytesToBigint(src.subarray(L, 2 * L));
       return ok(Uint8Array.of(ecdsaVerify(curve, qx, qy, src.subarray(2 * L), r, s) ? 1 : 0));
     }
-    case OP.ECDH: {
+    case OPCODE.ECDH: {
       const curve = curveOf(d.param);
       if (curve === undefined) return fail(STATUS.UNSUPPORTED);
       const L = curve.bytes;
