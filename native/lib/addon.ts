@@ -76,33 +76,61 @@ const packageRoot = new URL('../', import.meta.url);
 const addonPath = new URL('build/Release/pcie_mmio.node', packageRoot);
 const failureRecord = new URL('build/BUILD_FAILED.json', packageRoot);
 
-function explain(cause: unknown): Error {
-  let detail = '';
-  if (existsSync(failureRecord)) {
-    try {
-      const record = JSON.parse(readFileSync(failureRecord, 'utf8')) as {
-        missing?: string[];
-        reason?: string;
-      };
-      if (record.missing && record.missing.length > 0)
-        detail = ` The build found no ${record.missing.join(', ')} on PATH: install ${record.missing.join(' and ')} (Debian: apt-get install python3 make g++) and run \`npm rebuild pcie-mmio\`.`;
-      else if (record.reason) detail = ` The build failed: ${record.reason}`;
-    } catch {
-      // an unreadable record adds nothing; the main message still stands
-    }
+/** What the install-time build recorded when it could not build the addon. */
+interface BuildFailure {
+  readonly reason: string;
+  readonly missing: readonly string[];
+}
+
+function readFailure(): BuildFailure | undefined {
+  if (!existsSync(failureRecord)) return undefined;
+  try {
+    const record = JSON.parse(readFileSync(failureRecord, 'utf8')) as { missing?: unknown; reason?: unknown };
+    const missing = Array.isArray(record.missing) ? record.missing.map(String) : [];
+    const reason = typeof record.reason === 'string' ? record.reason : 'the build failed';
+    return { reason, missing };
+  } catch {
+    return { reason: `the build failed (its record ${failureRecord.pathname} is unreadable)`, missing: [] };
   }
-  const message =
-    `pcie-mmio: the native addon ${addonPath.pathname} could not be loaded; it is built by node-gyp ` +
-    `(python3, make and a C++17 g++) when the package installs.${detail}`;
-  return new Error(message, { cause });
+}
+
+const REBUILD =
+  '`npm rebuild pcie-mmio` (where pkaccel is installed from its tarball: `npm rebuild pkaccel`)';
+
+function explain(cause: unknown, failure: BuildFailure | undefined): { reason: string; error: Error } {
+  let reason: string;
+  if (failure !== undefined && failure.missing.length > 0)
+    reason =
+      `the native addon was not built: ${failure.missing.join(', ')} not found on PATH when the package was ` +
+      `installed. Install ${failure.missing.join(' and ')} (Debian/Ubuntu: apt-get install python3 make g++) ` +
+      `and run ${REBUILD}.`;
+  else if (failure !== undefined)
+    reason = `the native addon was not built: ${failure.reason}. Fix that and run ${REBUILD}.`;
+  else if (!existsSync(addonPath))
+    reason =
+      'the native addon was not built: its install script did not run (npm --ignore-scripts, or an ' +
+      `allowScripts policy that does not allow pkaccel/pcie-mmio). Run ${REBUILD}.`;
+  else
+    reason =
+      `the native addon ${addonPath.pathname} exists but does not load (${(cause as Error)?.message ?? cause}); ` +
+      `it may have been built for another Node version: run ${REBUILD}.`;
+  const error = new Error(
+    `pcie-mmio: ${reason} It is built by node-gyp (python3, make and a C++17 g++) when the package installs; ` +
+      'without it only the pci: platform (real cards) is unavailable.',
+    { cause },
+  );
+  return { reason, error };
 }
 
 let loaded: Addon | undefined;
 let loadError: Error | undefined;
+let loadReason: string | undefined;
+let buildFailure: BuildFailure | undefined;
 try {
   loaded = createRequire(import.meta.url)(addonPath.pathname) as Addon;
 } catch (error) {
-  loadError = explain(error);
+  buildFailure = readFailure();
+  ({ reason: loadReason, error: loadError } = explain(error, buildFailure));
 }
 
 /** The addon, or the explanation of why it is missing (thrown). */
@@ -111,9 +139,38 @@ export function addon(): Addon {
   return loaded;
 }
 
-/** Whether the addon loaded, and if not why: for a CLI's `doctor` and for tests that must skip. */
-export function addonStatus(): { readonly loaded: true } | { readonly loaded: false; readonly error: Error } {
-  return loaded !== undefined
-    ? { loaded: true }
-    : { loaded: false, error: loadError ?? new Error('unknown') };
+/** Whether the native addon is usable, and if not why (see addonStatus). */
+export type AddonStatus =
+  | {
+      readonly loaded: true;
+      readonly built: true;
+      readonly reason: undefined;
+      readonly missingTools: readonly string[];
+    }
+  | {
+      readonly loaded: false;
+      /** false: never built (tools missing, build failed, install script not run); true: built but not loadable. */
+      readonly built: boolean;
+      /** One plain sentence for users: what is wrong and the command that fixes it. */
+      readonly reason: string;
+      /** The build tools the install-time build did not find on PATH (python3, make, g++, node-gyp). */
+      readonly missingTools: readonly string[];
+      /** The Error the first call that needs the addon throws. */
+      readonly error: Error;
+    };
+
+/**
+ * Whether the addon loaded, and if not why, without throwing: for `pkaccel devices`,
+ * the first `pci:` open and tests that must skip. The install-time build records the
+ * missing tools in build/BUILD_FAILED.json; this reads that record.
+ */
+export function addonStatus(): AddonStatus {
+  if (loaded !== undefined) return { loaded: true, built: true, reason: undefined, missingTools: [] };
+  return {
+    loaded: false,
+    built: buildFailure === undefined && existsSync(addonPath),
+    reason: loadReason ?? 'the native addon is not loaded',
+    missingTools: buildFailure?.missing ?? [],
+    error: loadError ?? new Error('pcie-mmio: native addon not loaded'),
+  };
 }

@@ -4,7 +4,7 @@
  * memory; interrupts on the event loop. The C++ addon only maps, reads, writes, pins
  * and waits; everything here decides.
  */
-export { addonStatus } from './addon.js';
+export { type AddonStatus, addonStatus } from './addon.js';
 export { type BindOptions, bindDevice, currentDriver, unbindDevice } from './bind.js';
 export {
   FileConfigSpace,

@@ -1,16 +1,28 @@
-// The package's install step: build the addon with node-gyp, then compile the
-// TypeScript wrapper into dist/. Runs during `npm ci`; needs no network (node-gyp
-// uses the local Node headers: npm's `nodedir`, or <node prefix>/include/node).
+// The package's install step: build the addon with node-gyp. Runs during `npm ci` /
+// `npm install` (also when pcie-mmio is installed bundled inside the pkaccel tarball);
+// needs no network where the local Node headers are present (npm's `nodedir`, or
+// <node prefix>/include/node). It never runs the TypeScript compiler: dist/ ships
+// compiled (the repository's `npm run build` / `prepack` makes it).
 //
 // If the addon cannot be built, the reason (and which of python3, make, g++ is
 // missing) goes to build/BUILD_FAILED.json and the install still succeeds, so that
-// the rest of pkaccel (software provider, simulator) installs; pcie-mmio then
-// throws that reason, naming the tool, the first time something needs the addon.
+// the rest of pkaccel (software provider, simulator) installs; addonStatus() reports
+// it, and the first call that needs the addon throws that reason, naming the tool.
 // Set PCIE_MMIO_REQUIRE_ADDON=1 to make a failed build fail the install instead.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,7 +30,15 @@ const require = createRequire(join(root, 'package.json'));
 const record = join(root, 'build', 'BUILD_FAILED.json');
 
 function onPath(tool) {
-  return spawnSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }).status === 0;
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    if (dir === '') return false;
+    try {
+      accessSync(join(dir, tool), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 function run(command, args) {
@@ -27,6 +47,9 @@ function run(command, args) {
 }
 
 function nodeGyp() {
+  // npm tells its scripts where its own node-gyp is
+  const fromNpm = process.env.npm_config_node_gyp;
+  if (fromNpm && existsSync(fromNpm)) return fromNpm;
   try {
     return require.resolve('node-gyp/bin/node-gyp.js');
   } catch {
@@ -88,23 +111,17 @@ function buildAddon() {
   return undefined;
 }
 
-function compileWrapper() {
-  let tsc;
-  try {
-    tsc = require.resolve('typescript/bin/tsc');
-  } catch {
-    if (existsSync(join(root, 'dist', 'index.js'))) return true; // shipped prebuilt
-    console.error('pcie-mmio: typescript is not installed, cannot compile lib/ into dist/');
-    return false;
-  }
-  return run(process.execPath, [tsc, '-p', join(root, 'tsconfig.json')]);
-}
-
 const failure = buildAddon();
 if (failure) {
   mkdirSync(dirname(record), { recursive: true });
-  writeFileSync(record, `${JSON.stringify(failure, null, 2)}\n`);
-  console.error(`pcie-mmio: WARNING: the native addon was not built: ${failure.reason}.`);
+  writeFileSync(
+    record,
+    `${JSON.stringify({ ...failure, node: process.version, at: new Date().toISOString() }, null, 2)}\n`,
+  );
+  console.error(
+    `pcie-mmio: WARNING: the native addon was not built: ${failure.reason}. ` +
+      'The pci: platform (real cards) is unavailable; the software device and the simulator work. ' +
+      'Install the tools and run `npm rebuild pcie-mmio` (inside an installed pkaccel: `npm rebuild pkaccel`).',
+  );
   if (process.env.PCIE_MMIO_REQUIRE_ADDON === '1') process.exit(1);
 }
-if (!compileWrapper()) process.exit(1);
