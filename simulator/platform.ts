@@ -1,12 +1,52 @@
 /**
  * The simulated platform: implements core/platform over device models, for the
- * spec scheme "sim" (`sim:<model>?k=v&…`). It is the fallback platform: `auto`
- * opens one ring and one window card when no hardware is found.
+ * spec scheme "sim" (`sim:<model>?k=v&…`). It is the fallback platform: tools
+ * that find no card open the families whose declaration says `offeredByDefault`
+ * (simulator/models/index.ts lists them; each declares itself in its folder).
  */
 
+import { type ProbeOptionSchema, parseProbeOptions } from '../core/driver/probe-options.js';
 import type { DeviceSpec, PciFunctionInfo, Platform } from '../core/platform/pci.js';
 import { SimPciFunction } from './function.js';
-import { loadModel, modelNames } from './models/index.js';
+import { loadModel, MODEL_FAMILIES, modelFamily } from './models/index.js';
+
+/**
+ * The options every simulated card takes, whatever its family (read by the
+ * simulator's runner, engines and fault schedule, which check the values).
+ */
+export const SIMULATOR_OPTIONS = {
+  mode: {
+    kind: 'string',
+    default: 'worker',
+    doc: 'worker (the model runs on a worker thread) or inline (on the calling thread)',
+  },
+  engine: {
+    kind: 'string',
+    default: 'real',
+    doc: 'real (does the math), null (completes at once) or timed (modeled service time)',
+  },
+  service: { kind: 'string', doc: 'timed engines: ms per operation' },
+  rate: { kind: 'string', doc: 'timed engines: operations per second (instead of service)' },
+  faults: { kind: 'string', doc: 'fault rules: <name>:<probability> or <name>@<n>, comma-separated' },
+  seed: {
+    kind: 'string',
+    default: '1',
+    doc: 'seed of every random fault choice (a run replays by its seed)',
+  },
+  delayms: { kind: 'string', doc: 'extra latency of a delay fault, ms' },
+} as const satisfies ProbeOptionSchema;
+
+/** One card the simulator can make, for help texts and listings (nothing is opened). */
+export interface SimulatedModel {
+  readonly name: string;
+  /** The spec that opens it: `sim:<name>`. */
+  readonly spec: string;
+  readonly description: string;
+  /** Whether tools open it when no card is found. */
+  readonly offeredByDefault: boolean;
+  /** The card's own options (absent: not declared); the simulator's are in {@link SIMULATOR_OPTIONS}. */
+  readonly options?: ProbeOptionSchema;
+}
 
 export class SimulatorPlatform implements Platform {
   readonly name = 'simulator';
@@ -17,14 +57,26 @@ export class SimulatorPlatform implements Platform {
   readonly #closedOperations = new Map<string, number>();
   #opened = 0;
 
+  /** The families declared `offeredByDefault`, as specs. */
   defaultSpecs(): readonly string[] {
-    return ['sim:ring', 'sim:window'];
+    return MODEL_FAMILIES.filter((f) => f.offeredByDefault).map((f) => `sim:${f.name}`);
+  }
+
+  /** Every card family the simulator can make, with its options (from the declarations; nothing is loaded). */
+  models(): readonly SimulatedModel[] {
+    return MODEL_FAMILIES.map((f) => ({
+      name: f.name,
+      spec: `sim:${f.name}`,
+      description: f.description,
+      offeredByDefault: f.offeredByDefault,
+      ...(f.options === undefined ? {} : { options: f.options }),
+    }));
   }
 
   /** The cards the simulator can make, with their default options (nothing is opened). */
   async enumerate(signal?: AbortSignal): Promise<readonly PciFunctionInfo[]> {
     const infos: PciFunctionInfo[] = [];
-    for (const name of modelNames) {
+    for (const { name } of MODEL_FAMILIES) {
       signal?.throwIfAborted();
       try {
         const definition = await loadModel(name);
@@ -39,6 +91,12 @@ export class SimulatorPlatform implements Platform {
   async open(spec: DeviceSpec, signal?: AbortSignal): Promise<SimPciFunction> {
     signal?.throwIfAborted();
     const name = spec.target;
+    const family = modelFamily(name);
+    if (family.options !== undefined) {
+      // Records the simulator's and the card's option names when the registry tracks the spec's
+      // options (the driver reads the rest); refuses unknown names when called with plain options.
+      parseProbeOptions(spec.options, { ...SIMULATOR_OPTIONS, ...family.options }, `simulated ${name} card`);
+    }
     const definition = await loadModel(name);
     const address = `sim:${name}#${this.#opened++}`;
     const fn = await SimPciFunction.open(definition, spec.options, address, () => {

@@ -1,5 +1,5 @@
 /**
- * A probed window card: bring-up (datasheet §10), capabilities from its CAPS
+ * A window card: bring-up (`start()`, datasheet §10), capabilities from its CAPS
  * register, the one queue pair over its engines, reset, close, and state events.
  */
 
@@ -11,8 +11,6 @@ import type { EcCurveName } from '../../core/driver/keys.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { PciFunction } from '../../core/platform/pci.js';
 import { Engine } from './engine.js';
-import { OperandCodec } from './operands.js';
-import { type CardFeatures, CURVE_CAPS } from './programs.js';
 import { WindowQueuePair } from './queue-pair.js';
 import {
   ALL_ONES,
@@ -28,6 +26,7 @@ import {
   WINDOW_BASE,
   WINDOW_STRIDE,
 } from './registers.js';
+import { type CardFeatures, CURVE_CAPS, OperandCodec } from './requests.js';
 
 /** What the identification registers said (§5). */
 export interface CardIdentity extends CardFeatures {
@@ -101,66 +100,85 @@ async function softReset(mmio: Mmio, address: string, signal?: AbortSignal): Pro
 }
 
 export class WindowDevice implements Device {
-  readonly info: DeviceInfo;
-  readonly capabilities: readonly Capability[];
-  readonly queuePairs: readonly QueuePair[];
   readonly #fn: PciFunction;
+  readonly #o: WindowDeviceOptions;
   readonly #mmio: Mmio;
-  readonly #irq: SharedIrq | undefined;
-  readonly #engines: readonly Engine[];
-  readonly #qp: WindowQueuePair;
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
-  #state: DeviceState = 'ready';
+  #info: DeviceInfo;
+  #capabilities: readonly Capability[] = [];
+  #queuePairs: readonly QueuePair[] = [];
+  #irq: SharedIrq | undefined;
+  #engines: readonly Engine[] = [];
+  #qp: WindowQueuePair | undefined;
+  #state: DeviceState = 'resetting';
 
-  private constructor(
-    fn: PciFunction,
-    mmio: Mmio,
-    card: CardIdentity,
-    irq: SharedIrq | undefined,
-    o: WindowDeviceOptions,
-  ) {
+  /** Nothing touches the card until `start()`. */
+  constructor(fn: PciFunction, options: WindowDeviceOptions) {
     this.#fn = fn;
-    this.#mmio = mmio;
-    this.#irq = irq;
+    this.#o = options;
+    this.#mmio = fn.bar(0);
     const id = fn.info.address;
-    this.info = {
+    this.#info = {
       id,
-      driver: o.driverName,
-      model: `window card (${card.engines} engines)`,
+      driver: options.driverName,
+      model: 'window card',
       address: id,
-      priority: o.priority,
+      priority: options.priority,
     };
-    this.capabilities = capabilitiesOf(card);
-    const codec = new OperandCodec(mmio);
-    this.#engines = Array.from({ length: card.engines }, (_, i) => new Engine(i, mmio, codec));
-    this.#qp = new WindowQueuePair({
-      deviceId: id,
-      mmio,
-      engines: this.#engines,
-      features: card,
-      ...(irq ? { irq } : {}),
-      timeoutMs: o.timeoutMs,
-      pollMs: irq ? o.pollMs : o.pollMsNoIrq,
-      onOutOfService: (state, reason) => this.#setState(state, reason),
-    });
-    this.queuePairs = [this.#qp];
-    void fn.removed.then(() => {
-      if (this.#state !== 'closed') this.#qp.removed();
-    });
   }
 
-  /** §10: identify, soft reset, interrupts; the device is ready when this resolves. */
-  static async bringUp(fn: PciFunction, o: WindowDeviceOptions, signal?: AbortSignal): Promise<WindowDevice> {
-    const mmio = fn.bar(0);
+  /** §10: identify, soft reset, interrupts; the device is ready when this resolves. Once. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.#qp !== undefined) throw new Error(`window card ${this.#info.id} was already started`);
+    const fn = this.#fn;
+    const mmio = this.#mmio;
     const card = identify(mmio, fn.info.address);
     await softReset(mmio, fn.info.address, signal);
     const line = fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0 ? fn.openIrq(0) : undefined;
     // §9: the driver re-arms a level-triggered line after each interrupt; STATUS is read by harvest.
     const irq =
       line && new SharedIrq(line, { name: `window card ${fn.info.address}`, service: () => line.unmask() });
-    const device = new WindowDevice(fn, mmio, card, irq, o);
-    device.#enableInterrupts();
-    return device;
+    this.#irq = irq;
+    const id = this.#info.id;
+    this.#info = { ...this.#info, model: `window card (${card.engines} engines)` };
+    this.#capabilities = capabilitiesOf(card);
+    const codec = new OperandCodec(mmio);
+    this.#engines = Array.from({ length: card.engines }, (_, i) => new Engine(i, mmio, codec));
+    const qp = new WindowQueuePair({
+      deviceId: id,
+      mmio,
+      engines: this.#engines,
+      features: card,
+      ...(irq ? { irq } : {}),
+      timeoutMs: this.#o.timeoutMs,
+      pollMs: irq ? this.#o.pollMs : this.#o.pollMsNoIrq,
+      onOutOfService: (state, reason) => this.#setState(state, reason),
+    });
+    this.#qp = qp;
+    this.#queuePairs = [qp];
+    void fn.removed.then(() => {
+      if (this.#state !== 'closed') qp.removed();
+    });
+    this.#enableInterrupts();
+    this.#state = 'ready';
+  }
+
+  get info(): DeviceInfo {
+    return this.#info;
+  }
+
+  get capabilities(): readonly Capability[] {
+    return this.#capabilities;
+  }
+
+  get queuePairs(): readonly QueuePair[] {
+    return this.#queuePairs;
+  }
+
+  /** The queue pair, once started. */
+  #started(): WindowQueuePair {
+    if (this.#qp === undefined) throw new Error(`window card ${this.#info.id} was not started`);
+    return this.#qp;
   }
 
   #enableInterrupts(): void {
@@ -189,16 +207,16 @@ export class WindowDevice implements Device {
   /** Soft-reset the card: jobs in flight are abandoned (never complete), the card serves again. */
   async reset(signal?: AbortSignal): Promise<void> {
     if (this.#state === 'closed' || this.#state === 'gone') {
-      throw new DeviceGoneError(`window card ${this.info.id} is ${this.#state}`, { device: this.info.id });
+      throw new DeviceGoneError(`window card ${this.#info.id} is ${this.#state}`, { device: this.#info.id });
     }
     this.#setState('resetting');
-    this.#qp.reopen();
+    this.#started().reopen();
     try {
-      identify(this.#mmio, this.info.id);
-      await softReset(this.#mmio, this.info.id, signal);
+      identify(this.#mmio, this.#info.id);
+      await softReset(this.#mmio, this.#info.id, signal);
     } catch (error) {
       const gone = this.#mmio.read32(REG.ID) === ALL_ONES;
-      if (gone) this.#qp.removed();
+      if (gone) this.#started().removed();
       this.#setState(gone ? 'gone' : 'failed', error instanceof Error ? error.message : String(error));
       throw error;
     }
@@ -209,7 +227,7 @@ export class WindowDevice implements Device {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     const wasGone = this.#state === 'gone';
-    this.#qp.close();
+    this.#qp?.close();
     if (!wasGone) {
       try {
         // Zero all operand RAM (keys) and mask interrupts before letting go.

@@ -3,14 +3,15 @@
  * and probes it into a WindowDevice.
  *
  * Probe options (from the device spec's query string, e.g.
- * `sim:window?engines=4&timeout_ms=2000`; the card model ignores these):
- *   timeout_ms  how long one operation may run before its engine is reset (default 10000)
- *   poll_ms     with interrupts: safety-net poll period (default 20)
- *   poll_ms_noirq  without an interrupt line: poll period (default 1)
+ * `sim:window?engines=4&timeout=2000`; `engines` is the simulated card's):
+ *   timeout    how long one operation may run before its engine is reset, ms (default 10000)
+ *   poll       with an interrupt line: safety-net poll period, ms (default 20)
+ *   pollNoIrq  without an interrupt line: poll period, ms (default 1)
  */
 
 import type { Device, PciDriver, ProbeOptions } from '../../core/driver/device.js';
-import { InvalidInputError, throwIfAborted } from '../../core/driver/errors.js';
+import { throwIfAborted } from '../../core/driver/errors.js';
+import { type ProbeOptionSchema, parseProbeOptions } from '../../core/driver/probe-options.js';
 import type { PciFunction } from '../../core/platform/pci.js';
 import { WindowDevice } from './device.js';
 import { WINDOW_DEVICE_ID, WINDOW_VENDOR_ID } from './registers.js';
@@ -18,33 +19,49 @@ import { WINDOW_DEVICE_ID, WINDOW_VENDOR_ID } from './registers.js';
 /** Above the software provider (which registers at 0–100): a card that is there is preferred. */
 export const WINDOW_DRIVER_PRIORITY = 300;
 
-function msOption(options: ProbeOptions, key: string, fallback: number): number {
-  const text = options[key];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new InvalidInputError(`window driver option ${key}=${text}: expected milliseconds ≥ 0`);
-  }
-  return value;
-}
+/** The options `probe` reads. */
+export const WINDOW_PROBE_OPTIONS = {
+  timeout: {
+    kind: 'int',
+    min: 1,
+    max: 3_600_000,
+    default: 10_000,
+    doc: 'ms one operation may run before its engine is reset',
+  },
+  poll: {
+    kind: 'int',
+    min: 1,
+    max: 3_600_000,
+    default: 20,
+    doc: 'ms between looks at the engines with an interrupt line (a safety net)',
+  },
+  pollNoIrq: {
+    kind: 'int',
+    min: 1,
+    max: 3_600_000,
+    default: 1,
+    doc: 'ms between looks at the engines without an interrupt line',
+  },
+} as const satisfies ProbeOptionSchema;
 
 export const windowDriver: PciDriver = {
   kind: 'pci',
   name: 'window',
   priority: WINDOW_DRIVER_PRIORITY,
+  description: 'window card: PKA engines behind register windows (docs/hardware/window-card.md)',
   matches: [{ vendorId: WINDOW_VENDOR_ID, deviceId: WINDOW_DEVICE_ID }],
+  options: WINDOW_PROBE_OPTIONS,
   async probe(fn: PciFunction, options: ProbeOptions, signal?: AbortSignal): Promise<Device> {
+    const o = parseProbeOptions(options, WINDOW_PROBE_OPTIONS, 'window driver');
     throwIfAborted(signal);
-    return WindowDevice.bringUp(
-      fn,
-      {
-        driverName: 'window',
-        priority: WINDOW_DRIVER_PRIORITY,
-        timeoutMs: msOption(options, 'timeout_ms', 10_000),
-        pollMs: msOption(options, 'poll_ms', 20),
-        pollMsNoIrq: msOption(options, 'poll_ms_noirq', 1),
-      },
-      signal,
-    );
+    const device = new WindowDevice(fn, {
+      driverName: 'window',
+      priority: WINDOW_DRIVER_PRIORITY,
+      timeoutMs: o.timeout,
+      pollMs: o.poll,
+      pollMsNoIrq: o.pollNoIrq,
+    });
+    await device.start(signal);
+    return device;
   },
 };

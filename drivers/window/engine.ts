@@ -7,8 +7,6 @@
 
 import type { EcCurveName } from '../../core/driver/keys.js';
 import type { Mmio } from '../../core/platform/mmio.js';
-import type { OperandCodec } from './operands.js';
-import { curveOperands, type Program } from './programs.js';
 import {
   ALL_ONES,
   CTRL_RESET,
@@ -19,6 +17,7 @@ import {
   STATUS,
   slotOffset,
 } from './registers.js';
+import { curveOperands, type OperandCodec, type Program } from './requests.js';
 
 export type EngineReport =
   | { readonly kind: 'busy' }

@@ -24,8 +24,8 @@ import {
 } from '../../core/driver/errors.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { Engine } from './engine.js';
-import { type CardFeatures, compile, type Program } from './programs.js';
 import { ALL_ONES, ERROR, GLOBAL_CTRL_SOFT_RESET, OP, REG } from './registers.js';
+import { type CardFeatures, compile, type Program } from './requests.js';
 
 export interface QueuePairOptions {
   readonly deviceId: string;

@@ -1,33 +1,46 @@
 /**
- * The model registry: which device models `sim:<name>` can open. A model is a
- * module in this folder default-exporting a ModelDefinition; it is loaded by URL
- * on whichever thread runs it (the worker, or the caller's in inline mode).
- * Adding a model is one line here.
+ * The one list of simulated card families: which device models `sim:<name>` can
+ * open. Each family declares itself in its own folder (`<family>/family.ts`: name,
+ * offered by default or not, options, model module; see ./family.ts); adding a
+ * family is one line in MODEL_FAMILIES. A model module is loaded by URL on
+ * whichever thread runs it (the worker, or the caller's in inline mode).
  */
 
 import { InvalidInputError } from '../../core/driver/errors.js';
 import type { ModelDefinition } from '../model.js';
+import type { ModelFamily } from './family.js';
+import { virtioFamily } from './virtio/family.js';
+import { windowFamily } from './window/family.js';
 
-/** Model name → module file (without extension) in this folder. */
-const MODEL_FILES: Readonly<Record<string, string>> = {
-  ring: 'ring/model',
-  window: 'window',
-  virtio: 'virtio',
+/** The ring card until its folder declares it (simulator/models/ring/family.ts). */
+const ringFamily: ModelFamily = {
+  name: 'ring',
+  description: 'ring card: DMA descriptor rings, doorbells, on-card key slots',
+  offeredByDefault: true,
+  module: 'ring/model',
 };
 
-export const modelNames: readonly string[] = Object.keys(MODEL_FILES);
+/** Every family, in listing order. */
+export const MODEL_FAMILIES: readonly ModelFamily[] = [ringFamily, windowFamily, virtioFamily];
+
+export const modelNames: readonly string[] = MODEL_FAMILIES.map((f) => f.name);
+
+/** The family `sim:<name>` names; an InvalidInputError listing the known ones if none. */
+export function modelFamily(name: string): ModelFamily {
+  const family = MODEL_FAMILIES.find((f) => f.name === name);
+  if (family === undefined) {
+    throw new InvalidInputError(
+      `no simulated device model "${name}"; known models: ${modelNames.join(', ')}`,
+    );
+  }
+  return family;
+}
 
 /** Built output runs .js files; vitest and tsx run the .ts sources. */
 const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 
 export function modelUrl(name: string): URL {
-  const file = Object.hasOwn(MODEL_FILES, name) ? MODEL_FILES[name] : undefined;
-  if (file === undefined) {
-    throw new InvalidInputError(
-      `no simulated device model "${name}"; known models: ${modelNames.join(', ')}`,
-    );
-  }
-  return new URL(`./${file}${extension}`, import.meta.url);
+  return new URL(`./${modelFamily(name).module}${extension}`, import.meta.url);
 }
 
 function isModelDefinition(value: unknown): value is ModelDefinition {
@@ -46,8 +59,8 @@ export async function loadModel(name: string): Promise<ModelDefinition> {
       cause: error,
     });
   }
-  if (!isModelDefinition(module.default)) {
-    throw new TypeError(`${url.pathname} does not default-export a ModelDefinition`);
+  if (!isModelDefinition(module.default) || module.default.name !== name) {
+    throw new TypeError(`${url.pathname} does not default-export the ModelDefinition of "${name}"`);
   }
   return module.default;
 }

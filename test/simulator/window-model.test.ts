@@ -11,31 +11,21 @@ import type { Irq, Mmio } from '../../core/platform/index.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import {
+  CAPS,
   CAPS_ALL,
-  CAPS_P256,
   CTRL_RESET,
   CTRL_START,
   ENGINE,
-  ERR_BAD_LENGTH,
-  ERR_BAD_OPCODE,
-  ERR_BAD_OPERAND,
-  ERR_NOT_INVERTIBLE,
-  ERR_NOT_ON_CURVE,
+  ERROR,
   engineReg,
   ID_MAGIC,
-  OP_ECMUL,
-  OP_MODEXP,
-  OP_MODEXP_CRT,
-  OP_MODINV,
-  PCI_DEVICE_ID,
-  PCI_VENDOR_ID,
+  OP,
   REG,
-  STATUS_BUSY,
-  STATUS_DONE,
-  STATUS_ERROR,
-  STATUS_IDLE,
+  STATUS,
   slotOffset,
-} from '../../simulator/models/window-registers.js';
+  WINDOW_DEVICE_ID,
+  WINDOW_VENDOR_ID,
+} from '../../simulator/models/window/registers.js';
 import { SimulatorPlatform } from '../../simulator/platform.js';
 import { leBytes, rsaKey } from '../drivers/window/helpers.js';
 
@@ -75,7 +65,7 @@ function start(mmio: Mmio, engine: number, opcode: number, lenA: number, lenB: n
 async function settle(mmio: Mmio, engine: number, tries = 10_000): Promise<number> {
   for (let i = 0; i < tries; i++) {
     const status = mmio.read32(engineReg(engine, ENGINE.STATUS));
-    if (status !== STATUS_BUSY) return status;
+    if (status !== STATUS.BUSY) return status;
     await new Promise((r) => setTimeout(r, 1));
   }
   throw new Error('engine stayed BUSY');
@@ -84,8 +74,8 @@ async function settle(mmio: Mmio, engine: number, tries = 10_000): Promise<numbe
 describe('window model: identification and reset values (§5, §6)', () => {
   it('has the datasheet identity, registers and reset values', async () => {
     const { fn, mmio } = await card('engines=3');
-    expect(fn.info.vendorId).toBe(PCI_VENDOR_ID);
-    expect(fn.info.deviceId).toBe(PCI_DEVICE_ID);
+    expect(fn.info.vendorId).toBe(WINDOW_VENDOR_ID);
+    expect(fn.info.deviceId).toBe(WINDOW_DEVICE_ID);
     expect(fn.irqSupport).toEqual({ kind: 'msi', vectors: 1 });
     expect(mmio.size).toBe(0x40000);
     expect(mmio.read32(REG.ID)).toBe(ID_MAGIC);
@@ -99,7 +89,7 @@ describe('window model: identification and reset values (§5, §6)', () => {
     expect(mmio.read32(REG.GLOBAL_STATUS)).toBe(1);
     expect(mmio.read32(REG.IRQ_STATUS)).toBe(0);
     expect(mmio.read32(REG.IRQ_MASK)).toBe(0xffffffff);
-    for (let e = 0; e < 3; e++) expect(mmio.read32(engineReg(e, ENGINE.STATUS))).toBe(STATUS_IDLE);
+    for (let e = 0; e < 3; e++) expect(mmio.read32(engineReg(e, ENGINE.STATUS))).toBe(STATUS.IDLE);
     // Read-only registers ignore writes; engine blocks past N do not exist.
     mmio.write32(REG.ID, 0);
     mmio.write32(engineReg(3, ENGINE.OPCODE), 5);
@@ -109,7 +99,7 @@ describe('window model: identification and reset values (§5, §6)', () => {
 
   it('takes its options: curves narrows CAPS, irq=none drops the vector, bad values are refused', async () => {
     const { fn, mmio } = await card('curves=P-256&irq=none&engines=1');
-    expect(mmio.read32(REG.CAPS) & 0x700).toBe(CAPS_P256);
+    expect(mmio.read32(REG.CAPS) & 0x700).toBe(CAPS.P256);
     expect(fn.irqSupport.kind).toBe('none');
     await expect(card('engines=17')).rejects.toThrow(/engines/);
     await expect(card('engine=fast')).rejects.toThrow(/engine=fast/);
@@ -129,9 +119,9 @@ describe('window model: operations (§8)', () => {
       mmio.write32(slotOffset(0, 2) + 4 * w, Number((m >> BigInt(32 * w)) & 0xffffffffn));
     }
     mmio.write32(slotOffset(0, 1), 65537);
-    start(mmio, 0, OP_MODEXP, 4, 1);
-    expect(mmio.read32(engineReg(0, ENGINE.STATUS))).toBe(STATUS_BUSY);
-    expect(await settle(mmio, 0)).toBe(STATUS_DONE);
+    start(mmio, 0, OP.MODEXP, 4, 1);
+    expect(mmio.read32(engineReg(0, ENGINE.STATUS))).toBe(STATUS.BUSY);
+    expect(await settle(mmio, 0)).toBe(STATUS.DONE);
     expect(mmio.read32(engineReg(0, ENGINE.RESULT_WORDS))).toBe(4);
     expect(get(mmio, 0, 3, 4)).toBe(modPow(x, e, m));
     expect(mmio.read32(engineReg(0, ENGINE.OP_COUNT))).toBe(1);
@@ -147,8 +137,8 @@ describe('window model: operations (§8)', () => {
     put(mmio, 1, 6, 16, k.dp);
     put(mmio, 1, 7, 16, k.dq);
     put(mmio, 1, 8, 16, k.qi);
-    start(mmio, 1, OP_MODEXP_CRT, 32, 16);
-    expect(await settle(mmio, 1)).toBe(STATUS_DONE);
+    start(mmio, 1, OP.MODEXP_CRT, 32, 16);
+    expect(await settle(mmio, 1)).toBe(STATUS.DONE);
     expect(get(mmio, 1, 3, 32)).toBe(modPow(c, k.d, k.n));
   });
 
@@ -164,8 +154,8 @@ describe('window model: operations (§8)', () => {
       put(mmio, 0, 0, words, curve.gx);
       put(mmio, 0, 1, words, curve.gy);
       put(mmio, 0, 2, words, k);
-      start(mmio, 0, OP_ECMUL, words, words);
-      expect(await settle(mmio, 0)).toBe(STATUS_DONE);
+      start(mmio, 0, OP.ECMUL, words, words);
+      expect(await settle(mmio, 0)).toBe(STATUS.DONE);
       const want = ecMultiply(curve, k)!;
       expect({ x: get(mmio, 0, 3, words), y: get(mmio, 0, 4, words) }).toEqual(want);
     }
@@ -175,27 +165,27 @@ describe('window model: operations (§8)', () => {
     const { mmio } = await card();
     put(mmio, 0, 0, 1, 17n);
     put(mmio, 0, 2, 1, 3120n);
-    start(mmio, 0, OP_MODINV, 1, 1);
-    expect(await settle(mmio, 0)).toBe(STATUS_DONE);
+    start(mmio, 0, OP.MODINV, 1, 1);
+    expect(await settle(mmio, 0)).toBe(STATUS.DONE);
     expect(get(mmio, 0, 3, 1)).toBe(modInv(17n, 3120n));
     put(mmio, 0, 0, 1, 15n);
-    start(mmio, 0, OP_MODINV, 1, 1);
-    expect(await settle(mmio, 0)).toBe(STATUS_ERROR);
-    expect(mmio.read32(engineReg(0, ENGINE.ERROR))).toBe(ERR_NOT_INVERTIBLE);
+    start(mmio, 0, OP.MODINV, 1, 1);
+    expect(await settle(mmio, 0)).toBe(STATUS.ERROR);
+    expect(mmio.read32(engineReg(0, ENGINE.ERROR))).toBe(ERROR.NOT_INVERTIBLE);
   });
 
   it('reports BAD_OPCODE, BAD_LENGTH, BAD_OPERAND and NOT_ON_CURVE', async () => {
     const { mmio } = await card('curves=P-256');
     const error = async (opcode: number, lenA: number, lenB: number) => {
       start(mmio, 0, opcode, lenA, lenB);
-      expect(await settle(mmio, 0)).toBe(STATUS_ERROR);
+      expect(await settle(mmio, 0)).toBe(STATUS.ERROR);
       return mmio.read32(engineReg(0, ENGINE.ERROR));
     };
-    expect(await error(9, 1, 1)).toBe(ERR_BAD_OPCODE);
-    expect(await error(OP_MODEXP, 0, 1)).toBe(ERR_BAD_LENGTH);
-    expect(await error(OP_MODEXP, 129, 1)).toBe(ERR_BAD_LENGTH);
+    expect(await error(9, 1, 1)).toBe(ERROR.BAD_OPCODE);
+    expect(await error(OP.MODEXP, 0, 1)).toBe(ERROR.BAD_LENGTH);
+    expect(await error(OP.MODEXP, 129, 1)).toBe(ERROR.BAD_LENGTH);
     put(mmio, 0, 2, 1, 10n); // even modulus
-    expect(await error(OP_MODEXP, 1, 1)).toBe(ERR_BAD_OPERAND);
+    expect(await error(OP.MODEXP, 1, 1)).toBe(ERROR.BAD_OPERAND);
     // P-384 parameters on a card that only has P-256.
     const p384 = CURVES['P-384'];
     for (const [slot, v] of [
@@ -206,7 +196,7 @@ describe('window model: operations (§8)', () => {
     ] as const)
       put(mmio, 0, slot, 12, v);
     put(mmio, 0, 2, 12, 5n);
-    expect(await error(OP_ECMUL, 12, 12)).toBe(ERR_BAD_OPERAND);
+    expect(await error(OP.ECMUL, 12, 12)).toBe(ERROR.BAD_OPERAND);
     const p256 = CURVES['P-256'];
     for (const [slot, v] of [
       [9, p256.p],
@@ -218,7 +208,7 @@ describe('window model: operations (§8)', () => {
       [2, 5n],
     ] as const)
       put(mmio, 0, slot, 8, v);
-    expect(await error(OP_ECMUL, 8, 8)).toBe(ERR_NOT_ON_CURVE);
+    expect(await error(OP.ECMUL, 8, 8)).toBe(ERROR.NOT_ON_CURVE);
     // Errors do not count as completed operations.
     expect(mmio.read32(engineReg(0, ENGINE.OP_COUNT))).toBe(0);
   });
@@ -227,8 +217,8 @@ describe('window model: operations (§8)', () => {
     const { mmio } = await card('engine=null');
     put(mmio, 0, 0, 1, 5n);
     put(mmio, 0, 2, 1, 7n);
-    start(mmio, 0, OP_MODEXP, 1, 1);
-    expect(await settle(mmio, 0)).toBe(STATUS_DONE);
+    start(mmio, 0, OP.MODEXP, 1, 1);
+    expect(await settle(mmio, 0)).toBe(STATUS.DONE);
     expect(get(mmio, 0, 3, 1)).toBe(5n);
   });
 
@@ -237,8 +227,8 @@ describe('window model: operations (§8)', () => {
     put(mmio, 0, 0, 1, 5n);
     put(mmio, 0, 1, 1, 3n);
     put(mmio, 0, 2, 1, 7n);
-    start(mmio, 0, OP_MODEXP, 1, 1);
-    expect(await settle(mmio, 0)).toBe(STATUS_DONE);
+    start(mmio, 0, OP.MODEXP, 1, 1);
+    expect(await settle(mmio, 0)).toBe(STATUS.DONE);
     expect(get(mmio, 0, 3, 1)).toBe(125n % 7n);
   });
 });
@@ -255,7 +245,7 @@ describe('window model: interrupts (§9) and resets (§6.3, §10)', () => {
     put(mmio, 0, 1, 1, 3n);
     put(mmio, 0, 2, 1, 11n);
     // Masked (reset state): the bit is set, no message.
-    start(mmio, 0, OP_MODEXP, 1, 1);
+    start(mmio, 0, OP.MODEXP, 1, 1);
     await settle(mmio, 0);
     expect(mmio.read32(REG.IRQ_STATUS)).toBe(0b1);
     // Unmasking a pending engine sends exactly one message.
@@ -271,7 +261,7 @@ describe('window model: interrupts (§9) and resets (§6.3, §10)', () => {
       put(mmio, e, 0, 1, 2n);
       put(mmio, e, 1, 1, 3n);
       put(mmio, e, 2, 1, 11n);
-      start(mmio, e, OP_MODEXP, 1, 1);
+      start(mmio, e, OP.MODEXP, 1, 1);
       await settle(mmio, e);
     }
     expect(mmio.read32(REG.IRQ_STATUS)).toBe(0b11);
@@ -283,13 +273,13 @@ describe('window model: interrupts (§9) and resets (§6.3, §10)', () => {
     const { mmio } = await card('faults=hang@1');
     put(mmio, 0, 0, 1, 2n);
     put(mmio, 0, 2, 1, 11n);
-    start(mmio, 0, OP_MODEXP, 1, 1);
+    start(mmio, 0, OP.MODEXP, 1, 1);
     expect(await settle(mmio, 0, 20).catch(() => 'busy')).toBe('busy');
     mmio.write32(engineReg(0, ENGINE.CTRL), CTRL_RESET);
-    expect(mmio.read32(engineReg(0, ENGINE.STATUS))).toBe(STATUS_IDLE);
+    expect(mmio.read32(engineReg(0, ENGINE.STATUS))).toBe(STATUS.IDLE);
     expect(get(mmio, 0, 0, 1)).toBe(0n);
     expect(get(mmio, 0, 2, 1)).toBe(0n);
-    expect(mmio.read32(engineReg(0, ENGINE.OPCODE))).toBe(OP_MODEXP);
+    expect(mmio.read32(engineReg(0, ENGINE.OPCODE))).toBe(OP.MODEXP);
   });
 
   it('SOFT_RESET zeroes every window and masks interrupts again', async () => {

@@ -4,8 +4,12 @@
  * caller writes the result and the completion.
  */
 
-import { bytesToBigint } from '../../../core/driver/bytes.js';
-import { CURVES } from '../../../core/driver/curves.js';
+import { bigintToBytes, bytesToBigint } from '../../../core/driver/bytes.js';
+import { CURVES, type CurveParams } from '../../../core/driver/curves.js';
+import { constantTimeEqual } from '../../../core/encoding/bytes.js';
+import { emsaPkcs1v15Encode } from '../../../core/encoding/emsa-pkcs1v15.js';
+import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../../../core/encoding/emsa-pss.js';
+import { HASH_BYTES, type HashName } from '../../../core/encoding/hashes.js';
 import type { EngineMode } from '../../engines.js';
 import type { ModelHost } from '../../model.js';
 import { type EcSlotKey, ecdsaVerify, pointOnCurve, type RsaSlotKey, rsaPublic } from '../../pk-math.js';
@@ -13,10 +17,14 @@ import {
   CURVE_BY_ID,
   DESC,
   DESC_FLAG_KEY_SLOT,
+  HASH_BY_ID,
   MAX_RSA_BITS,
   MIN_RSA_BITS,
   OPCODE,
+  RSA_PAD_BLOCK_BYTES,
+  RSA_PAD_SCHEME,
   STATUS,
+  WITNESS_FLAGS,
 } from './registers.js';
 
 export interface Descriptor {
@@ -83,20 +91,99 @@ function zeroResult(length: number): Uint8Array {
   }
   return result;
 }
-const VALID = Uint8Array.of(1);
 
 export type SlotKey = RsaSlotKey | EcSlotKey;
 
+/**
+ * What a result is, for the `corrupt` fault: an RSA-CRT result (faulted in one CRT half),
+ * a verification (verdict byte, then its witness), or anything else (any bit).
+ */
+export type ResultKind = 'rsa-private' | 'verify' | 'other';
+
 export type OpOutcome =
-  | { readonly status: typeof STATUS.OK; readonly result: Uint8Array; readonly kind: 'rsa-private' | 'other' }
+  | { readonly status: typeof STATUS.OK; readonly result: Uint8Array; readonly kind: ResultKind }
   | { readonly status: Exclude<(typeof STATUS)[keyof typeof STATUS], 0> };
 
 const fail = (status: Exclude<(typeof STATUS)[keyof typeof STATUS], 0>): OpOutcome => ({ status });
-const ok = (result: Uint8Array, kind: 'rsa-private' | 'other' = 'other'): OpOutcome => ({
+const ok = (result: Uint8Array, kind: ResultKind = 'other'): OpOutcome => ({
   status: STATUS.OK,
   result,
   kind,
 });
+
+/** An `ECDSA_VERIFY` result (§4.4): verdict ‖ witness flags ‖ x. */
+function ecdsaResult(L: number, valid: boolean, flags: number, x: bigint): Uint8Array {
+  const out = new Uint8Array(2 + L);
+  out[0] = valid ? 1 : 0;
+  out[1] = flags;
+  if (flags === WITNESS_FLAGS.POINT) out.set(bigintToBytes(x, L), 2);
+  return out;
+}
+
+/** An `RSA_VERIFY` result (§4.4): verdict ‖ s^e mod n. */
+function rsaVerifyResult(valid: boolean, opened: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + opened.length);
+  out[0] = valid ? 1 : 0;
+  out.set(opened, 1);
+  return out;
+}
+
+/** The generator as x ‖ y: what the null engine's ECDH returns (a point on the curve, as the host checks). */
+function generatorResult(curve: CurveParams): Uint8Array {
+  const out = new Uint8Array(2 * curve.bytes);
+  out.set(bigintToBytes(curve.gx, curve.bytes), 0);
+  out.set(bigintToBytes(curve.gy, curve.bytes), curve.bytes);
+  return out;
+}
+
+/** A parsed `RSA_VERIFY` padding block (§4.3). */
+interface RsaPadding {
+  readonly scheme: 'pkcs1-v1_5' | 'pss';
+  readonly hash: HashName;
+  readonly mgfHash: HashName;
+  readonly saltLength: number;
+}
+
+/** The padding block's fields, or undefined when it is malformed (BAD_DESCRIPTOR). */
+function rsaPadding(block: Uint8Array): RsaPadding | undefined {
+  const hash = HASH_BY_ID[block[1] as keyof typeof HASH_BY_ID];
+  if (hash === undefined || block[3] !== 0 || block[6] !== 0 || block[7] !== 0) return undefined;
+  const saltLength = (block[4]! << 8) | block[5]!;
+  if (block[0] === RSA_PAD_SCHEME.PKCS1_V15) {
+    if (block[2] !== 0 || saltLength !== 0) return undefined;
+    return { scheme: 'pkcs1-v1_5', hash, mgfHash: hash, saltLength: 0 };
+  }
+  if (block[0] !== RSA_PAD_SCHEME.PSS) return undefined;
+  const mgfHash = HASH_BY_ID[block[2] as keyof typeof HASH_BY_ID];
+  if (mgfHash === undefined) return undefined;
+  return { scheme: 'pss', hash, mgfHash, saltLength };
+}
+
+/** Whether the k-byte `em` (s^e mod n) is a valid encoding of `digest` under `padding`. */
+function encodingValid(padding: RsaPadding, digest: Uint8Array, em: Uint8Array, modBits: number): boolean {
+  if (padding.scheme === 'pkcs1-v1_5') {
+    try {
+      return constantTimeEqual(em, emsaPkcs1v15Encode(padding.hash, digest, em.length));
+    } catch {
+      return false; // the modulus is too short for this hash: nothing verifies
+    }
+  }
+  if (padding.saltLength > pssMaxSaltLength(padding.hash, modBits)) return false;
+  return emsaPssVerify(padding.hash, digest, em, modBits, padding.saltLength, padding.mgfHash);
+}
+
+/** The null engine's `RSA_VERIFY` EM: a valid encoding of the digest (no modular exponentiation). */
+function nullEncoding(padding: RsaPadding, digest: Uint8Array, k: number, modBits: number): Uint8Array {
+  try {
+    if (padding.scheme === 'pkcs1-v1_5') return emsaPkcs1v15Encode(padding.hash, digest, k);
+    const em = emsaPssEncode(padding.hash, digest, modBits, padding.saltLength, undefined, padding.mgfHash);
+    const out = new Uint8Array(k);
+    out.set(em, k - em.length);
+    return out;
+  } catch {
+    return new Uint8Array(k);
+  }
+}
 
 function curveOf(param: number) {
   const name = CURVE_BY_ID[param as keyof typeof CURVE_BY_ID];
@@ -163,7 +250,7 @@ export function executeDescriptor(
       if (curve === undefined) return fail(STATUS.UNSUPPORTED);
       const L = curve.bytes;
       const digestLen = d.srcLen - 2 * L;
-      if (usesSlot || d.keyLen !== 2 * L || digestLen < 1 || digestLen > 64 || d.dstLen < 1) {
+      if (usesSlot || d.keyLen !== 2 * L || digestLen < 1 || digestLen > 64 || d.dstLen < 2 + L) {
         return fail(STATUS.BAD_DESCRIPTOR);
       }
       const key = read(host, d.keyAddr, 2 * L);
@@ -171,23 +258,48 @@ export function executeDescriptor(
       const qy = bytesToBigint(key.subarray(L));
       if (!pointOnCurve(curve, qx, qy)) return fail(STATUS.INVALID_OPERAND);
       const src = read(host, d.srcAddr, d.srcLen);
-      if (!real) return ok(VALID);
       const r = bytesToBigint(src.subarray(0, L));
+      // null/timed: "valid", with r as its witness (consistent, so the host's check passes).
+      if (!real) return ok(ecdsaResult(L, true, WITNESS_FLAGS.POINT, r), 'verify');
       const s = bytesToBigint(src.subarray(L, 2 * L));
-      return ok(Uint8Array.of(ecdsaVerify(curve, qx, qy, src.subarray(2 * L), r, s) ? 1 : 0));
+      const v = ecdsaVerify(curve, qx, qy, src.subarray(2 * L), r, s);
+      if (v.kind === 'point') return ok(ecdsaResult(L, v.valid, WITNESS_FLAGS.POINT, v.x), 'verify');
+      const flags = v.kind === 'infinity' ? WITNESS_FLAGS.INFINITY : WITNESS_FLAGS.NOT_COMPUTED;
+      return ok(ecdsaResult(L, false, flags, 0n), 'verify');
     }
     case OPCODE.ECDH: {
       const curve = curveOf(d.param);
       if (curve === undefined) return fail(STATUS.UNSUPPORTED);
       const L = curve.bytes;
-      if (!usesSlot || d.srcLen !== 2 * L || d.dstLen < L) return fail(STATUS.BAD_DESCRIPTOR);
+      if (!usesSlot || d.srcLen !== 2 * L || d.dstLen < 2 * L) return fail(STATUS.BAD_DESCRIPTOR);
       const key = slots.get(d.keySlot);
       if (key?.kind !== 'ec' || key.curve.name !== curve.name) return fail(STATUS.KEY_SLOT_EMPTY);
       const peer = read(host, d.srcAddr, 2 * L);
       const px = bytesToBigint(peer.subarray(0, L));
       const py = bytesToBigint(peer.subarray(L));
       if (!pointOnCurve(curve, px, py)) return fail(STATUS.INVALID_OPERAND);
-      return ok(real ? key.ecdh(px, py) : zeroResult(L));
+      return ok(real ? key.ecdh(px, py) : generatorResult(curve));
+    }
+    case OPCODE.RSA_VERIFY: {
+      const k = d.param;
+      if (usesSlot || d.keyLen !== 2 * k || d.dstLen < 1 + k || d.srcLen <= RSA_PAD_BLOCK_BYTES + k)
+        return fail(STATUS.BAD_DESCRIPTOR);
+      const src = read(host, d.srcAddr, d.srcLen);
+      const padding = rsaPadding(src.subarray(0, RSA_PAD_BLOCK_BYTES));
+      const digest = src.subarray(RSA_PAD_BLOCK_BYTES + k);
+      if (padding === undefined || digest.length !== HASH_BYTES[padding.hash])
+        return fail(STATUS.BAD_DESCRIPTOR);
+      const key = read(host, d.keyAddr, d.keyLen);
+      const n = bytesToBigint(key.subarray(0, k));
+      const e = bytesToBigint(key.subarray(k));
+      const bits = n.toString(2).length;
+      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return fail(STATUS.UNSUPPORTED);
+      if (Math.ceil(bits / 8) !== k) return fail(STATUS.BAD_DESCRIPTOR);
+      const sig = bytesToBigint(src.subarray(RSA_PAD_BLOCK_BYTES, RSA_PAD_BLOCK_BYTES + k));
+      if ((n & 1n) === 0n || e < 1n || sig >= n) return fail(STATUS.INVALID_OPERAND);
+      if (!real) return ok(rsaVerifyResult(true, nullEncoding(padding, digest, k, bits)), 'verify');
+      const opened = rsaPublic(n, e, sig, k);
+      return ok(rsaVerifyResult(encodingValid(padding, digest, opened, bits), opened), 'verify');
     }
     default:
       return fail(STATUS.INVALID_OPCODE);

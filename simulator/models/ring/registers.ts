@@ -10,9 +10,10 @@ export const PKR1_DEVICE_ID = 0x0a01;
 
 /** §3.1 `MAGIC`: ASCII "RING". */
 export const MAGIC = 0x474e4952;
-/** §3.1 `VERSION`: programming model 1.0 (major in bits 31:16). */
-export const VERSION = 0x00010000;
+/** §3.1 `VERSION`: programming model 1.1 (major in bits 31:16, minor in 15:0). */
+export const VERSION = 0x00010001;
 export const VERSION_MAJOR = VERSION >>> 16;
+export const VERSION_MINOR = VERSION & 0xffff;
 
 /** §3.1–§3.3 global registers (BAR0 offsets). */
 export const REG = {
@@ -66,6 +67,7 @@ export const CAPS_BIT = {
   ECDSA_SIGN: 1 << 2,
   ECDSA_VERIFY: 1 << 3,
   ECDH: 1 << 4,
+  RSA_VERIFY: 1 << 5,
   P256: 1 << 8,
   P384: 1 << 9,
 } as const;
@@ -111,7 +113,16 @@ export const OPCODE = {
   ECDSA_SIGN: 0x03,
   ECDSA_VERIFY: 0x04,
   ECDH: 0x05,
+  RSA_VERIFY: 0x06,
 } as const;
+
+/** §4.4 byte 1 of an `ECDSA_VERIFY` result: what the x field holds. */
+export const WITNESS_FLAGS = { POINT: 0x00, INFINITY: 0x01, NOT_COMPUTED: 0x02 } as const;
+
+/** §4.3 `RSA_VERIFY` padding block: its size, scheme and hash IDs. */
+export const RSA_PAD_BLOCK_BYTES = 8;
+export const RSA_PAD_SCHEME = { PKCS1_V15: 1, PSS: 2 } as const;
+export const HASH_ID = { 'SHA-1': 1, 'SHA-256': 2, 'SHA-384': 3, 'SHA-512': 4 } as const;
 
 /** §6 key-slot commands. */
 export const KCMD = { LOAD_RSA: 1, LOAD_EC: 2, ERASE: 3, ERASE_ALL: 4 } as const;
@@ -140,7 +151,7 @@ export const MIN_RSA_BITS = 512;
 export const MAX_RSA_BITS = 4096;
 export const MAX_DEPTH = 4096;
 
-/** Model-only: BAR0 size (§1), the CAPS reset value (§3.1), curve IDs by number. */
+/** Model-only: BAR0 size (§1), the CAPS reset value (§3.1), curve and hash IDs by number. */
 export const BAR0_SIZE = 0x10000;
 export const CAPS_VALUE =
   CAPS_BIT.RSA_PUBLIC |
@@ -148,6 +159,8 @@ export const CAPS_VALUE =
   CAPS_BIT.ECDSA_SIGN |
   CAPS_BIT.ECDSA_VERIFY |
   CAPS_BIT.ECDH |
+  CAPS_BIT.RSA_VERIFY |
   CAPS_BIT.P256 |
   CAPS_BIT.P384;
 export const CURVE_BY_ID = { 1: 'P-256', 2: 'P-384' } as const;
+export const HASH_BY_ID = { 1: 'SHA-1', 2: 'SHA-256', 3: 'SHA-384', 4: 'SHA-512' } as const;

@@ -7,6 +7,7 @@
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Completion, PrimitiveRequest, QueuePair } from '../../../core/driver/index.js';
 import { RsaPrivateKeyMaterial } from '../../../core/driver/index.js';
+import { trackProbeOptions } from '../../../core/driver/probe-options.js';
 import { parseDeviceSpec } from '../../../core/platform/pci.js';
 import type { VirtioCryptoDevice } from '../../../drivers/virtio-crypto/device.js';
 import { virtioCryptoDriver } from '../../../drivers/virtio-crypto/index.js';
@@ -24,10 +25,14 @@ const platform = new SimulatorPlatform();
 
 export async function openVirtio(query = ''): Promise<OpenedVirtio> {
   const full = query.includes('mode=') ? query : `mode=inline${query ? `&${query}` : ''}`;
-  const spec = parseDeviceSpec(`sim:virtio?${full}`);
-  const fn = await platform.open(spec);
+  const parsed = parseDeviceSpec(`sim:virtio?${full}`);
+  // As the registry does: the card model and the driver each read their options, and a name
+  // neither knew is refused.
+  const tracked = trackProbeOptions(parsed.options);
+  const fn = await platform.open({ ...parsed, options: tracked.options });
   try {
-    const device = (await virtioCryptoDriver.probe(fn, spec.options)) as VirtioCryptoDevice;
+    const device = (await virtioCryptoDriver.probe(fn, tracked.options)) as VirtioCryptoDevice;
+    tracked.check(`device spec "${parsed.text}"`);
     return { device, fn, qp: device.queuePairs[0]!, close: () => device.close() };
   } catch (error) {
     await fn.close();

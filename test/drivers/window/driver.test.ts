@@ -223,7 +223,7 @@ describe('window driver: operations', () => {
 
 describe('window driver: completion paths', () => {
   it('is woken by the interrupt even when the safety poll is an hour away', async () => {
-    const card = await open('poll_ms=3600000');
+    const card = await open('poll=3600000');
     const { material } = rsaKey(1024);
     const c = await runOne(card.qp, {
       op: 'rsa-public',

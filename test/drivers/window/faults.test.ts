@@ -80,7 +80,7 @@ describe('window card faults', () => {
   });
 
   it('hang → TimeoutError after the deadline, the engine is reset and works again', async () => {
-    const card = await open('faults=hang@1&timeout_ms=50');
+    const card = await open('faults=hang@1&timeout=50');
     const c = await runOne(card.qp, priv(7n));
     expect(errorCode(c)).toBe('timeout');
     expect(c.ok ? '' : c.error.message).toMatch(/engine 0 did not finish within 50 ms and was reset/);
@@ -155,7 +155,7 @@ describe('window card faults', () => {
   });
 
   it('dropped interrupt → the safety poll still finds the completion', async () => {
-    const card = await open('faults=drop@1&poll_ms=10');
+    const card = await open('faults=drop@1&poll=10');
     expect(resultOf(await runOne(card.qp, pub(4n)))).toBe(modPow(4n, rsa().e, rsa().n));
   });
 
@@ -170,7 +170,7 @@ describe('window card faults', () => {
 
   it('a random mix of faults on 40 EC multiplications: every result right or a typed error', async () => {
     const card = await open(
-      'faults=error:0.1,corrupt:0.15,delay:0.1,drop:0.1,duplicate:0.1&seed=7&delayms=5&poll_ms=5&engines=3',
+      'faults=error:0.1,corrupt:0.15,delay:0.1,drop:0.1,duplicate:0.1&seed=7&delayms=5&poll=5&engines=3',
     );
     const k = 0xabcdef123456789n;
     const point = ecKey('P-256').publicKey;

@@ -6,6 +6,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { Completion, Device, PrimitiveRequest, QueuePair } from '../../../core/driver/index.js';
 import { CURVES, EcPrivateKeyMaterial, RsaPrivateKeyMaterial } from '../../../core/driver/index.js';
+import { trackProbeOptions } from '../../../core/driver/probe-options.js';
 import { ecMultiply } from '../../../core/math/index.js';
 import { parseDeviceSpec } from '../../../core/platform/pci.js';
 import type { WindowDevice } from '../../../drivers/window/device.js';
@@ -27,9 +28,19 @@ const platform = new SimulatorPlatform();
 /** Open `sim:window?…` (inline unless the spec says otherwise) and probe it. */
 export async function openCard(query = ''): Promise<OpenedCard> {
   const sep = query.length > 0 ? '&' : '';
-  const spec = parseDeviceSpec(`sim:window?mode=inline${sep}${query}`);
-  const fn = await platform.open(spec);
-  const device = (await windowDriver.probe(fn, spec.options)) as WindowDevice;
+  const parsed = parseDeviceSpec(`sim:window?mode=inline${sep}${query}`);
+  // As the registry does: the card model and the driver each read their options, and a name
+  // neither knew is refused.
+  const tracked = trackProbeOptions(parsed.options);
+  const fn = await platform.open({ ...parsed, options: tracked.options });
+  let device: WindowDevice;
+  try {
+    device = (await windowDriver.probe(fn, tracked.options)) as WindowDevice;
+    tracked.check(`device spec "${parsed.text}"`);
+  } catch (error) {
+    await fn.close();
+    throw error;
+  }
   const qp = device.queuePairs[0]!;
   return {
     device,

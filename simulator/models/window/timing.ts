@@ -5,7 +5,7 @@
  * delayed-completion fault.
  */
 
-import { type EngineMode, parseEngineConfig } from '../engines.js';
+import { type EngineMode, parseEngineConfig } from '../../engines.js';
 
 export interface WindowTiming {
   readonly mode: EngineMode;

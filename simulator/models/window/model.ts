@@ -8,59 +8,44 @@
  * effects); `onWrite` gets the posted writes to the register ranges in order.
  */
 
-import { CURVES } from '../../core/driver/curves.js';
-import type { EcCurveName } from '../../core/driver/keys.js';
-import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../model.js';
-import { curveCapsBit, type OperationOutcome, runOperation } from './window-engine.js';
+import { CURVES } from '../../../core/driver/curves.js';
+import type { EcCurveName } from '../../../core/driver/keys.js';
+import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../../model.js';
+import { familyOptions } from '../family.js';
+import { curveCapsBit, type OperationOutcome, runOperation } from './engine.js';
+import { windowFamily } from './family.js';
 import {
   BAR0_SIZE,
-  CAPS_ECMUL,
-  CAPS_MODEXP,
-  CAPS_MODEXP_CRT,
-  CAPS_MODINV,
+  CAPS,
   CTRL_RESET,
   CTRL_START,
   ENGINE,
   ENGINE_REG_BASE,
   ENGINE_REG_STRIDE,
-  ERR_INTERNAL,
+  ERROR,
   engineReg,
   GARBAGE_RESULT_WORDS,
   GARBAGE_STATUS,
   GLOBAL_CTRL_SOFT_RESET,
   GLOBAL_STATUS_READY,
   ID_MAGIC,
-  MAX_ENGINES,
   MAX_WORDS,
   PCI_CLASS_CODE,
-  PCI_DEVICE_ID,
-  PCI_VENDOR_ID,
   REG,
   SLOT_BYTES,
-  STATUS_BUSY,
-  STATUS_DONE,
-  STATUS_ERROR,
-  STATUS_IDLE,
+  STATUS,
   slotOffset,
   VERSION_1_0,
   WINDOW_BASE,
+  WINDOW_DEVICE_ID,
   WINDOW_STRIDE,
-} from './window-registers.js';
-import { type WindowTiming, windowTiming } from './window-timing.js';
-
-/** `sim:window?engines=N` (1–16, default 2). */
-export function engineCount(options: Readonly<Record<string, string>>): number {
-  const text = options.engines ?? '2';
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINES) {
-    throw new RangeError(`sim:window option engines=${text}: expected an integer from 1 to ${MAX_ENGINES}`);
-  }
-  return n;
-}
+  WINDOW_VENDOR_ID,
+} from './registers.js';
+import { type WindowTiming, windowTiming } from './timing.js';
 
 /** `sim:window?curves=P-256,P-384` narrows the curves ECMUL accepts (default: all three). */
-function curveCaps(options: Readonly<Record<string, string>>): number {
-  const names = (options.curves ?? Object.keys(CURVES).join(',')).split(',').filter((s) => s.length > 0);
+function curveCaps(text: string): number {
+  const names = text.split(',').filter((s) => s.length > 0);
   let bits = 0;
   for (const name of names) {
     if (!(name in CURVES)) throw new RangeError(`sim:window option curves: unknown curve "${name}"`);
@@ -70,16 +55,12 @@ function curveCaps(options: Readonly<Record<string, string>>): number {
 }
 
 export function windowLayout(options: Readonly<Record<string, string>>): ModelLayout {
-  const engines = engineCount(options);
-  const irq = options.irq ?? 'msi';
-  if (irq !== 'msi' && irq !== 'none') {
-    throw new RangeError(`sim:window option irq=${irq}: expected "msi" or "none"`);
-  }
+  const { engines, irq } = familyOptions(windowFamily, options);
   return {
     identity: {
-      vendorId: PCI_VENDOR_ID,
-      deviceId: PCI_DEVICE_ID,
-      subsystemVendorId: PCI_VENDOR_ID,
+      vendorId: WINDOW_VENDOR_ID,
+      deviceId: WINDOW_DEVICE_ID,
+      subsystemVendorId: WINDOW_VENDOR_ID,
       subsystemDeviceId: 0x0001,
       classCode: PCI_CLASS_CODE,
       revision: 0x01,
@@ -110,10 +91,11 @@ class WindowModel implements DeviceModel {
 
   constructor(host: ModelHost) {
     this.#host = host;
+    const options = familyOptions(windowFamily, host.options);
     this.layout = windowLayout(host.options);
     this.#bar = host.bar(0);
-    this.#engines = Array.from({ length: engineCount(host.options) }, () => ({ busy: false, epoch: 0 }));
-    this.#caps = CAPS_MODEXP | CAPS_MODEXP_CRT | CAPS_ECMUL | CAPS_MODINV | curveCaps(host.options);
+    this.#engines = Array.from({ length: options.engines }, () => ({ busy: false, epoch: 0 }));
+    this.#caps = CAPS.MODEXP | CAPS.MODEXP_CRT | CAPS.ECMUL | CAPS.MODINV | curveCaps(options.curves);
     this.#timing = windowTiming(host.options, this.#engines.length);
     this.#hasIrq = this.layout.irq.kind !== 'none';
   }
@@ -202,7 +184,7 @@ class WindowModel implements DeviceModel {
     for (let off = 0; off < WINDOW_STRIDE; off += 4) bar.setUint32(base + off, 0, true);
     bar.setUint32(engineReg(engine, ENGINE.ERROR), 0, true);
     bar.setUint32(engineReg(engine, ENGINE.RESULT_WORDS), 0, true);
-    bar.setUint32(engineReg(engine, ENGINE.STATUS), STATUS_IDLE, true);
+    bar.setUint32(engineReg(engine, ENGINE.STATUS), STATUS.IDLE, true);
     if (clearIrq) this.#setIrqStatus(this.#irqStatus() & ~(1 << engine));
   }
 
@@ -232,7 +214,7 @@ class WindowModel implements DeviceModel {
     const lenA = bar.getUint32(engineReg(engine, ENGINE.LEN_A), true);
     const lenB = bar.getUint32(engineReg(engine, ENGINE.LEN_B), true);
     state.busy = true;
-    bar.setUint32(engineReg(engine, ENGINE.STATUS), STATUS_BUSY, true);
+    bar.setUint32(engineReg(engine, ENGINE.STATUS), STATUS.BUSY, true);
     const ordinal = ++this.#started;
 
     const fault: FaultKind | undefined = this.#host.nextFault();
@@ -255,7 +237,7 @@ class WindowModel implements DeviceModel {
         return;
       }
       const started = this.#host.now();
-      let outcome: OperationOutcome = { ok: false, error: ERR_INTERNAL };
+      let outcome: OperationOutcome = { ok: false, error: ERROR.INTERNAL };
       try {
         if (fault !== 'error-status') {
           outcome = runOperation(
@@ -291,11 +273,11 @@ class WindowModel implements DeviceModel {
     } else {
       bar.setUint32(engineReg(engine, ENGINE.ERROR), outcome.error, true);
     }
-    let status = outcome.ok ? STATUS_DONE : STATUS_ERROR;
+    let status: number = outcome.ok ? STATUS.DONE : STATUS.ERROR;
     if (fault === 'garbage-completion') {
       if (ordinal % 2 === 1) status = GARBAGE_STATUS;
       else {
-        status = STATUS_DONE;
+        status = STATUS.DONE;
         bar.setUint32(engineReg(engine, ENGINE.RESULT_WORDS), GARBAGE_RESULT_WORDS, true);
       }
     }
@@ -313,7 +295,7 @@ class WindowModel implements DeviceModel {
 }
 
 const windowModel: ModelDefinition = {
-  name: 'window',
+  name: windowFamily.name,
   layout: windowLayout,
   create: (host) => new WindowModel(host),
 };
