@@ -1,7 +1,15 @@
 /**
  * The queue's view of one device: its lanes, its capabilities indexed by
  * primitive (so a capability check looks only at the entries for the request's
- * op), and whether it is in service.
+ * op), whether it is in service, and its fault record.
+ *
+ * Faults: anything that says the device cannot be trusted right now is reported
+ * with `reportFault` (the integrity gate does so for a result that fails its
+ * check; the queue for device errors, nonsense or duplicate completions and
+ * stalls). Faults within the queue's `faultWindowMs` are counted; at
+ * `faultThreshold` the queue takes the device out of service, resets it, runs the
+ * known-answer self-test (core/selftest) and returns it only if that passes
+ * (see JobQueue, "recovery").
  */
 
 import { type Capability, capabilityCovers } from '../driver/capabilities.js';
@@ -10,6 +18,36 @@ import type { PrivateKeyMaterial } from '../driver/keys.js';
 import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
 import type { JobRecord } from './job.js';
 import { Lane, type LaneOwner } from './lane.js';
+
+/** What kind of fault a device showed. */
+export type DeviceFaultKind =
+  /** A result failed the integrity gate (core/integrity). */
+  | 'integrity'
+  /** A job completed with a device error (engine error status, DMA fault, …). */
+  | 'device-error'
+  /** A completion with a tag that is not in flight (duplicate, stale or garbage). */
+  | 'bad-completion'
+  /** A queue pair stopped completing and was abandoned. */
+  | 'stall';
+
+/** Where a DeviceEntry reports its faults (the JobQueue). */
+export interface FaultSink {
+  deviceFault(entry: DeviceEntry, kind: DeviceFaultKind, reason: string): void;
+}
+
+/** Where a device is in the recovery cycle; `none` while in service (or never taken out by a fault). */
+export type RecoveryState =
+  | 'none'
+  /** Being reset by the queue. */
+  | 'resetting'
+  /** Running the known-answer vectors. */
+  | 'self-test'
+  /** Waiting (exponential backoff) before the next attempt. */
+  | 'backoff'
+  /** Gone (surprise removal): waits for the device to report `ready` again. */
+  | 'absent'
+  /** Out of service for good: recovery attempts ran out, or the device was closed. */
+  | 'given-up';
 
 export class DeviceEntry {
   readonly device: Device;
@@ -24,15 +62,53 @@ export class DeviceEntry {
   unsubscribe: () => void = () => {};
   /** Set by `laneForNext`: in flight ÷ capacity over the open lanes. */
   load = 0;
+  /** Where the device is in recovery (see RecoveryState). */
+  recovery: RecoveryState = 'none';
+  /** Why the device is out of service, for errors and `devices`; '' while in service. */
+  outReason = '';
+  /** Recovery attempts since the device left service. */
+  recoveryAttempts = 0;
+  /** Faults reported over the device's life, by kind. */
+  readonly faultCounts: Record<DeviceFaultKind, number> = {
+    integrity: 0,
+    'device-error': 0,
+    'bad-completion': 0,
+    stall: 0,
+  };
+  /** performance.now() of the faults counted towards the threshold (within the window). */
+  readonly recentFaults: number[] = [];
   #byOp = new Map<PrimitiveOp, Capability[]>();
+  readonly #faults: FaultSink;
 
-  constructor(device: Device, fallback: boolean, owner: LaneOwner<DeviceEntry>) {
+  constructor(device: Device, fallback: boolean, owner: LaneOwner<DeviceEntry> & FaultSink) {
     this.device = device;
     this.id = device.info.id;
     this.fallback = fallback;
+    this.#faults = owner;
     this.lanes = device.queuePairs.map((qp) => new Lane(qp, this, owner));
     this.inService = device.state === 'ready';
     this.refreshCapabilities();
+  }
+
+  /**
+   * Count a fault against the device (the integrity gate calls this for a result that
+   * failed its check). At the queue's `faultThreshold` within `faultWindowMs` the device
+   * leaves service for reset and self-test. The caller still decides what happens to
+   * the job (retry elsewhere, or fail it).
+   */
+  reportFault(kind: DeviceFaultKind, reason: string): void {
+    this.#faults.deviceFault(this, kind, reason);
+  }
+
+  /** Record a fault at `now`; returns how many fall within the last `windowMs`. */
+  countFault(kind: DeviceFaultKind, now: number, windowMs: number): number {
+    this.faultCounts[kind]++;
+    const recent = this.recentFaults;
+    recent.push(now);
+    let drop = 0;
+    while (drop < recent.length && recent[drop]! <= now - windowMs) drop++;
+    if (drop > 0) recent.splice(0, drop);
+    return recent.length;
   }
 
   get priority(): number {

@@ -1,5 +1,7 @@
 /** The events `accel.events$` emits about devices. */
 
+import type { PrimitiveOp } from '../driver/primitives.js';
+
 export type QueueEvent =
   | { readonly type: 'device-added'; readonly device: string; readonly fallback: boolean }
   /** Removed by the application, closed, or gone (surprise removal). */
@@ -13,5 +15,23 @@ export type QueueEvent =
       readonly queuePair?: number;
       readonly reason: string;
     }
-  /** Back in service after a reset. */
-  | { readonly type: 'device-recovered'; readonly device: string; readonly queuePair?: number };
+  /**
+   * A device result failed the integrity gate (core/integrity): it was withheld, the job
+   * retried, and the fault counted against the device.
+   */
+  | {
+      readonly type: 'integrity-fault';
+      readonly device: string;
+      readonly operation: PrimitiveOp;
+      readonly reason: string;
+    }
+  /**
+   * Back in service after a reset; `selfTest` is how many known-answer cases it passed
+   * first (present when the queue recovered the device after a failure, removal or faults).
+   */
+  | {
+      readonly type: 'device-recovered';
+      readonly device: string;
+      readonly queuePair?: number;
+      readonly selfTest?: number;
+    };

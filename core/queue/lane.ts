@@ -13,6 +13,7 @@
 import type { Completion, QueuePair } from '../driver/device.js';
 import { LatencyHistogram } from './histogram.js';
 import { type JobRecord, JobState, type SlotHolder } from './job.js';
+import { LatencyModel } from './latency.js';
 
 /** What a lane reports to the queue that owns it. */
 export interface LaneOwner<D> {
@@ -30,6 +31,8 @@ export interface LaneOwner<D> {
   roomFreed(lane: Lane<D>): void;
   /** submit, harvest or the interrupt wait threw: the queue pair (or its device) is broken. */
   laneError(lane: Lane<D>, error: unknown): void;
+  /** A completion carried a tag that is not in flight (duplicate, stale or garbage). */
+  spuriousCompletion(lane: Lane<D>, tag: number): void;
 }
 
 export type LaneMode = 'interrupt' | 'poll';
@@ -76,6 +79,8 @@ export class Lane<D> implements SlotHolder {
   readonly queueWait = new LatencyHistogram();
   readonly service = new LatencyHistogram();
   readonly endToEnd = new LatencyHistogram();
+  /** Completion latency per operation class (doorbell to harvest), always learned: stall detection reads it. */
+  readonly latency = new LatencyModel();
 
   #closed = false;
   #waiting = false;
@@ -185,6 +190,30 @@ export class Lane<D> implements SlotHolder {
     }
   }
 
+  /**
+   * The job that has waited longest since its doorbell among those the device holds
+   * (live or discarded: an aborted job's slot stays taken until the device returns it),
+   * not counting this tick's batch; undefined if none.
+   */
+  oldest(): JobRecord | undefined {
+    if (this.occupied === 0) return undefined;
+    let oldest: JobRecord | undefined;
+    for (let slot = 0; slot < this.#size; slot++) {
+      if (this.#busy[slot] === 0) continue;
+      const record = this.#slotRecord[slot]!;
+      if (record.state !== JobState.inFlight && record.state !== JobState.discarded) continue;
+      if (this.pending.length > 0 && this.pending.includes(record)) continue;
+      if (oldest === undefined || record.dispatchedAt < oldest.dispatchedAt) oldest = record;
+    }
+    return oldest;
+  }
+
+  /** Harvest now, outside the interrupt/poll cycle (before declaring a stall); returns how many were found. */
+  harvestNow(): number {
+    if (!this.open || this.#closed || this.occupied === 0) return 0;
+    return this.#harvestNow();
+  }
+
   /** Start harvesting if jobs are in flight: poll in poll mode, else wait for the interrupt. */
   arm(): void {
     if (this.occupied === 0 || !this.open || this.#closed) return;
@@ -284,6 +313,7 @@ export class Lane<D> implements SlotHolder {
     const slot = tag & (this.#size - 1);
     if (this.#busy[slot] === 0 || this.#slotTag[slot] !== tag) {
       this.spurious++;
+      this.#owner.spuriousCompletion(this, tag);
       return;
     }
     const record = this.#slotRecord[slot]!;
@@ -294,6 +324,7 @@ export class Lane<D> implements SlotHolder {
       this.#owner.recycle(record);
       return;
     }
+    this.latency.observe(record.request, this.#harvestTime - record.dispatchedAt);
     if (this.#owner.observing) {
       const now = this.#harvestTime;
       this.queueWait.record(record.dispatchedAt - record.submittedAt);

@@ -47,7 +47,15 @@ export class Scheduler {
       // The device's own state is read too: its state event reaches the queue a microtask later.
       const state = entry.device.state;
       if (!entry.inService || state !== 'ready') {
-        if (!entry.removed && state === 'resetting' && entry.firstCovered(record) >= 0) capable = true;
+        // A device resetting by itself comes back soon: wait for it. One the queue is recovering
+        // (reset, self-test, backoff) may stay out long: the job fails with DeviceGoneError instead.
+        if (
+          !entry.removed &&
+          state === 'resetting' &&
+          entry.recovery === 'none' &&
+          entry.firstCovered(record) >= 0
+        )
+          capable = true;
         continue;
       }
       const alt = entry.firstCovered(record);

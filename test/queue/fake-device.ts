@@ -252,7 +252,13 @@ export class FakeDevice implements Device {
 
   setState(state: DeviceState, reason?: string): void {
     this.state = state;
-    if (state !== 'ready') for (const qp of this.queuePairs) qp.flying.clear();
+    // Per the Device contract, jobs in flight are abandoned: none of them completes later.
+    if (state !== 'ready')
+      for (const qp of this.queuePairs) {
+        qp.flying.clear();
+        qp.held.length = 0;
+        qp.ready.length = 0;
+      }
     for (const l of this.#listeners) l({ type: 'state', state, ...(reason ? { reason } : {}) });
   }
 
@@ -278,10 +284,14 @@ export function rsaKey(bits = 2048): RsaPublicKeyMaterial {
 
 const defaultKey = rsaKey();
 
-/** An rsa-public request whose input encodes `i` (so results can be matched to jobs). */
+/**
+ * An rsa-public request whose input encodes `i` (so results can be matched to jobs). Modulus-length,
+ * so the fake's result (input XOR 0x5a, first byte 0x5a) is a value below the modulus and passes the
+ * integrity gate's shape check.
+ */
 export function request(i: number, key: RsaPublicKeyMaterial = defaultKey): PrimitiveRequest {
-  const input = new Uint8Array(8);
-  new DataView(input.buffer).setFloat64(0, i);
+  const input = new Uint8Array(Math.ceil(key.bits / 8));
+  new DataView(input.buffer).setFloat64(input.length - 8, i);
   return { op: 'rsa-public', key, input };
 }
 

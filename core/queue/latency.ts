@@ -1,0 +1,146 @@
+/**
+ * Latency learning (COORDINATION contract 7): per queue pair and per operation
+ * class — the primitive op plus its size (RSA modulus bits, EC curve) — an
+ * exponentially weighted moving average of completion latency (doorbell to
+ * harvest) and of its absolute deviation. The job queue judges stalls from it
+ * (a queue pair whose oldest job has waited far longer than that class usually
+ * takes has stopped); the scheduler may use it to estimate service times.
+ *
+ * Cost: one small-integer class key per completion (no string, no allocation
+ * once the class is known) and a Map lookup.
+ */
+
+import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
+
+/** Weight of a new sample. 1/8: about the last dozen completions of the class count. */
+export const EWMA_WEIGHT = 1 / 8;
+
+const OPS: readonly PrimitiveOp[] = [
+  'rsa-public',
+  'rsa-private',
+  'rsa-sign',
+  'rsa-verify',
+  'rsa-encrypt',
+  'rsa-decrypt',
+  'ecdsa-sign',
+  'ecdsa-verify',
+  'ec-mul',
+  'ecdh',
+  'eddsa-sign',
+  'eddsa-verify',
+  'x25519',
+  'keygen',
+];
+const OP_INDEX = new Map<PrimitiveOp, number>(OPS.map((op, i) => [op, i]));
+const CURVE_SIZE: Readonly<Record<string, number>> = {
+  'P-256': 256,
+  'P-384': 384,
+  'P-521': 521,
+  Ed25519: 255,
+  X25519: 255,
+};
+
+/** The size part of a request's class: RSA modulus bits, or the curve's size; 0 if none. */
+function sizeOf(request: PrimitiveRequest): number {
+  switch (request.op) {
+    case 'rsa-public':
+    case 'rsa-private':
+    case 'rsa-sign':
+    case 'rsa-verify':
+    case 'rsa-encrypt':
+    case 'rsa-decrypt':
+      return request.key.bits;
+    case 'ec-mul':
+      return CURVE_SIZE[request.curve] ?? 0;
+    case 'keygen':
+      return request.spec.kind === 'rsa' ? request.spec.bits : (CURVE_SIZE[request.spec.curve] ?? 0);
+    default:
+      return CURVE_SIZE[request.key.curve] ?? 0;
+  }
+}
+
+/** A number naming the operation class of a request: op and size. */
+export function operationClass(request: PrimitiveRequest): number {
+  return (OP_INDEX.get(request.op) ?? 15) * 65_536 + sizeOf(request);
+}
+
+/** A readable name for a class key, e.g. `rsa-private/2048`. */
+export function className(key: number): string {
+  const op = OPS[Math.floor(key / 65_536)] ?? '?';
+  const size = key % 65_536;
+  return size === 0 ? op : `${op}/${size}`;
+}
+
+/** The learned latency of one operation class. */
+export interface ClassLatency {
+  /** EWMA of the latency, in ms. */
+  mean: number;
+  /** EWMA of |sample − mean|, in ms. */
+  deviation: number;
+  /** Samples seen. */
+  samples: number;
+}
+
+/** The latencies one queue pair has shown, per operation class. */
+export class LatencyModel {
+  readonly #classes = new Map<number, ClassLatency>();
+  /** Across classes: what the queue pair takes in general, for a class not seen yet. */
+  readonly overall: ClassLatency = { mean: 0, deviation: 0, samples: 0 };
+
+  /** Record one completion of `request` that took `ms` from doorbell to harvest. */
+  observe(request: PrimitiveRequest, ms: number): void {
+    const key = operationClass(request);
+    let c = this.#classes.get(key);
+    if (c === undefined) {
+      c = { mean: 0, deviation: 0, samples: 0 };
+      this.#classes.set(key, c);
+    }
+    update(c, ms);
+    update(this.overall, ms);
+  }
+
+  /** The learned latency of the request's class, if any sample was seen. */
+  of(request: PrimitiveRequest): ClassLatency | undefined {
+    return this.#classes.get(operationClass(request));
+  }
+
+  /**
+   * How long a job of this class may wait before its queue pair counts as stalled:
+   * `factor` × (mean + 2 × deviation) of its class (of the queue pair overall for a class
+   * not seen yet; `ceiling` when nothing was seen), kept within [floor, ceiling].
+   */
+  limit(request: PrimitiveRequest, factor: number, floor: number, ceiling: number): number {
+    const c = this.#classes.get(operationClass(request));
+    const basis = c !== undefined ? c : this.overall.samples > 0 ? this.overall : undefined;
+    if (basis === undefined) return ceiling;
+    const limit = factor * (basis.mean + 2 * basis.deviation);
+    return Math.max(floor, Math.min(limit, ceiling));
+  }
+
+  /** Every class with its learned latency, for stats. */
+  entries(): {
+    readonly operation: string;
+    readonly meanMs: number;
+    readonly deviationMs: number;
+    readonly samples: number;
+  }[] {
+    return [...this.#classes].map(([key, c]) => ({
+      operation: className(key),
+      meanMs: c.mean,
+      deviationMs: c.deviation,
+      samples: c.samples,
+    }));
+  }
+}
+
+function update(c: ClassLatency, ms: number): void {
+  if (c.samples === 0) {
+    c.mean = ms;
+    c.deviation = ms / 2;
+  } else {
+    const error = ms - c.mean;
+    c.mean += EWMA_WEIGHT * error;
+    c.deviation += EWMA_WEIGHT * (Math.abs(error) - c.deviation);
+  }
+  c.samples++;
+}
