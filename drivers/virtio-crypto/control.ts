@@ -7,7 +7,7 @@
 
 import { DeviceError, throwIfAborted } from '../../core/driver/index.js';
 import type { DmaBuffer } from '../../core/platform/index.js';
-import { CREATE_SESSION_INPUT_SIZE, Desc, REQUEST_HEADER_SIZE } from './constants.js';
+import { CREATE_SESSION_INPUT_SIZE, Desc, REQUEST_HEADER_SIZE } from './registers.js';
 import type { ModernTransport } from './transport.js';
 import type { SplitVirtqueue } from './virtqueue.js';
 import { UsedRingViolation } from './virtqueue.js';

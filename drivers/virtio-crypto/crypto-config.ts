@@ -4,8 +4,8 @@
  */
 
 import type { Capability, HashName } from '../../core/driver/index.js';
-import { AkcipherAlgo, CommonCfg, CryptoCfg, Service, VIRTIO_CRYPTO_S_HW_READY } from './constants.js';
-import type { Window } from './window.js';
+import type { BarRegion } from './bar-region.js';
+import { AkcipherAlgo, CommonCfg, CryptoCfg, Service, VIRTIO_CRYPTO_S_HW_READY } from './registers.js';
 
 export interface CryptoConfig {
   readonly hwReady: boolean;
@@ -16,7 +16,7 @@ export interface CryptoConfig {
 }
 
 /** Read the device configuration consistently: retry while config_generation changes under us (§4.1.4.3.1). */
-export function readCryptoConfig(common: Window, device: Window): CryptoConfig {
+export function readCryptoConfig(common: BarRegion, device: BarRegion): CryptoConfig {
   for (let attempt = 0; attempt < 8; attempt++) {
     const before = common.read8(CommonCfg.configGeneration);
     const config = {

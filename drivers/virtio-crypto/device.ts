@@ -14,15 +14,14 @@ import {
   DeviceGoneError,
   type DeviceInfo,
   type DeviceState,
-  type ProbeOptions,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
 import type { DmaBuffer, PciFunction } from '../../core/platform/index.js';
-import { Isr, Status, VIRTIO_MSI_NO_VECTOR } from './constants.js';
 import { CONTROL_BUFFER_BYTES, ControlChannel } from './control.js';
 import { CapabilityBook, type Combination, type CryptoConfig, readCryptoConfig } from './crypto-config.js';
 import { type DeviceContext, SLOT_BYTES, VirtioQueuePair } from './queue-pair.js';
+import { Isr, Status, VIRTIO_MSI_NO_VECTOR } from './registers.js';
 import { SessionCache } from './sessions.js';
 import { ModernTransport } from './transport.js';
 import { ringBytes, SplitVirtqueue } from './virtqueue.js';
@@ -30,58 +29,75 @@ import { ringBytes, SplitVirtqueue } from './virtqueue.js';
 /** Ring entries per data queue: 3 descriptors per job, so 64 jobs in flight. */
 const DATA_QUEUE_SIZE = 256;
 const CONTROL_QUEUE_SIZE = 2;
-/** Default cap on data queues used (each costs a ring and its slots). */
-const DEFAULT_MAX_QUEUES = 4;
-/** In interrupt mode, re-check the rings this often anyway: a lost interrupt costs latency, not a hang. */
-const INTERRUPT_SAFETY_POLL_MS = 50;
 
 interface QueueMemory {
   readonly ring: DmaBuffer;
   readonly slots?: DmaBuffer;
 }
 
+/** How `start()` brings the device up (from the probe options, see driver.ts). */
+export interface VirtioDeviceOptions {
+  /** The device's id (default `virtio-crypto@<address>`). */
+  readonly id?: string | undefined;
+  /** The most data queues to use (each costs a ring and its slots). */
+  readonly queues: number;
+  /** Poll the rings instead of waiting for interrupts. */
+  readonly poll: boolean;
+  /** With interrupts: re-check the rings this often anyway (ms), so a lost interrupt costs latency, not a hang. */
+  readonly pollMs: number;
+}
+
 export class VirtioCryptoDevice implements Device, DeviceContext {
   readonly info: DeviceInfo;
-  readonly transport: ModernTransport;
-  readonly sessions: SessionCache;
-  readonly book: CapabilityBook;
   readonly queuePairs: VirtioQueuePair[] = [];
-  readonly config: CryptoConfig;
   readonly #fn: PciFunction;
-  readonly #control: ControlChannel;
-  readonly #controlQueue: SplitVirtqueue;
+  readonly #options: VirtioDeviceOptions;
   readonly #dataQueues: SplitVirtqueue[] = [];
   readonly #memory: QueueMemory[] = [];
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
-  readonly irq: SharedIrq | undefined;
-  readonly pollMs: number;
-  readonly #msix: boolean;
-  #state: DeviceState = 'ready';
+  // Set by start():
+  #transport: ModernTransport | undefined;
+  #config: CryptoConfig | undefined;
+  #book: CapabilityBook | undefined;
+  #sessions: SessionCache | undefined;
+  #control: ControlChannel | undefined;
+  #controlQueue: SplitVirtqueue | undefined;
+  #irq: SharedIrq | undefined;
+  #msix = false;
+  #state: DeviceState = 'resetting';
   #resetting: Promise<void> | undefined;
 
-  private constructor(
-    fn: PciFunction,
-    transport: ModernTransport,
-    config: CryptoConfig,
-    id: string,
-    options: ProbeOptions,
-  ) {
+  /** Nothing touches the device until `start()`. */
+  constructor(fn: PciFunction, options: VirtioDeviceOptions) {
     this.#fn = fn;
-    this.transport = transport;
-    this.config = config;
+    this.#options = options;
     this.info = {
-      id,
+      id: options.id ?? `virtio-crypto@${fn.info.address}`,
       driver: 'virtio-crypto',
       model: 'virtio-crypto (akcipher)',
       address: fn.info.address,
       priority: 50,
     };
-    this.book = new CapabilityBook(config);
+  }
 
-    const wantQueues = Math.max(
-      1,
-      Math.min(config.maxDataQueues, Number(options.queues ?? DEFAULT_MAX_QUEUES) || 1),
-    );
+  /** Bring the device up (reset, features, queues, DRIVER_OK); it is ready when this resolves. Once. */
+  async start(signal?: AbortSignal): Promise<void> {
+    if (this.#transport !== undefined) throw new Error(`virtio-crypto ${this.id} was already started`);
+    const fn = this.#fn;
+    const transport = new ModernTransport(fn);
+    this.#transport = transport;
+    await transport.reset(signal);
+    transport.addStatus(Status.acknowledge | Status.driver);
+    transport.negotiate();
+    const config = readCryptoConfig(transport.common, transport.deviceConfig);
+    if (config.maxDataQueues < 1 || transport.numQueues < config.maxDataQueues + 1)
+      throw new UnsupportedError(
+        `virtio-crypto: ${config.maxDataQueues} data queues advertised but ${transport.numQueues} queues exist`,
+      );
+    this.#config = config;
+    this.#book = new CapabilityBook(config);
+
+    const wantQueues = Math.max(1, Math.min(config.maxDataQueues, this.#options.queues));
     for (let q = 0; q < wantQueues; q++) {
       const size = Math.min(DATA_QUEUE_SIZE, floorPow2(transport.maxQueueSize(q)));
       if (size < 4) throw new UnsupportedError(`virtio-crypto: data queue ${q} has ${size} entries`);
@@ -89,7 +105,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
       const slotCount = Math.floor(size / 3);
       const slots = fn.dma.allocate(slotCount * SLOT_BYTES, { align: 4096 });
       this.#memory.push({ ring, slots });
-      const vq = new SplitVirtqueue(q, size, ring, () => this.transport.common.barrier());
+      const vq = new SplitVirtqueue(q, size, ring, () => transport.common.barrier());
       this.#dataQueues.push(vq);
       const qp = new VirtioQueuePair(q, vq, slots, this);
       qp.setAbandonHandler((pair, signal) => this.#abandon(pair, signal));
@@ -101,62 +117,66 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     const controlRing = fn.dma.allocate(ringBytes(controlSize), { align: 4096 });
     const controlBuffer = fn.dma.allocate(CONTROL_BUFFER_BYTES, { align: 64 });
     this.#memory.push({ ring: controlRing, slots: controlBuffer });
-    this.#controlQueue = new SplitVirtqueue(controlIndex, controlSize, controlRing, () =>
-      this.transport.common.barrier(),
+    const controlQueue = new SplitVirtqueue(controlIndex, controlSize, controlRing, () =>
+      transport.common.barrier(),
     );
-    this.#control = new ControlChannel(transport, this.#controlQueue, controlBuffer, (e) =>
-      this.violation(e),
-    );
-    this.sessions = new SessionCache(this.#control);
+    this.#controlQueue = controlQueue;
+    this.#control = new ControlChannel(transport, controlQueue, controlBuffer, (e) => this.violation(e));
+    this.#sessions = new SessionCache(this.#control);
 
-    const useIrq = options.irq !== 'poll' && fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0;
+    const useIrq = !this.#options.poll && fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0;
     this.#msix = useIrq && fn.irqSupport.kind === 'msix';
     if (useIrq) {
       const irq = fn.openIrq(0);
-      this.irq = new SharedIrq(irq, {
-        name: `virtio-crypto ${id}`,
+      this.#irq = new SharedIrq(irq, {
+        name: `virtio-crypto ${this.id}`,
         service: () => this.#serviceInterrupt(irq.unmask.bind(irq)),
       });
-    } else this.irq = undefined;
-    // Polling: look again on the next turn of the event loop; with an interrupt, a safety net.
-    this.pollMs = this.irq === undefined ? 0 : INTERRUPT_SAFETY_POLL_MS;
+    }
     void fn.removed.then(() => this.#gone());
-  }
-
-  /** Probe: bring the device up and return it ready. */
-  static async open(
-    fn: PciFunction,
-    options: ProbeOptions,
-    signal?: AbortSignal,
-  ): Promise<VirtioCryptoDevice> {
-    const transport = new ModernTransport(fn);
-    await transport.reset(signal);
-    transport.addStatus(Status.acknowledge | Status.driver);
-    transport.negotiate();
-    const config = readCryptoConfig(transport.common, transport.deviceConfig);
-    if (config.maxDataQueues < 1 || transport.numQueues < config.maxDataQueues + 1)
-      throw new UnsupportedError(
-        `virtio-crypto: ${config.maxDataQueues} data queues advertised but ${transport.numQueues} queues exist`,
-      );
-    const device = new VirtioCryptoDevice(
-      fn,
-      transport,
-      config,
-      options.id ?? `virtio-crypto@${fn.info.address}`,
-      options,
-    );
     try {
-      await device.#bringUp(signal, false);
+      await this.#bringUp(signal, false);
     } catch (error) {
-      device.irq?.close();
+      this.#irq?.close();
       transport.addStatus(Status.failed);
       throw error;
     }
-    return device;
+    this.#state = 'ready';
+  }
+
+  #started<T>(value: T | undefined): T {
+    if (value === undefined) throw new Error(`virtio-crypto ${this.id} was not started`);
+    return value;
+  }
+
+  get transport(): ModernTransport {
+    return this.#started(this.#transport);
+  }
+
+  get config(): CryptoConfig {
+    return this.#started(this.#config);
+  }
+
+  get book(): CapabilityBook {
+    return this.#started(this.#book);
+  }
+
+  get sessions(): SessionCache {
+    return this.#started(this.#sessions);
+  }
+
+  /** The device's interrupt, shared by its queues (undefined when polling). */
+  get irq(): SharedIrq | undefined {
+    return this.#irq;
+  }
+
+  /** How long a queue's wait sleeps before looking again: the next event-loop turn when polling. */
+  get pollMs(): number {
+    return this.#irq === undefined ? 0 : this.#options.pollMs;
   }
 
   get interruptMode(): 'msix' | 'intx' | 'poll' {
-    return this.irq === undefined ? 'poll' : this.#msix ? 'msix' : 'intx';
+    return this.#irq === undefined ? 'poll' : this.#msix ? 'msix' : 'intx';
   }
 
   /** Queues programmed, then DRIVER_OK. `again`: after a reset (status and features first). */
@@ -170,7 +190,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     const vector = this.#msix ? 0 : VIRTIO_MSI_NO_VECTOR;
     if (this.#msix && !this.transport.setConfigVector(0))
       throw new DeviceError('virtio-crypto: the device refused MSI-X vector 0 for configuration changes');
-    for (const vq of [...this.#dataQueues, this.#controlQueue]) {
+    for (const vq of [...this.#dataQueues, this.#started(this.#controlQueue)]) {
       vq.clear();
       if (
         !this.transport.setupQueue(
@@ -272,8 +292,8 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     this.#failInFlight(
       () => new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }),
     );
-    this.#control.invalidate();
-    this.irq?.fail(new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }));
+    this.#control?.invalidate();
+    this.#irq?.fail(new DeviceGoneError(`virtio-crypto ${this.id} was removed`, { device: this.id }));
     this.#setState('gone', 'surprise removal');
   }
 
@@ -308,7 +328,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
   async #reset(signal?: AbortSignal): Promise<void> {
     this.#setState('resetting');
     for (const qp of this.queuePairs) qp.takeAll();
-    this.#control.invalidate();
+    this.#control?.invalidate();
     this.sessions.clear();
     try {
       await this.#bringUp(signal, true);
@@ -325,13 +345,13 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     if (this.#state === 'ready') await this.sessions.destroyAll();
     this.#failInFlight(() => new DeviceGoneError(`virtio-crypto ${this.id} was closed`, { device: this.id }));
     this.#setState('closed');
-    this.#control.invalidate();
+    this.#control?.invalidate();
     try {
       if (this.transport.status !== 0xff) await this.transport.reset();
     } catch {
       // A device that will not reset is released anyway.
     }
-    this.irq?.close();
+    this.#irq?.close();
     for (const m of this.#memory) {
       m.slots?.zero();
       m.ring.free();

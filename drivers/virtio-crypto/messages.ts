@@ -3,7 +3,7 @@
  * layout (no REVISION_1) that QEMU and Linux use: a 72-byte device-readable header.
  */
 
-import { Opcode, REQUEST_HEADER_SIZE } from './constants.js';
+import { Opcode, REQUEST_HEADER_SIZE } from './registers.js';
 
 /** What a session is created for: one key, one key type, one padding and hash. */
 export interface SessionParams {

@@ -12,7 +12,7 @@ import {
   PCI_STATUS,
   PCI_STATUS_CAP_LIST,
   VirtioPciCapType,
-} from './constants.js';
+} from './registers.js';
 
 /** One structure's place: a BAR and a byte range in it. */
 export interface StructureLocation {

@@ -14,16 +14,15 @@ import {
   InvalidKeyError,
   type Job,
   type PkaccelError,
-  type PrimitiveValue,
   type QueuePair,
   supports,
   UnsupportedError,
 } from '../../core/driver/index.js';
 import type { DmaBuffer } from '../../core/platform/index.js';
-import { CryptoStatus, Desc, REQUEST_HEADER_SIZE } from './constants.js';
 import type { CapabilityBook, Combination } from './crypto-config.js';
 import { encodeDataHeader } from './messages.js';
-import { type DataPlan, planRequest } from './plan.js';
+import { CryptoStatus, Desc, REQUEST_HEADER_SIZE } from './registers.js';
+import { type DataPlan, decodeOutput, planRequest } from './requests.js';
 import { type Session, type SessionCache, SessionRefused } from './sessions.js';
 import { type SplitVirtqueue, UsedRingViolation } from './virtqueue.js';
 
@@ -228,7 +227,11 @@ export class VirtioQueuePair implements QueuePair {
     const written = Math.max(0, usedLength - 1);
     let completion: Completion;
     if (status === CryptoStatus.ok) {
-      const value = this.#value(plan, bytes.subarray(OUTPUT_AT, OUTPUT_AT + Math.min(written, MAX_OUTPUT)));
+      const value = decodeOutput(
+        plan,
+        bytes.subarray(OUTPUT_AT, OUTPUT_AT + Math.min(written, MAX_OUTPUT)),
+        this.device.id,
+      );
       if (value instanceof Error) completion = { tag: slot.tag, ok: false, error: value };
       else {
         this.device.book.confirm(plan.combination);
@@ -248,19 +251,6 @@ export class VirtioQueuePair implements QueuePair {
     bytes.fill(0);
     this.#freeSlot(index);
     return completion;
-  }
-
-  #value(plan: DataPlan, output: Uint8Array): PrimitiveValue | PkaccelError {
-    if (plan.outputLength === 0) return true;
-    // Outputs are integers mod n: a device may leave off leading zeros, never write more.
-    if (output.length > plan.modulusBytes || output.length === 0)
-      return new DeviceError(
-        `virtio-crypto ${this.device.id} returned ${output.length} bytes for a ${plan.modulusBytes}-byte modulus`,
-        { device: this.device.id },
-      );
-    const out = new Uint8Array(plan.modulusBytes);
-    out.set(output, plan.modulusBytes - output.length);
-    return out;
   }
 
   #statusError(plan: DataPlan, status: number): PkaccelError {

@@ -11,7 +11,6 @@ import {
   type RsaPublicKeyMaterial,
   UnsupportedError,
 } from '../../core/driver/index.js';
-import { CREATE_SESSION_INPUT_SIZE, CryptoStatus, KeyType, REQUEST_HEADER_SIZE } from './constants.js';
 import type { ControlChannel } from './control.js';
 import { CONTROL_OUT_BYTES } from './control.js';
 import { encodeRsaPrivateKey, encodeRsaPublicKey } from './der.js';
@@ -21,6 +20,7 @@ import {
   type SessionParams,
   sessionParamsKey,
 } from './messages.js';
+import { CREATE_SESSION_INPUT_SIZE, CryptoStatus, KeyType, REQUEST_HEADER_SIZE } from './registers.js';
 
 /** QEMU's builtin backend holds 256; stay well below so other users of the device keep room. */
 export const MAX_SESSIONS = 64;

@@ -6,18 +6,18 @@
 
 import { DeviceError, throwIfAborted, UnsupportedError } from '../../core/driver/index.js';
 import type { Mmio, PciFunction } from '../../core/platform/index.js';
-import { CommonCfg, Feature, Status, VIRTIO_MSI_NO_VECTOR } from './constants.js';
+import { BarRegion } from './bar-region.js';
 import { walkVirtioCapabilities } from './pci-caps.js';
-import { Window } from './window.js';
+import { CommonCfg, Feature, Status, VIRTIO_MSI_NO_VECTOR } from './registers.js';
 
 /** How long a reset may take before the device is declared broken. */
 const RESET_TIMEOUT_MS = 1000;
 
 export class ModernTransport {
-  readonly common: Window;
-  readonly isr: Window;
-  readonly deviceConfig: Window;
-  readonly #notify: Window;
+  readonly common: BarRegion;
+  readonly isr: BarRegion;
+  readonly deviceConfig: BarRegion;
+  readonly #notify: BarRegion;
   readonly #notifyMultiplier: number;
   /** Notify offsets by queue, read once at setup. */
   readonly #notifyOffsets = new Map<number, number>();
@@ -34,10 +34,10 @@ export class ModernTransport {
       }
       return m;
     };
-    this.common = Window.of(bar, layout.common);
-    this.isr = Window.of(bar, layout.isr);
-    this.deviceConfig = Window.of(bar, layout.device);
-    this.#notify = Window.of(bar, layout.notify);
+    this.common = BarRegion.of(bar, layout.common);
+    this.isr = BarRegion.of(bar, layout.isr);
+    this.deviceConfig = BarRegion.of(bar, layout.device);
+    this.#notify = BarRegion.of(bar, layout.notify);
     this.#notifyMultiplier = layout.notify.offMultiplier;
     if (this.common.length < CommonCfg.size)
       throw new UnsupportedError(
@@ -153,7 +153,7 @@ export class ModernTransport {
 }
 
 /** 64-bit fields of the common configuration, as two 32-bit writes (low first), which every device accepts. */
-function write64(w: Window, lowOffset: number, value: bigint): void {
+function write64(w: BarRegion, lowOffset: number, value: bigint): void {
   w.write32(lowOffset, Number(value & 0xffffffffn));
   w.write32(lowOffset + 4, Number(value >> 32n));
 }

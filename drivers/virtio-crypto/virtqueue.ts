@@ -7,7 +7,7 @@
  */
 
 import type { DmaBuffer } from '../../core/platform/index.js';
-import { DESC_SIZE } from './constants.js';
+import { DESC_SIZE } from './registers.js';
 
 export interface UsedElement {
   /** The head descriptor index of the finished chain. */

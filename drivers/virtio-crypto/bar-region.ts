@@ -1,9 +1,12 @@
-/** A sub-range of a BAR, bounds-checked, so each virtio structure is addressed from its own 0. */
+/**
+ * A sub-range of a BAR, bounds-checked, so each virtio structure (common
+ * configuration, ISR, device configuration, notifications) is addressed from its own 0.
+ */
 
 import type { Mmio } from '../../core/platform/index.js';
 import type { StructureLocation } from './pci-caps.js';
 
-export class Window {
+export class BarRegion {
   constructor(
     private readonly mmio: Mmio,
     private readonly base: number,
@@ -13,8 +16,8 @@ export class Window {
       throw new RangeError(`virtio structure at ${base}+${length} lies outside its BAR (${mmio.size} bytes)`);
   }
 
-  static of(bars: (index: number) => Mmio, location: StructureLocation): Window {
-    return new Window(bars(location.bar), location.offset, location.length);
+  static of(bars: (index: number) => Mmio, location: StructureLocation): BarRegion {
+    return new BarRegion(bars(location.bar), location.offset, location.length);
   }
 
   private at(offset: number, width: number): number {

@@ -1,18 +1,23 @@
 /**
- * How each primitive becomes one akcipher data request: which session
- * (key type, padding, hash), which opcode, what the device reads and how long
- * its output is. Requests the device cannot express fail here, before the ring.
+ * How each primitive becomes one akcipher data request, and back: which session
+ * (key type, padding, hash), which opcode, what the device reads, how long its
+ * output is, and how that output becomes the primitive's value. Requests the
+ * device cannot express fail here, before the ring.
  */
 
 import {
+  DeviceError,
   type HashName,
   InvalidInputError,
+  type PkaccelError,
   type PrimitiveRequest,
+  type PrimitiveValue,
   UnsupportedError,
 } from '../../core/driver/index.js';
-import { KeyType, Opcode, RsaHash, RsaPadding } from './constants.js';
+import { HASH_BYTES } from '../../core/encoding/hashes.js';
 import type { Combination } from './crypto-config.js';
 import type { SessionParams } from './messages.js';
+import { KeyType, Opcode, RsaHash, RsaPadding } from './registers.js';
 import type { SessionKey } from './sessions.js';
 
 const HASH_CODES: Readonly<Record<HashName, number>> = {
@@ -20,13 +25,6 @@ const HASH_CODES: Readonly<Record<HashName, number>> = {
   'SHA-256': RsaHash.sha256,
   'SHA-384': RsaHash.sha384,
   'SHA-512': RsaHash.sha512,
-};
-
-const HASH_BYTES: Readonly<Record<HashName, number>> = {
-  'SHA-1': 20,
-  'SHA-256': 32,
-  'SHA-384': 48,
-  'SHA-512': 64,
 };
 
 export interface DataPlan {
@@ -126,4 +124,26 @@ export function planRequest(request: PrimitiveRequest): DataPlan | ImmediateAnsw
 function checkDigest(digest: Uint8Array, hash: HashName): void {
   if (digest.length !== HASH_BYTES[hash])
     throw new InvalidInputError(`a ${hash} digest is ${HASH_BYTES[hash]} bytes, got ${digest.length}`);
+}
+
+/**
+ * The primitive's value from what the device wrote before the status byte: `true`
+ * for a verify that ran clean, else the integer mod n, left-padded to the modulus
+ * length (a device may leave off leading zeros, never write more). A DeviceError
+ * for an impossible length.
+ */
+export function decodeOutput(
+  plan: DataPlan,
+  output: Uint8Array,
+  device: string,
+): PrimitiveValue | PkaccelError {
+  if (plan.outputLength === 0) return true;
+  if (output.length > plan.modulusBytes || output.length === 0)
+    return new DeviceError(
+      `virtio-crypto ${device} returned ${output.length} bytes for a ${plan.modulusBytes}-byte modulus`,
+      { device },
+    );
+  const out = new Uint8Array(plan.modulusBytes);
+  out.set(output, plan.modulusBytes - output.length);
+  return out;
 }
