@@ -73,8 +73,8 @@ export async function ecPublicKeyFromPrivate(
   let point: EcPoint;
   if (exec.supports(request)) {
     const result = await exec.runFirst([request], { signal: options?.signal });
+    // On the curve: checked by the integrity gate (core/integrity) before release.
     point = pointResult(result);
-    checkDevicePoint(curve, point, result.device);
   } else {
     point = ecMultiply(curve, d)!;
   }

@@ -5,7 +5,7 @@ import { InvalidKeyError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor } from '../driver/index.js';
 import type { EcPrivateKeyMaterial, EcPublicKeyMaterial } from '../driver/keys.js';
 import { takeBits } from './derive-bits.js';
-import { checkDevicePoint, curveParams, validateEcPublicKey } from './ec-keys.js';
+import { curveParams, validateEcPublicKey } from './ec-keys.js';
 import type { Options } from './params.js';
 import { bytesResult, pointResult } from './results.js';
 
@@ -33,8 +33,8 @@ export async function ecdhDeriveBits(
   if (result.index === 0) {
     secret = bytesResult(result, curve.bytes);
   } else {
+    // On the curve: checked by the integrity gate (core/integrity) before release.
     const point = pointResult(result);
-    checkDevicePoint(curve, point, result.device);
     secret = bigintToBytes(point.x, curve.bytes);
   }
   return takeBits(secret, lengthBits);

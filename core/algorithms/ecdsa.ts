@@ -17,7 +17,7 @@ import { digest } from '../encoding/digest.js';
 import { HASH_BYTES } from '../encoding/hashes.js';
 import { ecAdd } from '../math/ec.js';
 import { mod, modInv } from '../math/modular.js';
-import { checkDevicePoint, curveParams, validateEcPublicKey } from './ec-keys.js';
+import { curveParams, validateEcPublicKey } from './ec-keys.js';
 import { derToP1363, encodeDer, encodeP1363, p1363ToDer, parseP1363 } from './ecdsa-encoding.js';
 import { randomScalar } from './nonce.js';
 import type { EcdsaSignatureFormat, Options } from './params.js';
@@ -94,16 +94,11 @@ export async function ecdsaSign(
     ];
     const result = await exec.runFirst(alternatives, { signal: options?.signal });
     if (result.index === 0) {
+      // Range and validity: checked by the integrity gate (core/integrity) before release.
       const signature = bytesResult(result, 2 * curve.bytes);
-      if (!p1363InRange(curve, signature)) {
-        throw new DeviceError(`device ${result.device} returned an ECDSA signature out of range`, {
-          device: result.device,
-        });
-      }
       return format === 'der' ? p1363ToDer(signature, curve.bytes)! : signature;
     }
     const R = pointResult(result);
-    checkDevicePoint(curve, R, result.device);
     const r = mod(R.x, n);
     if (r === 0n) continue;
     const s = mod(modInv(nonce, n) * (bytesToBigint(eBytes) + r * key.d), n);
@@ -163,11 +158,9 @@ export async function ecdsaVerify(
   );
   if (result.index === 0) return booleanResult(result);
   const uQ = pointResult(result);
-  checkDevicePoint(curve, uQ, result.device);
   let sum = uQ;
   if (u1 !== 0n) {
     const uG = await exec.run({ op: 'ec-mul', curve: key.curve, scalar: u1 }, { signal: options?.signal });
-    checkDevicePoint(curve, uG, 'that ran u1·G');
     const total = ecAdd(curve, uG, uQ);
     if (total === null) return false;
     sum = total;

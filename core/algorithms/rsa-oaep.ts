@@ -5,13 +5,12 @@
  */
 
 import type { Alternative } from '../driver/device.js';
-import { DeviceError, InvalidInputError, throwIfAborted } from '../driver/errors.js';
+import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor, RsaEncryptionPadding } from '../driver/index.js';
 import type { RsaPrivateKeyMaterial, RsaPublicKeyMaterial } from '../driver/keys.js';
 import { emeOaepDecode, emeOaepEncode, oaepDecryptionError, oaepMaxMessageLength } from './oaep.js';
 import type { Options, RsaOaepParams } from './params.js';
 import { bytesResult } from './results.js';
-import { checkRawPrivateResult } from './rsa-fault-check.js';
 import { checkRsaPrivateKey, checkRsaPublicKey } from './rsa-limits.js';
 import { isRsaRepresentative, modulusBytes } from './rsa-public.js';
 
@@ -53,11 +52,12 @@ export async function rsaOaepEncrypt(
 }
 
 /**
- * Decrypt. Raw-RSA results are fault-checked (m^e = c) before decoding. A
- * device that does OAEP itself hands back only the plaintext, which cannot be
- * checked against the ciphertext (OAEP is randomised); a CRT fault there breaks
- * the device's own OAEP decoding, so a faulty result does not come out as a
- * value, and what can be checked (the length bound) is.
+ * Decrypt. The integrity gate (core/integrity) checks raw-RSA results (m^e = c)
+ * before they get here. A device that does OAEP itself hands back only the
+ * plaintext, which cannot be checked against the ciphertext (OAEP is
+ * randomised); a CRT fault there breaks the device's own OAEP decoding, so a
+ * faulty result does not come out as a value, and what can be checked (the
+ * length bound) the gate checks.
  */
 export async function rsaOaepDecrypt(
   exec: PrimitiveExecutor,
@@ -80,16 +80,7 @@ export async function rsaOaepDecrypt(
     ],
     { signal: options?.signal },
   );
-  if (result.index === 0) {
-    const plaintext = bytesResult(result);
-    if (plaintext.length > oaepMaxMessageLength(params.hash, k)) {
-      throw new DeviceError(`device ${result.device} returned an over-long OAEP plaintext`, {
-        device: result.device,
-      });
-    }
-    return plaintext;
-  }
+  if (result.index === 0) return bytesResult(result);
   const em = bytesResult(result, k);
-  checkRawPrivateResult(key.publicKey, ciphertext, em, result.device);
   return emeOaepDecode(params.hash, params.label ?? EMPTY, em, k);
 }

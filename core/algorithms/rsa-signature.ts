@@ -13,7 +13,6 @@ import { emsaPkcs1v15Encode } from '../encoding/emsa-pkcs1v15.js';
 import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../encoding/emsa-pss.js';
 import type { Options, RsaSignatureParams } from './params.js';
 import { booleanResult, bytesResult } from './results.js';
-import { checkRawPrivateResult, faultCheckFailed, openWithPublicKey } from './rsa-fault-check.js';
 import { checkRsaPrivateKey, checkRsaPublicKey } from './rsa-limits.js';
 import { isRsaRepresentative, modulusBytes } from './rsa-public.js';
 
@@ -77,7 +76,6 @@ export async function rsaSign(
   const mHash = digest(params.hash, message);
   // PKCS#1 v1.5 is deterministic and cheap: encode now (also checks the modulus is long enough).
   const pkcs1Em = params.scheme === 'pkcs1-v1_5' ? emsaPkcs1v15Encode(params.hash, mHash, k) : undefined;
-  let rawInput: Uint8Array | undefined;
   const alternatives: Alternative[] = [
     // The message rides along for providers whose library signs messages only (PrehashedMessage).
     {
@@ -91,29 +89,20 @@ export async function rsaSign(
       probe: { op: 'rsa-private', key, input: new Uint8Array(k) },
       // PSS needs a fresh salt, made only if this alternative is chosen.
       build: () => {
-        rawInput =
+        const input =
           pkcs1Em ??
           widen(
             emsaPssEncode(params.hash, mHash, key.bits, params.scheme === 'pss' ? params.saltLength : 0),
             k,
           );
-        return { op: 'rsa-private', key, input: rawInput };
+        return { op: 'rsa-private', key, input };
       },
     },
   ];
+  // The integrity gate (core/integrity) has opened the signature with the public key and
+  // compared it with the encoding (device padding) or the input (raw RSA) before release.
   const result = await exec.runFirst(alternatives, { signal: options?.signal });
   const signature = bytesResult(result, k);
-  if (result.index === 0) {
-    const opened = openWithPublicKey(publicKey, signature, result.device, 'RSA signature');
-    // PKCS#1 v1.5: compare with the encoding made above instead of encoding again.
-    const matches =
-      pkcs1Em !== undefined
-        ? constantTimeEqual(opened, pkcs1Em)
-        : encodingMatches(params, publicKey, mHash, opened);
-    if (!matches) throw faultCheckFailed(result.device, 'RSA signature');
-  } else {
-    checkRawPrivateResult(publicKey, rawInput!, signature, result.device);
-  }
   return signature;
 }
 

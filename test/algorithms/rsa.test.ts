@@ -25,7 +25,6 @@ import {
   NODE_HASH,
   paddingExecutor,
   rawExecutor,
-  rawHandlers,
   rsaPublicKeyObject,
 } from './node-executors.js';
 
@@ -272,18 +271,11 @@ describe('multi-prime keys', () => {
   });
 });
 
-describe('the RSA-CRT fault check', () => {
+// The RSA-CRT fault check (a corrupted raw private result or device-padded signature is
+// a DeviceError, never a value) moved with the check to the integrity gate the job queue
+// runs: test/integrity/gate.test.ts. What stays here is the algorithms layer's shape check.
+describe('device results of the wrong shape', () => {
   const key = keys[0]!.material;
-  const faultyRaw = makeExecutor('faulty-raw', {
-    ...rawHandlers,
-    'rsa-private': (r) => corrupt(rawHandlers['rsa-private']!(r) as Uint8Array, 77),
-  });
-  const registry2 = new MessageRegistry();
-  const msg = registry2.know(new Uint8Array([42]));
-  const faultySigner = makeExecutor('faulty-signer', {
-    'rsa-sign': (r) => corrupt(sign(NODE_HASH[r.padding.hash], msg, keys[0]!.privateKey), 3),
-  });
-
   const withheld = async (promise: Promise<unknown>, device: string) => {
     const outcome = await promise.then(
       (value) => ({ value }),
@@ -296,28 +288,6 @@ describe('the RSA-CRT fault check', () => {
     expect((error as Error).message).toContain(device);
     expect((error as Error).message).not.toContain(key.d.toString(16).slice(0, 16));
   };
-
-  it('a corrupted raw private result is a DeviceError, never a value', async () => {
-    await withheld(rsaRawPrivate(faultyRaw, key, new Uint8Array(256).fill(3, 1)), 'faulty-raw');
-    for (const params of [
-      { scheme: 'pkcs1-v1_5', hash: 'SHA-256' },
-      { scheme: 'pss', hash: 'SHA-384', saltLength: 48 },
-    ] as const) {
-      await withheld(rsaSign(faultyRaw, key, params, msg), 'faulty-raw');
-    }
-    const ct = publicEncrypt(
-      { key: keys[0]!.publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING },
-      Buffer.from('hi'),
-    );
-    await withheld(rsaOaepDecrypt(faultyRaw, key, { hash: 'SHA-1' }, ct), 'faulty-raw');
-  });
-
-  it('a corrupted device-padded signature is a DeviceError, never a value', async () => {
-    await withheld(
-      rsaSign(faultySigner, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, msg),
-      'faulty-signer',
-    );
-  });
 
   it('a device result of the wrong length is a DeviceError', async () => {
     const short = makeExecutor('short', { 'rsa-private': () => new Uint8Array(255) });
