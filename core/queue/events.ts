@@ -25,5 +25,13 @@ export type QueueEvent =
       readonly operation: PrimitiveOp;
       readonly reason: string;
     }
-  /** Back in service after a reset. */
-  | { readonly type: 'device-recovered'; readonly device: string; readonly queuePair?: number };
+  /**
+   * Back in service after a reset; `selfTest` is how many known-answer cases it passed
+   * first (present when the queue recovered the device after a failure, removal or faults).
+   */
+  | {
+      readonly type: 'device-recovered';
+      readonly device: string;
+      readonly queuePair?: number;
+      readonly selfTest?: number;
+    };

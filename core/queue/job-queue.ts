@@ -15,6 +15,28 @@
  * resolves; no timer, immediate or interrupt wait remains while idle or after
  * close.
  *
+ * Recovery (like a kernel driver's error handler): a device leaves service when
+ * it fails or goes gone, when one of its queue pairs throws, or when faults
+ * reported against it (DeviceEntry.reportFault: integrity-gate failures, device
+ * errors, nonsense or duplicate completions, stalls) reach `faultThreshold`
+ * within `faultWindowMs`. Its jobs are re-run elsewhere. The queue then resets
+ * it and runs the known-answer self-test (core/selftest) on it, and returns it to
+ * service only if that passes; otherwise it retries after an exponential backoff
+ * (`recoveryBackoffMs`, doubling, at most `recoveryBackoffMaxMs`), up to
+ * `recoveryAttempts` times, after which the device stays out. A device that went
+ * gone (surprise removal) is tried again when it reports `ready` (present again).
+ * While every device that could run a job is out of service, the job fails with
+ * DeviceGoneError naming those devices and why.
+ *
+ * Stalls: each queue pair learns its completion latency per operation class
+ * (latency.ts). A queue pair is stalled when its oldest job (live, or aborted but
+ * still held by the device) has waited `stallFactor` × its class's latency (within
+ * [`stallFloorMs`, `stallCeilingMs`]) and either later jobs on it have completed
+ * (the job was lost) or the device has completed nothing for that long. A stalled
+ * queue pair is abandoned (reset through `QueuePair.abandon`, which reclaims its
+ * descriptors) and its live jobs retried elsewhere first. `stallTimeoutMs`, when
+ * given, replaces the learned limit with a fixed one.
+ *
  * close(): stops intake at once (new submissions reject with DeviceGoneError);
  * by default drains, that is waits until every accepted job has settled (each
  * is still bounded by its deadline and by stall detection); with
@@ -49,7 +71,7 @@ import { type IntegrityFailure, IntegrityGate } from '../integrity/gate.js';
 import { AbortWatch } from './abort-watch.js';
 import { Backlog } from './backlog.js';
 import { DeadlineTimer } from './deadline-timer.js';
-import { DeviceEntry } from './device-entry.js';
+import { DeviceEntry, type DeviceFaultKind, type FaultSink, type RecoveryState } from './device-entry.js';
 import type { QueueEvent } from './events.js';
 import { JobPool, type JobRecord, JobState, promiseFor } from './job.js';
 import type { Lane, LaneOwner } from './lane.js';
@@ -86,6 +108,12 @@ export interface QueueDevice {
   readonly state: DeviceState;
   readonly inService: boolean;
   readonly fallback: boolean;
+  /** Where it is in recovery ('none' while in service). */
+  readonly recovery: RecoveryState;
+  /** Why it is out of service ('' while in service). */
+  readonly outReason: string;
+  /** Faults reported against it over its life, by kind. */
+  readonly faults: Readonly<Record<DeviceFaultKind, number>>;
 }
 
 /** How many backlog jobs one flush may set aside (no capable device has room) before it stops looking. */
@@ -109,7 +137,7 @@ function asPkaccelError(error: unknown, device: string): PkaccelError {
   });
 }
 
-export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
+export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, FaultSink {
   readonly pollThreshold: number;
   readonly pollSpinLimit: number;
   observing = false;
@@ -194,6 +222,9 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       state: e.device.state,
       inService: e.inService,
       fallback: e.fallback,
+      recovery: e.recovery,
+      outReason: e.outReason,
+      faults: { ...e.faultCounts },
     }));
   }
 
@@ -236,9 +267,11 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   // ----- PrimitiveExecutor ---------------------------------------------------------------------
 
   supports(request: PrimitiveRequest): boolean {
+    // A device out of service counts: a job for it fails with DeviceGoneError saying why, which
+    // tells the caller more than "unsupported" would.
     for (const entry of this.#devices) {
       if (entry.removed) continue;
-      if ((entry.inService || entry.device.state === 'resetting') && entry.covers(request)) return true;
+      if (entry.covers(request)) return true;
     }
     return false;
   }
@@ -432,7 +465,14 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   #assign(record: JobRecord, lane: Lane<DeviceEntry>, now: number): void {
     if (lane.pending.length === 0) this.#touched.push(lane);
     lane.assign(record, now);
-    this.#timer.ensure(lane.lastProgress + this.#options.stallTimeoutMs);
+    this.#timer.ensure(now + this.#stallLimit(lane, record));
+  }
+
+  /** How long `record` may wait on `lane` before the lane counts as stalled. */
+  #stallLimit(lane: Lane<DeviceEntry>, record: JobRecord): number {
+    const o = this.#options;
+    if (o.stallTimeoutMs > 0) return o.stallTimeoutMs;
+    return lane.latency.limit(record.request, o.stallFactor, o.stallFloorMs, o.stallCeilingMs);
   }
 
   #scheduleFlush(): void {
@@ -463,13 +503,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       } else {
         this.#backlogCount--;
         this.#totals.failed++;
-        this.#reject(
-          record,
-          record.lastError ??
-            new UnsupportedError(`no device in service can do ${describe(record)}`, {
-              ...(record.pinned === null ? {} : { device: record.pinned }),
-            }),
-        );
+        this.#reject(record, this.#noDeviceError(record));
       }
     }
     for (let i = skipped.length - 1; i >= 0; i--) this.#backlog.pushFront(skipped[i]!);
@@ -499,6 +533,34 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
     }
     record.request = request;
     return true;
+  }
+
+  /**
+   * Why no device can take the job: DeviceGoneError naming the capable devices out of
+   * service and why, else the last device error, else UnsupportedError.
+   */
+  #noDeviceError(record: JobRecord): PkaccelError {
+    const out: string[] = [];
+    let first = '';
+    for (const entry of this.#devices) {
+      if (entry.removed || entry.inService) continue;
+      if (record.pinned !== null && entry.id !== record.pinned) continue;
+      if (record.excluded?.includes(entry.id)) continue;
+      if (entry.firstCovered(record) < 0) continue;
+      if (first === '') first = entry.id;
+      out.push(`${entry.id} (${describeOut(entry)})`);
+    }
+    if (out.length > 0)
+      return new DeviceGoneError(
+        `no device in service can do ${describe(record)}: ${out.length === 1 ? 'the capable device is' : 'every capable device is'} out of service: ${out.join('; ')}`,
+        { device: first, ...(record.lastError === null ? {} : { cause: record.lastError }) },
+      );
+    return (
+      record.lastError ??
+      new UnsupportedError(`no device in service can do ${describe(record)}`, {
+        ...(record.pinned === null ? {} : { device: record.pinned }),
+      })
+    );
   }
 
   #anyRoom(): boolean {
@@ -534,7 +596,10 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       return;
     }
     const error = asPkaccelError(completion.error, lane.device.id);
-    if (error.code === 'device-error') this.#gate.noteFault(lane.device.id);
+    if (error.code === 'device-error') {
+      lane.device.reportFault('device-error', error.message);
+      this.#gate.noteFault(lane.device.id);
+    }
     this.#retryOrFail(record, error, lane);
   }
 
@@ -565,6 +630,106 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
         ? { type: 'device-removed', device: entry.id, reason: err.message }
         : { type: 'device-failed', device: entry.id, reason: err.message },
     );
+    this.#startRecovery(entry);
+  }
+
+  spuriousCompletion(lane: Lane<DeviceEntry>, tag: number): void {
+    lane.device.reportFault(
+      'bad-completion',
+      `queue pair ${lane.qp.index} returned tag ${tag}, which is not in flight`,
+    );
+  }
+
+  // ----- faults and recovery -------------------------------------------------------------------
+
+  /** FaultSink: count the fault; at the threshold, take the device out of service for recovery. */
+  deviceFault(entry: DeviceEntry, kind: DeviceFaultKind, reason: string): void {
+    if (this.#closed || entry.removed) return;
+    const count = entry.countFault(kind, performance.now(), this.#options.faultWindowMs);
+    if (count < this.#options.faultThreshold || !entry.inService) return;
+    const why = `${count} faults within ${this.#options.faultWindowMs} ms, the last ${kind}: ${reason}`;
+    // Deferred: the report may come from inside a harvest of one of the device's queue pairs.
+    queueMicrotask(() => {
+      if (this.#closed || entry.removed || !entry.inService) return;
+      this.#outOfService(entry, { type: 'device-failed', device: entry.id, reason: why });
+      this.#startRecovery(entry);
+    });
+  }
+
+  /** Begin (or resume, for a device present again) the reset → self-test → return cycle. */
+  #startRecovery(entry: DeviceEntry): void {
+    if (this.#closed || entry.removed || entry.inService) return;
+    const r = entry.recovery;
+    if (r === 'resetting' || r === 'self-test' || r === 'backoff') return;
+    if (entry.device.state === 'closed') {
+      entry.recovery = 'given-up';
+      return;
+    }
+    if (entry.device.state === 'gone') {
+      entry.recovery = 'absent';
+      return;
+    }
+    if (r === 'absent' || r === 'given-up') entry.recoveryAttempts = 0;
+    void this.#recover(entry);
+  }
+
+  async #recover(entry: DeviceEntry): Promise<void> {
+    const o = this.#options;
+    const signal = this.#lifetime.signal;
+    const stillOurs = (): boolean => !this.#closed && !entry.removed && !entry.inService;
+    while (stillOurs()) {
+      if (entry.device.state === 'gone') {
+        entry.recovery = 'absent';
+        this.#scheduleFlush();
+        return;
+      }
+      if (entry.device.state === 'closed') break;
+      entry.recoveryAttempts++;
+      let failure: string;
+      try {
+        entry.recovery = 'resetting';
+        await entry.device.reset(signal);
+        if (!stillOurs()) return;
+        entry.recovery = 'self-test';
+        const report = await o.selfTest(entry.device, { signal, timeoutMs: o.selfTestTimeoutMs });
+        if (!stillOurs()) return;
+        if (report.passed && entry.device.state === 'ready') {
+          this.#backInService(entry, report.ran);
+          return;
+        }
+        failure =
+          report.failures.length > 0
+            ? `self-test failed (${report.failures.length} of ${report.ran}): ${report.failures[0]!.id}: ${report.failures[0]!.detail}`
+            : `the device is ${entry.device.state} after its self-test`;
+      } catch (error) {
+        if (!stillOurs()) return;
+        failure = `reset failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
+      entry.outReason = `recovery attempt ${entry.recoveryAttempts} failed: ${failure}`;
+      this.#emit({ type: 'device-failed', device: entry.id, reason: entry.outReason });
+      if (entry.recoveryAttempts >= o.recoveryAttempts) break;
+      entry.recovery = 'backoff';
+      const wait = Math.min(o.recoveryBackoffMaxMs, o.recoveryBackoffMs * 2 ** (entry.recoveryAttempts - 1));
+      if (!(await sleep(wait, signal))) return;
+    }
+    if (!stillOurs()) return;
+    entry.recovery = 'given-up';
+    entry.outReason = `out of service for good after ${entry.recoveryAttempts} recovery attempt(s); ${entry.outReason}`;
+    this.#emit({ type: 'device-failed', device: entry.id, reason: entry.outReason });
+    this.#scheduleFlush();
+  }
+
+  /** The device passed its self-test: take jobs again. */
+  #backInService(entry: DeviceEntry, checked: number): void {
+    entry.inService = true;
+    entry.recovery = 'none';
+    entry.outReason = '';
+    entry.recoveryAttempts = 0;
+    entry.recentFaults.length = 0;
+    entry.refreshCapabilities();
+    for (const lane of entry.lanes) lane.reopen();
+    this.#emit({ type: 'device-recovered', device: entry.id, selfTest: checked });
+    this.#scheduleFlush();
   }
 
   // ----- integrity -----------------------------------------------------------------------------
@@ -617,8 +782,12 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       `${operation} result from device ${entry.id} failed the integrity check (${failure.reason}); the result was withheld`,
       { device: entry.id },
     );
-    if (failure.outOfService && entry.inService && !this.#closed)
+    if (failure.outOfService && entry.inService && !this.#closed) {
       this.#outOfService(entry, { type: 'device-failed', device: entry.id, reason: failure.reason });
+      this.#startRecovery(entry);
+    } else {
+      entry.reportFault('integrity', failure.reason);
+    }
     if (this.#closed) {
       this.#totals.failed++;
       this.#reject(record, error);
@@ -686,6 +855,8 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   /** Settle an in-flight job early; its tag stays out until the device returns it. */
   #discard(record: JobRecord, lane: Lane<DeviceEntry>, error: PkaccelError): void {
     const reject = record.reject;
+    // The device still holds the slot: the sweep reclaims it if the device never returns it.
+    if (!this.#closed) this.#timer.ensure(record.dispatchedAt + this.#stallLimit(lane, record));
     lane.discard(record.slot);
     this.#unlisten(record);
     record.resolve = noop;
@@ -724,25 +895,48 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       else if (record.deadline < next) next = record.deadline;
     };
     this.#backlog.forEachLive(visit);
-    // Stall rule 1: a device with jobs out and no completion on any queue pair (nor a queue
-    // pair newly busy) for stallTimeoutMs: every busy queue pair of it is abandoned. Judged per
-    // device, not per queue pair, because a card with few engines may serve one queue pair
-    // while another waits its turn.
     const stalled = new Set<Lane<DeviceEntry>>();
+    const fixed = this.#options.stallTimeoutMs;
     for (const entry of this.#devices) {
       let busy = false;
       let progress = 0;
+      let completion = 0;
       for (const lane of entry.lanes) {
         lane.forEachLive(visit);
         if (lane.lastProgress > progress) progress = lane.lastProgress;
+        if (lane.lastCompletion > completion) completion = lane.lastCompletion;
         if (lane.occupied > 0 && lane.open) busy = true;
       }
       if (!busy) continue;
-      const stallAt = progress + this.#options.stallTimeoutMs;
-      if (stallAt <= now) {
-        for (const lane of entry.lanes) if (lane.occupied > 0 && lane.open) stalled.add(lane);
-      } else if (stallAt < next) {
-        next = stallAt;
+      if (fixed > 0) {
+        // Explicit stallTimeoutMs: a device with jobs out and no completion on any queue pair (nor a
+        // queue pair newly busy) for that long: every busy queue pair of it is abandoned.
+        const stallAt = progress + fixed;
+        if (stallAt <= now) {
+          for (const lane of entry.lanes) if (lane.occupied > 0 && lane.open) stalled.add(lane);
+        } else if (stallAt < next) {
+          next = stallAt;
+        }
+        continue;
+      }
+      // Learned limits: a queue pair whose oldest job (live or aborted: the device still holds
+      // its slot) has waited past its class's limit, when either a later job on it completed
+      // (the job was lost) or the whole device has completed nothing for that long (it stopped).
+      // A queue pair that merely waits its turn while the device serves others is not stalled.
+      for (const lane of entry.lanes) {
+        if (lane.occupied === 0 || !lane.open) continue;
+        const oldest = lane.oldest();
+        if (oldest === undefined) continue;
+        const limit = this.#stallLimit(lane, oldest);
+        const due = oldest.dispatchedAt + limit;
+        if (due > now) {
+          if (due < next) next = due;
+          continue;
+        }
+        const lost = lane.lastCompletion > oldest.dispatchedAt;
+        const quiet = completion + limit <= now;
+        if (lost || quiet) stalled.add(lane);
+        else if (completion + limit < next) next = completion + limit;
       }
     }
     for (const record of expired) {
@@ -763,14 +957,32 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
       }
     }
     expired.length = 0;
-    for (const lane of stalled) this.#abandon(lane);
-    if (this.#live > 0 && next < Number.POSITIVE_INFINITY) this.#timer.ensure(next);
+    for (const lane of stalled) {
+      // Results waiting unharvested (the event loop was busy, an interrupt was late) are not a stall.
+      if (lane.harvestNow() > 0) {
+        const retry = performance.now() + this.#options.stallFloorMs;
+        if (retry < next) next = retry;
+        continue;
+      }
+      this.#abandon(lane);
+    }
+    if (next < Number.POSITIVE_INFINITY && (this.#live > 0 || this.#anyOccupied())) {
+      this.#timer.ensure(next);
+      // Slots held only by aborted jobs are reclaimed on time, but keep no process alive.
+      if (this.#live === 0) this.#timer.idle();
+    }
+  }
+
+  #anyOccupied(): boolean {
+    for (const entry of this.#devices) for (const lane of entry.lanes) if (lane.occupied > 0) return true;
+    return false;
   }
 
   /** A queue pair stopped completing: reset it, re-run its jobs (elsewhere first), reopen it. */
   #abandon(lane: Lane<DeviceEntry>): void {
     const entry = lane.device;
     lane.stop();
+    entry.reportFault('stall', `queue pair ${lane.qp.index} stopped completing`);
     this.#emit({
       type: 'device-reset',
       device: entry.id,
@@ -815,6 +1027,13 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
     const reason = event.reason ?? event.state;
     switch (event.state) {
       case 'ready':
+        // Present again after a removal (or back after we gave up): reset and self-test first.
+        if (entry.recovery === 'absent' || entry.recovery === 'given-up') {
+          this.#startRecovery(entry);
+          return;
+        }
+        // Our own reset finished: the self-test decides.
+        if (entry.recovery !== 'none') return;
         if (!entry.inService) {
           entry.inService = true;
           for (const lane of entry.lanes) lane.reopen();
@@ -823,14 +1042,18 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
         }
         return;
       case 'resetting':
+        // The queue's own reset during recovery: nothing to do.
+        if (entry.recovery !== 'none') return;
         this.#outOfService(entry, { type: 'device-reset', device: entry.id, reason });
         return;
       case 'failed':
         this.#outOfService(entry, { type: 'device-failed', device: entry.id, reason });
+        this.#startRecovery(entry);
         return;
       case 'gone':
       case 'closed':
         this.#outOfService(entry, { type: 'device-removed', device: entry.id, reason });
+        this.#startRecovery(entry);
         return;
     }
   }
@@ -839,12 +1062,26 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry> {
   #outOfService(entry: DeviceEntry, event: QueueEvent): void {
     if (!entry.inService) return;
     entry.inService = false;
+    entry.outReason = describeEvent(event);
     const error = new DeviceGoneError(`device ${entry.id} went out of service: ${describeEvent(event)}`, {
       device: entry.id,
     });
     for (const lane of entry.lanes) {
       lane.stop();
-      for (const record of lane.evacuate()) this.#retryOrFail(record, error, lane);
+      for (const record of lane.evacuate()) {
+        // Re-routed, not failed by this device's answer: it does not use up one of the job's retries.
+        record.lastError = error;
+        if (record.pinned !== null) {
+          lane.failed++;
+          this.#totals.failed++;
+          this.#reject(record, error);
+          continue;
+        }
+        record.avoid = entry.id;
+        lane.retried++;
+        this.#totals.retried++;
+        this.requeueFront(record);
+      }
     }
     this.#emit(event);
     this.#scheduleFlush();
@@ -865,4 +1102,36 @@ function describe(record: JobRecord): string {
 
 function describeEvent(event: QueueEvent): string {
   return 'reason' in event ? event.reason : event.type;
+}
+
+/** Why a device is out of service, for an error message. */
+function describeOut(entry: DeviceEntry): string {
+  const why = entry.outReason || `it is ${entry.device.state}`;
+  switch (entry.recovery) {
+    case 'resetting':
+    case 'self-test':
+    case 'backoff':
+      return `${why}; recovering, attempt ${entry.recoveryAttempts}`;
+    case 'absent':
+      return `${why}; waiting for it to be present again`;
+    default:
+      return why;
+  }
+}
+
+/** Resolve true after `ms` (an unref'd timer: a device's recovery keeps no process alive), false on abort. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', done);
+      resolve(true);
+    }, ms);
+    timer.unref();
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

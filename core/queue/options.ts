@@ -2,6 +2,12 @@
  * The job queue's options, as `openAccelerator` takes them, and their defaults.
  */
 
+import type { Device } from '../driver/device.js';
+import { type SelfTestOptions, type SelfTestReport, selfTestDevice } from '../selftest/device-self-test.js';
+
+/** Runs the known-answer self-test on a device the queue is bringing back into service. */
+export type SelfTestRunner = (device: Device, options: SelfTestOptions) => Promise<SelfTestReport>;
+
 import type { IntegrityOptions } from '../integrity/options.js';
 
 /** What `submit` does when the backlog already holds `maxBacklog` jobs. */
@@ -23,10 +29,46 @@ export interface QueueOptions {
   /** How many times a job is re-run after a device failed it (device error, removal, stall). Default 2. */
   readonly retries?: number;
   /**
-   * A queue pair with jobs in flight and no completion for this long is abandoned
-   * (reset) and its jobs retried elsewhere. Default: `timeoutMs`, or 30,000 when that is 0.
+   * Explicit stall limit: a queue pair with jobs in flight and no completion for this
+   * long is abandoned (reset) and its jobs retried elsewhere. Default: none, stalls are
+   * judged from the learned latency (`stallFactor`, `stallFloorMs`, `stallCeilingMs`).
    */
   readonly stallTimeoutMs?: number;
+  /**
+   * A queue pair is stalled when its oldest job has waited this many times the latency
+   * the queue pair has shown for that operation class (EWMA, core/queue/latency.ts). Default 4.
+   */
+  readonly stallFactor?: number;
+  /** The learned stall limit is never below this, in ms. Default 250. */
+  readonly stallFloorMs?: number;
+  /**
+   * The learned stall limit is never above this, in ms (also the limit before any latency
+   * has been seen). Default min(5,000, timeoutMs / 4), 5,000 when timeoutMs is 0.
+   */
+  readonly stallCeilingMs?: number;
+  /**
+   * Faults (integrity failures, device errors, nonsense or duplicate completions, stalls)
+   * within `faultWindowMs` that take a device out of service for recovery. Default 3.
+   */
+  readonly faultThreshold?: number;
+  /** The window in which faults are counted, in ms. Default 60,000. */
+  readonly faultWindowMs?: number;
+  /**
+   * Recovery attempts (reset, then the known-answer self-test) before a device that
+   * left service stays out for good. Default 6.
+   */
+  readonly recoveryAttempts?: number;
+  /** Wait before the second recovery attempt, doubled before each later one, in ms. Default 250. */
+  readonly recoveryBackoffMs?: number;
+  /** The longest wait between recovery attempts, in ms. Default 30,000. */
+  readonly recoveryBackoffMaxMs?: number;
+  /** How long one self-test may take before it counts as failed, in ms. Default 10,000. */
+  readonly selfTestTimeoutMs?: number;
+  /**
+   * The self-test a device must pass to return to service. Default: core/selftest's
+   * `selfTestDevice` (the shipped known-answer vectors its capabilities cover).
+   */
+  readonly selfTest?: SelfTestRunner;
   /** A harvest that finds at least this many completions switches the queue pair to busy polling. Default 4. */
   readonly pollThreshold?: number;
   /** Polls in a row finding fewer than `pollThreshold` after which a queue pair goes back to its interrupt. Default 32. */
@@ -37,7 +79,10 @@ export interface QueueOptions {
   readonly integrity?: IntegrityOptions;
 }
 
-export type ResolvedQueueOptions = Required<QueueOptions>;
+export type ResolvedQueueOptions = Required<Omit<QueueOptions, 'stallTimeoutMs'>> & {
+  /** The explicit stall limit, or 0: judged from learned latency. */
+  readonly stallTimeoutMs: number;
+};
 
 export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOptions {
   const timeoutMs = nonNegative(options.timeoutMs, 30_000, 'timeoutMs');
@@ -46,11 +91,22 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     onBacklogFull: options.onBacklogFull ?? 'wait',
     timeoutMs,
     retries: nonNegative(options.retries, 2, 'retries'),
-    stallTimeoutMs: positiveNumber(
-      options.stallTimeoutMs,
-      timeoutMs > 0 ? timeoutMs : 30_000,
-      'stallTimeoutMs',
+    stallTimeoutMs:
+      options.stallTimeoutMs === undefined ? 0 : positiveNumber(options.stallTimeoutMs, 0, 'stallTimeoutMs'),
+    stallFactor: positiveNumber(options.stallFactor, 4, 'stallFactor'),
+    stallFloorMs: positiveNumber(options.stallFloorMs, 250, 'stallFloorMs'),
+    stallCeilingMs: positiveNumber(
+      options.stallCeilingMs,
+      timeoutMs > 0 ? Math.min(5_000, timeoutMs / 4) : 5_000,
+      'stallCeilingMs',
     ),
+    faultThreshold: positiveInteger(options.faultThreshold, 3, 'faultThreshold'),
+    faultWindowMs: positiveNumber(options.faultWindowMs, 60_000, 'faultWindowMs'),
+    recoveryAttempts: nonNegative(options.recoveryAttempts, 6, 'recoveryAttempts'),
+    recoveryBackoffMs: positiveNumber(options.recoveryBackoffMs, 250, 'recoveryBackoffMs'),
+    recoveryBackoffMaxMs: positiveNumber(options.recoveryBackoffMaxMs, 30_000, 'recoveryBackoffMaxMs'),
+    selfTestTimeoutMs: positiveNumber(options.selfTestTimeoutMs, 10_000, 'selfTestTimeoutMs'),
+    selfTest: options.selfTest ?? selfTestDevice,
     pollThreshold: positiveInteger(options.pollThreshold, 4, 'pollThreshold'),
     pollSpinLimit: positiveInteger(options.pollSpinLimit, 32, 'pollSpinLimit'),
     statsIntervalMs: positiveNumber(options.statsIntervalMs, 1_000, 'statsIntervalMs'),
