@@ -14,7 +14,11 @@ import { windowDriver } from './drivers/window/index.js';
 import { simulatorPlatform } from './simulator/platform.js';
 
 // AcceleratorQueue and the core/queue types below: what accel.queue, stats$, events$ and the queue options are typed with.
-export type { AcceleratorQueue } from './core/api/accelerator.js';
+export type {
+  AcceleratorQueue,
+  DeviceSelectionOptions,
+  DeviceSelectionSource,
+} from './core/api/accelerator.js';
 export * from './core/api/index.js';
 export * from './core/driver/index.js';
 export type * from './core/platform/index.js';
@@ -32,9 +36,23 @@ export type {
   QueueStats,
   SubmitOptions,
 } from './core/queue/index.js';
-export { defaultRegistry, Registry, registerDriver, registerPlatform } from './core/registry/registry.js';
+export {
+  type AutoSpecs,
+  type DriverListing,
+  defaultRegistry,
+  Registry,
+  type RegistryListing,
+  registerDriver,
+  registerPlatform,
+  type SimulatedListing,
+} from './core/registry/registry.js';
 
-/** The built-in drivers: one line per device family. */
+/**
+ * The built-in drivers: one line per device family. Adding a family is a folder
+ * in drivers/, its datasheet in docs/hardware/, its model folder in
+ * simulator/models/, and one line here; core decides nothing by a driver's name
+ * (the fallback provider is the driver whose `role` is `'fallback'`).
+ */
 const BUILT_IN_DRIVERS = [ringDriver, virtioCryptoDriver, windowDriver, softwareDriver];
 
 for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);
@@ -42,5 +60,6 @@ for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);
 // The real machine's PCI functions (scheme "pci"), through pcie-mmio; it throws pkaccel's typed errors.
 defaultRegistry.registerPlatform(createNativePlatform({ errors: pkaccelErrors }));
 
-// The simulated cards (scheme "sim"): the fallback `auto` opens when no hardware is found.
+// The simulated cards (scheme "sim"): opened when named; `auto` never opens them in a library
+// (the CLI adds the ones the simulator offers by default when no card is found, and says so).
 defaultRegistry.registerPlatform(simulatorPlatform);

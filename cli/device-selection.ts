@@ -1,60 +1,87 @@
 /**
- * Which devices a command works on: `--devices` (comma-separated specs, may be
- * repeated), else PKACCEL_DEVICES, else `auto`. `auto` expands through the
- * registry, and when it falls back to the simulator because no card was found,
- * the command says so rather than letting a simulated figure pass for a card's.
+ * Which devices a command works on, and how it opens them. The list is
+ * `--devices` (comma-separated specs, may be repeated), else PKACCEL_DEVICES,
+ * else `auto`, resolved by core's `resolveDeviceSelection` (one DeviceSelection
+ * type for the library and the CLI). Unlike a library, the command adds the
+ * simulated cards when `auto` finds no card, and says so on stderr rather than
+ * letting a simulated figure pass for a card's.
+ *
+ * A device spec the registry refuses (unknown scheme, unknown option, bad
+ * value, empty entry) is a usage error: one line on stderr, exit 2.
  */
 
-import type { Registry } from '../index.js';
+import {
+  type Accelerator,
+  type DeviceSelection,
+  InvalidInputError,
+  type OpenAcceleratorOptions,
+  openAccelerator,
+  resolveDeviceSelection,
+} from '../index.js';
+import type { CommandContext } from './context.js';
+import { UsageError } from './exit-codes.js';
 
-export interface DeviceSelection {
-  /** Where the list came from, for the notes a command prints. */
+/** The selection as the CLI prints it: `source` says `--devices` for the option. */
+export interface CliDeviceSelection extends Omit<DeviceSelection, 'source'> {
   readonly source: '--devices' | 'PKACCEL_DEVICES' | 'auto';
-  /** The specs to open, `auto` expanded, in order, without duplicates. */
-  readonly specs: readonly string[];
-  /** `auto` found no card and used the simulator's default devices. */
-  readonly usedSimulatorFallback: boolean;
 }
 
-/** Split `--devices a,b --devices c` into ["a", "b", "c"]. */
-export function splitSpecs(values: readonly string[] | undefined): string[] {
-  return (values ?? [])
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+/** Turn an InvalidInputError (a spec the registry refused) into a usage error; anything else as it is. */
+export function asUsageError(error: unknown): unknown {
+  return error instanceof InvalidInputError ? new UsageError(error.message, { cause: error }) : error;
 }
 
+/** Resolve `--devices` (repeatable, comma-separated) the way openAccelerator does, with the simulator when no card is found. */
 export async function selectDevices(
-  registry: Registry,
+  ctx: CommandContext,
   option: readonly string[] | undefined,
-  env: NodeJS.ProcessEnv,
-  signal?: AbortSignal,
-): Promise<DeviceSelection> {
-  const fromOption = splitSpecs(option);
-  const fromEnv = splitSpecs(env.PKACCEL_DEVICES === undefined ? [] : [env.PKACCEL_DEVICES]);
-  const source = fromOption.length > 0 ? '--devices' : fromEnv.length > 0 ? 'PKACCEL_DEVICES' : 'auto';
-  const requested = fromOption.length > 0 ? fromOption : fromEnv.length > 0 ? fromEnv : ['auto'];
-  const specs: string[] = [];
-  let usedSimulatorFallback = false;
-  for (const spec of requested) {
-    let expanded = [spec];
-    if (spec === 'auto') {
-      const auto = await registry.autoSpecs(signal);
-      expanded = auto.specs;
-      usedSimulatorFallback ||= auto.usedFallback;
-    }
-    for (const s of expanded) if (!specs.includes(s)) specs.push(s);
+): Promise<CliDeviceSelection> {
+  try {
+    const selection = await resolveDeviceSelection({
+      devices: option === undefined ? undefined : option.join(','),
+      registry: ctx.registry,
+      env: ctx.env,
+      signal: ctx.signal,
+      simulateWhenNoCard: true,
+    });
+    return { ...selection, source: selection.source === 'devices' ? '--devices' : selection.source };
+  } catch (error) {
+    throw asUsageError(error);
   }
-  return { source, specs, usedSimulatorFallback };
+}
+
+/**
+ * Open one selected spec on its own accelerator. A refused spec (InvalidInputError:
+ * an unknown option, a bad value) throws a UsageError; any other failure (a card
+ * that does not answer, a native addon that was not built) is returned for the
+ * command to report in its table.
+ */
+export async function openSelected(
+  ctx: CommandContext,
+  specs: string | readonly string[],
+  extra: Pick<OpenAcceleratorOptions, 'queue'> = {},
+): Promise<{ accel: Accelerator; error?: undefined } | { accel?: undefined; error: unknown }> {
+  try {
+    const accel = await openAccelerator({
+      devices: typeof specs === 'string' ? [specs] : specs,
+      registry: ctx.registry,
+      signal: ctx.signal,
+      ...extra,
+    });
+    return { accel };
+  } catch (error) {
+    const usage = asUsageError(error);
+    if (usage instanceof UsageError) throw usage;
+    return { error };
+  }
 }
 
 /** The note a command prints about its device list (to stderr, so --json output stays parseable). */
-export function selectionNote(selection: DeviceSelection): string | undefined {
-  if (selection.usedSimulatorFallback) {
-    const simulated = selection.specs.filter((s) => s.startsWith('sim:'));
-    return `no accelerator card found: using the simulator (${simulated.join(', ')}) (results are the simulated cards', not a real card's)`;
-  }
-  if (selection.source === 'auto' && !selection.specs.some((s) => s !== 'software'))
-    return 'no accelerator card found and no simulator registered: only the software provider is available';
+export function selectionNote(ctx: CommandContext, selection: CliDeviceSelection): string | undefined {
+  if (selection.usedSimulatorFallback)
+    return `no accelerator card found: using the simulator (${selection.simulated.join(', ')}) (results are the simulated cards', not a real card's)`;
+  const fallback = ctx.registry.fallbackDriver()?.scheme;
+  if (selection.source === 'auto' && selection.cards === 0 && !selection.specs.some((s) => s !== fallback))
+    return `no accelerator card found and no simulator registered: only the ${fallback ?? 'fallback'} provider is available`;
   return undefined;
 }

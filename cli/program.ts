@@ -11,12 +11,12 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { defaultRegistry, type Registry } from '../index.js';
 import { runBind, runUnbind } from './commands/bind.js';
 import { runDevices } from './commands/devices.js';
-import { runSelftest } from './commands/selftest.js';
 import { runSpeedCommand } from './commands/speed.js';
 import { runStats } from './commands/stats.js';
 import type { CommandContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
 import { type Io, processIo } from './io.js';
+import { runSelftest } from './selftest/command.js';
 import { DEFAULT_SPEED_ALGORITHMS, SPEED_ALGORITHMS } from './speed/algorithms.js';
 
 function packageVersion(): string {

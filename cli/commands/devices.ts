@@ -4,10 +4,11 @@
  * each opened once to show its state and capabilities.
  */
 
-import { type Capability, openAccelerator } from '../../index.js';
+import { addonStatus } from 'pcie-mmio';
+import type { Capability } from '../../index.js';
 import { summarizeCapabilities } from '../capability-summary.js';
 import { type CommandContext, messageOf, printJson, sysfsRootOf } from '../context.js';
-import { selectDevices, selectionNote } from '../device-selection.js';
+import { openSelected, selectDevices, selectionNote } from '../device-selection.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { type HardwareFunction, scanHardware } from '../hardware.js';
 import { renderTable } from '../table.js';
@@ -31,12 +32,8 @@ export interface ConfiguredDevice {
 }
 
 async function inspect(ctx: CommandContext, spec: string): Promise<ConfiguredDevice[]> {
-  let accel: Awaited<ReturnType<typeof openAccelerator>>;
-  try {
-    accel = await openAccelerator({ devices: [spec], registry: ctx.registry, signal: ctx.signal });
-  } catch (error) {
-    return [{ spec, state: 'unavailable', error: messageOf(error) }];
-  }
+  const { accel, error } = await openSelected(ctx, spec);
+  if (accel === undefined) return [{ spec, state: 'unavailable', error: messageOf(error) }];
   try {
     return accel.devices.map((d) => ({
       spec,
@@ -84,6 +81,16 @@ function configuredTable(ctx: CommandContext, configured: readonly ConfiguredDev
   );
 }
 
+/**
+ * Whether pcie-mmio's native addon (the `pci:` platform's register access) was
+ * built, and if not why (the build records the missing tools at install time).
+ */
+function nativeAddon(): { built: true } | { built: false; reason: string } {
+  const status = addonStatus();
+  if (status.loaded) return { built: true };
+  return { built: false, reason: status.error.message };
+}
+
 export async function runDevices(ctx: CommandContext, options: DevicesOptions): Promise<number> {
   const sysfsRoot = sysfsRootOf(options.sysfsRoot, ctx.env);
   let hardware: HardwareFunction[] = [];
@@ -93,16 +100,18 @@ export async function runDevices(ctx: CommandContext, options: DevicesOptions): 
   } catch (error) {
     scanError = messageOf(error);
   }
-  const selection = await selectDevices(ctx.registry, options.devices, ctx.env, ctx.signal);
+  const selection = await selectDevices(ctx, options.devices);
   const configured: ConfiguredDevice[] = [];
   for (const spec of selection.specs) configured.push(...(await inspect(ctx, spec)));
   const failed = configured.some((d) => d.state !== 'ready');
-  const note = selectionNote(selection);
+  const note = selectionNote(ctx, selection);
+  const native = nativeAddon();
   if (options.json === true) {
     printJson(ctx, {
       sysfsRoot,
       hardware,
       ...(scanError === undefined ? {} : { scanError }),
+      nativeAddon: native,
       selection,
       devices: configured,
       ...(note === undefined ? {} : { note }),
@@ -111,6 +120,7 @@ export async function runDevices(ctx: CommandContext, options: DevicesOptions): 
   }
   const { style } = ctx.io;
   const lines: string[] = [style.bold(`PCI functions under ${sysfsRoot}`)];
+  if (!native.built) lines.push(`  ${style.yellow(`the native addon was not built: ${native.reason}`)}`);
   if (scanError !== undefined) lines.push(`  could not scan: ${scanError}`);
   else if (hardware.length === 0)
     lines.push(`  ${options.all === true ? 'none' : 'none that a registered pkaccel driver claims'}`);

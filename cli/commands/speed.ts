@@ -46,10 +46,10 @@ export async function runSpeedCommand(
   options: SpeedOptions,
 ): Promise<number> {
   const algorithms = parseAlgorithms(algorithmNames);
-  const selection = await selectDevices(ctx.registry, options.devices, ctx.env, ctx.signal);
-  const note = selectionNote(selection);
+  const selection = await selectDevices(ctx, options.devices);
+  const note = selectionNote(ctx, selection);
   if (note !== undefined && options.json !== true) ctx.io.err(`note: ${note}\n`);
-  const { providers, failed } = await openProviders(ctx.registry, selection.specs, ctx.signal);
+  const { providers, failed } = await openProviders(ctx, selection.specs);
   let report: Awaited<ReturnType<typeof runSpeed>>;
   try {
     report = await runSpeed({

@@ -6,9 +6,9 @@
  * snapshot per line (NDJSON), the last one marked `final`.
  */
 
-import { type Accelerator, openAccelerator, type QueueStats } from '../../index.js';
+import type { QueueStats } from '../../index.js';
 import { type CommandContext, messageOf } from '../context.js';
-import { selectDevices, selectionNote } from '../device-selection.js';
+import { openSelected, selectDevices, selectionNote } from '../device-selection.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.js';
 import { algorithmNamed, SPEED_ALGORITHMS, type SubtleLike } from '../speed/algorithms.js';
 import { measure } from '../speed/measure.js';
@@ -106,21 +106,15 @@ export async function runStats(ctx: CommandContext, options: StatsOptions): Prom
     throw new UsageError(
       `unknown workload "${options.workload}"; known: ${SPEED_ALGORITHMS.map((a) => a.name).join(' ')}`,
     );
-  const selection = await selectDevices(ctx.registry, options.devices, ctx.env, ctx.signal);
-  const note = selectionNote(selection);
+  const selection = await selectDevices(ctx, options.devices);
+  const note = selectionNote(ctx, selection);
   if (note !== undefined) ctx.io.err(`note: ${note}\n`);
-  let accel: Accelerator;
-  try {
-    accel = await openAccelerator({
-      devices: selection.specs,
-      registry: ctx.registry,
-      signal: ctx.signal,
-      queue: { statsIntervalMs: options.intervalMs },
-    });
-  } catch (error) {
-    ctx.io.err(`could not open ${selection.specs.join(', ')}: ${messageOf(error)}\n`);
+  const opened = await openSelected(ctx, selection.specs, { queue: { statsIntervalMs: options.intervalMs } });
+  if (opened.accel === undefined) {
+    ctx.io.err(`could not open ${selection.specs.join(', ')}: ${messageOf(opened.error)}\n`);
     return EXIT_FAILURE;
   }
+  const accel = opened.accel;
   const started = performance.now();
   let drawnLines = 0;
   const show = (line: StatsLine) => {

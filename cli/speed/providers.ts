@@ -5,8 +5,9 @@
  */
 
 import { webcrypto } from 'node:crypto';
-import { type Accelerator, openAccelerator, type Registry } from '../../index.js';
-import { messageOf } from '../context.js';
+import type { Accelerator } from '../../index.js';
+import { type CommandContext, messageOf } from '../context.js';
+import { openSelected } from '../device-selection.js';
 import type { SubtleLike } from './algorithms.js';
 
 export type ProviderKind = 'device' | 'software' | 'node';
@@ -32,10 +33,10 @@ function nodeProvider(): Provider {
   };
 }
 
-function acceleratorProvider(spec: string, accel: Accelerator): Provider {
+function acceleratorProvider(spec: string, accel: Accelerator, fallback: string | undefined): Provider {
   return {
     name: spec,
-    kind: spec === 'software' ? 'software' : 'device',
+    kind: spec === fallback ? 'software' : 'device',
     model: accel.devices.map((d) => d.model).join(', '),
     subtle: accel.subtle as unknown as SubtleLike,
     close: () => accel.close(),
@@ -43,23 +44,28 @@ function acceleratorProvider(spec: string, accel: Accelerator): Provider {
 }
 
 /**
- * Open the providers: the device specs in order, then `software` if it was not
- * among them, then node. A spec that cannot be opened is reported, not fatal.
+ * Open the providers: the device specs in order, then the fallback provider
+ * (`software`) if it was not among them, then node. A spec that cannot be
+ * opened is reported, not fatal; a spec the registry refuses is a usage error
+ * (thrown after closing what was opened).
  */
 export async function openProviders(
-  registry: Registry,
+  ctx: CommandContext,
   specs: readonly string[],
-  signal: AbortSignal,
 ): Promise<{ providers: Provider[]; failed: { spec: string; error: string }[] }> {
-  const wanted = specs.includes('software') ? [...specs] : [...specs, 'software'];
+  const fallback = ctx.registry.fallbackDriver()?.scheme;
+  const wanted = fallback === undefined || specs.includes(fallback) ? [...specs] : [...specs, fallback];
   const providers: Provider[] = [];
   const failed: { spec: string; error: string }[] = [];
-  for (const spec of wanted) {
-    try {
-      providers.push(acceleratorProvider(spec, await openAccelerator({ devices: [spec], registry, signal })));
-    } catch (error) {
-      failed.push({ spec, error: messageOf(error) });
+  try {
+    for (const spec of wanted) {
+      const { accel, error } = await openSelected(ctx, spec);
+      if (accel) providers.push(acceleratorProvider(spec, accel, fallback));
+      else failed.push({ spec, error: messageOf(error) });
     }
+  } catch (error) {
+    await Promise.allSettled(providers.map((p) => p.close()));
+    throw error;
   }
   providers.push(nodeProvider());
   return { providers, failed };

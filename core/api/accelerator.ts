@@ -23,9 +23,14 @@ import { AcceleratorSubtle } from './subtle.js';
 /** How to open an accelerator. */
 export interface OpenAcceleratorOptions {
   /**
-   * Device specs ("software", "sim:ring", "pci:0000:03:00.0", or "auto" for what the
-   * registered drivers find). Default: the comma-separated PKACCEL_DEVICES
-   * environment variable if set, else "auto".
+   * Device specs ("software", "sim:ring", "pci:0000:03:00.0", or "auto"), as an
+   * array or one comma-separated string. Default: the comma-separated
+   * PKACCEL_DEVICES environment variable if set, else "auto".
+   *
+   * "auto" means the cards the registered drivers find, plus the fallback
+   * provider (`software`); never a simulated card (name `sim:ring`, … to use one,
+   * or set `simulateWhenNoCard`). An empty entry or an unknown scheme is an
+   * InvalidInputError, before anything is opened.
    */
   readonly devices?: readonly string[] | string;
   /** Where drivers and platforms are looked up. Default: the package's defaultRegistry. */
@@ -34,12 +39,19 @@ export interface OpenAcceleratorOptions {
   /** The job queue's options: backlog bound and policy, default timeout, retries, polling (core/queue/options.ts). */
   readonly queue?: QueueOptions;
   /**
-   * Software fallback (default false): also open the `software` device if it is not
-   * in the list, as a fallback that gets work only when no other capable device has
-   * room, and that takes over the jobs of failed devices. A `software` device listed
-   * next to other devices is always scheduled as a fallback.
+   * Software fallback (default false): also open the fallback provider (the
+   * driver whose role is `'fallback'`: `software`) if it is not in the list, as a
+   * fallback that gets work only when no other capable device has room, and that
+   * takes over the jobs of failed devices. A fallback device listed next to other
+   * devices is always scheduled as a fallback.
    */
   readonly softwareFallback?: boolean;
+  /**
+   * For tools and demos: when "auto" finds no card, also open the simulated cards
+   * the simulator offers by default, and set `usedSimulatorFallback` (default
+   * false; the `pkaccel` command sets it and says so on stderr).
+   */
+  readonly simulateWhenNoCard?: boolean;
 }
 
 /** The job queue as an application uses it directly (every `subtle` call goes through it too). */
@@ -76,8 +88,8 @@ export interface Accelerator {
   readonly subtle: AcceleratorSubtle;
   readonly devices: readonly AcceleratorDevice[];
   /**
-   * True when "auto" found no hardware and opened the simulator's cards instead;
-   * tools should say so.
+   * True when "auto" found no card and opened the simulator's cards instead
+   * (only with `simulateWhenNoCard`); tools should say so.
    */
   readonly usedSimulatorFallback: boolean;
   readonly queue: AcceleratorQueue;
@@ -92,78 +104,176 @@ export interface Accelerator {
   close(): Promise<void>;
 }
 
-function requestedSpecs(devices: OpenAcceleratorOptions['devices']): string[] {
+/** Where a device list came from. */
+export type DeviceSelectionSource = 'devices' | 'PKACCEL_DEVICES' | 'auto';
+
+function requestedSpecs(
+  devices: OpenAcceleratorOptions['devices'],
+  env: NodeJS.ProcessEnv,
+): { source: DeviceSelectionSource; list: string[] } {
+  let source: DeviceSelectionSource = 'devices';
   if (devices === undefined) {
-    const fromEnv = process.env.PKACCEL_DEVICES;
-    devices = fromEnv === undefined || fromEnv.trim() === '' ? 'auto' : fromEnv;
+    const fromEnv = env.PKACCEL_DEVICES;
+    if (fromEnv === undefined || fromEnv.trim() === '') return { source: 'auto', list: ['auto'] };
+    source = 'PKACCEL_DEVICES';
+    devices = fromEnv;
   }
-  const list = typeof devices === 'string' ? devices.split(',') : [...devices];
-  return list.map((s) => s.trim()).filter((s) => s.length > 0);
+  const where = source === 'devices' ? 'the device list' : 'PKACCEL_DEVICES';
+  const raw = typeof devices === 'string' ? devices.split(',') : [...devices];
+  const list = raw.map((s) => s.trim());
+  if (list.length === 0 || (list.length === 1 && list[0] === ''))
+    throw new InvalidInputError(`${where} is empty: name devices ("software", "sim:ring", "auto", …)`);
+  const empty = list.indexOf('');
+  if (empty >= 0)
+    throw new InvalidInputError(
+      `${where} has an empty device spec (entry ${empty + 1} of ${list.length}, in "${raw.join(',')}")`,
+    );
+  return { source, list };
 }
 
-/** What a device list resolves to, and whether "auto" fell back to the simulator. */
+/**
+ * What a device list resolves to: the specs to open, in order and without
+ * duplicates, with "auto" expanded, and where the list came from. The CLI and
+ * `openAccelerator` use this one type.
+ */
 export interface DeviceSelection {
-  readonly specs: string[];
-  /** True when "auto" found no hardware and used the fallback platform (the simulator). */
-  readonly usedFallback: boolean;
+  /** Where the list came from: the `devices` option, the PKACCEL_DEVICES variable, or the default ("auto"). */
+  readonly source: DeviceSelectionSource;
+  /** The specs to open. */
+  readonly specs: readonly string[];
+  /** How many of the specs "auto" found as cards on hardware platforms. */
+  readonly cards: number;
+  /**
+   * The simulated cards "auto" added because no card was found; only with
+   * `simulateWhenNoCard` (a library's "auto" never opens a simulator).
+   */
+  readonly simulated: readonly string[];
+  /** True when `simulated` is not empty: tools should say that the figures are a simulator's. */
+  readonly usedSimulatorFallback: boolean;
+}
+
+/** Options of {@link resolveDeviceSelection}. */
+export interface DeviceSelectionOptions
+  extends Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> {
+  /** When "auto" finds no card, add the simulated cards (for tools that say so; default false). */
+  readonly simulateWhenNoCard?: boolean;
+  /** Where PKACCEL_DEVICES is read from (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /**
  * The device specs `openAccelerator(options)` would open: the requested list (or
  * PKACCEL_DEVICES, or "auto") with "auto" expanded through the registry, in
- * order and without duplicates. Tools that open devices one at a time (the
- * self-test) use it to see the same list.
+ * order and without duplicates. Each spec is checked (an empty entry, an unknown
+ * scheme: InvalidInputError) before anything is opened. Tools that open devices
+ * one at a time (the self-test) use it to see the same list.
+ *
+ * "auto" means the cards the registered drivers find on the hardware platforms,
+ * plus the fallback provider (the driver whose role is `'fallback'`: `software`);
+ * never a simulated card, unless `simulateWhenNoCard` is set and no card is found.
+ *
+ * @example
+ * ```ts
+ * const { specs } = await resolveDeviceSelection({ devices: 'auto' });
+ * // on a machine without a card: ['software']
+ * ```
  */
-export async function resolveDeviceSelection(
-  options: Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> = {},
-): Promise<DeviceSelection> {
+export async function resolveDeviceSelection(options: DeviceSelectionOptions = {}): Promise<DeviceSelection> {
   const registry = options.registry ?? defaultRegistry;
+  const { source, list } = requestedSpecs(options.devices, options.env ?? process.env);
   const specs: string[] = [];
-  let usedFallback = false;
-  for (const spec of requestedSpecs(options.devices)) {
+  const simulated: string[] = [];
+  let cards = 0;
+  for (const spec of list) {
     let expanded = [spec];
     if (spec === 'auto') {
-      const auto = await registry.autoSpecs(options.signal);
+      const auto = await registry.autoSpecs(options.signal, {
+        simulateWhenNoCard: options.simulateWhenNoCard === true,
+      });
       expanded = auto.specs;
-      usedFallback ||= auto.usedFallback;
+      cards += auto.cards;
+      for (const s of auto.simulated) if (!simulated.includes(s)) simulated.push(s);
+    } else {
+      registry.parseSpec(spec);
     }
     for (const s of expanded) if (!specs.includes(s)) specs.push(s);
   }
-  return { specs, usedFallback };
+  return { source, specs, cards, simulated, usedSimulatorFallback: simulated.length > 0 };
 }
 
 /** The specs of `resolveDeviceSelection`, alone. */
-export async function resolveDeviceSpecs(
-  options: Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> = {},
-): Promise<string[]> {
-  return (await resolveDeviceSelection(options)).specs;
+export async function resolveDeviceSpecs(options: DeviceSelectionOptions = {}): Promise<string[]> {
+  return [...(await resolveDeviceSelection(options)).specs];
 }
 
-function describe(device: Device): AcceleratorDevice {
-  return {
-    id: device.info.id,
-    driver: device.info.driver,
-    model: device.info.model,
-    get state() {
-      return device.state;
-    },
-    get capabilities() {
-      return device.capabilities;
-    },
-  };
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+/** A live view of a device: `state` and `capabilities` read the device each time. */
+class DeviceView implements AcceleratorDevice {
+  readonly id: string;
+  readonly driver: string;
+  readonly model: string;
+  readonly #device: Device;
+
+  constructor(device: Device) {
+    this.id = device.info.id;
+    this.driver = device.info.driver;
+    this.model = device.info.model;
+    this.#device = device;
+  }
+
+  get state(): DeviceState {
+    return this.#device.state;
+  }
+
+  get capabilities(): readonly Capability[] {
+    return this.#device.capabilities;
+  }
+
+  /** A plain snapshot (what JSON.stringify writes). */
+  toJSON(): {
+    id: string;
+    driver: string;
+    model: string;
+    state: DeviceState;
+    capabilities: readonly Capability[];
+  } {
+    return {
+      id: this.id,
+      driver: this.driver,
+      model: this.model,
+      state: this.state,
+      capabilities: this.capabilities,
+    };
+  }
+
+  /** What console.log shows: the snapshot, not getters. */
+  [inspectCustom](
+    depth: number,
+    options: object,
+    inspect: (value: unknown, options: object) => string,
+  ): string {
+    if (depth < 0) return `AcceleratorDevice ${this.id} (${this.state})`;
+    return `AcceleratorDevice ${inspect(this.toJSON(), options)}`;
+  }
 }
 
 /** Open the devices and return an accelerator over them. Devices opened before a failure are closed again. */
 export async function openAccelerator(options: OpenAcceleratorOptions = {}): Promise<Accelerator> {
   const registry = options.registry ?? defaultRegistry;
-  const { specs, usedFallback } = await resolveDeviceSelection(options);
-  if (specs.length === 0) throw new InvalidInputError('no devices to open (the device list is empty)');
+  const selection = await resolveDeviceSelection(options);
+  const specs = [...selection.specs];
+  if (specs.length === 0)
+    throw new InvalidInputError(
+      '"auto" found no card and no fallback provider is registered: name devices ("software", "sim:ring", …)',
+    );
+  const fallback = registry.fallbackDriver();
   if (
     options.softwareFallback === true &&
-    !specs.includes('software') &&
-    registry.virtualDriverFor('software')
+    fallback &&
+    !specs.some((s) => registry.parseSpec(s).scheme === fallback.scheme)
   )
-    specs.push('software');
+    specs.push(fallback.scheme);
   const opened: Device[] = [];
   try {
     for (const spec of specs) {
@@ -177,7 +287,12 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
   // Every subtle call goes subtle -> core/algorithms -> executor.runFirst -> the job queue.
   const queue = new JobQueue(options.queue);
   for (const device of opened)
-    queue.addDevice(device, { fallback: device.info.driver === 'software' && opened.length > 1 });
+    queue.addDevice(device, {
+      fallback: registry.isFallbackDevice(device) && opened.length > 1,
+      // The fallback provider computes with node:crypto, the host's own library: the integrity
+      // gate does not redo its signatures and verdicts (core/integrity/gate.ts).
+      reference: registry.isFallbackDevice(device),
+    });
   const executor: PrimitiveExecutor = queue;
   const subtle = new AcceleratorSubtle(executor);
   const crypto: AcceleratorCrypto = {
@@ -189,8 +304,8 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
   return {
     crypto,
     subtle,
-    devices: opened.map(describe),
-    usedSimulatorFallback: usedFallback,
+    devices: opened.map((d) => new DeviceView(d)),
+    usedSimulatorFallback: selection.usedSimulatorFallback,
     queue: {
       submit: (request, submitOptions) => queue.submit(request, submitOptions),
       process: (requests$, processOptions) => queue.process(requests$, processOptions),

@@ -3,12 +3,64 @@
  * drivers and platforms are registered by the package entry (the composition
  * root); a third-party driver module calls `registerDriver` itself and is then
  * matched and probed exactly like a built-in one.
+ *
+ * Core knows no device by name: the fallback provider is the driver whose
+ * `role` is `'fallback'`, and the simulated cards are what a platform marked
+ * `isFallback` (the simulator) offers in `defaultSpecs()`.
+ *
+ * @module
  */
 
-import type { Device, Driver, PciDriver, VirtualDriver } from '../driver/device.js';
+import type { Device, Driver, DriverRole, PciDriver, VirtualDriver } from '../driver/device.js';
 import { InvalidInputError, UnsupportedError } from '../driver/errors.js';
+import { type ProbeOptionSchema, trackProbeOptions } from '../driver/probe-options.js';
 import type { DeviceSpec, PciFunction, PciFunctionInfo, PciIdentity, Platform } from '../platform/pci.js';
 import { parseDeviceSpec } from '../platform/pci.js';
+
+/** What `auto` stands for, from {@link Registry.autoSpecs}. */
+export interface AutoSpecs {
+  /** The specs, in order: the cards found, any simulated cards added, then the fallback provider. */
+  readonly specs: string[];
+  /** How many of them are cards found on hardware platforms. */
+  readonly cards: number;
+  /** The simulated cards added because no card was found (only when asked for). */
+  readonly simulated: string[];
+}
+
+/** One registered driver, as `pkaccel help` and `pkaccel devices` list it. */
+export interface DriverListing {
+  readonly name: string;
+  readonly kind: 'pci' | 'virtual';
+  readonly priority: number;
+  readonly role?: DriverRole;
+  readonly description?: string;
+  /** The spec scheme of a virtual driver. */
+  readonly scheme?: string;
+  /** `vvvv:dddd` for each PCI ID pair a PCI driver claims. */
+  readonly ids?: readonly string[];
+  readonly options?: ProbeOptionSchema;
+}
+
+/** One card a simulated platform can make. */
+export interface SimulatedListing {
+  /** The spec that opens it, e.g. `sim:ring`. */
+  readonly spec: string;
+  /** The registered driver that claims it, if any. */
+  readonly driver?: string;
+  /** Whether tools open it when no card is found. */
+  readonly offeredByDefault: boolean;
+}
+
+/** What a registry holds, for help texts and listings. */
+export interface RegistryListing {
+  readonly drivers: readonly DriverListing[];
+  readonly platforms: readonly {
+    readonly name: string;
+    readonly schemes: readonly string[];
+    readonly simulated: boolean;
+  }[];
+  readonly simulated: readonly SimulatedListing[];
+}
 
 /** A set of drivers and platforms. `defaultRegistry` is the one the package entry fills. */
 export class Registry {
@@ -61,6 +113,29 @@ export class Registry {
     return best;
   }
 
+  /** The registered driver of this name, if any. */
+  driverNamed(name: string): Driver | undefined {
+    return this.#drivers.find((d) => d.name === name);
+  }
+
+  /**
+   * The fallback provider: the virtual driver whose role is `'fallback'` (the
+   * highest priority if several), if one is registered.
+   */
+  fallbackDriver(): VirtualDriver | undefined {
+    let best: VirtualDriver | undefined;
+    for (const d of this.#drivers) {
+      if (d.kind === 'virtual' && d.role === 'fallback' && (best === undefined || d.priority > best.priority))
+        best = d;
+    }
+    return best;
+  }
+
+  /** Whether a device was opened by a driver whose role is `'fallback'`. */
+  isFallbackDevice(device: Device): boolean {
+    return this.driverNamed(device.info.driver)?.role === 'fallback';
+  }
+
   /** The virtual driver for a scheme (highest priority), if any. */
   virtualDriverFor(scheme: string): VirtualDriver | undefined {
     let best: VirtualDriver | undefined;
@@ -77,7 +152,7 @@ export class Registry {
   ): Promise<{ info: PciFunctionInfo; platform: Platform; driver: PciDriver }[]> {
     const found: { info: PciFunctionInfo; platform: Platform; driver: PciDriver }[] = [];
     for (const platform of this.#platforms) {
-      if (platform.isFallback) continue;
+      if (platform.isFallback) continue; // the simulator's cards are not hardware
       for (const info of await platform.enumerate(signal)) {
         const driver = this.driverFor(info);
         if (driver) found.push({ info, platform, driver });
@@ -92,7 +167,44 @@ export class Registry {
    * probed by the matching PCI driver.
    */
   async open(specText: string | DeviceSpec, signal?: AbortSignal): Promise<Device> {
-    const spec = typeof specText === 'string' ? parseDeviceSpec(specText) : specText;
+    const parsed = typeof specText === 'string' ? this.parseSpec(specText) : specText;
+    // The options go to the platform (a simulated card's engines, faults, …) and to the
+    // driver (poll, irq, …): each reads its own names, and a name neither knew is refused.
+    const tracked = trackProbeOptions(parsed.options);
+    const spec: DeviceSpec = { ...parsed, options: tracked.options };
+    const device = await this.#openParsed(spec, signal);
+    try {
+      tracked.check(`device spec "${spec.text}"`);
+    } catch (error) {
+      await device.close();
+      throw error;
+    }
+    return device;
+  }
+
+  /**
+   * Parse a device spec and check that some driver or platform handles its
+   * scheme, without opening anything. Throws InvalidInputError for an empty spec
+   * or an unknown scheme, listing the registered ones.
+   */
+  parseSpec(text: string): DeviceSpec {
+    if (text.trim().length === 0)
+      throw new InvalidInputError(
+        `empty device spec; registered schemes: ${this.schemes().join(', ') || 'none'}`,
+      );
+    const spec = parseDeviceSpec(text);
+    if (
+      !this.virtualDriverFor(spec.scheme) &&
+      !this.#platforms.some((p) => p.schemes.includes(spec.scheme))
+    ) {
+      throw new InvalidInputError(
+        `no driver or platform handles device spec "${spec.text}" (scheme "${spec.scheme}"); registered schemes: ${this.schemes().join(', ') || 'none'}`,
+      );
+    }
+    return spec;
+  }
+
+  async #openParsed(spec: DeviceSpec, signal?: AbortSignal): Promise<Device> {
     const virtual = this.virtualDriverFor(spec.scheme);
     if (virtual) return virtual.open(spec, signal);
     const platform = this.#platforms.find((p) => p.schemes.includes(spec.scheme));
@@ -118,25 +230,76 @@ export class Registry {
   }
 
   /**
-   * The specs `auto` stands for: every claimed PCI function on the non-fallback
-   * platforms; if there is none, the fallback platforms' default specs; and
-   * always the software provider if it is registered.
+   * The specs `auto` stands for: every claimed PCI function on the hardware
+   * platforms, then the fallback provider's scheme (if a driver with role
+   * `'fallback'` is registered). Never a simulated card, unless
+   * `simulateWhenNoCard` is set (tools such as the CLI set it) and no card was
+   * found: then the simulated platforms' default cards come before the fallback.
    */
-  async autoSpecs(signal?: AbortSignal): Promise<{ specs: string[]; usedFallback: boolean }> {
+  async autoSpecs(
+    signal?: AbortSignal,
+    options: { readonly simulateWhenNoCard?: boolean } = {},
+  ): Promise<AutoSpecs> {
     const specs: string[] = [];
     for (const { info, platform } of await this.discover(signal))
       specs.push(`${platform.schemes[0]}:${info.address}`);
-    let usedFallback = false;
-    if (specs.length === 0) {
-      for (const p of this.#platforms) {
-        if (p.isFallback && p.defaultSpecs) {
-          specs.push(...p.defaultSpecs());
-          usedFallback = true;
-        }
+    const cards = specs.length;
+    const simulated = cards === 0 && options.simulateWhenNoCard === true ? this.simulatedSpecs() : [];
+    specs.push(...simulated);
+    const fallback = this.fallbackDriver();
+    if (fallback) specs.push(fallback.scheme);
+    return { specs, cards, simulated };
+  }
+
+  /** The simulated cards offered by default (`sim:ring`, …): what tools open when no card is found. */
+  simulatedSpecs(): string[] {
+    const specs: string[] = [];
+    for (const p of this.#platforms) if (p.isFallback && p.defaultSpecs) specs.push(...p.defaultSpecs());
+    return specs;
+  }
+
+  /** What the registry holds: drivers (with roles and options), platforms, and the cards the simulator can make. */
+  async list(signal?: AbortSignal): Promise<RegistryListing> {
+    const drivers: DriverListing[] = this.#drivers.map((d) => ({
+      name: d.name,
+      kind: d.kind,
+      priority: d.priority,
+      ...(d.role === undefined ? {} : { role: d.role }),
+      ...(d.description === undefined ? {} : { description: d.description }),
+      ...(d.kind === 'virtual'
+        ? { scheme: d.scheme }
+        : { ids: d.matches.map((m) => `${hex4(m.vendorId)}:${hex4(m.deviceId)}`) }),
+      ...(d.options === undefined ? {} : { options: d.options }),
+    }));
+    const simulated: SimulatedListing[] = [];
+    for (const p of this.#platforms) {
+      if (!p.isFallback) continue;
+      const offered = new Set(p.defaultSpecs?.() ?? []);
+      let infos: Awaited<ReturnType<typeof p.enumerate>> = [];
+      try {
+        infos = await p.enumerate(signal);
+      } catch {
+        // a platform that cannot list its cards lists none
+      }
+      for (const info of infos) {
+        const spec = info.address.includes(':') ? info.address : `${p.schemes[0]}:${info.address}`;
+        const driver = this.driverFor(info)?.name;
+        simulated.push({
+          spec,
+          ...(driver === undefined ? {} : { driver }),
+          offeredByDefault: offered.has(spec),
+        });
       }
     }
-    if (this.virtualDriverFor('software')) specs.push('software');
-    return { specs, usedFallback };
+    return {
+      drivers,
+      platforms: this.#platforms.map((p) => ({
+        name: p.name,
+        schemes: [...p.schemes],
+        simulated: p.isFallback === true,
+      })),
+      simulated,
+    };
   }
 
   schemes(): string[] {

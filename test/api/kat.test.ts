@@ -1,8 +1,8 @@
 /** The project's own known-answer vectors (scripts/gen-kat.ts) on the software device, through the public entry. */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deviceCanRun, loadKnownAnswers, runKnownAnswer } from '../../cli/selftest/known-answers.js';
 import { type Accelerator, openAccelerator } from '../../index.js';
-import { deviceCanRun, loadKnownAnswers, runKnownAnswer } from '../../selftest.js';
 
 const vectors = loadKnownAnswers();
 let accel: Accelerator;

@@ -13,8 +13,9 @@ interface SelftestJson {
     spec: string;
     opened: boolean;
     error?: string;
-    kinds: { kind: string; pass: number; fail: number; skip: number }[];
+    kinds: { kind: string; pass: number; fail: number; skip: number; skipReasons?: string[] }[];
     failures: { id: string; detail: string }[];
+    skipped: { id: string; reason: string }[];
     passed: boolean;
   }[];
 }
@@ -36,6 +37,33 @@ describe('pkaccel selftest', () => {
     expect(kind('rsa-pkcs1-sign').pass).toBeGreaterThan(0);
     expect(kind('ecdh').pass).toBeGreaterThan(0);
     expect(kind('ed25519-sign')).toMatchObject({ pass: 0, fail: 0 }); // the ring card has no EdDSA
+    // Every skipped vector says why, in JSON and in the table.
+    expect(kind('ed25519-sign').skipReasons).toEqual(['no capability for eddsa-sign']);
+    expect(ring!.skipped.length).toBe(ring!.kinds.reduce((n, k) => n + k.skip, 0));
+    for (const s of ring!.skipped) expect(s.reason, s.id).toMatch(/^no capability for /);
+    const text = await runCli(['selftest', '--devices', 'sim:ring']);
+    expectExit(text, 0);
+    expect(text.stdout).toMatch(/^ed25519-sign +0 +0 +\d+ +not supported +no capability for eddsa-sign$/m);
+  });
+
+  it('--vectors errors name the file', async () => {
+    const missing = await runCli(['selftest', '--devices', 'software', '--vectors', '/no/such/kat.json']);
+    expectExit(missing, 2);
+    expect(missing.stderr).toBe('error: --vectors /no/such/kat.json: no such file\n');
+    const dir = mkdtempSync(join(tmpdir(), 'pkaccel-kat-'));
+    try {
+      const file = join(dir, 'bad.json');
+      writeFileSync(file, '{ not json');
+      const bad = await runCli(['selftest', '--devices', 'software', '--vectors', file]);
+      expectExit(bad, 2);
+      expect(bad.stderr).toMatch(new RegExp(`^error: --vectors ${file}: .*JSON`));
+      writeFileSync(file, '{"vectors": [{"kind": "ecdh"}]}');
+      const shape = await runCli(['selftest', '--devices', 'software', '--vectors', file]);
+      expectExit(shape, 2);
+      expect(shape.stderr).toBe(`error: --vectors ${file}: vector 1 has no "id" and "kind"\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 1 and names the vector when a known answer is wrong', async () => {
@@ -65,9 +93,10 @@ describe('pkaccel selftest', () => {
     }
   });
 
-  it('exits 1 when a device cannot be opened', async () => {
+  it('exits 2 (usage) on a device spec the registry refuses, with one line on stderr', async () => {
     const result = await runCli(['selftest', '--devices', 'sim:nosuchcard', '--json']);
-    expectExit(result, 1);
-    expect(json<SelftestJson>(result).devices[0]).toMatchObject({ opened: false, passed: false });
+    expectExit(result, 2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^error: [^\n]*"nosuchcard"[^\n]*\n$/);
   });
 });

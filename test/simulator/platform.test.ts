@@ -26,11 +26,16 @@ describe('simulator platform', () => {
     expect(platform.defaultSpecs()).toEqual(['sim:ring', 'sim:window']);
   });
 
-  it('auto: with no hardware the registry falls back to one ring and one window card', async () => {
+  it('auto: never a simulated card; with simulateWhenNoCard and no hardware, one ring and one window card', async () => {
     const registry = new Registry();
     registry.registerPlatform(platform);
     registry.registerDriver(ringDriver);
-    expect(await registry.autoSpecs()).toEqual({ specs: ['sim:ring', 'sim:window'], usedFallback: true });
+    expect(await registry.autoSpecs()).toEqual({ specs: [], cards: 0, simulated: [] });
+    expect(await registry.autoSpecs(undefined, { simulateWhenNoCard: true })).toEqual({
+      specs: ['sim:ring', 'sim:window'],
+      cards: 0,
+      simulated: ['sim:ring', 'sim:window'],
+    });
   });
 
   it('rejects bad options before starting a model, naming them', async () => {
