@@ -24,5 +24,5 @@ export const virtioFamily = {
   description: 'virtio-crypto device (akcipher: RSA) over virtio-pci modern, as QEMU has it',
   offeredByDefault: false,
   options: VIRTIO_OPTIONS,
-  module: 'virtio',
+  module: 'virtio/model',
 } as const satisfies ModelFamily<typeof VIRTIO_OPTIONS>;

@@ -15,15 +15,18 @@ import {
   publicDecrypt,
   publicEncrypt,
 } from 'node:crypto';
+import { concat } from '../../../core/encoding/bytes.js';
+import { type DigestInfoHash, HASHES } from '../../../core/encoding/hashes.js';
+import { RsaHash } from './registers.js';
 
-/** DigestInfo prefixes (RFC 8017 §9.2 note 1) by VIRTIO_CRYPTO_RSA_* hash value. */
-export const DIGEST_INFO: Readonly<Record<number, { readonly prefix: string; readonly length: number }>> = {
-  4: { prefix: '3020300c06082a864886f70d020505000410', length: 16 }, // MD5
-  5: { prefix: '3021300906052b0e03021a05000414', length: 20 }, // SHA-1
-  6: { prefix: '3031300d060960864801650304020105000420', length: 32 }, // SHA-256
-  7: { prefix: '3041300d060960864801650304020205000430', length: 48 }, // SHA-384
-  8: { prefix: '3051300d060960864801650304020305000440', length: 64 }, // SHA-512
-  9: { prefix: '302d300d06096086480165030402040500041c', length: 28 }, // SHA-224
+/** VIRTIO_CRYPTO_RSA_* hash value → the hash whose DigestInfo prefix (core/encoding) the device puts before a digest. */
+const DIGEST_INFO_HASH: Readonly<Record<number, DigestInfoHash>> = {
+  [RsaHash.md5]: 'MD5',
+  [RsaHash.sha1]: 'SHA-1',
+  [RsaHash.sha256]: 'SHA-256',
+  [RsaHash.sha384]: 'SHA-384',
+  [RsaHash.sha512]: 'SHA-512',
+  [RsaHash.sha224]: 'SHA-224',
 };
 
 export class RsaKeyError extends Error {}
@@ -50,9 +53,9 @@ export function importSessionKey(der: Uint8Array, keyType: number): RsaSessionKe
 }
 
 function digestInfo(hash: number, digest: Uint8Array): Buffer {
-  const info = DIGEST_INFO[hash];
-  if (info === undefined) throw new RsaKeyError(`no DigestInfo for hash ${hash}`);
-  return Buffer.concat([Buffer.from(info.prefix, 'hex'), digest]);
+  const name = Object.hasOwn(DIGEST_INFO_HASH, hash) ? DIGEST_INFO_HASH[hash] : undefined;
+  if (name === undefined) throw new RsaKeyError(`no DigestInfo for hash ${hash}`);
+  return Buffer.from(concat(HASHES[name].digestInfoPrefix, digest));
 }
 
 export function rsaSign(session: RsaSessionKey, hash: number, digest: Uint8Array): Uint8Array {
