@@ -34,6 +34,7 @@ export const SIMULATOR_OPTIONS = {
     doc: 'seed of every random fault choice (a run replays by its seed)',
   },
   delayms: { kind: 'string', doc: 'extra latency of a delay fault, ms' },
+  reinsert: { kind: 'string', doc: 'a removed card comes back after this many ms' },
 } as const satisfies ProbeOptionSchema;
 
 /** One card the simulator can make, for help texts and listings (nothing is opened). */
