@@ -18,6 +18,7 @@ import type { PrivateKeyMaterial } from '../driver/keys.js';
 import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
 import type { JobRecord } from './job.js';
 import { Lane, type LaneOwner } from './lane.js';
+import { LatencyModel } from './latency.js';
 
 /** What kind of fault a device showed. */
 export type DeviceFaultKind =
@@ -60,6 +61,8 @@ export class DeviceEntry {
   /** Removed from the queue (removeDevice or close). */
   removed = false;
   unsubscribe: () => void = () => {};
+  /** Completion latency per operation class over all its queue pairs (each lane's model feeds it). */
+  readonly latency = new LatencyModel();
   /** Set by `laneForNext`: in flight ÷ capacity over the open lanes. */
   load = 0;
   /** Where the device is in recovery (see RecoveryState). */
@@ -85,7 +88,7 @@ export class DeviceEntry {
     this.id = device.info.id;
     this.fallback = fallback;
     this.#faults = owner;
-    this.lanes = device.queuePairs.map((qp) => new Lane(qp, this, owner));
+    this.lanes = device.queuePairs.map((qp) => new Lane(qp, this, owner, this.latency));
     this.inService = device.state === 'ready';
     this.refreshCapabilities();
   }

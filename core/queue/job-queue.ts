@@ -31,8 +31,8 @@
  * Stalls: each queue pair learns its completion latency per operation class
  * (latency.ts). A queue pair is stalled when its oldest job (live, or aborted but
  * still held by the device) has waited `stallFactor` × its class's latency (within
- * [`stallFloorMs`, `stallCeilingMs`]) and either later jobs on it have completed
- * (the job was lost) or the device has completed nothing for that long. A stalled
+ * [`stallFloorMs`, `stallCeilingMs`]; before any latency is known, the ceiling),
+ * and a harvest finds nothing waiting. A stalled
  * queue pair is abandoned (reset through `QueuePair.abandon`, which reclaims its
  * descriptors) and its live jobs retried elsewhere first. `stallTimeoutMs`, when
  * given, replaces the learned limit with a fixed one.
@@ -900,11 +900,9 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     for (const entry of this.#devices) {
       let busy = false;
       let progress = 0;
-      let completion = 0;
       for (const lane of entry.lanes) {
         lane.forEachLive(visit);
         if (lane.lastProgress > progress) progress = lane.lastProgress;
-        if (lane.lastCompletion > completion) completion = lane.lastCompletion;
         if (lane.occupied > 0 && lane.open) busy = true;
       }
       if (!busy) continue;
@@ -920,23 +918,16 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         continue;
       }
       // Learned limits: a queue pair whose oldest job (live or aborted: the device still holds
-      // its slot) has waited past its class's limit, when either a later job on it completed
-      // (the job was lost) or the whole device has completed nothing for that long (it stopped).
-      // A queue pair that merely waits its turn while the device serves others is not stalled.
+      // its slot) has waited past its class's limit. The limit comes from what that class took on
+      // this queue pair lately, queueing inside the device included, so a loaded card is not
+      // taken for a stalled one.
       for (const lane of entry.lanes) {
         if (lane.occupied === 0 || !lane.open) continue;
         const oldest = lane.oldest();
         if (oldest === undefined) continue;
-        const limit = this.#stallLimit(lane, oldest);
-        const due = oldest.dispatchedAt + limit;
-        if (due > now) {
-          if (due < next) next = due;
-          continue;
-        }
-        const lost = lane.lastCompletion > oldest.dispatchedAt;
-        const quiet = completion + limit <= now;
-        if (lost || quiet) stalled.add(lane);
-        else if (completion + limit < next) next = completion + limit;
+        const due = oldest.dispatchedAt + this.#stallLimit(lane, oldest);
+        if (due <= now) stalled.add(lane);
+        else if (due < next) next = due;
       }
     }
     for (const record of expired) {

@@ -80,7 +80,7 @@ export class Lane<D> implements SlotHolder {
   readonly service = new LatencyHistogram();
   readonly endToEnd = new LatencyHistogram();
   /** Completion latency per operation class (doorbell to harvest), always learned: stall detection reads it. */
-  readonly latency = new LatencyModel();
+  readonly latency: LatencyModel;
 
   #closed = false;
   #waiting = false;
@@ -90,7 +90,8 @@ export class Lane<D> implements SlotHolder {
   #quietPolls = 0;
   #harvestTime = 0;
 
-  constructor(qp: QueuePair, device: D, owner: LaneOwner<D>) {
+  constructor(qp: QueuePair, device: D, owner: LaneOwner<D>, deviceLatency?: LatencyModel) {
+    this.latency = new LatencyModel(deviceLatency);
     this.qp = qp;
     this.device = device;
     this.#owner = owner;

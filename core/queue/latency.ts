@@ -81,11 +81,20 @@ export interface ClassLatency {
   samples: number;
 }
 
-/** The latencies one queue pair has shown, per operation class. */
+/**
+ * The latencies one queue pair (or, as the parent of its queue pairs, one device) has
+ * shown, per operation class.
+ */
 export class LatencyModel {
   readonly #classes = new Map<number, ClassLatency>();
   /** Across classes: what the queue pair takes in general, for a class not seen yet. */
   readonly overall: ClassLatency = { mean: 0, deviation: 0, samples: 0 };
+  /** The device's model: every sample goes there too, and it answers for a class this queue pair has not seen. */
+  readonly parent: LatencyModel | undefined;
+
+  constructor(parent?: LatencyModel) {
+    this.parent = parent;
+  }
 
   /** Record one completion of `request` that took `ms` from doorbell to harvest. */
   observe(request: PrimitiveRequest, ms: number): void {
@@ -97,6 +106,12 @@ export class LatencyModel {
     }
     update(c, ms);
     update(this.overall, ms);
+    this.parent?.observe(request, ms);
+  }
+
+  /** The learned latency of a class key (operationClass), if any sample was seen. */
+  ofClass(key: number): ClassLatency | undefined {
+    return this.#classes.get(key);
   }
 
   /** The learned latency of the request's class, if any sample was seen. */
@@ -106,14 +121,20 @@ export class LatencyModel {
 
   /**
    * How long a job of this class may wait before its queue pair counts as stalled:
-   * `factor` × (mean + 2 × deviation) of its class (of the queue pair overall for a class
-   * not seen yet; `ceiling` when nothing was seen), kept within [floor, ceiling].
+   * `factor` × (mean + deviation) of its class on this queue pair; for a class it has not
+   * seen, of that class on the device (the parent), else of anything on the queue pair, else
+   * on the device; `ceiling` when nothing was seen. Kept within [floor, ceiling].
    */
   limit(request: PrimitiveRequest, factor: number, floor: number, ceiling: number): number {
-    const c = this.#classes.get(operationClass(request));
-    const basis = c !== undefined ? c : this.overall.samples > 0 ? this.overall : undefined;
+    const key = operationClass(request);
+    const parent = this.parent;
+    const basis =
+      this.#classes.get(key) ??
+      parent?.ofClass(key) ??
+      (this.overall.samples > 0 ? this.overall : undefined) ??
+      (parent !== undefined && parent.overall.samples > 0 ? parent.overall : undefined);
     if (basis === undefined) return ceiling;
-    const limit = factor * (basis.mean + 2 * basis.deviation);
+    const limit = factor * (basis.mean + basis.deviation);
     return Math.max(floor, Math.min(limit, ceiling));
   }
 
@@ -136,7 +157,7 @@ export class LatencyModel {
 function update(c: ClassLatency, ms: number): void {
   if (c.samples === 0) {
     c.mean = ms;
-    c.deviation = ms / 2;
+    c.deviation = 0;
   } else {
     const error = ms - c.mean;
     c.mean += EWMA_WEIGHT * error;
