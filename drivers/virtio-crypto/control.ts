@@ -5,6 +5,7 @@
  * the private key.
  */
 
+import { type SharedIrq, waitForCompletion } from '../../core/driver/completion-wait.js';
 import { DeviceError, throwIfAborted } from '../../core/driver/index.js';
 import type { DmaBuffer } from '../../core/platform/index.js';
 import { CREATE_SESSION_INPUT_SIZE, Desc, REQUEST_HEADER_SIZE } from './registers.js';
@@ -33,6 +34,8 @@ export class ControlChannel {
     private readonly queue: SplitVirtqueue,
     private readonly buffer: DmaBuffer,
     private readonly onViolation: (error: Error) => void,
+    /** The device's interrupt, when it has one (wakes the wait for an answer early). */
+    private readonly irq: () => SharedIrq | undefined = () => undefined,
   ) {}
 
   invalidate(): void {
@@ -69,31 +72,39 @@ export class ControlChannel {
       this.queue.publish([0]);
       this.transport.notify(this.queue.index);
       const deadline = performance.now() + CONTROL_TIMEOUT_MS;
-      for (let spin = 0; ; spin++) {
-        if (epoch !== this.#epoch)
-          throw new DeviceError('virtio-crypto: control request lost in a device reset');
-        let used: ReturnType<SplitVirtqueue['takeUsed']>;
-        try {
-          used = this.queue.takeUsed();
-        } catch (error) {
-          if (error instanceof UsedRingViolation) this.onViolation(error);
-          throw new DeviceError(`virtio-crypto: ${(error as Error).message}`);
-        }
-        if (used !== undefined) {
-          if (used.id !== 0 || used.length > inputLength) {
-            const violation = new UsedRingViolation(
-              `control queue returned chain ${used.id} with ${used.length} bytes (expected chain 0, at most ${inputLength})`,
-            );
-            this.onViolation(violation);
-            throw new DeviceError(`virtio-crypto: ${violation.message}`);
-          }
-          return { input: bytes.slice(inputAt, inputAt + inputLength), usedLength: used.length };
-        }
-        if (performance.now() > deadline)
-          throw new DeviceError('virtio-crypto: the control queue did not answer');
-        throwIfAborted(signal);
-        await (spin < 16 ? new Promise((r) => setImmediate(r)) : new Promise((r) => setTimeout(r, 1)));
+      let used: ReturnType<SplitVirtqueue['takeUsed']>;
+      let spin = 0;
+      await waitForCompletion(
+        {
+          check: () => {
+            if (epoch !== this.#epoch)
+              throw new DeviceError('virtio-crypto: control request lost in a device reset');
+            try {
+              used = this.queue.takeUsed();
+            } catch (error) {
+              if (error instanceof UsedRingViolation) this.onViolation(error);
+              throw new DeviceError(`virtio-crypto: ${(error as Error).message}`);
+            }
+            if (used !== undefined) return true;
+            if (performance.now() > deadline)
+              throw new DeviceError('virtio-crypto: the control queue did not answer');
+            return false;
+          },
+          irq: this.irq(),
+          // The device answers at once: look again on the next turns of the event loop, then every ms.
+          pollMs: () => (spin++ < 16 ? 0 : 1),
+        },
+        signal,
+      );
+      const answer = used!;
+      if (answer.id !== 0 || answer.length > inputLength) {
+        const violation = new UsedRingViolation(
+          `control queue returned chain ${answer.id} with ${answer.length} bytes (expected chain 0, at most ${inputLength})`,
+        );
+        this.onViolation(violation);
+        throw new DeviceError(`virtio-crypto: ${violation.message}`);
       }
+      return { input: bytes.slice(inputAt, inputAt + inputLength), usedLength: answer.length };
     } finally {
       bytes.fill(0, 0, CONTROL_BUFFER_BYTES);
     }

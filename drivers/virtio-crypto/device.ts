@@ -121,7 +121,13 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
       transport.common.barrier(),
     );
     this.#controlQueue = controlQueue;
-    this.#control = new ControlChannel(transport, controlQueue, controlBuffer, (e) => this.violation(e));
+    this.#control = new ControlChannel(
+      transport,
+      controlQueue,
+      controlBuffer,
+      (e) => this.violation(e),
+      () => this.#irq,
+    );
     this.#sessions = new SessionCache(this.#control);
 
     const useIrq = !this.#options.poll && fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0;
