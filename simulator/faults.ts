@@ -10,8 +10,15 @@
  *   hang       the queue stops: no completion ever   remove   surprise removal
  *   garbage    nonsense in completion fields (tag out of range, length past the buffer)
  *
- * Probabilistic rules draw from a seeded generator (`seed=<n>`) so a failing run
- * can be repeated.
+ * Every random choice a fault makes comes from the spec's `seed` (default 1):
+ * which operations a probabilistic rule hits (FaultSchedule, in the runner), and
+ * what the fault then does — which bit `corrupt` flips, whether it flips a
+ * verdict or its witness (FaultChoices, in the model) — from two streams of one
+ * small seeded generator. The same spec and seed replay the same faults on the
+ * same sequence of operations. Nothing in the simulator uses Math.random.
+ *
+ * `reinsert=<ms>`: a removed card (the `remove` fault, or `sim.removeNow()`)
+ * is inserted again after that many milliseconds (simulator/function.ts).
  */
 
 import { InvalidInputError } from '../core/driver/errors.js';
@@ -69,6 +76,53 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/** The spec's `seed` (default 1); an InvalidInputError when it is not an integer. */
+export function faultSeed(options: Readonly<Record<string, string>>): number {
+  const seed = options.seed === undefined ? 1 : Number(options.seed);
+  if (!Number.isInteger(seed)) throw new InvalidInputError(`bad seed "${options.seed}": expected an integer`);
+  return seed;
+}
+
+/** The spec's `reinsert` delay in ms, or undefined when a removed card stays removed. */
+export function reinsertDelayMs(options: Readonly<Record<string, string>>): number | undefined {
+  const text = options.reinsert;
+  if (text === undefined) return undefined;
+  const ms = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(ms) || ms > 3_600_000) {
+    throw new InvalidInputError(`bad reinsert "${text}": expected milliseconds from 0 to 3600000`);
+  }
+  return ms;
+}
+
+/** Mixed into the seed for the choices stream, so it is independent of the schedule's. */
+const CHOICES_STREAM = 0x9e3779b9;
+
+/**
+ * The random choices a fault makes once it fires (which bit, verdict or witness),
+ * seeded from the spec's `seed`: a model makes one per card.
+ */
+export class FaultChoices {
+  readonly #random: () => number;
+
+  constructor(seed = 1) {
+    this.#random = mulberry32((seed ^ CHOICES_STREAM) >>> 0);
+  }
+
+  static fromOptions(options: Readonly<Record<string, string>>): FaultChoices {
+    return new FaultChoices(faultSeed(options));
+  }
+
+  /** An integer in [0, count) (0 when count < 1). */
+  below(count: number): number {
+    return count < 1 ? 0 : Math.floor(this.#random() * count);
+  }
+
+  /** True or false, evenly. */
+  coin(): boolean {
+    return this.#random() < 0.5;
+  }
+}
+
 export class FaultSchedule {
   readonly #rules: readonly FaultRule[];
   readonly #random: () => number;
@@ -80,10 +134,7 @@ export class FaultSchedule {
   }
 
   static fromOptions(options: Readonly<Record<string, string>>): FaultSchedule {
-    const seed = options.seed === undefined ? 1 : Number(options.seed);
-    if (!Number.isInteger(seed))
-      throw new InvalidInputError(`bad seed "${options.seed}": expected an integer`);
-    return new FaultSchedule(parseFaultRules(options.faults), seed);
+    return new FaultSchedule(parseFaultRules(options.faults), faultSeed(options));
   }
 
   /** Operations asked about so far. */

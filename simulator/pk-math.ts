@@ -17,7 +17,17 @@ import {
 import { bigintToBytes, bytesToBigint } from '../core/driver/bytes.js';
 import { CURVES, type CurveParams } from '../core/driver/curves.js';
 import type { EcCurveName } from '../core/driver/keys.js';
-import { ecMultiplyDouble, isOnCurve, mod, modInv, modPow } from '../core/math/index.js';
+import type { EcPoint } from '../core/driver/primitives.js';
+import {
+  ecAdd,
+  ecMultiply,
+  ecMultiplyDouble,
+  isOnCurve,
+  mod,
+  modInv,
+  modPow,
+  modSqrt,
+} from '../core/math/index.js';
 
 const OPENSSL_CURVE: Readonly<Record<EcCurveName, string>> = {
   'P-256': 'prime256v1',
@@ -97,22 +107,19 @@ export class EcSlotKey {
   readonly kind = 'ec' as const;
   readonly curve: CurveParams;
   readonly #d: bigint;
-  readonly #ecdh: ECDH;
 
   /** Throws a RangeError when d is out of range. */
   constructor(curve: EcCurveName, d: bigint) {
     this.curve = CURVES[curve];
     if (d < 1n || d >= this.curve.n) throw new RangeError('EC private scalar out of range');
     this.#d = d;
-    this.#ecdh = createECDH(OPENSSL_CURVE[curve]);
-    this.#ecdh.setPrivateKey(bigintToBytes(d, this.curve.bytes));
   }
 
   /** ECDSA signature r‖s over `digest` (truncated to the order's bit length). */
   sign(digest: Uint8Array): Uint8Array {
     const curve = this.curve;
     const z = digestScalar(curve, digest);
-    const nonce = createECDH(OPENSSL_CURVE[curve.name]);
+    const nonce = context(curve);
     for (;;) {
       const k = randomScalar(curve);
       nonce.setPrivateKey(bigintToBytes(k, curve.bytes));
@@ -127,14 +134,79 @@ export class EcSlotKey {
     }
   }
 
-  /** x-coordinate of d·peer; `peer` must already be on the curve. */
+  /** The shared point d·peer as x ‖ y (each L bytes); `peer` must already be on the curve. */
   ecdh(peerX: bigint, peerY: bigint): Uint8Array {
-    const point = new Uint8Array(1 + 2 * this.curve.bytes);
-    point[0] = 4;
-    point.set(bigintToBytes(peerX, this.curve.bytes), 1);
-    point.set(bigintToBytes(peerY, this.curve.bytes), 1 + this.curve.bytes);
-    return new Uint8Array(this.#ecdh.computeSecret(point));
+    const L = this.curve.bytes;
+    const shared = multiply(this.curve, this.#d, { x: peerX, y: peerY });
+    // d < n and a peer of prime order: never the point at infinity.
+    if (shared === null) throw new RangeError('ECDH gave the point at infinity');
+    const out = new Uint8Array(2 * L);
+    out.set(bigintToBytes(shared.x, L), 0);
+    out.set(bigintToBytes(shared.y, L), L);
+    return out;
   }
+}
+
+/** Curves whose OpenSSL scalar multiplication beats core/math's (measured: P-256 only). */
+const OPENSSL_FAST: ReadonlySet<EcCurveName> = new Set(['P-256']);
+
+/** One OpenSSL ECDH context per curve, re-keyed per use (a model runs on one thread). */
+const contexts = new Map<EcCurveName, ECDH>();
+function context(curve: CurveParams): ECDH {
+  let ecdh = contexts.get(curve.name);
+  if (ecdh === undefined) {
+    ecdh = createECDH(OPENSSL_CURVE[curve.name]);
+    contexts.set(curve.name, ecdh);
+  }
+  return ecdh;
+}
+
+function uncompressed(curve: CurveParams, point: EcPoint): Uint8Array {
+  const out = new Uint8Array(1 + 2 * curve.bytes);
+  out[0] = 4;
+  out.set(bigintToBytes(point.x, curve.bytes), 1);
+  out.set(bigintToBytes(point.y, curve.bytes), 1 + curve.bytes);
+  return out;
+}
+
+/** x(k·P) by OpenSSL (1 ≤ k < n, P on the curve). */
+function sharedX(curve: CurveParams, k: bigint, point: EcPoint): bigint {
+  const ecdh = context(curve);
+  ecdh.setPrivateKey(bigintToBytes(k, curve.bytes));
+  return bytesToBigint(ecdh.computeSecret(uncompressed(curve, point)));
+}
+
+/**
+ * k·P as an affine point (null: the point at infinity), P on the curve (G when
+ * absent). OpenSSL does the scalar multiplications — it returns a public key
+ * whole but only the x of a shared point, so y is recovered from the curve
+ * equation and its sign from x((k+1)·P) = x(k·P + P). Equal to core/math's
+ * ecMultiply (a test checks); on P-256 several times faster, elsewhere it is ecMultiply.
+ */
+export function multiply(curve: CurveParams, scalar: bigint, point?: EcPoint): EcPoint | null {
+  const k = mod(scalar, curve.n);
+  if (k === 0n) return null;
+  // OpenSSL is fast on P-256 (its nistz256 code); on P-384 this Node's OpenSSL is slower than core/math.
+  if (!OPENSSL_FAST.has(curve.name)) return ecMultiply(curve, k, point);
+  const ecdh = context(curve);
+  if (point === undefined) {
+    ecdh.setPrivateKey(bigintToBytes(k, curve.bytes));
+    const pub = ecdh.getPublicKey();
+    return {
+      x: bytesToBigint(pub.subarray(1, 1 + curve.bytes)),
+      y: bytesToBigint(pub.subarray(1 + curve.bytes)),
+    };
+  }
+  if (k === 1n) return point;
+  if (k === curve.n - 1n) return { x: point.x, y: mod(-point.y, curve.p) };
+  const x = sharedX(curve, k, point);
+  const y = modSqrt(mod(x * x * x + curve.a * x + curve.b, curve.p), curve.p);
+  // x comes from a point of the curve, so the root exists; and k ≠ ±1 means k·P ≠ ±P.
+  if (y === null || x === point.x) return ecMultiply(curve, k, point);
+  const candidate = { x, y };
+  const next = ecAdd(curve, candidate, point);
+  const nextX = sharedX(curve, k + 1n, point);
+  return next !== null && next.x === nextX ? candidate : { x, y: mod(-y, curve.p) };
 }
 
 /** The leftmost orderBits bits of the digest (FIPS 186-4 / SEC 1 §4.1.3). */
@@ -161,7 +233,13 @@ export function pointOnCurve(curve: CurveParams, x: bigint, y: bigint): boolean 
   return x >= 0n && x < curve.p && y >= 0n && y < curve.p && isOnCurve(curve, { x, y });
 }
 
-/** ECDSA verification over a digest; false for anything that does not verify. Q must be on the curve. */
+/** What an ECDSA verification computed (datasheet §4.4): R = u1·G + u2·Q, or why it computed none. */
+export type EcdsaVerification =
+  | { readonly kind: 'point'; readonly valid: boolean; readonly x: bigint }
+  | { readonly kind: 'infinity' }
+  | { readonly kind: 'out-of-range' };
+
+/** ECDSA verification over a digest, with its witness. Q must be on the curve. */
 export function ecdsaVerify(
   curve: CurveParams,
   qx: bigint,
@@ -169,10 +247,17 @@ export function ecdsaVerify(
   digest: Uint8Array,
   r: bigint,
   s: bigint,
-): boolean {
-  if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return false;
+): EcdsaVerification {
+  if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return { kind: 'out-of-range' };
   const w = modInv(s, curve.n);
   const z = digestScalar(curve, digest);
-  const point = ecMultiplyDouble(curve, mod(z * w, curve.n), mod(r * w, curve.n), { x: qx, y: qy });
-  return point !== null && mod(point.x, curve.n) === r;
+  const u1 = mod(z * w, curve.n);
+  const u2 = mod(r * w, curve.n);
+  const Q = { x: qx, y: qy };
+  // P-256: OpenSSL's multiplications and one addition (2–3× faster); otherwise Shamir's trick in core/math.
+  const point = OPENSSL_FAST.has(curve.name)
+    ? ecAdd(curve, multiply(curve, u1), multiply(curve, u2, Q))
+    : ecMultiplyDouble(curve, u1, u2, Q);
+  if (point === null) return { kind: 'infinity' };
+  return { kind: 'point', valid: mod(point.x, curve.n) === r, x: point.x };
 }

@@ -4,6 +4,7 @@
  * of service when it misbehaves or disappears.
  */
 
+import { SharedIrq } from '../../core/driver/completion-wait.js';
 import {
   type Capability,
   type Device as DeviceContract,
@@ -17,7 +18,6 @@ import {
   UnsupportedError,
 } from '../../core/driver/index.js';
 import type { DmaBuffer } from '../../core/platform/dma.js';
-import type { Irq } from '../../core/platform/irq.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { PciFunction } from '../../core/platform/pci.js';
 import { KEY_STAGING_BYTES, KeySlotManager } from './key-slots.js';
@@ -31,6 +31,7 @@ import {
   MIN_RSA_BITS,
   REG,
   VERSION_MAJOR,
+  VERSION_MINOR,
 } from './registers.js';
 
 /** Reads of DEV_STATUS to wait for a reset before giving up. */
@@ -50,9 +51,10 @@ export function identify(bar: Mmio): RingIdentity {
   const magic = bar.read32(REG.MAGIC);
   if (magic !== MAGIC) throw new UnsupportedError(`not a PKR-1 ring card (MAGIC 0x${magic.toString(16)})`);
   const version = bar.read32(REG.VERSION);
-  if (version >>> 16 !== VERSION_MAJOR) {
+  // 1.1 added the witnesses, the whole ECDH point and RSA_VERIFY (§4.4): this driver needs them.
+  if (version >>> 16 !== VERSION_MAJOR || (version & 0xffff) < VERSION_MINOR) {
     throw new UnsupportedError(
-      `PKR-1 programming model ${version >>> 16}.${version & 0xffff} is not supported`,
+      `PKR-1 programming model ${version >>> 16}.${version & 0xffff} is not supported (needs ${VERSION_MAJOR}.${VERSION_MINOR} or a later 1.x)`,
     );
   }
   return {
@@ -65,6 +67,9 @@ export function identify(bar: Mmio): RingIdentity {
   };
 }
 
+/** The hashes `RSA_VERIFY` knows (§4.3 hash IDs). */
+const RSA_VERIFY_HASHES = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'] as const;
+
 /** What the card does, from CAPS (§3.1). */
 export function capabilitiesOf(id: RingIdentity): Capability[] {
   const curves: EcCurveName[] = [];
@@ -73,6 +78,9 @@ export function capabilitiesOf(id: RingIdentity): Capability[] {
   const modulusBits = { min: MIN_RSA_BITS, max: id.maxRsaBits };
   const caps: Capability[] = [];
   if (id.caps & CAPS_BIT.RSA_PUBLIC) caps.push({ op: 'rsa-public', modulusBits });
+  if (id.caps & CAPS_BIT.RSA_VERIFY) {
+    caps.push({ op: 'rsa-verify', modulusBits, paddings: ['pkcs1-v1_5', 'pss'], hashes: RSA_VERIFY_HASHES });
+  }
   if (id.caps & CAPS_BIT.RSA_PRIVATE_CRT) {
     caps.push({ op: 'rsa-private', modulusBits, multiPrime: false, keyStorage: ['slot'] });
   }
@@ -101,7 +109,7 @@ export class RingDevice implements DeviceContract {
   readonly #fn: PciFunction;
   readonly #bar: Mmio;
   readonly #staging: DmaBuffer;
-  readonly #irqs: Irq[];
+  readonly #irqs: SharedIrq[];
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
   #capabilities: readonly Capability[];
   #state: DeviceState = 'resetting';
@@ -124,7 +132,12 @@ export class RingDevice implements DeviceContract {
       this.fail(reason),
     );
     const useIrq = options.useIrq && fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors >= options.queues;
-    this.#irqs = useIrq ? Array.from({ length: options.queues }, (_, q) => fn.openIrq(q)) : [];
+    this.#irqs = useIrq
+      ? Array.from(
+          { length: options.queues },
+          (_, q) => new SharedIrq(fn.openIrq(q), { name: `ring card ${fn.info.address} queue ${q}` }),
+        )
+      : [];
     const host = {
       id: this.info.id,
       bar: this.#bar,

@@ -8,7 +8,9 @@
  * it computed itself.
  */
 
+import { type SharedIrq, Wakeup, waitForCompletion } from '../../core/driver/completion-wait.js';
 import {
+  asPkaccelError,
   type Capability,
   type Completion,
   DeviceError,
@@ -16,14 +18,13 @@ import {
   type DeviceState,
   InvalidInputError,
   type Job,
-  PkaccelError,
+  type PkaccelError,
   type QueuePair,
   supports,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
 import type { DmaAllocator, DmaBuffer } from '../../core/platform/dma.js';
-import type { Irq } from '../../core/platform/irq.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { KeySlotManager } from './key-slots.js';
 import {
@@ -69,7 +70,7 @@ export interface QueuePairConfig {
   /** Ring depth (power of two). */
   readonly ringDepth: number;
   /** Interrupt vector, or undefined to poll. */
-  readonly irq: Irq | undefined;
+  readonly irq: SharedIrq | undefined;
   /** Polling period while waiting, in ms (fallback when interrupts are on). */
   readonly pollMs: number;
   /** IRQ_CTRL value: coalescing count and time, unmasked. */
@@ -105,8 +106,8 @@ export class RingQueuePair implements QueuePair {
   #sqTail = 0;
   #cqHead = 0;
   #phase = 1;
-  #irqPending: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
+  /** Wakes a pending wait from the host side (state change, jobs completed by the driver). */
+  readonly #wakeup = new Wakeup();
   /** Descriptors submitted, for statistics and tests. */
   submitted = 0;
   doorbells = 0;
@@ -190,7 +191,10 @@ export class RingQueuePair implements QueuePair {
         encoding = encodeRequest(job.request, bytes, this.#host.keySlots);
       } catch (error) {
         this.#freeAreas.push(area);
-        this.#fail(job.tag, asPkaccelError(error, this.#host.id));
+        this.#fail(
+          job.tag,
+          asPkaccelError(error, this.#host.id, `ring card ${this.#host.id} taking a request`),
+        );
         taken++;
         continue;
       }
@@ -204,7 +208,11 @@ export class RingQueuePair implements QueuePair {
       }
       if (encoding.kind === 'immediate') {
         this.#freeAreas.push(area);
-        this.#synthetic.push({ tag: job.tag, ok: true, value: encoding.value });
+        this.#synthetic.push(
+          encoding.witness === undefined
+            ? { tag: job.tag, ok: true, value: encoding.value }
+            : { tag: job.tag, ok: true, value: encoding.value, witness: encoding.witness },
+        );
         taken++;
         continue;
       }
@@ -302,8 +310,10 @@ export class RingQueuePair implements QueuePair {
         this.#host.fail(`${decoded.reason} (queue ${this.index})`);
         return undefined;
       }
-      const value = decoded.value;
-      completion = { tag: entry.jobTag, ok: true, value };
+      completion =
+        decoded.witness === undefined
+          ? { tag: entry.jobTag, ok: true, value: decoded.value }
+          : { tag: entry.jobTag, ok: true, value: decoded.value, witness: decoded.witness };
     } else {
       if (c.status === STATUS.KEY_SLOT_EMPTY && entry.pinned !== undefined)
         this.#host.keySlots.forget(entry.pinned);
@@ -323,55 +333,28 @@ export class RingQueuePair implements QueuePair {
     return completionPhase(this.#cqView, this.#cqHead * COMPLETION_BYTES) === this.#phase;
   }
 
-  async waitForCompletions(signal?: AbortSignal): Promise<void> {
-    for (;;) {
-      throwIfAborted(signal);
-      if (this.#synthetic.length > 0) return;
-      const state = this.#host.state();
-      if (state !== 'ready' && state !== 'resetting') {
-        throw new DeviceGoneError(`ring card ${this.#host.id} is ${state}`, { device: this.#host.id });
-      }
-      if (state === 'ready' && this.#cqHasEntry()) return;
-      await this.#sleep(signal);
-    }
-  }
-
-  /** Until an interrupt, the polling period, a state change or an abort — whichever is first. */
-  #sleep(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#wake = undefined;
-        resolve();
-      };
-      timer = setTimeout(() => {
-        this.wakesByPoll++;
-        done();
-      }, this.#config.pollMs);
-      signal?.addEventListener('abort', done, { once: true });
-      this.#wake = done;
-      this.#irqEvent()?.then(() => {
-        this.wakesByIrq++;
-        done();
-      });
-    });
-  }
-
-  /** One interrupt wait shared by successive sleeps (an Irq takes one wait at a time). */
-  #irqEvent(): Promise<void> | undefined {
-    const irq = this.#config.irq;
-    if (!irq) return undefined;
-    this.#irqPending ??= irq.wait().then(
-      () => {
-        this.#irqPending = undefined;
+  /** Until harvest has something, the card is out of service, or `signal` aborts (core/driver/completion-wait). */
+  waitForCompletions(signal?: AbortSignal): Promise<void> {
+    return waitForCompletion(
+      {
+        check: () => {
+          if (this.#synthetic.length > 0) return true;
+          const state = this.#host.state();
+          if (state !== 'ready' && state !== 'resetting') {
+            throw new DeviceGoneError(`ring card ${this.#host.id} is ${state}`, { device: this.#host.id });
+          }
+          return state === 'ready' && this.#cqHasEntry();
+        },
+        irq: this.#config.irq,
+        pollMs: this.#config.pollMs,
+        wakeup: this.#wakeup,
+        onWake: (cause) => {
+          if (cause === 'irq') this.wakesByIrq++;
+          else if (cause === 'poll') this.wakesByPoll++;
+        },
       },
-      () => {
-        this.#irqPending = undefined; // closed: the state check after waking explains why
-      },
+      signal,
     );
-    return this.#irqPending;
   }
 
   async abandon(signal?: AbortSignal): Promise<readonly number[]> {
@@ -395,7 +378,7 @@ export class RingQueuePair implements QueuePair {
         this.#freeAreas.push(area);
       }
     }
-    this.#wake?.();
+    this.#wakeup.wake();
   }
 
   /** Forget every job without completing it (card reset); returns their tags. */
@@ -428,17 +411,12 @@ export class RingQueuePair implements QueuePair {
 
   /** Wake a pending wait (state change). */
   nudge(): void {
-    this.#wake?.();
+    this.#wakeup.wake();
   }
 
   #fail(tag: number, error: PkaccelError): void {
     this.#synthetic.push({ tag, ok: false, error });
   }
-}
-
-function asPkaccelError(error: unknown, device: string): PkaccelError {
-  if (error instanceof PkaccelError) return error;
-  return new DeviceError(`ring card ${device} could not take the request`, { cause: error, device });
 }
 
 /** §5: what a non-OK status means to the caller. */

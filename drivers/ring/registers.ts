@@ -11,9 +11,10 @@ export const PKR1_DEVICE_ID = 0x0a01;
 
 /** §3.1 `MAGIC`: ASCII "RING". */
 export const MAGIC = 0x474e4952;
-/** §3.1 `VERSION`: programming model 1.0 (major in bits 31:16). */
-export const VERSION = 0x00010000;
+/** §3.1 `VERSION`: programming model 1.1 (major in bits 31:16, minor in 15:0). */
+export const VERSION = 0x00010001;
 export const VERSION_MAJOR = VERSION >>> 16;
+export const VERSION_MINOR = VERSION & 0xffff;
 
 /** §3.1–§3.3 global registers (BAR0 offsets). */
 export const REG = {
@@ -67,6 +68,7 @@ export const CAPS_BIT = {
   ECDSA_SIGN: 1 << 2,
   ECDSA_VERIFY: 1 << 3,
   ECDH: 1 << 4,
+  RSA_VERIFY: 1 << 5,
   P256: 1 << 8,
   P384: 1 << 9,
 } as const;
@@ -112,7 +114,16 @@ export const OPCODE = {
   ECDSA_SIGN: 0x03,
   ECDSA_VERIFY: 0x04,
   ECDH: 0x05,
+  RSA_VERIFY: 0x06,
 } as const;
+
+/** §4.4 byte 1 of an `ECDSA_VERIFY` result: what the x field holds. */
+export const WITNESS_FLAGS = { POINT: 0x00, INFINITY: 0x01, NOT_COMPUTED: 0x02 } as const;
+
+/** §4.3 `RSA_VERIFY` padding block: its size, scheme and hash IDs. */
+export const RSA_PAD_BLOCK_BYTES = 8;
+export const RSA_PAD_SCHEME = { PKCS1_V15: 1, PSS: 2 } as const;
+export const HASH_ID = { 'SHA-1': 1, 'SHA-256': 2, 'SHA-384': 3, 'SHA-512': 4 } as const;
 
 /** §6 key-slot commands. */
 export const KCMD = { LOAD_RSA: 1, LOAD_EC: 2, ERASE: 3, ERASE_ALL: 4 } as const;

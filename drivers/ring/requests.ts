@@ -8,7 +8,9 @@
  * - `writeDescriptor`: those fields as the 64-byte little-endian descriptor;
  * - `completionPhase` / `readCompletion`: a completion's fields (§4.2);
  * - `resultLength` / `decodeResult`: the length a completion must report, and
- *   the value read back from the area's result bytes.
+ *   the value read back from the area's result bytes, with its witness (§4.4:
+ *   ECDSA and RSA verifications carry what their verdict was computed from, ECDH
+ *   the shared point's y) for the host's integrity gate to check.
  *
  * The descriptor codec lives here rather than in a codec file of its own: it
  * is the last step of turning a request into what the card reads, and the
@@ -18,15 +20,30 @@
 
 import {
   bigintToBytes,
+  bytesToBigint,
   CURVES,
   type EcCurveName,
   InvalidInputError,
   type PrimitiveRequest,
   type PrimitiveValue,
+  type RsaSignaturePadding,
   UnsupportedError,
+  type Witness,
 } from '../../core/driver/index.js';
+import { HASH_BYTES } from '../../core/encoding/hashes.js';
 import type { KeySlotManager } from './key-slots.js';
-import { COMPLETION_PHASE, CQE, CURVE_ID, DESC, DESC_FLAG_KEY_SLOT, OPCODE } from './registers.js';
+import {
+  COMPLETION_PHASE,
+  CQE,
+  CURVE_ID,
+  DESC,
+  DESC_FLAG_KEY_SLOT,
+  HASH_ID,
+  OPCODE,
+  RSA_PAD_BLOCK_BYTES,
+  RSA_PAD_SCHEME,
+  WITNESS_FLAGS,
+} from './registers.js';
 
 /** Operand area of one descriptor: src, then an inline key, then the result. */
 export const AREA = {
@@ -39,8 +56,15 @@ export const AREA = {
   SIZE: 2048,
 } as const;
 
-/** What the card must give back, and how to turn it into the primitive's value. */
-export type ResultShape = { readonly kind: 'bytes'; readonly length: number } | { readonly kind: 'verdict' };
+/** What the card must give back (§4.3), and how to turn it into the primitive's value and witness. */
+export type ResultShape =
+  | { readonly kind: 'bytes'; readonly length: number }
+  /** verdict ‖ witness flags ‖ x (L bytes). */
+  | { readonly kind: 'ecdsa-verify'; readonly fieldBytes: number }
+  /** verdict ‖ s^e mod n (k bytes). */
+  | { readonly kind: 'rsa-verify'; readonly modulusBytes: number }
+  /** x ‖ y (L bytes each): the value is x, the witness y. */
+  | { readonly kind: 'ecdh'; readonly fieldBytes: number };
 
 export type Encoding =
   | {
@@ -56,8 +80,11 @@ export type Encoding =
       /** The key slot pinned for this job, to release when it completes. */
       readonly pinned: number | undefined;
     }
-  /** Answered without the card (e.g. a malformed signature simply does not verify). */
-  | { readonly kind: 'immediate'; readonly value: boolean }
+  /**
+   * Answered without the card: a signature of the wrong size or with r or s out of range
+   * simply does not verify (its witness says no point was computed, where there is one).
+   */
+  | { readonly kind: 'immediate'; readonly value: boolean; readonly witness?: Witness }
   /** Every key slot is pinned by work in flight. */
   | { readonly kind: 'no-key-slot' };
 
@@ -108,16 +135,50 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
     }
     case 'ecdsa-verify': {
       const id = curveId(request.key.curve);
-      const L = CURVES[request.key.curve].bytes;
+      const curve = CURVES[request.key.curve];
+      const L = curve.bytes;
       checkDigest(request.digest);
-      // A signature of the wrong size cannot verify: no need to ask the card.
-      if (request.signature.length !== 2 * L) return { kind: 'immediate', value: false };
+      // A signature of the wrong size, or with r or s outside 1 … n − 1, cannot verify: no need
+      // to ask the card (which would say so with witness flags NOT_COMPUTED).
+      const notComputed = {
+        kind: 'immediate',
+        value: false,
+        witness: { kind: 'ecdsa-verify', x: null },
+      } as const;
+      if (request.signature.length !== 2 * L) return notComputed;
+      const r = bytesToBigint(request.signature.subarray(0, L));
+      const s = bytesToBigint(request.signature.subarray(L));
+      if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return notComputed;
       area.set(request.signature, AREA.SRC);
       area.set(request.digest, AREA.SRC + 2 * L);
       area.set(bigintToBytes(request.key.x, L), AREA.KEY);
       area.set(bigintToBytes(request.key.y, L), AREA.KEY + L);
-      return descriptor(OPCODE.ECDSA_VERIFY, undefined, 2 * L + request.digest.length, 2 * L, 1, id, {
-        kind: 'verdict',
+      return descriptor(OPCODE.ECDSA_VERIFY, undefined, 2 * L + request.digest.length, 2 * L, 2 + L, id, {
+        kind: 'ecdsa-verify',
+        fieldBytes: L,
+      });
+    }
+    case 'rsa-verify': {
+      const k = Math.ceil(request.key.bits / 8);
+      if (request.key.e >= request.key.n)
+        throw new InvalidInputError('RSA public exponent must be below the modulus');
+      const block = paddingBlock(request.padding, request.digest);
+      // A signature that is not a k-byte representative < n, or a salt no modulus has room for, does not verify.
+      if (
+        block === undefined ||
+        request.signature.length !== k ||
+        bytesToBigint(request.signature) >= request.key.n
+      )
+        return { kind: 'immediate', value: false };
+      area.set(block, AREA.SRC);
+      area.set(request.signature, AREA.SRC + RSA_PAD_BLOCK_BYTES);
+      area.set(request.digest, AREA.SRC + RSA_PAD_BLOCK_BYTES + k);
+      area.set(bigintToBytes(request.key.n, k), AREA.KEY);
+      area.set(bigintToBytes(request.key.e, k), AREA.KEY + k);
+      const srcLen = RSA_PAD_BLOCK_BYTES + k + request.digest.length;
+      return descriptor(OPCODE.RSA_VERIFY, undefined, srcLen, 2 * k, 1 + k, k, {
+        kind: 'rsa-verify',
+        modulusBytes: k,
       });
     }
     case 'ecdh': {
@@ -129,11 +190,35 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       if (slot === undefined) return { kind: 'no-key-slot' };
       area.set(bigintToBytes(request.peer.x, L), AREA.SRC);
       area.set(bigintToBytes(request.peer.y, L), AREA.SRC + L);
-      return descriptor(OPCODE.ECDH, slot, 2 * L, 0, L, id, { kind: 'bytes', length: L });
+      return descriptor(OPCODE.ECDH, slot, 2 * L, 0, 2 * L, id, { kind: 'ecdh', fieldBytes: L });
     }
     default:
       throw new UnsupportedError(`the ring card does not do ${request.op}`);
   }
+}
+
+/**
+ * `RSA_VERIFY`'s 8-byte padding block (§4.3); undefined for a PSS salt too long for the field
+ * (no modulus the card takes has room for it: the signature does not verify). Throws for a
+ * digest that is not its hash's length.
+ */
+function paddingBlock(padding: RsaSignaturePadding, digest: Uint8Array): Uint8Array | undefined {
+  const block = new Uint8Array(RSA_PAD_BLOCK_BYTES);
+  block[1] = HASH_ID[padding.hash];
+  if (digest.length !== HASH_BYTES[padding.hash])
+    throw new InvalidInputError(`RSA digest must be the ${padding.hash} length`);
+  if (padding.scheme === 'pkcs1-v1_5') {
+    block[0] = RSA_PAD_SCHEME.PKCS1_V15;
+    return block;
+  }
+  if (!Number.isInteger(padding.saltLength) || padding.saltLength < 0)
+    throw new InvalidInputError('PSS salt length must be a non-negative integer');
+  if (padding.saltLength > 0xffff) return undefined;
+  block[0] = RSA_PAD_SCHEME.PSS;
+  block[2] = HASH_ID[padding.mgfHash];
+  block[4] = padding.saltLength >>> 8;
+  block[5] = padding.saltLength & 0xff;
+  return block;
 }
 
 function checkDigest(digest: Uint8Array): void {
@@ -240,22 +325,60 @@ export function readCompletion(view: DataView, offset: number): CompletionFields
 
 /** The `result_len` an OK completion of this shape must report (§4.3). */
 export function resultLength(shape: ResultShape): number {
-  return shape.kind === 'verdict' ? 1 : shape.length;
+  switch (shape.kind) {
+    case 'bytes':
+      return shape.length;
+    case 'ecdsa-verify':
+      return 2 + shape.fieldBytes;
+    case 'rsa-verify':
+      return 1 + shape.modulusBytes;
+    case 'ecdh':
+      return 2 * shape.fieldBytes;
+  }
 }
 
-/** A decoded result, or why the card's answer is nonsense (the caller takes the card out of service). */
+/**
+ * A decoded result with its witness, or why the card's answer is nonsense (the caller
+ * takes the card out of service). Whether a verdict agrees with its witness is not
+ * judged here: that is a computation fault, for the host's integrity gate to catch.
+ */
 export type DecodedResult =
-  | { readonly ok: true; readonly value: PrimitiveValue }
+  | { readonly ok: true; readonly value: PrimitiveValue; readonly witness?: Witness }
   | { readonly ok: false; readonly reason: string };
+
+function verdictOf(byte: number): boolean | undefined {
+  return byte === 1 ? true : byte === 0 ? false : undefined;
+}
 
 /** The primitive's value from the `resultLength(shape)` result bytes at `offset` of `operands`. */
 export function decodeResult(shape: ResultShape, operands: Uint8Array, offset: number): DecodedResult {
-  if (shape.kind === 'verdict') {
-    const verdict = operands[offset]!;
-    if (verdict !== 0 && verdict !== 1) {
-      return { ok: false, reason: `verify verdict 0x${verdict.toString(16)} is neither 0 nor 1` };
+  switch (shape.kind) {
+    case 'bytes':
+      return { ok: true, value: operands.slice(offset, offset + shape.length) };
+    case 'ecdh': {
+      const L = shape.fieldBytes;
+      const y = bytesToBigint(operands.subarray(offset + L, offset + 2 * L));
+      return { ok: true, value: operands.slice(offset, offset + L), witness: { kind: 'ecdh-point', y } };
     }
-    return { ok: true, value: verdict === 1 };
+    case 'ecdsa-verify':
+    case 'rsa-verify': {
+      const verdict = verdictOf(operands[offset]!);
+      if (verdict === undefined) {
+        return { ok: false, reason: `verify verdict 0x${operands[offset]!.toString(16)} is neither 0 nor 1` };
+      }
+      if (shape.kind === 'rsa-verify') {
+        const opened = operands.slice(offset + 1, offset + 1 + shape.modulusBytes);
+        return { ok: true, value: verdict, witness: { kind: 'rsa-verify', opened } };
+      }
+      const flags = operands[offset + 1]!;
+      if (flags === WITNESS_FLAGS.POINT) {
+        const x = bytesToBigint(operands.subarray(offset + 2, offset + 2 + shape.fieldBytes));
+        return { ok: true, value: verdict, witness: { kind: 'ecdsa-verify', x } };
+      }
+      if (flags === WITNESS_FLAGS.INFINITY || flags === WITNESS_FLAGS.NOT_COMPUTED) {
+        return { ok: true, value: verdict, witness: { kind: 'ecdsa-verify', x: null } };
+      }
+      return { ok: false, reason: `ECDSA witness flags 0x${flags.toString(16)} are not defined` };
+    }
   }
-  return { ok: true, value: operands.slice(offset, offset + shape.length) };
 }

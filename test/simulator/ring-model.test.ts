@@ -4,10 +4,13 @@
  * key-slot commands, DMA faults.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { CURVES } from '../../core/driver/curves.js';
+import { ecMultiply } from '../../core/math/index.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
 import * as driverRegisters from '../../drivers/ring/registers.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import * as modelRegisters from '../../simulator/models/ring/registers.js';
+import { multiply } from '../../simulator/pk-math.js';
 import { SimulatorPlatform } from '../../simulator/platform.js';
 
 const platform = new SimulatorPlatform();
@@ -43,8 +46,8 @@ describe('ring card model (registers)', () => {
     const fn = await open('&queues=6&slots=10&engines=3');
     const bar = fn.bar(0);
     expect(bar.read32(0x000)).toBe(0x474e4952);
-    expect(bar.read32(0x004)).toBe(0x00010000);
-    expect(bar.read32(0x008)).toBe(0x31f);
+    expect(bar.read32(0x004)).toBe(0x00010001); // 1.1: witnesses, whole ECDH point, RSA_VERIFY
+    expect(bar.read32(0x008)).toBe(0x33f);
     expect(bar.read32(0x00c)).toBe(6);
     expect(bar.read32(0x010)).toBe(4096);
     expect(bar.read32(0x014)).toBe(10);
@@ -175,7 +178,7 @@ describe('ring card register maps', () => {
     const driver = driverRegisters as Record<string, unknown>;
     const model = modelRegisters as Record<string, unknown>;
     const shared = Object.keys(driver).filter((name) => Object.hasOwn(model, name));
-    // Everything the driver has, the model has too (the model adds only BAR0_SIZE, CAPS_VALUE, CURVE_BY_ID).
+    // Everything the driver has, the model has too (the model adds only BAR0_SIZE, CAPS_VALUE, CURVE_BY_ID, HASH_BY_ID).
     expect(Object.keys(driver).filter((name) => !Object.hasOwn(model, name))).toEqual([]);
     expect(shared.length).toBeGreaterThan(30);
     for (const name of shared) {
@@ -189,6 +192,21 @@ describe('ring card register maps', () => {
             );
       } else {
         expect(b, name).toEqual(a);
+      }
+    }
+  });
+});
+
+describe('ring card engine math (simulator/pk-math.ts)', () => {
+  it('multiply (OpenSSL with y recovered) equals core/math ecMultiply, edge scalars included', () => {
+    for (const name of ['P-256', 'P-384'] as const) {
+      const curve = CURVES[name];
+      const Q = ecMultiply(curve, 0x1234_5678_9abc_def0n)!;
+      const scalars = [1n, 2n, 3n, curve.n - 1n, curve.n - 2n, curve.n, curve.n + 5n, 0n];
+      for (let i = 0; i < 12; i++) scalars.push((curve.n * BigInt(i * 7919 + 1)) / 104729n + BigInt(i));
+      for (const k of scalars) {
+        expect(multiply(curve, k, Q), `${name} k=${k}`).toEqual(ecMultiply(curve, k, Q));
+        expect(multiply(curve, k), `${name} k=${k}·G`).toEqual(ecMultiply(curve, k));
       }
     }
   });

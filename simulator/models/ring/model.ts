@@ -5,17 +5,23 @@
  *
  * Spec options: queues (4), depth (ring depth the arena is sized for, 256),
  * slots (64), engine/engines/service/rate/delayms (simulator/engines.ts),
- * faults/seed (simulator/faults.ts), arena (DMA arena MiB, overrides the sizing).
+ * faults/seed/reinsert (simulator/faults.ts), arena (DMA arena MiB, overrides the sizing).
  */
 
 import { bytesToBigint } from '../../../core/driver/bytes.js';
 import { InvalidInputError } from '../../../core/driver/errors.js';
 import { DmaFault } from '../../dma.js';
 import { EnginePool, parseEngineConfig } from '../../engines.js';
-import { parseFaultRules } from '../../faults.js';
+import { FaultChoices, faultSeed, parseFaultRules, reinsertDelayMs } from '../../faults.js';
 import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../../model.js';
 import { EcSlotKey, RsaSlotKey } from '../../pk-math.js';
-import { type Descriptor, decodeDescriptor, executeDescriptor, type SlotKey } from './ops.js';
+import {
+  type Descriptor,
+  decodeDescriptor,
+  executeDescriptor,
+  type ResultKind,
+  type SlotKey,
+} from './ops.js';
 import {
   BAR0_SIZE,
   CAPS_VALUE,
@@ -33,6 +39,7 @@ import {
   MAX_DEPTH,
   MAX_RSA_BITS,
   MIN_RSA_BITS,
+  OPCODE,
   PKR1_DEVICE_ID,
   PKR1_VENDOR_ID,
   Q_STATUS_CONFIG_ERROR,
@@ -79,6 +86,8 @@ function layout(options: Readonly<Record<string, string>>): ModelLayout {
   intOption(options, 'slots', 64, 1, 65535);
   parseEngineConfig(options, ENGINE_DEFAULTS);
   parseFaultRules(options.faults);
+  faultSeed(options);
+  reinsertDelayMs(options);
   return {
     identity: {
       vendorId: PKR1_VENDOR_ID,
@@ -163,6 +172,8 @@ class RingModel implements DeviceModel {
   #cardEpoch = 0;
   #nextQueue = 0;
   #garbageCount = 0;
+  /** What a fault does once it fires (which bit, verdict or witness): seeded by the spec's `seed`. */
+  readonly #choices: FaultChoices;
 
   constructor(host: ModelHost) {
     this.#host = host;
@@ -171,6 +182,7 @@ class RingModel implements DeviceModel {
     this.#queueCount = this.layout.irq.vectors;
     this.#slotCount = intOption(host.options, 'slots', 64, 1, 65535);
     this.#engines = new EnginePool(parseEngineConfig(host.options, ENGINE_DEFAULTS));
+    this.#choices = FaultChoices.fromOptions(host.options);
     const arena = host.dma.arena;
     this.#arenaWords = new Uint16Array(arena.buffer, arena.byteOffset, arena.byteLength >>> 1);
   }
@@ -534,14 +546,31 @@ class RingModel implements DeviceModel {
     if (fault === 'duplicate-completion') this.#post(q, entry);
   }
 
-  #corrupt(d: Descriptor, result: Uint8Array, kind: 'rsa-private' | 'other'): Uint8Array {
-    const bit = Math.floor(Math.random() * Math.max(1, result.length * 8 - 1));
+  /**
+   * The `corrupt` fault: one bit flipped, chosen from the spec's seed. RSA-CRT: a bit of the
+   * mod-p half before recombination (Bellcore's fault). A verification: either its verdict
+   * (0 ↔ 1, the forged-signature case) or one bit of its witness, evenly (never the ECDSA
+   * witness flags byte: that would be garbage, not a plausible fault).
+   */
+  #corrupt(d: Descriptor, result: Uint8Array, kind: ResultKind): Uint8Array {
+    const out = result.slice();
+    if (out.length === 0) return out;
     if (kind === 'rsa-private') {
       const key = this.#slots.get(d.keySlot);
-      if (key?.kind === 'rsa') return key.corruptCrtHalf(result, bit);
+      if (key?.kind === 'rsa') return key.corruptCrtHalf(result, this.#choices.below(result.length * 8));
     }
-    const out = result.slice();
-    if (out.length > 0) out[bit >> 3]! ^= 1 << (bit & 7);
+    if (kind === 'verify') {
+      const witnessAt = d.opcode === OPCODE.ECDSA_VERIFY ? 2 : 1;
+      if (this.#choices.coin() || out.length <= witnessAt) {
+        out[0]! ^= 1;
+        return out;
+      }
+      const bit = this.#choices.below((out.length - witnessAt) * 8);
+      out[witnessAt + (bit >> 3)]! ^= 1 << (bit & 7);
+      return out;
+    }
+    const bit = this.#choices.below(out.length * 8);
+    out[bit >> 3]! ^= 1 << (bit & 7);
     return out;
   }
 

@@ -85,7 +85,11 @@ describe('ring driver on the inline simulator', () => {
     expect(device.queuePairs.length).toBe(4);
     expect(device.queuePairs[0]!.depth).toBe(7);
     const ops = device.capabilities.map((c) => c.op).sort();
-    expect(ops).toEqual(['ecdh', 'ecdsa-sign', 'ecdsa-verify', 'rsa-private', 'rsa-public']);
+    expect(ops).toEqual(['ecdh', 'ecdsa-sign', 'ecdsa-verify', 'rsa-private', 'rsa-public', 'rsa-verify']);
+    expect(device.capabilities.find((c) => c.op === 'rsa-verify')).toMatchObject({
+      paddings: ['pkcs1-v1_5', 'pss'],
+      hashes: ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'],
+    });
     const sign = device.capabilities.find((c) => c.op === 'ecdsa-sign')!;
     expect(sign.curves).toEqual(['P-256', 'P-384']);
     expect(device.keySlots.capacity).toBe(64);

@@ -4,12 +4,13 @@
  * service — never a hang (every wait has a deadline), never a wrong result
  * released by the algorithms layer.
  */
-import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
+import { constants, createPublicKey, publicEncrypt, verify } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rsaSign } from '../../../core/algorithms/index.js';
 import { type Completion, DeviceGoneError } from '../../../core/driver/index.js';
+import { modPow } from '../../../core/math/index.js';
 import { JobQueue } from '../../../core/queue/index.js';
-import { bytesOf, type Card, harvestAll, openCard, rsaKey } from './harness.js';
+import { bytesOf, type Card, ecKey, harvestAll, openCard, rsaKey } from './harness.js';
 
 const cards: Card[] = [];
 async function card(faults: string, extra = ''): Promise<Card> {
@@ -106,20 +107,25 @@ describe('ring card faults', () => {
     expect(d).toMatchObject({ tag: 3, ok: true });
   });
 
-  it('corrupted result (bit flip in one RSA-CRT half) → the algorithms layer withholds it with a DeviceError', async () => {
-    const { device } = await card('corrupt@1');
+  it('corrupted result (bit flip in one RSA-CRT half) → never released: the integrity gate catches it, the retry is right', async () => {
+    const { fn, device } = await card('corrupt@1');
     const exec = new JobQueue();
     exec.addDevice(device);
     try {
       const message = new TextEncoder().encode('pay 10 EUR');
-      await expect(
-        rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message),
-      ).rejects.toMatchObject({
-        code: 'device-error',
-      });
-      // The next signature (no fault) is released, and it is right.
+      const opsBefore = fn.sim.operations;
       const signature = await rsaSign(exec, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, message);
-      expect(signature.length).toBe(256);
+      const pub = createPublicKey({
+        format: 'jwk',
+        key: {
+          kty: 'RSA',
+          n: Buffer.from(key.n.toString(16).padStart(512, '0'), 'hex').toString('base64url'),
+          e: 'AQAB',
+        },
+      });
+      expect(verify('sha256', message, pub, signature)).toBe(true);
+      // The faulted operation and its retry both reached the card.
+      expect(fn.sim.operations - opsBefore).toBeGreaterThanOrEqual(2);
     } finally {
       await exec.close();
     }
@@ -173,5 +179,60 @@ describe('ring card faults', () => {
     expect(outcomes.some((c) => !c.ok)).toBe(true);
     // The driver passes corrupted values up (the core check drops them); errors are typed.
     for (const c of outcomes) if (!c.ok) expect(c.error.code).toBe('device-error');
+  });
+
+  it('seeded faults replay: the same spec and seed give the same faulted jobs and the same flipped bits', async () => {
+    const publicKey = key.publicKey;
+    /** For each of 24 raw RSA public jobs, run one at a time: -1 when right, else the flipped bit. */
+    async function run(seed: number): Promise<number[]> {
+      const { device } = await card('corrupt:0.4', `&seed=${seed}`);
+      const qp = device.queuePairs[0]!;
+      const trace: number[] = [];
+      for (let i = 0; i < 24; i++) {
+        const x = 0x1234567n * BigInt(i + 1) + 99n;
+        qp.submit([{ tag: i, request: { op: 'rsa-public', key: publicKey, input: bytesOf(x, 256) } }]);
+        const [done] = await harvestAll(qp, 1);
+        if (!done!.ok) throw new Error('no completion value');
+        const got = done!.value as Uint8Array;
+        const want = bytesOf(modPow(x, publicKey.e, publicKey.n), 256);
+        let bit = -1;
+        for (let j = 0; j < 256; j++) {
+          const diff = got[j]! ^ want[j]!;
+          if (diff !== 0) bit = j * 8 + Math.clz32(diff) - 24; // bit index from the most significant end
+        }
+        trace.push(bit);
+      }
+      return trace;
+    }
+    const first = await run(7);
+    const again = await run(7);
+    const other = await run(8);
+    expect(first.filter((b) => b >= 0).length).toBeGreaterThan(2);
+    expect(again).toEqual(first);
+    expect(other).not.toEqual(first);
+  });
+
+  it('corrupted ECDSA verdicts are seeded too: the same seed flips the same verdicts and witness bits', async () => {
+    const ec = ecKey('P-256');
+    const digest = new Uint8Array(32).fill(3);
+    async function run(seed: number): Promise<string[]> {
+      const { device } = await card('corrupt:1', `&seed=${seed}`);
+      const qp = device.queuePairs[0]!;
+      const out: string[] = [];
+      for (let i = 0; i < 16; i++) {
+        const signature = new Uint8Array(64).fill(i + 1); // r, s in range; not a valid signature
+        qp.submit([{ tag: i, request: { op: 'ecdsa-verify', key: ec.publicKey, digest, signature } }]);
+        const [done] = await harvestAll(qp, 1);
+        if (!done!.ok || done!.witness?.kind !== 'ecdsa-verify')
+          throw new Error('expected a witnessed verdict');
+        out.push(`${done!.value}:${done!.witness.x?.toString(16)}`);
+      }
+      return out;
+    }
+    const first = await run(3);
+    expect(await run(3)).toEqual(first);
+    // Random signatures do not verify: a `true` is a flipped verdict (the forged-signature case).
+    expect(first.some((v) => v.startsWith('true:'))).toBe(true);
+    expect(first.some((v) => v.startsWith('false:'))).toBe(true);
   });
 });
