@@ -10,6 +10,8 @@ import type { Device, DeviceState, PrimitiveExecutor } from '../driver/device.js
 import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveRequest, ResultOf } from '../driver/primitives.js';
 import {
+  type CloseOptions,
+  closeDevices,
   JobQueue,
   type ProcessOptions,
   type QueueEvent,
@@ -98,10 +100,14 @@ export interface Accelerator {
   /** Device added, removed, failed, reset, recovered. */
   readonly events$: Observable<QueueEvent>;
   /**
-   * Stop taking work, let accepted jobs finish (each bounded by its deadline), then
-   * close every device; later calls through `subtle` fail with OperationError. Idempotent.
+   * Stop taking work, let accepted jobs finish (each bounded by its deadline and by stall
+   * detection), then close every device; later calls through `subtle` fail with
+   * OperationError. Idempotent. `{ drain: false }` rejects the accepted jobs at once with
+   * DeviceGoneError instead of waiting; aborting `signal` ends the wait the same way. Each
+   * device's close is bounded by DEVICE_CLOSE_BOUND_MS (2 s; devices close in parallel), so
+   * with `{ drain: false }` close settles within about 2 s whatever a hung card does.
    */
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
 }
 
 /** Where a device list came from. */
@@ -313,10 +319,10 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
     },
     stats$: queue.stats$,
     events$: queue.events$,
-    close: () => {
+    close: (closeOptions?: CloseOptions) => {
       closing ??= queue
-        .close()
-        .then(() => Promise.allSettled(opened.map((d) => d.close())))
+        .close(closeOptions)
+        .then(() => closeDevices(opened))
         .then(() => undefined);
       return closing;
     },

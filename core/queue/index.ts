@@ -1,5 +1,6 @@
 /** The offload job queue (core/queue): scheduling, batching, timeouts, retries, failover, stats. */
-export type { DeviceEntry } from './device-entry.js';
+export { closeDevices, DEVICE_CLOSE_BOUND_MS, type DeviceCloseOutcome } from './close-devices.js';
+export type { DeviceEntry, DeviceFaultKind, RecoveryState } from './device-entry.js';
 export type { QueueEvent } from './events.js';
 export type { Percentiles } from './histogram.js';
 export {
@@ -8,7 +9,13 @@ export {
   JobQueue,
   type QueueDevice,
 } from './job-queue.js';
-export type { BacklogFullPolicy, QueueOptions, ResolvedQueueOptions, SubmitOptions } from './options.js';
+export type {
+  BacklogFullPolicy,
+  QueueOptions,
+  ResolvedQueueOptions,
+  SelfTestRunner,
+  SubmitOptions,
+} from './options.js';
 export type { ProcessOptions } from './process.js';
 export type {
   Counters,
