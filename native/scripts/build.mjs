@@ -69,21 +69,23 @@ function nodeGyp() {
   }
 }
 
-const addonFile = join(root, 'build', 'Release', 'pcie_mmio.node');
+// pcie_mmio.node (PCI: map, read, write, pin, wait) and pkaccel_system.node (peer
+// credentials, prctl, keyctl for the broker and keyring devices) build together.
+const addonFiles = ['pcie_mmio.node', 'pkaccel_system.node'].map((f) => join(root, 'build', 'Release', f));
 const stamp = join(root, 'build', 'BUILT_FOR.json');
 const builtFor = { node: process.version, modules: process.versions.modules, arch: process.arch };
 
 // Every `npm install` in the repository re-runs this script: rebuilding (and so
 // deleting) an addon that is already current would break whoever uses it meanwhile.
 function upToDate() {
-  if (process.env.PCIE_MMIO_FORCE_REBUILD === '1' || !existsSync(addonFile) || !existsSync(stamp))
+  if (process.env.PCIE_MMIO_FORCE_REBUILD === '1' || !addonFiles.every(existsSync) || !existsSync(stamp))
     return false;
   try {
     if (JSON.stringify(JSON.parse(readFileSync(stamp, 'utf8'))) !== JSON.stringify(builtFor)) return false;
   } catch {
     return false;
   }
-  const built = statSync(addonFile).mtimeMs;
+  const built = Math.min(...addonFiles.map((f) => statSync(f).mtimeMs));
   const sources = [
     join(root, 'binding.gyp'),
     ...readdirSync(join(root, 'src')).map((f) => join(root, 'src', f)),
