@@ -1,7 +1,7 @@
 /**
  * The control block shared by the host side of a simulated card and the thread
  * running its model: one Int32Array over a SharedArrayBuffer holding the posted
- * write FIFO, the interrupt counters and the removal flag. Both sides index it
+ * write FIFO, the interrupt counters, the removal flag and the re-insertion count. Both sides index it
  * with these constants only.
  */
 
@@ -24,6 +24,13 @@ export const OPERATIONS = 5;
  * host stores HEAD then reads this — so at least one of them sees the other's write.
  */
 export const MODEL_WAITING = 6;
+/** Count of re-insertions of a removed card (the host clears REMOVED and posts POWER_ON). */
+export const INSERTIONS = 7;
+/**
+ * A pseudo BAR index in the posted-write FIFO: "the card was inserted again" — the runner
+ * discards the model's scheduled work and resets it to its power-on state.
+ */
+export const POWER_ON = -1;
 /** First per-vector interrupt counter (free-running event counts). */
 export const IRQ_BASE = 16;
 /** At most this many interrupt vectors per card. */

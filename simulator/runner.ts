@@ -13,6 +13,7 @@ import {
   IRQ_BASE,
   MAX_VECTORS,
   OPERATIONS,
+  POWER_ON,
   REMOVED,
   type SharedCard,
   STOP,
@@ -158,8 +159,24 @@ export class ModelRunner {
 
   /** Deliver one register write to the model (inline mode calls this directly). */
   apply(bar: number, offset: number, width: 1 | 2 | 4 | 8, value: bigint): void {
+    if (bar === POWER_ON) {
+      this.#powerOn();
+      return;
+    }
     if (this.stopped) return;
     this.#guard(() => this.model.onWrite(bar, offset, width, value));
+  }
+
+  /** A removed card was inserted again (simulator/function.ts): work from before is gone, the model is reset. */
+  #powerOn(): void {
+    if (this.stopped) return;
+    this.#due.clear();
+    for (const handle of this.#timers) {
+      if ('immediate' in handle) clearImmediate(handle.immediate);
+      else clearTimeout(handle.timeout);
+    }
+    this.#timers.clear();
+    this.#guard(() => this.model.reset());
   }
 
   /** Apply every posted write in the FIFO, in order; returns how many. */

@@ -115,9 +115,13 @@ export class RingDevice implements DeviceContract {
   #state: DeviceState = 'resetting';
   /** Why the card went out of service, for messages. */
   #reason: string | undefined;
+  /** The `removed` promise being watched. */
+  #watched: Promise<void> | undefined;
+  readonly #identity: RingIdentity;
 
   constructor(fn: PciFunction, identity: RingIdentity, options: RingDeviceOptions, driverName: string) {
     this.#fn = fn;
+    this.#identity = identity;
     this.#bar = fn.bar(0);
     this.info = {
       id: fn.info.address,
@@ -157,7 +161,21 @@ export class RingDevice implements DeviceContract {
           irqCtrl: options.irqCtrl,
         }),
     );
-    void fn.removed.then(() => this.#removed());
+    this.#watchRemoval();
+  }
+
+  /**
+   * Go `gone` when the platform sees the card disappear. Watched again after a
+   * re-inserted card is brought back (a platform that can re-insert hands out a
+   * new `removed` promise; one that cannot keeps the old one, and is not re-watched).
+   */
+  #watchRemoval(): void {
+    const removed = this.#fn.removed;
+    if (removed === this.#watched) return;
+    this.#watched = removed;
+    void removed.then(() => {
+      if (this.#watched === removed) this.#removed();
+    });
   }
 
   get state(): DeviceState {
@@ -189,9 +207,10 @@ export class RingDevice implements DeviceContract {
   /** Reset the card and bring it up again (§7). Also recovers a card taken out of service. */
   async reset(signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal);
-    if (this.#state === 'gone' || this.#state === 'closed') {
-      throw new DeviceGoneError(`ring card ${this.info.id} is ${this.#state}`, { device: this.info.id });
+    if (this.#state === 'closed') {
+      throw new DeviceGoneError(`ring card ${this.info.id} is closed`, { device: this.info.id });
     }
+    if (this.#state === 'gone') this.#checkReinserted();
     this.#setState('resetting');
     try {
       this.#bar.write32(REG.DEV_CTRL, DEV_CTRL_RESET);
@@ -209,6 +228,32 @@ export class RingDevice implements DeviceContract {
     }
     this.#reason = undefined;
     this.#setState('ready');
+  }
+
+  /**
+   * A removed card is back when it answers again (datasheet §7): MAGIC reads all-ones while
+   * it is away. It must be the card it was (same identity registers), in its reset state.
+   */
+  #checkReinserted(): void {
+    if (this.#bar.read32(REG.MAGIC) === 0xffffffff) {
+      throw new DeviceGoneError(`ring card ${this.info.id} is gone (still removed)`, {
+        device: this.info.id,
+      });
+    }
+    const id = identify(this.#bar);
+    const was = this.#identity;
+    if (
+      id.caps !== was.caps ||
+      id.queues !== was.queues ||
+      id.keySlots !== was.keySlots ||
+      id.maxDepth !== was.maxDepth ||
+      id.maxRsaBits !== was.maxRsaBits
+    ) {
+      throw new DeviceGoneError(`ring card ${this.info.id} came back as a different card; open it anew`, {
+        device: this.info.id,
+      });
+    }
+    this.#watchRemoval();
   }
 
   #waitReady(): void {
