@@ -102,6 +102,8 @@ interface DeviceRecord {
   suspect: number;
 }
 
+const released = (): undefined => undefined;
+
 function failure(reason: string, outOfService = false): IntegrityFailure {
   return { reason, outOfService };
 }
@@ -152,6 +154,7 @@ export class IntegrityGate {
     if (this.options.off) return undefined;
     const record = this.#record(device);
     const outcome = this.#check(device, record, job, request, value, witness);
+    if (this.options.dry) return outcome instanceof Promise ? outcome.then(released, released) : undefined;
     if (outcome !== undefined && !(outcome instanceof Promise)) record.suspect = this.options.suspectWindow;
     return outcome;
   }

@@ -47,6 +47,18 @@ export interface IntegrityOptions {
 
 /** Internal (not exported from the package): switches the gate off, for the benchmark's baseline only. */
 export const GATE_OFF: unique symbol = Symbol('pkaccel.integrity.off');
+/**
+ * Internal (not exported from the package): the gate runs every check and releases the value
+ * whatever it finds — for the benchmark on a null-engine card, whose fixed results fail the
+ * checks, to measure what the checks cost.
+ */
+export const GATE_DRY: unique symbol = Symbol('pkaccel.integrity.dry');
+
+/** The internal switches, beside the public options. */
+export type InternalIntegrityOptions = IntegrityOptions & {
+  readonly [GATE_OFF]?: boolean;
+  readonly [GATE_DRY]?: boolean;
+};
 
 export interface ResolvedIntegrityOptions {
   readonly signCheck: SignCheck;
@@ -54,13 +66,14 @@ export interface ResolvedIntegrityOptions {
   readonly sampleRate: number;
   readonly suspectWindow: number;
   readonly off: boolean;
+  readonly dry: boolean;
 }
 
 const SIGN_CHECKS: readonly SignCheck[] = ['device', 'all', 'sample'];
 const VERIFY_CHECKS: readonly VerifyCheck[] = ['witness', 'all', 'sample', 'trust'];
 
 export function resolveIntegrityOptions(
-  options: (IntegrityOptions & { readonly [GATE_OFF]?: boolean }) | undefined = {},
+  options: InternalIntegrityOptions | undefined = {},
 ): ResolvedIntegrityOptions {
   const signCheck = options.signCheck ?? 'device';
   if (!SIGN_CHECKS.includes(signCheck))
@@ -76,5 +89,12 @@ export function resolveIntegrityOptions(
     throw new InvalidInputError(
       `integrity option suspectWindow must be an integer >= 0, got ${suspectWindow}`,
     );
-  return { signCheck, verifyCheck, sampleRate, suspectWindow, off: options[GATE_OFF] === true };
+  return {
+    signCheck,
+    verifyCheck,
+    sampleRate,
+    suspectWindow,
+    off: options[GATE_OFF] === true,
+    dry: options[GATE_DRY] === true,
+  };
 }
