@@ -5,6 +5,7 @@
  * a uio driver → uio, no driver → sysfs. A function bound to any other kernel driver
  * belongs to that driver and is not opened (it is this machine's disk or network).
  */
+import { addonStatus } from './addon.js';
 import type { DeviceSpec, PciFunctionInfo, Platform } from './contracts.js';
 import { defaultErrors, type ErrorClasses } from './errors.js';
 import { type FunctionParts, NativePciFunction, type OpenMode } from './function.js';
@@ -68,6 +69,12 @@ export class NativePlatform implements Platform {
     const { errors } = { errors: this.#errors };
     if (!this.schemes.includes(spec.scheme as 'pci'))
       throw new errors.InvalidInputError(`the native platform opens pci:<address> specs, not "${spec.text}"`);
+    // Without the addon no pci: device can open: say why first (the tools the build missed).
+    const addon = addonStatus();
+    if (!addon.loaded)
+      throw new errors.UnsupportedError(`cannot open "${spec.text}": ${addon.reason}`, {
+        cause: addon.error,
+      });
     let info: NativePciFunctionInfo;
     try {
       info = await readPciFunction(spec.target, { sysfsRoot: this.#options.sysfsRoot });

@@ -39,6 +39,8 @@ function userEnv(path = process.env.PATH ?? ''): NodeJS.ProcessEnv {
   env.npm_config_fund = 'false';
   env.npm_config_update_notifier = 'false';
   delete env.PKACCEL_DEVICES;
+  delete env.PCIE_MMIO_REQUIRE_ADDON;
+  delete env.PCIE_MMIO_FORCE_REBUILD;
   return env;
 }
 
@@ -314,6 +316,34 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
           verifiedByNode: boolean;
         };
         expect(result).toMatchObject({ devices: ['software'], verifiedByNode: true });
+      },
+      5 * MINUTES,
+    );
+
+    it(
+      'the first openAccelerator with a pci: spec says the addon was not built and which tools were missing',
+      () => {
+        writeFileSync(
+          join(noTools(), 'pci.mjs'),
+          `import { openAccelerator } from 'pkaccel';
+try {
+  const accel = await openAccelerator({ devices: ['pci:0000:00:00.0'] });
+  await accel.close();
+  console.log(JSON.stringify({ opened: true }));
+} catch (error) {
+  console.log(JSON.stringify({ opened: false, message: String(error?.message ?? error) }));
+}
+`,
+        );
+        const r = run(process.execPath, ['pci.mjs'], noTools(), userEnv(path));
+        expect(r.status, transcript(r)).toBe(0);
+        const result = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+          opened: boolean;
+          message?: string;
+        };
+        expect(result.opened).toBe(false);
+        expect(result.message).toMatch(/not built/);
+        expect(result.message).toMatch(/python3/);
       },
       5 * MINUTES,
     );
