@@ -1,8 +1,11 @@
-/** The public API: openAccelerator, the Accelerator and its WebCrypto-compatible `subtle`, key handles. */
+/**
+ * The public API: openAccelerator, the Accelerator and its WebCrypto-compatible
+ * `subtle` and `crypto`, the CryptoKey class, installGlobalCrypto, the key policy.
+ */
 
+export type { AsymmetricName } from '../algorithms/suite.js';
 export {
   type Accelerator,
-  type AcceleratorCrypto,
   type AcceleratorDevice,
   type DeviceSelection,
   type OpenAcceleratorOptions,
@@ -10,14 +13,25 @@ export {
   resolveDeviceSelection,
   resolveDeviceSpecs,
 } from './accelerator.js';
-export type { AlgorithmIdentifier, AsymmetricName } from './algorithm.js';
-export type { AcceleratorCryptoKey, KeyAlgorithm, KeyType, KeyUsage } from './key-handle.js';
+export { type AcceleratorCrypto, installGlobalCrypto } from './crypto.js';
+export {
+  AcceleratorCryptoKey,
+  CryptoKey,
+  type KeyAlgorithm,
+  type KeyType,
+  type KeyUsage,
+} from './key-handle.js';
+export type { KeyPolicy } from './policy.js';
 export type {
   AcceleratorSubtle,
+  AlgorithmIdentifier,
   BufferSource,
   CallOptions,
   CryptoKeyLike,
+  CryptoKeyPair,
   CryptoKeyPairLike,
   JsonWebKey,
   KeyFormat,
+  KeyPairAlgorithm,
+  SubtleOptions,
 } from './subtle.js';

@@ -1,30 +1,35 @@
 /**
- * Key handles: CryptoKey-shaped objects (type, extractable, algorithm, usages)
- * whose key material lives only in this module's WeakMap. Nothing reachable from
- * a handle leads to the material: the handle has no own properties (its
- * attributes are prototype getters over private fields), so JSON.stringify,
- * structuredClone, Object.keys/getOwnPropertyNames/getOwnPropertySymbols and
- * util.inspect see only the attributes. `materialOf` is exported for core/api's
- * own modules; the package entry does not re-export it and package.json
- * `exports` blocks deep imports.
+ * `CryptoKey`: the one key class of an accelerator's `subtle`. Every key it
+ * returns is an instance — asymmetric keys held by the accelerator, and the keys
+ * of the algorithms `subtle` hands to node (AES, HMAC, HKDF, PBKDF2, Ed448,
+ * X448), which it wraps — so `key instanceof CryptoKey` holds for all of them.
+ *
+ * Key material lives only in this module's WeakMap. Nothing reachable from a
+ * key leads to it: a key has no own properties (its attributes are prototype
+ * getters), so JSON.stringify, Object.keys/getOwnPropertyNames/Symbols and
+ * util.inspect see only the attributes.
+ *
+ * `structuredClone(key)` and `postMessage(key)` throw a DataCloneError
+ * ("#<CryptoKey> could not be cloned"): a key is bound to the accelerator (and
+ * perhaps the card) that holds it, so it does not cross threads or processes; it
+ * never clones silently into `{}`. (A key is a Proxy over its prototype object,
+ * which the structured clone algorithm refuses.) Move a key between processes
+ * with wrapKey/unwrapKey, or share the accelerator through `pkaccel serve`.
+ *
+ * `secretOf` is exported for core/api's own modules; the package entry does not
+ * re-export it and package.json `exports` blocks deep imports.
  */
 
+import type { webcrypto } from 'node:crypto';
 import { inspect } from 'node:util';
+import type { KeyUsage } from '../algorithms/suite.js';
 import type { EcCurveName, HashName, PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';
 import type { KeySpec } from '../key-formats/index.js';
 
-export type KeyType = 'public' | 'private';
-export type KeyUsage =
-  | 'encrypt'
-  | 'decrypt'
-  | 'sign'
-  | 'verify'
-  | 'deriveKey'
-  | 'deriveBits'
-  | 'wrapKey'
-  | 'unwrapKey';
+export type { KeyUsage } from '../algorithms/suite.js';
+export type KeyType = 'public' | 'private' | 'secret';
 
-/** The `algorithm` attribute of a key handle, as WebCrypto defines it per algorithm. */
+/** The `algorithm` attribute of a key, as WebCrypto defines it per algorithm. */
 export type KeyAlgorithm =
   | {
       readonly name: 'RSASSA-PKCS1-v1_5' | 'RSA-PSS' | 'RSA-OAEP';
@@ -34,44 +39,73 @@ export type KeyAlgorithm =
     }
   | { readonly name: 'RSA-RAW'; readonly modulusLength: number; readonly publicExponent: Uint8Array }
   | { readonly name: 'ECDSA' | 'ECDH'; readonly namedCurve: EcCurveName }
-  | { readonly name: 'Ed25519' | 'X25519' };
+  | { readonly name: 'Ed25519' | 'X25519' }
+  /** A key of an algorithm node runs (AES-*, HMAC, HKDF, PBKDF2, Ed448, X448): node's attribute. */
+  | { readonly name: string; readonly [member: string]: unknown };
 
-interface Secret {
+/** What an accelerator key holds. */
+export interface Secret {
   readonly material: PublicKeyMaterial | PrivateKeyMaterial;
   readonly spec: KeySpec;
 }
 
-const secrets = new WeakMap<AcceleratorCryptoKey, Secret>();
+type State =
+  | {
+      readonly kind: 'held';
+      readonly type: 'public' | 'private';
+      readonly extractable: boolean;
+      readonly algorithm: KeyAlgorithm;
+      readonly usages: readonly KeyUsage[];
+      readonly secret: Secret;
+    }
+  | { readonly kind: 'node'; readonly key: webcrypto.CryptoKey };
 
-/** A key held by an accelerator. Created only by `subtle` (importKey, generateKey, unwrapKey, deriveKey). */
-export class AcceleratorCryptoKey {
-  readonly #type: KeyType;
-  readonly #extractable: boolean;
-  readonly #algorithm: KeyAlgorithm;
-  readonly #usages: readonly KeyUsage[];
+/** Keyed by the key (the Proxy) and by its target, which util.inspect looks at. */
+const states = new WeakMap<object, State>();
 
-  private constructor(
-    type: KeyType,
-    extractable: boolean,
-    algorithm: KeyAlgorithm,
-    usages: readonly KeyUsage[],
-  ) {
-    this.#type = type;
-    this.#extractable = extractable;
-    this.#algorithm = algorithm;
-    this.#usages = Object.freeze([...usages]);
+function stateOf(key: unknown): State {
+  const state = typeof key === 'object' && key !== null ? states.get(key) : undefined;
+  if (state === undefined) throw new TypeError('Illegal invocation: not a CryptoKey of this accelerator');
+  return state;
+}
+
+function make(state: State): CryptoKey {
+  const target = Object.create(CryptoKey.prototype) as CryptoKey;
+  const key = new Proxy(target, {});
+  states.set(key, state);
+  states.set(target, state);
+  return key;
+}
+
+/**
+ * A key of an accelerator's `subtle` (WebCrypto's CryptoKey interface). Not
+ * constructible: keys come from generateKey, importKey, deriveKey and unwrapKey.
+ */
+export class CryptoKey {
+  constructor() {
+    throw new TypeError('Illegal constructor');
   }
 
-  /** @internal Used by core/api only. */
+  /** @internal A key the accelerator holds (core/api only). */
   static create(
-    type: KeyType,
+    type: 'public' | 'private',
     extractable: boolean,
     usages: readonly KeyUsage[],
     secret: Secret,
-  ): AcceleratorCryptoKey {
-    const key = new AcceleratorCryptoKey(type, extractable, algorithmOf(secret), usages);
-    secrets.set(key, secret);
-    return key;
+  ): CryptoKey {
+    return make({
+      kind: 'held',
+      type,
+      extractable,
+      algorithm: algorithmOf(secret),
+      usages: Object.freeze([...usages]),
+      secret,
+    });
+  }
+
+  /** @internal Wrap one of node's keys (the algorithms `subtle` hands to node). */
+  static wrap(key: webcrypto.CryptoKey): CryptoKey {
+    return make({ kind: 'node', key });
   }
 
   /**
@@ -79,27 +113,33 @@ export class AcceleratorCryptoKey {
    * public `algorithm` and `usages` getters return (two allocations per call, on
    * every sign and verify).
    */
-  static algorithmNameOf(key: AcceleratorCryptoKey): KeyAlgorithm['name'] {
-    return key.#algorithm.name;
+  static algorithmNameOf(key: CryptoKey): string {
+    const state = stateOf(key);
+    return state.kind === 'held' ? state.algorithm.name : state.key.algorithm.name;
   }
 
   /** @internal Whether `usage` is among the key's usages. */
-  static allows(key: AcceleratorCryptoKey, usage: KeyUsage): boolean {
-    return key.#usages.includes(usage);
+  static allows(key: CryptoKey, usage: KeyUsage): boolean {
+    const state = stateOf(key);
+    return state.kind === 'held' ? state.usages.includes(usage) : state.key.usages.includes(usage);
   }
 
   get type(): KeyType {
-    return this.#type;
+    const state = stateOf(this);
+    return state.kind === 'held' ? state.type : state.key.type;
   }
   get extractable(): boolean {
-    return this.#extractable;
+    const state = stateOf(this);
+    return state.kind === 'held' ? state.extractable : state.key.extractable;
   }
   /** A fresh copy each time, so callers cannot alter the key's algorithm. */
   get algorithm(): KeyAlgorithm {
-    return copyAlgorithm(this.#algorithm);
+    const state = stateOf(this);
+    return state.kind === 'held' ? copyAlgorithm(state.algorithm) : (state.key.algorithm as KeyAlgorithm);
   }
   get usages(): KeyUsage[] {
-    return [...this.#usages];
+    const state = stateOf(this);
+    return state.kind === 'held' ? [...state.usages] : ([...state.key.usages] as KeyUsage[]);
   }
   get [Symbol.toStringTag](): string {
     return 'CryptoKey';
@@ -107,10 +147,8 @@ export class AcceleratorCryptoKey {
   /** Only the attributes: what node prints for its own CryptoKey. */
   [inspect.custom](depth: number, options: { stylize?: unknown }, show: typeof inspect): string {
     if (depth < 0) return '[CryptoKey]';
-    return `CryptoKey ${show(
-      { type: this.#type, extractable: this.#extractable, algorithm: this.#algorithm, usages: this.#usages },
-      { ...(options as object), depth: depth - 1 },
-    )}`;
+    const { type, extractable, algorithm, usages } = this;
+    return `CryptoKey ${show({ type, extractable, algorithm, usages }, { ...(options as object), depth: depth - 1 })}`;
   }
   toJSON(): Record<string, unknown> {
     return {};
@@ -118,10 +156,10 @@ export class AcceleratorCryptoKey {
 }
 
 function copyAlgorithm(a: KeyAlgorithm): KeyAlgorithm {
-  if ('hash' in a)
-    return { ...a, publicExponent: Uint8Array.from(a.publicExponent), hash: { name: a.hash.name } };
-  if ('publicExponent' in a) return { ...a, publicExponent: Uint8Array.from(a.publicExponent) };
-  return { ...a };
+  const out: Record<string, unknown> = { ...a };
+  if (out.publicExponent instanceof Uint8Array) out.publicExponent = Uint8Array.from(out.publicExponent);
+  if (typeof out.hash === 'object' && out.hash !== null) out.hash = { ...out.hash };
+  return out as KeyAlgorithm;
 }
 
 function exponentBytes(e: bigint): Uint8Array {
@@ -143,14 +181,30 @@ function algorithmOf({ material, spec }: Secret): KeyAlgorithm {
   return { name: spec.name };
 }
 
-/** Whether `value` is a handle made by this module (not a look-alike). */
-export function isAcceleratorKey(value: unknown): value is AcceleratorCryptoKey {
-  return typeof value === 'object' && value !== null && secrets.has(value as AcceleratorCryptoKey);
+/** Whether `value` is a key made by this module (not a look-alike). */
+export function isCryptoKey(value: unknown): value is CryptoKey {
+  return typeof value === 'object' && value !== null && states.has(value);
 }
 
-/** The material and spec behind a handle. core/api internal. */
-export function secretOf(key: AcceleratorCryptoKey): Secret {
-  const secret = secrets.get(key);
-  if (!secret) throw new TypeError('not a key handle of this library');
-  return secret;
+/** Whether `value` is a key the accelerator holds (an asymmetric key of pkaccel's algorithms). */
+export function isAcceleratorKey(value: unknown): value is CryptoKey {
+  return isCryptoKey(value) && states.get(value)!.kind === 'held';
 }
+
+/** node's key behind a wrapped key, or undefined for a key the accelerator holds. */
+export function nodeKeyOf(key: CryptoKey): webcrypto.CryptoKey | undefined {
+  const state = stateOf(key);
+  return state.kind === 'node' ? state.key : undefined;
+}
+
+/** The material and spec behind a held key. core/api internal. */
+export function secretOf(key: CryptoKey): Secret {
+  const state = stateOf(key);
+  if (state.kind !== 'held') throw new TypeError('not a key held by the accelerator');
+  return state.secret;
+}
+
+/** @deprecated The former name of the key class; the same class. */
+export const AcceleratorCryptoKey = CryptoKey;
+/** @deprecated The former name of the key class; the same class. */
+export type AcceleratorCryptoKey = CryptoKey;

@@ -12,6 +12,14 @@ export type EcCurveName = 'P-256' | 'P-384' | 'P-521';
 export type OkpCurveName = 'Ed25519' | 'X25519';
 export type { HashName } from '../encoding/hashes.js';
 
+/**
+ * The RSA modulus sizes pkaccel handles, in bits: the one statement of the limit
+ * (OpenSSL's range; node's WebCrypto accepts the same). The algorithms layer
+ * checks keys against it and the software device advertises it; a deployment
+ * that wants a higher floor sets core/api's `policy`.
+ */
+export const RSA_MODULUS_BITS = { min: 512, max: 16384 } as const;
+
 /** Byte length of a field element / scalar on each Weierstrass curve. */
 export const EC_FIELD_BYTES: Readonly<Record<EcCurveName, number>> = {
   'P-256': 32,

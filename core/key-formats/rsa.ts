@@ -6,7 +6,7 @@
 
 import { InvalidKeyError, UnsupportedError } from '../driver/errors.js';
 import type { HashName, RsaOtherPrime, RsaPublicKeyMaterial } from '../driver/keys.js';
-import { RsaPrivateKeyMaterial } from '../driver/keys.js';
+import { RSA_MODULUS_BITS, RsaPrivateKeyMaterial } from '../driver/keys.js';
 import {
   bytesEqual,
   DER_NULL,
@@ -23,9 +23,8 @@ import type { ImportedKey, JsonWebKey, KeyAttributes, RsaAlgorithmName } from '.
 
 const RSA_ENCRYPTION = derOid('1.2.840.113549.1.1.1');
 
-/** Smallest and largest modulus we parse; the algorithms layer enforces the per-operation ranges. */
-const MIN_MODULUS_BITS = 512;
-const MAX_MODULUS_BITS = 16384;
+/** Smallest and largest modulus we parse: the one RSA limit (a deployment's policy may be stricter). */
+const { min: MIN_MODULUS_BITS, max: MAX_MODULUS_BITS } = RSA_MODULUS_BITS;
 
 function publicMaterial(n: bigint, e: bigint): RsaPublicKeyMaterial {
   checkPublic(n, e);

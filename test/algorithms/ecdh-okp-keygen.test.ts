@@ -10,17 +10,24 @@ import {
   ed25519Sign,
   ed25519Verify,
   generateKeyPair,
+  rsaSign,
   validateEcPublicKey,
   x25519DeriveBits,
 } from '../../core/algorithms/index.js';
 import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
 import { CURVES } from '../../core/driver/curves.js';
-import { DeviceError, InvalidInputError, InvalidKeyError } from '../../core/driver/errors.js';
+import {
+  DeviceError,
+  InvalidInputError,
+  InvalidKeyError,
+  UnsupportedError,
+} from '../../core/driver/errors.js';
 import {
   type EcCurveName,
   EcPrivateKeyMaterial,
   type EcPublicKeyMaterial,
   type OkpPublicKeyMaterial,
+  type RsaPrivateKeyMaterial,
 } from '../../core/driver/keys.js';
 import {
   ecPrivateKeyObject,
@@ -31,6 +38,8 @@ import {
   NODE_CURVE,
   paddingExecutor,
   rawExecutor,
+  rawHandlers,
+  rsaPrivateKeyObject,
   vectorsDir,
 } from './node-executors.js';
 
@@ -257,19 +266,74 @@ describe('key generation', () => {
     expect((a.privateKey as EcPrivateKeyMaterial).d).not.toBe((b.privateKey as EcPrivateKeyMaterial).d);
   });
 
-  it('RSA and OKP keys come from a keygen primitive only', async () => {
+  it('RSA keys from a keygen primitive, else generated on the host; OKP keys from a keygen primitive only', async () => {
     const device = executors[1]!;
     const rsa = await generateKeyPair(device, { kind: 'rsa', bits: 2048, publicExponent: 65537n });
     expect(rsa.kind).toBe('rsa');
     const ed = await generateKeyPair(device, { kind: 'okp', curve: 'Ed25519' });
     expect(ed.kind).toBe('okp');
-    await expect(generateKeyPair(rawExecutor(), { kind: 'okp', curve: 'X25519' })).rejects.toThrow();
+    // A card with raw RSA only: the key is generated on the host, then used on the card.
+    const card = rawExecutor();
+    const hostMade = await generateKeyPair(card, { kind: 'rsa', bits: 2048, publicExponent: 65537n });
+    expect(card.ran).toEqual([]);
+    const key = hostMade.privateKey as RsaPrivateKeyMaterial;
+    expect([key.bits, key.e]).toEqual([2048, 65537n]);
+    const msg = new Uint8Array([3]);
+    const sig = await rsaSign(card, key, { scheme: 'pkcs1-v1_5', hash: 'SHA-256' }, msg);
+    expect(card.ran).toEqual(['rsa-private']);
+    expect(verify('sha256', msg, rsaPrivateKeyObject(key), sig)).toBe(true);
+    // Nothing could use the key, or nothing makes the curve: an error that says what to add.
+    const ecOnly = makeExecutor('ec-only', { 'ec-mul': rawHandlers['ec-mul']! });
     await expect(
-      generateKeyPair(device, { kind: 'rsa', bits: 1024, publicExponent: 65537n }),
-    ).rejects.toThrow(InvalidInputError);
+      generateKeyPair(ecOnly, { kind: 'rsa', bits: 2048, publicExponent: 65537n }),
+    ).rejects.toThrow(/"software".*softwareFallback: true/);
+    await expect(generateKeyPair(rawExecutor(), { kind: 'okp', curve: 'X25519' })).rejects.toThrow(
+      UnsupportedError,
+    );
+    await expect(generateKeyPair(device, { kind: 'rsa', bits: 256, publicExponent: 65537n })).rejects.toThrow(
+      InvalidInputError,
+    );
     await expect(generateKeyPair(device, { kind: 'rsa', bits: 2048, publicExponent: 4n })).rejects.toThrow(
       InvalidInputError,
     );
+  });
+
+  it('EC keys from ECDH with the base point, on a card without keygen or point multiplication', async () => {
+    const x = (r: { key: EcPrivateKeyMaterial; peer: EcPublicKeyMaterial }): Uint8Array => {
+      const bytes = CURVES[r.key.curve].bytes;
+      const ecdh = createECDH(NODE_CURVE[r.key.curve]);
+      ecdh.setPrivateKey(bigintToBytes(r.key.d, bytes));
+      const peer = Buffer.concat([
+        Buffer.of(4),
+        bigintToBytes(r.peer.x, bytes),
+        bigintToBytes(r.peer.y, bytes),
+      ]);
+      return new Uint8Array(ecdh.computeSecret(peer));
+    };
+    for (const curve of CURVE_NAMES) {
+      // Enough keys that both square roots of x come up.
+      for (let i = 0; i < 6; i++) {
+        const card = makeExecutor('ecdh-card', { ecdh: x });
+        const pair = await generateKeyPair(card, { kind: 'ec', curve });
+        expect(card.ran).toEqual(['ecdh', 'ecdh']);
+        const key = pair.privateKey as EcPrivateKeyMaterial;
+        const ecdh = createECDH(NODE_CURVE[curve]);
+        ecdh.setPrivateKey(bigintToBytes(key.d, CURVES[curve].bytes));
+        const pub = ecdh.getPublicKey();
+        const bytes = CURVES[curve].bytes;
+        expect([key.publicKey.x, key.publicKey.y]).toEqual([
+          bytesToBigint(pub.subarray(1, 1 + bytes)),
+          bytesToBigint(pub.subarray(1 + bytes)),
+        ]);
+      }
+    }
+    // A card whose second answer disagrees with its first is caught.
+    let calls = 0;
+    const liar = makeExecutor('liar', {
+      ecdh: (r) =>
+        ++calls === 2 ? x({ ...r, key: new EcPrivateKeyMaterial(r.key.curve, 7n, r.peer) }) : x(r),
+    });
+    await expect(generateKeyPair(liar, { kind: 'ec', curve: 'P-256' })).rejects.toThrow(DeviceError);
   });
 
   it('a keygen device that returns the wrong kind of key is a DeviceError', async () => {

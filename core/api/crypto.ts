@@ -1,0 +1,69 @@
+/**
+ * `accel.crypto`: a `Crypto` object (WebCrypto's `subtle`, `getRandomValues`,
+ * `randomUUID`, and node's `CryptoKey` class member) over an accelerator, and
+ * `installGlobalCrypto`, which puts it in place of `globalThis.crypto` for
+ * libraries that always use the global (jose, …).
+ */
+
+import { randomUUID, webcrypto } from 'node:crypto';
+import { CryptoKey } from './key-handle.js';
+import type { AcceleratorSubtle } from './subtle.js';
+
+/**
+ * A drop-in `Crypto` object, assignable to the DOM's and node's `Crypto` types
+ * without a cast. `getRandomValues` and `randomUUID` are node's (the operating
+ * system's CSPRNG); `CryptoKey` is pkaccel's key class.
+ */
+export interface AcceleratorCrypto {
+  readonly subtle: AcceleratorSubtle;
+  getRandomValues<T extends ArrayBufferView | null>(array: T): T;
+  randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
+  /** The class of every key `subtle` returns (`key instanceof accel.crypto.CryptoKey`). */
+  readonly CryptoKey: webcrypto.Crypto['CryptoKey'] & typeof CryptoKey;
+}
+
+/** The `Crypto` object of an accelerator's `subtle`. */
+export function createCrypto(subtle: AcceleratorSubtle): AcceleratorCrypto {
+  return {
+    subtle,
+    getRandomValues: (array) => webcrypto.getRandomValues(array as never) as typeof array,
+    randomUUID: () => randomUUID(),
+    // A class has no call signature; node's type declares one only so `instanceof` type-checks.
+    CryptoKey: CryptoKey as unknown as AcceleratorCrypto['CryptoKey'],
+  };
+}
+
+/**
+ * Make `globalThis.crypto` the accelerator's `crypto`, for libraries that always
+ * use the global (jose, …). Asymmetric keys run on the accelerator's devices;
+ * digest, AES, HMAC and the rest keep working (they pass through to node).
+ * Returns a function that restores the previous `globalThis.crypto` (idempotent).
+ * While installed, `globalThis.CryptoKey` is pkaccel's key class too, so
+ * `key instanceof CryptoKey` checks hold for the keys the global `subtle` returns.
+ *
+ * @example
+ * const restore = installGlobalCrypto(accel);
+ * try { await new jose.SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(key); }
+ * finally { restore(); }
+ */
+export function installGlobalCrypto(accel: { readonly crypto: AcceleratorCrypto }): () => void {
+  const previousCrypto = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  const previousKey = Object.getOwnPropertyDescriptor(globalThis, 'CryptoKey');
+  const define = (name: string, value: unknown): void => {
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  };
+  define('crypto', accel.crypto);
+  define('CryptoKey', accel.crypto.CryptoKey);
+  let restored = false;
+  return () => {
+    if (restored) return;
+    restored = true;
+    for (const [name, previous] of [
+      ['crypto', previousCrypto],
+      ['CryptoKey', previousKey],
+    ] as const) {
+      if (previous) Object.defineProperty(globalThis, name, previous);
+      else delete (globalThis as Record<string, unknown>)[name];
+    }
+  };
+}

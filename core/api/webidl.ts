@@ -1,0 +1,187 @@
+/**
+ * WebIDL conversions of `subtle`'s arguments, as a browser (and node) performs
+ * them before a method runs: TypeError for a value of the wrong type, each
+ * argument converted left to right, dictionary members read in WebIDL order
+ * (base dictionary first, then the derived one), so a getter that throws
+ * surfaces its own error at the point the spec reads it.
+ */
+
+import type { Dictionary, Member, Params } from '../algorithms/suite.js';
+import type { HashName } from '../driver/keys.js';
+import { HASH_NAMES } from '../encoding/hashes.js';
+import type { KeyFormat } from '../key-formats/index.js';
+import { domError } from './dom-errors.js';
+import type { KeyUsage } from './key-handle.js';
+
+/** An algorithm identifier as a caller passes it: a name, or an object with a `name` and parameters. */
+export type AlgorithmIdentifier =
+  | string
+  | { readonly name: string }
+  | { readonly name: string; readonly [member: string]: unknown };
+
+const USAGES: readonly KeyUsage[] = [
+  'encrypt',
+  'decrypt',
+  'sign',
+  'verify',
+  'deriveKey',
+  'deriveBits',
+  'wrapKey',
+  'unwrapKey',
+];
+const FORMATS: readonly KeyFormat[] = ['raw', 'spki', 'pkcs8', 'jwk'];
+
+/** ToString, as WebIDL's DOMString conversion does (a Symbol is a TypeError). */
+export function domString(value: unknown, what: string): string {
+  if (typeof value === 'symbol') throw new TypeError(`${what} cannot be converted to a string`);
+  return String(value);
+}
+
+/** `(object or DOMString)`: an object is kept, anything else becomes its string. */
+export function algorithmIdentifier(value: unknown): string | object {
+  if ((typeof value === 'object' && value !== null) || typeof value === 'function') return value as object;
+  return domString(value, 'algorithm');
+}
+
+/** An algorithm's name: `Algorithm.name` (required DOMString) for an object, the string itself otherwise. */
+export function algorithmName(algorithm: string | object): string {
+  if (typeof algorithm === 'string') return algorithm;
+  const name = (algorithm as { name?: unknown }).name;
+  if (name === undefined) throw new TypeError('algorithm: the "name" member is required');
+  return domString(name, 'algorithm.name');
+}
+
+/** A KeyFormat enum value. */
+export function keyFormat(value: unknown): KeyFormat {
+  const s = domString(value, 'format');
+  const format = FORMATS.find((f) => f === s);
+  if (!format) throw new TypeError(`"${s}" is not a valid KeyFormat`);
+  return format;
+}
+
+/** `sequence<KeyUsage>`: any iterable of KeyUsage strings (duplicates dropped). */
+export function keyUsages(value: unknown): KeyUsage[] {
+  const iterator =
+    typeof value === 'object' && value !== null
+      ? (value as { [Symbol.iterator]?: unknown })[Symbol.iterator]
+      : undefined;
+  if (typeof iterator !== 'function') throw new TypeError('keyUsages must be a sequence (an iterable)');
+  const out: KeyUsage[] = [];
+  for (const item of value as Iterable<unknown>) {
+    const u = domString(item, 'a key usage');
+    if (!USAGES.includes(u as KeyUsage)) throw new TypeError(`"${u}" is not a valid KeyUsage`);
+    if (!out.includes(u as KeyUsage)) out.push(u as KeyUsage);
+  }
+  return out;
+}
+
+/** WebIDL `boolean`. */
+export function boolean(value: unknown): boolean {
+  return Boolean(value);
+}
+
+function isSharedBuffer(value: unknown): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer;
+}
+
+/** Whether `value` is a BufferSource (an ArrayBuffer or a view on one, not on a SharedArrayBuffer). */
+export function isBufferSource(value: unknown): boolean {
+  return value instanceof ArrayBuffer || (ArrayBuffer.isView(value) && !isSharedBuffer(value.buffer));
+}
+
+/**
+ * A BufferSource, copied into a fresh Uint8Array as WebCrypto does. A detached
+ * buffer reads as empty (as node reads it); a SharedArrayBuffer or a view on one
+ * is a TypeError (as node refuses it).
+ */
+export function bufferSource(value: unknown, what: string): Uint8Array {
+  if (value instanceof ArrayBuffer) {
+    // A detached buffer has byteLength 0, and constructing a view on it would throw.
+    if (value.byteLength === 0) return new Uint8Array(0);
+    // Uint8Array#slice copies faster than ArrayBuffer#slice (no species lookup).
+    return new Uint8Array(value).slice();
+  }
+  if (ArrayBuffer.isView(value)) {
+    if (isSharedBuffer(value.buffer)) throw new TypeError(`${what} is a view on a SharedArrayBuffer`);
+    if (value.byteLength === 0) return new Uint8Array(0);
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
+  }
+  if (isSharedBuffer(value)) throw new TypeError(`${what} must not be a SharedArrayBuffer`);
+  throw new TypeError(`${what} must be an ArrayBuffer or an ArrayBufferView`);
+}
+
+/** WebIDL `unsigned long` with [EnforceRange]: a finite number in 0…2³²−1 after truncation. */
+export function enforcedUnsignedLong(value: unknown, what: string): number {
+  if (typeof value === 'bigint' || typeof value === 'symbol') throw new TypeError(`${what} must be a number`);
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new TypeError(`${what} must be a finite number`);
+  const t = Math.trunc(n);
+  if (t < 0 || t > 0xffffffff) throw new TypeError(`${what} is outside the range of an unsigned long`);
+  return t === 0 ? 0 : t;
+}
+
+/** `optional unsigned long? length = null` (deriveBits): WebIDL's modulo conversion, no range check. */
+export function optionalLength(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'bigint' || typeof value === 'symbol') throw new TypeError('length must be a number');
+  const n = Number(value);
+  if (!Number.isFinite(n) || n === 0) return 0;
+  const t = Math.trunc(n);
+  return ((t % 2 ** 32) + 2 ** 32) % 2 ** 32;
+}
+
+/** A HashAlgorithmIdentifier normalised for "digest": one of pkaccel's hash names, else NotSupportedError. */
+export function hashName(value: unknown): HashName {
+  const id = algorithmIdentifier(value);
+  const name = algorithmName(id);
+  const hash = HASH_NAMES.find((h) => h === name.toUpperCase());
+  if (!hash) throw domError('NotSupportedError', `unsupported hash "${name}"`);
+  return hash;
+}
+
+/** The dictionary members of `dictionary`, read from `algorithm` in order and converted. */
+export function dictionary(
+  algorithm: string | object,
+  name: string,
+  members: Dictionary,
+  convertKey: (value: unknown) => unknown,
+): Params {
+  const source = typeof algorithm === 'string' ? {} : (algorithm as Record<string, unknown>);
+  const out: Record<string, unknown> = {};
+  const hashes: string[] = [];
+  for (const [member, spec] of Object.entries(members)) {
+    const value = source[member];
+    if (value === undefined) {
+      if (spec.required) throw new TypeError(`${name}: the "${member}" member is required`);
+      continue;
+    }
+    out[member] = convert(value, spec, `${name}.${member}`, convertKey);
+    if (spec.type === 'hash') hashes.push(member);
+  }
+  // WebCrypto normalises a HashAlgorithmIdentifier member after converting the whole dictionary.
+  for (const member of hashes) out[member] = hashName(out[member]);
+  return out as Params;
+}
+
+function convert(value: unknown, member: Member, what: string, convertKey: (value: unknown) => unknown) {
+  switch (member.type) {
+    case 'hash':
+      return algorithmIdentifier(value);
+    case 'ulong':
+      return enforcedUnsignedLong(value, what);
+    case 'bigInteger':
+      if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+      return Uint8Array.from(value);
+    case 'bufferSource':
+      return bufferSource(value, what);
+    case 'string':
+      return domString(value, what);
+    case 'key':
+      return convertKey(value);
+    case 'ecdsaFormat': {
+      const format = domString(value, what);
+      if (format !== 'p1363' && format !== 'der') throw new TypeError(`${what} must be "p1363" or "der"`);
+      return format;
+    }
+  }
+}
