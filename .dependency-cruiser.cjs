@@ -22,6 +22,17 @@ module.exports = {
       to: { dependencyTypesNot: ['core'], pathNot: ['^core/encoding/', '^core/driver/errors\\.ts$'] },
     },
     {
+      name: 'integrity-gate-below-queue-and-algorithms',
+      severity: 'error',
+      comment:
+        'core/integrity (the gate the job queue runs on every result) imports only core/driver, core/encoding, core/math, itself and node builtins',
+      from: { path: '^core/integrity/' },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: ['^core/integrity/', '^core/driver/', '^core/encoding/', '^core/math/'],
+      },
+    },
+    {
       name: 'core-imports-no-device',
       severity: 'error',
       comment: 'core must not import a driver, the simulator, native/ (pcie-mmio) or the composition root',
