@@ -6,6 +6,7 @@
  * 7.2 with its nettle build), and the simulator's faults on data requests.
  */
 
+import { FaultChoices } from '../../faults.js';
 import type { FaultKind, ModelHost } from '../../model.js';
 import { familyOptions } from '../family.js';
 import { virtioFamily } from './family.js';
@@ -89,9 +90,12 @@ export class VirtioCryptoFunction implements VirtioDeviceFunction {
   #sessions = new Map<bigint, Session>();
   #nextSession = 0n;
   #removed = false;
+  /** Which bit a corrupt fault flips: drawn from the spec's seed. */
+  readonly #choices: FaultChoices;
 
   constructor(host: ModelHost, transport: VirtioPciTransport, profile: Profile) {
     this.#host = host;
+    this.#choices = FaultChoices.fromOptions(host.options);
     this.#transport = transport;
     this.#profile = profile;
   }
@@ -216,10 +220,11 @@ export class VirtioCryptoFunction implements VirtioDeviceFunction {
       finalStatus = CryptoStatus.err;
       result = new Uint8Array(0);
     }
-    // The corrupted bit is fixed (the lowest of the last byte): no random choice, so a run replays by its seed.
+    // Which bit is flipped comes from the spec's seed, so a run replays.
     if (fault === 'corrupt-result' && result.length > 0) {
       result = Uint8Array.from(result);
-      result[result.length - 1]! ^= 1;
+      const bit = this.#choices.below(result.length * 8);
+      result[bit >> 3]! ^= 1 << (bit & 7);
     }
     const outputSpace = chain.writable.reduce((s, w) => s + w.length, 0) - 1;
     const written = finalStatus === CryptoStatus.ok ? t.scatter(chain, result, Math.max(0, outputSpace)) : 0;

@@ -20,8 +20,12 @@ export interface OperationRequest {
 
 /** How the engine may misbehave while computing (fault injection). */
 export interface ComputeOptions {
-  /** Flip one bit of the result; in MODEXP_CRT, of the mod-p half before recombination. */
-  readonly corrupt?: boolean;
+  /**
+   * Flip one bit of the result (in MODEXP_CRT, of the mod-p half before
+   * recombination): called with how many low bits may be hit, it returns which one
+   * (the model draws it from the spec's seed, so a run replays).
+   */
+  readonly corrupt?: ((bits: number) => number) | undefined;
   /** `null` engine: skip the arithmetic and echo the input (datasheet §12). */
   readonly echo?: boolean;
 }
@@ -53,10 +57,11 @@ function done(words: number, ...results: { slot: number; value: bigint }[]): Ope
   return { ok: true, words, results };
 }
 
-/** Flip a bit that lands inside `words` words, chosen from the value so runs are reproducible. */
-function flipBit(value: bigint, bits: number): bigint {
-  const bit = BigInt(Number(value % BigInt(Math.max(1, bits))));
-  return value ^ (1n << bit);
+/** Flip one of the low `bits` bits of `value`, the one `pick` chooses. */
+function flipBit(value: bigint, bits: number, pick: (bits: number) => number): bigint {
+  const n = Math.max(1, bits);
+  const bit = Math.min(n - 1, Math.max(0, Math.floor(pick(n))));
+  return value ^ (1n << BigInt(bit));
 }
 
 function lengthOk(words: number): boolean {
@@ -71,7 +76,7 @@ function modexp(req: OperationRequest, opts: ComputeOptions): OperationOutcome {
   if (m < 3n || (m & 1n) === 0n || x >= m) return fail(ERROR.BAD_OPERAND);
   if (opts.echo) return done(req.lenA, { slot: SLOT.RESULT, value: x });
   let r = modPow(x, e, m);
-  if (opts.corrupt) r = mod(flipBit(r, req.lenA * 32), m);
+  if (opts.corrupt) r = mod(flipBit(r, req.lenA * 32, opts.corrupt), m);
   return done(req.lenA, { slot: SLOT.RESULT, value: r });
 }
 
@@ -89,7 +94,7 @@ function modexpCrt(req: OperationRequest, opts: ComputeOptions): OperationOutcom
   let m1 = modPow(c % p, dp, p);
   const m2 = modPow(c % q, dq, q);
   // The Bellcore fault: one half wrong, the other right, so gcd(r^e - c, n) reveals q.
-  if (opts.corrupt) m1 = mod(flipBit(m1, p.toString(2).length - 1), p);
+  if (opts.corrupt) m1 = mod(flipBit(m1, p.toString(2).length - 1, opts.corrupt), p);
   const h = mod(qinv * (m1 - m2), p);
   const r = m2 + h * q;
   if (r >= 1n << BigInt(32 * req.lenA)) return fail(ERROR.BAD_OPERAND);
@@ -124,7 +129,7 @@ function ecmul(req: OperationRequest, caps: number, opts: ComputeOptions): Opera
   const isGenerator = point.x === curve.gx && point.y === curve.gy;
   const r = isGenerator ? ecMultiply(curve, k) : ecMultiply(curve, k, point);
   if (r === null) return fail(ERROR.AT_INFINITY);
-  const x = opts.corrupt ? mod(flipBit(r.x, curve.bytes * 8 - 1), curve.p) : r.x;
+  const x = opts.corrupt ? mod(flipBit(r.x, curve.bytes * 8 - 1, opts.corrupt), curve.p) : r.x;
   return done(req.lenA, { slot: SLOT.RESULT, value: x }, { slot: SLOT.RESULT_Y, value: r.y });
 }
 
@@ -140,7 +145,7 @@ function modinv(req: OperationRequest, opts: ComputeOptions): OperationOutcome {
   } catch {
     return fail(ERROR.NOT_INVERTIBLE);
   }
-  if (opts.corrupt) r = mod(flipBit(r, req.lenA * 32), m);
+  if (opts.corrupt) r = mod(flipBit(r, req.lenA * 32, opts.corrupt), m);
   return done(req.lenA, { slot: SLOT.RESULT, value: r });
 }
 

@@ -10,6 +10,7 @@
 
 import { CURVES } from '../../../core/driver/curves.js';
 import type { EcCurveName } from '../../../core/driver/keys.js';
+import { FaultChoices } from '../../faults.js';
 import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../../model.js';
 import { familyOptions } from '../family.js';
 import { curveCapsBit, type OperationOutcome, runOperation } from './engine.js';
@@ -86,6 +87,8 @@ class WindowModel implements DeviceModel {
   readonly #caps: number;
   readonly #timing: WindowTiming;
   readonly #hasIrq: boolean;
+  /** Which bit a corrupt fault flips: drawn from the spec's seed. */
+  readonly #choices: FaultChoices;
   /** Operations started since the model was created: garbage on an odd one is a bad status, on an even one a bad length. */
   #started = 0;
 
@@ -98,6 +101,7 @@ class WindowModel implements DeviceModel {
     this.#caps = CAPS.MODEXP | CAPS.MODEXP_CRT | CAPS.ECMUL | CAPS.MODINV | curveCaps(options.curves);
     this.#timing = windowTiming(host.options, this.#engines.length);
     this.#hasIrq = this.layout.irq.kind !== 'none';
+    this.#choices = FaultChoices.fromOptions(host.options);
   }
 
   reset(): void {
@@ -243,7 +247,10 @@ class WindowModel implements DeviceModel {
           outcome = runOperation(
             { opcode, lenA, lenB, read: (slot, words) => this.#readOperand(window, slot, words) },
             this.#caps,
-            { corrupt: fault === 'corrupt-result', echo: this.#timing.mode === 'null' },
+            {
+              corrupt: fault === 'corrupt-result' ? (bits) => this.#choices.below(bits) : undefined,
+              echo: this.#timing.mode === 'null',
+            },
           );
         }
       } catch {

@@ -307,6 +307,19 @@ describe('faults and recovery', () => {
     expect(card.device.state).toBe('gone');
   });
 
+  it('a corrupted output is replayed by its seed, and another seed flips another bit', async () => {
+    const right = value(await runOne((await open()).qp, signRequest('SHA-256', 'seeded'))) as Uint8Array;
+    const corrupted = async (seed: number): Promise<Uint8Array> =>
+      value(
+        await runOne((await open(`faults=corrupt@1&seed=${seed}`)).qp, signRequest('SHA-256', 'seeded')),
+      ) as Uint8Array;
+    const [a, b, c] = [await corrupted(3), await corrupted(3), await corrupted(4)];
+    expect(a).not.toEqual(right);
+    expect(b).toEqual(a);
+    expect(c).not.toEqual(right);
+    expect(c).not.toEqual(a);
+  });
+
   it('completes a delayed completion late but correctly', async () => {
     const card = await open('faults=delay@1&delayms=30');
     const c = await runOne(card.qp, signRequest('SHA-256', 'late'));

@@ -79,6 +79,20 @@ describe('window card faults', () => {
     expect(modPow(s, k.e, k.p)).not.toBe(x % k.p);
   });
 
+  it('which bit a corrupt fault flips comes from the seed: the same seed replays it, another seed moves it', async () => {
+    const x = 0x1234567n;
+    const corrupted = async (seed: number): Promise<bigint> => {
+      const card = await open(`faults=corrupt@1&seed=${seed}`);
+      return resultOf(await runOne(card.qp, priv(x)));
+    };
+    const right = modPow(x, rsa().d, rsa().n);
+    const [a, b, c] = [await corrupted(11), await corrupted(11), await corrupted(12)];
+    expect(a).not.toBe(right);
+    expect(b).toBe(a);
+    expect(c).not.toBe(right);
+    expect(c).not.toBe(a);
+  });
+
   it('hang → TimeoutError after the deadline, the engine is reset and works again', async () => {
     const card = await open('faults=hang@1&timeout=50');
     const c = await runOne(card.qp, priv(7n));
