@@ -64,6 +64,8 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
   #controlQueue: SplitVirtqueue | undefined;
   #irq: SharedIrq | undefined;
   #msix = false;
+  /** The platform's `removed` promise being watched (a re-inserted device hands out a new one). */
+  #watched: Promise<void> | undefined;
   #state: DeviceState = 'resetting';
   #resetting: Promise<void> | undefined;
 
@@ -139,7 +141,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
         service: () => this.#serviceInterrupt(irq.unmask.bind(irq)),
       });
     }
-    void fn.removed.then(() => this.#gone());
+    this.#watchRemoval();
     try {
       await this.#bringUp(signal, false);
     } catch (error) {
@@ -320,11 +322,43 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     return tags;
   }
 
+  /** The device is gone when the platform sees it disappear; watched again after it comes back. */
+  #watchRemoval(): void {
+    const removed = this.#fn.removed;
+    if (removed === this.#watched) return;
+    this.#watched = removed;
+    void removed.then(() => {
+      if (this.#watched === removed) this.#gone();
+    });
+  }
+
+  /**
+   * A removed device is back when it answers again (device_status reads all-ones
+   * while it is away), with the same number of data queues: then `reset` brings it up.
+   */
+  #checkReinserted(): void {
+    const transport = this.transport;
+    if (transport.status === 0xff)
+      throw new DeviceGoneError(`virtio-crypto ${this.id} is gone (still removed)`, { device: this.id });
+    const config = readCryptoConfig(transport.common, transport.deviceConfig);
+    if (config.maxDataQueues !== this.config.maxDataQueues)
+      throw new DeviceGoneError(`virtio-crypto ${this.id} came back as a different device; open it anew`, {
+        device: this.id,
+      });
+    this.#watchRemoval();
+  }
+
+  /** Reset the whole device and bring it up again; also brings back a device that was removed and is present again. */
   reset(signal?: AbortSignal): Promise<void> {
-    if (this.#state === 'gone' || this.#state === 'closed')
-      return Promise.reject(
-        new DeviceGoneError(`virtio-crypto ${this.id} is ${this.#state}`, { device: this.id }),
-      );
+    if (this.#state === 'closed')
+      return Promise.reject(new DeviceGoneError(`virtio-crypto ${this.id} is closed`, { device: this.id }));
+    if (this.#state === 'gone' && this.#resetting === undefined) {
+      try {
+        this.#checkReinserted();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     this.#resetting ??= this.#reset(signal).finally(() => {
       this.#resetting = undefined;
     });

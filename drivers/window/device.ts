@@ -110,6 +110,9 @@ export class WindowDevice implements Device {
   #irq: SharedIrq | undefined;
   #engines: readonly Engine[] = [];
   #qp: WindowQueuePair | undefined;
+  #card: CardIdentity | undefined;
+  /** The platform's `removed` promise being watched (a re-inserted card hands out a new one). */
+  #watched: Promise<void> | undefined;
   #state: DeviceState = 'resetting';
 
   /** Nothing touches the card until `start()`. */
@@ -133,6 +136,7 @@ export class WindowDevice implements Device {
     const fn = this.#fn;
     const mmio = this.#mmio;
     const card = identify(mmio, fn.info.address);
+    this.#card = card;
     await softReset(mmio, fn.info.address, signal);
     const line = fn.irqSupport.kind !== 'none' && fn.irqSupport.vectors > 0 ? fn.openIrq(0) : undefined;
     // §9: the driver re-arms a level-triggered line after each interrupt; STATUS is read by harvest.
@@ -156,9 +160,7 @@ export class WindowDevice implements Device {
     });
     this.#qp = qp;
     this.#queuePairs = [qp];
-    void fn.removed.then(() => {
-      if (this.#state !== 'closed') qp.removed();
-    });
+    this.#watchRemoval();
     this.#enableInterrupts();
     this.#state = 'ready';
   }
@@ -204,11 +206,55 @@ export class WindowDevice implements Device {
     for (const listener of [...this.#listeners]) listener(event);
   }
 
-  /** Soft-reset the card: jobs in flight are abandoned (never complete), the card serves again. */
-  async reset(signal?: AbortSignal): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'gone') {
-      throw new DeviceGoneError(`window card ${this.#info.id} is ${this.#state}`, { device: this.#info.id });
+  /** The card is gone when the platform sees it disappear; watched again after it comes back. */
+  #watchRemoval(): void {
+    const removed = this.#fn.removed;
+    if (removed === this.#watched) return;
+    this.#watched = removed;
+    void removed.then(() => {
+      if (this.#watched === removed && this.#state !== 'closed') this.#qp?.removed();
+    });
+  }
+
+  /**
+   * A removed card is back when it answers again: `ID` reads all-ones while it is
+   * away (§5). It must be the card it was (same engines, word limit and CAPS).
+   */
+  #checkReinserted(): void {
+    const id = this.#info.id;
+    if (this.#mmio.read32(REG.ID) === ALL_ONES)
+      throw new DeviceGoneError(`window card ${id} is gone (still removed)`, { device: id });
+    let card: CardIdentity;
+    try {
+      card = identify(this.#mmio, id);
+    } catch (error) {
+      throw new DeviceGoneError(`window card ${id} came back as something else; open it anew`, {
+        device: id,
+        cause: error,
+      });
     }
+    const was = this.#card;
+    if (
+      was === undefined ||
+      card.engines !== was.engines ||
+      card.maxWords !== was.maxWords ||
+      card.caps !== was.caps
+    )
+      throw new DeviceGoneError(`window card ${id} came back as a different card; open it anew`, {
+        device: id,
+      });
+    this.#watchRemoval();
+  }
+
+  /**
+   * Soft-reset the card: jobs in flight are abandoned (never complete), the card
+   * serves again. Also brings back a card that was removed and is present again.
+   */
+  async reset(signal?: AbortSignal): Promise<void> {
+    if (this.#state === 'closed') {
+      throw new DeviceGoneError(`window card ${this.#info.id} is closed`, { device: this.#info.id });
+    }
+    if (this.#state === 'gone') this.#checkReinserted();
     this.#setState('resetting');
     this.#started().reopen();
     try {
