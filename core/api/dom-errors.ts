@@ -39,3 +39,39 @@ export function toWebCryptoError(error: unknown, stage: ErrorStage, operation: s
   // Not one of ours: its message is unknown territory, so it stays only in `cause`.
   return domError('OperationError', `${operation} failed`, error);
 }
+
+/**
+ * Run one `subtle` call in WebCrypto's two phases: `prepare` converts and checks
+ * the arguments (its errors reach the caller as thrown — a TypeError, the
+ * DOMException the spec names, or the caller's own error from a getter — with a
+ * PkaccelError mapped) and returns the work, whose failures become WebCrypto's
+ * errors. An aborted signal releases the caller at once, even from pass-through
+ * work that cannot stop.
+ */
+export async function settle<T>(
+  operation: string,
+  signal: AbortSignal | undefined,
+  prepare: () => () => Promise<T>,
+): Promise<T> {
+  if (signal?.aborted) throw domError('AbortError', `${operation} was aborted`, signal.reason);
+  let work: () => Promise<T>;
+  try {
+    work = prepare();
+  } catch (error) {
+    throw error instanceof PkaccelError ? toWebCryptoError(error, 'operation', operation) : error;
+  }
+  try {
+    if (!signal) return await work();
+    return await new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => reject(domError('AbortError', `${operation} was aborted`, signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      const done = (): void => signal.removeEventListener('abort', onAbort);
+      work().then(
+        (value) => (done(), resolve(value)),
+        (error: unknown) => (done(), reject(error)),
+      );
+    });
+  } catch (error) {
+    throw toWebCryptoError(error, 'operation', operation);
+  }
+}

@@ -6,12 +6,14 @@
  * surfaces its own error at the point the spec reads it.
  */
 
+import type { webcrypto } from 'node:crypto';
+import { types } from 'node:util';
 import type { Dictionary, Member, Params } from '../algorithms/suite.js';
 import type { HashName } from '../driver/keys.js';
 import { HASH_NAMES } from '../encoding/hashes.js';
-import type { KeyFormat } from '../key-formats/index.js';
+import type { JsonWebKey, KeyFormat } from '../key-formats/index.js';
 import { domError } from './dom-errors.js';
-import type { KeyUsage } from './key-handle.js';
+import { type CryptoKey, isCryptoKey, type KeyUsage } from './key-handle.js';
 
 /** An algorithm identifier as a caller passes it: a name, or an object with a `name` and parameters. */
 export type AlgorithmIdentifier =
@@ -184,4 +186,19 @@ function convert(value: unknown, member: Member, what: string, convertKey: (valu
       return format;
     }
   }
+}
+
+/** WebIDL's CryptoKey argument: one of pkaccel's keys or node's, else TypeError. */
+export function cryptoKey(value: unknown, what: string): CryptoKey | webcrypto.CryptoKey {
+  if (isCryptoKey(value) || types.isCryptoKey(value)) return value as CryptoKey | webcrypto.CryptoKey;
+  throw new TypeError(`${what} is not of type CryptoKey`);
+}
+
+/** importKey's `(BufferSource or JsonWebKey) keyData`, for `format`. */
+export function keyData(value: unknown, format: KeyFormat): Uint8Array | JsonWebKey {
+  const isBuffer = isBufferSource(value);
+  if (format !== 'jwk') return bufferSource(value, 'keyData');
+  if (isBuffer || typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TypeError('keyData must be a JsonWebKey object for the "jwk" format');
+  return value as JsonWebKey;
 }

@@ -1,0 +1,177 @@
+/**
+ * The keys the accelerator holds, on `subtle`'s side of core/algorithms'
+ * table: WebCrypto's key checks (usages, algorithm, the ECDH peer), the policy,
+ * and generateKey / importKey / exportKey for pkaccel's asymmetric algorithms.
+ * Each `prepare…` makes its checks now and returns the work, as `settle` runs it.
+ */
+
+import { generateKeyPair } from '../algorithms/index.js';
+import { checkKeygenSpec } from '../algorithms/keygen.js';
+import type { AsymmetricAlgorithm, Call, KeyUsage, Operation, Params } from '../algorithms/suite.js';
+import type { PrimitiveExecutor } from '../driver/device.js';
+import type { PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';
+import {
+  exportKeyMaterial,
+  importKeyMaterial,
+  type JsonWebKey,
+  type KeyFormat,
+} from '../key-formats/index.js';
+import { domError, toWebCryptoError } from './dom-errors.js';
+import { CryptoKey, isAcceleratorKey, secretOf } from './key-handle.js';
+import { forNode, nodePublicMaterial } from './pass-through.js';
+import { checkPolicy, type KeyPolicy } from './policy.js';
+import type { CryptoKeyLike, CryptoKeyPair } from './types.js';
+
+/** One of pkaccel's algorithms with its dictionary members converted. */
+export interface Held {
+  readonly algorithm: AsymmetricAlgorithm;
+  readonly params: Params;
+}
+
+/** What every preparation needs from the accelerator. */
+export interface Context {
+  readonly exec: PrimitiveExecutor;
+  readonly policy: KeyPolicy | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
+/** Usages for a key of `type`: SyntaxError if any is not allowed, or if a private key would have none. */
+function usagesFor(alg: AsymmetricAlgorithm, type: 'public' | 'private', usages: readonly KeyUsage[]) {
+  for (const u of usages)
+    if (!alg.usages[type].includes(u))
+      throw domError('SyntaxError', `usage "${u}" is not valid for a ${alg.name} ${type} key`);
+  if (type === 'private' && usages.length === 0)
+    throw domError('SyntaxError', `a ${alg.name} private key needs at least one usage`);
+  return [...usages];
+}
+
+/**
+ * WebCrypto's checks on the key of an operation (this accelerator's, same
+ * algorithm, the usage), the policy, the ECDH/X25519 peer; the call to make.
+ */
+export function prepareCall(
+  held: Held,
+  key: CryptoKeyLike,
+  operation: Operation,
+  usage: KeyUsage,
+  context: Context,
+): Call<never> {
+  const { algorithm, params } = held;
+  if (!isAcceleratorKey(key))
+    throw domError('InvalidAccessError', `${algorithm.name} needs a key created by this accelerator`);
+  const keyName = CryptoKey.algorithmNameOf(key);
+  if (keyName !== algorithm.name)
+    throw domError('InvalidAccessError', `key is a ${keyName} key, not ${algorithm.name}`);
+  if (!CryptoKey.allows(key, usage))
+    throw domError('InvalidAccessError', `key usages do not include "${usage}"`);
+  const { material, spec } = secretOf(key);
+  const isPrivate = operation === 'sign' || operation === 'decrypt' || operation === 'deriveBits';
+  checkPolicy(context.policy, spec, isPrivate ? 'private' : 'public', material);
+  const peer = params.public && peerMaterial(algorithm, material, params.public as unknown as CryptoKeyLike);
+  return {
+    exec: context.exec,
+    key: material as never,
+    spec,
+    params: peer ? { ...params, public: peer } : params,
+    options: { signal: context.signal },
+  };
+}
+
+/** The `public` member of ECDH/X25519: a public key of the same algorithm and curve (ours or node's). */
+function peerMaterial(
+  alg: AsymmetricAlgorithm,
+  own: PublicKeyMaterial | PrivateKeyMaterial,
+  peer: CryptoKeyLike,
+): PublicKeyMaterial {
+  if (peer.type !== 'public')
+    throw domError('InvalidAccessError', `${alg.name}: "public" is not a public key`);
+  if (peer.algorithm.name !== alg.name)
+    throw domError('InvalidAccessError', `${alg.name}: "public" is a ${peer.algorithm.name} key`);
+  const material = isAcceleratorKey(peer)
+    ? (secretOf(peer).material as PublicKeyMaterial)
+    : nodePublicMaterial(alg.name, forNode(peer));
+  if (material.kind === 'ec-public' && own.kind === 'ec-private' && material.curve !== own.curve)
+    throw domError(
+      'InvalidAccessError',
+      `${alg.name}: "public" is on ${material.curve}, the key on ${own.curve}`,
+    );
+  return material;
+}
+
+/**
+ * generateKey in WebCrypto's order: the algorithm's parameters, the usages it
+ * allows (SyntaxError), the key parameters (OperationError), and only then "no
+ * usage" (SyntaxError) and the policy.
+ */
+export function prepareGenerate(
+  { algorithm, params }: Held,
+  extractable: boolean,
+  usages: readonly KeyUsage[],
+  context: Context,
+): () => Promise<CryptoKeyPair> {
+  const spec = algorithm.keySpec(params);
+  const { public: publicAllowed, private: privateAllowed } = algorithm.usages;
+  for (const u of usages)
+    if (!publicAllowed.includes(u) && !privateAllowed.includes(u))
+      throw domError('SyntaxError', `usage "${u}" is not valid for ${algorithm.name} keys`);
+  const keygen = algorithm.keygen(spec, params);
+  checkKeygenSpec(keygen);
+  const privateUsages = usages.filter((u) => privateAllowed.includes(u));
+  if (privateUsages.length === 0)
+    throw domError('SyntaxError', `a ${algorithm.name} private key needs at least one usage`);
+  checkPolicy(context.policy, spec, 'private', undefined, keygen.kind === 'rsa' ? keygen.bits : undefined);
+  return async () => {
+    const { privateKey } = await generateKeyPair(context.exec, keygen, { signal: context.signal });
+    const publicUsages = usages.filter((u) => publicAllowed.includes(u));
+    return {
+      publicKey: CryptoKey.create('public', true, publicUsages, { material: privateKey.publicKey, spec }),
+      privateKey: CryptoKey.create('private', extractable, privateUsages, { material: privateKey, spec }),
+    };
+  };
+}
+
+/** importKey: usages checked before parsing when the format tells the key type, and after. */
+export function prepareImport(
+  { algorithm, params }: Held,
+  format: KeyFormat,
+  data: Uint8Array | JsonWebKey,
+  extractable: boolean,
+  usages: readonly KeyUsage[],
+  context: Context,
+): () => Promise<CryptoKey> {
+  const spec = algorithm.keySpec(params);
+  if (format === 'raw' && spec.family === 'rsa')
+    throw domError('NotSupportedError', 'RSA keys have no raw format');
+  if (format !== 'jwk') usagesFor(algorithm, format === 'pkcs8' ? 'private' : 'public', usages);
+  return async () => {
+    let imported: ReturnType<typeof importKeyMaterial>;
+    try {
+      imported = importKeyMaterial(format, data, spec, { extractable, usages });
+    } catch (error) {
+      throw toWebCryptoError(error, 'import', 'importKey');
+    }
+    const finalUsages = usagesFor(algorithm, imported.type, usages);
+    checkPolicy(context.policy, spec, imported.type, imported.material);
+    return CryptoKey.create(imported.type, extractable, finalUsages, { material: imported.material, spec });
+  };
+}
+
+/** exportKey of a held key: InvalidAccessError unless extractable, then the format. */
+export function exportHeld(format: KeyFormat, key: CryptoKey): ArrayBuffer | JsonWebKey {
+  const { material, spec } = secretOf(key);
+  if (!key.extractable) throw domError('InvalidAccessError', 'key is not extractable');
+  if (format === 'raw' && spec.family === 'rsa')
+    throw domError('NotSupportedError', 'RSA keys have no raw format');
+  try {
+    const out = exportKeyMaterial(format, material, spec, { extractable: true, usages: key.usages });
+    return out instanceof Uint8Array ? toArrayBuffer(out) : out;
+  } catch (error) {
+    throw domError('InvalidAccessError', `cannot export a ${key.type} ${spec.name} key as ${format}`, error);
+  }
+}
