@@ -1,6 +1,6 @@
 /**
  * One opened simulated card, as a PciFunction: BARs over SharedArrayBuffers, the
- * DMA arena, interrupts, surprise removal. The model runs on a worker thread
+ * DMA arena, interrupts, surprise removal and re-insertion (docs/hardware/simulator.md). The model runs on a worker thread
  * (default) or inline on the caller's thread (`mode=inline`).
  */
 
@@ -16,18 +16,22 @@ import {
   DMA_BUS_BASE,
   DMA_FAULTS,
   HEAD,
+  INSERTIONS,
   OPERATIONS,
+  POWER_ON,
   REMOVED,
   type SharedCard,
   STOP,
 } from './control.js';
 import { ArenaAllocator } from './dma.js';
+import { reinsertDelayMs } from './faults.js';
 import { SimIrq } from './irq.js';
 import { SimMmio, type WritePort } from './mmio.js';
 import type { DeviceModel, ModelDefinition, ModelLayout } from './model.js';
 import { FifoPort, InlinePort } from './ports.js';
 import { ModelRunner } from './runner.js';
 import { waitAsync } from './wait-async.js';
+import { holdWhileWaiting, WorkerRef } from './worker-ref.js';
 import type { WorkerInit } from './worker-runner.js';
 
 export type RunMode = 'worker' | 'inline';
@@ -48,6 +52,16 @@ export interface SimulatorHandleShape {
   readonly inlineModel: DeviceModel | undefined;
   /** Make the card vanish now, as the `remove` fault does. */
   removeNow(): void;
+  /**
+   * Insert a removed card again, now (as the spec option `reinsert=<ms>` does after each
+   * removal): it comes back in its power-on state and `removed` is a new pending promise.
+   * Does nothing while the card is present; throws once it is closed or its model thread died.
+   */
+  reinsertNow(): void;
+  /** Whether the card is in its slot (false between a removal and a re-insertion). */
+  readonly present: boolean;
+  /** How many times the card was inserted again. */
+  readonly insertions: number;
 }
 
 /**
@@ -62,6 +76,7 @@ export class SimHandle implements SimulatorHandleShape {
   readonly #control: Int32Array;
   readonly #inline: DeviceModel | undefined;
   readonly #remove: () => void;
+  readonly #reinsert: () => void;
 
   constructor(
     model: string,
@@ -70,6 +85,7 @@ export class SimHandle implements SimulatorHandleShape {
     shared: SharedCard,
     inline: DeviceModel | undefined,
     remove: () => void,
+    reinsert: () => void,
   ) {
     this.#model = model;
     this.#mode = mode;
@@ -78,6 +94,7 @@ export class SimHandle implements SimulatorHandleShape {
     this.#control = new Int32Array(shared.control);
     this.#inline = inline;
     this.#remove = remove;
+    this.#reinsert = reinsert;
   }
   get model(): string {
     return this.#model;
@@ -106,6 +123,15 @@ export class SimHandle implements SimulatorHandleShape {
   removeNow(): void {
     this.#remove();
   }
+  reinsertNow(): void {
+    this.#reinsert();
+  }
+  get present(): boolean {
+    return Atomics.load(this.#control, REMOVED) === 0;
+  }
+  get insertions(): number {
+    return Atomics.load(this.#control, INSERTIONS);
+  }
 }
 
 const workerUrl = new URL(
@@ -118,7 +144,6 @@ export class SimPciFunction implements PciFunction {
   readonly config: PciConfigSpace;
   readonly dma: ArenaAllocator;
   readonly irqSupport: IrqSupport;
-  readonly removed: Promise<void>;
   readonly sim: SimHandle;
   readonly #layout: ModelLayout;
   readonly #shared: SharedCard;
@@ -126,10 +151,17 @@ export class SimPciFunction implements PciFunction {
   readonly #port: WritePort;
   readonly #bars = new Map<number, SimMmio>();
   readonly #irqs = new Map<number, SimIrq>();
-  readonly #worker: Worker | undefined;
+  readonly #worker: WorkerRef | undefined;
   readonly #runner: ModelRunner | undefined;
   readonly #onClose: () => void;
   #closed = false;
+  /** The model thread died: the card cannot come back. */
+  #dead = false;
+  /** Resolves at the current removal; a new one after each re-insertion. */
+  #removed: Promise<void>;
+  /** `reinsert=<ms>`: insert the card again this long after each removal. */
+  #reinsertMs: number | undefined;
+  #reinsertTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(
     address: string,
@@ -145,7 +177,8 @@ export class SimPciFunction implements PciFunction {
     this.#layout = layout;
     this.#shared = shared;
     this.#control = new Int32Array(shared.control);
-    this.#worker = worker;
+    // An idle card's thread does not keep the process alive (see WorkerRef).
+    this.#worker = worker ? new WorkerRef(worker) : undefined;
     this.#runner = runner;
     this.#onClose = onClose;
     const barSizes: Record<number, number> = {};
@@ -161,10 +194,22 @@ export class SimPciFunction implements PciFunction {
     this.#port = runner
       ? new InlinePort(shared.control, runner)
       : new FifoPort(shared.control, () => this.#markRemoved());
-    this.removed = this.#watchRemoval();
-    this.sim = new SimHandle(model, mode, layout, shared, runner?.model, () => this.#markRemoved());
-    worker?.on('error', () => this.#markRemoved());
+    this.#removed = this.#watchRemoval();
+    this.sim = new SimHandle(
+      model,
+      mode,
+      layout,
+      shared,
+      runner?.model,
+      () => this.#markRemoved(),
+      () => this.#reinsert(),
+    );
+    worker?.on('error', () => {
+      this.#dead = true;
+      this.#markRemoved();
+    });
     worker?.on('exit', () => {
+      this.#dead = true;
       if (!this.#closed) this.#markRemoved();
     });
   }
@@ -180,13 +225,21 @@ export class SimPciFunction implements PciFunction {
     if (mode !== 'worker' && mode !== 'inline') {
       throw new InvalidInputError(`bad simulator mode "${mode}": expected worker or inline`);
     }
+    const reinsertMs = reinsertDelayMs(options);
     const layout = definition.layout(options);
     const barSizes: Record<number, number> = {};
     for (const [index, bar] of Object.entries(layout.bars)) barSizes[Number(index)] = bar.size;
     const shared = createSharedCard(barSizes, layout.dmaArenaBytes);
+    const withReinsert = (fn: SimPciFunction): SimPciFunction => {
+      fn.#reinsertMs = reinsertMs;
+      fn.#autoReinsert();
+      return fn;
+    };
     if (mode === 'inline') {
       const runner = new ModelRunner(definition, shared, options);
-      return new SimPciFunction(address, layout, shared, mode, definition.name, undefined, runner, onClose);
+      return withReinsert(
+        new SimPciFunction(address, layout, shared, mode, definition.name, undefined, runner, onClose),
+      );
     }
     const init: WorkerInit = { model: definition.name, shared, options };
     const worker = spawnWorker(workerUrl, { workerData: init });
@@ -217,7 +270,52 @@ export class SimPciFunction implements PciFunction {
       await worker.terminate();
       throw error;
     });
-    return new SimPciFunction(address, layout, shared, mode, definition.name, worker, undefined, onClose);
+    return withReinsert(
+      new SimPciFunction(address, layout, shared, mode, definition.name, worker, undefined, onClose),
+    );
+  }
+
+  /**
+   * Resolves when the card disappears (surprise removal); never rejects. After a
+   * re-insertion this is a new promise, pending until the next removal.
+   */
+  get removed(): Promise<void> {
+    return this.#removed;
+  }
+
+  /** Insert the removed card again: REMOVED cleared, the model powered on in its reset state. */
+  #reinsert(): void {
+    if (this.#closed || this.#dead) {
+      throw new Error(
+        `simulated card ${this.info.address} cannot be inserted again: it is ${this.#closed ? 'closed' : 'dead'}`,
+      );
+    }
+    if (!this.#isRemoved()) return;
+    if (this.#reinsertTimer !== undefined) clearTimeout(this.#reinsertTimer);
+    this.#reinsertTimer = undefined;
+    Atomics.add(this.#control, INSERTIONS, 1);
+    Atomics.store(this.#control, REMOVED, 0);
+    this.#removed = this.#watchRemoval();
+    // Ordered after every write posted before: the model starts from its power-on state.
+    this.#port.post(POWER_ON, 0, 4, 0n);
+    this.#port.flush();
+  }
+
+  /** With `reinsert=<ms>`: each removal is followed by a re-insertion that long after. */
+  #autoReinsert(): void {
+    const ms = this.#reinsertMs;
+    if (ms === undefined) return;
+    void this.#removed.then(() => {
+      if (this.#closed || this.#dead) return;
+      this.#reinsertTimer = setTimeout(() => {
+        this.#reinsertTimer = undefined;
+        if (this.#closed || this.#dead) return;
+        this.#reinsert();
+        this.#autoReinsert();
+      }, ms);
+      // A card waiting to come back does not keep the process alive.
+      this.#reinsertTimer.unref?.();
+    });
   }
 
   bar(index: number): Mmio {
@@ -242,12 +340,13 @@ export class SimPciFunction implements PciFunction {
     if (this.#irqs.has(vector)) throw new Error(`interrupt vector ${vector} is already open`);
     const irq = new SimIrq(this.#shared.control, vector, () => this.#irqs.delete(vector));
     this.#irqs.set(vector, irq);
-    return irq;
+    return this.#worker ? holdWhileWaiting(irq, this.#worker) : irq;
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#reinsertTimer !== undefined) clearTimeout(this.#reinsertTimer);
     for (const irq of [...this.#irqs.values()]) irq.close();
     Atomics.store(this.#control, STOP, 1);
     Atomics.notify(this.#control, HEAD);

@@ -16,6 +16,7 @@ export const softwareDriver: VirtualDriver = {
   kind: 'virtual',
   name: 'software',
   priority: SOFTWARE_PRIORITY,
+  role: 'fallback',
   scheme: 'software',
   async open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device> {
     throwIfAborted(signal);

@@ -3,7 +3,8 @@
  * turn of the event loop are sent as one message per worker (split by estimated
  * cost, least-loaded first) at the end of that turn; each worker answers a batch
  * with one message. Workers are ref'd only while they hold work, so an idle pool
- * never keeps the process alive, and `close()` terminates them.
+ * never keeps the process alive (like node's own thread pool), and while
+ * `close()` waits for them to exit.
  */
 
 import { availableParallelism } from 'node:os';
@@ -159,7 +160,15 @@ export class WorkerPool {
     if (this.#closed) return;
     this.#closed = true;
     this.#clients.clear();
-    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+    // An unreferenced worker's 'exit' event would not keep the event loop alive: with nothing else
+    // on it the process would end before close() settles (exit code 13 under top-level await).
+    // Referenced, each worker holds the process only until it has exited.
+    await Promise.all(
+      this.#workers.map((w) => {
+        w.worker.ref();
+        return w.worker.terminate();
+      }),
+    );
   }
 
   #leastLoaded(): PoolWorker {
