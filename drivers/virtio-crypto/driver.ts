@@ -9,6 +9,7 @@
  *   queues  use at most n data queues (default 4)
  *   poll    with interrupts: re-check the rings this often anyway, ms (default 50)
  *   id      the device's id (default `virtio-crypto@<address>`)
+ *   mode    the native platform's (vfio, uio, sysfs, auto); listed so a pci: spec's check knows it
  */
 
 import type { Device, PciDriver, ProbeOptions } from '../../core/driver/index.js';
@@ -35,6 +36,9 @@ export const VIRTIO_PROBE_OPTIONS = {
     doc: 'ms between looks at the rings with interrupts (a safety net against a lost one)',
   },
   id: { kind: 'string', doc: 'the device id (default virtio-crypto@<address>)' },
+  // The native platform reads `mode` itself (it cannot record names in the registry's option
+  // check); named here so that `pci:<address>?mode=vfio` (the QEMU end-to-end test) is not refused.
+  mode: { kind: 'string', doc: 'native platform: vfio, uio, sysfs or auto (read by the platform)' },
 } as const satisfies ProbeOptionSchema;
 
 export const virtioCryptoDriver: PciDriver = {
