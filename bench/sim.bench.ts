@@ -8,13 +8,13 @@
  * engine, at 1 and 64 in flight.
  */
 
+import { opsPerSecond } from '../cli/speed/measure.js';
 import { bigintToBytes, type PrimitiveRequest } from '../core/driver/index.js';
 import { Registry } from '../core/registry/registry.js';
 import { ringDriver } from '../drivers/ring/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { SimulatorPlatform } from '../simulator/platform.js';
 import { benchKeys, cardVsSubtleRows, type Jwk, rsaMaterialFromJwk } from './lib/card-vs-subtle.js';
-import { opsPerSecond } from './lib/measure.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 

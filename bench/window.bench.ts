@@ -6,6 +6,7 @@
  * of the same bytes (the baseline) and as a share of one card operation.
  */
 
+import { opsPerSecond } from '../cli/speed/measure.js';
 import { bigintToBytes, type PrimitiveRequest } from '../core/driver/index.js';
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { Registry } from '../core/registry/registry.js';
@@ -13,7 +14,6 @@ import { softwareDriver } from '../drivers/software/index.js';
 import { windowDriver } from '../drivers/window/index.js';
 import { SimulatorPlatform } from '../simulator/platform.js';
 import { benchKeys, cardVsSubtleRows, type Jwk, rsaMaterialFromJwk } from './lib/card-vs-subtle.js';
-import { opsPerSecond } from './lib/measure.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 

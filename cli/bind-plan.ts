@@ -36,7 +36,7 @@ export interface BindPlan {
   readonly refusals: readonly string[];
   /** Already in the asked-for state. */
   readonly nothingToDo: boolean;
-  /** The sysfs writes, as the shell commands that do the same. */
+  /** The sysfs writes, as the shell commands that do the same; none when the plan is refused. */
   readonly steps: readonly string[];
   /** What the machine needs besides the binding, and why. */
   readonly requirements: readonly string[];
@@ -107,6 +107,14 @@ function deviceFacts(info: NativePciFunctionInfo, registry: Registry): BindPlan[
   };
 }
 
+/** PCI base class 06: bridges (host, ISA, PCI-to-PCI, …). Never handed to user space. */
+const BRIDGE_BASE_CLASS = 0x06;
+const BRIDGE_NAMES: Readonly<Record<number, string>> = {
+  0: 'host bridge',
+  1: 'ISA bridge',
+  4: 'PCI-to-PCI bridge',
+};
+
 /** The refusals every rebinding shares: an unclaimed device, or one a non-crypto kernel driver holds. */
 function commonRefusals(info: NativePciFunctionInfo, registry: Registry, force: boolean): string[] {
   const refusals: string[] = [];
@@ -117,6 +125,14 @@ function commonRefusals(info: NativePciFunctionInfo, registry: Registry, force: 
       `no registered pkaccel driver matches ${info.address} (${ids}); drivers: ${names.join(', ') || 'none'} ` +
         '(use --force to rebind it anyway)',
     );
+  }
+  if (info.classCode >> 16 === BRIDGE_BASE_CLASS) {
+    refusals.push(
+      `${info.address} is a ${BRIDGE_NAMES[(info.classCode >> 8) & 0xff] ?? 'bridge'} (class ` +
+        `${info.classCode.toString(16).padStart(6, '0')}): the devices and memory behind it depend on it, ` +
+        'so pkaccel will not take it away (not even with --force)',
+    );
+    return refusals;
   }
   const kernel = info.kernelDriver;
   if (kernel !== undefined && USER_SPACE_DRIVERS[kernel] === undefined && !isCryptoDevice(info, registry)) {
@@ -197,7 +213,8 @@ export async function planBind(
     device: deviceFacts(info, registry),
     refusals,
     nothingToDo,
-    steps: nothingToDo ? [] : steps,
+    // A refused plan lists no commands: nothing a reader could paste to do what was refused.
+    steps: nothingToDo || refusals.length > 0 ? [] : steps,
     requirements,
   };
 }
@@ -212,15 +229,17 @@ export async function planUnbind(
   const bdf = info.address;
   const dev = join(sysfsRoot, 'bus', 'pci', 'devices', bdf);
   const nothingToDo = info.kernelDriver === undefined;
-  const steps = nothingToDo
-    ? []
-    : [`echo ${bdf} > ${join(dev, 'driver', 'unbind')}`, `echo > ${join(dev, 'driver_override')}`];
+  const refusals = commonRefusals(info, registry, options.force);
+  const steps =
+    nothingToDo || refusals.length > 0
+      ? []
+      : [`echo ${bdf} > ${join(dev, 'driver', 'unbind')}`, `echo > ${join(dev, 'driver_override')}`];
   return {
     action: 'unbind',
     address: bdf,
     sysfsRoot,
     device: deviceFacts(info, registry),
-    refusals: commonRefusals(info, registry, options.force),
+    refusals,
     nothingToDo,
     steps,
     requirements: [

@@ -15,9 +15,10 @@ import { runSpeedCommand } from './commands/speed.js';
 import { runStats } from './commands/stats.js';
 import type { CommandContext } from './context.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.js';
+import { registryHelp } from './help.js';
 import { type Io, processIo } from './io.js';
 import { runSelftest } from './selftest/command.js';
-import { DEFAULT_SPEED_ALGORITHMS, SPEED_ALGORITHMS } from './speed/algorithms.js';
+import { algorithmNamed, DEFAULT_SPEED_ALGORITHMS, SPEED_ALGORITHMS } from './speed/algorithms.js';
 
 function packageVersion(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); dirname(dir) !== dir; dir = dirname(dir)) {
@@ -41,13 +42,40 @@ function positiveInteger(value: string): number {
   return n;
 }
 
-/** `--concurrency 1 16` or `--concurrency 1,16` (repeatable). */
-function concurrencyList(value: string, previous: number[] | undefined): number[] {
-  const added = value
-    .split(',')
-    .filter((v) => v.trim() !== '')
-    .map((v) => positiveInteger(v.trim()));
-  return [...(previous ?? []), ...added];
+/**
+ * `--concurrency 1 16` or `--concurrency 1,16` (repeatable). The option is
+ * variadic, so it also collects the words after it (`--concurrency 1 16
+ * rsa2048`): they are kept as text here and sorted out by splitConcurrency.
+ */
+function concurrencyWords(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').filter((v) => v.trim() !== '')];
+}
+
+/** Numbers are concurrencies; algorithm names that a variadic --concurrency swallowed go back to the algorithms. */
+export function splitConcurrency(
+  words: readonly string[] | undefined,
+  algorithms: readonly string[],
+): { concurrency: number[] | undefined; algorithms: string[] } {
+  if (words === undefined) return { concurrency: undefined, algorithms: [...algorithms] };
+  const concurrency: number[] = [];
+  const swallowed: string[] = [];
+  for (const word of words.map((w) => w.trim())) {
+    if (/^\d+$/.test(word)) {
+      const n = Number(word);
+      if (!Number.isSafeInteger(n) || n <= 0)
+        throw new UsageError(
+          `option '-c, --concurrency <n...>' argument '${word}' is invalid: not a positive integer`,
+        );
+      concurrency.push(n);
+    } else if (algorithmNamed(word) !== undefined) swallowed.push(word);
+    else
+      throw new UsageError(
+        `option '-c, --concurrency <n...>' argument '${word}' is invalid: not a positive integer`,
+      );
+  }
+  if (concurrency.length === 0)
+    throw new UsageError("option '-c, --concurrency <n...>' needs at least one number");
+  return { concurrency, algorithms: [...swallowed, ...algorithms] };
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {
@@ -80,21 +108,36 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
   const context = (command: Command): CommandContext => {
     const globals = command.optsWithGlobals<{ color?: boolean }>();
     return {
-      registry: options.registry ?? defaultRegistry,
+      registry,
       env: options.env ?? process.env,
       io: options.io ?? processIo(globals.color !== false),
       signal,
     };
   };
+  const io = () => options.io ?? processIo(false);
+  // What is registered, for the help text (read only when help may be shown: it loads the model list).
+  const registry = options.registry ?? defaultRegistry;
+  const args = argv.slice(2);
+  const helpWanted = args.length === 0 || args.some((a) => a === 'help' || a === '--help' || a === '-h');
+  let devicesHelp = '';
+  if (helpWanted) {
+    try {
+      devicesHelp = registryHelp(await registry.list(signal));
+    } catch (error) {
+      devicesHelp = `\n(the registered drivers could not be listed: ${error instanceof Error ? error.message : String(error)})`;
+    }
+  }
   const program = new Command('pkaccel')
     .description('asymmetric-crypto offload: list, bind, self-test and measure pkaccel devices')
     .version(packageVersion())
     .option('--no-color', 'no colour even on a terminal (NO_COLOR=1 does the same)')
     .exitOverride()
+    .configureOutput({ writeOut: (text) => io().out(text), writeErr: (text) => io().err(text) })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
-      '\nDevice specs: software, sim:ring, sim:window, sim:virtio, pci:0000:03:00.0, auto (cards found, else the simulator).\n' +
+      () =>
+        `${devicesHelp}\n` +
         'Exit codes: 0 ok, 1 failure (a test failed, a device could not be opened, a bind was refused), 2 usage.',
     );
 
@@ -157,16 +200,25 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     )
     .addOption(
       new Option(
+        '-r, --rounds <n>',
+        'split each measurement into rounds, providers interleaved; ratios vary by round',
+      )
+        .argParser(positiveInteger)
+        .default(3),
+    )
+    .addOption(
+      new Option(
         '-c, --concurrency <n...>',
-        'operations in flight, one measurement each (e.g. 1 16)',
-      ).argParser(concurrencyList),
+        'operations in flight, one measurement each (e.g. 1 16, or 1,16)',
+      ).argParser(concurrencyWords),
     )
     .addOption(jsonOption())
     .option('--html <file>', 'also write a self-contained HTML report with charts')
-    .action(async (algorithms: string[], opts, command: Command) => {
+    .action(async (names: string[], opts, command: Command) => {
+      const { concurrency, algorithms } = splitConcurrency(opts.concurrency, names);
       code = await runSpeedCommand(context(command), algorithms, {
         ...opts,
-        concurrency: opts.concurrency ?? [1, 16],
+        concurrency: concurrency ?? [1, 16],
       });
     });
 
@@ -195,9 +247,16 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     await program.parseAsync([...argv]);
     return code;
   } catch (error) {
-    const err = (options.io ?? processIo(false)).err;
+    const err = io().err;
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT_OK;
+      // `--help`, `help` and `help <command>` asked for help (exit code 0); no command at all did not.
+      if (
+        (error.code === 'commander.helpDisplayed' ||
+          error.code === 'commander.help' ||
+          error.code === 'commander.version') &&
+        error.exitCode === 0
+      )
+        return EXIT_OK;
       return EXIT_USAGE; // commander has already printed what was wrong
     }
     if (error instanceof UsageError) {

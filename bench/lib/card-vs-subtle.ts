@@ -6,10 +6,10 @@
  */
 
 import { webcrypto } from 'node:crypto';
+import { opsPerSecond } from '../../cli/speed/measure.js';
 import { type Accelerator, openAccelerator } from '../../core/api/index.js';
 import { RsaPrivateKeyMaterial } from '../../core/driver/index.js';
 import type { Registry } from '../../core/registry/registry.js';
-import { opsPerSecond } from './measure.js';
 import type { BenchContext, BenchRow } from './types.js';
 
 const subtle = webcrypto.subtle;

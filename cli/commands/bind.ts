@@ -40,10 +40,11 @@ function printPlan(ctx: CommandContext, plan: BindPlan, dryRun: boolean): void {
         : 'not bound: nothing to do',
     );
   if (plan.steps.length > 0) {
-    lines.push(dryRun || plan.refusals.length > 0 ? 'would run:' : 'running:');
+    lines.push(dryRun ? 'would run:' : 'running:');
     for (const s of plan.steps) lines.push(`  ${s}`);
   }
-  if (plan.requirements.length > 0) {
+  // A refused plan says why, and nothing a reader could paste to do it anyway.
+  if (plan.requirements.length > 0 && plan.refusals.length === 0) {
     lines.push('needs:');
     for (const r of plan.requirements) lines.push(`  - ${r}`);
   }

@@ -4,8 +4,10 @@
  * progress bar on a terminal; --json and --html reports.
  */
 
-import { writeFile } from 'node:fs/promises';
-import { type CommandContext, printJson } from '../context.js';
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { type CommandContext, messageOf, printJson } from '../context.js';
 import { selectDevices, selectionNote } from '../device-selection.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from '../exit-codes.js';
 import {
@@ -23,6 +25,8 @@ import { runSpeed } from '../speed/run.js';
 export interface SpeedOptions {
   readonly devices?: string[];
   readonly seconds: number;
+  /** Rounds each measurement is split into (providers interleaved), default 3. */
+  readonly rounds?: number;
   readonly concurrency: number[];
   readonly json?: boolean;
   readonly html?: string;
@@ -40,12 +44,34 @@ export function parseAlgorithms(names: readonly string[]): SpeedAlgorithm[] {
   });
 }
 
+/** `--html <file>`: its folder must exist and be writable, checked before anything is measured. */
+async function checkHtmlTarget(file: string): Promise<void> {
+  const folder = dirname(resolve(file));
+  try {
+    if (!(await stat(folder)).isDirectory())
+      throw new UsageError(`--html ${file}: ${folder} is not a folder`);
+    await access(folder, constants.W_OK);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `--html ${file}: ${code === 'ENOENT' ? `no folder ${folder}` : code === 'EACCES' ? `${folder} is not writable` : messageOf(error)}`,
+    );
+  }
+  try {
+    if ((await stat(file)).isDirectory()) throw new UsageError(`--html ${file}: is a folder`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error; // a file that does not exist yet is what we want
+  }
+}
+
 export async function runSpeedCommand(
   ctx: CommandContext,
   algorithmNames: readonly string[],
   options: SpeedOptions,
 ): Promise<number> {
   const algorithms = parseAlgorithms(algorithmNames);
+  if (options.html !== undefined) await checkHtmlTarget(options.html);
   const selection = await selectDevices(ctx, options.devices);
   const note = selectionNote(ctx, selection);
   if (note !== undefined && options.json !== true) ctx.io.err(`note: ${note}\n`);
@@ -57,6 +83,7 @@ export async function runSpeedCommand(
       providers,
       unavailable: failed,
       seconds: options.seconds,
+      ...(options.rounds === undefined ? {} : { rounds: options.rounds }),
       concurrency: options.concurrency,
       notes: note === undefined ? [] : [note],
       signal: ctx.signal,

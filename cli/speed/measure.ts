@@ -3,6 +3,9 @@
  * operation at a time, for a fixed wall-clock window. Ops/s counts operations
  * that completed inside the window; latencies are per operation, exact (sorted
  * samples, not buckets).
+ *
+ * The one measuring loop of the repository: `pkaccel speed` and `stats` use
+ * `measure`, the benchmarks (bench/) use `opsPerSecond`.
  */
 
 import { performance } from 'node:perf_hooks';
@@ -24,12 +27,16 @@ export interface Measurement {
   readonly opsPerSecond: number;
   /** Milliseconds per operation. */
   readonly latencyMs: LatencySummary;
+  /** Every latency sample (ms), when `keepSamples` was set (to merge rounds). */
+  readonly samples?: readonly number[];
 }
 
 export interface MeasureOptions {
   readonly seconds: number;
   readonly concurrency: number;
   readonly signal?: AbortSignal;
+  /** Return the latency samples too. */
+  readonly keepSamples?: boolean;
 }
 
 /** The nearest-rank percentile of sorted samples (0 when there are none). */
@@ -87,5 +94,35 @@ export async function measure(
     seconds,
     opsPerSecond: latencies.length / seconds,
     latencyMs: summarize(latencies),
+    ...(options.keepSamples === true ? { samples: latencies } : {}),
   };
+}
+
+/**
+ * Operations per second of `op` with `concurrency` calls in flight for `ms`
+ * milliseconds, after a warm-up of `warmupMs` (for benches). Throws the first
+ * error an operation threw.
+ */
+export async function opsPerSecond(
+  op: () => Promise<unknown>,
+  concurrency: number,
+  ms: number,
+  warmupMs = Math.min(200, ms / 4),
+): Promise<number> {
+  const run = async (windowMs: number): Promise<number> => {
+    let thrown: { error: unknown } | undefined;
+    const checked = async () => {
+      try {
+        return await op();
+      } catch (error) {
+        thrown ??= { error };
+        throw error;
+      }
+    };
+    const m = await measure(checked, { seconds: windowMs / 1000, concurrency });
+    if (thrown !== undefined) throw thrown.error;
+    return m.opsPerSecond;
+  };
+  if (warmupMs > 0) await run(warmupMs);
+  return run(ms);
 }

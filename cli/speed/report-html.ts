@@ -111,7 +111,16 @@ function resultsTable(report: SpeedReport): string {
               r.vsNode === undefined ? '' : `${r.vsNode.toFixed(2)}x`,
               r.vsSoftware === undefined ? '' : `${r.vsSoftware.toFixed(2)}x`,
             ]
-          : [r.status === 'unsupported' ? 'not supported' : `error: ${r.error ?? ''}`, '', '', '', '', ''];
+          : [
+              r.status === 'unsupported'
+                ? `not supported: ${r.reason ?? r.error ?? ''}`
+                : `error: ${r.reason ?? r.error ?? ''}`,
+              '',
+              '',
+              '',
+              '',
+              '',
+            ];
       return `<tr><td>${escapeXml(r.algorithm)}</td><td>${escapeXml(r.provider)}</td><td>${r.concurrency}</td>${cells
         .map((c) => `<td>${escapeXml(c)}</td>`)
         .join('')}</tr>`;

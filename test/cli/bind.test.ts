@@ -85,6 +85,26 @@ describe('pkaccel bind --dry-run', () => {
     expect(sysfs.read('bus/pci/devices/0000:00:04.0/driver_override')).toBe('(null)\n');
   });
 
+  it('refuses a host bridge, even with --force, and a refused --dry-run prints no commands', async () => {
+    for (const extra of [[], ['--force']]) {
+      const result = await bind('0000:00:07.0', '--dry-run', '--json', ...extra);
+      expectExit(result, 1);
+      const plan = json<Plan>(result);
+      expect(plan.ok).toBe(false);
+      expect(plan.refusals.join('\n')).toMatch(/is a host bridge \(class 060000\).*not even with --force/);
+      expect(plan.steps).toEqual([]);
+      const text = await bind('0000:00:07.0', '--dry-run', ...extra);
+      expectExit(text, 1);
+      expect(text.stdout).toMatch(/refused: 0000:00:07\.0 is a host bridge/);
+      expect(text.stdout).not.toMatch(/would run|running|echo /);
+    }
+    const disk = await bind('0000:00:04.0', '--dry-run');
+    expectExit(disk, 1);
+    expect(disk.stdout).toMatch(/refused: /);
+    expect(disk.stdout).not.toMatch(/would run|echo /);
+    expect(sysfs.read('bus/pci/devices/0000:00:07.0/driver_override')).toBe('(null)\n');
+  });
+
   it('refuses a device no registered driver matches unless --force', async () => {
     const refused = await bind('0000:00:05.0', '--dry-run', '--json');
     expectExit(refused, 1);

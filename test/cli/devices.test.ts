@@ -85,6 +85,7 @@ describe('pkaccel devices', () => {
       '0000:00:04.0',
       '0000:00:05.0',
       '0000:00:06.0',
+      '0000:00:07.0',
     ]);
     expect(all.hardware.find((h) => h.address === '0000:00:04.0')).toMatchObject({
       kernelDriver: 'nvme',

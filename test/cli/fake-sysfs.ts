@@ -5,7 +5,8 @@
  *   shared with 0000:00:03.1 (also virtio-pci);
  * - 0000:00:04.0 an NVMe disk (144d:a808, class 010802) bound to nvme, group 8;
  * - 0000:00:05.0 an encryption controller (class 108000) no pkaccel driver claims, unbound, group 9;
- * - 0000:00:06.0 virtio-crypto with no kernel driver and no IOMMU group.
+ * - 0000:00:06.0 virtio-crypto with no kernel driver and no IOMMU group;
+ * - 0000:00:07.0 a host bridge (8086:1237, class 060000) with no kernel driver, group 10.
  */
 
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ export const FUNCTIONS: readonly FakeFunction[] = [
   },
   { address: '0000:00:05.0', vendor: 0x1234, device: 0x5678, classCode: 0x108000, iommuGroup: 9 },
   { address: '0000:00:06.0', vendor: 0x1af4, device: 0x1054, classCode: 0x00ff00 },
+  { address: '0000:00:07.0', vendor: 0x8086, device: 0x1237, classCode: 0x060000, iommuGroup: 10 },
 ];
 
 const KERNEL_DRIVERS = ['virtio-pci', 'nvme', 'vfio-pci', 'uio_pci_generic'];
