@@ -211,8 +211,14 @@ export class IntegrityGate {
       }
       case 'keygen':
         return keyPairHolds(value) ? undefined : failure('generated key pair is inconsistent');
-      default:
-        return undefined;
+      case 'eddsa-sign':
+        return value instanceof Uint8Array && value.length === 64
+          ? undefined
+          : failure('Ed25519 signature is not 64 bytes');
+      case 'x25519':
+        return value instanceof Uint8Array && value.length === 32
+          ? undefined
+          : failure('X25519 secret is not 32 bytes');
     }
   }
 
@@ -253,7 +259,9 @@ export class IntegrityGate {
     const signature = value as Uint8Array;
     const publicKey = request.key.publicKey;
     let mode = this.options.signCheck;
-    if (mode === 'sample') {
+    // `sample` trusts the device between samples: a wrong sampled signature ends that trust.
+    const sampling = mode === 'sample';
+    if (sampling) {
       if (!this.#sampled(record)) return undefined;
       mode = 'all';
     }
@@ -277,7 +285,7 @@ export class IntegrityGate {
     }
     return ecdsaSignatureValid(publicKey, request.digest, signature, request.message)
       ? undefined
-      : failure('ECDSA signature does not verify on the host');
+      : failure('ECDSA signature does not verify on the host', sampling);
   }
 
   #faulted(record: DeviceRecord, outcome: IntegrityFailure): IntegrityFailure {

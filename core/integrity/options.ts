@@ -16,7 +16,8 @@ import { InvalidInputError } from '../driver/errors.js';
  *   ECDSA signature of host CPU).
  * - `sample`: the host verifies a fraction (`sampleRate`) of signatures, and every
  *   signature of a device for `suspectWindow` results after any fault on it.
- *   Cheapest, and it can release a corrupted signature that was not sampled.
+ *   Cheapest, and it can release a corrupted signature that was not sampled; a
+ *   sampled one that fails takes the device out of service.
  */
 export type SignCheck = 'device' | 'all' | 'sample';
 

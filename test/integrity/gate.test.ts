@@ -263,3 +263,22 @@ describe('elliptic-curve results', () => {
     expect(failure).toMatchObject({ outOfService: true });
   });
 });
+
+describe('signCheck sample', () => {
+  it('a wrong sampled signature asks for the device to leave service; unsampled ones pass unchecked', async () => {
+    const msg = new Uint8Array([1, 2]);
+    const request = { op: 'ecdsa-sign', key: ec.material, digest: digest('SHA-256', msg) } as const;
+    const good = new Uint8Array(sign('sha256', msg, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }));
+    const bad = Uint8Array.from(good);
+    bad[40]! ^= 1;
+    const always = new IntegrityGate({ signCheck: 'sample', sampleRate: 1 }, runner());
+    expect(await outcome(always, request, good)).toBeUndefined();
+    expect(await outcome(always, request, bad)).toMatchObject({ outOfService: true });
+    // A tiny rate with no fault yet: almost nothing is checked (the documented weakness of sample).
+    const rarely = new IntegrityGate({ signCheck: 'sample', sampleRate: 1e-9, suspectWindow: 4 }, runner());
+    expect(await outcome(rarely, request, bad)).toBeUndefined();
+    // After a fault on the device, its next suspectWindow results are all checked.
+    rarely.noteFault('card');
+    expect(await outcome(rarely, request, bad)).toBeDefined();
+  });
+});
