@@ -9,16 +9,9 @@
 import { InvalidInputError } from '../../core/driver/errors.js';
 import type { ModelDefinition } from '../model.js';
 import type { ModelFamily } from './family.js';
+import { ringFamily } from './ring/family.js';
 import { virtioFamily } from './virtio/family.js';
 import { windowFamily } from './window/family.js';
-
-/** The ring card until its folder declares it (simulator/models/ring/family.ts). */
-const ringFamily: ModelFamily = {
-  name: 'ring',
-  description: 'ring card: DMA descriptor rings, doorbells, on-card key slots',
-  offeredByDefault: true,
-  module: 'ring/model',
-};
 
 /** Every family, in listing order. */
 export const MODEL_FAMILIES: readonly ModelFamily[] = [ringFamily, windowFamily, virtioFamily];

@@ -3,8 +3,8 @@
  * queue pairs of DMA rings with doorbells, phase-bit completions, per-queue
  * interrupts with masking and coalescing, key slots, engines, fault injection.
  *
- * Spec options: queues (4), depth (ring depth the arena is sized for, 256),
- * slots (64), engine/engines/service/rate/delayms (simulator/engines.ts),
+ * Spec options (declared in ./family.ts): queues (4), depth (ring depth the arena is sized
+ * for, 256), slots (64), engines (4), arena; engine/service/rate/delayms (simulator/engines.ts),
  * faults/seed/reinsert (simulator/faults.ts), arena (DMA arena MiB, overrides the sizing).
  */
 
@@ -15,6 +15,8 @@ import { EnginePool, parseEngineConfig } from '../../engines.js';
 import { FaultChoices, faultSeed, parseFaultRules, reinsertDelayMs } from '../../faults.js';
 import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../../model.js';
 import { EcSlotKey, RsaSlotKey } from '../../pk-math.js';
+import { familyOptions } from '../family.js';
+import { ringFamily } from './family.js';
 import {
   type Descriptor,
   decodeDescriptor,
@@ -59,31 +61,14 @@ const ENGINE_DEFAULTS = { count: 4, serviceMs: 0.1 } as const;
 /** Bytes a driver needs per descriptor for operands (src 512 + key 1024 + dst 512) plus both ring entries. */
 const BYTES_PER_ENTRY = 2048 + DESCRIPTOR_BYTES + COMPLETION_BYTES;
 
-function intOption(
-  options: Readonly<Record<string, string>>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const text = options[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidInputError(`bad sim:ring option ${name}=${text}: expected an integer in ${min}..${max}`);
-  }
-  return value;
-}
-
 function layout(options: Readonly<Record<string, string>>): ModelLayout {
-  const queues = intOption(options, 'queues', 4, 4, 16);
-  const depth = intOption(options, 'depth', 256, 2, MAX_DEPTH);
+  // The card's own options (simulator/models/ring/family.ts); the rest are checked here too, on the
+  // host, so that a bad spec fails before a worker starts.
+  const { queues, depth, arena } = familyOptions(ringFamily, options);
   if ((depth & (depth - 1)) !== 0)
     throw new InvalidInputError(`bad sim:ring option depth=${depth}: not a power of two`);
   const sized = queues * depth * BYTES_PER_ENTRY + (1 << 20);
-  const arenaMiB = intOption(options, 'arena', Math.ceil(sized / (1 << 20)), 1, 4096);
-  // Check the rest of the card's options here, on the host, so a bad spec fails before a worker starts.
-  intOption(options, 'slots', 64, 1, 65535);
+  const arenaMiB = arena ?? Math.ceil(sized / (1 << 20));
   parseEngineConfig(options, ENGINE_DEFAULTS);
   parseFaultRules(options.faults);
   faultSeed(options);
@@ -180,7 +165,7 @@ class RingModel implements DeviceModel {
     this.layout = layout(host.options);
     this.#bar = host.bar(0);
     this.#queueCount = this.layout.irq.vectors;
-    this.#slotCount = intOption(host.options, 'slots', 64, 1, 65535);
+    this.#slotCount = familyOptions(ringFamily, host.options).slots;
     this.#engines = new EnginePool(parseEngineConfig(host.options, ENGINE_DEFAULTS));
     this.#choices = FaultChoices.fromOptions(host.options);
     const arena = host.dma.arena;

@@ -322,3 +322,27 @@ describe('ring driver on the inline simulator', () => {
     expect(bigintToBytes(258n, 2)).toEqual(Uint8Array.of(1, 2));
   });
 });
+
+describe('ring driver probe options', () => {
+  it('reads its options by schema: bad values and names nobody knows are refused, naming them', async () => {
+    await expect(openCard('mode=inline&depth=8&poll=soon')).rejects.toThrow(
+      /option "poll" must be an integer/,
+    );
+    await expect(openCard('mode=inline&depth=8&irq=maybe')).rejects.toThrow(
+      /option "irq" must be one of msix, poll/,
+    );
+    await expect(openCard('mode=inline&depth=8&coalesce_us=5')).rejects.toThrow(
+      /unknown option "coalesce_us"/,
+    );
+    await expect(openCard('mode=inline&depth=12')).rejects.toThrow(/depth=12/);
+    // `queues` and `depth` are read by both the card (how many it has, what the arena is sized for)
+    // and the driver (how many it uses): one value for both.
+    const { device } = await openCard('mode=inline&depth=8&queues=5&coalesce=4&coalesceUs=100');
+    try {
+      expect(device.queuePairs.length).toBe(5);
+      expect(device.queuePairs[0]!.depth).toBe(7);
+    } finally {
+      await device.close();
+    }
+  });
+});

@@ -10,6 +10,7 @@ import {
   type QueuePair,
   RsaPrivateKeyMaterial,
 } from '../../../core/driver/index.js';
+import { trackProbeOptions } from '../../../core/driver/probe-options.js';
 import { parseDeviceSpec } from '../../../core/platform/pci.js';
 import type { RingDevice } from '../../../drivers/ring/index.js';
 import { ringDriver } from '../../../drivers/ring/index.js';
@@ -23,11 +24,28 @@ export interface Card {
   readonly device: RingDevice;
 }
 
+/**
+ * Open `sim:ring?…` and probe it as the registry does: the card and the driver each read
+ * their options from one tracked set, and a name neither knew is refused.
+ */
 export async function openCard(options = 'mode=inline&depth=8'): Promise<Card> {
-  const spec = parseDeviceSpec(`sim:ring?${options}`);
-  const fn = await platform.open(spec);
-  const device = await ringDriver.probe(fn, spec.options);
-  return { fn, device: device as RingDevice };
+  const parsed = parseDeviceSpec(`sim:ring?${options}`);
+  const tracked = trackProbeOptions(parsed.options);
+  const fn = await platform.open({ ...parsed, options: tracked.options });
+  let device: RingDevice;
+  try {
+    device = (await ringDriver.probe(fn, tracked.options)) as RingDevice;
+  } catch (error) {
+    await fn.close();
+    throw error;
+  }
+  try {
+    tracked.check(`device spec "${parsed.text}"`);
+  } catch (error) {
+    await device.close();
+    throw error;
+  }
+  return { fn, device };
 }
 
 let nextTag = 1;
