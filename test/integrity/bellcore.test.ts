@@ -63,6 +63,8 @@ interface Tally {
   factored: number;
   errors: Record<string, number>;
   integrityFaults: number;
+  /** Device and operation of each integrity-fault event. */
+  faultEvents: Set<string>;
 }
 
 async function bellcore(spec: string, jobs: number, integrity?: IntegrityOptions): Promise<Tally> {
@@ -70,9 +72,18 @@ async function bellcore(spec: string, jobs: number, integrity?: IntegrityOptions
     devices: [spec],
     queue: { timeoutMs: 10_000, ...(integrity === undefined ? {} : { integrity }) },
   });
-  const tally: Tally = { released: 0, wrong: 0, factored: 0, errors: {}, integrityFaults: 0 };
+  const tally: Tally = {
+    released: 0,
+    wrong: 0,
+    factored: 0,
+    errors: {},
+    integrityFaults: 0,
+    faultEvents: new Set(),
+  };
   const sub = accel.events$.subscribe((e) => {
-    if (e.type === 'integrity-fault') tally.integrityFaults++;
+    if (e.type !== 'integrity-fault') return;
+    tally.integrityFaults++;
+    tally.faultEvents.add(`${e.device} ${e.operation}`);
   });
   const signer = await accel.subtle.importKey(
     'jwk',
@@ -123,6 +134,9 @@ describe('Bellcore: no released RSA result factors n', () => {
       expect(all.released).toBe(0);
       expect(all.wrong).toBe(0);
       expect(all.integrityFaults).toBeGreaterThan(0);
+      // Each withheld result was reported with the device and the primitive.
+      expect(all.faultEvents.size).toBe(1);
+      expect([...all.faultEvents][0]).toMatch(new RegExp(`^${card}#\\d+ rsa-private$`));
       expect(
         Object.keys(all.errors).every((name) =>
           ['DeviceError', 'OperationError', 'DeviceGoneError'].includes(name),
