@@ -659,64 +659,90 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
   /** Begin (or resume, for a device present again) the reset → self-test → return cycle. */
   #startRecovery(entry: DeviceEntry): void {
     if (this.#closed || entry.removed || entry.inService) return;
-    const r = entry.recovery;
-    if (r === 'resetting' || r === 'self-test' || r === 'backoff') return;
+    const running = this.#recovering.get(entry);
+    if (running !== undefined) {
+      // A loop is waiting (backoff, or for a gone device to be present again): try now.
+      running();
+      return;
+    }
     if (entry.device.state === 'closed') {
       entry.recovery = 'given-up';
       return;
     }
-    if (entry.device.state === 'gone') {
-      entry.recovery = 'absent';
-      return;
-    }
-    if (r === 'absent' || r === 'given-up') entry.recoveryAttempts = 0;
+    if (entry.recovery === 'given-up') entry.recoveryAttempts = 0;
     void this.#recover(entry);
   }
+
+  /** Devices with a recovery loop running, and how to cut its current wait short. */
+  readonly #recovering = new Map<DeviceEntry, () => void>();
 
   async #recover(entry: DeviceEntry): Promise<void> {
     const o = this.#options;
     const signal = this.#lifetime.signal;
     const stillOurs = (): boolean => !this.#closed && !entry.removed && !entry.inService;
-    while (stillOurs()) {
-      if (entry.device.state === 'gone') {
-        entry.recovery = 'absent';
-        this.#scheduleFlush();
-        return;
-      }
-      if (entry.device.state === 'closed') break;
-      entry.recoveryAttempts++;
-      let failure: string;
-      try {
-        entry.recovery = 'resetting';
-        await entry.device.reset(signal);
-        if (!stillOurs()) return;
-        entry.recovery = 'self-test';
-        const report = await o.selfTest(entry.device, { signal, timeoutMs: o.selfTestTimeoutMs });
-        if (!stillOurs()) return;
-        if (report.passed && entry.device.state === 'ready') {
-          this.#backInService(entry, report.ran);
-          return;
+    const wake = { now: (): void => {} };
+    this.#recovering.set(entry, () => wake.now());
+    let absentPolls = 0;
+    try {
+      while (stillOurs()) {
+        if (entry.device.state === 'closed') break;
+        const gone = entry.device.state === 'gone';
+        let failure: string;
+        try {
+          // On a gone device, reset is how the driver finds out whether it is present again
+          // (it throws DeviceGoneError while the card is away).
+          entry.recovery = gone ? 'absent' : 'resetting';
+          await entry.device.reset(signal);
+          if (!stillOurs()) return;
+          absentPolls = 0;
+          entry.recoveryAttempts++;
+          entry.recovery = 'self-test';
+          const report = await o.selfTest(entry.device, { signal, timeoutMs: o.selfTestTimeoutMs });
+          if (!stillOurs()) return;
+          if (report.passed && entry.device.state === 'ready') {
+            this.#backInService(entry, report.ran);
+            return;
+          }
+          failure =
+            report.failures.length > 0
+              ? `self-test failed (${report.failures.length} of ${report.ran}): ${report.failures[0]!.id}: ${report.failures[0]!.detail}`
+              : `the device is ${entry.device.state} after its self-test`;
+        } catch (error) {
+          if (!stillOurs()) return;
+          if (entry.device.state === 'gone') {
+            // Still away: look again later. Not a failed attempt; the process is not kept alive for it.
+            entry.recovery = 'absent';
+            this.#scheduleFlush();
+            const wait = Math.min(
+              o.recoveryBackoffMaxMs,
+              ABSENT_POLL_MAX_MS,
+              o.recoveryBackoffMs * 2 ** absentPolls,
+            );
+            absentPolls++;
+            if (!(await sleep(wait, signal, wake))) return;
+            continue;
+          }
+          entry.recoveryAttempts++;
+          failure = `reset failed: ${error instanceof Error ? error.message : String(error)}`;
         }
-        failure =
-          report.failures.length > 0
-            ? `self-test failed (${report.failures.length} of ${report.ran}): ${report.failures[0]!.id}: ${report.failures[0]!.detail}`
-            : `the device is ${entry.device.state} after its self-test`;
-      } catch (error) {
-        if (!stillOurs()) return;
-        failure = `reset failed: ${error instanceof Error ? error.message : String(error)}`;
+        entry.outReason = `recovery attempt ${entry.recoveryAttempts} failed: ${failure}`;
+        this.#emit({ type: 'device-failed', device: entry.id, reason: entry.outReason });
+        if (entry.recoveryAttempts >= o.recoveryAttempts) break;
+        entry.recovery = 'backoff';
+        const wait = Math.min(
+          o.recoveryBackoffMaxMs,
+          o.recoveryBackoffMs * 2 ** (entry.recoveryAttempts - 1),
+        );
+        if (!(await sleep(wait, signal, wake))) return;
       }
-      entry.outReason = `recovery attempt ${entry.recoveryAttempts} failed: ${failure}`;
+      if (!stillOurs()) return;
+      entry.recovery = 'given-up';
+      entry.outReason = `out of service for good after ${entry.recoveryAttempts} recovery attempt(s); ${entry.outReason}`;
       this.#emit({ type: 'device-failed', device: entry.id, reason: entry.outReason });
-      if (entry.recoveryAttempts >= o.recoveryAttempts) break;
-      entry.recovery = 'backoff';
-      const wait = Math.min(o.recoveryBackoffMaxMs, o.recoveryBackoffMs * 2 ** (entry.recoveryAttempts - 1));
-      if (!(await sleep(wait, signal))) return;
+      this.#scheduleFlush();
+    } finally {
+      this.#recovering.delete(entry);
     }
-    if (!stillOurs()) return;
-    entry.recovery = 'given-up';
-    entry.outReason = `out of service for good after ${entry.recoveryAttempts} recovery attempt(s); ${entry.outReason}`;
-    this.#emit({ type: 'device-failed', device: entry.id, reason: entry.outReason });
-    this.#scheduleFlush();
   }
 
   /** The device passed its self-test: take jobs again. */
@@ -1110,19 +1136,26 @@ function describeOut(entry: DeviceEntry): string {
   }
 }
 
-/** Resolve true after `ms` (an unref'd timer: a device's recovery keeps no process alive), false on abort. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+/** The longest wait between two looks at a gone device (is it present again?), in ms. */
+const ABSENT_POLL_MAX_MS = 5_000;
+
+/**
+ * Resolve true after `ms` or when `wake.now()` is called (an unref'd timer: a device's
+ * recovery keeps no process alive), false on abort.
+ */
+function sleep(ms: number, signal: AbortSignal, wake: { now: () => void }): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const done = (): void => {
+    const finish = (value: boolean): void => {
       clearTimeout(timer);
-      resolve(false);
+      signal.removeEventListener('abort', aborted);
+      wake.now = () => {};
+      resolve(value);
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', done);
-      resolve(true);
-    }, ms);
+    const aborted = (): void => finish(false);
+    const timer = setTimeout(() => finish(true), ms);
     timer.unref();
-    signal.addEventListener('abort', done, { once: true });
+    signal.addEventListener('abort', aborted, { once: true });
+    wake.now = () => finish(true);
   });
 }

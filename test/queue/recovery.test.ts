@@ -1,0 +1,323 @@
+/**
+ * Recovery (issue 11 §2): a device that leaves service (it failed, went gone, or
+ * collected `faultThreshold` faults) is reset, self-tested with the known-answer
+ * vectors (core/selftest) and returned only if they pass, with backoff between
+ * attempts; a card that keeps failing stays out; with every capable device out,
+ * jobs fail with DeviceGoneError naming them, not UnsupportedError.
+ */
+
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Device, DeviceEvent, DeviceState, Job, QueuePair } from '../../core/driver/device.js';
+import { DeviceGoneError } from '../../core/driver/errors.js';
+import { RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
+import type { PrimitiveRequest } from '../../core/driver/primitives.js';
+import { parseDeviceSpec } from '../../core/platform/pci.js';
+import { JobQueue, type QueueEvent } from '../../core/queue/index.js';
+import { loadKatVectors, selfTestDevice } from '../../core/selftest/index.js';
+import { ringDriver } from '../../drivers/ring/index.js';
+import { softwareDriver } from '../../drivers/software/index.js';
+import { SimulatorPlatform } from '../../simulator/platform.js';
+
+const platform = new SimulatorPlatform();
+
+const big = (b64: string | undefined): bigint =>
+  BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex')}`);
+const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+const key = new RsaPrivateKeyMaterial(
+  big(jwk.n),
+  big(jwk.e),
+  big(jwk.d),
+  big(jwk.p),
+  big(jwk.q),
+  big(jwk.dp),
+  big(jwk.dq),
+  big(jwk.qi),
+);
+
+function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n;
+  let b = base % modulus;
+  let e = exponent;
+  while (e > 0n) {
+    if (e & 1n) result = (result * b) % modulus;
+    b = (b * b) % modulus;
+    e >>= 1n;
+  }
+  return result;
+}
+
+/** An RSA private-key request whose correct answer we know (input = answer^e mod n). */
+function signJob(i: number): { request: PrimitiveRequest; answer: bigint } {
+  const answer = (BigInt(i + 2) * 0x1234_5678_9abc_def1n) % key.n;
+  const input = modPow(answer, key.e, key.n);
+  const bytes = Uint8Array.from(Buffer.from(input.toString(16).padStart(512, '0'), 'hex'));
+  return { request: { op: 'rsa-private', key, input: bytes }, answer };
+}
+
+const asBig = (value: unknown): bigint => BigInt(`0x${Buffer.from(value as Uint8Array).toString('hex')}`);
+
+const opened: Device[] = [];
+async function openRing(options: string): Promise<Device> {
+  const spec = parseDeviceSpec(`sim:ring?mode=inline&${options}`);
+  const fn = await platform.open(spec);
+  const device = await ringDriver.probe(fn, spec.options);
+  opened.push(device);
+  return device;
+}
+
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((d) => d.close()));
+});
+
+function recorder(q: JobQueue): QueueEvent[] {
+  const events: QueueEvent[] = [];
+  q.events$.subscribe((e) => events.push(e));
+  return events;
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('recovery of a device that left service', () => {
+  it('the known-answer self-test passes on a healthy ring card and fails on one that corrupts results', async () => {
+    const good = await selfTestDevice(await openRing(''));
+    expect(good.ran).toBeGreaterThan(10);
+    expect(good.failures).toEqual([]);
+    expect(good.passed).toBe(true);
+    const bad = await selfTestDevice(await openRing('faults=corrupt:1&seed=3'));
+    expect(bad.passed).toBe(false);
+    expect(bad.failures.length).toBeGreaterThan(0);
+  });
+
+  it('resets a failed card, self-tests it, and sends work to it again', async () => {
+    // garbage@3: the third operation gets nonsense in its completion; the driver takes the card out of service.
+    const ring = await openRing('faults=garbage@3');
+    // The vectors up to 3072-bit RSA: the ring card 1.1 model answers 'invalid' to a valid RSA-4096
+    // SHA-512 signature (reported to H-ring; the test above fails on it until fixed).
+    const vectors = loadKatVectors().filter((v) => (v.bits ?? 0) < 4096);
+    const q = new JobQueue({
+      timeoutMs: 20_000,
+      selfTest: (device, options) => selfTestDevice(device, { ...options, vectors }),
+    });
+    const events = recorder(q);
+    q.addDevice(ring);
+    const first = Array.from({ length: 6 }, (_, i) => signJob(i));
+    const settled = await Promise.allSettled(first.map((j) => q.submit(j.request)));
+    // Jobs caught by the failure were retried; the card came back in time for them or they failed typed.
+    for (const [i, s] of settled.entries()) {
+      if (s.status === 'fulfilled') expect(asBig(s.value)).toBe(first[i]!.answer);
+      else expect(s.reason).toBeInstanceOf(DeviceGoneError);
+    }
+    await until('the card back in service', () => q.devices[0]!.inService);
+    const types = events.map((e) => e.type);
+    expect(types).toContain('device-failed');
+    const recovered = events.find((e) => e.type === 'device-recovered');
+    expect(recovered).toMatchObject({ device: ring.info.id });
+    expect((recovered as { selfTest?: number }).selfTest).toBeGreaterThan(10);
+    expect(q.devices[0]!.recovery).toBe('none');
+    // Work flows to it again.
+    const again = signJob(40);
+    expect(asBig(await q.submit(again.request, { device: ring.info.id }))).toBe(again.answer);
+    await q.close();
+  });
+
+  it('keeps a card that fails its self-test out of service, with backoff, and says why', async () => {
+    const ring = await openRing('faults=corrupt:1&seed=7');
+    let selfTests = 0;
+    const started: number[] = [];
+    const q = new JobQueue({
+      recoveryAttempts: 3,
+      recoveryBackoffMs: 40,
+      selfTest: (device, options) => {
+        selfTests++;
+        started.push(performance.now());
+        return selfTestDevice(device, options);
+      },
+    });
+    const events = recorder(q);
+    q.addDevice(ring);
+    // Every result is corrupt: the integrity gate withholds them and counts faults until the card leaves service.
+    const jobs = Array.from({ length: 4 }, (_, i) => q.submit(signJob(i).request).catch((e: unknown) => e));
+    for (const outcome of await Promise.all(jobs)) expect(outcome).toBeInstanceOf(Error);
+    await until('recovery to give up', () => q.devices[0]!.recovery === 'given-up');
+    expect(selfTests).toBe(3);
+    // Exponential backoff: 40 ms, then 80 ms between attempts (at least).
+    expect(started[1]! - started[0]!).toBeGreaterThanOrEqual(35);
+    expect(started[2]! - started[1]!).toBeGreaterThanOrEqual(75);
+    expect(events.some((e) => e.type === 'device-recovered')).toBe(false);
+    const failures = events
+      .filter((e) => e.type === 'device-failed')
+      .map((e) => (e as { reason: string }).reason);
+    expect(failures.some((r) => /self-test failed/.test(r))).toBe(true);
+    expect(q.devices[0]!.inService).toBe(false);
+    expect(q.devices[0]!.faults.integrity).toBeGreaterThanOrEqual(3);
+    // The only capable device is out: DeviceGoneError naming it and why, not UnsupportedError.
+    const error = await q.submit(signJob(9).request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeviceGoneError);
+    expect(error).toMatchObject({ code: 'device-gone', device: ring.info.id });
+    expect((error as Error).message).toContain(ring.info.id);
+    expect((error as Error).message).toMatch(/out of service/);
+    expect((error as Error).message).toMatch(/self-test failed/);
+    await q.close();
+  });
+
+  it('names every capable device out of service in the DeviceGoneError', async () => {
+    const a = await openRing('faults=corrupt:1&seed=1');
+    const b = await openRing('faults=corrupt:1&seed=2');
+    const q = new JobQueue({ recoveryAttempts: 1 });
+    q.addDevice(a);
+    q.addDevice(b);
+    await Promise.allSettled(Array.from({ length: 12 }, (_, i) => q.submit(signJob(i).request)));
+    await until('both to give up', () => q.devices.every((d) => d.recovery === 'given-up'));
+    const error = (await q.submit(signJob(1).request).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(DeviceGoneError);
+    expect(error.message).toContain(a.info.id);
+    expect(error.message).toContain(b.info.id);
+    expect(error.message).toMatch(/every capable device is out of service/);
+    await q.close();
+  });
+});
+
+/**
+ * A device that can be pulled out and put back, over the software provider (real
+ * results, so the self-test means something): while removed its state is `gone`,
+ * submit throws DeviceGoneError and reset fails, as a removed PCI card's would.
+ */
+class RemovableDevice implements Device {
+  readonly inner: Device;
+  readonly queuePairs: readonly QueuePair[];
+  readonly #listeners = new Set<(event: DeviceEvent) => void>();
+  #present = true;
+  resets = 0;
+
+  constructor(inner: Device) {
+    this.inner = inner;
+    this.queuePairs = inner.queuePairs.map((qp) => this.#wrap(qp));
+  }
+
+  get info() {
+    return { ...this.inner.info, id: 'removable' };
+  }
+  get state(): DeviceState {
+    return this.#present ? this.inner.state : 'gone';
+  }
+  get capabilities() {
+    return this.inner.capabilities;
+  }
+  subscribe(listener: (event: DeviceEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+  async reset(signal?: AbortSignal): Promise<void> {
+    this.resets++;
+    if (!this.#present) throw new DeviceGoneError('the card is not present');
+    await this.inner.reset(signal);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  remove(): void {
+    this.#present = false;
+    this.#emit({ type: 'state', state: 'gone', reason: 'surprise removal' });
+  }
+  insert(): void {
+    this.#present = true;
+    this.#emit({ type: 'state', state: 'ready' });
+  }
+  #emit(event: DeviceEvent): void {
+    for (const l of this.#listeners) l(event);
+  }
+  #wrap(qp: QueuePair): QueuePair {
+    const self = this;
+    return {
+      get index() {
+        return qp.index;
+      },
+      get depth() {
+        return qp.depth;
+      },
+      get inFlight() {
+        return qp.inFlight;
+      },
+      submit(jobs: readonly Job[]) {
+        if (!self.#present) throw new DeviceGoneError('the card is not present');
+        return qp.submit(jobs);
+      },
+      harvest: (sink, max) => qp.harvest(sink, max),
+      waitForCompletions: (signal) => qp.waitForCompletions(signal),
+      abandon: (signal) => qp.abandon(signal),
+    };
+  }
+}
+
+describe('a surprise-removed card', () => {
+  it('stays out while gone and returns after its self-test when present again; work flows to it again', async () => {
+    const software = await softwareDriver.open(parseDeviceSpec('software'));
+    opened.push(software);
+    const card = new RemovableDevice(software);
+    let selfTests = 0;
+    const q = new JobQueue({
+      selfTest: (device, options) => {
+        selfTests++;
+        return selfTestDevice(device, options);
+      },
+    });
+    const events = recorder(q);
+    q.addDevice(card);
+    const one = signJob(1);
+    expect(asBig(await q.submit(one.request))).toBe(one.answer);
+
+    card.remove();
+    await until('the card out of service', () => !q.devices[0]!.inService);
+    expect(q.devices[0]!.recovery).toBe('absent');
+    const whileGone = (await q.submit(signJob(2).request).catch((e: unknown) => e)) as Error;
+    expect(whileGone).toBeInstanceOf(DeviceGoneError);
+    expect(whileGone.message).toMatch(/removable/);
+    expect(whileGone.message).toMatch(/present again/);
+    // Nothing is tried while it is absent.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(selfTests).toBe(0);
+
+    card.insert();
+    await until('the card back in service', () => q.devices[0]!.inService);
+    expect(card.resets).toBeGreaterThanOrEqual(1);
+    expect(selfTests).toBe(1);
+    expect(events.map((e) => e.type)).toEqual(['device-added', 'device-removed', 'device-recovered']);
+    const three = signJob(3);
+    expect(asBig(await q.submit(three.request))).toBe(three.answer);
+    await q.close();
+  });
+});
+
+describe('a simulated ring card removed and re-inserted', () => {
+  it('is gone while removed, then reset, self-tested and back in service; work flows to it again', async () => {
+    // remove@3: the card vanishes at its third operation; reinsert=300: it is back 300 ms later.
+    const ring = await openRing('faults=remove@3&reinsert=300');
+    const vectors = loadKatVectors().filter((v) => (v.bits ?? 0) < 4096); // see the garbage@3 test
+    const q = new JobQueue({
+      timeoutMs: 20_000,
+      recoveryBackoffMs: 50,
+      selfTest: (device, options) => selfTestDevice(device, { ...options, vectors }),
+    });
+    const events = recorder(q);
+    q.addDevice(ring);
+    const jobs = Array.from({ length: 4 }, (_, i) => signJob(i));
+    const outcomes = await Promise.allSettled(jobs.map((j) => q.submit(j.request)));
+    for (const [i, o] of outcomes.entries()) {
+      if (o.status === 'fulfilled') expect(asBig(o.value)).toBe(jobs[i]!.answer);
+      else expect(o.reason).toBeInstanceOf(DeviceGoneError);
+    }
+    expect(events.map((e) => e.type)).toContain('device-removed');
+    await until('the card back in service', () => q.devices[0]!.inService);
+    expect(events.find((e) => e.type === 'device-recovered')).toMatchObject({ device: ring.info.id });
+    const again = signJob(30);
+    expect(asBig(await q.submit(again.request, { device: ring.info.id }))).toBe(again.answer);
+    await q.close();
+  });
+});
