@@ -82,13 +82,21 @@ function configuredTable(ctx: CommandContext, configured: readonly ConfiguredDev
 }
 
 /**
- * Whether pcie-mmio's native addon (the `pci:` platform's register access) was
- * built, and if not why (the build records the missing tools at install time).
+ * Whether pcie-mmio's native addon (the `pci:` platform's register access) is
+ * usable, and if not why: the install-time build records the tools it did not
+ * find, and addonStatus() turns that into one sentence with the fix.
  */
-function nativeAddon(): { built: true } | { built: false; reason: string } {
+function nativeAddon():
+  | { readonly loaded: true }
+  | {
+      readonly loaded: false;
+      readonly built: boolean;
+      readonly reason: string;
+      readonly missingTools: readonly string[];
+    } {
   const status = addonStatus();
-  if (status.loaded) return { built: true };
-  return { built: false, reason: status.error.message };
+  if (status.loaded) return { loaded: true };
+  return { loaded: false, built: status.built, reason: status.reason, missingTools: status.missingTools };
 }
 
 export async function runDevices(ctx: CommandContext, options: DevicesOptions): Promise<number> {
@@ -120,7 +128,7 @@ export async function runDevices(ctx: CommandContext, options: DevicesOptions): 
   }
   const { style } = ctx.io;
   const lines: string[] = [style.bold(`PCI functions under ${sysfsRoot}`)];
-  if (!native.built) lines.push(`  ${style.yellow(`the native addon was not built: ${native.reason}`)}`);
+  if (!native.loaded) lines.push(`  ${style.yellow(`pci: cards cannot be opened: ${native.reason}`)}`);
   if (scanError !== undefined) lines.push(`  could not scan: ${scanError}`);
   else if (hardware.length === 0)
     lines.push(`  ${options.all === true ? 'none' : 'none that a registered pkaccel driver claims'}`);
