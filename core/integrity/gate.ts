@@ -32,6 +32,19 @@
  * compute with the very library the host checks would use, so host
  * recomputation proves nothing new there: they get the cheap checks (RSA public
  * key, points on the curve) and their signatures and verdicts are not redone.
+ *
+ * Why `signCheck: 'device'` is the default (`npm run bench -- integrity`, this
+ * 2-CPU machine shared with other work; figures move ±30% between runs): a host
+ * verification costs about 230 µs of host CPU per P-256 signature, twice what
+ * signing in software costs, so `all` makes a card cost the host more than it
+ * saves. `device` costs the host a witness compare (about 6 µs) plus one more job
+ * through the queue (on the null-engine card, 13 µs of main thread per signature
+ * and 0.58 of the ungated rate), and the card one verification. On the simulated
+ * ring card that verification is the model's bigint double multiplication, far
+ * slower than its node:crypto signing, so there `device` keeps only about 0.09 of
+ * the ungated signing rate (all: 0.42, sample: about 1, within noise) — a cost of
+ * the simulator's model, not of the policy. `sample` alone cannot promise that no
+ * corrupted signature is released, which the fault matrix requires of the default.
  */
 
 import { createPublicKey, type KeyObject, verify as nodeVerify, randomBytes } from 'node:crypto';
