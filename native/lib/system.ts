@@ -53,6 +53,7 @@ interface SystemAddon {
   invalidate(key: number): void;
   unlink(key: number, keyring: number): void;
   pkeyQuery(key: number, info: string): PkeyQuery;
+  capabilities(): Uint8Array;
   pkey(
     option: number,
     key: number,
@@ -309,6 +310,15 @@ export interface PkeyQuery {
   readonly maxDecSize: number;
 }
 
+/** KEYCTL_CAPABILITIES decoded (the bits of its first byte that pkaccel uses), and the bytes. */
+export interface KeyctlCapabilities {
+  readonly publicKey: boolean;
+  readonly invalidate: boolean;
+  readonly restrictKeyring: boolean;
+  readonly move: boolean;
+  readonly raw: Uint8Array;
+}
+
 /** Bits of PkeyQuery.supportedOps. */
 export const PKEY_SUPPORTS = { encrypt: 0x01, decrypt: 0x02, sign: 0x04, verify: 0x08 } as const;
 
@@ -390,6 +400,22 @@ export class Keyctl {
   /** KEYCTL_UNLINK: remove the key from a keyring. */
   unlink(key: number, keyring: number): void {
     call(`unlink key ${key}`, this.#errors, (a) => a.unlink(key, keyring));
+  }
+
+  /**
+   * KEYCTL_CAPABILITIES (Linux 5.3+): what the kernel's key management offers here —
+   * `publicKey` is whether the KEYCTL_PKEY_* operations exist at all.
+   */
+  capabilities(): KeyctlCapabilities {
+    const raw = call('keyctl capabilities', this.#errors, (a) => a.capabilities());
+    const caps0 = raw[0] ?? 0;
+    return {
+      publicKey: (caps0 & 0x08) !== 0,
+      invalidate: (caps0 & 0x20) !== 0,
+      restrictKeyring: (caps0 & 0x40) !== 0,
+      move: (caps0 & 0x80) !== 0,
+      raw,
+    };
   }
 
   /** KEYCTL_PKEY_QUERY: what the key can do with this info string, and its sizes. */

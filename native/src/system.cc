@@ -257,6 +257,21 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// capabilities() -> the bytes KEYCTL_CAPABILITIES returns (Linux 5.3+; ENOSYS/EOPNOTSUPP before)
+Napi::Value Capabilities(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t caps[16] = {0};
+  long n = Keyctl(KEYCTL_CAPABILITIES, reinterpret_cast<unsigned long>(caps), sizeof caps);
+  if (n < 0) {
+    Throw(env, "keyctl(KEYCTL_CAPABILITIES)", errno);
+    return env.Undefined();
+  }
+  size_t len = std::min(static_cast<size_t>(n), sizeof caps);
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, len);
+  std::memcpy(out.Data(), caps, len);
+  return out;
+}
+
 // pkeyQuery(key, info) -> { supportedOps, keySize, maxDataSize, maxSigSize, maxEncSize, maxDecSize }
 Napi::Value PkeyQuery(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -409,6 +424,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("invalidate", Napi::Function::New(env, Invalidate, "invalidate"));
   exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
   exports.Set("pkeyQuery", Napi::Function::New(env, PkeyQuery, "pkeyQuery"));
+  exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
   exports.Set("pkey", Napi::Function::New(env, Pkey, "pkey"));
   return exports;
 }

@@ -213,6 +213,19 @@ describe('keyctl', () => {
     expect(keyctl.keyringId(KEY_SPEC.session)).toBeGreaterThan(0);
   });
 
+  it('reads the kernel\u2019s keyctl capabilities', (ctx) => {
+    if (unavailable) return ctx.skip(unavailable);
+    let caps: ReturnType<Keyctl['capabilities']>;
+    try {
+      caps = keyctl.capabilities();
+    } catch (error) {
+      return ctx.skip(`KEYCTL_CAPABILITIES is not available (Linux < 5.3?): ${(error as Error).message}`);
+    }
+    expect(caps.raw.length).toBeGreaterThan(0);
+    expect(caps.publicKey).toBe(true); // an asymmetric key was added: this kernel has the key type and its operations
+    expect(caps.invalidate).toBe(true);
+  });
+
   it('queries the key and verifies and encrypts with it in the kernel', async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
     const key = certKey!;
