@@ -3,7 +3,6 @@
  * face on them.
  */
 
-import { randomUUID, webcrypto } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import type { Capability } from '../driver/capabilities.js';
 import type { Device, DeviceState, PrimitiveExecutor } from '../driver/device.js';
@@ -20,6 +19,8 @@ import {
   type SubmitOptions,
 } from '../queue/index.js';
 import { defaultRegistry, type Registry } from '../registry/registry.js';
+import { type AcceleratorCrypto, createCrypto } from './crypto.js';
+import type { KeyPolicy } from './policy.js';
 import { AcceleratorSubtle } from './subtle.js';
 
 /** How to open an accelerator. */
@@ -54,6 +55,11 @@ export interface OpenAcceleratorOptions {
    * false; the `pkaccel` command sets it and says so on stderr).
    */
   readonly simulateWhenNoCard?: boolean;
+  /**
+   * A deployment's key policy, stricter than WebCrypto's defaults (core/api/policy.ts):
+   * e.g. `{ minRsaPrivateBits: 2048, curves: ['P-256', 'P-384', 'Ed25519'] }`.
+   */
+  readonly policy?: KeyPolicy;
 }
 
 /** The job queue as an application uses it directly (every `subtle` call goes through it too). */
@@ -78,12 +84,7 @@ export interface AcceleratorDevice {
   readonly capabilities: readonly Capability[];
 }
 
-/** A drop-in `Crypto` object: WebCrypto's `subtle`, `getRandomValues` and `randomUUID`. */
-export interface AcceleratorCrypto {
-  readonly subtle: AcceleratorSubtle;
-  getRandomValues<T extends ArrayBufferView | null>(array: T): T;
-  randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
-}
+export type { AcceleratorCrypto } from './crypto.js';
 
 export interface Accelerator {
   readonly crypto: AcceleratorCrypto;
@@ -300,12 +301,8 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
       reference: registry.isFallbackDevice(device),
     });
   const executor: PrimitiveExecutor = queue;
-  const subtle = new AcceleratorSubtle(executor);
-  const crypto: AcceleratorCrypto = {
-    subtle,
-    getRandomValues: (array) => webcrypto.getRandomValues(array as never) as typeof array,
-    randomUUID: () => randomUUID(),
-  };
+  const subtle = new AcceleratorSubtle(executor, { policy: options.policy });
+  const crypto = createCrypto(subtle);
   let closing: Promise<void> | undefined;
   return {
     crypto,

@@ -40,6 +40,18 @@ export function toWebCryptoError(error: unknown, stage: ErrorStage, operation: s
   return domError('OperationError', `${operation} failed`, error);
 }
 
+/** A rejection of node's crypto.subtle: already what WebCrypto (node) throws, passed on as it is. */
+class NodeRejection {
+  constructor(readonly error: unknown) {}
+}
+
+/** Mark node's rejections so `settle` passes them on unchanged (a caller's own getter error included). */
+export function asNodeDoes<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((error: unknown) => {
+    throw new NodeRejection(error);
+  });
+}
+
 /**
  * Run one `subtle` call in WebCrypto's two phases: `prepare` converts and checks
  * the arguments (its errors reach the caller as thrown — a TypeError, the
@@ -67,11 +79,17 @@ export async function settle<T>(
       signal.addEventListener('abort', onAbort, { once: true });
       const done = (): void => signal.removeEventListener('abort', onAbort);
       work().then(
-        (value) => (done(), resolve(value)),
-        (error: unknown) => (done(), reject(error)),
+        (value) => {
+          done();
+          resolve(value);
+        },
+        (error: unknown) => {
+          done();
+          reject(error);
+        },
       );
     });
   } catch (error) {
-    throw toWebCryptoError(error, 'operation', operation);
+    throw error instanceof NodeRejection ? error.error : toWebCryptoError(error, 'operation', operation);
   }
 }

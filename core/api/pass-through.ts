@@ -12,11 +12,18 @@ import type { AsymmetricName } from '../algorithms/suite.js';
 import { findAlgorithm } from '../algorithms/suite.js';
 import type { PublicKeyMaterial } from '../driver/keys.js';
 import { importKeyMaterial } from '../key-formats/index.js';
-import { domError } from './dom-errors.js';
+import { asNodeDoes, domError } from './dom-errors.js';
 import { CryptoKey, isCryptoKey, nodeKeyOf } from './key-handle.js';
 import * as idl from './webidl.js';
 
-export const nodeSubtle = webcrypto.subtle;
+/** node's crypto.subtle, its rejections marked to reach the caller as node made them. */
+export const nodeSubtle: webcrypto.SubtleCrypto = new Proxy(webcrypto.subtle, {
+  get(target, property) {
+    const value = Reflect.get(target, property, target) as unknown;
+    if (typeof value !== 'function') return value;
+    return (...args: unknown[]) => asNodeDoes(Reflect.apply(value, target, args) as Promise<unknown>);
+  },
+});
 export type NodeCryptoKey = webcrypto.CryptoKey;
 export type NodeAlgorithm = webcrypto.AlgorithmIdentifier;
 
