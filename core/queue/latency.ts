@@ -14,6 +14,10 @@ import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
 
 /** Weight of a new sample. 1/8: about the last dozen completions of the class count. */
 export const EWMA_WEIGHT = 1 / 8;
+/** Samples of a class before its learned limit may go down to the floor. */
+export const WARM_SAMPLES = 8;
+/** Until then the limit is at least this many floors (1 s with the default 250 ms floor). */
+export const COLD_FLOOR_FACTOR = 4;
 
 const OPS: readonly PrimitiveOp[] = [
   'rsa-public',
@@ -123,7 +127,8 @@ export class LatencyModel {
    * How long a job of this class may wait before its queue pair counts as stalled:
    * `factor` × (mean + deviation) of its class on this queue pair; for a class it has not
    * seen, of that class on the device (the parent), else of anything on the queue pair, else
-   * on the device; `ceiling` when nothing was seen. Kept within [floor, ceiling].
+   * on the device; `ceiling` when nothing was seen. Kept within [floor, ceiling], the floor
+   * raised to COLD_FLOOR_FACTOR × floor while that figure rests on fewer than WARM_SAMPLES.
    */
   limit(request: PrimitiveRequest, factor: number, floor: number, ceiling: number): number {
     const key = operationClass(request);
@@ -135,7 +140,10 @@ export class LatencyModel {
       (parent !== undefined && parent.overall.samples > 0 ? parent.overall : undefined);
     if (basis === undefined) return ceiling;
     const limit = factor * (basis.mean + basis.deviation);
-    return Math.max(floor, Math.min(limit, ceiling));
+    // Few samples say little (a cold start — a worker pool spinning up, a key loaded into a
+    // slot — makes the second job slower than the first): a higher floor until WARM_SAMPLES.
+    const low = basis.samples < WARM_SAMPLES ? Math.min(ceiling, COLD_FLOOR_FACTOR * floor) : floor;
+    return Math.max(low, Math.min(limit, ceiling));
   }
 
   /** Every class with its learned latency, for stats. */

@@ -56,6 +56,9 @@ describe('learned latency (core/queue/latency.ts)', () => {
     for (let i = 0; i < 50; i++) lane.observe(r2048, 10);
     expect(lane.of(r2048)!.mean).toBeCloseTo(10, 5);
     expect(lane.limit(r2048, 4, 250, 5_000)).toBe(250); // 4 x 10 ms is under the floor
+    const few = new LatencyModel();
+    for (let i = 0; i < 3; i++) few.observe(r2048, 10);
+    expect(few.limit(r2048, 4, 250, 5_000)).toBe(1_000); // fewer than 8 samples: 4 floors
     for (let i = 0; i < 50; i++) lane.observe(r4096, 400);
     expect(lane.limit(r4096, 4, 250, 5_000)).toBeCloseTo(1_600, 0);
     expect(lane.limit(r4096, 40, 250, 5_000)).toBe(5_000);
