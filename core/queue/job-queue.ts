@@ -75,6 +75,7 @@ import { DeviceEntry, type DeviceFaultKind, type FaultSink, type RecoveryState }
 import type { QueueEvent } from './events.js';
 import { JobPool, type JobRecord, JobState, promiseFor } from './job.js';
 import type { Lane, LaneOwner } from './lane.js';
+import { COLD_FLOOR_FACTOR } from './latency.js';
 import {
   type QueueOptions,
   type ResolvedQueueOptions,
@@ -946,12 +947,21 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
       // Learned limits: a queue pair whose oldest job (live or aborted: the device still holds
       // its slot) has waited past its class's limit. The limit comes from what that class took on
       // this queue pair lately, queueing inside the device included, so a loaded card is not
-      // taken for a stalled one.
+      // taken for a stalled one. A job overtaken (the device has completed a job sent no earlier
+      // than it) waits at most the cold limit (4 floors), whatever little is known yet: that is
+      // how a hang or a lost completion before the first samples is found well before the ceiling.
+      let overtaking = 0;
+      for (const lane of entry.lanes)
+        if (lane.lastCompletedDispatch > overtaking) overtaking = lane.lastCompletedDispatch;
+      const o = this.#options;
+      const cold = Math.min(o.stallCeilingMs, COLD_FLOOR_FACTOR * o.stallFloorMs);
       for (const lane of entry.lanes) {
         if (lane.occupied === 0 || !lane.open) continue;
         const oldest = lane.oldest();
         if (oldest === undefined) continue;
-        const due = oldest.dispatchedAt + this.#stallLimit(lane, oldest);
+        let limit = this.#stallLimit(lane, oldest);
+        if (overtaking >= oldest.dispatchedAt && limit > cold) limit = cold;
+        const due = oldest.dispatchedAt + limit;
         if (due <= now) stalled.add(lane);
         else if (due < next) next = due;
       }

@@ -63,6 +63,8 @@ export class Lane<D> implements SlotHolder {
   lastProgress = 0;
   /** performance.now() of the last harvest that found a completion. */
   lastCompletion = 0;
+  /** The latest doorbell time among jobs that completed here (a job sent no later and still out was overtaken). */
+  lastCompletedDispatch = 0;
 
   // Counters, read by the stats snapshot.
   submitted = 0;
@@ -326,6 +328,7 @@ export class Lane<D> implements SlotHolder {
       return;
     }
     this.latency.observe(record.request, this.#harvestTime - record.dispatchedAt);
+    if (record.dispatchedAt > this.lastCompletedDispatch) this.lastCompletedDispatch = record.dispatchedAt;
     if (this.#owner.observing) {
       const now = this.#harvestTime;
       this.queueWait.record(record.dispatchedAt - record.submittedAt);
