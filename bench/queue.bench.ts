@@ -27,6 +27,7 @@ import {
   RsaPrivateKeyMaterial,
   type VirtualDriver,
 } from '../core/driver/index.js';
+import { GATE_OFF, type IntegrityOptions } from '../core/integrity/options.js';
 import { LatencyHistogram } from '../core/queue/histogram.js';
 import { JobQueue } from '../core/queue/index.js';
 import { Registry } from '../core/registry/registry.js';
@@ -35,6 +36,13 @@ import { softwareDriver } from '../drivers/software/index.js';
 import { windowDriver } from '../drivers/window/index.js';
 import { SimulatorPlatform } from '../simulator/platform.js';
 import { nullDevice } from './lib/null-device.js';
+
+/**
+ * The queue's own cost is measured without the integrity gate: the null and timed engines
+ * answer fixed values that fail its checks (the gate's cost: bench/integrity.bench.ts).
+ */
+const NO_GATE = { integrity: { [GATE_OFF]: true } as IntegrityOptions };
+
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchContext, BenchRow } from './lib/types.js';
 
@@ -192,9 +200,10 @@ async function framework(ctx: BenchContext, k: ReturnType<typeof keys>, ms: numb
   // In-process null device: the queue's own cost.
   {
     const direct = new QueuePairExecutor(nullDevice(signature).queuePairs[0]!);
-    const queue = new JobQueue();
+    const queue = new JobQueue(NO_GATE);
     queue.addDevice(nullDevice(signature));
     const accel = await openAccelerator({
+      queue: NO_GATE,
       devices: ['null'],
       registry: registryWith(() => nullDevice(signature)),
     });
@@ -220,7 +229,7 @@ async function framework(ctx: BenchContext, k: ReturnType<typeof keys>, ms: numb
     const spec = 'sim:ring?engine=null';
     const baseDevice = await registry.open(spec);
     const direct = new QueuePairExecutor(baseDevice.queuePairs[0]!);
-    const accel = await openAccelerator({ devices: [spec], registry });
+    const accel = await openAccelerator({ devices: [spec], registry, queue: NO_GATE });
     const verify = await verifier(accel, k.ec);
     for (const n of LEVELS) {
       ctx.log(`${spec}, ${n} in flight`);
@@ -265,7 +274,11 @@ async function fastCard(ctx: BenchContext, k: ReturnType<typeof keys>, ms: numbe
   const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
   const run = async (deviceSpec: string) => {
     const platform = new SimulatorPlatform();
-    const accel = await openAccelerator({ devices: [deviceSpec], registry: simRegistry(platform) });
+    const accel = await openAccelerator({
+      devices: [deviceSpec],
+      registry: simRegistry(platform),
+      queue: NO_GATE,
+    });
     const slots = accel.queue.snapshot().devices[0]!.queuePairs.reduce((s, q) => s + q.depth, 0);
     ctx.log(`${deviceSpec}, ${slots} in flight`);
     await measure(() => accel.queue.submit(request), slots, Math.min(300, ms));
@@ -328,7 +341,7 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
     const slots = slotsOf(device);
     inFlight += slots;
     ctx.log(`mixed load on ${spec} alone, ${slots} in flight`);
-    const queue = new JobQueue();
+    const queue = new JobQueue(NO_GATE);
     queue.addDevice(device);
     const cpu0 = process.cpuUsage();
     const m = await measure(load(queue), slots, ms);
@@ -343,7 +356,7 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
     await registry.open(specs[1]!),
     await registry.open('software'),
   ];
-  const queue = new JobQueue();
+  const queue = new JobQueue(NO_GATE);
   devices.forEach((d, j) => {
     queue.addDevice(d, { fallback: j === 2 });
   });
@@ -378,7 +391,7 @@ async function mixed(ctx: BenchContext, k: ReturnType<typeof keys>, ms: number):
 /** 4. Memory: RSS growth over many null jobs, and DMA allocations per job on sim:ring. */
 async function memory(ctx: BenchContext, k: ReturnType<typeof keys>, jobs: number): Promise<BenchRow[]> {
   const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
-  const queue = new JobQueue();
+  const queue = new JobQueue(NO_GATE);
   queue.addDevice(nullDevice(new Uint8Array(64)));
   const gc = (globalThis as { gc?: () => void }).gc;
   const run = async (count: number): Promise<void> => {
@@ -402,7 +415,11 @@ async function memory(ctx: BenchContext, k: ReturnType<typeof keys>, jobs: numbe
 
   // DMA allocations on the ring card while jobs run (after the first, which may set up per-key buffers).
   const platform = new SimulatorPlatform();
-  const accel = await openAccelerator({ devices: ['sim:ring?engine=null'], registry: simRegistry(platform) });
+  const accel = await openAccelerator({
+    devices: ['sim:ring?engine=null'],
+    registry: simRegistry(platform),
+    queue: NO_GATE,
+  });
   const fn = platform.openFunctions[0]!;
   await accel.queue.submit(request);
   let allocations = 0;

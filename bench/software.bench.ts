@@ -91,6 +91,9 @@ async function onNullDevice(probe: LayersProbe) {
     name: 'null',
     scheme: 'null',
     priority: 100,
+    // Stands in for the software device (the reference): the integrity gate runs the checks it
+    // runs there (RSA results opened with the public key), not a host re-verification.
+    role: 'fallback',
     open: async () => nullDevice(probe.value, { ops: [probe.op] }),
   });
   const accel = await openAccelerator({ devices: ['null'], registry });
