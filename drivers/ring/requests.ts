@@ -45,15 +45,19 @@ import {
   WITNESS_FLAGS,
 } from './registers.js';
 
-/** Operand area of one descriptor: src, then an inline key, then the result. */
+/**
+ * Operand area of one descriptor: src, then an inline key, then the result. Sized for the
+ * largest of each (4096-bit RSA): src = RSA_VERIFY's padding block ‖ s ‖ a SHA-512 digest
+ * (8 + 512 + 64), key = n ‖ e (1024), result = RSA_VERIFY's verdict ‖ s^e mod n (1 + 512).
+ */
 export const AREA = {
   SRC: 0,
-  SRC_BYTES: 512,
-  KEY: 512,
+  SRC_BYTES: 640,
+  KEY: 640,
   KEY_BYTES: 1024,
-  DST: 1536,
-  DST_BYTES: 512,
-  SIZE: 2048,
+  DST: 1664,
+  DST_BYTES: 576,
+  SIZE: 2240,
 } as const;
 
 /** What the card must give back (§4.3), and how to turn it into the primitive's value and witness. */
@@ -235,6 +239,9 @@ function descriptor(
   param: number,
   result: ResultShape,
 ): Encoding {
+  // Operands were written within the area; the card must not be told to read or write past it.
+  if (srcLen > AREA.SRC_BYTES || keyLen > AREA.KEY_BYTES || dstLen > AREA.DST_BYTES)
+    throw new UnsupportedError("the request does not fit the ring card driver's operand area");
   return {
     kind: 'descriptor',
     opcode,

@@ -25,7 +25,7 @@ export const RING_OPTIONS = {
     kind: 'int',
     min: 1,
     max: 4096,
-    doc: 'DMA arena MiB (default: queues × depth × 2128 bytes + 1 MiB)',
+    doc: 'DMA arena MiB (default: queues × depth × 2320 bytes + 1 MiB)',
   },
   engines: { kind: 'int', min: 1, max: 256, default: 4, doc: 'engines working in parallel (NUM_ENGINES)' },
 } as const satisfies ProbeOptionSchema;

@@ -58,8 +58,11 @@ import {
 
 const ENGINE_DEFAULTS = { count: 4, serviceMs: 0.1 } as const;
 
-/** Bytes a driver needs per descriptor for operands (src 512 + key 1024 + dst 512) plus both ring entries. */
-const BYTES_PER_ENTRY = 2048 + DESCRIPTOR_BYTES + COMPLETION_BYTES;
+/**
+ * Bytes a driver needs per descriptor for operands (the largest src, key and result: RSA_VERIFY
+ * of 4096 bits, 584 + 1024 + 513, rounded up as drivers/ring lays them out: 2240) plus both ring entries.
+ */
+const BYTES_PER_ENTRY = 2240 + DESCRIPTOR_BYTES + COMPLETION_BYTES;
 
 function layout(options: Readonly<Record<string, string>>): ModelLayout {
   // The card's own options (simulator/models/ring/family.ts); the rest are checked here too, on the

@@ -8,7 +8,7 @@ import { constants, createHash, createPrivateKey, createPublicKey, publicEncrypt
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Completion, CURVES, type PrimitiveRequest, type Witness } from '../../../core/driver/index.js';
 import { ecMultiply, ecMultiplyDouble, isOnCurve, mod, modInv } from '../../../core/math/index.js';
-import { bytesOf, type Card, ecKey, openCard, rsaKey, runOne } from './harness.js';
+import { bytesOf, type Card, ecKey, harvestAll, openCard, rsaKey, runOne } from './harness.js';
 
 const cards: Card[] = [];
 async function card(options?: string): Promise<Card> {
@@ -187,4 +187,66 @@ describe('ring card witnesses', () => {
     expect(e.ok && big(e.value as Uint8Array)).toBe(curve.gx);
     expect(witnessOf(e)).toEqual({ kind: 'ecdh-point', y: curve.gy });
   });
+
+  it('4096-bit RSA verify (SHA-512, PSS salt 0 and PKCS#1) beside raw 4096-bit jobs in one batch: operands and results stay in their areas', async () => {
+    const { device } = await card();
+    const qp = device.queuePairs[0]!;
+    const key = rsaKey(4096);
+    const b64 = (v: bigint) => Buffer.from(bytesOf(v, 512)).toString('base64url');
+    const priv = createPrivateKey({
+      format: 'jwk',
+      key: {
+        kty: 'RSA',
+        n: b64(key.n),
+        e: 'AQAB',
+        d: b64(key.d),
+        p: b64(key.p),
+        q: b64(key.q),
+        dp: b64(key.dp),
+        dq: b64(key.dq),
+        qi: b64(key.qi),
+      },
+    });
+    const pub = createPublicKey({ format: 'jwk', key: { kty: 'RSA', n: b64(key.n), e: 'AQAB' } });
+    const message = Buffer.from('a long key');
+    const digest = createHash('sha512').update(message).digest();
+    const pss = sign('sha512', message, {
+      key: priv,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 0,
+    });
+    const pkcs1 = sign('sha512', message, { key: priv, padding: constants.RSA_PKCS1_PADDING });
+    const raw = bytesOf(0xfeedn ** 40n, 512);
+    const jobs = [
+      {
+        tag: 1,
+        request: {
+          op: 'rsa-verify',
+          key: key.publicKey,
+          padding: { scheme: 'pss', hash: 'SHA-512', mgfHash: 'SHA-512', saltLength: 0 },
+          digest,
+          signature: pss,
+        },
+      },
+      { tag: 2, request: { op: 'rsa-public', key: key.publicKey, input: raw } },
+      {
+        tag: 3,
+        request: {
+          op: 'rsa-verify',
+          key: key.publicKey,
+          padding: { scheme: 'pkcs1-v1_5', hash: 'SHA-512' },
+          digest,
+          signature: pkcs1,
+        },
+      },
+      { tag: 4, request: { op: 'rsa-public', key: key.publicKey, input: raw } },
+    ] as const satisfies readonly { tag: number; request: PrimitiveRequest }[];
+    expect(qp.submit(jobs)).toBe(4);
+    const done = await harvestAll(qp, 4, 30_000);
+    const byTag = new Map(done.map((c) => [c.tag, c]));
+    const rawExpected = new Uint8Array(publicEncrypt({ key: pub, padding: constants.RSA_NO_PADDING }, raw));
+    expect(byTag.get(1)).toMatchObject({ ok: true, value: true });
+    expect(byTag.get(3)).toMatchObject({ ok: true, value: true });
+    for (const tag of [2, 4]) expect(byTag.get(tag)).toMatchObject({ ok: true, value: rawExpected });
+  }, 120_000);
 });
