@@ -82,6 +82,16 @@ await accel.close();
 console.log(JSON.stringify({ devices: opened, verifiedByNode, closed: true }));
 `;
 
+// The consumer project is CommonJS (no "type"): as `npm init -y` makes it.
+const CJS_SCRIPT = `const { openAccelerator } = require('pkaccel');
+openAccelerator({ devices: ['software'] }).then(async (accel) => {
+  const keys = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+  const signature = await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, new Uint8Array([1]));
+  await accel.close();
+  console.log('cjs signed', signature.byteLength);
+});
+`;
+
 const CRYPTO_CHECK = `import type { webcrypto } from 'node:crypto';
 import { openAccelerator } from 'pkaccel';
 
@@ -153,6 +163,7 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
     const files = new Set(packed.files);
     for (const needed of [
       'package.json',
+      'index.cjs',
       'LICENSE',
       'README.md',
       'dist/index.js',
@@ -234,6 +245,22 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
       expect(result.verifiedByNode).toBe(true);
       expect(result.closed).toBe(true);
       expect(result.devices).toContain('software');
+    },
+    5 * MINUTES,
+  );
+
+  it(
+    'loads with require() from a CommonJS project (index.cjs), or says to use import()',
+    () => {
+      writeFileSync(join(withTools(), 'sign.cjs'), CJS_SCRIPT);
+      const r = run(process.execPath, ['sign.cjs'], withTools());
+      if (process.features.require_module) {
+        expect(r.status, transcript(r)).toBe(0);
+        expect(r.stdout).toContain('cjs signed 64');
+      } else {
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toContain('ERR_PKACCEL_ESM_ONLY');
+      }
     },
     5 * MINUTES,
   );
