@@ -1,6 +1,8 @@
 /**
  * The software device: node:crypto (OpenSSL) behind the Device contract, so
- * the scheduler treats it like any card. Spec options:
+ * the scheduler treats it like any card. Made by the driver (driver.ts) from
+ * the parsed spec options, then brought up with `start()` (the pool's workers).
+ * Spec options (schema: SOFTWARE_OPTIONS in driver.ts):
  *   workers=N   pool size (default: one per CPU but one, the calling thread
  *               being the last: it keeps its share of each batch; with
  *               inline=off, one per CPU)
@@ -24,10 +26,8 @@ import {
   type DeviceEvent,
   type DeviceInfo,
   type DeviceState,
-  InvalidInputError,
   throwIfAborted,
 } from '../../core/driver/index.js';
-import type { DeviceSpec } from '../../core/platform/index.js';
 import { SOFTWARE_CAPABILITIES } from './capabilities.js';
 import { InlinePolicy } from './inline-policy.js';
 import { WorkerPool } from './pool.js';
@@ -36,14 +36,14 @@ import { UvPool } from './uv-pool.js';
 
 export const SOFTWARE_PRIORITY = 0;
 
-function intOption(spec: DeviceSpec, name: string, fallback: number, min: number, max: number): number {
-  const text = spec.options[name];
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidInputError(`device spec "${spec.text}": ${name} must be an integer in ${min}–${max}`);
-  }
-  return value;
+/** The spec options, parsed (driver.ts). */
+export interface SoftwareDeviceOptions {
+  /** Pool workers; undefined: the default for the inline setting. */
+  readonly workers: number | undefined;
+  readonly depth: number;
+  readonly queues: number;
+  readonly inline: 'on' | 'off';
+  readonly pool: 'workers' | 'uv';
 }
 
 export class SoftwareDevice implements Device {
@@ -55,29 +55,19 @@ export class SoftwareDevice implements Device {
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
   #state: DeviceState = 'ready';
 
-  constructor(spec: DeviceSpec) {
-    const workers = intOption(spec, 'workers', 0, 1, 256);
-    const depth = intOption(spec, 'depth', 1024, 1, 1 << 20);
-    const queues = intOption(spec, 'queues', 1, 1, 64);
-    const inlineOption = spec.options.inline ?? 'on';
-    if (inlineOption !== 'on' && inlineOption !== 'off') {
-      throw new InvalidInputError(`device spec "${spec.text}": inline must be "on" or "off"`);
-    }
-    const poolOption = spec.options.pool ?? 'workers';
-    if (poolOption !== 'uv' && poolOption !== 'workers') {
-      throw new InvalidInputError(`device spec "${spec.text}": pool must be "uv" or "workers"`);
-    }
-    const id = spec.text;
+  /** `id`: the device spec's text. Nothing runs until `start()`. */
+  constructor(id: string, options: SoftwareDeviceOptions) {
+    const { workers, depth, queues } = options;
     this.info = {
       id,
       driver: 'software',
       model: `node:crypto (OpenSSL ${process.versions.openssl})`,
       priority: SOFTWARE_PRIORITY,
     };
-    const inline = new InlinePolicy(inlineOption === 'on');
+    const inline = new InlinePolicy(options.inline === 'on');
     const cpus = availableParallelism();
-    this.#pool = new WorkerPool(id, workers !== 0 ? workers : inline.enabled ? Math.max(1, cpus - 1) : cpus);
-    const uv = poolOption === 'uv' ? new UvPool() : undefined;
+    this.#pool = new WorkerPool(id, workers ?? (inline.enabled ? Math.max(1, cpus - 1) : cpus));
+    const uv = options.pool === 'uv' ? new UvPool() : undefined;
     this.#uv = uv;
     this.queuePairs = Array.from(
       { length: queues },
@@ -92,6 +82,12 @@ export class SoftwareDevice implements Device {
           uv,
         }),
     );
+  }
+
+  /** Bring the device up: start the pool's worker threads. */
+  async start(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    this.#pool.start();
   }
 
   /** Jobs each pool worker has answered (the calling thread's inline jobs are not counted). */

@@ -7,6 +7,7 @@
 
 import {
   AbortedError,
+  asPkaccelError,
   DeviceError,
   DeviceGoneError,
   type ErrorCode,
@@ -33,19 +34,23 @@ const BY_CODE: Readonly<Record<ErrorCode, ErrorClass>> = {
   'not-extractable': NotExtractableError,
 };
 
-/** The typed error for anything a primitive threw. */
-export function asPkaccelError(error: unknown, op: string, device: string): PkaccelError {
+/**
+ * The typed error for anything a primitive threw (core's `asPkaccelError`). An
+ * unanticipated failure is handed over as its code only, so its message (not
+ * vetted text) stays out of the DeviceError's; the original error is the cause's cause.
+ */
+export function softwareError(error: unknown, op: string, device: string): PkaccelError {
   if (error instanceof PkaccelError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  const detail = typeof code === 'string' ? ` (${code})` : '';
-  return new DeviceError(`software provider: ${op} failed unexpectedly${detail}`, { cause: error, device });
+  const vetted = { ...(typeof code === 'string' ? { code } : {}), cause: error };
+  return asPkaccelError(vetted, device, `software provider: ${op}`);
 }
 
 /** What crosses the thread boundary for a failed job. */
 export type WireError = readonly [code: ErrorCode, message: string];
 
 export function toWireError(error: unknown, op: string): WireError {
-  const typed = asPkaccelError(error, op, 'software');
+  const typed = softwareError(error, op, 'software');
   return [typed.code, typed.message];
 }
 

@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import { DeviceError, type PkaccelError, type PrimitiveValue } from '../../core/driver/index.js';
 import { spawnWorker } from '../../core/platform/index.js';
 import { fromWireError } from './errors.js';
-import type { SyncRequest } from './operations.js';
+import type { SyncRequest } from './requests.js';
 import {
   BatchPacker,
   encodeRequest,
@@ -96,16 +96,24 @@ export class WorkerPool {
   #nextKey = 1;
   #flushScheduled = false;
   #queued = 0;
+  #started = false;
   #closed = false;
-  #broken: unknown;
+  #broken: unknown = new Error('the pool was not started');
   /** Jobs answered by each worker slot since the pool started (for tests and benches). */
   readonly #answered: number[];
 
+  /** Nothing runs until `start()`. */
   constructor(device: string, size = availableParallelism()) {
     this.#device = device;
     this.size = Math.max(1, size);
-    for (let i = 0; i < this.size; i++) this.#workers.push(this.#spawn());
     this.#answered = new Array<number>(this.size).fill(0);
+  }
+
+  /** Spawn the workers (once; they stay unreferenced until they hold work). */
+  start(): void {
+    if (this.#started || this.#closed) return;
+    this.#started = true;
+    for (let i = 0; i < this.size; i++) this.#workers.push(this.#spawn());
   }
 
   /** How many jobs each worker slot has answered so far. */

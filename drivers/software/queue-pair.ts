@@ -21,11 +21,11 @@ import {
   supports,
   UnsupportedError,
 } from '../../core/driver/index.js';
-import { asPkaccelError } from './errors.js';
+import { softwareError } from './errors.js';
 import type { InlinePolicy } from './inline-policy.js';
 import { generateKeyMaterial } from './keygen.js';
-import { execute } from './operations.js';
 import type { PoolClient, WorkerPool } from './pool.js';
+import { execute } from './requests.js';
 import { hasUvForm, type UvPool } from './uv-pool.js';
 
 interface Waiter {
@@ -203,7 +203,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
           this.#completeAsync(token, {
             tag: job.tag,
             ok: false,
-            error: asPkaccelError(error, 'keygen', this.#device),
+            error: softwareError(error, 'keygen', this.#device),
           }),
       );
       return;
@@ -216,7 +216,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
           token,
           outcome.ok
             ? { tag: job.tag, ok: true, value: outcome.value }
-            : { tag: job.tag, ok: false, error: asPkaccelError(outcome.error, request.op, this.#device) },
+            : { tag: job.tag, ok: false, error: softwareError(outcome.error, request.op, this.#device) },
         ),
       );
       return;
@@ -245,7 +245,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     try {
       completion = { tag: job.tag, ok: true, value: execute(request) };
     } catch (error) {
-      completion = { tag: job.tag, ok: false, error: asPkaccelError(error, request.op, this.#device) };
+      completion = { tag: job.tag, ok: false, error: softwareError(error, request.op, this.#device) };
     }
     this.#inline.spent(performance.now() - started);
     this.#complete(completion);

@@ -21,9 +21,9 @@ import {
   type RequestOf,
   type RsaSignaturePadding,
 } from '../../core/driver/index.js';
-import { OPENSSL_HASH } from './hashes.js';
+import { NODE_HASH } from '../../core/encoding/hashes.js';
 import { keyObjectOf } from './key-objects.js';
-import { modulusBits, requireDigest } from './operations.js';
+import { modulusBits, requireDigest } from './requests.js';
 
 type WithMessage<R> = R & { readonly message: PrehashedMessage };
 
@@ -113,7 +113,7 @@ export class UvPool {
         const bits = modulusBits(request.key);
         if (!validSaltLength(request.padding)) throw rsaSignRefused(request, bits);
         const input = rsaKeyInput(keyObjectOf(request.key), request.padding);
-        sign(OPENSSL_HASH[request.message.hash], request.message.data, input, (error, signature) => {
+        sign(NODE_HASH[request.message.hash], request.message.data, input, (error, signature) => {
           if (error === null) answer(signature);
           else done({ ok: false, error: rsaSignRefused(request, bits, error) });
         });
@@ -130,7 +130,7 @@ export class UvPool {
         }
         const input = rsaKeyInput(keyObjectOf(request.key), request.padding);
         verify(
-          OPENSSL_HASH[request.message.hash],
+          NODE_HASH[request.message.hash],
           request.message.data,
           input,
           request.signature,
@@ -140,7 +140,7 @@ export class UvPool {
       }
       case 'ecdsa-sign': {
         const input = { key: keyObjectOf(request.key), dsaEncoding: 'ieee-p1363' } as const;
-        sign(OPENSSL_HASH[request.message.hash], request.message.data, input, (error, signature) => {
+        sign(NODE_HASH[request.message.hash], request.message.data, input, (error, signature) => {
           if (error === null) answer(signature);
           else done({ ok: false, error });
         });
@@ -153,7 +153,7 @@ export class UvPool {
         }
         const input = { key: keyObjectOf(request.key), dsaEncoding: 'ieee-p1363' } as const;
         verify(
-          OPENSSL_HASH[request.message.hash],
+          NODE_HASH[request.message.hash],
           request.message.data,
           input,
           request.signature,

@@ -15,7 +15,7 @@
 
 import type { HashName, PrimitiveValue } from '../../core/driver/index.js';
 import type { WireError } from './errors.js';
-import type { SyncRequest } from './operations.js';
+import type { SyncRequest } from './requests.js';
 
 /** A request with its key objects replaced by key numbers (the cloned form, for ec-mul). */
 export type WireRequest = Readonly<Record<string, unknown>> & { readonly op: SyncRequest['op'] };

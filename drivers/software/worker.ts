@@ -15,7 +15,7 @@
 
 import { parentPort } from 'node:worker_threads';
 import { toWireError } from './errors.js';
-import { execute, type SyncRequest } from './operations.js';
+import { execute, type SyncRequest } from './requests.js';
 import { decodeRequest, ResultPacker, type ToWorker, unpackBatch } from './wire.js';
 
 const port = parentPort;

@@ -1,5 +1,7 @@
 /**
- * One primitive, run synchronously over node:crypto (OpenSSL). The same function
+ * Primitive → node:crypto (OpenSSL) call and back: one primitive, run
+ * synchronously (this family's `requests.ts`, see the driver folder convention
+ * in DESIGN). The same function
  * runs on the calling thread (single cheap jobs) and in the pool workers
  * (everything else). Key generation is not here: it is asynchronous (keygen.ts).
  *
@@ -39,11 +41,12 @@ import {
   type RsaPublicKeyMaterial,
   UnsupportedError,
 } from '../../core/driver/index.js';
+import { digestInfo } from '../../core/encoding/emsa-pkcs1v15.js';
+import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../../core/encoding/emsa-pss.js';
+import { HASH_BYTES, NODE_HASH } from '../../core/encoding/hashes.js';
 import { ecMultiply } from '../../core/math/index.js';
 import { ecdsaSignDigest, ecdsaVerifyDigest } from './ecdsa-digest.js';
-import { DIGEST_INFO_PREFIX, HASH_BYTES, OPENSSL_HASH } from './hashes.js';
 import { ecdhOf, keyObjectOf, OPENSSL_CURVE } from './key-objects.js';
-import { pssEncode, pssVerify } from './pss.js';
 
 /** Requests the synchronous executor takes (everything but keygen). */
 export type SyncRequest = Exclude<PrimitiveRequest, { op: 'keygen' }>;
@@ -137,9 +140,11 @@ function rsaSign(r: RequestOf<'rsa-sign'>): Uint8Array {
   const key = keyObjectOf(r.key);
   const bits = modulusBits(r.key);
   if (r.padding.scheme === 'pkcs1-v1_5') {
-    const digestInfo = Buffer.concat([DIGEST_INFO_PREFIX[r.padding.hash], r.digest]);
     try {
-      return privateEncrypt({ key, padding: constants.RSA_PKCS1_PADDING }, digestInfo);
+      return privateEncrypt(
+        { key, padding: constants.RSA_PKCS1_PADDING },
+        digestInfo(r.padding.hash, r.digest),
+      );
     } catch (cause) {
       throw new InvalidInputError(
         `${r.op}: a ${r.padding.hash} DigestInfo does not fit a ${bits}-bit modulus`,
@@ -149,7 +154,18 @@ function rsaSign(r: RequestOf<'rsa-sign'>): Uint8Array {
       );
     }
   }
-  const em = pssEncode(r.digest, r.padding, bits, Math.ceil(bits / 8));
+  // node:crypto signs PSS only over a message and the primitive carries the digest: EMSA-PSS
+  // here, then OpenSSL's raw private operation.
+  const { hash, mgfHash, saltLength } = r.padding;
+  if (!Number.isInteger(saltLength) || saltLength < 0 || saltLength > pssMaxSaltLength(hash, bits)) {
+    throw new InvalidInputError(
+      `${r.op}: PSS salt length ${saltLength} does not fit a ${bits}-bit modulus with ${hash}`,
+    );
+  }
+  const encoded = emsaPssEncode(hash, r.digest, bits, saltLength, undefined, mgfHash);
+  // EM is ⌈(modBits−1)/8⌉ bytes: one byte short of the modulus when modBits ≡ 1 (mod 8).
+  const em = new Uint8Array(Math.ceil(bits / 8));
+  em.set(encoded, em.length - encoded.length);
   return rawRsa(r.op, () => privateEncrypt({ key, padding: constants.RSA_NO_PADDING }, em));
 }
 
@@ -165,7 +181,7 @@ function rsaVerify(r: RequestOf<'rsa-verify'>): boolean {
     } catch {
       return false;
     }
-    const expected = Buffer.concat([DIGEST_INFO_PREFIX[r.padding.hash], r.digest]);
+    const expected = digestInfo(r.padding.hash, r.digest);
     return recovered.length === expected.length && timingSafeEqual(recovered, expected);
   }
   let m: Buffer;
@@ -174,7 +190,8 @@ function rsaVerify(r: RequestOf<'rsa-verify'>): boolean {
   } catch {
     return false;
   }
-  return pssVerify(r.digest, r.padding, bits, m);
+  const { hash, mgfHash, saltLength } = r.padding;
+  return emsaPssVerify(hash, r.digest, m, bits, saltLength, mgfHash);
 }
 
 /** node:crypto's OAEP uses the OAEP hash for MGF1 too; other combinations are refused, not miscomputed. */
@@ -186,7 +203,7 @@ function oaepOptions(op: string, padding: RsaEncryptionPadding) {
   }
   return {
     padding: constants.RSA_PKCS1_OAEP_PADDING,
-    oaepHash: OPENSSL_HASH[padding.hash],
+    oaepHash: NODE_HASH[padding.hash],
     ...(padding.label.length > 0 ? { oaepLabel: padding.label } : {}),
   };
 }
@@ -221,7 +238,7 @@ function rsaDecrypt(r: RequestOf<'rsa-decrypt'>): Uint8Array {
 function ecdsaSign(r: RequestOf<'ecdsa-sign'>): Uint8Array {
   if (r.message === undefined) return ecdsaSignDigest(r.key, r.digest);
   const key = keyObjectOf(r.key);
-  return sign(OPENSSL_HASH[r.message.hash], r.message.data, { key, dsaEncoding: 'ieee-p1363' });
+  return sign(NODE_HASH[r.message.hash], r.message.data, { key, dsaEncoding: 'ieee-p1363' });
 }
 
 function ecdsaVerify(r: RequestOf<'ecdsa-verify'>): boolean {
@@ -229,12 +246,7 @@ function ecdsaVerify(r: RequestOf<'ecdsa-verify'>): boolean {
   if (r.message === undefined) return ecdsaVerifyDigest(r.key, r.digest, r.signature);
   const key = keyObjectOf(r.key);
   try {
-    return verify(
-      OPENSSL_HASH[r.message.hash],
-      r.message.data,
-      { key, dsaEncoding: 'ieee-p1363' },
-      r.signature,
-    );
+    return verify(NODE_HASH[r.message.hash], r.message.data, { key, dsaEncoding: 'ieee-p1363' }, r.signature);
   } catch {
     return false;
   }
