@@ -5,7 +5,7 @@
  * copies, mapping, DMA allocation, interrupts, close orders. Only thrown errors of
  * the expected kinds are allowed; anything else fails the property.
  */
-import { unlinkSync, writeFileSync } from 'node:fs';
+import { truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -44,6 +44,7 @@ const op: fc.Arbitrary<Op> = fc.record({
     'remap',
     'dma',
     'irq',
+    'shrink',
   ),
   a: anyValue,
   b: fc.oneof(anyValue, fc.uint8Array({ maxLength: 64 })),
@@ -52,7 +53,7 @@ const op: fc.Arbitrary<Op> = fc.record({
 function allowed(error: unknown): boolean {
   if (error instanceof RangeError || error instanceof TypeError) return true;
   if (error instanceof Error)
-    return /after close|closed twice|read-only|freed twice|after free|cannot map|exceeds|must be/.test(
+    return /after close|closed twice|read-only|freed twice|after free|cannot map|exceeds|must be|mapping is gone/.test(
       error.message,
     );
   return false;
@@ -80,6 +81,13 @@ function apply(window: MappedWindow, o: Op, cleanups: (() => void)[]): MappedWin
       buffer.free();
       return window;
     }
+    case 'shrink': {
+      // another process truncating the mapped file: accesses past the new end must
+      // throw (ERR_PCIE_MMIO_GONE) or read zeros through a view, never raise SIGBUS
+      // (the file is one page: only truncating to 0 leaves a mapped page with no file behind it)
+      truncateSync(path, 0);
+      return window;
+    }
     case 'irq': {
       const irq = new FdIrq({ vector: 0, fd: createEventFd(), kind: 'eventfd' });
       void irq.wait().catch(() => {});
@@ -96,8 +104,10 @@ function apply(window: MappedWindow, o: Op, cleanups: (() => void)[]): MappedWin
 const runs = Number(process.argv[2] ?? 300);
 let succeeded = 0;
 let refused = 0;
+let gone = 0;
 fc.assert(
   fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+    writeFileSync(path, Buffer.alloc(SIZE)); // a 'shrink' of the previous run is undone
     let window = mapFile(path);
     const windows = [window];
     const cleanups: (() => void)[] = [];
@@ -109,6 +119,7 @@ fc.assert(
       } catch (error) {
         if (!allowed(error)) throw error;
         refused++;
+        if ((error as { code?: string }).code === 'ERR_PCIE_MMIO_GONE') gone++;
       }
     }
     for (const w of windows) if (!w.closed) w.close();
@@ -117,4 +128,7 @@ fc.assert(
   { numRuns: runs },
 );
 unlinkSync(path);
-console.log(`fuzz-child: ${runs} runs without a crash (${succeeded} calls succeeded, ${refused} refused)`);
+console.log(
+  `fuzz-child: ${runs} runs without a crash (${succeeded} calls succeeded, ${refused} refused, ` +
+    `${gone} of them on a mapping whose file shrank)`,
+);
