@@ -466,7 +466,10 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
   #assign(record: JobRecord, lane: Lane<DeviceEntry>, now: number): void {
     if (lane.pending.length === 0) this.#touched.push(lane);
     lane.assign(record, now);
-    this.#timer.ensure(now + this.#stallLimit(lane, record));
+    // The sweep works out each queue pair's exact stall time; here only "no later than the floor"
+    // (or the fixed limit), so the hot path computes no operation class.
+    const fixed = this.#options.stallTimeoutMs;
+    this.#timer.ensure(fixed > 0 ? lane.lastProgress + fixed : now + this.#options.stallFloorMs);
   }
 
   /** How long `record` may wait on `lane` before the lane counts as stalled. */

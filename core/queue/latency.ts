@@ -102,7 +102,11 @@ export class LatencyModel {
 
   /** Record one completion of `request` that took `ms` from doorbell to harvest. */
   observe(request: PrimitiveRequest, ms: number): void {
-    const key = operationClass(request);
+    this.observeClass(operationClass(request), ms);
+  }
+
+  /** Record one completion of class `key` (operationClass) that took `ms`. */
+  observeClass(key: number, ms: number): void {
     let c = this.#classes.get(key);
     if (c === undefined) {
       c = { mean: 0, deviation: 0, samples: 0 };
@@ -110,7 +114,7 @@ export class LatencyModel {
     }
     update(c, ms);
     update(this.overall, ms);
-    this.parent?.observe(request, ms);
+    this.parent?.observeClass(key, ms);
   }
 
   /** The learned latency of a class key (operationClass), if any sample was seen. */
