@@ -1,26 +1,29 @@
 /**
  * Issue a certificate with @peculiar/x509 over the accelerator: a CA with a
- * non-extractable RSA-2048 key, and a leaf certificate for an ECDSA P-256 key,
- * signed by the CA key on the accelerator. Prints both as PEM.
+ * non-extractable RSA-2048 key, and a leaf certificate for a non-extractable
+ * ECDSA P-256 key, signed by the CA key on the card. Prints both as PEM.
+ * `accel.crypto` is a `Crypto`: x509 takes it as it is, no cast.
+ *
+ * The card here is `sim:ring`, pkaccel's simulated ring card (a register-level
+ * model of a PCIe offload card). The library never opens a simulator by
+ * default; on a machine with a card, open `{ devices: ['auto'] }`. The card has
+ * no keygen: the RSA key is generated on the host and then held by the card, the
+ * EC key comes from the card's ECDH with the base point.
  *
  *   node --import tsx examples/issue-certificate.ts > chain.pem
  *   openssl verify -CAfile <(sed -n '1,/END/p' chain.pem) chain.pem
  *
- * Devices come from PKACCEL_DEVICES, else `auto`. In your own project, import
- * from 'pkaccel' instead of '../index.js'.
+ * In your own project, import from 'pkaccel' instead of '../index.js'.
  */
 
 import 'reflect-metadata'; // @peculiar/x509 needs a Reflect metadata polyfill
 import * as x509 from '@peculiar/x509';
 import { openAccelerator } from '../index.js';
 
-type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
-type X509Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
-
-const accel = await openAccelerator();
+const accel = await openAccelerator({ devices: ['sim:ring'] });
 try {
   // Every signature x509 makes now goes through the accelerator.
-  x509.cryptoProvider.set(accel.crypto as unknown as X509Crypto);
+  x509.cryptoProvider.set(accel.crypto);
 
   const caAlgorithm = {
     name: 'RSASSA-PKCS1-v1_5',
@@ -28,10 +31,7 @@ try {
     modulusLength: 2048,
     publicExponent: new Uint8Array([1, 0, 1]),
   };
-  const caKeys = (await accel.subtle.generateKey(caAlgorithm, false, [
-    'sign',
-    'verify',
-  ])) as unknown as X509Keys;
+  const caKeys = await accel.subtle.generateKey(caAlgorithm, false, ['sign', 'verify']);
   const day = 86_400_000;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: '01',
@@ -48,10 +48,7 @@ try {
   });
 
   const leafAlgorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const leafKeys = (await accel.subtle.generateKey(leafAlgorithm, false, [
-    'sign',
-    'verify',
-  ])) as unknown as X509Keys;
+  const leafKeys = await accel.subtle.generateKey(leafAlgorithm, false, ['sign', 'verify']);
   const leaf = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
     subject: 'CN=service.example',
