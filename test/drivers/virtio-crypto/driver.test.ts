@@ -320,6 +320,25 @@ describe('faults and recovery', () => {
     expect(c).not.toEqual(a);
   });
 
+  it('a removed device comes back through reset() once it is present again, and works', async () => {
+    const card = await open('faults=remove@1');
+    expect(await runOne(card.qp, signRequest())).toMatchObject({ ok: false, error: { code: 'device-gone' } });
+    expect(card.device.state).toBe('gone');
+    await expect(card.device.reset()).rejects.toMatchObject({
+      code: 'device-gone',
+      message: /still removed/,
+    });
+    card.fn.sim.reinsertNow();
+    await card.device.reset();
+    expect(card.device.state).toBe('ready');
+    const c = await runOne(card.qp, signRequest('SHA-256', 'back'));
+    expect(c.ok).toBe(true);
+    card.fn.sim.removeNow();
+    await card.fn.removed;
+    await new Promise((r) => setImmediate(r));
+    expect(card.device.state).toBe('gone');
+  });
+
   it('completes a delayed completion late but correctly', async () => {
     const card = await open('faults=delay@1&delayms=30');
     const c = await runOne(card.qp, signRequest('SHA-256', 'late'));

@@ -125,6 +125,25 @@ describe('window card faults', () => {
     expect(() => card.qp.submit([{ tag: 1, request: pub(2n) }])).toThrow(/gone/);
   });
 
+  it('a removed card comes back through reset() once it is present again, and works', async () => {
+    const card = await open('faults=remove@1');
+    expect(errorCode(await runOne(card.qp, priv(8n)))).toBe('device-gone');
+    expect(card.device.state).toBe('gone');
+    await expect(card.device.reset()).rejects.toMatchObject({
+      code: 'device-gone',
+      message: /still removed/,
+    });
+    card.fn.sim.reinsertNow();
+    await card.device.reset();
+    expect(card.device.state).toBe('ready');
+    expect(resultOf(await runOne(card.qp, priv(8n)))).toBe(modPow(8n, rsa().d, rsa().n));
+    // Removed again: seen again (the device watches the platform's new `removed`).
+    card.fn.sim.removeNow();
+    await card.fn.removed;
+    await new Promise((r) => setImmediate(r));
+    expect(card.device.state).toBe('gone');
+  });
+
   it('garbage status → DeviceError, the card is failed and out of service', async () => {
     const card = await open('faults=garbage@1');
     const c = await runOne(card.qp, pub(3n));
