@@ -1,7 +1,23 @@
 /**
- * The package entry and composition root: the only module that imports every
- * layer. It registers the built-in drivers and platforms with core and
- * re-exports the public API.
+ * pkaccel: one WebCrypto-compatible interface for asymmetric-crypto offload
+ * cards, with a software provider, a job queue and a register-level simulator.
+ *
+ * Applications use {@link openAccelerator} and the {@link Accelerator} it
+ * returns (`subtle`, `crypto`, `queue`, `stats$`, `events$`); driver authors
+ * implement the {@link Driver} contracts and call {@link registerDriver}.
+ *
+ * This module is the package entry and composition root: the only module that
+ * imports every layer. It registers the built-in drivers and platforms with core
+ * and re-exports the public API.
+ *
+ * @example
+ * ```ts
+ * import { openAccelerator } from 'pkaccel';
+ * const accel = await openAccelerator(); // the cards found, plus software
+ * const keys = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+ * ```
+ *
+ * @module
  */
 
 import { createNativePlatform } from 'pcie-mmio';
@@ -13,6 +29,7 @@ import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
 import { windowDriver } from './drivers/window/index.js';
 import { simulatorPlatform } from './simulator/platform.js';
 
+export type { ASYMMETRIC_NAMES } from './core/algorithms/suite.js';
 // AcceleratorQueue and the core/queue types below: what accel.queue, stats$, events$ and the queue options are typed with.
 export type {
   AcceleratorQueue,
@@ -20,8 +37,24 @@ export type {
   DeviceSelectionSource,
 } from './core/api/accelerator.js';
 export * from './core/api/index.js';
+export type { KeyUsages, SecretKeyAlgorithm } from './core/api/types.js';
 export * from './core/driver/index.js';
-export type * from './core/platform/index.js';
+// Types the public ones refer to: the close, integrity and self-test options, the queue pair modes.
+export type { IntegrityOptions, SignCheck, VerifyCheck } from './core/integrity/options.js';
+export type {
+  DeviceSpec,
+  DmaAllocateOptions,
+  DmaAllocator,
+  DmaBuffer,
+  Irq,
+  IrqSupport,
+  Mmio,
+  PciConfigSpace,
+  PciFunction,
+  PciFunctionInfo,
+  PciIdentity,
+  Platform,
+} from './core/platform/index.js';
 export { parseDeviceSpec } from './core/platform/index.js';
 export type {
   BacklogFullPolicy,
@@ -36,16 +69,23 @@ export type {
   QueueStats,
   SubmitOptions,
 } from './core/queue/index.js';
+export type { CloseOptions } from './core/queue/job-queue.js';
+export type { LaneMode } from './core/queue/lane.js';
+export type { SelfTestRunner } from './core/queue/options.js';
 export {
   type AutoSpecs,
+  type DiscoveredFunction,
   type DriverListing,
   defaultRegistry,
+  type PlatformListing,
   Registry,
   type RegistryListing,
   registerDriver,
   registerPlatform,
   type SimulatedListing,
 } from './core/registry/registry.js';
+export type { SelfTestFailure, SelfTestOptions, SelfTestReport } from './core/selftest/device-self-test.js';
+export type { KatVector } from './core/selftest/vectors.js';
 
 /**
  * The built-in drivers: one line per device family. Adding a family is a folder

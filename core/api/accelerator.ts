@@ -38,6 +38,7 @@ export interface OpenAcceleratorOptions {
   readonly devices?: readonly string[] | string;
   /** Where drivers and platforms are looked up. Default: the package's defaultRegistry. */
   readonly registry?: Registry;
+  /** Aborts opening: devices opened so far are closed again. */
   readonly signal?: AbortSignal;
   /** The job queue's options: backlog bound and policy, default timeout, retries, polling (core/queue/options.ts). */
   readonly queue?: QueueOptions;
@@ -75,26 +76,51 @@ export interface AcceleratorQueue {
   snapshot(): QueueStats;
 }
 
-/** One open device, as an application sees it. `state` and `capabilities` are live. */
+/**
+ * One open device, as an application sees it. `state` and `capabilities` are
+ * live; `console.log` and `JSON.stringify` show a snapshot of both.
+ */
 export interface AcceleratorDevice {
+  /** Unique within the accelerator: the spec or PCI address it was opened from. */
   readonly id: string;
+  /** The name of the driver that opened it. */
   readonly driver: string;
+  /** A human-readable model name. */
   readonly model: string;
+  /** Its state now (`ready`, `resetting`, `failed`, `gone`, `closed`). */
   readonly state: DeviceState;
+  /** What it can do now (may shrink at run time). */
   readonly capabilities: readonly Capability[];
 }
 
 export type { AcceleratorCrypto } from './crypto.js';
 
+/**
+ * Open devices behind one job queue, with a WebCrypto-compatible face. Made by
+ * {@link openAccelerator}.
+ *
+ * @example
+ * ```ts
+ * const accel = await openAccelerator({ devices: ['software'] });
+ * const keys = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+ * const signature = await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, data);
+ * console.log(accel.devices); // [AcceleratorDevice { id: 'software', driver: 'software', state: 'ready', … }]
+ * await accel.close();
+ * ```
+ */
 export interface Accelerator {
+  /** A drop-in `Crypto` object (`subtle`, `getRandomValues`, `randomUUID`) for libraries that take one. */
   readonly crypto: AcceleratorCrypto;
+  /** WebCrypto's `SubtleCrypto` over the devices: asymmetric work goes to them, the rest to node. */
   readonly subtle: AcceleratorSubtle;
+  /** The open devices, in the order they were opened. */
   readonly devices: readonly AcceleratorDevice[];
   /**
    * True when "auto" found no card and opened the simulator's cards instead
    * (only with `simulateWhenNoCard`); tools should say so.
    */
   readonly usedSimulatorFallback: boolean;
+  /** The job queue itself: primitive requests, streams, stats snapshots. */
   readonly queue: AcceleratorQueue;
   /** Queue and device stats, sampled every `queue.statsIntervalMs` while subscribed. */
   readonly stats$: Observable<QueueStats>;
@@ -160,8 +186,9 @@ export interface DeviceSelection {
 }
 
 /** Options of {@link resolveDeviceSelection}. */
-export interface DeviceSelectionOptions
-  extends Pick<OpenAcceleratorOptions, 'devices' | 'registry' | 'signal'> {
+export interface DeviceSelectionOptions extends Pick<OpenAcceleratorOptions, 'devices' | 'registry'> {
+  /** Aborts the discovery of cards. */
+  readonly signal?: AbortSignal;
   /** When "auto" finds no card, add the simulated cards (for tools that say so; default false). */
   readonly simulateWhenNoCard?: boolean;
   /** Where PKACCEL_DEVICES is read from (default: process.env). */

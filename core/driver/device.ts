@@ -20,6 +20,7 @@ export interface Job {
    * The driver maps it to its own descriptor tags and never trusts a tag the device returns.
    */
   readonly tag: number;
+  /** What to do: one primitive operation with its operands. */
   readonly request: PrimitiveRequest;
 }
 
@@ -86,6 +87,11 @@ export interface QueuePair {
   abandon(signal?: AbortSignal): Promise<readonly number[]>;
 }
 
+/**
+ * A device's life: `ready` takes work; `resetting` is being reset (and
+ * self-tested); `failed` is out of service; `gone` was removed; `closed` was
+ * closed by its owner.
+ */
 export type DeviceState = 'ready' | 'resetting' | 'failed' | 'gone' | 'closed';
 
 /** What a device is, for people and for the scheduler. */
@@ -102,9 +108,20 @@ export interface DeviceInfo {
   readonly priority: number;
 }
 
+/** What a device tells its listeners: a state change (with why), or a change of its capabilities. */
 export type DeviceEvent =
-  | { readonly type: 'state'; readonly state: DeviceState; readonly reason?: string }
-  | { readonly type: 'capabilities' };
+  | {
+      /** The device's state changed. */
+      readonly type: 'state';
+      /** The new state. */
+      readonly state: DeviceState;
+      /** Why, when the device knows. */
+      readonly reason?: string;
+    }
+  | {
+      /** The device's capability list changed (read `capabilities` again). */
+      readonly type: 'capabilities';
+    };
 
 /** The key slots of a device that keeps private keys on the card. */
 export interface KeySlots {
@@ -116,14 +133,18 @@ export interface KeySlots {
 
 /** A probed device. */
 export interface Device {
+  /** Who and what it is. */
   readonly info: DeviceInfo;
+  /** Its state now. */
   readonly state: DeviceState;
   /**
    * What the device does. May shrink at run time (e.g. a device refuses a
    * parameter it advertised): listeners get a `capabilities` event.
    */
   readonly capabilities: readonly Capability[];
+  /** Its queue pairs; the job queue owns them (one submitter and harvester each). */
   readonly queuePairs: readonly QueuePair[];
+  /** Its on-card key slots, for devices that keep private keys on the card. */
   readonly keySlots?: KeySlots;
   /** Listen to state and capability changes; returns the unsubscribe function. */
   subscribe(listener: (event: DeviceEvent) => void): () => void;
@@ -166,13 +187,40 @@ export interface DriverCommon {
 
 /** A PCI vendor/device ID pair a driver claims. */
 export interface PciMatch {
+  /** The PCI vendor ID (16 bits). */
   readonly vendorId: number;
+  /** The PCI device ID (16 bits). */
   readonly deviceId: number;
 }
 
-/** A driver for PCI functions, matched by IDs and probed on a PciFunction from any platform. */
+/**
+ * A driver for PCI functions, matched by IDs and probed on a PciFunction from any
+ * platform (the native one for real cards, the simulator for its models): the
+ * driver cannot tell them apart.
+ *
+ * @example
+ * ```ts
+ * const OPTIONS = { poll: { kind: 'int', min: 1, max: 1000, default: 20 } } as const;
+ * export const myDriver: PciDriver = {
+ *   kind: 'pci',
+ *   name: 'my-card',
+ *   priority: 100, // above the software provider's 0
+ *   matches: [{ vendorId: 0x1234, deviceId: 0x5678 }],
+ *   options: OPTIONS,
+ *   async probe(fn, options, signal) {
+ *     const { poll } = parseProbeOptions(options, OPTIONS, 'my-card driver');
+ *     const device = new MyDevice(fn, poll); // implements Device
+ *     await device.start(signal);
+ *     return device;
+ *   },
+ * };
+ * registerDriver(myDriver);
+ * ```
+ */
 export interface PciDriver extends DriverCommon {
+  /** Discriminant: a PCI driver. */
   readonly kind: 'pci';
+  /** The vendor/device ID pairs it drives. */
   readonly matches: readonly PciMatch[];
   /** Bring up the device, or throw (UnsupportedError if it is not one this driver can drive). */
   probe(fn: PciFunction, options: ProbeOptions, signal?: AbortSignal): Promise<Device>;
@@ -180,12 +228,15 @@ export interface PciDriver extends DriverCommon {
 
 /** A driver for something that is not a PCI function (the software provider), named by a spec scheme. */
 export interface VirtualDriver extends DriverCommon {
+  /** Discriminant: a virtual driver. */
   readonly kind: 'virtual';
   /** The spec scheme it opens, e.g. "software". */
   readonly scheme: string;
+  /** Open a device for a spec of its scheme (read `spec.options` with `parseProbeOptions`), or throw. */
   open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device>;
 }
 
+/** A driver, as `registerDriver` takes it. */
 export type Driver = PciDriver | VirtualDriver;
 
 /**
@@ -194,11 +245,20 @@ export type Driver = PciDriver | VirtualDriver;
  * ECDSA nonce); `probe` carries the same parameters (curve, sizes, padding) and
  * is used only to check capabilities.
  */
-export type Alternative = PrimitiveRequest | { readonly probe: PrimitiveRequest; build(): PrimitiveRequest };
+export type Alternative =
+  | PrimitiveRequest
+  | {
+      /** The request's parameters, for capability checks only. */
+      readonly probe: PrimitiveRequest;
+      /** Make the request, once a device was chosen for it. */
+      build(): PrimitiveRequest;
+    };
 
 /** What `runFirst` settled with: which alternative ran, where, and its value. */
 export interface AlternativeResult {
+  /** Which alternative ran (its index in the list). */
   readonly index: number;
+  /** Its result. */
   readonly value: PrimitiveValue;
   /** The `DeviceInfo.id` of the device that ran it. */
   readonly device: string;

@@ -23,8 +23,11 @@ import { InvalidInputError } from './errors.js';
 
 /** An integer option, in `[min, max]` (inclusive) when given. */
 export interface IntOptionSpec {
+  /** Discriminant: an integer option. */
   readonly kind: 'int';
+  /** The smallest value accepted (inclusive); no lower bound when absent. */
   readonly min?: number;
+  /** The largest value accepted (inclusive); no upper bound when absent. */
   readonly max?: number;
   /** The value when the option is absent; leave out for "undefined when absent". */
   readonly default?: number;
@@ -34,9 +37,13 @@ export interface IntOptionSpec {
 
 /** One of a fixed set of words. */
 export interface EnumOptionSpec<V extends string = string> {
+  /** Discriminant: one word of `values`. */
   readonly kind: 'enum';
+  /** The words accepted. */
   readonly values: readonly V[];
+  /** The value when the option is absent; leave out for "undefined when absent". */
   readonly default?: V;
+  /** One line for help texts and error messages. */
   readonly doc?: string;
 }
 
@@ -45,15 +52,21 @@ export interface EnumOptionSpec<V extends string = string> {
  * (`?inline`) means on.
  */
 export interface BoolOptionSpec {
+  /** Discriminant: a switch. */
   readonly kind: 'bool';
+  /** The value when the option is absent; leave out for "undefined when absent". */
   readonly default?: boolean;
+  /** One line for help texts and error messages. */
   readonly doc?: string;
 }
 
 /** Free text (a fault list, a file name); checked by whoever uses it. */
 export interface StringOptionSpec {
+  /** Discriminant: free text. */
   readonly kind: 'string';
+  /** The value when the option is absent; leave out for "undefined when absent". */
   readonly default?: string;
+  /** One line for help texts and error messages. */
   readonly doc?: string;
 }
 
@@ -63,7 +76,8 @@ export type ProbeOptionSpec = IntOptionSpec | EnumOptionSpec | BoolOptionSpec | 
 /** Option name → how it is read. */
 export type ProbeOptionSchema = Readonly<Record<string, ProbeOptionSpec>>;
 
-type ValueOf<S extends ProbeOptionSpec> = S extends IntOptionSpec
+/** The value type an option spec parses to: number, one of the enum's words, boolean or string. */
+export type ProbeOptionValue<S extends ProbeOptionSpec> = S extends IntOptionSpec
   ? number
   : S extends EnumOptionSpec<infer V>
     ? V
@@ -73,10 +87,16 @@ type ValueOf<S extends ProbeOptionSpec> = S extends IntOptionSpec
 
 /** The parsed options: each one typed by its kind, `undefined` only where the schema has no default. */
 export type ParsedProbeOptions<S extends ProbeOptionSchema> = {
-  readonly [K in keyof S]: S[K] extends { readonly default: unknown }
-    ? ValueOf<S[K]>
-    : ValueOf<S[K]> | undefined;
+  readonly [K in keyof S]: S[K] extends HasDefault
+    ? ProbeOptionValue<S[K]>
+    : ProbeOptionValue<S[K]> | undefined;
 };
+
+/** An option spec with a default value. */
+export interface HasDefault {
+  /** The value when the option is absent. */
+  readonly default: unknown;
+}
 
 /** Who read which names of one spec's options (see {@link trackProbeOptions}). */
 interface Ledger {

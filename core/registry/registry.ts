@@ -29,15 +29,21 @@ export interface AutoSpecs {
 
 /** One registered driver, as `pkaccel help` and `pkaccel devices` list it. */
 export interface DriverListing {
+  /** The driver's name. */
   readonly name: string;
+  /** A PCI driver (matched by IDs) or a virtual one (opened by a spec scheme). */
   readonly kind: 'pci' | 'virtual';
+  /** Its priority (higher is preferred). */
   readonly priority: number;
+  /** Its role, if it has one. */
   readonly role?: DriverRole;
+  /** Its one-line description, if it has one. */
   readonly description?: string;
   /** The spec scheme of a virtual driver. */
   readonly scheme?: string;
   /** `vvvv:dddd` for each PCI ID pair a PCI driver claims. */
   readonly ids?: readonly string[];
+  /** The spec options it reads, if it declares them. */
   readonly options?: ProbeOptionSchema;
 }
 
@@ -53,16 +59,47 @@ export interface SimulatedListing {
 
 /** What a registry holds, for help texts and listings. */
 export interface RegistryListing {
+  /** The registered drivers, in registration order. */
   readonly drivers: readonly DriverListing[];
-  readonly platforms: readonly {
-    readonly name: string;
-    readonly schemes: readonly string[];
-    readonly simulated: boolean;
-  }[];
+  /** The registered platforms. */
+  readonly platforms: readonly PlatformListing[];
+  /** The cards the simulated platforms can make. */
   readonly simulated: readonly SimulatedListing[];
 }
 
-/** A set of drivers and platforms. `defaultRegistry` is the one the package entry fills. */
+/** One registered platform. */
+export interface PlatformListing {
+  /** The platform's name ("native", "simulator"). */
+  readonly name: string;
+  /** The spec schemes it opens. */
+  readonly schemes: readonly string[];
+  /** Whether its devices are models (the simulator), not hardware. */
+  readonly simulated: boolean;
+}
+
+/** A PCI function found by {@link Registry.discover}, with the platform that sees it and the driver that claims it. */
+export interface DiscoveredFunction {
+  /** The function's identity and address. */
+  readonly info: PciFunctionInfo;
+  /** The platform that sees it. */
+  readonly platform: Platform;
+  /** The highest-priority driver that claims it. */
+  readonly driver: PciDriver;
+}
+
+/**
+ * A set of drivers and platforms. `defaultRegistry` is the one the package entry
+ * fills; tests and tools may make their own and pass it as
+ * `openAccelerator({ registry })`.
+ *
+ * @example
+ * ```ts
+ * const registry = new Registry();
+ * registry.registerDriver(myDriver);
+ * registry.registerPlatform(myPlatform);
+ * const accel = await openAccelerator({ registry, devices: 'auto' });
+ * ```
+ */
 export class Registry {
   readonly #drivers: Driver[] = [];
   readonly #platforms: Platform[] = [];
@@ -77,6 +114,7 @@ export class Registry {
     };
   }
 
+  /** Remove the driver of this name, if registered. */
   unregisterDriver(name: string): void {
     const i = this.#drivers.findIndex((d) => d.name === name);
     if (i >= 0) this.#drivers.splice(i, 1);
@@ -93,10 +131,12 @@ export class Registry {
     };
   }
 
+  /** The registered drivers (a copy). */
   get drivers(): readonly Driver[] {
     return [...this.#drivers];
   }
 
+  /** The registered platforms (a copy). */
   get platforms(): readonly Platform[] {
     return [...this.#platforms];
   }
@@ -146,11 +186,9 @@ export class Registry {
     return best;
   }
 
-  /** Every PCI function the platforms can see that some registered driver claims. Read-only. */
-  async discover(
-    signal?: AbortSignal,
-  ): Promise<{ info: PciFunctionInfo; platform: Platform; driver: PciDriver }[]> {
-    const found: { info: PciFunctionInfo; platform: Platform; driver: PciDriver }[] = [];
+  /** Every PCI function the hardware platforms can see that some registered driver claims. Read-only. */
+  async discover(signal?: AbortSignal): Promise<DiscoveredFunction[]> {
+    const found: DiscoveredFunction[] = [];
     for (const platform of this.#platforms) {
       if (platform.isFallback) continue; // the simulator's cards are not hardware
       for (const info of await platform.enumerate(signal)) {
@@ -302,6 +340,7 @@ export class Registry {
     };
   }
 
+  /** Every spec scheme a registered driver or platform opens. */
   schemes(): string[] {
     const s = new Set<string>();
     for (const d of this.#drivers) if (d.kind === 'virtual') s.add(d.scheme);
