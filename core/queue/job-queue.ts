@@ -665,8 +665,9 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     if (this.#closed || entry.removed || entry.inService) return;
     const running = this.#recovering.get(entry);
     if (running !== undefined) {
-      // A loop is waiting (backoff, or for a gone device to be present again): try now.
-      running();
+      // A loop is running; if it waits for a gone device to be present again, look now
+      // (a backoff after a failed attempt is kept).
+      if (entry.recovery === 'absent') running();
       return;
     }
     if (entry.device.state === 'closed') {
@@ -793,7 +794,10 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
       },
       (error: unknown) => {
         const err = asPkaccelError(error, lane.device.id);
-        if (this.#closed) {
+        if (err.code === 'aborted') {
+          // The caller's signal (the check's job carries it): #onAbort has counted it.
+          this.#reject(record, err);
+        } else if (this.#closed) {
           this.#totals.failed++;
           this.#reject(record, err);
         } else {
