@@ -23,7 +23,11 @@ import { type AcceleratorCrypto, createCrypto } from './crypto.js';
 import type { KeyPolicy } from './policy.js';
 import { AcceleratorSubtle } from './subtle.js';
 
-/** How to open an accelerator. */
+/**
+ * How to open an accelerator.
+ *
+ * @category Opening an accelerator
+ */
 export interface OpenAcceleratorOptions {
   /**
    * Device specs ("software", "sim:ring", "pci:0000:03:00.0", or "auto"), as an
@@ -63,7 +67,11 @@ export interface OpenAcceleratorOptions {
   readonly policy?: KeyPolicy;
 }
 
-/** The job queue as an application uses it directly (every `subtle` call goes through it too). */
+/**
+ * The job queue as an application uses it directly (every `subtle` call goes through it too).
+ *
+ * @category Queue and stats
+ */
 export interface AcceleratorQueue {
   /** Run one primitive request (core/driver/primitives.ts) on a capable device. */
   submit<R extends PrimitiveRequest>(request: R, options?: SubmitOptions): Promise<ResultOf<R>>;
@@ -79,6 +87,8 @@ export interface AcceleratorQueue {
 /**
  * One open device, as an application sees it. `state` and `capabilities` are
  * live; `console.log` and `JSON.stringify` show a snapshot of both.
+ *
+ * @category Opening an accelerator
  */
 export interface AcceleratorDevice {
   /** Unique within the accelerator: the spec or PCI address it was opened from. */
@@ -107,6 +117,8 @@ export type { AcceleratorCrypto } from './crypto.js';
  * console.log(accel.devices); // [AcceleratorDevice { id: 'software', driver: 'software', state: 'ready', … }]
  * await accel.close();
  * ```
+ *
+ * @category Opening an accelerator
  */
 export interface Accelerator {
   /** A drop-in `Crypto` object (`subtle`, `getRandomValues`, `randomUUID`) for libraries that take one. */
@@ -137,7 +149,11 @@ export interface Accelerator {
   close(options?: CloseOptions): Promise<void>;
 }
 
-/** Where a device list came from. */
+/**
+ * Where a device list came from.
+ *
+ * @category Opening an accelerator
+ */
 export type DeviceSelectionSource = 'devices' | 'PKACCEL_DEVICES' | 'auto';
 
 function requestedSpecs(
@@ -168,6 +184,8 @@ function requestedSpecs(
  * What a device list resolves to: the specs to open, in order and without
  * duplicates, with "auto" expanded, and where the list came from. The CLI and
  * `openAccelerator` use this one type.
+ *
+ * @category Opening an accelerator
  */
 export interface DeviceSelection {
   /** Where the list came from: the `devices` option, the PKACCEL_DEVICES variable, or the default ("auto"). */
@@ -185,7 +203,11 @@ export interface DeviceSelection {
   readonly usedSimulatorFallback: boolean;
 }
 
-/** Options of {@link resolveDeviceSelection}. */
+/**
+ * Options of {@link resolveDeviceSelection}.
+ *
+ * @category Opening an accelerator
+ */
 export interface DeviceSelectionOptions extends Pick<OpenAcceleratorOptions, 'devices' | 'registry'> {
   /** Aborts the discovery of cards. */
   readonly signal?: AbortSignal;
@@ -211,6 +233,8 @@ export interface DeviceSelectionOptions extends Pick<OpenAcceleratorOptions, 'de
  * const { specs } = await resolveDeviceSelection({ devices: 'auto' });
  * // on a machine without a card: ['software']
  * ```
+ *
+ * @category Opening an accelerator
  */
 export async function resolveDeviceSelection(options: DeviceSelectionOptions = {}): Promise<DeviceSelection> {
   const registry = options.registry ?? defaultRegistry;
@@ -235,7 +259,11 @@ export async function resolveDeviceSelection(options: DeviceSelectionOptions = {
   return { source, specs, cards, simulated, usedSimulatorFallback: simulated.length > 0 };
 }
 
-/** The specs of `resolveDeviceSelection`, alone. */
+/**
+ * The specs of `resolveDeviceSelection`, alone.
+ *
+ * @category Opening an accelerator
+ */
 export async function resolveDeviceSpecs(options: DeviceSelectionOptions = {}): Promise<string[]> {
   return [...(await resolveDeviceSelection(options)).specs];
 }
@@ -292,7 +320,11 @@ class DeviceView implements AcceleratorDevice {
   }
 }
 
-/** Open the devices and return an accelerator over them. Devices opened before a failure are closed again. */
+/**
+ * Open the devices and return an accelerator over them. Devices opened before a failure are closed again.
+ *
+ * @category Opening an accelerator
+ */
 export async function openAccelerator(options: OpenAcceleratorOptions = {}): Promise<Accelerator> {
   const registry = options.registry ?? defaultRegistry;
   const selection = await resolveDeviceSelection(options);

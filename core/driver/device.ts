@@ -13,7 +13,11 @@ import type { PrivateKeyMaterial } from './keys.js';
 import type { PrimitiveRequest, PrimitiveValue, ResultOf } from './primitives.js';
 import type { ProbeOptionSchema } from './probe-options.js';
 
-/** A job as a queue pair takes it: a caller-chosen tag and a primitive request. */
+/**
+ * A job as a queue pair takes it: a caller-chosen tag and a primitive request.
+ *
+ * @category Driver contracts
+ */
 export interface Job {
   /**
    * Unique among the jobs in flight on this queue pair; any integer in [0, 2^32).
@@ -53,6 +57,8 @@ export type Completion =
 /**
  * One submission/completion queue pair of a device. Single-consumer: one owner
  * (the job queue) submits and harvests.
+ *
+ * @category Driver contracts
  */
 export interface QueuePair {
   /** Index among the device's queue pairs. */
@@ -91,10 +97,16 @@ export interface QueuePair {
  * A device's life: `ready` takes work; `resetting` is being reset (and
  * self-tested); `failed` is out of service; `gone` was removed; `closed` was
  * closed by its owner.
+ *
+ * @category Driver contracts
  */
 export type DeviceState = 'ready' | 'resetting' | 'failed' | 'gone' | 'closed';
 
-/** What a device is, for people and for the scheduler. */
+/**
+ * What a device is, for people and for the scheduler.
+ *
+ * @category Driver contracts
+ */
 export interface DeviceInfo {
   /** Unique within an accelerator: the spec or PCI address it was opened from. */
   readonly id: string;
@@ -108,7 +120,11 @@ export interface DeviceInfo {
   readonly priority: number;
 }
 
-/** What a device tells its listeners: a state change (with why), or a change of its capabilities. */
+/**
+ * What a device tells its listeners: a state change (with why), or a change of its capabilities.
+ *
+ * @category Driver contracts
+ */
 export type DeviceEvent =
   | {
       /** The device's state changed. */
@@ -123,7 +139,11 @@ export type DeviceEvent =
       readonly type: 'capabilities';
     };
 
-/** The key slots of a device that keeps private keys on the card. */
+/**
+ * The key slots of a device that keeps private keys on the card.
+ *
+ * @category Driver contracts
+ */
 export interface KeySlots {
   /** How many keys the device can hold at once. */
   readonly capacity: number;
@@ -131,7 +151,11 @@ export interface KeySlots {
   holds(key: PrivateKeyMaterial): boolean;
 }
 
-/** A probed device. */
+/**
+ * A probed device.
+ *
+ * @category Driver contracts
+ */
 export interface Device {
   /** Who and what it is. */
   readonly info: DeviceInfo;
@@ -154,7 +178,11 @@ export interface Device {
   close(): Promise<void>;
 }
 
-/** Options a caller passed in the device spec's query string (and programmatic ones). */
+/**
+ * Options a caller passed in the device spec's query string (and programmatic ones).
+ *
+ * @category Driver contracts
+ */
 export type ProbeOptions = Readonly<Record<string, string>>;
 
 /**
@@ -165,10 +193,16 @@ export type ProbeOptions = Readonly<Record<string, string>>;
  *   add it, and the scheduler gives it work only when no other capable device has
  *   room, or when a device fails.
  * - `simulated`: its devices are models, not hardware; `auto` never opens them.
+ *
+ * @category Driver contracts
  */
 export type DriverRole = 'fallback' | 'simulated';
 
-/** What every driver declares, whatever it binds to. */
+/**
+ * What every driver declares, whatever it binds to.
+ *
+ * @category Driver contracts
+ */
 export interface DriverCommon {
   /** Unique among registered drivers; shown as `DeviceInfo.driver`. */
   readonly name: string;
@@ -185,7 +219,11 @@ export interface DriverCommon {
   readonly options?: ProbeOptionSchema;
 }
 
-/** A PCI vendor/device ID pair a driver claims. */
+/**
+ * A PCI vendor/device ID pair a driver claims.
+ *
+ * @category Driver contracts
+ */
 export interface PciMatch {
   /** The PCI vendor ID (16 bits). */
   readonly vendorId: number;
@@ -216,6 +254,8 @@ export interface PciMatch {
  * };
  * registerDriver(myDriver);
  * ```
+ *
+ * @category Driver contracts
  */
 export interface PciDriver extends DriverCommon {
   /** Discriminant: a PCI driver. */
@@ -226,7 +266,11 @@ export interface PciDriver extends DriverCommon {
   probe(fn: PciFunction, options: ProbeOptions, signal?: AbortSignal): Promise<Device>;
 }
 
-/** A driver for something that is not a PCI function (the software provider), named by a spec scheme. */
+/**
+ * A driver for something that is not a PCI function (the software provider), named by a spec scheme.
+ *
+ * @category Driver contracts
+ */
 export interface VirtualDriver extends DriverCommon {
   /** Discriminant: a virtual driver. */
   readonly kind: 'virtual';
@@ -236,7 +280,11 @@ export interface VirtualDriver extends DriverCommon {
   open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device>;
 }
 
-/** A driver, as `registerDriver` takes it. */
+/**
+ * A driver, as `registerDriver` takes it.
+ *
+ * @category Driver contracts
+ */
 export type Driver = PciDriver | VirtualDriver;
 
 /**
@@ -244,6 +292,8 @@ export type Driver = PciDriver | VirtualDriver;
  * runs only if a device is chosen for it (for preparation that costs, such as an
  * ECDSA nonce); `probe` carries the same parameters (curve, sizes, padding) and
  * is used only to check capabilities.
+ *
+ * @category Driver contracts
  */
 export type Alternative =
   | PrimitiveRequest
@@ -254,7 +304,11 @@ export type Alternative =
       build(): PrimitiveRequest;
     };
 
-/** What `runFirst` settled with: which alternative ran, where, and its value. */
+/**
+ * What `runFirst` settled with: which alternative ran, where, and its value.
+ *
+ * @category Driver contracts
+ */
 export interface AlternativeResult {
   /** Which alternative ran (its index in the list). */
   readonly index: number;
@@ -267,6 +321,8 @@ export interface AlternativeResult {
 /**
  * What the algorithms layer needs from below: run a primitive somewhere. The job
  * queue implements it over every device in service; tests may implement it over one.
+ *
+ * @category Driver contracts
  */
 export interface PrimitiveExecutor {
   /** Whether any device in service can do this request. */

@@ -21,7 +21,11 @@
 
 import { InvalidInputError } from './errors.js';
 
-/** An integer option, in `[min, max]` (inclusive) when given. */
+/**
+ * An integer option, in `[min, max]` (inclusive) when given.
+ *
+ * @category Driver contracts
+ */
 export interface IntOptionSpec {
   /** Discriminant: an integer option. */
   readonly kind: 'int';
@@ -35,7 +39,11 @@ export interface IntOptionSpec {
   readonly doc?: string;
 }
 
-/** One of a fixed set of words. */
+/**
+ * One of a fixed set of words.
+ *
+ * @category Driver contracts
+ */
 export interface EnumOptionSpec<V extends string = string> {
   /** Discriminant: one word of `values`. */
   readonly kind: 'enum';
@@ -50,6 +58,8 @@ export interface EnumOptionSpec<V extends string = string> {
 /**
  * A switch: `on`/`off`, `true`/`false`, `yes`/`no`, `1`/`0`; the bare name
  * (`?inline`) means on.
+ *
+ * @category Driver contracts
  */
 export interface BoolOptionSpec {
   /** Discriminant: a switch. */
@@ -60,7 +70,11 @@ export interface BoolOptionSpec {
   readonly doc?: string;
 }
 
-/** Free text (a fault list, a file name); checked by whoever uses it. */
+/**
+ * Free text (a fault list, a file name); checked by whoever uses it.
+ *
+ * @category Driver contracts
+ */
 export interface StringOptionSpec {
   /** Discriminant: free text. */
   readonly kind: 'string';
@@ -70,13 +84,25 @@ export interface StringOptionSpec {
   readonly doc?: string;
 }
 
-/** How one option is read. */
+/**
+ * How one option is read.
+ *
+ * @category Driver contracts
+ */
 export type ProbeOptionSpec = IntOptionSpec | EnumOptionSpec | BoolOptionSpec | StringOptionSpec;
 
-/** Option name → how it is read. */
+/**
+ * Option name → how it is read.
+ *
+ * @category Driver contracts
+ */
 export type ProbeOptionSchema = Readonly<Record<string, ProbeOptionSpec>>;
 
-/** The value type an option spec parses to: number, one of the enum's words, boolean or string. */
+/**
+ * The value type an option spec parses to: number, one of the enum's words, boolean or string.
+ *
+ * @category Driver contracts
+ */
 export type ProbeOptionValue<S extends ProbeOptionSpec> = S extends IntOptionSpec
   ? number
   : S extends EnumOptionSpec<infer V>
@@ -85,14 +111,22 @@ export type ProbeOptionValue<S extends ProbeOptionSpec> = S extends IntOptionSpe
       ? boolean
       : string;
 
-/** The parsed options: each one typed by its kind, `undefined` only where the schema has no default. */
+/**
+ * The parsed options: each one typed by its kind, `undefined` only where the schema has no default.
+ *
+ * @category Driver contracts
+ */
 export type ParsedProbeOptions<S extends ProbeOptionSchema> = {
   readonly [K in keyof S]: S[K] extends HasDefault
     ? ProbeOptionValue<S[K]>
     : ProbeOptionValue<S[K]> | undefined;
 };
 
-/** An option spec with a default value. */
+/**
+ * An option spec with a default value.
+ *
+ * @category Driver contracts
+ */
 export interface HasDefault {
   /** The value when the option is absent. */
   readonly default: unknown;
@@ -125,6 +159,8 @@ const FALSE_WORDS = new Set(['off', 'false', 'no', '0']);
  * } as const satisfies ProbeOptionSchema;
  * const { poll, irq } = parseProbeOptions(options, SCHEMA, 'window driver');
  * ```
+ *
+ * @category Driver contracts
  */
 export function parseProbeOptions<const S extends ProbeOptionSchema>(
   options: Readonly<Record<string, string>>,
@@ -201,7 +237,11 @@ function unknownOption(
   return new InvalidInputError(`${where}: unknown option "${name}"; ${valid}`);
 }
 
-/** Options handed to several readers, and the check that every name was known to one of them. */
+/**
+ * Options handed to several readers, and the check that every name was known to one of them.
+ *
+ * @category Driver contracts
+ */
 export interface TrackedProbeOptions {
   /** The same options, carrying the ledger (pass these, not copies, to every reader). */
   readonly options: Readonly<Record<string, string>>;
@@ -221,6 +261,8 @@ export interface TrackedProbeOptions {
  * non-enumerable symbol property: `Object.keys`, JSON and structured clone (a
  * worker) do not see it, and a copy (`{ ...options }`) drops it, so a copy is
  * parsed strictly.
+ *
+ * @category Driver contracts
  */
 export function trackProbeOptions(options: Readonly<Record<string, string>>): TrackedProbeOptions {
   const ledger: Ledger = { readers: [] };

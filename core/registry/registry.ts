@@ -17,7 +17,11 @@ import { type ProbeOptionSchema, trackProbeOptions } from '../driver/probe-optio
 import type { DeviceSpec, PciFunction, PciFunctionInfo, PciIdentity, Platform } from '../platform/pci.js';
 import { parseDeviceSpec } from '../platform/pci.js';
 
-/** What `auto` stands for, from {@link Registry.autoSpecs}. */
+/**
+ * What `auto` stands for, from {@link Registry.autoSpecs}.
+ *
+ * @category Registration
+ */
 export interface AutoSpecs {
   /** The specs, in order: the cards found, any simulated cards added, then the fallback provider. */
   readonly specs: string[];
@@ -27,7 +31,11 @@ export interface AutoSpecs {
   readonly simulated: string[];
 }
 
-/** One registered driver, as `pkaccel help` and `pkaccel devices` list it. */
+/**
+ * One registered driver, as `pkaccel help` and `pkaccel devices` list it.
+ *
+ * @category Registration
+ */
 export interface DriverListing {
   /** The driver's name. */
   readonly name: string;
@@ -47,7 +55,11 @@ export interface DriverListing {
   readonly options?: ProbeOptionSchema;
 }
 
-/** One card a simulated platform can make. */
+/**
+ * One card a simulated platform can make.
+ *
+ * @category Registration
+ */
 export interface SimulatedListing {
   /** The spec that opens it, e.g. `sim:ring`. */
   readonly spec: string;
@@ -57,7 +69,11 @@ export interface SimulatedListing {
   readonly offeredByDefault: boolean;
 }
 
-/** What a registry holds, for help texts and listings. */
+/**
+ * What a registry holds, for help texts and listings.
+ *
+ * @category Registration
+ */
 export interface RegistryListing {
   /** The registered drivers, in registration order. */
   readonly drivers: readonly DriverListing[];
@@ -67,7 +83,11 @@ export interface RegistryListing {
   readonly simulated: readonly SimulatedListing[];
 }
 
-/** One registered platform. */
+/**
+ * One registered platform.
+ *
+ * @category Registration
+ */
 export interface PlatformListing {
   /** The platform's name ("native", "simulator"). */
   readonly name: string;
@@ -77,7 +97,11 @@ export interface PlatformListing {
   readonly simulated: boolean;
 }
 
-/** A PCI function found by {@link Registry.discover}, with the platform that sees it and the driver that claims it. */
+/**
+ * A PCI function found by {@link Registry.discover}, with the platform that sees it and the driver that claims it.
+ *
+ * @category Registration
+ */
 export interface DiscoveredFunction {
   /** The function's identity and address. */
   readonly info: PciFunctionInfo;
@@ -99,6 +123,8 @@ export interface DiscoveredFunction {
  * registry.registerPlatform(myPlatform);
  * const accel = await openAccelerator({ registry, devices: 'auto' });
  * ```
+ *
+ * @category Registration
  */
 export class Registry {
   readonly #drivers: Driver[] = [];
@@ -353,15 +379,27 @@ function hex4(n: number): string {
   return n.toString(16).padStart(4, '0');
 }
 
-/** The registry the package entry registers built-ins into, and `registerDriver` adds to. */
+/**
+ * The registry the package entry registers built-ins into, and `registerDriver` adds to.
+ *
+ * @category Registration
+ */
 export const defaultRegistry = new Registry();
 
-/** Register a driver with the default registry (the public API for third-party drivers). */
+/**
+ * Register a driver with the default registry (the public API for third-party drivers).
+ *
+ * @category Registration
+ */
 export function registerDriver(driver: Driver): () => void {
   return defaultRegistry.registerDriver(driver);
 }
 
-/** Register a platform with the default registry. */
+/**
+ * Register a platform with the default registry.
+ *
+ * @category Registration
+ */
 export function registerPlatform(platform: Platform): () => void {
   return defaultRegistry.registerPlatform(platform);
 }
