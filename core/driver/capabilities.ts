@@ -5,7 +5,7 @@
  */
 
 import type { EcCurveName, HashName, OkpCurveName } from './keys.js';
-import type { PrimitiveOp, PrimitiveRequest } from './primitives.js';
+import { type PrimitiveOp, type PrimitiveRequest, privateKeyOf } from './primitives.js';
 
 /** An inclusive range of RSA modulus sizes in bits. */
 export interface BitRange {
@@ -13,8 +13,12 @@ export interface BitRange {
   readonly max: number;
 }
 
-/** Where a device can take a private key from. */
-export type KeyStorage = 'inline' | 'slot';
+/**
+ * Where a device can take a private key from: inline (the material in the
+ * request), its key slots, or `held` (a device-held key, core/driver/keys.ts
+ * `heldPrivateKey`: only a device that declares `held` is given one).
+ */
+export type KeyStorage = 'inline' | 'slot' | 'held';
 
 /**
  * One primitive a device does, and the parameters it does it for. Absent fields
@@ -51,6 +55,8 @@ function has<T>(list: readonly T[] | undefined, value: T): boolean {
 /** Whether one capability entry covers the request's parameters. */
 export function capabilityCovers(cap: Capability, request: PrimitiveRequest): boolean {
   if (cap.op !== request.op) return false;
+  const key = privateKeyOf(request);
+  if (key?.held !== undefined && cap.keyStorage?.includes('held') !== true) return false;
   switch (request.op) {
     case 'rsa-public':
     case 'rsa-verify':

@@ -4,6 +4,7 @@ export * from './capabilities.js';
 export * from './curves.js';
 export type * from './device.js';
 export * from './errors.js';
+export * from './key-store.js';
 export * from './keys.js';
 export * from './primitives.js';
 export * from './probe-options.js';

@@ -34,6 +34,12 @@ abstract class SecretMaterial {
   /** Process-unique number, for logs and slot bookkeeping; carries no key information. */
   readonly id: number = nextKeyId++;
   abstract readonly kind: string;
+  /**
+   * Set when the private part lives in a device (broker, kernel keyring): this
+   * object then holds only the public key and the reference; its secret fields
+   * are zero. See {@link heldPrivateKey}.
+   */
+  held?: HeldKeyRef;
   toJSON(): { kind: string; id: number } {
     return { kind: this.kind, id: this.id };
   }
@@ -129,3 +135,38 @@ export type KeyPairMaterial =
   | { readonly kind: 'rsa'; readonly privateKey: RsaPrivateKeyMaterial }
   | { readonly kind: 'ec'; readonly privateKey: EcPrivateKeyMaterial }
   | { readonly kind: 'okp'; readonly privateKey: OkpPrivateKeyMaterial };
+
+/**
+ * Device-held keys (COORDINATION.md section 8): a private key whose private part
+ * lives in a device (the `broker:` device's broker, a kernel keyring) and never in
+ * this process. The request carries the reference; the job queue pins the job to
+ * the holding device (`PrimitiveExecutor` option `device`); capabilities without
+ * `keyStorage: ['held']` refuse it; subtle's exportKey refuses it (non-extractable).
+ */
+export interface HeldKeyRef {
+  /** `DeviceInfo.id` of the device that holds the private part. */
+  readonly device: string;
+  /** The device's reference to the key (a broker handle, a keyring serial): opaque to core. */
+  readonly handle: string;
+  /** Set by the holding device when the key is destroyed or its holder went away. */
+  destroyed?: boolean;
+}
+
+/**
+ * A private-key object carrying only `publicKey` and a device reference: what a
+ * `KeyStore` (core/driver/device.ts) returns. Its secret fields are zero.
+ */
+export function heldPrivateKey(publicKey: PublicKeyMaterial, ref: HeldKeyRef): PrivateKeyMaterial {
+  let key: PrivateKeyMaterial;
+  if (publicKey.kind === 'rsa-public')
+    key = new RsaPrivateKeyMaterial(publicKey.n, publicKey.e, 0n, 0n, 0n, 0n, 0n, 0n);
+  else if (publicKey.kind === 'ec-public') key = new EcPrivateKeyMaterial(publicKey.curve, 0n, publicKey);
+  else key = new OkpPrivateKeyMaterial(publicKey.curve, new Uint8Array(32), publicKey);
+  key.held = ref;
+  return key;
+}
+
+/** The device reference of a device-held private key, or undefined for key material held here. */
+export function heldRefOf(key: unknown): HeldKeyRef | undefined {
+  return key instanceof SecretMaterial ? key.held : undefined;
+}
