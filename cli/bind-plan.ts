@@ -8,9 +8,10 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type NativePciFunctionInfo, normalizeAddress, readPciFunction } from 'pcie-mmio';
+import { hex4 } from '../core/encoding/bytes.js';
 import type { Registry } from '../index.js';
 import { UsageError } from './exit-codes.js';
-import { hex4, isCryptoDevice, USER_SPACE_DRIVERS } from './hardware.js';
+import { isCryptoDevice, USER_SPACE_DRIVERS } from './hardware.js';
 
 export type BindTarget = 'vfio' | 'uio';
 

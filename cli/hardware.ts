@@ -5,6 +5,7 @@
  */
 
 import { listPciFunctions, type NativePciFunctionInfo } from 'pcie-mmio';
+import { hex4 } from '../core/encoding/bytes.js';
 import type { Registry } from '../index.js';
 
 /** Kernel drivers that hand a function to user space (what `pkaccel bind` binds to). */
@@ -36,8 +37,6 @@ export interface HardwareFunction {
   /** The device spec that opens it. */
   readonly spec: string;
 }
-
-export const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 
 /** A crypto device: an encryption controller by class code, or one a pkaccel driver claims. */
 export function isCryptoDevice(info: NativePciFunctionInfo, registry: Registry): boolean {

@@ -14,6 +14,7 @@
 import type { Device, Driver, DriverRole, PciDriver, VirtualDriver } from '../driver/device.js';
 import { InvalidInputError, UnsupportedError } from '../driver/errors.js';
 import { type ProbeOptionSchema, trackProbeOptions } from '../driver/probe-options.js';
+import { hex4 } from '../encoding/bytes.js';
 import type { DeviceSpec, PciFunction, PciFunctionInfo, PciIdentity, Platform } from '../platform/pci.js';
 import { parseDeviceSpec } from '../platform/pci.js';
 
@@ -373,10 +374,6 @@ export class Registry {
     for (const p of this.#platforms) for (const x of p.schemes) s.add(x);
     return [...s];
   }
-}
-
-function hex4(n: number): string {
-  return n.toString(16).padStart(4, '0');
 }
 
 /**
