@@ -1,12 +1,17 @@
 /**
  * What the software provider offers: every primitive, every parameter pkaccel
- * knows. OpenSSL caps RSA moduli at 16384 bits; 512 is the smallest it will
- * build a key for.
+ * knows. RSA moduli: RSA_MODULUS_BITS (512–16384, OpenSSL's range), the one
+ * limit core/algorithms checks keys against too.
  */
 
-import type { Capability, EcCurveName, HashName } from '../../core/driver/index.js';
+import {
+  type Capability,
+  type EcCurveName,
+  type HashName,
+  RSA_MODULUS_BITS,
+} from '../../core/driver/index.js';
 
-const RSA_BITS = { min: 512, max: 16384 } as const;
+const RSA_BITS = RSA_MODULUS_BITS;
 const HASHES: readonly HashName[] = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
 const CURVES: readonly EcCurveName[] = ['P-256', 'P-384', 'P-521'];
 

@@ -12,6 +12,7 @@ import {
   type KeygenSpec,
   type KeyPairMaterial,
   OkpPrivateKeyMaterial,
+  RSA_MODULUS_BITS,
   RsaPrivateKeyMaterial,
 } from '../../core/driver/index.js';
 import { OPENSSL_CURVE } from './key-objects.js';
@@ -48,8 +49,9 @@ function checkSpec(spec: KeygenSpec): void {
   if (e < 3n || e % 2n === 0n || e > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new InvalidInputError('keygen: the RSA public exponent must be odd, at least 3 and below 2^53');
   }
-  if (!Number.isInteger(spec.bits) || spec.bits < 512 || spec.bits > 16384) {
-    throw new InvalidInputError(`keygen: ${spec.bits}-bit RSA keys are outside 512–16384`);
+  const { min, max } = RSA_MODULUS_BITS;
+  if (!Number.isInteger(spec.bits) || spec.bits < min || spec.bits > max) {
+    throw new InvalidInputError(`keygen: ${spec.bits}-bit RSA keys are outside ${min}–${max}`);
   }
 }
 
