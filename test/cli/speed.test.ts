@@ -116,6 +116,7 @@ describe('pkaccel speed --json', () => {
     const r = find('ed25519', 'sim:ring', 1);
     expect(r.status).toBe('unsupported');
     expect(r.opsPerSecond).toBeUndefined();
+    expect((r as { reason?: string }).reason).toMatch(/\S/); // a skipped row says why
   });
 });
 

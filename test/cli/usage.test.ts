@@ -33,6 +33,11 @@ describe('pkaccel usage', () => {
       ['sim:nosuchmodel', /nosuchmodel/],
       ['sim:ring?engines=abc', /engines.*abc/],
       ['software?workers=0', /workers.*0/],
+      [
+        'sim:ring?engins=8',
+        /unknown option "engins"; valid options: .*engines \(simulated ring card\); .*poll.*\(ring driver\)/,
+      ],
+      ['software?worker=2', /unknown option "worker"; valid options: workers, /],
       ['', /empty/],
       ['sim:ring,', /empty device spec/],
     ];
