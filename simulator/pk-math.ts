@@ -254,10 +254,28 @@ export function ecdsaVerify(
   const u1 = mod(z * w, curve.n);
   const u2 = mod(r * w, curve.n);
   const Q = { x: qx, y: qy };
-  // P-256: OpenSSL's multiplications and one addition (2–3× faster); otherwise Shamir's trick in core/math.
-  const point = OPENSSL_FAST.has(curve.name)
-    ? ecAdd(curve, multiply(curve, u1), multiply(curve, u2, Q))
-    : ecMultiplyDouble(curve, u1, u2, Q);
+  if (OPENSSL_FAST.has(curve.name)) return verifyByOpenSsl(curve, u1, u2, Q, r);
+  const point = ecMultiplyDouble(curve, u1, u2, Q);
   if (point === null) return { kind: 'infinity' };
   return { kind: 'point', valid: mod(point.x, curve.n) === r, x: point.x };
+}
+
+/**
+ * x(u1·G + u2·Q) as x(u2·(Q + t·G)) with t = u1/u2 mod n (u2 = r/s is never 0):
+ * OpenSSL's fixed-base multiplication gives t·G whole, one affine addition in
+ * bigint, and OpenSSL's variable-base multiplication gives only the x we need —
+ * no square root to recover a y, which made a witness cost several signatures.
+ */
+function verifyByOpenSsl(
+  curve: CurveParams,
+  u1: bigint,
+  u2: bigint,
+  Q: EcPoint,
+  r: bigint,
+): EcdsaVerification {
+  const t = mod(u1 * modInv(u2, curve.n), curve.n);
+  const base = t === 0n ? Q : ecAdd(curve, multiply(curve, t), Q);
+  if (base === null) return { kind: 'infinity' };
+  const x = sharedX(curve, u2, base);
+  return { kind: 'point', valid: mod(x, curve.n) === r, x };
 }
