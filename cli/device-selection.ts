@@ -21,9 +21,9 @@ import {
 import type { CommandContext } from './context.js';
 import { UsageError } from './exit-codes.js';
 
-/** The selection as the CLI prints it: `source` says `--devices` for the option. */
-export interface CliDeviceSelection extends Omit<DeviceSelection, 'source'> {
-  readonly source: '--devices' | 'PKACCEL_DEVICES' | 'auto';
+/** Where the list came from, as a person reads it: the option's name for `devices`. */
+export function sourceLabel(selection: DeviceSelection): string {
+  return selection.source === 'devices' ? '--devices' : selection.source;
 }
 
 /** Turn an InvalidInputError (a spec the registry refused) into a usage error; anything else as it is. */
@@ -35,16 +35,15 @@ export function asUsageError(error: unknown): unknown {
 export async function selectDevices(
   ctx: CommandContext,
   option: readonly string[] | undefined,
-): Promise<CliDeviceSelection> {
+): Promise<DeviceSelection> {
   try {
-    const selection = await resolveDeviceSelection({
+    return await resolveDeviceSelection({
       devices: option === undefined ? undefined : option.join(','),
       registry: ctx.registry,
       env: ctx.env,
       signal: ctx.signal,
       simulateWhenNoCard: true,
     });
-    return { ...selection, source: selection.source === 'devices' ? '--devices' : selection.source };
   } catch (error) {
     throw asUsageError(error);
   }
@@ -77,7 +76,7 @@ export async function openSelected(
 }
 
 /** The note a command prints about its device list (to stderr, so --json output stays parseable). */
-export function selectionNote(ctx: CommandContext, selection: CliDeviceSelection): string | undefined {
+export function selectionNote(ctx: CommandContext, selection: DeviceSelection): string | undefined {
   if (selection.usedSimulatorFallback)
     return `no accelerator card found: using the simulator (${selection.simulated.join(', ')}) (results are the simulated cards', not a real card's)`;
   const fallback = ctx.registry.fallbackDriver()?.scheme;

@@ -8,7 +8,7 @@ import { addonStatus } from 'pcie-mmio';
 import type { Capability } from '../../index.js';
 import { summarizeCapabilities } from '../capability-summary.js';
 import { type CommandContext, messageOf, printJson, sysfsRootOf } from '../context.js';
-import { openSelected, selectDevices, selectionNote } from '../device-selection.js';
+import { openSelected, selectDevices, selectionNote, sourceLabel } from '../device-selection.js';
 import { EXIT_FAILURE, EXIT_OK } from '../exit-codes.js';
 import { type HardwareFunction, scanHardware } from '../hardware.js';
 import { renderTable } from '../table.js';
@@ -135,7 +135,7 @@ export async function runDevices(ctx: CommandContext, options: DevicesOptions): 
   else lines.push(hardwareTable(ctx, hardware));
   lines.push(
     '',
-    style.bold(`Configured devices (from ${selection.source})`),
+    style.bold(`Configured devices (from ${sourceLabel(selection)})`),
     configuredTable(ctx, configured),
   );
   ctx.io.out(`${lines.join('\n')}\n`);

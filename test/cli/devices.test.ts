@@ -61,7 +61,7 @@ describe('pkaccel devices', () => {
     expect(out.hardware[1]).toMatchObject({ usable: true, mode: 'sysfs' });
     expect(out.hardware[1]!.bindCommand).toBeUndefined();
     expect(out.selection).toEqual({
-      source: '--devices',
+      source: 'devices',
       specs: ['software', 'sim:ring'],
       cards: 0,
       simulated: [],
