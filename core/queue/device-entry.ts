@@ -19,6 +19,7 @@ import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
 import type { JobRecord } from './job.js';
 import { Lane, type LaneOwner } from './lane.js';
 import { LatencyModel } from './latency.js';
+import { ServiceModel } from './service-time.js';
 
 /** What kind of fault a device showed. */
 export type DeviceFaultKind =
@@ -61,8 +62,10 @@ export class DeviceEntry {
   /** Removed from the queue (removeDevice or close). */
   removed = false;
   unsubscribe: () => void = () => {};
+  /** Service time and unloaded latency per operation class, learned for the scheduler (service-time.ts). */
+  readonly service = new ServiceModel();
   /** Completion latency per operation class over all its queue pairs (each lane's model feeds it). */
-  readonly latency = new LatencyModel();
+  readonly latency = new LatencyModel(undefined, this.service);
   /** Set by `laneForNext`: in flight ÷ capacity over the open lanes. */
   load = 0;
   /** Where the device is in recovery (see RecoveryState). */

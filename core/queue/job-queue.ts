@@ -494,6 +494,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     const scheduler = this.#scheduler;
     const touched = this.#touched;
     const skipped = this.#skipped;
+    scheduler.beginPass();
     while (this.#backlogCount > skipped.length) {
       const record = this.#backlog.shift();
       if (record === undefined) break;

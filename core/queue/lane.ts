@@ -327,7 +327,12 @@ export class Lane<D> implements SlotHolder {
       this.#owner.recycle(record);
       return;
     }
-    this.latency.observe(record.request, this.#harvestTime - record.dispatchedAt);
+    this.latency.observe(
+      record.request,
+      this.#harvestTime - record.dispatchedAt,
+      record.aheadJobs,
+      record.aheadMs,
+    );
     if (record.dispatchedAt > this.lastCompletedDispatch) this.lastCompletedDispatch = record.dispatchedAt;
     if (this.#owner.observing) {
       const now = this.#harvestTime;

@@ -11,6 +11,7 @@
  */
 
 import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
+import type { ServiceModel } from './service-time.js';
 
 /** Weight of a new sample. 1/8: about the last dozen completions of the class count. */
 export const EWMA_WEIGHT = 1 / 8;
@@ -96,17 +97,24 @@ export class LatencyModel {
   /** The device's model: every sample goes there too, and it answers for a class this queue pair has not seen. */
   readonly parent: LatencyModel | undefined;
 
-  constructor(parent?: LatencyModel) {
+  /** The device's service-time model (scheduler, issue 14): fed with each sample and what was predicted ahead of it. */
+  readonly service: ServiceModel | undefined;
+
+  constructor(parent?: LatencyModel, service?: ServiceModel) {
     this.parent = parent;
+    this.service = service;
   }
 
-  /** Record one completion of `request` that took `ms` from doorbell to harvest. */
-  observe(request: PrimitiveRequest, ms: number): void {
-    this.observeClass(operationClass(request), ms);
+  /**
+   * Record one completion of `request` that took `ms` from doorbell to harvest; `aheadJobs`
+   * and `aheadMs` are what the scheduler saw ahead of it at dispatch (JobRecord).
+   */
+  observe(request: PrimitiveRequest, ms: number, aheadJobs = 0, aheadMs = -1): void {
+    this.observeClass(operationClass(request), ms, aheadJobs, aheadMs);
   }
 
   /** Record one completion of class `key` (operationClass) that took `ms`. */
-  observeClass(key: number, ms: number): void {
+  observeClass(key: number, ms: number, aheadJobs = 0, aheadMs = -1): void {
     let c = this.#classes.get(key);
     if (c === undefined) {
       c = { mean: 0, deviation: 0, samples: 0 };
@@ -114,7 +122,8 @@ export class LatencyModel {
     }
     update(c, ms);
     update(this.overall, ms);
-    this.parent?.observeClass(key, ms);
+    this.service?.observe(key, ms, aheadJobs, aheadMs);
+    this.parent?.observeClass(key, ms, aheadJobs, aheadMs);
   }
 
   /** The learned latency of a class key (operationClass), if any sample was seen. */

@@ -1,12 +1,39 @@
 /**
- * Choosing a queue pair for a job. Among the devices in service whose
- * capabilities cover the job (any of its alternatives, for runFirst), and that
- * have room, the best is, in order of importance:
- *  1. not the device that last failed this job (retries go elsewhere first);
- *  2. not a fallback device (software runs only what the cards have no room for);
- *  3. of higher priority (the driver's);
- *  4. holding the job's private key in a key slot (affinity);
- *  5. least loaded (in flight ÷ capacity).
+ * Choosing a queue pair for a job: scheduling by expected completion time (issue 14).
+ *
+ * For each device in service whose capabilities cover the job (any of its
+ * alternatives, for runFirst) — full or not — the scheduler estimates when a new
+ * job of the job's operation class (op + key size / curve) would finish there:
+ *
+ *   ECT = max(floor_c, (jobs in flight + jobs already waiting for it) × meanCost + cost_c)
+ *         + cost_c × KEY_LOAD_COST when the device has key slots and does not hold the key
+ *
+ * - `cost_c`: device time per job of the class at saturation (1 / throughput), and
+ *   `floor_c`: the unloaded latency including transfer (doorbell, DMA or register
+ *   writes, interrupt, harvest), both learned per device from completions
+ *   (service-time.ts: Little's law per job, so latency that is only queueing is not
+ *   taken for slowness, and an underfed card is not judged slow). `meanCost`: the
+ *   mean cost of the jobs dispatched to the device (the work one job in flight
+ *   stands for, whatever its class). A driver may seed a class with a hint.
+ * - A device with no figure for the class yet is assumed as good as the best device
+ *   that has one (so it gets work and learns); when no capable device has a figure
+ *   (cold start), the static order of earlier versions decides: not a fallback,
+ *   higher priority, key affinity, least loaded.
+ * - The job goes to the device with the lowest ECT. If that device has room, it gets
+ *   the job now; if it is full, the job waits in the backlog for it (`reason`
+ *   'wait') and counts as work ahead of the device for the rest of this pass over
+ *   the backlog (`beginPass`), so later jobs spill to the next best device exactly
+ *   when waiting would finish later than running there. At saturation this gives
+ *   each device work in proportion to its throughput; at low load, the job goes
+ *   where it finishes first (the lowest unloaded latency).
+ * - Ties (ECTs within TIE of each other): not the device that last failed the job,
+ *   then not a fallback, then priority, affinity, load. The retry rule stays first
+ *   of all: a retry avoids the device that last failed the job whatever the ECT.
+ * - The fallback device (driver role 'fallback', the software provider) is scheduled
+ *   like any device by its own measured rate; `fallback` keeps its meaning for
+ *   failover (it is opened to take over the jobs of failed devices) and as a tie-break.
+ * - Devices out of service (recovery: reset, self-test, backoff, absent) get nothing;
+ *   one resetting by itself makes the job wait, as before.
  * Within the device, see DeviceEntry.laneForNext.
  */
 
@@ -14,6 +41,7 @@ import { privateKeyOf } from '../driver/primitives.js';
 import type { DeviceEntry } from './device-entry.js';
 import type { JobRecord } from './job.js';
 import type { Lane } from './lane.js';
+import { operationClass } from './latency.js';
 
 /** Why `pick` found no lane. */
 export type NoLane =
@@ -22,22 +50,44 @@ export type NoLane =
   /** No device in service (or coming back) can do the job. */
   | 'none';
 
+/** ECTs within this fraction of each other are a tie (decided by the static order). */
+export const TIE = 0.05;
+/** What a key-slot miss costs, in jobs of the class (the key is loaded before the job runs). */
+export const KEY_LOAD_COST = 1;
+
 export class Scheduler {
   readonly #devices: readonly DeviceEntry[];
   /** Set when `pick` returns null. */
   reason: NoLane = 'none';
+  /** Jobs that chose to wait for a full device in this pass over the backlog. */
+  readonly #reserved = new Map<DeviceEntry, number>();
+  // Candidates of one pick (reused arrays).
+  readonly #entries: DeviceEntry[] = [];
+  readonly #lanes: (Lane<DeviceEntry> | undefined)[] = [];
+  readonly #alts: number[] = [];
+  readonly #affinity: boolean[] = [];
+  readonly #ect: number[] = [];
+  readonly #cost: number[] = [];
+  readonly #ahead: number[] = [];
+  readonly #jobs: number[] = [];
 
   constructor(devices: readonly DeviceEntry[]) {
     this.#devices = devices;
   }
 
+  /** A new pass over the backlog starts: forget which jobs waited for which device. */
+  beginPass(): void {
+    if (this.#reserved.size > 0) this.#reserved.clear();
+  }
+
   /** The lane for the job, with `record.altIndex` set to the alternative it will run; or null and `reason`. */
   pick(record: JobRecord): Lane<DeviceEntry> | null {
     const devices = this.#devices;
-    let best: Lane<DeviceEntry> | null = null;
-    let bestEntry: DeviceEntry | null = null;
-    let bestAlt = 0;
-    let bestAffinity = false;
+    const entries = this.#entries;
+    const lanes = this.#lanes;
+    const alts = this.#alts;
+    const affinities = this.#affinity;
+    let n = 0;
     let capable = false;
     let key: ReturnType<typeof privateKeyOf> | null = null;
     for (let i = 0; i < devices.length; i++) {
@@ -62,39 +112,162 @@ export class Scheduler {
       if (alt < 0) continue;
       capable = true;
       const lane = entry.laneForNext();
-      if (lane === undefined) continue;
       let affinity = false;
       if (entry.device.keySlots !== undefined) {
         if (key === null) key = privateKeyOf(record.probeOf(alt));
         affinity = key !== undefined && entry.holds(key);
       }
-      if (bestEntry === null || better(entry, affinity, bestEntry, bestAffinity, record.avoid)) {
-        best = lane;
-        bestEntry = entry;
-        bestAlt = alt;
-        bestAffinity = affinity;
+      entries[n] = entry;
+      lanes[n] = lane;
+      alts[n] = alt;
+      affinities[n] = affinity;
+      n++;
+    }
+    const chosen = n === 0 ? -1 : n === 1 ? this.#single(record) : this.#choose(record, n);
+    entries.fill(undefined as never, 0, n);
+    if (chosen >= 0) {
+      const lane = lanes[chosen];
+      lanes.fill(undefined, 0, n);
+      if (lane !== undefined) {
+        record.altIndex = alts[chosen]!;
+        return lane;
       }
-    }
-    if (best !== null) {
-      record.altIndex = bestAlt;
-      return best;
-    }
+    } else lanes.fill(undefined, 0, n);
     this.reason = capable ? 'wait' : 'none';
     return null;
   }
+
+  /** One candidate: it runs the job if it has room; record what was ahead for learning. */
+  #single(record: JobRecord): number {
+    const entry = this.#entries[0]!;
+    if (this.#lanes[0] === undefined) return -1;
+    const key = operationClass(record.probeOf(this.#alts[0]!));
+    const figures = entry.service.of(key);
+    const jobs = occupied(entry);
+    record.aheadJobs = jobs;
+    if (figures === undefined) {
+      record.aheadMs = -1;
+    } else {
+      record.aheadMs = jobs * (entry.service.meanCost || figures.cost);
+      entry.service.dispatched(figures.cost);
+    }
+    return 0;
+  }
+
+  #choose(record: JobRecord, n: number): number {
+    const entries = this.#entries;
+    const lanes = this.#lanes;
+    const alts = this.#alts;
+    const ect = this.#ect;
+    const costs = this.#cost;
+    const aheads = this.#ahead;
+    const jobsAhead = this.#jobs;
+    // Known figures: the best floor and cost among devices that have one (for those without).
+    let bestFloor = Number.POSITIVE_INFINITY;
+    let bestCost = Number.POSITIVE_INFINITY;
+    let lastAlt = -1;
+    let cls = 0;
+    for (let i = 0; i < n; i++) {
+      const alt = alts[i]!;
+      if (alt !== lastAlt) {
+        cls = operationClass(record.probeOf(alt));
+        lastAlt = alt;
+      }
+      const figures = entries[i]!.service.of(cls);
+      if (figures === undefined) {
+        costs[i] = -1;
+        ect[i] = -1;
+        continue;
+      }
+      costs[i] = figures.cost;
+      ect[i] = figures.floor; // the floor, for now
+      if (figures.floor < bestFloor) bestFloor = figures.floor;
+      if (figures.cost < bestCost) bestCost = figures.cost;
+    }
+    const known = bestCost !== Number.POSITIVE_INFINITY;
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      const entry = entries[i]!;
+      const jobs = occupied(entry) + (this.#reserved.get(entry) ?? 0);
+      jobsAhead[i] = jobs;
+      if (!known) {
+        aheads[i] = -1;
+        if (lanes[i] !== undefined && (best < 0 || staticBetter(this, i, best, record.avoid))) best = i;
+        continue;
+      }
+      let cost = costs[i]!;
+      let floor = ect[i]!;
+      if (cost < 0) {
+        cost = bestCost;
+        floor = bestFloor;
+        costs[i] = cost;
+      }
+      const ahead = jobs * (entry.service.meanCost || cost);
+      aheads[i] = ahead;
+      let t = Math.max(floor, ahead + cost);
+      if (entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
+      ect[i] = t;
+      if (best < 0 || ectBetter(this, i, best, record.avoid)) best = i;
+    }
+    if (best < 0) return -1;
+    const entry = entries[best]!;
+    if (lanes[best] === undefined) {
+      // Waiting for this full device finishes first: the job stays in the backlog, counted ahead of it.
+      this.#reserved.set(entry, (this.#reserved.get(entry) ?? 0) + 1);
+      return best;
+    }
+    record.aheadJobs = jobsAhead[best]!;
+    record.aheadMs = aheads[best]!;
+    if (known) entry.service.dispatched(costs[best]!);
+    return best;
+  }
+
+  /** For the comparisons: candidate i's figures. */
+  entryAt(i: number): DeviceEntry {
+    return this.#entries[i]!;
+  }
+  affinityAt(i: number): boolean {
+    return this.#affinity[i]!;
+  }
+  ectAt(i: number): number {
+    return this.#ect[i]!;
+  }
 }
 
-function better(
-  a: DeviceEntry,
-  aAffinity: boolean,
-  b: DeviceEntry,
-  bAffinity: boolean,
-  avoid: string | null,
-): boolean {
+/** Jobs holding a tag on the device (this tick's batch and in flight), over its open lanes. */
+function occupied(entry: DeviceEntry): number {
+  const lanes = entry.lanes;
+  let sum = 0;
+  for (let i = 0; i < lanes.length; i++) sum += lanes[i]!.occupied;
+  return sum;
+}
+
+/** Lower expected completion time; ties (within TIE) by the static order. The retry rule comes first. */
+function ectBetter(s: Scheduler, a: number, b: number, avoid: string | null): boolean {
+  const ea = s.entryAt(a);
+  const eb = s.entryAt(b);
   if (avoid !== null) {
-    const aAvoided = a.id === avoid;
-    if (aAvoided !== (b.id === avoid)) return !aAvoided;
+    const aAvoided = ea.id === avoid;
+    if (aAvoided !== (eb.id === avoid)) return !aAvoided;
   }
+  const ta = s.ectAt(a);
+  const tb = s.ectAt(b);
+  if (Math.abs(ta - tb) > TIE * Math.min(ta, tb)) return ta < tb;
+  return staticOrder(ea, s.affinityAt(a), eb, s.affinityAt(b));
+}
+
+/** The cold-start order (no figure for the class on any capable device). */
+function staticBetter(s: Scheduler, a: number, b: number, avoid: string | null): boolean {
+  const ea = s.entryAt(a);
+  const eb = s.entryAt(b);
+  if (avoid !== null) {
+    const aAvoided = ea.id === avoid;
+    if (aAvoided !== (eb.id === avoid)) return !aAvoided;
+  }
+  return staticOrder(ea, s.affinityAt(a), eb, s.affinityAt(b));
+}
+
+function staticOrder(a: DeviceEntry, aAffinity: boolean, b: DeviceEntry, bAffinity: boolean): boolean {
   if (a.fallback !== b.fallback) return !a.fallback;
   if (a.priority !== b.priority) return a.priority > b.priority;
   if (aAffinity !== bAffinity) return aAffinity;
