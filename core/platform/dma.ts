@@ -17,6 +17,7 @@ export interface DmaBuffer {
   free(): void;
 }
 
+/** How a DMA buffer is allocated. */
 export interface DmaAllocateOptions {
   /** Alignment of the bus address in bytes (a power of two; default 64). */
   readonly align?: number;

@@ -10,15 +10,21 @@
 export interface Mmio {
   /** Size of the window in bytes. */
   readonly size: number;
+  /** An unsigned 8-bit value. */
   read8(offset: number): number;
+  /** An unsigned 16-bit value. */
   read16(offset: number): number;
   /** An unsigned 32-bit value. */
   read32(offset: number): number;
+  /** An unsigned 64-bit value. */
   read64(offset: number): bigint;
+  /** `value` is taken modulo 2^8. */
   write8(offset: number, value: number): void;
+  /** `value` is taken modulo 2^16. */
   write16(offset: number, value: number): void;
   /** `value` is taken modulo 2^32 (negative numbers are their two's complement). */
   write32(offset: number, value: number): void;
+  /** `value` is taken modulo 2^64. */
   write64(offset: number, value: bigint): void;
   /** Copy `target.length` bytes from the window at `offset` into `target`. */
   readBlock(offset: number, target: Uint8Array): void;

@@ -10,12 +10,17 @@ import type { Mmio } from './mmio.js';
 
 /** The identity registers of a PCI function. */
 export interface PciIdentity {
+  /** The vendor ID (config offset 0x00). */
   readonly vendorId: number;
+  /** The device ID (config offset 0x02). */
   readonly deviceId: number;
+  /** The subsystem vendor ID (config offset 0x2c). */
   readonly subsystemVendorId: number;
+  /** The subsystem ID (config offset 0x2e). */
   readonly subsystemDeviceId: number;
   /** The 24-bit class code (base class, subclass, programming interface). */
   readonly classCode: number;
+  /** The revision ID (config offset 0x08). */
   readonly revision: number;
 }
 
@@ -27,21 +32,29 @@ export interface PciFunctionInfo extends PciIdentity {
   readonly kernelDriver?: string;
   /** IOMMU group number, if the function is in one (native only). */
   readonly iommuGroup?: number;
+  /** The NUMA node the function is attached to, if the machine says (native only). */
   readonly numaNode?: number;
 }
 
 /** Config-space access (for capability walks such as virtio's, and INTx control). */
 export interface PciConfigSpace {
+  /** Bytes of config space that can be read (256, or 4096 for PCIe extended config space). */
   readonly size: number;
+  /** An unsigned 8-bit value at `offset`. */
   read8(offset: number): number;
+  /** An unsigned 16-bit value at `offset` (little-endian, aligned). */
   read16(offset: number): number;
+  /** An unsigned 32-bit value at `offset` (little-endian, aligned). */
   read32(offset: number): number;
+  /** Write 16 bits at `offset` (the command register, MSI-X control). */
   write16(offset: number, value: number): void;
+  /** Write 32 bits at `offset`. */
   write32(offset: number, value: number): void;
 }
 
 /** How interrupts are delivered on this function; a driver asks for vectors within this. */
 export interface IrqSupport {
+  /** The interrupt mechanism: MSI-X, MSI, legacy INTx, or none (poll). */
   readonly kind: 'msix' | 'msi' | 'intx' | 'none';
   /** How many vectors can be opened (1 for INTx). */
   readonly vectors: number;
@@ -49,12 +62,15 @@ export interface IrqSupport {
 
 /** An opened PCI function: everything a hardware driver touches. */
 export interface PciFunction {
+  /** Its identity and address. */
   readonly info: PciFunctionInfo;
+  /** Its config space. */
   readonly config: PciConfigSpace;
   /** Map BAR `index` as a register window. Throws if the BAR does not exist or is not memory. */
   bar(index: number): Mmio;
   /** DMA memory for this function (bus addresses valid for this device). */
   readonly dma: DmaAllocator;
+  /** The interrupts it can deliver. */
   readonly irqSupport: IrqSupport;
   /** Open interrupt vector `vector` (0-based; 0 for INTx). */
   openIrq(vector: number): Irq;
@@ -73,6 +89,7 @@ export interface PciFunction {
  * "sim" for the simulator) and can list what it has.
  */
 export interface Platform {
+  /** The platform's name ("native", "simulator"). */
   readonly name: string;
   /** The device-spec schemes this platform opens, e.g. ["pci"] or ["sim"]. */
   readonly schemes: readonly string[];
@@ -97,6 +114,7 @@ export interface DeviceSpec {
   readonly scheme: string;
   /** What follows the scheme's colon, without the query ("ring", "0000:03:00.0", ""). */
   readonly target: string;
+  /** The query string's options (`?engines=8&poll=5`); read them with `parseProbeOptions`. */
   readonly options: Readonly<Record<string, string>>;
 }
 
