@@ -35,7 +35,7 @@ import { ringDriver } from '../drivers/ring/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { windowDriver } from '../drivers/window/index.js';
 import { SimulatorPlatform } from '../simulator/platform.js';
-import { nullDevice } from './lib/null-device.js';
+import { nullDevice } from '../test/support/fake-device.js';
 
 /**
  * The queue's own cost is measured without the integrity gate: the null and timed engines

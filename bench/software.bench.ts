@@ -38,9 +38,9 @@ import {
 import { parseDeviceSpec } from '../core/platform/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { openAccelerator, Registry } from '../index.js';
+import { nullDevice } from '../test/support/fake-device.js';
 import { benchKeys, rsaMaterialFromJwk } from './lib/card-vs-subtle.js';
 import { type CeilingJob, ceilingOpsPerSecond } from './lib/ceiling.js';
-import { nullDevice } from './lib/null-device.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
 import type { Bench, BenchRow } from './lib/types.js';
 

@@ -9,7 +9,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Accelerator, openAccelerator } from '../../core/api/index.js';
 import { Registry } from '../../core/registry/registry.js';
-import { fakeDriver } from './fake-driver.js';
+import { fakeDriver } from '../support/fake-device.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsaJwk = rsa.privateKey.export({ format: 'jwk' });

@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, 
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PrimitiveRequest, PrimitiveValue } from '../../index.js';
 import { openAccelerator, registerDriver, UnsupportedError } from '../../index.js';
-import { fakeDriver } from './fake-driver.js';
+import { fakeDriver } from '../support/fake-device.js';
 
 /** The third-party card: X25519 only, computed with OpenSSL from the material it is handed. */
 function x25519(request: PrimitiveRequest): PrimitiveValue {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { openAccelerator } from '../../core/api/index.js';
 import type { Device, VirtualDriver } from '../../core/driver/index.js';
 import { Registry } from '../../core/registry/registry.js';
-import { expectedValue, FakeDevice, request } from './fake-device.js';
+import { expectedValue, FakeDevice, request } from '../support/fake-device.js';
 
 function registryWith(devices: Record<string, () => Device>): Registry {
   const registry = new Registry();

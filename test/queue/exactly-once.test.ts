@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeviceState, PkaccelError } from '../../core/driver/index.js';
 import { JobQueue } from '../../core/queue/index.js';
-import { type Behaviour, expectedValue, FakeDevice, request } from './fake-device.js';
+import { type Behaviour, expectedValue, FakeDevice, request } from '../support/fake-device.js';
 
 const behaviours: Behaviour[] = [
   'ok',

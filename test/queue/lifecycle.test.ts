@@ -3,7 +3,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { AbortedError, DeviceGoneError, TimeoutError } from '../../core/driver/index.js';
 import { JobQueue, type QueueEvent, type QueueStats } from '../../core/queue/index.js';
-import { expectedValue, FakeDevice, request, settle } from './fake-device.js';
+import { expectedValue, FakeDevice, request, settle } from '../support/fake-device.js';
 
 describe('timeouts', () => {
   it('fails a job that waits in the backlog past its deadline', async () => {

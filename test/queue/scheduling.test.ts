@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JobQueue } from '../../core/queue/index.js';
-import { expectedValue, FakeDevice, request, rsaKey, settle } from './fake-device.js';
+import { expectedValue, FakeDevice, request, rsaKey, settle } from '../support/fake-device.js';
 
 describe('scheduling', () => {
   it('sends a job only to a device whose capabilities cover its parameters', async () => {

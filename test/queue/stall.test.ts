@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { JobQueue } from '../../core/queue/index.js';
 import { LatencyModel, operationClass } from '../../core/queue/latency.js';
 import { type CryptoKeyPair, openAccelerator } from '../../index.js';
-import { expectedValue, FakeDevice, request, rsaKey } from './fake-device.js';
+import { expectedValue, FakeDevice, request, rsaKey } from '../support/fake-device.js';
 
 const RSA = {
   name: 'RSASSA-PKCS1-v1_5',
