@@ -44,7 +44,7 @@ module.exports = {
       severity: 'error',
       comment:
         'a hardware driver imports only core/driver, core/platform, core/encoding (ground floor) and its own folder; no node:crypto, no simulator',
-      from: { path: '^drivers/(?!software/)([^/]+)/' },
+      from: { path: '^drivers/(?!software/|broker/)([^/]+)/' },
       to: {
         pathNot: ['^core/driver/', '^core/platform/', '^core/encoding/', '^drivers/$1/'],
       },
@@ -53,8 +53,16 @@ module.exports = {
       name: 'hardware-driver-no-node-builtins',
       severity: 'error',
       comment: 'hardware drivers speak their card through the platform contracts only',
-      from: { path: '^drivers/(?!software/)' },
+      from: { path: '^drivers/(?!software/|broker/)' },
       to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'broker-driver-imports-contracts-and-node-only',
+      severity: 'error',
+      comment:
+        'the broker: client driver speaks frames over node:net: the contracts, core/encoding and its own folder (server/ may import its protocol codec)',
+      from: { path: '^drivers/broker/' },
+      to: { path: '^(core/(?!driver/|platform/|encoding/)|simulator/|native/|drivers/(?!broker/)|server/|cli/|index\\.ts)' },
     },
     {
       name: 'software-driver-imports-contracts-and-node-only',
@@ -75,7 +83,7 @@ module.exports = {
     {
       name: 'only-the-composition-root-imports-drivers-and-platforms',
       severity: 'error',
-      from: { pathNot: '^(index\\.ts|drivers/|simulator/|cli/|test/|bench/|selftest\\.ts)' },
+      from: { pathNot: '^(index\\.ts|drivers/|simulator/|cli/|server/|test/|bench/|selftest\\.ts)' },
       to: { path: '^(drivers/|simulator/)|node_modules/pcie-mmio' },
     },
     {

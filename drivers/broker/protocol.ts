@@ -1,0 +1,834 @@
+/**
+ * The broker protocol (docs/protocol.md): one fixed-length 56-byte frame header
+ * followed by at most four byte fields whose lengths the header gives. No
+ * pointers, no nested variable-length structures, no version negotiation: the
+ * client's first frame is a HELLO carrying the one protocol identifier, which the
+ * broker checks. Multi-byte integers are big-endian. Key material travels in
+ * fixed layouts (every component padded to one length). The only JSON is the
+ * capability list in HELLO and CAPS frames (not on the hot path).
+ *
+ * This module is imported by the `broker:` client driver and by the broker
+ * (server/); it holds no I/O.
+ */
+
+import {
+  type Capability,
+  type EcCurveName,
+  EcPrivateKeyMaterial,
+  type EcPublicKeyMaterial,
+  type HashName,
+  type KeyPairMaterial,
+  type OkpCurveName,
+  OkpPrivateKeyMaterial,
+  type OkpPublicKeyMaterial,
+  type PrimitiveOp,
+  type PrimitiveRequest,
+  type PrimitiveValue,
+  type PrivateKeyMaterial,
+  type PublicKeyMaterial,
+  RsaPrivateKeyMaterial,
+  type RsaPublicKeyMaterial,
+  type Witness,
+} from '../../core/driver/index.js';
+import { bigintToBytes, bytesToBigint } from '../../core/encoding/bytes.js';
+
+export const MAGIC = 0x504b4246; // "PKBF"
+export const HEADER_BYTES = 56;
+/** The most payload bytes (all four fields together) one frame may carry. */
+export const MAX_PAYLOAD = 256 * 1024;
+/** Checked once, in the client's HELLO. */
+export const PROTOCOL_ID = 'pkaccel-broker-frames-1';
+export const HANDLE_BYTES = 16;
+/** Longest error message carried in a frame. */
+export const MAX_MESSAGE = 1024;
+
+/** Frame types (byte 4). */
+export const FrameType = {
+  hello: 1,
+  caps: 2,
+  request: 3,
+  completion: 4,
+  error: 6,
+} as const;
+
+/** Operations (byte 5): the primitives, then the key-store operations. */
+export const OPS: readonly PrimitiveOp[] = [
+  'rsa-public',
+  'rsa-private',
+  'rsa-sign',
+  'rsa-verify',
+  'rsa-encrypt',
+  'rsa-decrypt',
+  'ecdsa-sign',
+  'ecdsa-verify',
+  'ec-mul',
+  'ecdh',
+  'eddsa-sign',
+  'eddsa-verify',
+  'x25519',
+  'keygen',
+];
+export const KeyOp = { import: 32, open: 33, destroy: 34, generate: 35, count: 36 } as const;
+
+/** flags (byte 6). */
+export const Flag = {
+  /** The request's private key is the broker-held key named by the handle field. */
+  held: 0x01,
+  /** A prehashed message travels in field 3. */
+  message: 0x02,
+  /** ec-mul: a point travels in field 2 (else scalar·G). */
+  point: 0x04,
+  /** ec-mul: the scalar is field 1 (a bigint), not a key. */
+  scalar: 0x08,
+  /** ecdsa-verify witness: the point at infinity. */
+  infinity: 0x10,
+} as const;
+
+export const ERROR_CODES = [
+  'unsupported',
+  'invalid-key',
+  'invalid-input',
+  'device-error',
+  'timeout',
+  'queue-full',
+  'device-gone',
+  'aborted',
+  'not-extractable',
+] as const;
+export type WireErrorCode = (typeof ERROR_CODES)[number];
+
+const CURVES: readonly (EcCurveName | OkpCurveName)[] = ['P-256', 'P-384', 'P-521', 'Ed25519', 'X25519'];
+const FIELD: Readonly<Record<EcCurveName, number>> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
+const HASHES: readonly HashName[] = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
+const SCHEMES = ['pkcs1-v1_5', 'pss', 'oaep'] as const;
+/** Key layout codes (byte 28). */
+export const KeyKind = {
+  none: 0,
+  rsaPublic: 1,
+  rsaPrivate: 2,
+  ecPublic: 3,
+  ecPrivate: 4,
+  okpPublic: 5,
+  okpPrivate: 6,
+} as const;
+const WITNESS = { 'ecdsa-verify': 1, 'rsa-verify': 2, 'ecdh-point': 3 } as const;
+
+/** A frame header and its four fields (views into the read buffer: copy what you keep). */
+export interface Frame {
+  type: number;
+  op: number;
+  flags: number;
+  status: number;
+  tag: number;
+  handle: Uint8Array;
+  keyKind: number;
+  curve: number;
+  scheme: number;
+  hash: number;
+  mgfHash: number;
+  msgHash: number;
+  witness: number;
+  param: number;
+  fields: [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+}
+
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
+
+const EMPTY = new Uint8Array(0);
+const ZERO_HANDLE = new Uint8Array(HANDLE_BYTES);
+
+export function emptyFrame(type: number): Frame {
+  return {
+    type,
+    op: 0,
+    flags: 0,
+    status: 0,
+    tag: 0,
+    handle: ZERO_HANDLE,
+    keyKind: 0,
+    curve: 0,
+    scheme: 0,
+    hash: 0,
+    mgfHash: 0,
+    msgHash: 0,
+    witness: 0,
+    param: 0,
+    fields: [EMPTY, EMPTY, EMPTY, EMPTY],
+  };
+}
+
+/** The encoded length of a frame. */
+export function frameBytes(frame: Frame): number {
+  const f = frame.fields;
+  return HEADER_BYTES + f[0].length + f[1].length + f[2].length + f[3].length;
+}
+
+/** Write `frame` at `offset` of `out` (which has room); returns the offset after it. */
+export function writeFrame(frame: Frame, out: Uint8Array, offset: number): number {
+  const view = new DataView(out.buffer, out.byteOffset + offset, HEADER_BYTES);
+  view.setUint32(0, MAGIC);
+  view.setUint8(4, frame.type);
+  view.setUint8(5, frame.op);
+  view.setUint8(6, frame.flags);
+  view.setUint8(7, frame.status);
+  view.setUint32(8, frame.tag >>> 0);
+  out.set(frame.handle.length === HANDLE_BYTES ? frame.handle : ZERO_HANDLE, offset + 12);
+  view.setUint8(28, frame.keyKind);
+  view.setUint8(29, frame.curve);
+  view.setUint8(30, frame.scheme);
+  view.setUint8(31, frame.hash);
+  view.setUint8(32, frame.mgfHash);
+  view.setUint8(33, frame.msgHash);
+  view.setUint8(34, frame.witness);
+  view.setUint8(35, 0);
+  view.setUint32(36, frame.param >>> 0);
+  let at = offset + HEADER_BYTES;
+  for (let i = 0; i < 4; i++) {
+    const field = frame.fields[i]!;
+    view.setUint32(40 + 4 * i, field.length);
+    out.set(field, at);
+    at += field.length;
+  }
+  return at;
+}
+
+/** Encode frames into one buffer (one write per tick). */
+export function encodeFrames(frames: readonly Frame[]): Uint8Array {
+  let total = 0;
+  for (const f of frames) total += frameBytes(f);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const f of frames) at = writeFrame(f, out, at);
+  return out;
+}
+
+/**
+ * Splits a byte stream into frames. `push` bytes as they arrive; it returns the
+ * complete frames (their fields are copies) and throws ProtocolError on a bad
+ * magic, an unknown type or a payload over MAX_PAYLOAD — the caller then closes
+ * the connection.
+ */
+export class FrameReader {
+  #buffer: Uint8Array = new Uint8Array(0);
+  #length = 0;
+
+  push(chunk: Uint8Array): Frame[] {
+    this.#append(chunk);
+    const frames: Frame[] = [];
+    let at = 0;
+    const buf = this.#buffer;
+    while (this.#length - at >= HEADER_BYTES) {
+      const view = new DataView(buf.buffer, buf.byteOffset + at, HEADER_BYTES);
+      if (view.getUint32(0) !== MAGIC) throw new ProtocolError('bad magic');
+      const type = view.getUint8(4);
+      if (type !== 1 && type !== 2 && type !== 3 && type !== 4 && type !== 6)
+        throw new ProtocolError(`unknown frame type ${type}`);
+      if (view.getUint8(35) !== 0) throw new ProtocolError('reserved byte not zero');
+      const lengths = [view.getUint32(40), view.getUint32(44), view.getUint32(48), view.getUint32(52)];
+      const payload = lengths[0]! + lengths[1]! + lengths[2]! + lengths[3]!;
+      if (payload > MAX_PAYLOAD) throw new ProtocolError(`payload of ${payload} bytes over ${MAX_PAYLOAD}`);
+      if (this.#length - at < HEADER_BYTES + payload) break;
+      let p = at + HEADER_BYTES;
+      const fields: Uint8Array[] = [];
+      for (const n of lengths) {
+        fields.push(n === 0 ? EMPTY : buf.slice(p, p + n));
+        p += n;
+      }
+      frames.push({
+        type,
+        op: view.getUint8(5),
+        flags: view.getUint8(6),
+        status: view.getUint8(7),
+        tag: view.getUint32(8),
+        handle: buf.slice(at + 12, at + 28),
+        keyKind: view.getUint8(28),
+        curve: view.getUint8(29),
+        scheme: view.getUint8(30),
+        hash: view.getUint8(31),
+        mgfHash: view.getUint8(32),
+        msgHash: view.getUint8(33),
+        witness: view.getUint8(34),
+        param: view.getUint32(36),
+        fields: fields as Frame['fields'],
+      });
+      at = p;
+    }
+    if (at > 0) {
+      buf.copyWithin(0, at, this.#length);
+      // Zero what moved down: the stream may carry private keys.
+      buf.fill(0, this.#length - at, this.#length);
+      this.#length -= at;
+    }
+    return frames;
+  }
+
+  #append(chunk: Uint8Array): void {
+    const need = this.#length + chunk.length;
+    if (need > this.#buffer.length) {
+      const grown = new Uint8Array(Math.max(need, this.#buffer.length * 2, 4096));
+      grown.set(this.#buffer.subarray(0, this.#length));
+      this.#buffer.fill(0);
+      this.#buffer = grown;
+    }
+    this.#buffer.set(chunk, this.#length);
+    this.#length = need;
+  }
+
+  /** Zero and drop what is buffered. */
+  clear(): void {
+    this.#buffer.fill(0);
+    this.#buffer = new Uint8Array(0);
+    this.#length = 0;
+  }
+}
+
+// ---- codes ----
+
+function code<T>(list: readonly T[], value: T, what: string): number {
+  const i = list.indexOf(value);
+  if (i < 0) throw new ProtocolError(`no wire code for ${what} ${String(value)}`);
+  return i + 1;
+}
+function fromCode<T>(list: readonly T[], c: number, what: string): T {
+  const v = list[c - 1];
+  if (v === undefined) throw new ProtocolError(`unknown ${what} code ${c}`);
+  return v;
+}
+function ecCurve(c: number): EcCurveName {
+  const curve = fromCode(CURVES, c, 'curve');
+  if (curve === 'Ed25519' || curve === 'X25519')
+    throw new ProtocolError(`${curve} is not a Weierstrass curve`);
+  return curve;
+}
+function okpCurve(c: number): OkpCurveName {
+  const curve = fromCode(CURVES, c, 'curve');
+  if (curve !== 'Ed25519' && curve !== 'X25519') throw new ProtocolError(`${curve} is not an OKP curve`);
+  return curve;
+}
+export function opCode(op: PrimitiveOp): number {
+  return code(OPS, op, 'operation');
+}
+export function opOf(c: number): PrimitiveOp {
+  return fromCode(OPS, c, 'operation');
+}
+
+// ---- keys: fixed layouts ----
+
+function byteLen(n: bigint): number {
+  return Math.max(1, Math.ceil(n.toString(16).length / 2));
+}
+function put(out: Uint8Array, at: number, v: bigint, len: number): void {
+  out.set(bigintToBytes(v, len), at);
+}
+
+/** Encode a key into field 0; sets keyKind and curve. */
+export function encodeKey(frame: Frame, key: PublicKeyMaterial | PrivateKeyMaterial): void {
+  switch (key.kind) {
+    case 'rsa-public': {
+      const L = byteLen(key.n);
+      const out = new Uint8Array(2 * L);
+      put(out, 0, key.n, L);
+      put(out, L, key.e, L);
+      frame.keyKind = KeyKind.rsaPublic;
+      frame.fields[0] = out;
+      return;
+    }
+    case 'rsa-private': {
+      if (key.otherPrimes.length > 0)
+        throw new ProtocolError('multi-prime RSA keys do not travel to a broker');
+      const L = byteLen(key.n);
+      const out = new Uint8Array(8 * L);
+      [key.n, key.e, key.d, key.p, key.q, key.dp, key.dq, key.qi].forEach((v, i) => {
+        put(out, i * L, v, L);
+      });
+      frame.keyKind = KeyKind.rsaPrivate;
+      frame.fields[0] = out;
+      return;
+    }
+    case 'ec-public': {
+      const F = FIELD[key.curve];
+      const out = new Uint8Array(2 * F);
+      put(out, 0, key.x, F);
+      put(out, F, key.y, F);
+      frame.keyKind = KeyKind.ecPublic;
+      frame.curve = code(CURVES, key.curve, 'curve');
+      frame.fields[0] = out;
+      return;
+    }
+    case 'ec-private': {
+      const F = FIELD[key.curve];
+      const out = new Uint8Array(3 * F);
+      put(out, 0, key.d, F);
+      put(out, F, key.publicKey.x, F);
+      put(out, 2 * F, key.publicKey.y, F);
+      frame.keyKind = KeyKind.ecPrivate;
+      frame.curve = code(CURVES, key.curve, 'curve');
+      frame.fields[0] = out;
+      return;
+    }
+    case 'okp-public': {
+      frame.keyKind = KeyKind.okpPublic;
+      frame.curve = code(CURVES, key.curve, 'curve');
+      frame.fields[0] = Uint8Array.from(key.x);
+      return;
+    }
+    case 'okp-private': {
+      const out = new Uint8Array(64);
+      out.set(key.d, 0);
+      out.set(key.publicKey.x, 32);
+      frame.keyKind = KeyKind.okpPrivate;
+      frame.curve = code(CURVES, key.curve, 'curve');
+      frame.fields[0] = out;
+      return;
+    }
+  }
+}
+
+/** Decode field 0 by keyKind/curve. */
+export function decodeKey(frame: Frame): PublicKeyMaterial | PrivateKeyMaterial {
+  const b = frame.fields[0];
+  switch (frame.keyKind) {
+    case KeyKind.rsaPublic: {
+      if (b.length < 2 || b.length % 2 !== 0) throw new ProtocolError('bad RSA public key length');
+      const L = b.length / 2;
+      const n = bytesToBigint(b.subarray(0, L));
+      const e = bytesToBigint(b.subarray(L));
+      if (n === 0n || e === 0n) throw new ProtocolError('zero RSA key component');
+      return { kind: 'rsa-public', n, e, bits: n.toString(2).length } satisfies RsaPublicKeyMaterial;
+    }
+    case KeyKind.rsaPrivate: {
+      if (b.length < 8 || b.length % 8 !== 0) throw new ProtocolError('bad RSA private key length');
+      const L = b.length / 8;
+      const v = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => bytesToBigint(b.subarray(i * L, (i + 1) * L)));
+      if (v[0] === 0n || v[1] === 0n) throw new ProtocolError('zero RSA key component');
+      return new RsaPrivateKeyMaterial(v[0]!, v[1]!, v[2]!, v[3]!, v[4]!, v[5]!, v[6]!, v[7]!);
+    }
+    case KeyKind.ecPublic: {
+      const curve = ecCurve(frame.curve);
+      const F = FIELD[curve];
+      if (b.length !== 2 * F) throw new ProtocolError('bad EC public key length');
+      return ecPublic(curve, b, 0);
+    }
+    case KeyKind.ecPrivate: {
+      const curve = ecCurve(frame.curve);
+      const F = FIELD[curve];
+      if (b.length !== 3 * F) throw new ProtocolError('bad EC private key length');
+      return new EcPrivateKeyMaterial(curve, bytesToBigint(b.subarray(0, F)), ecPublic(curve, b, F));
+    }
+    case KeyKind.okpPublic: {
+      const curve = okpCurve(frame.curve);
+      if (b.length !== 32) throw new ProtocolError('bad OKP public key length');
+      return { kind: 'okp-public', curve, x: Uint8Array.from(b) } satisfies OkpPublicKeyMaterial;
+    }
+    case KeyKind.okpPrivate: {
+      const curve = okpCurve(frame.curve);
+      if (b.length !== 64) throw new ProtocolError('bad OKP private key length');
+      return new OkpPrivateKeyMaterial(curve, Uint8Array.from(b.subarray(0, 32)), {
+        kind: 'okp-public',
+        curve,
+        x: Uint8Array.from(b.subarray(32)),
+      });
+    }
+    default:
+      throw new ProtocolError(`unknown key layout ${frame.keyKind}`);
+  }
+}
+
+function ecPublic(curve: EcCurveName, b: Uint8Array, at: number): EcPublicKeyMaterial {
+  const F = FIELD[curve];
+  return {
+    kind: 'ec-public',
+    curve,
+    x: bytesToBigint(b.subarray(at, at + F)),
+    y: bytesToBigint(b.subarray(at + F, at + 2 * F)),
+  };
+}
+
+/** The public half of a key, encoded (for held-key replies). */
+export function publicOf(key: PrivateKeyMaterial): PublicKeyMaterial {
+  return key.publicKey;
+}
+
+// ---- requests ----
+
+/**
+ * Encode a primitive request. `handleOf` returns the broker handle of a held key
+ * (then no key material travels), or undefined for inline material.
+ */
+export function encodeRequest(
+  tag: number,
+  request: PrimitiveRequest,
+  handleOf: (key: PrivateKeyMaterial) => Uint8Array | undefined,
+): Frame {
+  const f = emptyFrame(FrameType.request);
+  f.tag = tag;
+  f.op = opCode(request.op);
+  const key = (r: PrivateKeyMaterial) => {
+    const handle = handleOf(r);
+    if (handle !== undefined) {
+      f.flags |= Flag.held;
+      f.handle = handle;
+    } else encodeKey(f, r);
+  };
+  const message = (m: { hash: HashName; data: Uint8Array } | undefined) => {
+    if (m === undefined || m.data.length > MAX_PAYLOAD / 2) return; // optional: devices sign the digest
+    f.flags |= Flag.message;
+    f.msgHash = code(HASHES, m.hash, 'hash');
+    f.fields[3] = m.data;
+  };
+  const padding = (p: { scheme: string; hash: HashName; mgfHash?: HashName; saltLength?: number }) => {
+    f.scheme = code(SCHEMES, p.scheme as (typeof SCHEMES)[number], 'padding');
+    f.hash = code(HASHES, p.hash, 'hash');
+    if (p.mgfHash !== undefined) f.mgfHash = code(HASHES, p.mgfHash, 'hash');
+    if (p.saltLength !== undefined) f.param = p.saltLength;
+  };
+  switch (request.op) {
+    case 'rsa-public':
+      encodeKey(f, request.key);
+      f.fields[1] = request.input;
+      break;
+    case 'rsa-private':
+      key(request.key);
+      f.fields[1] = request.input;
+      break;
+    case 'rsa-sign':
+      key(request.key);
+      padding(request.padding);
+      f.fields[1] = request.digest;
+      message(request.message);
+      break;
+    case 'rsa-verify':
+      encodeKey(f, request.key);
+      padding(request.padding);
+      f.fields[1] = request.digest;
+      f.fields[2] = request.signature;
+      message(request.message);
+      break;
+    case 'rsa-encrypt':
+      encodeKey(f, request.key);
+      padding(request.padding);
+      f.fields[1] = request.input;
+      f.fields[2] = request.padding.label;
+      break;
+    case 'rsa-decrypt':
+      key(request.key);
+      padding(request.padding);
+      f.fields[1] = request.input;
+      f.fields[2] = request.padding.label;
+      break;
+    case 'ecdsa-sign':
+      key(request.key);
+      f.fields[1] = request.digest;
+      message(request.message);
+      break;
+    case 'ecdsa-verify':
+      encodeKey(f, request.key);
+      f.fields[1] = request.digest;
+      f.fields[2] = request.signature;
+      message(request.message);
+      break;
+    case 'ec-mul': {
+      const F = FIELD[request.curve];
+      if (typeof request.scalar === 'bigint') {
+        f.flags |= Flag.scalar;
+        f.curve = code(CURVES, request.curve, 'curve');
+        f.fields[1] = bigintToBytes(request.scalar, F);
+      } else key(request.scalar);
+      f.curve = code(CURVES, request.curve, 'curve');
+      if (request.point !== undefined) {
+        f.flags |= Flag.point;
+        const p = new Uint8Array(2 * F);
+        put(p, 0, request.point.x, F);
+        put(p, F, request.point.y, F);
+        f.fields[2] = p;
+      }
+      break;
+    }
+    case 'ecdh': {
+      key(request.key);
+      const F = FIELD[request.key.curve];
+      f.curve = code(CURVES, request.key.curve, 'curve');
+      const p = new Uint8Array(2 * F);
+      put(p, 0, request.peer.x, F);
+      put(p, F, request.peer.y, F);
+      f.fields[2] = p;
+      break;
+    }
+    case 'eddsa-sign':
+      key(request.key);
+      f.curve = code(CURVES, request.key.curve, 'curve');
+      f.fields[1] = request.message;
+      break;
+    case 'eddsa-verify':
+      encodeKey(f, request.key);
+      f.fields[1] = request.message;
+      f.fields[2] = request.signature;
+      break;
+    case 'x25519':
+      key(request.key);
+      f.curve = code(CURVES, request.key.curve, 'curve');
+      f.fields[2] = request.peer;
+      break;
+    case 'keygen':
+      encodeKeygen(f, request.spec);
+      break;
+  }
+  return f;
+}
+
+export function encodeKeygen(f: Frame, spec: Extract<PrimitiveRequest, { op: 'keygen' }>['spec']): void {
+  if (spec.kind === 'rsa') {
+    f.keyKind = KeyKind.rsaPrivate;
+    f.param = spec.bits;
+    f.fields[1] = bigintToBytes(spec.publicExponent, byteLen(spec.publicExponent));
+  } else {
+    f.keyKind = spec.kind === 'ec' ? KeyKind.ecPrivate : KeyKind.okpPrivate;
+    f.curve = code(CURVES, spec.curve, 'curve');
+  }
+}
+
+export function decodeKeygen(f: Frame): Extract<PrimitiveRequest, { op: 'keygen' }>['spec'] {
+  if (f.keyKind === KeyKind.rsaPrivate)
+    return { kind: 'rsa', bits: f.param, publicExponent: bytesToBigint(f.fields[1]) };
+  if (f.keyKind === KeyKind.ecPrivate) return { kind: 'ec', curve: ecCurve(f.curve) };
+  if (f.keyKind === KeyKind.okpPrivate) return { kind: 'okp', curve: okpCurve(f.curve) };
+  throw new ProtocolError('bad keygen kind');
+}
+
+/**
+ * Decode a request frame. `heldKey` resolves the handle of a held-key request
+ * (throwing when it is unknown or not the caller's).
+ */
+export function decodeRequest(
+  f: Frame,
+  heldKey: (handle: Uint8Array) => PrivateKeyMaterial,
+): PrimitiveRequest {
+  const op = opOf(f.op);
+  const priv = (): PrivateKeyMaterial => {
+    if (f.flags & Flag.held) return heldKey(f.handle);
+    const k = decodeKey(f);
+    if (k.kind !== 'rsa-private' && k.kind !== 'ec-private' && k.kind !== 'okp-private')
+      throw new ProtocolError('a private key was expected');
+    return k;
+  };
+  const pub = (): PublicKeyMaterial => {
+    const k = decodeKey(f);
+    if (k.kind === 'rsa-private' || k.kind === 'ec-private' || k.kind === 'okp-private')
+      throw new ProtocolError('a public key was expected');
+    return k;
+  };
+  const message = () =>
+    f.flags & Flag.message ? { hash: fromCode(HASHES, f.msgHash, 'hash'), data: f.fields[3] } : undefined;
+  const signPadding = () => {
+    const scheme = fromCode(SCHEMES, f.scheme, 'padding');
+    const hash = fromCode(HASHES, f.hash, 'hash');
+    if (scheme === 'pkcs1-v1_5') return { scheme, hash } as const;
+    if (scheme === 'pss')
+      return { scheme, hash, mgfHash: fromCode(HASHES, f.mgfHash, 'hash'), saltLength: f.param } as const;
+    throw new ProtocolError('oaep is not a signature padding');
+  };
+  const oaep = () => {
+    if (fromCode(SCHEMES, f.scheme, 'padding') !== 'oaep') throw new ProtocolError('oaep expected');
+    return {
+      scheme: 'oaep',
+      hash: fromCode(HASHES, f.hash, 'hash'),
+      mgfHash: fromCode(HASHES, f.mgfHash, 'hash'),
+      label: f.fields[2],
+    } as const;
+  };
+  const typed = <K extends string>(k: { kind: string }, kind: K) => {
+    if (k.kind !== kind) throw new ProtocolError(`a ${kind} key was expected, not ${k.kind}`);
+    return k as never;
+  };
+  const withMessage = <T extends object>(r: T) => {
+    const m = message();
+    return m === undefined ? r : { ...r, message: m };
+  };
+  const point = (curve: EcCurveName, b: Uint8Array) => {
+    const F = FIELD[curve];
+    if (b.length !== 2 * F) throw new ProtocolError('bad point length');
+    return { x: bytesToBigint(b.subarray(0, F)), y: bytesToBigint(b.subarray(F)) };
+  };
+  switch (op) {
+    case 'rsa-public':
+      return { op, key: typed(pub(), 'rsa-public'), input: f.fields[1] };
+    case 'rsa-private':
+      return { op, key: typed(priv(), 'rsa-private'), input: f.fields[1] };
+    case 'rsa-sign':
+      return withMessage({
+        op,
+        key: typed(priv(), 'rsa-private'),
+        padding: signPadding(),
+        digest: f.fields[1],
+      });
+    case 'rsa-verify':
+      return withMessage({
+        op,
+        key: typed(pub(), 'rsa-public'),
+        padding: signPadding(),
+        digest: f.fields[1],
+        signature: f.fields[2],
+      });
+    case 'rsa-encrypt':
+      return { op, key: typed(pub(), 'rsa-public'), padding: oaep(), input: f.fields[1] };
+    case 'rsa-decrypt':
+      return { op, key: typed(priv(), 'rsa-private'), padding: oaep(), input: f.fields[1] };
+    case 'ecdsa-sign':
+      return withMessage({ op, key: typed(priv(), 'ec-private'), digest: f.fields[1] });
+    case 'ecdsa-verify':
+      return withMessage({ op, key: typed(pub(), 'ec-public'), digest: f.fields[1], signature: f.fields[2] });
+    case 'ec-mul': {
+      const curve = ecCurve(f.curve);
+      let scalar: EcPrivateKeyMaterial | bigint;
+      if (f.flags & Flag.scalar) {
+        if (f.fields[1].length !== FIELD[curve]) throw new ProtocolError('bad scalar length');
+        scalar = bytesToBigint(f.fields[1]);
+      } else scalar = typed(priv(), 'ec-private') as EcPrivateKeyMaterial;
+      if (typeof scalar !== 'bigint' && scalar.curve !== curve) throw new ProtocolError('curve mismatch');
+      return f.flags & Flag.point
+        ? { op, curve, scalar, point: point(curve, f.fields[2]) }
+        : { op, curve, scalar };
+    }
+    case 'ecdh': {
+      const key = typed(priv(), 'ec-private') as EcPrivateKeyMaterial;
+      const p = point(key.curve, f.fields[2]);
+      return { op, key, peer: { kind: 'ec-public', curve: key.curve, ...p } };
+    }
+    case 'eddsa-sign':
+      return { op, key: typed(priv(), 'okp-private'), message: f.fields[1] };
+    case 'eddsa-verify':
+      return { op, key: typed(pub(), 'okp-public'), message: f.fields[1], signature: f.fields[2] };
+    case 'x25519':
+      if (f.fields[2].length !== 32) throw new ProtocolError('bad X25519 peer length');
+      return { op, key: typed(priv(), 'okp-private'), peer: f.fields[2] };
+    case 'keygen':
+      return { op, spec: decodeKeygen(f) };
+  }
+}
+
+// ---- completions ----
+
+export function encodeOk(
+  tag: number,
+  op: PrimitiveOp,
+  value: PrimitiveValue,
+  witness: Witness | undefined,
+  curveBytes?: number,
+): Frame {
+  const f = emptyFrame(FrameType.completion);
+  f.tag = tag;
+  f.op = opCode(op);
+  if (typeof value === 'boolean') f.param = value ? 1 : 0;
+  else if (value instanceof Uint8Array) f.fields[1] = value;
+  else if ('x' in value && typeof value.x === 'bigint') {
+    const F = curveBytes ?? byteLen(value.x);
+    const p = new Uint8Array(2 * F);
+    put(p, 0, value.x, F);
+    put(p, F, value.y, F);
+    f.fields[1] = p;
+  } else encodeKey(f, (value as KeyPairMaterial).privateKey);
+  if (witness !== undefined) {
+    f.witness = WITNESS[witness.kind];
+    if (witness.kind === 'ecdsa-verify') {
+      if (witness.x === null) f.flags |= Flag.infinity;
+      else f.fields[2] = bigintToBytes(witness.x, byteLen(witness.x));
+    } else if (witness.kind === 'rsa-verify') f.fields[2] = witness.opened;
+    else f.fields[2] = bigintToBytes(witness.y, byteLen(witness.y));
+  }
+  return f;
+}
+
+export function decodeOk(f: Frame, op: PrimitiveOp): { value: PrimitiveValue; witness?: Witness } {
+  let value: PrimitiveValue;
+  switch (op) {
+    case 'rsa-verify':
+    case 'ecdsa-verify':
+    case 'eddsa-verify':
+      if (f.param > 1) throw new ProtocolError('bad verdict');
+      value = f.param === 1;
+      break;
+    case 'ec-mul': {
+      const b = f.fields[1];
+      if (b.length === 0 || b.length % 2 !== 0) throw new ProtocolError('bad point length');
+      const F = b.length / 2;
+      value = { x: bytesToBigint(b.subarray(0, F)), y: bytesToBigint(b.subarray(F)) };
+      break;
+    }
+    case 'keygen': {
+      const k = decodeKey(f);
+      if (k.kind === 'rsa-private') value = { kind: 'rsa', privateKey: k };
+      else if (k.kind === 'ec-private') value = { kind: 'ec', privateKey: k };
+      else if (k.kind === 'okp-private') value = { kind: 'okp', privateKey: k };
+      else throw new ProtocolError('keygen returned a public key');
+      break;
+    }
+    default:
+      value = f.fields[1];
+  }
+  let witness: Witness | undefined;
+  if (f.witness === 1)
+    witness = { kind: 'ecdsa-verify', x: f.flags & Flag.infinity ? null : bytesToBigint(f.fields[2]) };
+  else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: f.fields[2] };
+  else if (f.witness === 3) witness = { kind: 'ecdh-point', y: bytesToBigint(f.fields[2]) };
+  else if (f.witness !== 0) throw new ProtocolError('unknown witness kind');
+  return witness === undefined ? { value } : { value, witness };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function textField(text: string): Uint8Array {
+  const bytes = encoder.encode(text);
+  return bytes.length > MAX_MESSAGE ? bytes.subarray(0, MAX_MESSAGE) : bytes;
+}
+export function fieldText(bytes: Uint8Array): string {
+  return decoder.decode(bytes.subarray(0, MAX_MESSAGE));
+}
+
+export function encodeFailure(tag: number, op: number, code: string, message: string): Frame {
+  const f = emptyFrame(FrameType.completion);
+  f.tag = tag;
+  f.op = op;
+  const i = ERROR_CODES.indexOf(code as WireErrorCode);
+  f.status = i < 0 ? ERROR_CODES.indexOf('device-error') + 1 : i + 1;
+  f.fields[1] = textField(message);
+  return f;
+}
+
+export function failureOf(f: Frame): { code: WireErrorCode; message: string } {
+  const code = ERROR_CODES[f.status - 1] ?? 'device-error';
+  return { code, message: fieldText(f.fields[1]) };
+}
+
+/** The HELLO/CAPS capability list (JSON: control frames only). */
+export function encodeCapabilities(caps: readonly Capability[]): Uint8Array {
+  return encoder.encode(JSON.stringify(caps));
+}
+export function decodeCapabilities(bytes: Uint8Array): Capability[] {
+  const parsed = JSON.parse(decoder.decode(bytes)) as unknown;
+  if (!Array.isArray(parsed)) throw new ProtocolError('capabilities are not a list');
+  return parsed as Capability[];
+}
+
+export function helloFrame(): Frame {
+  const f = emptyFrame(FrameType.hello);
+  f.fields[1] = encoder.encode(PROTOCOL_ID);
+  return f;
+}
+
+export function errorFrame(message: string): Frame {
+  const f = emptyFrame(FrameType.error);
+  f.fields[1] = textField(message);
+  return f;
+}
+
+export function handleHex(handle: Uint8Array): string {
+  return Buffer.from(handle.buffer, handle.byteOffset, handle.length).toString('hex');
+}
+
+/** Byte length of an ec-mul result coordinate for the request's curve (else undefined). */
+export function pointBytesOf(request: PrimitiveRequest): number | undefined {
+  return request.op === 'ec-mul' ? FIELD[request.curve] : undefined;
+}

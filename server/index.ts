@@ -1,0 +1,3 @@
+/** The broker daemon for embedding: `serve()` (the `pkaccel serve` command is cli/commands/serve.ts). */
+export { type Broker, type ClientInfo, type ServeOptions, serve } from './broker.js';
+export { type NamedKeySpec, parseNamedKey } from './named-keys.js';
