@@ -180,7 +180,7 @@ export class UvPool {
   }
 }
 
-/** OpenSSL refuses an RSA signature only when the encoding does not fit the modulus (as operations.ts says it). */
+/** OpenSSL refuses an RSA signature only when the encoding does not fit the modulus (as requests.ts says it). */
 function rsaSignRefused(request: UvRequest & { op: 'rsa-sign' }, bits: number, cause?: Error): Error {
   const padding = request.padding;
   const message =
