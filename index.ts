@@ -21,9 +21,11 @@
  */
 
 import { createNativePlatform } from 'pcie-mmio';
+import { Keyctl } from 'pcie-mmio/system';
 import * as pkaccelErrors from './core/driver/errors.js';
 import { defaultRegistry } from './core/registry/registry.js';
 import { brokerDriver } from './drivers/broker/index.js';
+import { keyringDriver } from './drivers/keyring/index.js';
 import { ringDriver } from './drivers/ring/index.js';
 import { softwareDriver } from './drivers/software/index.js';
 import { virtioCryptoDriver } from './drivers/virtio-crypto/index.js';
@@ -94,7 +96,14 @@ export type { KatVector } from './core/selftest/vectors.js';
  * simulator/models/, and one line here; core decides nothing by a driver's name
  * (the fallback provider is the driver whose `role` is `'fallback'`).
  */
-const BUILT_IN_DRIVERS = [ringDriver, virtioCryptoDriver, windowDriver, softwareDriver, brokerDriver];
+const BUILT_IN_DRIVERS = [
+  ringDriver,
+  virtioCryptoDriver,
+  windowDriver,
+  softwareDriver,
+  brokerDriver,
+  keyringDriver(() => new Keyctl(pkaccelErrors)),
+];
 
 for (const driver of BUILT_IN_DRIVERS) defaultRegistry.registerDriver(driver);
 
