@@ -109,7 +109,7 @@ describe('pkaccel devices', () => {
     expectExit(result, 2);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr).toMatch(/nosuch.*registered schemes: software, pci, sim/);
+    expect(result.stderr).toMatch(/nosuch.*registered schemes: .*software.*sim/);
   });
 
   it('auto with no card found uses the simulator and says so', async () => {
