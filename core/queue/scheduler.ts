@@ -26,6 +26,10 @@
  *   when waiting would finish later than running there. At saturation this gives
  *   each device work in proportion to its throughput; at low load, the job goes
  *   where it finishes first (the lowest unloaded latency).
+ * - Work-conserving probe: when the best device is full and another capable device is
+ *   idle (nothing in flight), the idle one takes the job instead of letting it wait. A
+ *   device whose figures went stale (learned during a cold start or a burst) would
+ *   otherwise never get the job that corrects them; one job at a time costs little.
  * - Ties (ECTs within TIE of each other): not the device that last failed the job,
  *   then not a fallback, then priority, affinity, load. The retry rule stays first
  *   of all: a retry avoids the device that last failed the job whatever the ECT.
@@ -210,6 +214,14 @@ export class Scheduler {
       if (best < 0 || ectBetter(this, i, best, record.avoid)) best = i;
     }
     if (best < 0) return -1;
+    if (lanes[best] === undefined && known) {
+      // Work-conserving probe: rather than wait, an idle device takes the job. Its figures may
+      // be stale (learned under a cold start or a burst); without a job it never learns better.
+      let idle = -1;
+      for (let i = 0; i < n; i++)
+        if (lanes[i] !== undefined && jobsAhead[i] === 0 && (idle < 0 || ect[i]! < ect[idle]!)) idle = i;
+      if (idle >= 0) best = idle;
+    }
     const entry = entries[best]!;
     if (lanes[best] === undefined) {
       // Waiting for this full device finishes first: the job stays in the backlog, counted ahead of it.

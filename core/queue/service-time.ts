@@ -85,8 +85,9 @@ export class ServiceModel {
       const ratio = Math.min(2, Math.max(0.5, ms / predicted));
       c.cost *= 1 + SERVICE_WEIGHT * (ratio - 1);
     } else if (ms <= 2 * c.floor || ahead === 0) {
-      // Underfed: the latency is the unloaded latency.
-      c.floor += SERVICE_WEIGHT * (ms - c.floor);
+      // Underfed: the latency is the unloaded latency. Down fast (a floor learned during a
+      // cold start — worker spin-up, JIT — is far too high), up slowly.
+      c.floor += (ms < c.floor ? 0.5 : SERVICE_WEIGHT) * (ms - c.floor);
     } else {
       // Predicted no queueing but the job queued: the cost is higher than thought.
       const ratio = Math.min(2, ms / (2 * c.floor));
