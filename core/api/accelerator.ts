@@ -7,6 +7,7 @@ import type { Observable } from 'rxjs';
 import type { Capability } from '../driver/capabilities.js';
 import type { Device, DeviceState, PrimitiveExecutor } from '../driver/device.js';
 import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
+import { type KeyStore, keyStoreOf } from '../driver/key-store.js';
 import type { PrimitiveRequest, ResultOf } from '../driver/primitives.js';
 import {
   type CloseOptions,
@@ -22,6 +23,7 @@ import { defaultRegistry, type Registry } from '../registry/registry.js';
 import { type AcceleratorCrypto, createCrypto } from './crypto.js';
 import type { KeyPolicy } from './policy.js';
 import { AcceleratorSubtle } from './subtle.js';
+import type { AlgorithmIdentifier, CryptoKeyPair, KeyUsages } from './types.js';
 
 /**
  * How to open an accelerator.
@@ -125,6 +127,14 @@ export interface Accelerator {
   readonly crypto: AcceleratorCrypto;
   /** WebCrypto's `SubtleCrypto` over the devices: asymmetric work goes to them, the rest to node. */
   readonly subtle: AcceleratorSubtle;
+  /**
+   * Keys held by a device (a `broker:` device's broker, a kernel keyring):
+   * `open(name, algorithm, usages)` returns a non-extractable key pair whose
+   * private part never enters this process (COORDINATION.md section 8).
+   */
+  readonly keys: {
+    open(name: string, algorithm: AlgorithmIdentifier, usages: KeyUsages): Promise<CryptoKeyPair>;
+  };
   /** The open devices, in the order they were opened. */
   readonly devices: readonly AcceleratorDevice[];
   /**
@@ -360,12 +370,14 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
       reference: registry.isFallbackDevice(device),
     });
   const executor: PrimitiveExecutor = queue;
-  const subtle = new AcceleratorSubtle(executor, { policy: options.policy });
+  const keyStores = opened.map(keyStoreOf).filter((s): s is KeyStore => s !== undefined);
+  const subtle = new AcceleratorSubtle(executor, { policy: options.policy, keyStores });
   const crypto = createCrypto(subtle);
   let closing: Promise<void> | undefined;
   return {
     crypto,
     subtle,
+    keys: { open: (name, algorithm, usages) => subtle.openDeviceKey(name, algorithm, usages) },
     devices: opened.map((d) => new DeviceView(d)),
     usedSimulatorFallback: selection.usedSimulatorFallback,
     queue: {

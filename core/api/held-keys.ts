@@ -9,6 +9,7 @@ import { generateKeyPair } from '../algorithms/index.js';
 import { checkKeygenSpec } from '../algorithms/keygen.js';
 import type { AsymmetricAlgorithm, Call, KeyUsage, Operation, Params } from '../algorithms/suite.js';
 import type { PrimitiveExecutor } from '../driver/device.js';
+import type { KeyStore } from '../driver/key-store.js';
 import type { PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';
 import {
   exportKeyMaterial,
@@ -16,6 +17,7 @@ import {
   type JsonWebKey,
   type KeyFormat,
 } from '../key-formats/index.js';
+import { executorFor, fitsSpec, generateInKeyStore, intoKeyStore, openInKeyStores } from './device-keys.js';
 import { domError, toWebCryptoError } from './dom-errors.js';
 import { CryptoKey, isAcceleratorKey, secretOf } from './key-handle.js';
 import { forNode, nodePublicMaterial } from './pass-through.js';
@@ -33,6 +35,8 @@ export interface Context {
   readonly exec: PrimitiveExecutor;
   readonly policy: KeyPolicy | undefined;
   readonly signal: AbortSignal | undefined;
+  /** Key stores of the accelerator's devices: non-extractable private keys go there (device-keys.ts). */
+  readonly keyStores?: readonly KeyStore[] | undefined;
 }
 
 export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
@@ -75,7 +79,7 @@ export function prepareCall(
   checkPolicy(context.policy, spec, isPrivate ? 'private' : 'public', material);
   const peer = params.public && peerMaterial(algorithm, material, params.public as unknown as CryptoKeyLike);
   return {
-    exec: context.exec,
+    exec: executorFor(context.exec, material),
     key: material as never,
     spec,
     params: peer ? { ...params, public: peer } : params,
@@ -127,7 +131,10 @@ export function prepareGenerate(
     throw domError('SyntaxError', `a ${algorithm.name} private key needs at least one usage`);
   checkPolicy(context.policy, spec, 'private', undefined, keygen.kind === 'rsa' ? keygen.bits : undefined);
   return async () => {
-    const { privateKey } = await generateKeyPair(context.exec, keygen, { signal: context.signal });
+    const stores = extractable ? undefined : context.keyStores;
+    const { privateKey } =
+      (await generateInKeyStore(stores, keygen, context.signal)) ??
+      (await generateKeyPair(context.exec, keygen, { signal: context.signal }));
     const publicUsages = usages.filter((u) => publicAllowed.includes(u));
     return {
       publicKey: CryptoKey.create('public', true, publicUsages, { material: privateKey.publicKey, spec }),
@@ -158,7 +165,11 @@ export function prepareImport(
     }
     const finalUsages = usagesFor(algorithm, imported.type, usages);
     checkPolicy(context.policy, spec, imported.type, imported.material);
-    return CryptoKey.create(imported.type, extractable, finalUsages, { material: imported.material, spec });
+    const material =
+      imported.type === 'private' && !extractable && context.keyStores?.length
+        ? await intoKeyStore(context.keyStores, imported.material as PrivateKeyMaterial, context.signal)
+        : imported.material;
+    return CryptoKey.create(imported.type, extractable, finalUsages, { material, spec });
   };
 }
 
@@ -174,4 +185,34 @@ export function exportHeld(format: KeyFormat, key: CryptoKey): ArrayBuffer | Jso
   } catch (error) {
     throw domError('InvalidAccessError', `cannot export a ${key.type} ${spec.name} key as ${format}`, error);
   }
+}
+
+/** `accel.keys.open`: a key a device holds by name, as a non-extractable key pair of `algorithm`. */
+export function prepareOpen(
+  { algorithm, params }: Held,
+  name: string,
+  usages: readonly KeyUsage[],
+  context: Context,
+): () => Promise<CryptoKeyPair> {
+  const spec = algorithm.keySpec(params);
+  const { public: publicAllowed, private: privateAllowed } = algorithm.usages;
+  for (const u of usages)
+    if (!publicAllowed.includes(u) && !privateAllowed.includes(u))
+      throw domError('SyntaxError', `usage "${u}" is not valid for ${algorithm.name} keys`);
+  const privateUsages = usages.filter((u) => privateAllowed.includes(u));
+  return async () => {
+    const privateKey = await openInKeyStores(context.keyStores, name, context.signal);
+    if (!fitsSpec(privateKey, spec))
+      throw domError('InvalidAccessError', `key "${name}" is not a ${algorithm.name} key`);
+    checkPolicy(context.policy, spec, 'private', privateKey);
+    return {
+      publicKey: CryptoKey.create(
+        'public',
+        true,
+        usages.filter((u) => publicAllowed.includes(u)),
+        { material: privateKey.publicKey, spec },
+      ),
+      privateKey: CryptoKey.create('private', false, privateUsages, { material: privateKey, spec }),
+    };
+  };
 }

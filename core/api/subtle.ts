@@ -27,6 +27,7 @@ import {
   prepareCall,
   prepareGenerate,
   prepareImport,
+  prepareOpen,
   toArrayBuffer,
 } from './held-keys.js';
 import { type CryptoKey, isAcceleratorKey } from './key-handle.js';
@@ -47,10 +48,24 @@ type Usages = T.KeyUsages;
 export class AcceleratorSubtle {
   readonly #exec: PrimitiveExecutor;
   readonly #policy: KeyPolicy | undefined;
+  readonly #keyStores: T.SubtleOptions['keyStores'];
 
   constructor(executor: PrimitiveExecutor, options: T.SubtleOptions = {}) {
     this.#exec = executor;
     this.#policy = options.policy;
+    this.#keyStores = options.keyStores;
+  }
+
+  /**
+   * @internal `accel.keys.open(name, algorithm, usages)`: a key a device holds by
+   * name (a broker's named key, a keyring key) as a non-extractable key pair.
+   */
+  openDeviceKey(name: string, algorithm: Alg, usages: Usages, options?: Opts): Promise<T.CryptoKeyPair> {
+    return settle('importKey', options?.signal, () => {
+      const held = this.#normalize(idl.algorithmIdentifier(algorithm), 'importKey');
+      if (!held) throw domError('NotSupportedError', 'not an asymmetric algorithm of the accelerator');
+      return prepareOpen(held, String(name), [...usages] as KeyUsage[], this.#context(options));
+    });
   }
 
   encrypt(algorithm: Alg, key: Key, data: Bytes, options?: Opts) {
@@ -341,7 +356,7 @@ export class AcceleratorSubtle {
   }
 
   #context(options: Opts | undefined): Context {
-    return { exec: this.#exec, policy: this.#policy, signal: options?.signal };
+    return { exec: this.#exec, policy: this.#policy, signal: options?.signal, keyStores: this.#keyStores };
   }
 
   /** The call of an operation with a held key, after WebCrypto's key checks. */

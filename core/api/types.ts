@@ -2,6 +2,7 @@
 
 import type { webcrypto } from 'node:crypto';
 import type { AsymmetricName } from '../algorithms/suite.js';
+import type { KeyStore } from '../driver/key-store.js';
 import type { JsonWebKey, KeyFormat } from '../key-formats/index.js';
 import type { CryptoKey } from './key-handle.js';
 import type { KeyPolicy } from './policy.js';
@@ -43,4 +44,6 @@ export interface CallOptions {
 export interface SubtleOptions {
   /** A deployment's key policy (stricter than WebCrypto's defaults). */
   readonly policy?: KeyPolicy;
+  /** Key stores of the devices (device-held keys, core/driver/key-store.ts); set by openAccelerator. */
+  readonly keyStores?: readonly KeyStore[];
 }
