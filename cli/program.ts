@@ -11,6 +11,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { defaultRegistry, type Registry } from '../index.js';
 import { runBind, runUnbind } from './commands/bind.js';
 import { runDevices } from './commands/devices.js';
+import { runServe } from './commands/serve.js';
 import { runSpeedCommand } from './commands/speed.js';
 import { runStats } from './commands/stats.js';
 import type { CommandContext } from './context.js';
@@ -239,6 +240,29 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     .addOption(jsonOption())
     .action(async (opts, command: Command) => {
       code = await runStats(context(command), { ...opts, intervalMs: opts.interval });
+    });
+
+  program
+    .command('serve')
+    .description('share the devices with other processes: the broker on a Unix socket (broker: devices)')
+    .addOption(devicesOption())
+    .option(
+      '--socket <path>',
+      'socket path (default: $PKACCEL_SOCKET, /run/pkaccel/pkaccel.sock as root, $XDG_RUNTIME_DIR/pkaccel.sock)',
+    )
+    .option('--group <name>', 'group given the socket and its directory')
+    .option(
+      '--key <name=path>',
+      'named key: name=/path/key.pk8[:uids=..][:gids=..] (repeatable)',
+      (v: string, p: string[] = []) => [...p, v],
+    )
+    .addOption(
+      new Option('--drain-ms <ms>', 'bound on draining at SIGTERM/SIGINT')
+        .argParser(positiveInteger)
+        .default(5000),
+    )
+    .action(async (opts, command: Command) => {
+      code = await runServe(context(command), opts);
     });
 
   const onInterrupt = () => controller.abort(new Error('interrupted'));
