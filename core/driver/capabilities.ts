@@ -7,9 +7,15 @@
 import type { EcCurveName, HashName, OkpCurveName } from './keys.js';
 import { type PrimitiveOp, type PrimitiveRequest, privateKeyOf } from './primitives.js';
 
-/** An inclusive range of RSA modulus sizes in bits. */
+/**
+ * An inclusive range of RSA modulus sizes in bits.
+ *
+ * @category Driver contracts
+ */
 export interface BitRange {
+  /** The smallest modulus covered, in bits (inclusive). */
   readonly min: number;
+  /** The largest modulus covered, in bits (inclusive). */
   readonly max: number;
 }
 
@@ -17,14 +23,19 @@ export interface BitRange {
  * Where a device can take a private key from: inline (the material in the
  * request), its key slots, or `held` (a device-held key, core/driver/keys.ts
  * `heldPrivateKey`: only a device that declares `held` is given one).
+ *
+ * @category Driver contracts
  */
 export type KeyStorage = 'inline' | 'slot' | 'held';
 
 /**
  * One primitive a device does, and the parameters it does it for. Absent fields
  * mean "not restricted" for that parameter (a software device leaves most out).
+ *
+ * @category Driver contracts
  */
 export interface Capability {
+  /** The primitive this entry is about; a device lists one entry (or more, for disjoint ranges) per primitive. */
   readonly op: PrimitiveOp;
   /** RSA ops: modulus sizes. */
   readonly modulusBits?: BitRange;
@@ -52,7 +63,12 @@ function has<T>(list: readonly T[] | undefined, value: T): boolean {
   return list === undefined || list.includes(value);
 }
 
-/** Whether one capability entry covers the request's parameters. */
+/**
+ * Whether one capability entry covers the request's parameters (operation, sizes,
+ * curves, padding, hashes, and where the private key lives).
+ *
+ * @category Driver contracts
+ */
 export function capabilityCovers(cap: Capability, request: PrimitiveRequest): boolean {
   if (cap.op !== request.op) return false;
   const key = privateKeyOf(request);
@@ -108,7 +124,12 @@ function paddingCovered(
   );
 }
 
-/** Whether any entry of a capability list covers the request. */
+/**
+ * Whether any entry of a capability list covers the request: what the scheduler
+ * asks before giving a device a job.
+ *
+ * @category Driver contracts
+ */
 export function supports(capabilities: readonly Capability[], request: PrimitiveRequest): boolean {
   for (const cap of capabilities) if (capabilityCovers(cap, request)) return true;
   return false;

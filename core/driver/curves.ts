@@ -7,14 +7,23 @@
 
 import type { EcCurveName } from './keys.js';
 
+/**
+ * The domain parameters of one short Weierstrass curve y² = x³ + a·x + b over GF(p).
+ *
+ * @category Driver contracts
+ */
 export interface CurveParams {
+  /** The curve's WebCrypto name. */
   readonly name: EcCurveName;
   /** Field prime. */
   readonly p: bigint;
+  /** Coefficient a of the curve equation (p − 3 on all three curves). */
   readonly a: bigint;
+  /** Coefficient b of the curve equation. */
   readonly b: bigint;
-  /** Generator. */
+  /** The generator G's affine x-coordinate. */
   readonly gx: bigint;
+  /** The generator's affine y-coordinate. */
   readonly gy: bigint;
   /** Order of the generator. */
   readonly n: bigint;
@@ -29,6 +38,11 @@ const P384_P =
   0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn;
 const P521_P = (1n << 521n) - 1n;
 
+/**
+ * The parameters of P-256, P-384 and P-521, by name (SEC 2 / FIPS 186-4 values).
+ *
+ * @category Driver contracts
+ */
 export const CURVES: Readonly<Record<EcCurveName, CurveParams>> = {
   'P-256': {
     name: 'P-256',

@@ -37,22 +37,53 @@ export interface Job {
  *   host compares it with the expected encoding.
  * - `ecdh-point`: y of the shared point whose x is the completion's value; the host
  *   checks the point is on the curve.
+ *
+ * @category Driver contracts
  */
 export type Witness =
-  | { readonly kind: 'ecdsa-verify'; readonly x: bigint | null }
-  | { readonly kind: 'rsa-verify'; readonly opened: Uint8Array }
-  | { readonly kind: 'ecdh-point'; readonly y: bigint };
+  | {
+      /** Witness of an `ecdsa-verify` verdict. */
+      readonly kind: 'ecdsa-verify';
+      /** Affine x of u1·G + u2·Q, in [0, p); `null` when that sum is the point at infinity. */
+      readonly x: bigint | null;
+    }
+  | {
+      /** Witness of an `rsa-verify` verdict. */
+      readonly kind: 'rsa-verify';
+      /** s^e mod n: the opened signature, modulus-length big-endian. */
+      readonly opened: Uint8Array;
+    }
+  | {
+      /** Witness of an `ecdh` (or `ec-mul`) shared point. */
+      readonly kind: 'ecdh-point';
+      /** Affine y of the shared point whose x is the completion's value, in [0, p). */
+      readonly y: bigint;
+    };
 
-/** The outcome of one job. Every submitted job completes exactly once, unless the queue pair is reset. */
+/**
+ * The outcome of one job. Every submitted job completes exactly once, unless the queue pair is reset.
+ *
+ * @category Driver contracts
+ */
 export type Completion =
   | {
+      /** The tag of the job this completes (as given in {@link Job.tag}). */
       readonly tag: number;
+      /** The job succeeded. */
       readonly ok: true;
+      /** The result, of the type {@link PrimitiveResults} gives for the job's operation. */
       readonly value: PrimitiveValue;
       /** What the value was computed from, when the card returns it (checked by core/integrity). */
       readonly witness?: Witness;
     }
-  | { readonly tag: number; readonly ok: false; readonly error: PkaccelError };
+  | {
+      /** The tag of the job this completes (as given in {@link Job.tag}). */
+      readonly tag: number;
+      /** The job failed. */
+      readonly ok: false;
+      /** Why: a typed error (a device fault is a DeviceError, a refused request an UnsupportedError, …). */
+      readonly error: PkaccelError;
+    };
 
 /**
  * One submission/completion queue pair of a device. Single-consumer: one owner

@@ -6,7 +6,11 @@
  * never contain key material.
  */
 
-/** The stable error codes of pkaccel. New codes may be added; existing ones never change meaning. */
+/**
+ * The stable error codes of pkaccel. New codes may be added; existing ones never change meaning.
+ *
+ * @category Errors
+ */
 export type ErrorCode =
   | 'unsupported'
   | 'invalid-key'
@@ -18,7 +22,25 @@ export type ErrorCode =
   | 'aborted'
   | 'not-extractable';
 
-/** Base class of every error pkaccel throws on purpose. */
+/**
+ * Base class of every error pkaccel throws on purpose. At the `subtle` boundary
+ * these become DOMExceptions (the original is kept as `cause`): `unsupported` →
+ * NotSupportedError, `invalid-key` and `not-extractable` → InvalidAccessError,
+ * `aborted` → AbortError, the rest → OperationError (key import: DataError).
+ * Code below `subtle` (drivers, `accel.queue`) sees these classes directly.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await accel.queue.submit(request);
+ * } catch (error) {
+ *   if (error instanceof PkaccelError && error.code === 'queue-full') retryLater();
+ *   else throw error;
+ * }
+ * ```
+ *
+ * @category Errors
+ */
 export class PkaccelError extends Error {
   /** The stable code: switch on this, not on the message. */
   readonly code: ErrorCode;
@@ -31,68 +53,105 @@ export class PkaccelError extends Error {
     this.device = options?.device;
   }
 
+  /** The class name (`'TimeoutError'`, `'DeviceGoneError'`, …), so stack traces and logs say which error it is. */
   override get name(): string {
     return this.constructor.name;
   }
 }
 
-/** No registered device (or not this one) can do the operation with these parameters. */
+/**
+ * No registered device (or not this one) can do the operation with these parameters.
+ *
+ * @category Errors
+ */
 export class UnsupportedError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('unsupported', message, options);
   }
 }
 
-/** A key is malformed, of the wrong type, or not usable for the operation. */
+/**
+ * A key is malformed, of the wrong type, or not usable for the operation.
+ *
+ * @category Errors
+ */
 export class InvalidKeyError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('invalid-key', message, options);
   }
 }
 
-/** An input (message, ciphertext, point, parameter) is malformed or out of range. */
+/**
+ * An input (message, ciphertext, point, parameter) is malformed or out of range.
+ *
+ * @category Errors
+ */
 export class InvalidInputError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('invalid-input', message, options);
   }
 }
 
-/** A device reported an error, or returned a result that failed a check. */
+/**
+ * A device reported an error, or returned a result that failed a check.
+ *
+ * @category Errors
+ */
 export class DeviceError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('device-error', message, options);
   }
 }
 
-/** A job did not complete before its deadline. */
+/**
+ * A job did not complete before its deadline.
+ *
+ * @category Errors
+ */
 export class TimeoutError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('timeout', message, options);
   }
 }
 
-/** The backlog is full and the accelerator was configured to reject rather than wait. */
+/**
+ * The backlog is full and the accelerator was configured to reject rather than wait.
+ *
+ * @category Errors
+ */
 export class QueueFullError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('queue-full', message, options);
   }
 }
 
-/** The device was removed, closed, or taken out of service. */
+/**
+ * The device was removed, closed, or taken out of service.
+ *
+ * @category Errors
+ */
 export class DeviceGoneError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('device-gone', message, options);
   }
 }
 
-/** The caller aborted the operation through its AbortSignal. */
+/**
+ * The caller aborted the operation through its AbortSignal.
+ *
+ * @category Errors
+ */
 export class AbortedError extends PkaccelError {
   constructor(message = 'The operation was aborted', options?: { cause?: unknown; device?: string }) {
     super('aborted', message, options);
   }
 }
 
-/** Key material was asked for from a key that is not extractable. */
+/**
+ * Key material was asked for from a key that is not extractable.
+ *
+ * @category Errors
+ */
 export class NotExtractableError extends PkaccelError {
   constructor(message: string, options?: { cause?: unknown; device?: string }) {
     super('not-extractable', message, options);
@@ -105,6 +164,8 @@ export class NotExtractableError extends PkaccelError {
  * that says where it happened (`what`, default "device <id>"), the thrown
  * error's code and message when it has them, and keeps the original as `cause`.
  * The one copy: the job queue, the drivers and the software provider all use it.
+ *
+ * @category Errors
  */
 export function asPkaccelError(error: unknown, device: string, what = `device ${device}`): PkaccelError {
   if (error instanceof PkaccelError) return error;
@@ -114,7 +175,12 @@ export function asPkaccelError(error: unknown, device: string, what = `device ${
   return new DeviceError(`${what} failed unexpectedly${detail}${message}`, { cause: error, device });
 }
 
-/** Throws an AbortedError if the signal is aborted; use at every await point that could be cancelled. */
+/**
+ * Throws an AbortedError (with the signal's reason as `cause`) if the signal is
+ * aborted; use at every await point that could be cancelled.
+ *
+ * @category Errors
+ */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError(undefined, { cause: signal.reason });
 }
