@@ -189,10 +189,11 @@ export class Scheduler {
       if (figures.cost < bestCost) bestCost = figures.cost;
     }
     const known = bestCost !== Number.POSITIVE_INFINITY;
+    const reserved = this.#reserved;
     let best = -1;
     for (let i = 0; i < n; i++) {
       const entry = entries[i]!;
-      const jobs = occupied(entry) + (this.#reserved.get(entry) ?? 0);
+      const jobs = occupied(entry) + (reserved.size === 0 ? 0 : (reserved.get(entry) ?? 0));
       jobsAhead[i] = jobs;
       if (!known) {
         aheads[i] = -1;
