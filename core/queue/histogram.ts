@@ -7,13 +7,23 @@
 const BUCKETS = 104;
 const SUB = 4;
 
+/**
+ * Percentiles of one latency in a sampling window, in milliseconds. The
+ * histogram buckets are about 19% wide (four per octave, 1 µs to about 70 s),
+ * so a percentile is accurate to that; all are 0 when `count` is 0.
+ *
+ * @category Queue and stats
+ */
 export interface Percentiles {
   /** Samples in the window. */
   readonly count: number;
   /** Milliseconds (upper edge of the bucket the percentile falls in). */
   readonly p50: number;
+  /** 90th percentile, milliseconds (upper edge of its bucket). */
   readonly p90: number;
+  /** 99th percentile, milliseconds (upper edge of its bucket). */
   readonly p99: number;
+  /** The largest sample, milliseconds (exact, not bucketed). */
   readonly max: number;
 }
 
