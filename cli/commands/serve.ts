@@ -32,12 +32,12 @@ export async function runServe(ctx: CommandContext, opts: ServeCommandOptions): 
     env: ctx.env,
     log,
   });
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-    process.once('SIGTERM', () => resolve());
+  const why = await new Promise<string>((resolve) => {
+    if (ctx.signal.aborted) return resolve(String(ctx.signal.reason));
+    ctx.signal.addEventListener('abort', () => resolve(String(ctx.signal.reason)), { once: true });
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
-  log('stopping (signal)');
+  log(`stopping (${why})`);
   await broker.close({ drainMs: opts.drainMs ?? 5000 });
   return EXIT_OK;
 }

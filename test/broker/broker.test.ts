@@ -1,0 +1,324 @@
+/**
+ * The broker end to end (issue 15): a broker process on a temporary socket over
+ * sim:ring + software; clients in child processes and a worker thread; handles
+ * of a closed client and of another uid refused; broker killed mid-flight
+ * (DeviceGoneError, reconnect, work resumes); client killed mid-flight (its keys
+ * freed); malformed frames (the broker survives, another client is unaffected).
+ * No wall-clock assertions: every wait is "until it happens" with a generous bound.
+ */
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import * as nc from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerDevice } from '../../drivers/broker/device.js';
+import {
+  emptyFrame,
+  encodeFrames,
+  FrameReader,
+  FrameType,
+  helloFrame,
+  MAGIC,
+  opCode,
+} from '../../drivers/broker/protocol.js';
+import { type Accelerator, EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const DEVICES = 'sim:ring,software';
+
+let dir: string;
+let path: string;
+
+interface BrokerProcess {
+  readonly proc: ChildProcess;
+  readonly log: string[];
+}
+
+function startBroker(): Promise<BrokerProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', fixture('broker.ts'), path, DEVICES], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PKACCEL_DEVICES: '' },
+  });
+  const log: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        log.push(line);
+        if (line.startsWith('READY')) resolve({ proc, log });
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (c: Buffer) => log.push(`stderr: ${c.toString()}`));
+    proc.once('exit', (code) => reject(new Error(`broker exited ${code}: ${log.join('\n')}`)));
+  });
+}
+
+function stopBroker(b: BrokerProcess | undefined): Promise<void> {
+  if (!b || b.proc.exitCode !== null || b.proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    b.proc.once('exit', () => resolve());
+    b.proc.kill('SIGTERM');
+  });
+}
+
+function runNode(args: string[], options: { uid?: number; gid?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', ...args],
+      { timeout: 90_000, env: { ...process.env, PKACCEL_DEVICES: '' }, cwd: process.cwd(), ...options },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stdout}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
+  });
+}
+
+async function until(what: string, test: () => boolean | Promise<boolean>, boundMs = 30_000): Promise<void> {
+  const end = Date.now() + boundMs;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let broker: BrokerProcess | undefined;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pkaccel-broker-'));
+  path = join(dir, 'broker.sock');
+  broker = await startBroker();
+});
+
+afterAll(async () => {
+  await stopBroker(broker);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A BrokerDevice of our own (for key counts and raw key-store calls). */
+async function openDevice(): Promise<BrokerDevice> {
+  const device = new BrokerDevice(`broker:${path}`, path, { depth: 64, reconnect: false });
+  await device.start();
+  return device;
+}
+
+describe('broker', () => {
+  it('serves two client processes and a worker thread: results checked with node:crypto', async () => {
+    const worker = new Worker(fixture('worker-boot.mjs'), {
+      workerData: [path, 'check'],
+    });
+    const fromWorker = new Promise<string>((resolve, reject) => {
+      worker.on('message', (m: string) => resolve(m));
+      worker.on('error', reject);
+    });
+    const outs = await Promise.all([
+      runNode([fixture('client.ts'), path, 'check']),
+      runNode([fixture('client.ts'), path, 'check']),
+      fromWorker,
+    ]);
+    await worker.terminate();
+    for (const out of outs) expect(out).toMatch(/OK 11/);
+    // The broker logged each client with its uid and pid (peer credentials).
+    await until(
+      'client log lines',
+      () => broker!.log.filter((l) => / connected: uid \d+ gid \d+ pid \d+/.test(l)).length >= 3,
+    );
+  });
+
+  it('refuses a handle once its client has gone, and keeps keys of a live client', async () => {
+    const a = await openDevice();
+    const k = nc.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = k.privateKey.export({ format: 'jwk' });
+    const big = (s: string | undefined) => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
+    const material = new EcPrivateKeyMaterial('P-256', big(jwk.d), {
+      kind: 'ec-public',
+      curve: 'P-256',
+      x: big(jwk.x),
+      y: big(jwk.y),
+    });
+    const held = await a.keyStore.importKey(material);
+    expect(held.held?.handle).toMatch(/^[0-9a-f]{32}$/);
+    expect(await runNode([fixture('raw-client.ts'), path, held.held!.handle])).toMatch(/STATUS ok/);
+    await a.close();
+    // Another connection of this process opened later does not bring it back: the session ended.
+    await until('session end', async () => {
+      const b = await openDevice();
+      const n = await b.keyCount();
+      await b.close();
+      return n === 0;
+    });
+    expect(await runNode([fixture('raw-client.ts'), path, held.held!.handle])).toMatch(/STATUS invalid-key/);
+  });
+
+  it('refuses a handle presented under another uid', async (ctx) => {
+    if (process.getuid?.() !== 0) {
+      ctx.skip(); // needs root to run a client as nobody
+      return;
+    }
+    const a = await openDevice();
+    const k = nc.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = k.privateKey.export({ format: 'jwk' });
+    const big = (s: string | undefined) => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
+    const held = await a.keyStore.importKey(
+      new EcPrivateKeyMaterial('P-256', big(jwk.d), {
+        kind: 'ec-public',
+        curve: 'P-256',
+        x: big(jwk.x),
+        y: big(jwk.y),
+      }),
+    );
+    chmodSync(dir, 0o755);
+    chmodSync(path, 0o666);
+    try {
+      const asNobody = await runNode([fixture('raw-client.ts'), path, held.held!.handle], {
+        uid: 65534,
+        gid: 65534,
+      });
+      expect(asNobody).toMatch(/STATUS invalid-key uid=65534/);
+      expect(await runNode([fixture('raw-client.ts'), path, held.held!.handle])).toMatch(/STATUS ok uid=0/);
+    } finally {
+      chmodSync(path, 0o660);
+      chmodSync(dir, 0o700);
+      await a.close();
+    }
+  });
+
+  it('survives malformed frames; another client is unaffected', async () => {
+    const accel = await openAccelerator({ devices: [`broker:${path}`] });
+    const keys = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    const data = new Uint8Array([1, 2, 3]);
+    const signOnce = async () => {
+      const sig = await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, data);
+      return accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, keys.publicKey, sig, data);
+    };
+    const good = (async () => {
+      let n = 0;
+      for (let i = 0; i < 20; i++) if (await signOnce()) n++;
+      return n;
+    })();
+    const rnd = (seed: number) => {
+      let s = seed;
+      return () => {
+        s = (s * 1103515245 + 12345) >>> 0;
+        return s;
+      };
+    };
+    const next = rnd(42);
+    let errorFrames = 0;
+    const attempts: Promise<void>[] = [];
+    for (let i = 0; i < 40; i++) {
+      let bytes: Uint8Array;
+      if (i % 2 === 0) {
+        bytes = new Uint8Array(1 + (next() % 300));
+        for (let j = 0; j < bytes.length; j++) bytes[j] = next() & 0xff;
+      } else {
+        // A valid HELLO, then a request with one mutated header byte or an oversized length.
+        const f = emptyFrame(FrameType.request);
+        f.op = opCode('ecdsa-sign');
+        f.fields[1] = new Uint8Array(32);
+        f.keyKind = 4;
+        f.curve = 1;
+        f.fields[0] = new Uint8Array(96).fill(3);
+        const frame = encodeFrames([f]);
+        const at = next() % 56;
+        if (i % 4 === 1) frame[at] = (frame[at]! ^ (1 + (next() % 255))) & 0xff;
+        else new DataView(frame.buffer).setUint32(40, 0x7fffffff);
+        bytes = new Uint8Array([...encodeFrames([helloFrame()]), ...frame]);
+      }
+      attempts.push(
+        new Promise<void>((resolve) => {
+          const s = connect(path);
+          const reader = new FrameReader();
+          s.on('connect', () => s.write(bytes));
+          s.on('data', (c) => {
+            try {
+              for (const fr of reader.push(c)) if (fr.type === FrameType.error) errorFrames++;
+            } catch {}
+          });
+          s.on('error', () => {});
+          s.on('close', () => resolve());
+          setTimeout(() => {
+            s.destroy();
+            resolve();
+          }, 5000).unref();
+        }),
+      );
+    }
+    await Promise.all(attempts);
+    expect(await good).toBe(20);
+    expect(errorFrames).toBeGreaterThan(0);
+    expect(MAGIC).toBe(0x504b4246);
+    expect(broker!.proc.exitCode).toBeNull();
+    expect(await signOnce()).toBe(true);
+    await accel.close();
+  });
+
+  it('frees the keys of a client killed mid-flight', async () => {
+    const probe = await openDevice();
+    const baseline = await probe.keyCount();
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture('client.ts'), path, 'hold'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, PKACCEL_DEVICES: '' },
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (c: Buffer) => {
+        if (c.toString().includes('HOLDING')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`client exited ${code}`)));
+    });
+    expect(await probe.keyCount()).toBe(baseline + 3);
+    child.kill('SIGKILL');
+    await until('keys freed', async () => (await probe.keyCount()) === baseline);
+    await probe.close();
+    expect(broker!.log.some((l) => /session keys destroyed/.test(l))).toBe(true);
+  });
+
+  it('broker killed mid-flight: jobs settle (DeviceGoneError), the client reconnects, work resumes', async () => {
+    const accel = await openAccelerator({ devices: [`broker:${path}`] });
+    const keys = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+      'sign',
+      'verify',
+    ]);
+    const data = new Uint8Array([9]);
+    const jobs = Array.from({ length: 200 }, () =>
+      accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, data).then(
+        () => 'ok',
+        (e: Error & { cause?: { code?: string } }) => e.name + (e.cause?.code ? `:${e.cause.code}` : ''),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    broker!.proc.kill('SIGKILL');
+    const outcomes = await Promise.all(jobs); // no hang: every job settles
+    const failed = outcomes.filter((o) => o !== 'ok');
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((o) => /device-gone|OperationError/.test(o))).toBe(true);
+    await until('device gone', () => accel.devices[0]!.state === 'gone');
+    broker = await startBroker();
+    await until('device back', () => accel.devices[0]!.state === 'ready', 30_000);
+    let resumed = false;
+    await until('work resumes', async () => {
+      try {
+        const sig = await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, data);
+        resumed = await accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, keys.publicKey, sig, data);
+      } catch {
+        resumed = false;
+      }
+      return resumed;
+    });
+    expect(resumed).toBe(true);
+    await accel.close();
+  });
+});
