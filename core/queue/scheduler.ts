@@ -26,6 +26,8 @@
  *   when waiting would finish later than running there. At saturation this gives
  *   each device work in proportion to its throughput; at low load, the job goes
  *   where it finishes first (the lowest unloaded latency).
+ * - Exploration probe: an idle capable device that got no job for PROBE_EVERY picks gets
+ *   the next one, so its figures are measured again (at most one job in flight from it).
  * - Work-conserving probe: when the best device is full and another capable device is
  *   idle (nothing in flight), the idle one takes the job instead of letting it wait. A
  *   device whose figures went stale (learned during a cold start or a burst) would
@@ -58,11 +60,15 @@ export type NoLane =
 export const TIE = 0.05;
 /** What a key-slot miss costs, in jobs of the class (the key is loaded before the job runs). */
 export const KEY_LOAD_COST = 1;
+/** An idle device that got no job for this many picks gets the next one (exploration probe). */
+export const PROBE_EVERY = 256;
 
 export class Scheduler {
   readonly #devices: readonly DeviceEntry[];
   /** Set when `pick` returns null. */
   reason: NoLane = 'none';
+  /** Jobs placed so far (a clock for the exploration probe). */
+  #picks = 0;
   /** Jobs that chose to wait for a full device in this pass over the backlog. */
   readonly #reserved = new Map<DeviceEntry, number>();
   // Candidates of one pick (reused arrays).
@@ -215,6 +221,22 @@ export class Scheduler {
       if (best < 0 || ectBetter(this, i, best, record.avoid)) best = i;
     }
     if (best < 0) return -1;
+    if (known) {
+      // Exploration probe: an idle device passed over for PROBE_EVERY picks gets this job, so
+      // figures that went stale (a cold start, a burst) are measured again.
+      const stale = this.#picks - PROBE_EVERY;
+      for (let i = 0; i < n; i++)
+        if (
+          i !== best &&
+          lanes[i] !== undefined &&
+          jobsAhead[i] === 0 &&
+          entries[i]!.service.lastPick < stale &&
+          entries[i]!.id !== record.avoid
+        ) {
+          best = i;
+          break;
+        }
+    }
     if (lanes[best] === undefined && known) {
       // Work-conserving probe: rather than wait, an idle device takes the job. Its figures may
       // be stale (learned under a cold start or a burst); without a job it never learns better.
@@ -232,6 +254,7 @@ export class Scheduler {
     record.aheadJobs = jobsAhead[best]!;
     record.aheadMs = aheads[best]!;
     if (known) entry.service.dispatched(costs[best]!);
+    entry.service.lastPick = ++this.#picks;
     return best;
   }
 

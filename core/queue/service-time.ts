@@ -41,6 +41,8 @@ export class ServiceModel {
   readonly #classes = new Map<number, ClassService>();
   /** EWMA of the cost of the jobs dispatched to the device, ms: the work one job in flight stands for. */
   meanCost = 0;
+  /** The scheduler's pick count when the device last got a job (for its exploration probe). */
+  lastPick = 0;
 
   /** The learned figures of a class, if any sample (or hint) was seen. */
   of(key: number): ClassService | undefined {
