@@ -36,7 +36,11 @@ import { rsaOaepDecrypt, rsaOaepEncrypt } from './rsa-oaep.js';
 import { rsaRawPrivate, rsaRawPublic } from './rsa-raw.js';
 import { rsaSign, rsaVerify } from './rsa-signature.js';
 
-/** The asymmetric algorithms pkaccel runs on its devices (RSA-RAW is pkaccel's unpadded RSA). */
+/**
+ * The asymmetric algorithms pkaccel runs on its devices (RSA-RAW is pkaccel's unpadded RSA).
+ *
+ * @category WebCrypto
+ */
 export const ASYMMETRIC_NAMES = [
   'RSASSA-PKCS1-v1_5',
   'RSA-PSS',
@@ -47,8 +51,18 @@ export const ASYMMETRIC_NAMES = [
   'Ed25519',
   'X25519',
 ] as const;
+/**
+ * The name of one of pkaccel's asymmetric algorithms (an entry of `ASYMMETRIC_NAMES`).
+ *
+ * @category WebCrypto
+ */
 export type AsymmetricName = (typeof ASYMMETRIC_NAMES)[number];
 
+/**
+ * One of WebCrypto's key usages; which ones a key may have depends on its algorithm and type.
+ *
+ * @category WebCrypto
+ */
 export type KeyUsage =
   | 'encrypt'
   | 'decrypt'

@@ -13,10 +13,22 @@ import type { AcceleratorSubtle } from './subtle.js';
  * A drop-in `Crypto` object, assignable to the DOM's and node's `Crypto` types
  * without a cast. `getRandomValues` and `randomUUID` are node's (the operating
  * system's CSPRNG); `CryptoKey` is pkaccel's key class.
+ *
+ * @example
+ * ```ts
+ * import * as jose from 'jose';
+ * const restore = installGlobalCrypto(accel); // jose uses globalThis.crypto
+ * const typed: Crypto = accel.crypto; // or hand it to a library that takes a Crypto
+ * ```
+ *
+ * @category WebCrypto
  */
 export interface AcceleratorCrypto {
+  /** The accelerator's `subtle` (the same object as `accel.subtle`). */
   readonly subtle: AcceleratorSubtle;
+  /** Fill an integer typed array with random bytes from the operating system (at most 65536 bytes; QuotaExceededError beyond). */
   getRandomValues<T extends ArrayBufferView | null>(array: T): T;
+  /** A random (version 4) UUID, from the operating system's CSPRNG. */
   randomUUID(): `${string}-${string}-${string}-${string}-${string}`;
   /** The class of every key `subtle` returns (`key instanceof accel.crypto.CryptoKey`). */
   readonly CryptoKey: webcrypto.Crypto['CryptoKey'] & typeof CryptoKey;
@@ -42,9 +54,16 @@ export function createCrypto(subtle: AcceleratorSubtle): AcceleratorCrypto {
  * `key instanceof CryptoKey` checks hold for the keys the global `subtle` returns.
  *
  * @example
+ * ```ts
  * const restore = installGlobalCrypto(accel);
- * try { await new jose.SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(key); }
- * finally { restore(); }
+ * try {
+ *   await new jose.SignJWT({}).setProtectedHeader({ alg: 'ES256' }).sign(key);
+ * } finally {
+ *   restore();
+ * }
+ * ```
+ *
+ * @category WebCrypto
  */
 export function installGlobalCrypto(accel: { readonly crypto: AcceleratorCrypto }): () => void {
   const previousCrypto = Object.getOwnPropertyDescriptor(globalThis, 'crypto');

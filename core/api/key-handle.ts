@@ -27,23 +27,59 @@ import type { EcCurveName, HashName, PrivateKeyMaterial, PublicKeyMaterial } fro
 import type { KeySpec } from '../key-formats/index.js';
 
 export type { KeyUsage } from '../algorithms/suite.js';
+/**
+ * A key's `type` attribute: half of an asymmetric pair (`public`, `private`), or a
+ * symmetric key node made (`secret`).
+ *
+ * @category WebCrypto
+ */
 export type KeyType = 'public' | 'private' | 'secret';
 
-/** The `algorithm` attribute of a key, as WebCrypto defines it per algorithm. */
+/**
+ * The `algorithm` attribute of a key, as WebCrypto defines it per algorithm.
+ *
+ * @category WebCrypto
+ */
 export type KeyAlgorithm =
   | {
+      /** The RSA algorithm the key is bound to. */
       readonly name: 'RSASSA-PKCS1-v1_5' | 'RSA-PSS' | 'RSA-OAEP';
+      /** Modulus length in bits. */
       readonly modulusLength: number;
+      /** The public exponent e, big-endian bytes without leading zeros (65537: `[1, 0, 1]`). */
       readonly publicExponent: Uint8Array;
-      readonly hash: { readonly name: HashName };
+      /** The hash the key is bound to. */
+      readonly hash: {
+        /** Its WebCrypto name (`'SHA-256'`, …). */
+        readonly name: HashName;
+      };
     }
-  | { readonly name: 'RSA-RAW'; readonly modulusLength: number; readonly publicExponent: Uint8Array }
-  | { readonly name: 'ECDSA' | 'ECDH'; readonly namedCurve: EcCurveName }
-  | { readonly name: 'Ed25519' | 'X25519' }
+  | {
+      /** pkaccel's unpadded RSA: the key carries no hash. */
+      readonly name: 'RSA-RAW';
+      /** Modulus length in bits. */
+      readonly modulusLength: number;
+      /** The public exponent e, big-endian bytes without leading zeros. */
+      readonly publicExponent: Uint8Array;
+    }
+  | {
+      /** The EC algorithm the key is bound to. */
+      readonly name: 'ECDSA' | 'ECDH';
+      /** The key's curve. */
+      readonly namedCurve: EcCurveName;
+    }
+  | {
+      /** The curve is the algorithm: Ed25519 signs, X25519 agrees keys. */
+      readonly name: 'Ed25519' | 'X25519';
+    }
   /** A key of an algorithm node runs (AES-*, HMAC, HKDF, PBKDF2, Ed448, X448): node's attribute. */
-  | { readonly name: string; readonly [member: string]: unknown };
+  | {
+      /** The algorithm's name, as node reports it. */
+      readonly name: string;
+      readonly [member: string]: unknown;
+    };
 
-/** What an accelerator key holds. */
+/** @internal What an accelerator key holds. */
 export interface Secret {
   readonly material: PublicKeyMaterial | PrivateKeyMaterial;
   readonly spec: KeySpec;
@@ -80,8 +116,21 @@ function make(state: State): CryptoKey {
 /**
  * A key of an accelerator's `subtle` (WebCrypto's CryptoKey interface). Not
  * constructible: keys come from generateKey, importKey, deriveKey and unwrapKey.
+ * Its attributes are read-only getters; the key material is out of reach of
+ * JSON.stringify, util.inspect and structuredClone (which throws).
+ *
+ * @example
+ * ```ts
+ * const { privateKey } = await accel.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+ * privateKey instanceof accel.crypto.CryptoKey; // true
+ * privateKey.type; // 'private'
+ * privateKey.extractable; // false: exportKey refuses it
+ * ```
+ *
+ * @category WebCrypto
  */
 export class CryptoKey {
+  /** @internal Always throws a TypeError ("Illegal constructor"). */
   constructor() {
     throw new TypeError('Illegal constructor');
   }
@@ -124,10 +173,12 @@ export class CryptoKey {
     return state.kind === 'held' ? state.usages.includes(usage) : state.key.usages.includes(usage);
   }
 
+  /** `public` or `private` for the halves of a pair, `secret` for a symmetric key. */
   get type(): KeyType {
     const state = stateOf(this);
     return state.kind === 'held' ? state.type : state.key.type;
   }
+  /** Whether exportKey and wrapKey may reveal the key (always true for public keys). */
   get extractable(): boolean {
     const state = stateOf(this);
     return state.kind === 'held' ? state.extractable : state.key.extractable;
@@ -137,10 +188,12 @@ export class CryptoKey {
     const state = stateOf(this);
     return state.kind === 'held' ? copyAlgorithm(state.algorithm) : (state.key.algorithm as KeyAlgorithm);
   }
+  /** What the key may be used for (a fresh copy each time); an operation with another usage is an InvalidAccessError. */
   get usages(): KeyUsage[] {
     const state = stateOf(this);
     return state.kind === 'held' ? [...state.usages] : ([...state.key.usages] as KeyUsage[]);
   }
+  /** `'CryptoKey'`, so `Object.prototype.toString.call(key)` is `[object CryptoKey]` as for node's keys. */
   get [Symbol.toStringTag](): string {
     return 'CryptoKey';
   }
@@ -150,6 +203,7 @@ export class CryptoKey {
     const { type, extractable, algorithm, usages } = this;
     return `CryptoKey ${show({ type, extractable, algorithm, usages }, { ...(options as object), depth: depth - 1 })}`;
   }
+  /** `{}`: JSON.stringify reveals nothing of a key, as for node's keys. */
   toJSON(): Record<string, unknown> {
     return {};
   }
@@ -204,7 +258,10 @@ export function secretOf(key: CryptoKey): Secret {
   return state.secret;
 }
 
-/** @deprecated The former name of the key class; the same class. */
+/**
+ * @deprecated The former name of the key class; the same class.
+ * @category WebCrypto
+ */
 export const AcceleratorCryptoKey = CryptoKey;
 /** @deprecated The former name of the key class; the same class. */
 export type AcceleratorCryptoKey = CryptoKey;

@@ -13,6 +13,18 @@ import { RSA_MODULUS_BITS } from '../driver/keys.js';
 import type { KeySpec } from '../key-formats/index.js';
 import { domError } from './dom-errors.js';
 
+/**
+ * A deployment's key policy, stricter than WebCrypto's defaults; every member is
+ * optional and absent means WebCrypto's rule. A refused key is a NotSupportedError
+ * naming the member, at import/generation and again at use.
+ *
+ * @example
+ * ```ts
+ * const accel = await openAccelerator({ policy: { minRsaPrivateBits: 2048, curves: ['P-256', 'P-384', 'Ed25519'] } });
+ * ```
+ *
+ * @category WebCrypto
+ */
 export interface KeyPolicy {
   /**
    * Smallest RSA modulus, in bits, for private-key operations (sign, decrypt,

@@ -44,12 +44,37 @@ type Bytes = T.BufferSource;
 type Opts = T.CallOptions;
 type Usages = T.KeyUsages;
 
-/** The WebCrypto SubtleCrypto method set over an accelerator's devices. */
+/**
+ * The WebCrypto SubtleCrypto method set over an accelerator's devices
+ * (`accel.subtle`). RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP, ECDSA, ECDH, Ed25519,
+ * X25519 (and pkaccel's `RSA-RAW`) run on the devices through the job queue;
+ * digest, AES-*, HMAC, HKDF, PBKDF2, Ed448 and X448 pass through to node's
+ * `crypto.subtle`. Errors are DOMExceptions with WebCrypto's names, the
+ * PkaccelError as `cause`. Every method takes a trailing `{ signal }`.
+ *
+ * @example
+ * ```ts
+ * const accel = await openAccelerator();
+ * const { privateKey, publicKey } = await accel.subtle.generateKey(
+ *   { name: 'RSA-PSS', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+ *   false, // non-extractable: on a device with a key store, the private key stays there
+ *   ['sign', 'verify'],
+ * );
+ * const data = new TextEncoder().encode('hello');
+ * const signature = await accel.subtle.sign({ name: 'RSA-PSS', saltLength: 32 }, privateKey, data, {
+ *   signal: AbortSignal.timeout(1000),
+ * });
+ * await accel.subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, publicKey, signature, data); // true
+ * ```
+ *
+ * @category WebCrypto
+ */
 export class AcceleratorSubtle {
   readonly #exec: PrimitiveExecutor;
   readonly #policy: KeyPolicy | undefined;
   readonly #keyStores: T.SubtleOptions['keyStores'];
 
+  /** @internal Made by openAccelerator; use `accel.subtle`. */
   constructor(executor: PrimitiveExecutor, options: T.SubtleOptions = {}) {
     this.#exec = executor;
     this.#policy = options.policy;
@@ -68,14 +93,29 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * Encrypt `data` with a public key: RSA-OAEP (at most modulus bytes − 2·hash bytes − 2
+   * of data), `RSA-RAW` (exactly the modulus length, less than n), or a secret key of
+   * node's (AES-*). Resolves to the ciphertext (modulus-length for RSA).
+   */
   encrypt(algorithm: Alg, key: Key, data: Bytes, options?: Opts) {
     return this.#crypt('encrypt', algorithm, key, data, options);
   }
 
+  /**
+   * Decrypt `data` with a private key (RSA-OAEP, `RSA-RAW`; the ciphertext is
+   * modulus-length) or a secret key of node's. A padding failure is an OperationError
+   * that says nothing more (no padding oracle).
+   */
   decrypt(algorithm: Alg, key: Key, data: Bytes, options?: Opts) {
     return this.#crypt('decrypt', algorithm, key, data, options);
   }
 
+  /**
+   * Sign `data` (the whole message: hashing is part of the algorithm) with a private
+   * key: RSASSA-PKCS1-v1_5, RSA-PSS (`saltLength` in bytes), ECDSA (`hash`; r‖s, or
+   * DER with `format: 'der'`), Ed25519; HMAC passes through to node. Resolves to the signature.
+   */
   sign(algorithm: Alg, key: Key, data: Bytes, options?: Opts): Promise<ArrayBuffer> {
     return settle('sign', options?.signal, () => {
       const [alg, k, bytes] = [
@@ -90,6 +130,11 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * Check `signature` over `data` with a public key; resolves to the verdict. A
+   * malformed signature is `false`, not an error. A device's verdict is checked
+   * by the integrity gate before it is returned.
+   */
   verify(algorithm: Alg, key: Key, signature: Bytes, data: Bytes, options?: Opts): Promise<boolean> {
     return settle('verify', options?.signal, () => {
       const [alg, k] = [idl.algorithmIdentifier(algorithm), idl.cryptoKey(key, 'key')];
@@ -101,6 +146,7 @@ export class AcceleratorSubtle {
     });
   }
 
+  /** Hash `data` (SHA-1, SHA-256, SHA-384, SHA-512); always node's, never a device. */
   digest(algorithm: Alg, data: Bytes, options?: Opts): Promise<ArrayBuffer> {
     return settle('digest', options?.signal, () => {
       const [alg, bytes] = [idl.algorithmIdentifier(algorithm), idl.bufferSource(data, 'data')];
@@ -148,6 +194,11 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * Key agreement: ECDH (`public`: the peer's key; `length` in bits, at most the
+   * field size; `null` for all of it) or X25519 (up to 256 bits); HKDF and PBKDF2
+   * pass through to node. Resolves to the shared secret's first `length` bits.
+   */
   deriveBits(algorithm: Alg, baseKey: Key, length?: number | null, options?: Opts): Promise<ArrayBuffer> {
     return settle('deriveBits', options?.signal, () => {
       const [alg, k, bits] = [
@@ -163,6 +214,10 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * deriveBits for the length `derivedKeyType` needs (AES: its `length`; HMAC: its
+   * `length`, else its hash's block size), imported as that key (made by node): ECDH → AES-GCM, for example.
+   */
   deriveKey(
     algorithm: Alg,
     baseKey: Key,
@@ -193,6 +248,12 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * Import a key: `spki` (public), `pkcs8` (private), `jwk`, or `raw` (EC, Ed25519,
+   * X25519 public points; secret keys). Bad key data is a DataError. A non-extractable
+   * private key imported on an accelerator with a key-store device goes into that
+   * device's store and never stays in this process.
+   */
   importKey(
     format: T.KeyFormat,
     keyData: Bytes | T.JsonWebKey,
@@ -225,8 +286,11 @@ export class AcceleratorSubtle {
     });
   }
 
+  /** Export a key as a JSON Web Key. A non-extractable key is refused (InvalidAccessError). */
   exportKey(format: 'jwk', key: Key, options?: Opts): Promise<T.JsonWebKey>;
+  /** Export a key as bytes: `spki`, `pkcs8` or `raw`. A non-extractable key is refused (InvalidAccessError). */
   exportKey(format: Exclude<T.KeyFormat, 'jwk'>, key: Key, options?: Opts): Promise<ArrayBuffer>;
+  /** Export a key in `format`: a JSON Web Key for `jwk`, bytes otherwise. A non-extractable key is refused. */
   exportKey(format: T.KeyFormat, key: Key, options?: Opts): Promise<ArrayBuffer | T.JsonWebKey>;
   exportKey(format: T.KeyFormat, key: Key, options?: Opts): Promise<ArrayBuffer | T.JsonWebKey> {
     return settle('exportKey', options?.signal, () => {
@@ -236,6 +300,10 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * exportKey(`format`, `key`) encrypted with `wrappingKey`: RSA-OAEP on a device, or
+   * AES-KW/AES-GCM by node. Resolves to the wrapped bytes.
+   */
   wrapKey(
     format: T.KeyFormat,
     key: Key,
@@ -270,6 +338,10 @@ export class AcceleratorSubtle {
     });
   }
 
+  /**
+   * Decrypt `wrappedKey` with `unwrappingKey` (RSA-OAEP on a device, or AES-KW/AES-GCM
+   * by node) and import the result as importKey(`format`, …) would.
+   */
   unwrapKey(
     format: T.KeyFormat,
     wrappedKey: Bytes,

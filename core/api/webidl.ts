@@ -15,11 +15,22 @@ import type { JsonWebKey, KeyFormat } from '../key-formats/index.js';
 import { domError } from './dom-errors.js';
 import { type CryptoKey, isCryptoKey, type KeyUsage } from './key-handle.js';
 
-/** An algorithm identifier as a caller passes it: a name, or an object with a `name` and parameters. */
+/**
+ * An algorithm identifier as a caller passes it: a name, or an object with a `name` and parameters.
+ *
+ * @category WebCrypto
+ */
 export type AlgorithmIdentifier =
   | string
-  | { readonly name: string }
-  | { readonly name: string; readonly [member: string]: unknown };
+  | {
+      /** The algorithm's name, matched case-insensitively (`'ecdsa'` is ECDSA). */
+      readonly name: string;
+    }
+  | {
+      /** The algorithm's name, matched case-insensitively; the other members are its parameters. */
+      readonly name: string;
+      readonly [member: string]: unknown;
+    };
 
 const USAGES: readonly KeyUsage[] = [
   'encrypt',

@@ -3,8 +3,19 @@
 import type { webcrypto } from 'node:crypto';
 import type { EcCurveName, HashName, PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';
 
+/**
+ * A key serialization: `raw` (EC/OKP public points, secret-key bytes), `spki`
+ * (DER SubjectPublicKeyInfo), `pkcs8` (DER PrivateKeyInfo), `jwk` (RFC 7517 JSON).
+ *
+ * @category WebCrypto
+ */
 export type KeyFormat = 'raw' | 'spki' | 'pkcs8' | 'jwk';
 
+/**
+ * A JSON Web Key (RFC 7517/7518) as importKey takes it and exportKey returns it: node's type.
+ *
+ * @category WebCrypto
+ */
 export type JsonWebKey = webcrypto.JsonWebKey;
 
 /**
