@@ -133,6 +133,19 @@ export interface Accelerator {
    * private part never enters this process (COORDINATION.md section 8).
    */
   readonly keys: {
+    /**
+     * Open the key named `name` in the first device key store that knows it, as a
+     * non-extractable pair for `algorithm` (e.g. `{ name: 'ECDSA', namedCurve: 'P-256' }`)
+     * with `usages` split between the halves as generateKey would. Operations with
+     * the private key run pinned to that device. Rejects (a DOMException with the
+     * InvalidKeyError as `cause`) when no key store knows the name.
+     *
+     * @example
+     * ```ts
+     * const accel = await openAccelerator({ devices: ['broker:/run/pkaccel.sock'] });
+     * const { privateKey } = await accel.keys.open('tls-server', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign']);
+     * ```
+     */
     open(name: string, algorithm: AlgorithmIdentifier, usages: KeyUsages): Promise<CryptoKeyPair>;
   };
   /** The open devices, in the order they were opened. */

@@ -18,6 +18,8 @@ import { InvalidInputError } from '../driver/errors.js';
  *   signature of a device for `suspectWindow` results after any fault on it.
  *   Cheapest, and it can release a corrupted signature that was not sampled; a
  *   sampled one that fails takes the device out of service.
+ *
+ * @category Queue and stats
  */
 export type SignCheck = 'device' | 'all' | 'sample';
 
@@ -32,9 +34,25 @@ export type SignCheck = 'device' | 'all' | 'sample';
  *   results after a fault) is re-checked on the host, and the first mismatch
  *   takes the device out of service.
  * - `trust`: verdicts are released as the device gives them.
+ *
+ * @category Queue and stats
  */
 export type VerifyCheck = 'witness' | 'all' | 'sample' | 'trust';
 
+/**
+ * The integrity gate's options (`openAccelerator({ queue: { integrity } })`): how
+ * device results are checked on the host before a job settles. A result that fails
+ * a check is withheld, the job retried elsewhere, and the fault counted against the
+ * device (an `integrity-fault` event). The defaults check every result.
+ *
+ * @example
+ * ```ts
+ * // Cheaper: re-check one ECDSA signature in 16 on the host, all of them after a fault.
+ * const accel = await openAccelerator({ queue: { integrity: { signCheck: 'sample', sampleRate: 1 / 16 } } });
+ * ```
+ *
+ * @category Queue and stats
+ */
 export interface IntegrityOptions {
   /** ECDSA signatures made by a device. Default `device`. */
   readonly signCheck?: SignCheck;

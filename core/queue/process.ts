@@ -14,6 +14,12 @@ import { Observable } from 'rxjs';
 import type { PrimitiveRequest, ResultOf } from '../driver/primitives.js';
 import type { SubmitOptions } from './options.js';
 
+/**
+ * Options of `accel.queue.process(requests$, options)`, which runs a stream of
+ * primitive requests with bounded concurrency.
+ *
+ * @category Queue and stats
+ */
 export interface ProcessOptions {
   /** Most jobs outstanding at once (default 64). */
   readonly concurrency?: number;

@@ -18,6 +18,12 @@ import type { Completion, Device, Job, QueuePair } from '../driver/device.js';
 import { type KnownAnswerCase, knownAnswerCases } from './cases.js';
 import { type KatVector, loadKatVectors } from './vectors.js';
 
+/**
+ * How a device self-test runs: the known-answer cases of `vectors/kat.json` that the
+ * device's capabilities cover, as primitive requests on its queue pairs.
+ *
+ * @category Queue and stats
+ */
 export interface SelfTestOptions {
   /** Aborting ends the test as failed (the queue pairs are abandoned). */
   readonly signal?: AbortSignal;
@@ -29,18 +35,33 @@ export interface SelfTestOptions {
   readonly maxPerOp?: number;
 }
 
+/**
+ * One known-answer case the device got wrong (or could not run).
+ *
+ * @category Queue and stats
+ */
 export interface SelfTestFailure {
+  /** The case: `<vector id>/<primitive>` (e.g. `rsa2048-pkcs1-SHA-1/rsa-sign`), or `(device)` when no case could run. */
   readonly id: string;
+  /** What was wrong: the result that differed, the error the device returned, a timeout. */
   readonly detail: string;
 }
 
+/**
+ * The outcome of one device's self-test.
+ *
+ * @category Queue and stats
+ */
 export interface SelfTestReport {
+  /** The device's id (`DeviceInfo.id`). */
   readonly device: string;
+  /** True when every case run gave the known answer (no failures; a device with no case to run passes). */
   readonly passed: boolean;
   /** Cases run (each a primitive request with a known answer). */
   readonly ran: number;
   /** Cases the device's capabilities do not cover. */
   readonly skipped: number;
+  /** The cases that failed, in the order they ran; empty when `passed`. */
   readonly failures: readonly SelfTestFailure[];
   /** Wall time of the test, in ms. */
   readonly ms: number;

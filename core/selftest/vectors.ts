@@ -14,9 +14,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** One vector of kat.json; the fields present depend on `kind` (hex strings for byte fields). */
+/**
+ * One vector of kat.json; the fields present depend on `kind` (hex strings for byte fields).
+ * Keys are DER (PKCS#8, SubjectPublicKeyInfo) in hex; byte strings are hex.
+ *
+ * @category Queue and stats
+ */
 export interface KatVector {
+  /** Unique name of the vector (e.g. `rsa2048-pkcs1-SHA-1`); prefixes the ids of its cases. */
   readonly id: string;
+  /** What the vector checks, and so which fields it has. */
   readonly kind:
     | 'rsa-pkcs1-sign'
     | 'rsa-pss-verify'
@@ -26,21 +33,37 @@ export interface KatVector {
     | 'ecdh'
     | 'x25519'
     | 'ed25519-sign';
+  /** RSA: modulus length in bits. */
   readonly bits?: number;
+  /** RSA: number of primes (2, or more for a multi-prime key). */
   readonly primes?: number;
+  /** The hash of the message digest, PSS/OAEP encoding and MGF1. Default SHA-256. */
   readonly hash?: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
+  /** RSA-PSS: salt length in bytes. Default 0. */
   readonly saltLength?: number;
+  /** ECDSA, ECDH: the curve. */
   readonly curve?: 'P-256' | 'P-384' | 'P-521';
+  /** ECDSA: the encoding of `sig` (IEEE P1363 r‖s, or DER Ecdsa-Sig-Value); self-tests use only `p1363`. */
   readonly format?: 'p1363' | 'der';
+  /** The private key, DER PKCS#8 in hex. */
   readonly pkcs8?: string;
+  /** The public key, DER SubjectPublicKeyInfo in hex. */
   readonly spki?: string;
+  /** ECDH, X25519: the peer's public key, DER SubjectPublicKeyInfo in hex. */
   readonly peerSpki?: string;
+  /** The message (signed, or OAEP's plaintext), hex. */
   readonly msg?: string;
+  /** The known signature of `msg`, hex. */
   readonly sig?: string;
+  /** RSA-OAEP: the label, hex (may be empty). */
   readonly label?: string;
+  /** RSA-OAEP: the ciphertext that decrypts to `msg`, hex. */
   readonly ct?: string;
+  /** Raw RSA: the input x, modulus-length hex, with `output` = x^e mod n. */
   readonly input?: string;
+  /** Raw RSA: x^e mod n for `input`, modulus-length hex (and its private operation gives `input` back). */
   readonly output?: string;
+  /** ECDH, X25519: the known shared secret, hex. */
   readonly shared?: string;
 }
 
