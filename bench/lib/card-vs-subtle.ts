@@ -8,8 +8,8 @@
 import { webcrypto } from 'node:crypto';
 import { opsPerSecond } from '../../cli/speed/measure.js';
 import { type Accelerator, openAccelerator } from '../../core/api/index.js';
-import { RsaPrivateKeyMaterial } from '../../core/driver/index.js';
 import type { Registry } from '../../core/registry/registry.js';
+import { rsaMaterialFromJwk } from '../../test/support/keys.js';
 import type { BenchContext, BenchRow } from './types.js';
 
 const subtle = webcrypto.subtle;
@@ -56,20 +56,7 @@ export async function benchKeys(message: Uint8Array): Promise<BenchKeys> {
 }
 
 /** The RSA private key of a JWK as driver-level material (for rows straight on a queue pair). */
-export function rsaMaterialFromJwk(jwk: Jwk): RsaPrivateKeyMaterial {
-  const int = (name: keyof Jwk) =>
-    BigInt(`0x${Buffer.from(jwk[name] as string, 'base64url').toString('hex')}`);
-  return new RsaPrivateKeyMaterial(
-    int('n'),
-    int('e'),
-    int('d'),
-    int('p'),
-    int('q'),
-    int('dp'),
-    int('dq'),
-    int('qi'),
-  );
-}
+export { rsaMaterialFromJwk };
 
 interface Case {
   readonly name: string;

@@ -30,8 +30,7 @@ import { CURVES } from '../../core/driver/curves.js';
 import type { Alternative, AlternativeResult, PrimitiveExecutor } from '../../core/driver/device.js';
 import { UnsupportedError } from '../../core/driver/errors.js';
 import {
-  type EcCurveName,
-  EcPrivateKeyMaterial,
+  type EcPrivateKeyMaterial,
   type EcPublicKeyMaterial,
   type HashName,
   type KeyPairMaterial,
@@ -49,12 +48,9 @@ import type {
 } from '../../core/driver/primitives.js';
 import { ecMultiply } from '../../core/math/ec.js';
 import { modInv } from '../../core/math/modular.js';
+import { ecMaterial, NODE_CURVE, newEcKey, newRsaKey, rsaMaterial } from '../support/keys.js';
 
-export const NODE_CURVE: Record<EcCurveName, string> = {
-  'P-256': 'prime256v1',
-  'P-384': 'secp384r1',
-  'P-521': 'secp521r1',
-};
+export { NODE_CURVE };
 export const NODE_HASH: Record<HashName, string> = {
   'SHA-1': 'sha1',
   'SHA-256': 'sha256',
@@ -65,28 +61,10 @@ export const HASHES: HashName[] = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
 
 const b64 = (v: bigint, len?: number) =>
   Buffer.from(bigintToBytes(v, len ?? Math.ceil(v.toString(16).length / 2))).toString('base64url');
-const unb64 = (s: string | undefined) => bytesToBigint(Buffer.from(s!, 'base64url'));
 
 // ---- key material <-> node KeyObjects -------------------------------------------------------
 
-export function rsaMaterialFromNode(privateKey: KeyObject): RsaPrivateKeyMaterial {
-  const j = privateKey.export({ format: 'jwk' });
-  return new RsaPrivateKeyMaterial(
-    unb64(j.n),
-    unb64(j.e),
-    unb64(j.d),
-    unb64(j.p),
-    unb64(j.q),
-    unb64(j.dp),
-    unb64(j.dq),
-    unb64(j.qi),
-  );
-}
-
-export function generateRsa(bits: number) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
-  return { privateKey, publicKey, material: rsaMaterialFromNode(privateKey) };
-}
+export { newRsaKey as generateRsa, rsaMaterial as rsaMaterialFromNode };
 
 /**
  * A two-prime key of exactly `bits` bits built from node's primes (OpenSSL's
@@ -135,20 +113,7 @@ export function rsaPublicKeyObject(key: RsaPublicKeyMaterial): KeyObject {
   return createPublicKey({ key: { kty: 'RSA', n: b64(key.n), e: b64(key.e) }, format: 'jwk' });
 }
 
-export function ecMaterialFromNode(privateKey: KeyObject, curve: EcCurveName): EcPrivateKeyMaterial {
-  const j = privateKey.export({ format: 'jwk' });
-  return new EcPrivateKeyMaterial(curve, unb64(j.d), {
-    kind: 'ec-public',
-    curve,
-    x: unb64(j.x),
-    y: unb64(j.y),
-  });
-}
-
-export function generateEc(curve: EcCurveName) {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: NODE_CURVE[curve] });
-  return { privateKey, publicKey, material: ecMaterialFromNode(privateKey, curve) };
-}
+export { ecMaterial as ecMaterialFromNode, newEcKey as generateEc };
 
 export function ecPublicKeyObject(key: EcPublicKeyMaterial): KeyObject {
   const len = CURVES[key.curve].bytes;
@@ -317,9 +282,9 @@ function keyPairFromNode(spec: Extract<PrimitiveRequest, { op: 'keygen' }>['spec
       modulusLength: spec.bits,
       publicExponent: Number(spec.publicExponent),
     });
-    return { kind: 'rsa', privateKey: rsaMaterialFromNode(privateKey) };
+    return { kind: 'rsa', privateKey: rsaMaterial(privateKey) };
   }
-  if (spec.kind === 'ec') return { kind: 'ec', privateKey: generateEc(spec.curve).material };
+  if (spec.kind === 'ec') return { kind: 'ec', privateKey: newEcKey(spec.curve).material };
   return { kind: 'okp', privateKey: generateOkp(spec.curve).material };
 }
 

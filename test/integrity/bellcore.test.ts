@@ -7,30 +7,17 @@
  * the gate switched off (an internal option of the benchmark) and does factor n:
  * the test can fail.
  */
-import { generateKeyPairSync, verify, type webcrypto } from 'node:crypto';
+import { verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
+import { bytesToBigint } from '../../core/driver/bytes.js';
 import { digest } from '../../core/encoding/digest.js';
 import { emsaPkcs1v15Encode } from '../../core/encoding/emsa-pkcs1v15.js';
 import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
+import { modPow } from '../../core/math/modular.js';
 import { type Accelerator, openAccelerator } from '../../index.js';
+import { newRsaKey } from '../support/keys.js';
 
-const big = (b64: string | undefined): bigint =>
-  BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex') || '0'}`);
-const toBig = (bytes: Uint8Array): bigint => BigInt(`0x${Buffer.from(bytes).toString('hex') || '0'}`);
-
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const jwk = privateKey.export({ format: 'jwk' }) as webcrypto.JsonWebKey & Record<string, string>;
-const key = new RsaPrivateKeyMaterial(
-  big(jwk.n),
-  big(jwk.e),
-  big(jwk.d),
-  big(jwk.p),
-  big(jwk.q),
-  big(jwk.dp),
-  big(jwk.dq),
-  big(jwk.qi),
-);
+const { material: key, publicKey, jwk } = newRsaKey(2048);
 
 function gcd(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
@@ -39,21 +26,9 @@ function gcd(a: bigint, b: bigint): bigint {
   return x;
 }
 
-function modPow(b: bigint, e: bigint, m: bigint): bigint {
-  let r = 1n;
-  let x = b % m;
-  let k = e;
-  while (k > 0n) {
-    if (k & 1n) r = (r * x) % m;
-    x = (x * x) % m;
-    k >>= 1n;
-  }
-  return r;
-}
-
 /** Whether a released s for input m gives away a factor of n. */
 function factors(s: Uint8Array, m: Uint8Array): boolean {
-  const g = gcd(modPow(toBig(s), key.e, key.n) - toBig(m), key.n);
+  const g = gcd(modPow(bytesToBigint(s), key.e, key.n) - bytesToBigint(m), key.n);
   return g !== 1n && g !== key.n;
 }
 
@@ -105,7 +80,7 @@ async function bellcore(spec: string, jobs: number, integrity?: IntegrityOptions
     work.push(
       accel.queue.submit({ op: 'rsa-private', key, input: m }).then((s) => {
         tally.released++;
-        if (modPow(toBig(s), key.e, key.n) !== toBig(m)) tally.wrong++;
+        if (modPow(bytesToBigint(s), key.e, key.n) !== bytesToBigint(m)) tally.wrong++;
         if (factors(s, m)) tally.factored++;
       }, fail),
     );

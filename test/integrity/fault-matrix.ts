@@ -16,9 +16,9 @@ import {
   verify,
   type webcrypto,
 } from 'node:crypto';
-import { RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
 import type { QueueOptions } from '../../core/queue/options.js';
 import { type Accelerator, openAccelerator } from '../../index.js';
+import { rsaMaterial } from '../support/keys.js';
 
 export const FAULTS = [
   'error',
@@ -42,9 +42,6 @@ export const OPS = [
 export type Fault = (typeof FAULTS)[number];
 export type Op = (typeof OPS)[number];
 
-const big = (b64: string | undefined): bigint =>
-  BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex') || '0'}`);
-
 /** Keys made once: node KeyObjects to check with, JWKs to import into the accelerator. */
 export function makeKeys() {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -53,17 +50,7 @@ export function makeKeys() {
   const ecJwk = ec.privateKey.export({ format: 'jwk' }) as webcrypto.JsonWebKey;
   const peer = createECDH('prime256v1');
   peer.generateKeys();
-  const j = rsaJwk as Record<string, string>;
-  const material = new RsaPrivateKeyMaterial(
-    big(j.n),
-    big(j.e),
-    big(j.d),
-    big(j.p),
-    big(j.q),
-    big(j.dp),
-    big(j.dq),
-    big(j.qi),
-  );
+  const material = rsaMaterial(rsa.privateKey);
   return { rsa, rsaJwk, ec, ecJwk, peer, material };
 }
 export type Keys = ReturnType<typeof makeKeys>;

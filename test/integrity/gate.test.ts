@@ -3,52 +3,20 @@
  * value and passes a right one. The same assertions the algorithms layer's
  * RSA-CRT fault-check tests made, now where the check lives.
  */
-import { constants, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { constants, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
 import { CURVES } from '../../core/driver/curves.js';
-import {
-  EcPrivateKeyMaterial,
-  type EcPublicKeyMaterial,
-  RsaPrivateKeyMaterial,
-} from '../../core/driver/keys.js';
 import type { PrimitiveRequest, PrimitiveValue } from '../../core/driver/primitives.js';
 import { digest } from '../../core/encoding/digest.js';
 import { emsaPkcs1v15Encode } from '../../core/encoding/emsa-pkcs1v15.js';
 import { type GateRunner, IntegrityGate, jacobi, xCoordinateHolds } from '../../core/integrity/index.js';
 import { ecMultiply } from '../../core/math/ec.js';
 import { modPow } from '../../core/math/modular.js';
+import { newEcKey, newRsaKey } from '../support/keys.js';
 
-const big = (b64: string | undefined): bigint =>
-  BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex') || '0'}`);
-
-function rsaKey(): { material: RsaPrivateKeyMaterial; privateKey: KeyObject } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const j = privateKey.export({ format: 'jwk' });
-  return {
-    privateKey,
-    material: new RsaPrivateKeyMaterial(
-      big(j.n),
-      big(j.e),
-      big(j.d),
-      big(j.p),
-      big(j.q),
-      big(j.dp),
-      big(j.dq),
-      big(j.qi),
-    ),
-  };
-}
-
-function ecKey(): { material: EcPrivateKeyMaterial; privateKey: KeyObject } {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const j = privateKey.export({ format: 'jwk' });
-  const pub: EcPublicKeyMaterial = { kind: 'ec-public', curve: 'P-256', x: big(j.x), y: big(j.y) };
-  return { privateKey, material: new EcPrivateKeyMaterial('P-256', big(j.d), pub) };
-}
-
-const rsa = rsaKey();
-const ec = ecKey();
+const rsa = newRsaKey(2048);
+const ec = newEcKey('P-256');
 const job = { deadline: Number.POSITIVE_INFINITY, signal: undefined };
 
 function flip(bytes: Uint8Array, bit: number): Uint8Array {

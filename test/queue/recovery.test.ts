@@ -6,46 +6,20 @@
  * jobs fail with DeviceGoneError naming them, not UnsupportedError.
  */
 
-import { generateKeyPairSync } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { bytesToBigint } from '../../core/driver/bytes.js';
 import type { Device, DeviceEvent, DeviceState, Job, QueuePair } from '../../core/driver/device.js';
 import { DeviceGoneError } from '../../core/driver/errors.js';
-import { RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
 import type { PrimitiveRequest } from '../../core/driver/primitives.js';
+import { modPow } from '../../core/math/modular.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
 import { JobQueue, type QueueEvent } from '../../core/queue/index.js';
 import { selfTestDevice } from '../../core/selftest/index.js';
-import { ringDriver } from '../../drivers/ring/index.js';
 import { softwareDriver } from '../../drivers/software/index.js';
-import { SimulatorPlatform } from '../../simulator/platform.js';
+import { cachedRsaKey } from '../support/keys.js';
+import { closeAfterEach, openRing } from '../support/sim.js';
 
-const platform = new SimulatorPlatform();
-
-const big = (b64: string | undefined): bigint =>
-  BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex')}`);
-const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-const key = new RsaPrivateKeyMaterial(
-  big(jwk.n),
-  big(jwk.e),
-  big(jwk.d),
-  big(jwk.p),
-  big(jwk.q),
-  big(jwk.dp),
-  big(jwk.dq),
-  big(jwk.qi),
-);
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-    e >>= 1n;
-  }
-  return result;
-}
+const key = cachedRsaKey(2048).material;
 
 /** An RSA private-key request whose correct answer we know (input = answer^e mod n). */
 function signJob(i: number): { request: PrimitiveRequest; answer: bigint } {
@@ -55,20 +29,7 @@ function signJob(i: number): { request: PrimitiveRequest; answer: bigint } {
   return { request: { op: 'rsa-private', key, input: bytes }, answer };
 }
 
-const asBig = (value: unknown): bigint => BigInt(`0x${Buffer.from(value as Uint8Array).toString('hex')}`);
-
-const opened: Device[] = [];
-async function openRing(options: string): Promise<Device> {
-  const spec = parseDeviceSpec(`sim:ring?mode=inline&${options}`);
-  const fn = await platform.open(spec);
-  const device = await ringDriver.probe(fn, spec.options);
-  opened.push(device);
-  return device;
-}
-
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((d) => d.close()));
-});
+const asBig = (value: unknown): bigint => bytesToBigint(value as Uint8Array);
 
 function recorder(q: JobQueue): QueueEvent[] {
   const events: QueueEvent[] = [];
@@ -252,8 +213,7 @@ class RemovableDevice implements Device {
 
 describe('a surprise-removed card', () => {
   it('stays out while gone and returns after its self-test when present again; work flows to it again', async () => {
-    const software = await softwareDriver.open(parseDeviceSpec('software'));
-    opened.push(software);
+    const software = closeAfterEach(await softwareDriver.open(parseDeviceSpec('software')));
     const card = new RemovableDevice(software);
     let selfTests = 0;
     const q = new JobQueue({

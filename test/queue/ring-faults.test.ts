@@ -6,56 +6,16 @@
  * settle exactly once, with the right result or a typed error, and nothing is
  * left behind after close.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rsaRawPrivate } from '../../core/algorithms/index.js';
-import {
-  bigintToBytes,
-  bytesToBigint,
-  PkaccelError,
-  RsaPrivateKeyMaterial,
-} from '../../core/driver/index.js';
-import { parseDeviceSpec } from '../../core/platform/pci.js';
+import { bigintToBytes, bytesToBigint, PkaccelError } from '../../core/driver/index.js';
+import { modPow } from '../../core/math/modular.js';
 import { JobQueue } from '../../core/queue/index.js';
-import { ringDriver } from '../../drivers/ring/index.js';
-import { SimulatorPlatform } from '../../simulator/platform.js';
+import { cachedRsaKey } from '../support/keys.js';
+import { openRingDevice } from '../support/sim.js';
 
-const platform = new SimulatorPlatform();
-
-function big(b64: string | undefined): bigint {
-  return BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex') || '0'}`);
-}
-
-const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-const key = new RsaPrivateKeyMaterial(
-  big(jwk.n),
-  big(jwk.e),
-  big(jwk.d),
-  big(jwk.p),
-  big(jwk.q),
-  big(jwk.dp),
-  big(jwk.dq),
-  big(jwk.qi),
-);
-
-function modPow(base: bigint, exponent: bigint, modulus: bigint): bigint {
-  let result = 1n;
-  let b = base % modulus;
-  let e = exponent;
-  while (e > 0n) {
-    if (e & 1n) result = (result * b) % modulus;
-    b = (b * b) % modulus;
-    e >>= 1n;
-  }
-  return result;
-}
-
-async function openRing(options: string) {
-  const spec = parseDeviceSpec(`sim:ring?mode=inline&${options}`);
-  const fn = await platform.open(spec);
-  return ringDriver.probe(fn, spec.options);
-}
+const key = cachedRsaKey(2048).material;
 
 const faultNames = ['error', 'drop', 'duplicate', 'delay', 'corrupt', 'garbage'] as const;
 
@@ -88,9 +48,9 @@ describe('exactly-once settlement on sim:ring faults', () => {
         fc.asyncProperty(scenarioArb, async (sc) => {
           const rules = sc.faults.map((f) => `${f}:${sc.probability}`);
           if (sc.fatal) rules.unshift(`${sc.fatal.kind}@${sc.fatal.at}`);
-          const faulty = await openRing(`depth=4&faults=${rules.join(',')}&seed=${sc.seed}&delayms=5`);
+          const faulty = await openRingDevice(`depth=4&faults=${rules.join(',')}&seed=${sc.seed}&delayms=5`);
           const devices = [faulty];
-          if (sc.cleanFallback) devices.push(await openRing('depth=4'));
+          if (sc.cleanFallback) devices.push(await openRingDevice('depth=4'));
           const q = new JobQueue({ retries: sc.retries, stallTimeoutMs: 250, timeoutMs: 5_000 });
           devices.forEach((d, i) => {
             q.addDevice(d, { fallback: i === 1 });

@@ -8,20 +8,10 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bigintToBytes, DeviceGoneError, type Job } from '../../../core/driver/index.js';
 import { completionPhase, readCompletion, writeDescriptor } from '../../../drivers/ring/requests.js';
-import { bytesOf, type Card, ecKey, freshRsaKey, harvestAll, openCard, rsaKey, runOne } from './harness.js';
-
-const cards: Card[] = [];
-async function card(options?: string): Promise<Card> {
-  const c = await openCard(options);
-  cards.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
+import { bytesOf, card, ecKey, freshRsaKey, harvestAll, openCard, rsaKey, runOne } from './harness.js';
 
 function rsaJwkPublic(n: bigint, e: bigint) {
   const b64 = (v: bigint) =>

@@ -5,19 +5,9 @@
  * busy at once.
  */
 import { createHash, createPrivateKey, sign } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Completion, Job } from '../../../core/driver/index.js';
-import { bytesOf, type Card, ecKey, harvestAll, openCard, rsaKey } from './harness.js';
-
-const cards: Card[] = [];
-async function card(options: string): Promise<Card> {
-  const c = await openCard(options);
-  cards.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
+import { bytesOf, card, ecKey, harvestAll, rsaKey } from './harness.js';
 
 describe('ring card engines', () => {
   it('null engine: the fixed result of the right size, and the operation is counted', async () => {

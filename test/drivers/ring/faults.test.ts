@@ -5,22 +5,16 @@
  * released by the algorithms layer.
  */
 import { constants, createPublicKey, publicEncrypt, verify } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rsaSign } from '../../../core/algorithms/index.js';
 import { type Completion, DeviceGoneError } from '../../../core/driver/index.js';
 import { modPow } from '../../../core/math/index.js';
 import { JobQueue } from '../../../core/queue/index.js';
-import { bytesOf, type Card, ecKey, harvestAll, openCard, rsaKey } from './harness.js';
+import { bytesOf, type Card, card, ecKey, harvestAll, rsaKey } from './harness.js';
 
-const cards: Card[] = [];
-async function card(faults: string, extra = ''): Promise<Card> {
-  const c = await openCard(`mode=inline&depth=8&faults=${faults}${extra}`);
-  cards.push(c);
-  return c;
+function faulty(faults: string, extra = ''): Promise<Card> {
+  return card(`mode=inline&depth=8&faults=${faults}${extra}`);
 }
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
 
 const key = rsaKey(2048);
 const input = bytesOf(0xabcdefn ** 20n, 256);
@@ -45,7 +39,7 @@ async function expectNoCompletion(card: Card, ms = 150): Promise<void> {
 
 describe('ring card faults', () => {
   it('error status → a DeviceError completion; the card stays in service', async () => {
-    const { device } = await card('error@1');
+    const { device } = await faulty('error@1');
     const qp = device.queuePairs[0]!;
     qp.submit([privateJob(1)]);
     const [c] = await harvestAll(qp, 1);
@@ -57,7 +51,7 @@ describe('ring card faults', () => {
   });
 
   it('dropped completion → nothing arrives; the owner times out and abandons; the queue works on', async () => {
-    const c = await card('drop@1');
+    const c = await faulty('drop@1');
     const qp = c.device.queuePairs[0]!;
     qp.submit([privateJob(7)]);
     await expectNoCompletion(c);
@@ -68,7 +62,7 @@ describe('ring card faults', () => {
   });
 
   it('hang → no completion ever, the queue stops; abandon (queue reset) recovers it', async () => {
-    const c = await card('hang@1');
+    const c = await faulty('hang@1');
     const qp = c.device.queuePairs[0]!;
     qp.submit([privateJob(1), privateJob(2)]);
     await expectNoCompletion(c);
@@ -79,7 +73,7 @@ describe('ring card faults', () => {
   });
 
   it('delayed completion → the right result, late', async () => {
-    const { device } = await card('delay@1', '&delayms=60');
+    const { device } = await faulty('delay@1', '&delayms=60');
     const qp = device.queuePairs[0]!;
     qp.submit([privateJob(1)]);
     await expect(qp.waitForCompletions(AbortSignal.timeout(20))).rejects.toMatchObject({ code: 'aborted' });
@@ -88,7 +82,7 @@ describe('ring card faults', () => {
   });
 
   it('duplicated completion → the first result is released, the duplicate (a tag no longer issued) fails the card; reset recovers', async () => {
-    const { device } = await card('duplicate@1');
+    const { device } = await faulty('duplicate@1');
     const qp = device.queuePairs[0]!;
     const events: string[] = [];
     device.subscribe((e) => {
@@ -108,7 +102,7 @@ describe('ring card faults', () => {
   });
 
   it('corrupted result (bit flip in one RSA-CRT half) → never released: the integrity gate catches it, the retry is right', async () => {
-    const { fn, device } = await card('corrupt@1');
+    const { fn, device } = await faulty('corrupt@1');
     const exec = new JobQueue();
     exec.addDevice(device);
     try {
@@ -132,7 +126,7 @@ describe('ring card faults', () => {
   });
 
   it('corrupted result as the driver sees it: a wrong value (the driver cannot know; the core check must)', async () => {
-    const { device } = await card('corrupt@1');
+    const { device } = await faulty('corrupt@1');
     const qp = device.queuePairs[0]!;
     qp.submit([privateJob(1)]);
     const [c] = await harvestAll(qp, 1);
@@ -141,7 +135,7 @@ describe('ring card faults', () => {
   });
 
   it('surprise removal → jobs in flight complete with DeviceGoneError, state gone, submit throws', async () => {
-    const c = await card('remove@2');
+    const c = await faulty('remove@2');
     const qp = c.device.queuePairs[0]!;
     qp.submit([privateJob(1), privateJob(2)]);
     const got: Completion[] = [];
@@ -161,7 +155,7 @@ describe('ring card faults', () => {
   });
 
   it('probabilistic rules: every job settles exactly once, and every released result is right', async () => {
-    const { device } = await card('error:0.2,delay:0.2,corrupt:0.1', '&delayms=5&seed=7');
+    const { device } = await faulty('error:0.2,delay:0.2,corrupt:0.1', '&delayms=5&seed=7');
     const qp = device.queuePairs[0]!;
     const settled = new Map<number, Completion>();
     let next = 0;
@@ -185,7 +179,7 @@ describe('ring card faults', () => {
     const publicKey = key.publicKey;
     /** For each of 24 raw RSA public jobs, run one at a time: -1 when right, else the flipped bit. */
     async function run(seed: number): Promise<number[]> {
-      const { device } = await card('corrupt:0.4', `&seed=${seed}`);
+      const { device } = await faulty('corrupt:0.4', `&seed=${seed}`);
       const qp = device.queuePairs[0]!;
       const trace: number[] = [];
       for (let i = 0; i < 24; i++) {
@@ -216,7 +210,7 @@ describe('ring card faults', () => {
     const ec = ecKey('P-256');
     const digest = new Uint8Array(32).fill(3);
     async function run(seed: number): Promise<string[]> {
-      const { device } = await card('corrupt:1', `&seed=${seed}`);
+      const { device } = await faulty('corrupt:1', `&seed=${seed}`);
       const qp = device.queuePairs[0]!;
       const out: string[] = [];
       for (let i = 0; i < 16; i++) {

@@ -3,14 +3,9 @@
  * material is left anywhere in the card's DMA arena (the host memory the card
  * can see), in inline and worker mode.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EcPrivateKeyMaterial, RsaPrivateKeyMaterial } from '../../../core/driver/index.js';
-import { bytesOf, type Card, contains, ecKey, harvestAll, openCard, rsaKey } from './harness.js';
-
-const cards: Card[] = [];
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
+import { bytesOf, card, contains, ecKey, harvestAll, rsaKey } from './harness.js';
 
 /** Every secret of the keys as it would travel: fixed-width big-endian, and its leading 16 bytes alone. */
 function secrets(rsa: RsaPrivateKeyMaterial, ecs: EcPrivateKeyMaterial[]): Uint8Array[] {
@@ -29,8 +24,7 @@ function secrets(rsa: RsaPrivateKeyMaterial, ecs: EcPrivateKeyMaterial[]): Uint8
 describe('ring card key secrecy', () => {
   for (const mode of ['inline', 'worker'] as const) {
     it(`${mode}: no key material in the DMA arena after loads, private ops, reset and reloads`, async () => {
-      const c = await openCard(`mode=${mode}&depth=8`);
-      cards.push(c);
+      const c = await card(`mode=${mode}&depth=8`);
       const qp = c.device.queuePairs[1]!;
       const rsa = rsaKey(2048);
       const p256 = ecKey('P-256');

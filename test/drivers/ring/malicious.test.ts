@@ -5,19 +5,9 @@
  * straight into the completion ring (impossible status, a completion nobody
  * asked for, a verdict that is neither 0 nor 1).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Completion, DeviceGoneError } from '../../../core/driver/index.js';
-import { bytesOf, type Card, ecKey, harvestAll, openCard, rsaKey } from './harness.js';
-
-const cards: Card[] = [];
-async function card(options: string): Promise<Card> {
-  const c = await openCard(options);
-  cards.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
+import { bytesOf, type Card, card, ecKey, harvestAll, rsaKey } from './harness.js';
 
 const key = rsaKey(2048);
 const job = (tag: number) => ({

@@ -6,19 +6,9 @@
  * second removal is seen again.
  */
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeviceGoneError } from '../../../core/driver/index.js';
-import { bytesOf, type Card, harvestAll, openCard, rsaKey, runOne } from './harness.js';
-
-const cards: Card[] = [];
-async function card(options: string): Promise<Card> {
-  const c = await openCard(options);
-  cards.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
+import { bytesOf, type Card, card, harvestAll, openCard, rsaKey, runOne } from './harness.js';
 
 const key = rsaKey(2048);
 const input = bytesOf(0x5eed5eedn ** 7n, 256);

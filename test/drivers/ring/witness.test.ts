@@ -4,21 +4,11 @@
  * s^e mod n, every ECDH the shared point's y — each checked against node:crypto
  * and core/math computed here, for valid and invalid inputs.
  */
-import { constants, createHash, createPrivateKey, createPublicKey, publicEncrypt, sign } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { constants, createHash, createPrivateKey, publicEncrypt, sign } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { type Completion, CURVES, type PrimitiveRequest, type Witness } from '../../../core/driver/index.js';
 import { ecMultiply, ecMultiplyDouble, isOnCurve, mod, modInv } from '../../../core/math/index.js';
-import { bytesOf, type Card, ecKey, harvestAll, openCard, rsaKey, runOne } from './harness.js';
-
-const cards: Card[] = [];
-async function card(options?: string): Promise<Card> {
-  const c = await openCard(options);
-  cards.push(c);
-  return c;
-}
-afterEach(async () => {
-  for (const c of cards.splice(0)) await c.device.close();
-});
+import { bytesOf, card, ecKey, harvestAll, rsaKeyPair, runOne } from './harness.js';
 
 function witnessOf(c: Completion): Witness | undefined {
   expect(c.ok).toBe(true);
@@ -125,25 +115,9 @@ describe('ring card witnesses', () => {
     it(`RSA verify (${scheme}, padding on the card): verdict and the opened signature s^e mod n`, async () => {
       const { device } = await card();
       const qp = device.queuePairs[3]!;
-      const key = rsaKey(2048);
+      const { material: key, privateKey: priv, publicKey: pub } = rsaKeyPair(2048);
       const message = Buffer.from('witness for RSA');
       const digest = createHash('sha256').update(message).digest();
-      const b64 = (v: bigint) => Buffer.from(bytesOf(v, 256)).toString('base64url');
-      const pub = createPublicKey({ format: 'jwk', key: { kty: 'RSA', n: b64(key.n), e: 'AQAB' } });
-      const priv = createPrivateKey({
-        format: 'jwk',
-        key: {
-          kty: 'RSA',
-          n: b64(key.n),
-          e: 'AQAB',
-          d: b64(key.d),
-          p: b64(key.p),
-          q: b64(key.q),
-          dp: b64(key.dp),
-          dq: b64(key.dq),
-          qi: b64(key.qi),
-        },
-      });
       const signature = sign('sha256', message, {
         key: priv,
         padding: scheme === 'pss' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
@@ -191,23 +165,7 @@ describe('ring card witnesses', () => {
   it('4096-bit RSA verify (SHA-512, PSS salt 0 and PKCS#1) beside raw 4096-bit jobs in one batch: operands and results stay in their areas', async () => {
     const { device } = await card();
     const qp = device.queuePairs[0]!;
-    const key = rsaKey(4096);
-    const b64 = (v: bigint) => Buffer.from(bytesOf(v, 512)).toString('base64url');
-    const priv = createPrivateKey({
-      format: 'jwk',
-      key: {
-        kty: 'RSA',
-        n: b64(key.n),
-        e: 'AQAB',
-        d: b64(key.d),
-        p: b64(key.p),
-        q: b64(key.q),
-        dp: b64(key.dp),
-        dq: b64(key.dq),
-        qi: b64(key.qi),
-      },
-    });
-    const pub = createPublicKey({ format: 'jwk', key: { kty: 'RSA', n: b64(key.n), e: 'AQAB' } });
+    const { material: key, privateKey: priv, publicKey: pub } = rsaKeyPair(4096);
     const message = Buffer.from('a long key');
     const digest = createHash('sha512').update(message).digest();
     const pss = sign('sha512', message, {

@@ -1,0 +1,88 @@
+/**
+ * Test keys: node:crypto key pairs (the independent reference) and the core key
+ * material made from them, so a test can run a card and check it with node.
+ */
+
+import { generateKeyPairSync, type KeyObject, type webcrypto } from 'node:crypto';
+import { type EcCurveName, EcPrivateKeyMaterial, RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
+
+/** A JWK integer member (base64url, unsigned big-endian) as a bigint; absent or empty is 0. */
+export function jwkInt(value: string | undefined): bigint {
+  return BigInt(`0x${Buffer.from(value ?? '', 'base64url').toString('hex') || '0'}`);
+}
+
+type Jwk = webcrypto.JsonWebKey & Record<string, string>;
+
+/** The private JWK of a node KeyObject. */
+export function jwkOf(key: KeyObject): Jwk {
+  return key.export({ format: 'jwk' }) as Jwk;
+}
+
+/** Core RSA key material from a private RSA JWK. */
+export function rsaMaterialFromJwk(j: webcrypto.JsonWebKey): RsaPrivateKeyMaterial {
+  return new RsaPrivateKeyMaterial(
+    jwkInt(j.n),
+    jwkInt(j.e),
+    jwkInt(j.d),
+    jwkInt(j.p),
+    jwkInt(j.q),
+    jwkInt(j.dp),
+    jwkInt(j.dq),
+    jwkInt(j.qi),
+  );
+}
+
+/** Core RSA key material from node's private key. */
+export function rsaMaterial(privateKey: KeyObject): RsaPrivateKeyMaterial {
+  return rsaMaterialFromJwk(jwkOf(privateKey));
+}
+
+/** Node's curve name for each NIST curve. */
+export const NODE_CURVE: Record<EcCurveName, string> = {
+  'P-256': 'prime256v1',
+  'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
+};
+
+/** Core EC key material from node's private key on `curve`. */
+export function ecMaterial(privateKey: KeyObject, curve: EcCurveName): EcPrivateKeyMaterial {
+  const j = jwkOf(privateKey);
+  return new EcPrivateKeyMaterial(curve, jwkInt(j.d), {
+    kind: 'ec-public',
+    curve,
+    x: jwkInt(j.x),
+    y: jwkInt(j.y),
+  });
+}
+
+/** A key pair: core material, node's KeyObjects and the private JWK. */
+export interface TestKey<M> {
+  readonly material: M;
+  readonly privateKey: KeyObject;
+  readonly publicKey: KeyObject;
+  readonly jwk: Jwk;
+}
+
+/** A fresh RSA key pair of `bits`. */
+export function newRsaKey(bits = 2048): TestKey<RsaPrivateKeyMaterial> {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+  return { material: rsaMaterial(privateKey), privateKey, publicKey, jwk: jwkOf(privateKey) };
+}
+
+const rsaCache = new Map<number, TestKey<RsaPrivateKeyMaterial>>();
+
+/** An RSA key pair of `bits`, made once per test file (key generation is slow). */
+export function cachedRsaKey(bits = 2048): TestKey<RsaPrivateKeyMaterial> {
+  let key = rsaCache.get(bits);
+  if (key === undefined) {
+    key = newRsaKey(bits);
+    rsaCache.set(bits, key);
+  }
+  return key;
+}
+
+/** A fresh EC key pair on `curve`. */
+export function newEcKey(curve: EcCurveName = 'P-256'): TestKey<EcPrivateKeyMaterial> {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: NODE_CURVE[curve] });
+  return { material: ecMaterial(privateKey, curve), privateKey, publicKey, jwk: jwkOf(privateKey) };
+}
