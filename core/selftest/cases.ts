@@ -71,6 +71,11 @@ function casesOf(v: KatVector): KnownAnswerCase[] {
   const add = (what: string, request: PrimitiveRequest, check: KnownAnswerCase['check']): void => {
     out.push({ id: `${v.id}/${what}`, request, check });
   };
+  /** A verification that accepts the known signature, and refuses it with one bit flipped. */
+  const addVerify = (what: string, request: Extract<PrimitiveRequest, { signature: Uint8Array }>): void => {
+    add(what, request, expectVerdict(true));
+    add(`${what}-corrupted`, { ...request, signature: flipped(request.signature) }, expectVerdict(false));
+  };
   switch (v.kind) {
     case 'rsa-raw': {
       const pub = imported('spki', v.spki, RSA_SPEC) as RsaPublicKeyMaterial;
@@ -96,16 +101,7 @@ function casesOf(v: KatVector): KnownAnswerCase[] {
       add('rsa-sign', { op: 'rsa-sign', key: priv, padding, digest: mHash }, expectBytes(sig, 'signature'));
       add('rsa-private', { op: 'rsa-private', key: priv, input: em }, expectBytes(sig, 'signature'));
       add('rsa-public', { op: 'rsa-public', key: pub, input: sig }, expectBytes(em, 'opened signature'));
-      add(
-        'rsa-verify',
-        { op: 'rsa-verify', key: pub, padding, digest: mHash, signature: sig },
-        expectVerdict(true),
-      );
-      add(
-        'rsa-verify-corrupted',
-        { op: 'rsa-verify', key: pub, padding, digest: mHash, signature: flipped(sig) },
-        expectVerdict(false),
-      );
+      addVerify('rsa-verify', { op: 'rsa-verify', key: pub, padding, digest: mHash, signature: sig });
       return out;
     }
     case 'rsa-pss-verify': {
@@ -114,16 +110,7 @@ function casesOf(v: KatVector): KnownAnswerCase[] {
       const mHash = digest(hash, fromHex(v.msg));
       const sig = fromHex(v.sig);
       const padding = { scheme: 'pss', hash, mgfHash: hash, saltLength: v.saltLength ?? 0 } as const;
-      add(
-        'rsa-verify',
-        { op: 'rsa-verify', key: pub, padding, digest: mHash, signature: sig },
-        expectVerdict(true),
-      );
-      add(
-        'rsa-verify-corrupted',
-        { op: 'rsa-verify', key: pub, padding, digest: mHash, signature: flipped(sig) },
-        expectVerdict(false),
-      );
+      addVerify('rsa-verify', { op: 'rsa-verify', key: pub, padding, digest: mHash, signature: sig });
       return out;
     }
     case 'rsa-oaep-decrypt': {
@@ -145,16 +132,7 @@ function casesOf(v: KatVector): KnownAnswerCase[] {
       // Truncated to the order's length (P-256 and P-384 orders are whole bytes; P-521's exceeds every hash).
       if (mHash.length > EC_FIELD_BYTES[curve]) mHash = mHash.slice(0, EC_FIELD_BYTES[curve]);
       const sig = fromHex(v.sig);
-      add(
-        'ecdsa-verify',
-        { op: 'ecdsa-verify', key: pub, digest: mHash, signature: sig },
-        expectVerdict(true),
-      );
-      add(
-        'ecdsa-verify-corrupted',
-        { op: 'ecdsa-verify', key: pub, digest: mHash, signature: flipped(sig) },
-        expectVerdict(false),
-      );
+      addVerify('ecdsa-verify', { op: 'ecdsa-verify', key: pub, digest: mHash, signature: sig });
       return out;
     }
     case 'ecdh': {
@@ -199,16 +177,7 @@ function casesOf(v: KatVector): KnownAnswerCase[] {
       const msg = fromHex(v.msg);
       const sig = fromHex(v.sig);
       add('eddsa-sign', { op: 'eddsa-sign', key: priv, message: msg }, expectBytes(sig, 'signature'));
-      add(
-        'eddsa-verify',
-        { op: 'eddsa-verify', key: pub, message: msg, signature: sig },
-        expectVerdict(true),
-      );
-      add(
-        'eddsa-verify-corrupted',
-        { op: 'eddsa-verify', key: pub, message: msg, signature: flipped(sig) },
-        expectVerdict(false),
-      );
+      addVerify('eddsa-verify', { op: 'eddsa-verify', key: pub, message: msg, signature: sig });
       return out;
     }
   }
