@@ -28,11 +28,17 @@
  * While every device that could run a job is out of service, the job fails with
  * DeviceGoneError naming those devices and why.
  *
- * Stalls: each queue pair learns its completion latency per operation class
- * (latency.ts). A queue pair is stalled when its oldest job (live, or aborted but
- * still held by the device) has waited `stallFactor` × its class's latency (within
- * [`stallFloorMs`, `stallCeilingMs`]; before any latency is known, the ceiling),
- * and a harvest finds nothing waiting. A stalled
+ * Stalls: each queue pair learns, per operation class, its completion latency and
+ * the cost of one job in flight (latency ÷ jobs ahead of it + 1; latency.ts). Stalls
+ * are judged by progress, not by age (a job's latency legitimately grows with the work
+ * queued ahead of it). A queue pair with jobs out is stalled when (1) nothing has
+ * completed on it for `stallFactor` × the latency of its oldest job's class plus the
+ * learned cost of every job the device holds, counted from the later of that job's
+ * doorbell and the last completion; or (2) its oldest job was overtaken (jobs sent after
+ * it came back) and is still out `stallFactor` × its class's latency after that was
+ * seen (a lost completion). Both within [`stallFloorMs`, `stallCeilingMs`] (the floor 4×
+ * while the class has fewer than 8 samples; the ceiling for a class never seen), and
+ * only when a harvest then finds nothing waiting. A stalled
  * queue pair is abandoned (reset through `QueuePair.abandon`, which reclaims its
  * descriptors) and its live jobs retried elsewhere first. `stallTimeoutMs`, when
  * given, replaces the learned limit with a fixed one.
@@ -75,7 +81,7 @@ import { DeviceEntry, type DeviceFaultKind, type FaultSink, type RecoveryState }
 import type { QueueEvent } from './events.js';
 import { JobPool, type JobRecord, JobState, promiseFor } from './job.js';
 import type { Lane, LaneOwner } from './lane.js';
-import { COLD_FLOOR_FACTOR } from './latency.js';
+import { operationClass, stallLimit } from './latency.js';
 import {
   type QueueOptions,
   type ResolvedQueueOptions,
@@ -952,26 +958,46 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         }
         continue;
       }
-      // Learned limits: a queue pair whose oldest job (live or aborted: the device still holds
-      // its slot) has waited past its class's limit. The limit comes from what that class took on
-      // this queue pair lately, queueing inside the device included, so a loaded card is not
-      // taken for a stalled one. A job overtaken (the device has completed a job sent no earlier
-      // than it) waits at most the cold limit (4 floors), whatever little is known yet: that is
-      // how a hang or a lost completion before the first samples is found well before the ceiling.
-      let overtaking = 0;
-      for (const lane of entry.lanes)
-        if (lane.lastCompletedDispatch > overtaking) overtaking = lane.lastCompletedDispatch;
+      // Learned limits, judged by progress rather than by age (an age limit learned at low load
+      // fires when hundreds of jobs arrive at once: a job's latency grows with the work queued
+      // ahead of it). For each busy queue pair, its oldest job J (live or aborted: the device
+      // still holds its slot), F = J's class figure (latency.ts; this queue pair's, else the
+      // device's) and W = the learned cost of every job the device holds (its work in flight):
+      // - no progress: nothing completed on the queue pair for stallFactor × F's latency + W
+      //   since the later of J's doorbell and its last completion — the device is given the
+      //   time to work through all it holds (a batch answered at once, a pool shared by queue
+      //   pairs) before its silence counts;
+      // - dropped: J was overtaken (jobs sent after it came back) and is still out
+      //   stallFactor × F's latency after the sweep first saw that — the job at the head of a
+      //   working device is being served and finishes within about its latency.
+      // Each kept within [stallFloorMs, stallCeilingMs] (the floor 4× while F rests on fewer
+      // than 8 samples); stallCeilingMs when J's class or a held job's class was never seen.
       const o = this.#options;
-      const cold = Math.min(o.stallCeilingMs, COLD_FLOOR_FACTOR * o.stallFloorMs);
+      let work = 0;
+      for (const lane of entry.lanes) work += lane.work();
       for (const lane of entry.lanes) {
         if (lane.occupied === 0 || !lane.open) continue;
         const oldest = lane.oldest();
         if (oldest === undefined) continue;
-        let limit = this.#stallLimit(lane, oldest);
-        if (overtaking >= oldest.dispatchedAt && limit > cold) limit = cold;
-        const due = oldest.dispatchedAt + limit;
+        const figure = lane.latency.known(operationClass(oldest.request));
+        const silent = Math.max(oldest.dispatchedAt, lane.lastCompletion);
+        let due = silent + stallLimit(figure, work, o.stallFactor, o.stallFloorMs, o.stallCeilingMs);
+        if (lane.headTag !== oldest.tag) {
+          lane.headTag = oldest.tag;
+          lane.overtakenAt = 0;
+        }
+        if (lane.overtakenAt === 0 && lane.overtaken(oldest)) lane.overtakenAt = now;
+        if (lane.overtakenAt > 0) {
+          const dropDue =
+            lane.overtakenAt + stallLimit(figure, 0, o.stallFactor, o.stallFloorMs, o.stallCeilingMs);
+          if (dropDue < due) due = dropDue;
+        }
         if (due <= now) stalled.add(lane);
-        else if (due < next) next = due;
+        else {
+          // Look again within the floor while it is busy, to see an overtaken job in time.
+          const look = Math.min(due, now + o.stallFloorMs);
+          if (look < next) next = look;
+        }
       }
     }
     for (const record of expired) {

@@ -13,7 +13,7 @@
 import type { Completion, QueuePair } from '../driver/device.js';
 import { LatencyHistogram } from './histogram.js';
 import { type JobRecord, JobState, type SlotHolder } from './job.js';
-import { LatencyModel } from './latency.js';
+import { LatencyModel, operationClass } from './latency.js';
 
 /** What a lane reports to the queue that owns it. */
 export interface LaneOwner<D> {
@@ -51,6 +51,11 @@ export class Lane<D> implements SlotHolder {
   readonly #busy: Uint8Array;
   readonly #free: Int32Array;
   #freeTop: number;
+  /** Per slot: assignment order, tags occupied ahead of it and `returned` when it was assigned. */
+  readonly #slotSeq: Float64Array;
+  readonly #slotAhead: Uint32Array;
+  readonly #slotReturned: Float64Array;
+  #seq = 0;
 
   /** Tags in use: this tick's batch, jobs in flight, and discarded jobs the device still has. */
   occupied = 0;
@@ -65,6 +70,12 @@ export class Lane<D> implements SlotHolder {
   lastCompletion = 0;
   /** The latest doorbell time among jobs that completed here (a job sent no later and still out was overtaken). */
   lastCompletedDispatch = 0;
+  /** Tags the device gave back (live or discarded jobs): with the per-slot counts, tells an overtaken job. */
+  returned = 0;
+  /** Stall detection's note (job-queue.ts #sweep): the tag of the oldest job it last saw here … */
+  headTag = -1;
+  /** … and when it first saw that job overtaken (0: not yet). */
+  overtakenAt = 0;
 
   // Counters, read by the stats snapshot.
   submitted = 0;
@@ -104,6 +115,9 @@ export class Lane<D> implements SlotHolder {
     this.#slotGen = new Uint32Array(this.#size);
     this.#slotRecord = new Array(this.#size).fill(null);
     this.#busy = new Uint8Array(this.#size);
+    this.#slotSeq = new Float64Array(this.#size);
+    this.#slotAhead = new Uint32Array(this.#size);
+    this.#slotReturned = new Float64Array(this.#size);
     this.#free = new Int32Array(this.depth);
     for (let i = 0; i < this.depth; i++) this.#free[i] = this.depth - 1 - i;
     this.#freeTop = this.depth;
@@ -134,6 +148,9 @@ export class Lane<D> implements SlotHolder {
     record.slot = slot;
     record.holder = this;
     record.state = JobState.inFlight;
+    this.#slotSeq[slot] = ++this.#seq;
+    this.#slotAhead[slot] = this.occupied;
+    this.#slotReturned[slot] = this.returned;
     if (this.occupied === 0) this.lastProgress = now;
     this.occupied++;
     this.pending.push(record);
@@ -206,9 +223,42 @@ export class Lane<D> implements SlotHolder {
       const record = this.#slotRecord[slot]!;
       if (record.state !== JobState.inFlight && record.state !== JobState.discarded) continue;
       if (this.pending.length > 0 && this.pending.includes(record)) continue;
-      if (oldest === undefined || record.dispatchedAt < oldest.dispatchedAt) oldest = record;
+      if (
+        oldest === undefined ||
+        record.dispatchedAt < oldest.dispatchedAt ||
+        (record.dispatchedAt === oldest.dispatchedAt && this.#slotSeq[slot]! < this.#slotSeq[oldest.slot]!)
+      )
+        oldest = record;
     }
     return oldest;
+  }
+
+  /**
+   * Whether jobs given a tag after `record` (which the device holds) have come back before
+   * it: more tags returned since it was assigned than were ahead of it then.
+   */
+  overtaken(record: JobRecord): boolean {
+    const slot = record.slot;
+    if (slot < 0 || this.#slotRecord[slot] !== record) return false;
+    return this.returned - this.#slotReturned[slot]! > this.#slotAhead[slot]!;
+  }
+
+  /**
+   * The time the jobs the device holds here stand for: the sum of each one's learned cost
+   * (LatencyModel `cost` of its class, on this queue pair or the device); Infinity when a
+   * class has not been seen.
+   */
+  work(): number {
+    if (this.occupied === 0) return 0;
+    let sum = 0;
+    for (let slot = 0; slot < this.#size; slot++) {
+      if (this.#busy[slot] === 0) continue;
+      const record = this.#slotRecord[slot]!;
+      const figure = this.latency.known(operationClass(record.request));
+      if (figure === undefined) return Number.POSITIVE_INFINITY;
+      sum += figure.cost;
+    }
+    return sum;
   }
 
   /** Harvest now, outside the interrupt/poll cycle (before declaring a stall); returns how many were found. */
@@ -321,6 +371,7 @@ export class Lane<D> implements SlotHolder {
     }
     const record = this.#slotRecord[slot]!;
     this.#freeSlot(slot);
+    this.returned++;
     record.holder = null;
     record.slot = -1;
     if (record.state === JobState.discarded) {
@@ -332,6 +383,7 @@ export class Lane<D> implements SlotHolder {
       this.#harvestTime - record.dispatchedAt,
       record.aheadJobs,
       record.aheadMs,
+      this.#slotAhead[slot],
     );
     if (record.dispatchedAt > this.lastCompletedDispatch) this.lastCompletedDispatch = record.dispatchedAt;
     if (this.#owner.observing) {

@@ -2,9 +2,15 @@
  * Latency learning (COORDINATION contract 7): per queue pair and per operation
  * class — the primitive op plus its size (RSA modulus bits, EC curve) — an
  * exponentially weighted moving average of completion latency (doorbell to
- * harvest) and of its absolute deviation. The job queue judges stalls from it
- * (a queue pair whose oldest job has waited far longer than that class usually
- * takes has stopped); the scheduler may use it to estimate service times.
+ * harvest), of its absolute deviation, and of the cost of one job in flight
+ * (latency ÷ (jobs ahead of it on the queue pair + 1)). The job queue judges stalls
+ * from them by progress (`stallLimit`, job-queue.ts's sweep): a queue pair that has
+ * completed nothing for a multiple of its oldest job's latency plus the cost of all
+ * the device holds, or whose oldest job was overtaken and stays out a multiple of its
+ * latency, has stopped. An age limit (the oldest job against a multiple of the
+ * latency) is not used for that: a latency learned at low load says nothing about a
+ * job sent behind hundreds of others. `limit` (that age limit) remains as the wake-up
+ * time of the queue's timer.
  *
  * Cost: one small-integer class key per completion (no string, no allocation
  * once the class is known) and a Map lookup.
@@ -82,6 +88,12 @@ export interface ClassLatency {
   mean: number;
   /** EWMA of |sample − mean|, in ms. */
   deviation: number;
+  /**
+   * EWMA of latency ÷ (jobs ahead on the queue pair at dispatch + 1), in ms: what one job
+   * in flight stands for in time (a device's time per job at its depth, or more when it
+   * is underfed). Stall detection multiplies it by the jobs in flight.
+   */
+  cost: number;
   /** Samples seen. */
   samples: number;
 }
@@ -93,7 +105,7 @@ export interface ClassLatency {
 export class LatencyModel {
   readonly #classes = new Map<number, ClassLatency>();
   /** Across classes: what the queue pair takes in general, for a class not seen yet. */
-  readonly overall: ClassLatency = { mean: 0, deviation: 0, samples: 0 };
+  readonly overall: ClassLatency = { mean: 0, deviation: 0, cost: 0, samples: 0 };
   /** The device's model: every sample goes there too, and it answers for a class this queue pair has not seen. */
   readonly parent: LatencyModel | undefined;
 
@@ -109,21 +121,24 @@ export class LatencyModel {
    * Record one completion of `request` that took `ms` from doorbell to harvest; `aheadJobs`
    * and `aheadMs` are what the scheduler saw ahead of it at dispatch (JobRecord).
    */
-  observe(request: PrimitiveRequest, ms: number, aheadJobs = 0, aheadMs = -1): void {
-    this.observeClass(operationClass(request), ms, aheadJobs, aheadMs);
+  observe(request: PrimitiveRequest, ms: number, aheadJobs = 0, aheadMs = -1, queued = 0): void {
+    this.observeClass(operationClass(request), ms, aheadJobs, aheadMs, queued);
   }
 
-  /** Record one completion of class `key` (operationClass) that took `ms`. */
-  observeClass(key: number, ms: number, aheadJobs = 0, aheadMs = -1): void {
+  /**
+   * Record one completion of class `key` (operationClass) that took `ms`; `queued`: the jobs
+   * ahead of it on its queue pair when it was given its tag (for `cost`).
+   */
+  observeClass(key: number, ms: number, aheadJobs = 0, aheadMs = -1, queued = 0): void {
     let c = this.#classes.get(key);
     if (c === undefined) {
-      c = { mean: 0, deviation: 0, samples: 0 };
+      c = { mean: 0, deviation: 0, cost: 0, samples: 0 };
       this.#classes.set(key, c);
     }
-    update(c, ms);
-    update(this.overall, ms);
+    update(c, ms, queued);
+    update(this.overall, ms, queued);
     this.service?.observe(key, ms, aheadJobs, aheadMs);
-    this.parent?.observeClass(key, ms, aheadJobs, aheadMs);
+    this.parent?.observeClass(key, ms, aheadJobs, aheadMs, queued);
   }
 
   /** The learned latency of a class key (operationClass), if any sample was seen. */
@@ -159,6 +174,11 @@ export class LatencyModel {
     return Math.max(low, Math.min(limit, ceiling));
   }
 
+  /** A class's figure on this queue pair, else on the device (the parent); undefined if neither saw it. */
+  known(key: number): ClassLatency | undefined {
+    return this.#classes.get(key) ?? this.parent?.ofClass(key);
+  }
+
   /** Every class with its learned latency, for stats. */
   entries(): {
     readonly operation: string;
@@ -175,14 +195,38 @@ export class LatencyModel {
   }
 }
 
-function update(c: ClassLatency, ms: number): void {
+/**
+ * A progress-based stall limit (job-queue.ts's sweep): `factor` × the latency of `figure`
+ * (the oldest job's class: mean + deviation) plus `work` ms (the learned cost of the jobs
+ * the device holds, already an upper estimate: a cost learned while the device was
+ * underfed is its whole latency), kept within [floor, ceiling], the floor raised to
+ * COLD_FLOOR_FACTOR × floor while the figure rests on fewer than WARM_SAMPLES; the
+ * ceiling when that class was never seen or `work` is unknown (a held job of a class
+ * nobody has measured).
+ */
+export function stallLimit(
+  figure: ClassLatency | undefined,
+  work: number,
+  factor: number,
+  floor: number,
+  ceiling: number,
+): number {
+  if (figure === undefined || !Number.isFinite(work)) return ceiling;
+  const low = figure.samples < WARM_SAMPLES ? Math.min(ceiling, COLD_FLOOR_FACTOR * floor) : floor;
+  return Math.max(low, Math.min(factor * (figure.mean + figure.deviation) + work, ceiling));
+}
+
+function update(c: ClassLatency, ms: number, queued: number): void {
+  const cost = ms / (Math.max(0, queued) + 1);
   if (c.samples === 0) {
     c.mean = ms;
     c.deviation = 0;
+    c.cost = cost;
   } else {
     const error = ms - c.mean;
     c.mean += EWMA_WEIGHT * error;
     c.deviation += EWMA_WEIGHT * (Math.abs(error) - c.deviation);
+    c.cost += EWMA_WEIGHT * (cost - c.cost);
   }
   c.samples++;
 }

@@ -35,8 +35,10 @@ export interface QueueOptions {
    */
   readonly stallTimeoutMs?: number;
   /**
-   * A queue pair is stalled when its oldest job has waited this many times the latency
-   * the queue pair has shown for that operation class (EWMA, core/queue/latency.ts). Default 4.
+   * A queue pair with jobs out is stalled when it has completed nothing for this many times
+   * the latency its oldest job's operation class has shown (EWMA, core/queue/latency.ts),
+   * plus the learned cost of every job the device holds; or when its oldest job was
+   * overtaken by later ones and is still out this many times that latency after. Default 4.
    */
   readonly stallFactor?: number;
   /** The learned stall limit is never below this, in ms. Default 250. */
