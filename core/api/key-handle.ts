@@ -263,5 +263,8 @@ export function secretOf(key: CryptoKey): Secret {
  * @category WebCrypto
  */
 export const AcceleratorCryptoKey = CryptoKey;
-/** @deprecated The former name of the key class; the same class. */
+/**
+ * @deprecated The former name of the key class; the same class.
+ * @category WebCrypto
+ */
 export type AcceleratorCryptoKey = CryptoKey;

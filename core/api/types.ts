@@ -27,7 +27,10 @@ export interface CryptoKeyPair {
   /** The private key: extractable only if asked for; usages among `sign`, `decrypt`, `unwrapKey`, `deriveBits`, `deriveKey`. */
   readonly privateKey: CryptoKey;
 }
-/** @deprecated Use CryptoKeyPair. */
+/**
+ * @deprecated Use CryptoKeyPair.
+ * @category WebCrypto
+ */
 export type CryptoKeyPairLike = CryptoKeyPair;
 /**
  * Bytes as WebCrypto takes them: an ArrayBuffer, or any view on one (Uint8Array,

@@ -33,7 +33,11 @@ export interface KeyStore {
   destroyKey(key: PrivateKeyMaterial, signal?: AbortSignal): Promise<void>;
 }
 
-/** The key store of a device, if it has one (`Device.keyStore`, read structurally). */
+/**
+ * The key store of a device, if it has one (`Device.keyStore`, read structurally).
+ *
+ * @category Driver contracts
+ */
 export function keyStoreOf(device: object): KeyStore | undefined {
   const store = (device as { readonly keyStore?: KeyStore }).keyStore;
   return store !== undefined && typeof store.importKey === 'function' ? store : undefined;

@@ -49,7 +49,11 @@ export function fromHex(hex: string): Uint8Array {
   return Uint8Array.from(Buffer.from(hex, 'hex'));
 }
 
-/** The unsigned big-endian bytes of `value`, left-padded with zeros to exactly `length` bytes. */
+/**
+ * The unsigned big-endian bytes of `value`, left-padded with zeros to exactly `length` bytes.
+ *
+ * @category Driver contracts
+ */
 export function bigintToBytes(value: bigint, length: number): Uint8Array {
   if (value < 0n) throw new InvalidInputError('cannot encode a negative integer');
   const out = new Uint8Array(length);
@@ -62,14 +66,22 @@ export function bigintToBytes(value: bigint, length: number): Uint8Array {
   return out;
 }
 
-/** The unsigned big-endian integer in `bytes` (empty = 0). */
+/**
+ * The unsigned big-endian integer in `bytes` (empty = 0).
+ *
+ * @category Driver contracts
+ */
 export function bytesToBigint(bytes: Uint8Array): bigint {
   let hex = '';
   for (const b of bytes) hex += b < 16 ? `0${b.toString(16)}` : b.toString(16);
   return hex.length === 0 ? 0n : BigInt(`0x${hex}`);
 }
 
-/** Byte length needed for the unsigned value (at least 1). */
+/**
+ * Byte length needed for the unsigned value (at least 1).
+ *
+ * @category Driver contracts
+ */
 export function byteLength(value: bigint): number {
   return Math.max(1, Math.ceil(value.toString(16).length / 2));
 }

@@ -7,7 +7,11 @@
 
 import { fromHex } from './bytes.js';
 
-/** The hashes pkaccel's algorithms use (WebCrypto names). */
+/**
+ * The hashes pkaccel's algorithms use (WebCrypto names).
+ *
+ * @category Driver contracts
+ */
 export type HashName = 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512';
 
 /** Every hash a DigestInfo prefix is known for: pkaccel's, plus those a device protocol may name (virtio-crypto). */

@@ -3,6 +3,8 @@
  * device is told) and a zero-copy byte view (what the host reads and writes).
  * Drivers allocate their rings and operand buffers once, at probe time, and reuse
  * them: nothing on a hot path allocates DMA memory.
+ *
+ * @category Platform contracts
  */
 export interface DmaBuffer {
   /** The address the device uses for byte 0 of the buffer (an IOVA under an IOMMU). */
@@ -17,13 +19,21 @@ export interface DmaBuffer {
   free(): void;
 }
 
-/** How a DMA buffer is allocated. */
+/**
+ * How a DMA buffer is allocated.
+ *
+ * @category Platform contracts
+ */
 export interface DmaAllocateOptions {
   /** Alignment of the bus address in bytes (a power of two; default 64). */
   readonly align?: number;
 }
 
-/** Hands out DMA buffers for one device. */
+/**
+ * Hands out DMA buffers for one device.
+ *
+ * @category Platform contracts
+ */
 export interface DmaAllocator {
   /** A buffer of at least `size` bytes, zero-filled. Throws a RangeError if it cannot. */
   allocate(size: number, options?: DmaAllocateOptions): DmaBuffer;

@@ -2,6 +2,8 @@
  * One interrupt source of a device (an MSI-X vector, MSI, or the INTx line),
  * delivered on the event loop (native: uv_poll on an eventfd or a uio fd;
  * simulator: Atomics.waitAsync).
+ *
+ * @category Platform contracts
  */
 export interface Irq {
   /** Which vector of the device this is (0 for INTx). */

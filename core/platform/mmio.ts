@@ -6,6 +6,8 @@
  * All multi-byte accesses are little-endian, as PCI defines them. Offsets are in
  * bytes from the start of the window; an access must lie inside the window and be
  * naturally aligned, or it throws a RangeError (it never touches memory outside).
+ *
+ * @category Platform contracts
  */
 export interface Mmio {
   /** Size of the window in bytes. */

@@ -8,7 +8,11 @@ import type { DmaAllocator } from './dma.js';
 import type { Irq } from './irq.js';
 import type { Mmio } from './mmio.js';
 
-/** The identity registers of a PCI function. */
+/**
+ * The identity registers of a PCI function.
+ *
+ * @category Platform contracts
+ */
 export interface PciIdentity {
   /** The vendor ID (config offset 0x00). */
   readonly vendorId: number;
@@ -24,7 +28,11 @@ export interface PciIdentity {
   readonly revision: number;
 }
 
-/** A PCI function as a platform found it, before anything is opened. */
+/**
+ * A PCI function as a platform found it, before anything is opened.
+ *
+ * @category Platform contracts
+ */
 export interface PciFunctionInfo extends PciIdentity {
   /** Domain:bus:device.function ("0000:03:00.0"), or a platform's own address ("sim:ring#0"). */
   readonly address: string;
@@ -36,7 +44,11 @@ export interface PciFunctionInfo extends PciIdentity {
   readonly numaNode?: number;
 }
 
-/** Config-space access (for capability walks such as virtio's, and INTx control). */
+/**
+ * Config-space access (for capability walks such as virtio's, and INTx control).
+ *
+ * @category Platform contracts
+ */
 export interface PciConfigSpace {
   /** Bytes of config space that can be read (256, or 4096 for PCIe extended config space). */
   readonly size: number;
@@ -52,7 +64,11 @@ export interface PciConfigSpace {
   write32(offset: number, value: number): void;
 }
 
-/** How interrupts are delivered on this function; a driver asks for vectors within this. */
+/**
+ * How interrupts are delivered on this function; a driver asks for vectors within this.
+ *
+ * @category Platform contracts
+ */
 export interface IrqSupport {
   /** The interrupt mechanism: MSI-X, MSI, legacy INTx, or none (poll). */
   readonly kind: 'msix' | 'msi' | 'intx' | 'none';
@@ -60,7 +76,11 @@ export interface IrqSupport {
   readonly vectors: number;
 }
 
-/** An opened PCI function: everything a hardware driver touches. */
+/**
+ * An opened PCI function: everything a hardware driver touches.
+ *
+ * @category Platform contracts
+ */
 export interface PciFunction {
   /** Its identity and address. */
   readonly info: PciFunctionInfo;
@@ -87,6 +107,8 @@ export interface PciFunction {
  * A source of PCI functions: the real machine (`native/`) or the simulator.
  * A platform answers the device specs of its schemes ("pci" for native,
  * "sim" for the simulator) and can list what it has.
+ *
+ * @category Platform contracts
  */
 export interface Platform {
   /** The platform's name ("native", "simulator"). */
@@ -106,7 +128,11 @@ export interface Platform {
   defaultSpecs?(): readonly string[];
 }
 
-/** A parsed device spec: `scheme:target?key=value&key=value`. */
+/**
+ * A parsed device spec: `scheme:target?key=value&key=value`.
+ *
+ * @category Platform contracts
+ */
 export interface DeviceSpec {
   /** The spec as written. */
   readonly text: string;
@@ -118,7 +144,11 @@ export interface DeviceSpec {
   readonly options: Readonly<Record<string, string>>;
 }
 
-/** Parse `scheme[:target][?k=v&…]`. Throws an InvalidInputError-like TypeError on an empty spec. */
+/**
+ * Parse `scheme[:target][?k=v&…]`. Throws an InvalidInputError-like TypeError on an empty spec.
+ *
+ * @category Platform contracts
+ */
 export function parseDeviceSpec(text: string): DeviceSpec {
   const trimmed = text.trim();
   if (trimmed.length === 0) throw new TypeError('empty device spec');
