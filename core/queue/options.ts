@@ -5,14 +5,39 @@
 import type { Device } from '../driver/device.js';
 import { type SelfTestOptions, type SelfTestReport, selfTestDevice } from '../selftest/device-self-test.js';
 
-/** Runs the known-answer self-test on a device the queue is bringing back into service. */
+/**
+ * Runs the known-answer self-test on a device the queue is bringing back into service;
+ * resolves to its report (a report that did not pass keeps the device out).
+ *
+ * @category Queue and stats
+ */
 export type SelfTestRunner = (device: Device, options: SelfTestOptions) => Promise<SelfTestReport>;
 
 import type { IntegrityOptions } from '../integrity/options.js';
 
-/** What `submit` does when the backlog already holds `maxBacklog` jobs. */
+/**
+ * What `submit` does when the backlog already holds `maxBacklog` jobs: `wait` in
+ * order, or `reject` with QueueFullError.
+ *
+ * @category Queue and stats
+ */
 export type BacklogFullPolicy = 'wait' | 'reject';
 
+/**
+ * The job queue's options (`openAccelerator({ queue })`): backlog bound, deadlines
+ * and retries, stall detection, fault accounting and recovery, interrupt/poll
+ * switching, stats sampling, and the integrity gate. Every member is optional;
+ * out-of-range values throw a RangeError naming the option.
+ *
+ * @example
+ * ```ts
+ * const accel = await openAccelerator({
+ *   queue: { maxBacklog: 4096, onBacklogFull: 'reject', timeoutMs: 5_000, retries: 1 },
+ * });
+ * ```
+ *
+ * @category Queue and stats
+ */
 export interface QueueOptions {
   /**
    * The most jobs waiting for a device (not yet in flight). Default 65,536.
@@ -135,8 +160,16 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   return value;
 }
 
-/** Per-job options of `queue.submit`. */
+/**
+ * Per-job options of `queue.submit`.
+ *
+ * @category Queue and stats
+ */
 export interface SubmitOptions {
+  /**
+   * Aborting it rejects the job with an AbortedError: withdrawn if still in the
+   * backlog, abandoned (its result discarded) if on a device.
+   */
   readonly signal?: AbortSignal;
   /** Deadline from now, in ms; 0 = none. Default: the queue's `timeoutMs`. */
   readonly timeoutMs?: number;
