@@ -72,6 +72,12 @@ export interface OpenAcceleratorOptions {
 /**
  * The job queue as an application uses it directly (every `subtle` call goes through it too).
  *
+ * @example
+ * ```ts
+ * // One raw RSA public operation (m^e mod n) on whichever capable device is free first.
+ * const out = await accel.queue.submit({ op: 'rsa-public', key, input }, { timeoutMs: 1_000 });
+ * ```
+ *
  * @category Queue and stats
  */
 export interface AcceleratorQueue {
@@ -345,6 +351,23 @@ class DeviceView implements AcceleratorDevice {
 
 /**
  * Open the devices and return an accelerator over them. Devices opened before a failure are closed again.
+ * Without `devices`, PKACCEL_DEVICES or else "auto" (the cards found, plus `software`) is opened.
+ *
+ * @example
+ * ```ts
+ * import { openAccelerator } from 'pkaccel';
+ *
+ * const accel = await openAccelerator({ devices: 'auto', softwareFallback: true, queue: { timeoutMs: 5_000 } });
+ * try {
+ *   const { privateKey, publicKey } = await accel.subtle.generateKey(
+ *     { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+ *   const data = new TextEncoder().encode('hello');
+ *   const sig = await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, data);
+ *   console.log(await accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, publicKey, sig, data)); // true
+ * } finally {
+ *   await accel.close();
+ * }
+ * ```
  *
  * @category Opening an accelerator
  */

@@ -385,6 +385,28 @@ export const defaultRegistry = new Registry();
 
 /**
  * Register a driver with the default registry (the public API for third-party drivers).
+ * Returns a function that unregisters it. Devices of its scheme (virtual driver) or
+ * with its PCI IDs (PCI driver) are then opened by `openAccelerator`.
+ *
+ * @example
+ * ```ts
+ * import { registerDriver, parseProbeOptions, type VirtualDriver } from 'pkaccel';
+ *
+ * const OPTIONS = { slots: { kind: 'int', min: 1, max: 64, default: 8 } } as const;
+ * const myDriver: VirtualDriver = {
+ *   kind: 'virtual',
+ *   name: 'my-hsm',
+ *   scheme: 'my-hsm',
+ *   priority: 50,
+ *   options: OPTIONS,
+ *   async open(spec) {
+ *     const { slots } = parseProbeOptions(spec.options, OPTIONS, 'my-hsm');
+ *     return MyHsmDevice.open(spec, slots); // a Device: info, capabilities, queuePairs, …
+ *   },
+ * };
+ * const unregister = registerDriver(myDriver);
+ * const accel = await openAccelerator({ devices: ['my-hsm?slots=16'] });
+ * ```
  *
  * @category Registration
  */
