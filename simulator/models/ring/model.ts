@@ -403,25 +403,19 @@ class RingModel implements DeviceModel {
       return;
     }
     this.#set(status, 0);
-    Object.assign(s, {
-      enabled: true,
-      sqHead: 0,
-      sqTail: 0,
-      cqHead: 0,
-      cqTail: 0,
-      phase: 1,
-      stalled: false,
-      hung: false,
-    });
-    s.unsignalled = 0;
-    s.backlog = [];
+    this.#restartQueue(s, true);
   }
 
   #resetQueue(q: number): void {
     const s = this.#queues[q]!;
     s.epoch++;
+    this.#restartQueue(s, false);
+  }
+
+  /** Pointers back to 0, phase 1, nothing stalled, hung, held back or waiting to be signalled. */
+  #restartQueue(s: QueueState, enabled: boolean): void {
     Object.assign(s, {
-      enabled: false,
+      enabled,
       sqHead: 0,
       sqTail: 0,
       cqHead: 0,

@@ -185,6 +185,21 @@ function nullEncoding(padding: RsaPadding, digest: Uint8Array, k: number, modBit
   }
 }
 
+/** The RSA public key (n ‖ e, `k` bytes each) a descriptor names, or the status that refuses its size. */
+function publicKeyOf(
+  host: ModelHost,
+  d: Descriptor,
+  k: number,
+): { n: bigint; e: bigint; bits: number } | OpOutcome {
+  const key = read(host, d.keyAddr, d.keyLen);
+  const n = bytesToBigint(key.subarray(0, k));
+  const e = bytesToBigint(key.subarray(k));
+  const bits = n.toString(2).length;
+  if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return fail(STATUS.UNSUPPORTED);
+  if (Math.ceil(bits / 8) !== k) return fail(STATUS.BAD_DESCRIPTOR);
+  return { n, e, bits };
+}
+
 function curveOf(param: number) {
   const name = CURVE_BY_ID[param as keyof typeof CURVE_BY_ID];
   return name === undefined ? undefined : CURVES[name];
@@ -212,12 +227,9 @@ export function executeDescriptor(
       const k = d.param;
       if (usesSlot || d.keyLen !== 2 * k || d.srcLen !== k || d.dstLen < k)
         return fail(STATUS.BAD_DESCRIPTOR);
-      const key = read(host, d.keyAddr, d.keyLen);
-      const n = bytesToBigint(key.subarray(0, k));
-      const e = bytesToBigint(key.subarray(k));
-      const bits = n.toString(2).length;
-      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return fail(STATUS.UNSUPPORTED);
-      if (Math.ceil(bits / 8) !== k) return fail(STATUS.BAD_DESCRIPTOR);
+      const pk = publicKeyOf(host, d, k);
+      if (!('n' in pk)) return pk;
+      const { n, e } = pk;
       const x = bytesToBigint(read(host, d.srcAddr, k));
       if ((n & 1n) === 0n || e < 1n || x >= n) return fail(STATUS.INVALID_OPERAND);
       return ok(real ? rsaPublic(n, e, x, k) : zeroResult(k));
@@ -289,12 +301,9 @@ export function executeDescriptor(
       const digest = src.subarray(RSA_PAD_BLOCK_BYTES + k);
       if (padding === undefined || digest.length !== HASH_BYTES[padding.hash])
         return fail(STATUS.BAD_DESCRIPTOR);
-      const key = read(host, d.keyAddr, d.keyLen);
-      const n = bytesToBigint(key.subarray(0, k));
-      const e = bytesToBigint(key.subarray(k));
-      const bits = n.toString(2).length;
-      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) return fail(STATUS.UNSUPPORTED);
-      if (Math.ceil(bits / 8) !== k) return fail(STATUS.BAD_DESCRIPTOR);
+      const pk = publicKeyOf(host, d, k);
+      if (!('n' in pk)) return pk;
+      const { n, e, bits } = pk;
       const sig = bytesToBigint(src.subarray(RSA_PAD_BLOCK_BYTES, RSA_PAD_BLOCK_BYTES + k));
       if ((n & 1n) === 0n || e < 1n || sig >= n) return fail(STATUS.INVALID_OPERAND);
       if (!real) return ok(rsaVerifyResult(true, nullEncoding(padding, digest, k, bits)), 'verify');
