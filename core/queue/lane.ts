@@ -68,8 +68,6 @@ export class Lane<D> implements SlotHolder {
   lastProgress = 0;
   /** performance.now() of the last harvest that found a completion. */
   lastCompletion = 0;
-  /** The latest doorbell time among jobs that completed here (a job sent no later and still out was overtaken). */
-  lastCompletedDispatch = 0;
   /** Tags the device gave back (live or discarded jobs): with the per-slot counts, tells an overtaken job. */
   returned = 0;
   /** Stall detection's note (job-queue.ts #sweep): the tag of the oldest job it last saw here … */
@@ -385,7 +383,6 @@ export class Lane<D> implements SlotHolder {
       record.aheadMs,
       this.#slotAhead[slot],
     );
-    if (record.dispatchedAt > this.lastCompletedDispatch) this.lastCompletedDispatch = record.dispatchedAt;
     if (this.#owner.observing) {
       const now = this.#harvestTime;
       this.queueWait.record(record.dispatchedAt - record.submittedAt);
