@@ -6,7 +6,8 @@
  * throws plain Errors carrying the same stable `code`.
  */
 
-type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;
+/** An error class with pkaccel's constructor shape. */
+export type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;
 
 /** pkaccel's error classes (core/driver/errors.ts), or any with the same constructor shape. */
 export interface ErrorClasses {
@@ -16,7 +17,8 @@ export interface ErrorClasses {
   readonly InvalidInputError: ErrorClass;
 }
 
-function coded(code: string, name: string): ErrorClass {
+/** A plain Error class carrying pkaccel's stable `code` and `name`. */
+export function coded(code: string, name: string): ErrorClass {
   return class extends Error {
     readonly code = code;
     constructor(message: string, options?: { cause?: unknown }) {

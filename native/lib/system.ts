@@ -10,7 +10,7 @@
  * (`errno`: "ENOKEY") and the system call (`syscall`).
  */
 import { createRequire } from 'node:module';
-import { defaultErrors } from './errors.js';
+import { coded, defaultErrors, type ErrorClass } from './errors.js';
 
 /** The error classes the system calls throw; pkaccel's (core/driver/errors.ts) fit. */
 export interface SystemErrorClasses {
@@ -18,18 +18,6 @@ export interface SystemErrorClasses {
   readonly InvalidInputError: ErrorClass;
   readonly UnsupportedError: ErrorClass;
   readonly DeviceError: ErrorClass;
-}
-
-type ErrorClass = new (message: string, options?: { cause?: unknown }) => Error;
-
-function coded(code: string, name: string): ErrorClass {
-  return class extends Error {
-    readonly code = code;
-    constructor(message: string, options?: { cause?: unknown }) {
-      super(message, options);
-      this.name = name;
-    }
-  };
 }
 
 /** Plain errors with pkaccel's stable codes, for use without pkaccel. */
