@@ -251,7 +251,10 @@ export class WorkerPool {
     worker.once('online', () => {
       entry.online = true;
       // Coming online refs the worker's port again: an idle worker must not keep the process alive.
-      if (entry.running.size === 0) worker.unref();
+      // Once close() has begun the worker stays referenced: a worker still starting when close()
+      // ref'd it came online afterwards, and unreferencing it here let the process end before
+      // close() settled (exit 13, about 1 run in 80 of open/sign/close under load).
+      if (entry.running.size === 0 && !this.#closed) worker.unref();
     });
     worker.on('message', (message: ResultsMessage) => this.#onResults(entry, message));
     worker.on('error', (error) => this.#onWorkerLost(entry, error));
@@ -294,7 +297,7 @@ export class WorkerPool {
     bytes.fill(0);
     if (entry.running.size === 0) {
       entry.load = 0;
-      entry.worker.unref();
+      if (!this.#closed) entry.worker.unref();
     }
   }
 
