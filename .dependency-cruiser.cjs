@@ -62,7 +62,9 @@ module.exports = {
       comment:
         'the broker: client driver speaks frames over node:net: the contracts, core/encoding and its own folder (server/ may import its protocol codec)',
       from: { path: '^drivers/broker/' },
-      to: { path: '^(core/(?!driver/|platform/|encoding/)|simulator/|native/|drivers/(?!broker/)|server/|cli/|index\\.ts)' },
+      to: {
+        path: '^(core/(?!driver/|platform/|encoding/)|simulator/|native/|drivers/(?!broker/)|server/|cli/|index\\.ts)',
+      },
     },
     {
       name: 'software-driver-imports-contracts-and-node-only',

@@ -61,6 +61,7 @@ import {
   PkaccelError,
   type PrimitiveRequest,
   type PrivateKeyMaterial,
+  type PublicKeyMaterial,
 } from '../index.js';
 import { loadNamedKey, type NamedKey, type NamedKeySpec, parseNamedKey } from './named-keys.js';
 
@@ -120,6 +121,8 @@ interface StoredKey {
 const WAITING_PAUSE = 8192;
 const WAITING_RESUME = 1024;
 const WRITE_HIGH_WATER = 8 * 1024 * 1024;
+/** Inline keys remembered per connection (cleared when full). */
+const KEY_CACHE = 256;
 
 class Connection {
   readonly reader = new FrameReader();
@@ -134,6 +137,11 @@ class Connection {
   submitted = 0;
   completed = 0;
   failed = 0;
+  /**
+   * Inline keys by their encoding: the same key decodes to the same object, so a card's
+   * key slots (keyed by the object) and the gate's key cache see one key, not one per request.
+   */
+  readonly keyCache = new Map<string, PublicKeyMaterial | PrivateKeyMaterial>();
   constructor(
     readonly id: number,
     readonly socket: Socket,
@@ -313,6 +321,7 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     if (c.closed) return;
     c.closed = true;
     c.reader.clear();
+    c.keyCache.clear();
     connections.delete(c);
     rr = rr.filter((x) => x !== c);
     const waiting = c.waitingCount;
@@ -432,7 +441,20 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     }
     let request: PrimitiveRequest;
     try {
-      request = decodeRequest(f, (handle) => keyFor(c, handle));
+      request = decodeRequest(
+        f,
+        (handle) => keyFor(c, handle),
+        (frame) => {
+          const id = `${frame.keyKind}.${frame.curve}.${Buffer.from(frame.fields[0].buffer, frame.fields[0].byteOffset, frame.fields[0].length).toString('latin1')}`;
+          let key = c.keyCache.get(id);
+          if (key === undefined) {
+            key = decodeKey(frame);
+            if (c.keyCache.size >= KEY_CACHE) c.keyCache.clear();
+            c.keyCache.set(id, key);
+          }
+          return key;
+        },
+      );
     } catch (error) {
       if (error instanceof ProtocolError) {
         inFlight--;

@@ -604,17 +604,18 @@ export function decodeKeygen(f: Frame): Extract<PrimitiveRequest, { op: 'keygen'
 export function decodeRequest(
   f: Frame,
   heldKey: (handle: Uint8Array) => PrivateKeyMaterial,
+  keyOf: (f: Frame) => PublicKeyMaterial | PrivateKeyMaterial = decodeKey,
 ): PrimitiveRequest {
   const op = opOf(f.op);
   const priv = (): PrivateKeyMaterial => {
     if (f.flags & Flag.held) return heldKey(f.handle);
-    const k = decodeKey(f);
+    const k = keyOf(f);
     if (k.kind !== 'rsa-private' && k.kind !== 'ec-private' && k.kind !== 'okp-private')
       throw new ProtocolError('a private key was expected');
     return k;
   };
   const pub = (): PublicKeyMaterial => {
-    const k = decodeKey(f);
+    const k = keyOf(f);
     if (k.kind === 'rsa-private' || k.kind === 'ec-private' || k.kind === 'okp-private')
       throw new ProtocolError('a public key was expected');
     return k;

@@ -1,0 +1,138 @@
+/**
+ * `npm run bench -- broker`: the review's question — what does a crypto daemon
+ * cost? The same device in the same run, in-process vs through `pkaccel serve`
+ * with 1, 2 and 4 client processes: ops/s, p50/p99 latency, CPU µs per
+ * operation on the client side (all clients) and the broker side. Workload: ECDSA
+ * P-256 signatures by queue.submit (inline key), 256 in flight per client
+ * (and a low-load row with 1 in flight). Devices: sim:ring?engine=null (framework
+ * and IPC alone), sim:ring?engine=timed&rate=100000, software. The null and timed
+ * engines answer fixed values the integrity gate rejects, so on those rows the
+ * gate is off on both sides (as bench/queue.bench.ts does); on software it is on.
+ * Ratios: each row's ops/s ÷ the in-process figure of the same device.
+ */
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Bench, BenchRow } from './lib/types.js';
+
+const script = fileURLToPath(new URL('./lib/broker-load.ts', import.meta.url));
+
+interface Result {
+  ops: number;
+  seconds: number;
+  p50Us: number;
+  p99Us: number;
+  cpuUs: number;
+}
+
+function client(spec: string, seconds: number, inflight: number, gate: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', script, 'client', spec, String(seconds), String(inflight), gate],
+      { timeout: 120_000, env: { ...process.env, PKACCEL_DEVICES: '' } },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`${error.message}\n${stderr}`));
+        resolve(JSON.parse(stdout.trim().split('\n').pop()!) as Result);
+      },
+    );
+  });
+}
+
+function lines(proc: ChildProcess): () => Promise<string> {
+  const queue: string[] = [];
+  const waiters: ((l: string) => void)[] = [];
+  let buf = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    buf += chunk.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop() ?? '';
+    for (const l of parts) {
+      const w = waiters.shift();
+      if (w) w(l);
+      else queue.push(l);
+    }
+  });
+  return () => {
+    const l = queue.shift();
+    return l !== undefined ? Promise.resolve(l) : new Promise((r) => waiters.push(r));
+  };
+}
+
+const bench: Bench = async (ctx) => {
+  const seconds = ctx.quick ? 1 : 3;
+  const dir = mkdtempSync(join(tmpdir(), 'pkaccel-bench-broker-'));
+  const rows: BenchRow[] = [];
+  const devices: [string, string][] = [
+    ['sim:ring?engine=null', 'off'],
+    ['sim:ring?engine=timed&rate=100000', 'off'],
+    ['software', 'on'],
+  ];
+  try {
+    for (const [device, gate] of devices) {
+      ctx.log(`${device}: in-process`);
+      const base = await client(device, seconds, 256, gate);
+      const baseRate = base.ops / base.seconds;
+      const row = (name: string, r: Result[], brokerCpuUs: number | null, inflight: number): BenchRow => {
+        const ops = r.reduce((s, x) => s + x.ops, 0);
+        const rate = r.reduce((s, x) => s + x.ops / x.seconds, 0);
+        const clientCpu = r.reduce((s, x) => s + x.cpuUs, 0) / ops;
+        const brokerCpu = brokerCpuUs === null ? null : brokerCpuUs / ops;
+        return {
+          name,
+          device,
+          'in flight/client': inflight,
+          'ops/s': rate,
+          'vs in-process': rate / baseRate,
+          'p50 µs': Math.max(...r.map((x) => x.p50Us)),
+          'p99 µs': Math.max(...r.map((x) => x.p99Us)),
+          'client CPU µs/op': clientCpu,
+          'broker CPU µs/op': brokerCpu,
+          'total CPU µs/op': clientCpu + (brokerCpu ?? 0),
+        };
+      };
+      rows.push(row('in-process', [base], null, 256));
+      const low = await client(device, seconds, 1, gate);
+      const lowRow = row('in-process, low load', [low], null, 1);
+      const path = join(dir, 'b.sock');
+      const server = spawn(process.execPath, ['--import', 'tsx', script, 'server', path, device, gate], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, PKACCEL_DEVICES: '' },
+      });
+      const next = lines(server);
+      if ((await next()) !== 'READY') throw new Error('broker did not start');
+      const brokerCpu = async () => {
+        server.stdin!.write('cpu\n');
+        const u = JSON.parse(await next()) as { user: number; system: number };
+        return u.user + u.system;
+      };
+      const spec = `broker:${path}`;
+      for (const n of [1, 2, 4]) {
+        ctx.log(`${device}: ${n} client process(es) through the broker`);
+        const c0 = await brokerCpu();
+        const results = await Promise.all(Array.from({ length: n }, () => client(spec, seconds, 256, gate)));
+        const c1 = await brokerCpu();
+        rows.push(row(`broker, ${n} client${n > 1 ? 's' : ''}`, results, c1 - c0, 256));
+      }
+      rows.push(lowRow);
+      const c0 = await brokerCpu();
+      const lowBroker = await client(spec, seconds, 1, gate);
+      rows.push(row('broker, 1 client, low load', [lowBroker], (await brokerCpu()) - c0, 1));
+      rows[rows.length - 1] = {
+        ...rows[rows.length - 1]!,
+        'vs in-process': lowBroker.ops / lowBroker.seconds / (low.ops / low.seconds),
+        'p50 added µs': lowBroker.p50Us - low.p50Us,
+      };
+      server.stdin!.end();
+      await new Promise((r) => server.once('exit', r));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+};
+
+export default bench;

@@ -1,0 +1,75 @@
+/**
+ * bench/broker.bench.ts's processes. `server <path> <device> <gate on|off>`: a
+ * broker; answers "cpu" on stdin with its process.cpuUsage() as JSON.
+ * `client <spec> <seconds> <inflight> <gate on|off>`: a closed loop of ECDSA
+ * P-256 signatures (queue.submit, inline key) through one accelerator; prints
+ * { ops, seconds, p50Us, p99Us, cpuUs } as JSON.
+ */
+
+import { generateKeyPairSync } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
+import { EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
+import { serve } from '../../server/index.js';
+
+const NO_GATE = { integrity: { [GATE_OFF]: true } as IntegrityOptions };
+const [role, a, b, c, d] = process.argv.slice(2);
+
+if (role === 'server') {
+  const accel = await openAccelerator({ devices: [b!], ...(c === 'off' ? { queue: NO_GATE } : {}) });
+  const broker = await serve({ socketPath: a!, accelerator: accel });
+  process.stdout.write('READY\n');
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line === 'cpu') process.stdout.write(`${JSON.stringify(process.cpuUsage())}\n`);
+  });
+  process.stdin.on('end', () => {
+    void broker
+      .close({ drainMs: 1000 })
+      .then(() => accel.close({ drain: false }).then(() => process.exit(0)));
+  });
+} else {
+  const spec = a!;
+  const seconds = Number(b);
+  const inflight = Number(c);
+  const accel = await openAccelerator({ devices: [spec], ...(d === 'off' ? { queue: NO_GATE } : {}) });
+  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const big = (s: string | undefined) => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
+  const key = new EcPrivateKeyMaterial('P-256', big(jwk.d), {
+    kind: 'ec-public',
+    curve: 'P-256',
+    x: big(jwk.x),
+    y: big(jwk.y),
+  });
+  const digest = new Uint8Array(32).fill(7);
+  const run = () => accel.queue.submit({ op: 'ecdsa-sign', key, digest });
+  // Warm-up.
+  await Promise.all(Array.from({ length: Math.min(inflight, 64) }, run));
+  const latencies: number[] = [];
+  let ops = 0;
+  let stop = false;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const loop = async () => {
+    while (!stop) {
+      const s = performance.now();
+      await run();
+      latencies.push(performance.now() - s);
+      ops++;
+    }
+  };
+  const timer = setTimeout(() => {
+    stop = true;
+  }, seconds * 1000);
+  await Promise.all(Array.from({ length: inflight }, loop));
+  clearTimeout(timer);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  latencies.sort((x, y) => x - y);
+  const q = (p: number) =>
+    (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 1000;
+  process.stdout.write(
+    `${JSON.stringify({ ops, seconds: elapsed, p50Us: q(0.5), p99Us: q(0.99), cpuUs: cpu.user + cpu.system })}\n`,
+  );
+  await accel.close({ drain: false });
+  process.exit(0);
+}
