@@ -35,6 +35,14 @@ export interface LaneOwner<D> {
   spuriousCompletion(lane: Lane<D>, tag: number): void;
 }
 
+/**
+ * How a queue pair's completions are collected: `interrupt` waits for the completion
+ * interrupt (sparse completions, no CPU while waiting); `poll` busy-polls once per
+ * event-loop turn, entered when a harvest finds at least `pollThreshold` completions
+ * and left after `pollSpinLimit` polls in a row that found fewer.
+ *
+ * @category Queue and stats
+ */
 export type LaneMode = 'interrupt' | 'poll';
 
 export class Lane<D> implements SlotHolder {
