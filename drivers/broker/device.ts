@@ -31,8 +31,8 @@ import {
   decodeKey,
   emptyFrame,
   encodeFrames,
-  encodeKey,
   encodeKeygen,
+  encodeKeyOnce,
   encodeRequest,
   type Frame,
   FrameReader,
@@ -385,7 +385,7 @@ export class BrokerDevice implements Device {
   async #importKey(key: PrivateKeyMaterial, signal?: AbortSignal): Promise<PrivateKeyMaterial> {
     const frame = emptyFrame(FrameType.request);
     frame.op = KeyOp.import;
-    encodeKey(frame, key);
+    encodeKeyOnce(frame, key);
     const encoded = frame.fields[0];
     try {
       return this.#held(await this.#keyRequest(frame, signal));

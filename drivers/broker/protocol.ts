@@ -323,8 +323,28 @@ function put(out: Uint8Array, at: number, v: bigint, len: number): void {
   out.set(bigintToBytes(v, len), at);
 }
 
-/** Encode a key into field 0; sets keyKind and curve. */
+/**
+ * Encodings of keys already sent, by key object (a key's identity is stable for its
+ * life, core/driver/keys.ts): a key is encoded once, not per request. Each frame gets
+ * the cached bytes by reference; `encodeFrames` copies them into the write buffer.
+ */
+const encoded = new WeakMap<object, { keyKind: number; curve: number; bytes: Uint8Array }>();
+
+/** Encode a key into field 0 (cached per key object); sets keyKind and curve. */
 export function encodeKey(frame: Frame, key: PublicKeyMaterial | PrivateKeyMaterial): void {
+  const hit = encoded.get(key);
+  if (hit !== undefined) {
+    frame.keyKind = hit.keyKind;
+    frame.curve = hit.curve;
+    frame.fields[0] = hit.bytes;
+    return;
+  }
+  encodeKeyOnce(frame, key);
+  encoded.set(key, { keyKind: frame.keyKind, curve: frame.curve, bytes: frame.fields[0] });
+}
+
+/** Encode a key without the cache (key import: the caller zeroes the bytes afterwards). */
+export function encodeKeyOnce(frame: Frame, key: PublicKeyMaterial | PrivateKeyMaterial): void {
   switch (key.kind) {
     case 'rsa-public': {
       const L = byteLen(key.n);
