@@ -452,18 +452,18 @@ export class KeyringDevice implements Device {
 
   /**
    * The kernel never hands out a key's public half; with raw public operations it
-   * can be recovered: n divides a^e − (a^e mod n) for any a, so the gcd of two such
-   * values (a = 2, 3; e = 65537 or 3) is n times a small cofactor, checked with a = 5.
+   * can be recovered: E(x) = x^e mod n is multiplicative, so n divides
+   * E(2)·E(2) − E(4), E(3)·E(3) − E(9) and E(2)·E(3) − E(6) (numbers of twice the
+   * modulus length, whatever e is); their gcd is n times a small cofactor, stripped
+   * by trial division. Then e is the one of 65537, 3, 17 with 2^e mod n = E(2).
    */
   async #recoverPublicKey(serial: number, bits: number, name: string): Promise<RsaPublicKeyMaterial> {
     const length = Math.ceil(bits / 8);
     const raw = async (a: bigint) =>
       bytesToBigint(await this.#kc.encrypt(serial, 'enc=raw', bigintToBytes(a, length), length));
-    let c2: bigint;
-    let c3: bigint;
-    let c5: bigint;
+    let c: bigint[];
     try {
-      [c2, c3, c5] = await Promise.all([raw(2n), raw(3n), raw(5n)]);
+      c = await Promise.all([2n, 3n, 4n, 6n, 9n].map(raw));
     } catch (error) {
       throw new UnsupportedError(
         `keyring: cannot learn the public key of "${name}": the kernel does no raw public operation on it ` +
@@ -471,13 +471,15 @@ export class KeyringDevice implements Device {
         { cause: error, device: this.info.id },
       );
     }
-    for (const e of [65537n, 3n, 17n]) {
-      let n = gcd(2n ** e - c2, 3n ** e - c3);
-      for (let p = 2n; p < 1000n && n.toString(2).length > bits; p++) while (n % p === 0n && n > p) n /= p;
-      if (n.toString(2).length === bits && modPow(5n, e, n) === c5) return { kind: 'rsa-public', n, e, bits };
-    }
+    const [c2, c3, c4, c6, c9] = c as [bigint, bigint, bigint, bigint, bigint];
+    let n = gcd(gcd(c2 * c2 - c4, c3 * c3 - c9), c2 * c3 - c6);
+    for (let p = 2n; p < 10000n && n.toString(2).length > bits; p++) while (n % p === 0n && n > p) n /= p;
+    if (n.toString(2).length === bits)
+      for (const e of [65537n, 3n, 17n])
+        if (modPow(2n, e, n) === c2) return { kind: 'rsa-public', n, e, bits };
     throw new UnsupportedError(
-      `keyring: cannot learn the public key of "${name}" (public exponent not 65537, 3 or 17)`,
+      `keyring: cannot learn the public key of "${name}" (no modulus of ${bits} bits with public exponent 65537, 3 or 17 fits)`,
+      { device: this.info.id },
     );
   }
 
