@@ -1,23 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeviceGoneError } from '../../core/driver/errors.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
 import { Registry } from '../../core/registry/registry.js';
 import { ringDriver } from '../../drivers/ring/index.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import { SimulatorPlatform } from '../../simulator/platform.js';
+import { closeAfterEach } from '../support/sim.js';
 
 const platform = new SimulatorPlatform();
-const opened: SimPciFunction[] = [];
-
 async function open(spec: string): Promise<SimPciFunction> {
-  const fn = await platform.open(parseDeviceSpec(spec));
-  opened.push(fn);
-  return fn;
+  return closeAfterEach(await platform.open(parseDeviceSpec(spec)));
 }
-
-afterEach(async () => {
-  for (const fn of opened.splice(0)) await fn.close();
-});
 
 describe('simulator platform', () => {
   it('is the fallback platform with one ring and one window card by default', () => {

@@ -3,26 +3,18 @@
  * reset values, queue configuration checks, interrupt masking and coalescing,
  * key-slot commands, DMA faults.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CURVES } from '../../core/driver/curves.js';
 import { ecMultiply } from '../../core/math/index.js';
-import { parseDeviceSpec } from '../../core/platform/pci.js';
 import * as driverRegisters from '../../drivers/ring/registers.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import * as modelRegisters from '../../simulator/models/ring/registers.js';
 import { multiply } from '../../simulator/pk-math.js';
-import { SimulatorPlatform } from '../../simulator/platform.js';
+import { openSimFunction } from '../support/sim.js';
 
-const platform = new SimulatorPlatform();
-const opened: SimPciFunction[] = [];
-async function open(options = ''): Promise<SimPciFunction> {
-  const fn = await platform.open(parseDeviceSpec(`sim:ring?mode=inline${options}`));
-  opened.push(fn);
-  return fn;
+function open(options = ''): Promise<SimPciFunction> {
+  return openSimFunction(`sim:ring?mode=inline${options}`);
 }
-afterEach(async () => {
-  for (const fn of opened.splice(0)) await fn.close();
-});
 
 const Q0 = 0x1000;
 const settle = () => new Promise((r) => setTimeout(r, 15));

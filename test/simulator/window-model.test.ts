@@ -4,11 +4,10 @@
  * word order, each opcode, error codes, interrupt status/mask semantics, resets.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CURVES } from '../../core/driver/index.js';
 import { ecMultiply, modInv, modPow } from '../../core/math/index.js';
 import type { Irq, Mmio } from '../../core/platform/index.js';
-import { parseDeviceSpec } from '../../core/platform/pci.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import {
   CAPS,
@@ -26,21 +25,13 @@ import {
   WINDOW_DEVICE_ID,
   WINDOW_VENDOR_ID,
 } from '../../simulator/models/window/registers.js';
-import { SimulatorPlatform } from '../../simulator/platform.js';
 import { leBytes, rsaKey } from '../drivers/window/helpers.js';
-
-const platform = new SimulatorPlatform();
-const open: SimPciFunction[] = [];
+import { openSimFunction } from '../support/sim.js';
 
 async function card(query = ''): Promise<{ fn: SimPciFunction; mmio: Mmio }> {
-  const fn = await platform.open(parseDeviceSpec(`sim:window?mode=inline${query ? `&${query}` : ''}`));
-  open.push(fn);
+  const fn = await openSimFunction(`sim:window?mode=inline${query ? `&${query}` : ''}`);
   return { fn, mmio: fn.bar(0) };
 }
-
-afterEach(async () => {
-  for (const fn of open.splice(0)) await fn.close();
-});
 
 function put(mmio: Mmio, engine: number, slot: number, words: number, value: bigint): void {
   mmio.writeBlock(slotOffset(engine, slot), leBytes(value, words * 4));

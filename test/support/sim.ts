@@ -44,6 +44,11 @@ export async function openSimCard<D extends Device>(driver: PciDriver, spec: str
   return { fn, device };
 }
 
+/** The simulated PCI function `spec` (`sim:window?…`) without a driver, closed after the test that opened it. */
+export async function openSimFunction(spec: string): Promise<SimPciFunction> {
+  return closeAfterEach(await platform.open(parseDeviceSpec(spec)));
+}
+
 /** A ring card on the inline simulator with `options` (fault schedules: `faults=corrupt:1&seed=3`). */
 export async function openRingDevice(options = ''): Promise<RingDevice> {
   const sep = options.length > 0 ? '&' : '';

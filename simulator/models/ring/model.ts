@@ -445,6 +445,14 @@ class RingModel implements DeviceModel {
     }
   }
 
+  /** A DMA fault on queue `q`'s own ring stalls that queue; any other error is thrown on. */
+  #stallOnDmaFault(error: unknown, q: number): void {
+    if (!(error instanceof DmaFault)) throw error;
+    this.#noteDmaFault();
+    this.#queues[q]!.stalled = true;
+    this.#syncQueue(q);
+  }
+
   #fetch(q: number): void {
     const s = this.#queues[q]!;
     let descriptor: Descriptor;
@@ -453,10 +461,7 @@ class RingModel implements DeviceModel {
       const at = dma.offsetOf(Number(s.sqBase) + s.sqHead * DESCRIPTOR_BYTES, DESCRIPTOR_BYTES);
       descriptor = decodeDescriptor(dma.arenaView, at);
     } catch (error) {
-      if (!(error instanceof DmaFault)) throw error;
-      this.#noteDmaFault();
-      s.stalled = true;
-      this.#syncQueue(q);
+      this.#stallOnDmaFault(error, q);
       return;
     }
     s.sqHead = (s.sqHead + 1) % s.depth;
@@ -575,10 +580,7 @@ class RingModel implements DeviceModel {
       // (CQ entries are 16-byte aligned — checked at enable — so the word index is exact.)
       Atomics.store(this.#arenaWords, (at + CQE.FLAGS) >>> 1, s.phase);
     } catch (error) {
-      if (!(error instanceof DmaFault)) throw error;
-      this.#noteDmaFault();
-      s.stalled = true;
-      this.#syncQueue(q);
+      this.#stallOnDmaFault(error, q);
       return;
     }
     s.cqTail = (s.cqTail + 1) % s.depth;

@@ -13,19 +13,14 @@ import {
   privateDecrypt,
   publicEncrypt,
 } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Completion, DeviceEvent, PrimitiveRequest } from '../../../core/driver/index.js';
+import { closeAfterEach } from '../../support/sim.js';
 import { collect, type OpenedVirtio, openVirtio, rsaKey, runOne, sha256 } from './helpers.js';
 
-const opened: OpenedVirtio[] = [];
 async function open(query = ''): Promise<OpenedVirtio> {
-  const card = await openVirtio(query);
-  opened.push(card);
-  return card;
+  return closeAfterEach(await openVirtio(query));
 }
-afterEach(async () => {
-  for (const card of opened.splice(0)) await card.close();
-});
 
 function signRequest(
   hash: 'SHA-1' | 'SHA-256' | 'SHA-384' | 'SHA-512' = 'SHA-256',

@@ -5,27 +5,22 @@
  */
 
 import { webcrypto } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Accelerator, type CryptoKeyPairLike, openAccelerator } from '../../../core/api/index.js';
 import { Registry } from '../../../core/registry/registry.js';
 import { windowDriver } from '../../../drivers/window/index.js';
 import { ENGINE, engineReg } from '../../../drivers/window/registers.js';
 import { SimulatorPlatform } from '../../../simulator/platform.js';
+import { closeAfterEach } from '../../support/sim.js';
 
 const platform = new SimulatorPlatform();
 const registry = new Registry();
 registry.registerPlatform(platform);
 registry.registerDriver(windowDriver);
 
-const open: Accelerator[] = [];
 async function accelerator(query = ''): Promise<Accelerator> {
-  const accel = await openAccelerator({ devices: [`sim:window?mode=inline${query}`], registry });
-  open.push(accel);
-  return accel;
+  return closeAfterEach(await openAccelerator({ devices: [`sim:window?mode=inline${query}`], registry }));
 }
-afterEach(async () => {
-  for (const a of open.splice(0)) await a.close();
-});
 
 /** Operations the open window cards completed (OP_COUNT of every engine). */
 function cardOps(): number {

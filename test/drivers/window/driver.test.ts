@@ -5,7 +5,7 @@
  */
 
 import { createPublicKey, privateDecrypt, publicEncrypt, constants as sslConstants } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bigintToBytes,
   bytesToBigint,
@@ -15,6 +15,7 @@ import {
 } from '../../../core/driver/index.js';
 import { modPow } from '../../../core/math/index.js';
 import { ENGINE, engineReg, REG, SLOT, slotOffset } from '../../../drivers/window/registers.js';
+import { closeAfterEach } from '../../support/sim.js';
 import {
   collect,
   contains,
@@ -27,15 +28,9 @@ import {
   runOne,
 } from './helpers.js';
 
-const cards: OpenedCard[] = [];
 async function open(query = ''): Promise<OpenedCard> {
-  const card = await openCard(query);
-  cards.push(card);
-  return card;
+  return closeAfterEach(await openCard(query));
 }
-afterEach(async () => {
-  for (const card of cards.splice(0)) await card.close();
-});
 
 function word(bar: Uint8Array, offset: number): number {
   return new DataView(bar.buffer, bar.byteOffset).getUint32(offset, true);

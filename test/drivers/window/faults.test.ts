@@ -5,21 +5,16 @@
  * the card's BAR.
  */
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bigintToBytes, bytesToBigint, type Completion, type EcPoint } from '../../../core/driver/index.js';
 import { modPow } from '../../../core/math/index.js';
 import { REG } from '../../../drivers/window/registers.js';
+import { closeAfterEach } from '../../support/sim.js';
 import { collect, ecKey, type OpenedCard, openCard, referenceMul, rsaKey, runOne } from './helpers.js';
 
-const cards: OpenedCard[] = [];
 async function open(query: string): Promise<OpenedCard> {
-  const card = await openCard(query);
-  cards.push(card);
-  return card;
+  return closeAfterEach(await openCard(query));
 }
-afterEach(async () => {
-  for (const card of cards.splice(0)) await card.close();
-});
 
 const rsa = () => rsaKey(1024).material;
 const pub = (x: bigint) => ({
