@@ -48,7 +48,7 @@ import type {
 } from '../../core/driver/primitives.js';
 import { ecMultiply } from '../../core/math/ec.js';
 import { modInv } from '../../core/math/modular.js';
-import { ecMaterial, NODE_CURVE, newEcKey, newRsaKey, rsaMaterial } from '../support/keys.js';
+import { ecMaterial, NODE_CURVE, newEcKey, newRsaKey, rsaMaterial, x25519ByNode } from '../support/keys.js';
 
 export { NODE_CURVE };
 export const NODE_HASH: Record<HashName, string> = {
@@ -350,13 +350,7 @@ export function paddingHandlers(registry: MessageRegistry): Handlers {
       ),
     'eddsa-sign': (r) => new Uint8Array(sign(null, r.message, okpPrivateKeyObject(r.key))),
     'eddsa-verify': (r) => verify(null, r.message, okpPublicKeyObject(r.key), r.signature),
-    x25519: (r) =>
-      new Uint8Array(
-        diffieHellman({
-          privateKey: okpPrivateKeyObject(r.key),
-          publicKey: okpPublicKeyObject({ kind: 'okp-public', curve: 'X25519', x: r.peer }),
-        }),
-      ),
+    x25519: (r) => x25519ByNode(r.key, r.peer),
     keygen: (r) => keyPairFromNode(r.spec),
   };
 }

@@ -4,25 +4,17 @@
  * what it offers, and the software device for what it lacks.
  */
 
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, verify } from 'node:crypto';
+import { createPublicKey, diffieHellman, generateKeyPairSync, verify } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PrimitiveRequest, PrimitiveValue } from '../../index.js';
 import { openAccelerator, registerDriver, UnsupportedError } from '../../index.js';
 import { fakeDriver } from '../support/fake-device.js';
+import { x25519ByNode } from '../support/keys.js';
 
 /** The third-party card: X25519 only, computed with OpenSSL from the material it is handed. */
 function x25519(request: PrimitiveRequest): PrimitiveValue {
   if (request.op !== 'x25519') throw new UnsupportedError(`acme card cannot do ${request.op}`);
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-  const privateKey = createPrivateKey({
-    key: { kty: 'OKP', crv: 'X25519', d: b64(request.key.d), x: b64(request.key.publicKey.x) },
-    format: 'jwk',
-  });
-  const publicKey = createPublicKey({
-    key: { kty: 'OKP', crv: 'X25519', x: b64(request.peer) },
-    format: 'jwk',
-  });
-  return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+  return x25519ByNode(request.key, request.peer);
 }
 
 const unregister: (() => void)[] = [];

@@ -3,8 +3,20 @@
  * material made from them, so a test can run a card and check it with node.
  */
 
-import { generateKeyPairSync, type KeyObject, type webcrypto } from 'node:crypto';
-import { type EcCurveName, EcPrivateKeyMaterial, RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
+import {
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  type webcrypto,
+} from 'node:crypto';
+import {
+  type EcCurveName,
+  EcPrivateKeyMaterial,
+  type OkpPrivateKeyMaterial,
+  RsaPrivateKeyMaterial,
+} from '../../core/driver/keys.js';
 
 /** A JWK integer member (base64url, unsigned big-endian) as a bigint; absent or empty is 0. */
 export function jwkInt(value: string | undefined): bigint {
@@ -85,4 +97,15 @@ export function cachedRsaKey(bits = 2048): TestKey<RsaPrivateKeyMaterial> {
 export function newEcKey(curve: EcCurveName = 'P-256'): TestKey<EcPrivateKeyMaterial> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: NODE_CURVE[curve] });
   return { material: ecMaterial(privateKey, curve), privateKey, publicKey, jwk: jwkOf(privateKey) };
+}
+
+/** X25519 by OpenSSL (node:crypto): the secret `key` shares with the public value `peer`. */
+export function x25519ByNode(key: OkpPrivateKeyMaterial, peer: Uint8Array): Uint8Array {
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  const privateKey = createPrivateKey({
+    key: { kty: 'OKP', crv: 'X25519', d: b64(key.d), x: b64(key.publicKey.x) },
+    format: 'jwk',
+  });
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64(peer) }, format: 'jwk' });
+  return new Uint8Array(diffieHellman({ privateKey, publicKey }));
 }

@@ -12,7 +12,6 @@
  *   that core picks the fallback by role.
  */
 
-import { createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import type { Capability } from '../../../core/driver/capabilities.js';
 import type {
   Completion,
@@ -28,6 +27,7 @@ import { DeviceError, PkaccelError, UnsupportedError } from '../../../core/drive
 import type { PrimitiveRequest, PrimitiveValue } from '../../../core/driver/primitives.js';
 import { type ProbeOptionSchema, parseProbeOptions } from '../../../core/driver/probe-options.js';
 import type { DeviceSpec, PciFunction, PciFunctionInfo, Platform } from '../../../core/platform/pci.js';
+import { x25519ByNode } from '../../support/keys.js';
 
 export const ACME_IDS = { vendorId: 0xacae, deviceId: 0x0001 } as const;
 export const ACME_ADDRESS = '0000:00:0a.0';
@@ -40,16 +40,7 @@ export const ACME_OPTIONS = {
 
 function x25519(request: PrimitiveRequest): PrimitiveValue {
   if (request.op !== 'x25519') throw new UnsupportedError(`the ACME card cannot do ${request.op}`);
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
-  const privateKey = createPrivateKey({
-    key: { kty: 'OKP', crv: 'X25519', d: b64(request.key.d), x: b64(request.key.publicKey.x) },
-    format: 'jwk',
-  });
-  const publicKey = createPublicKey({
-    key: { kty: 'OKP', crv: 'X25519', x: b64(request.peer) },
-    format: 'jwk',
-  });
-  return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+  return x25519ByNode(request.key, request.peer);
 }
 
 /** Jobs run, by device id. */
