@@ -16,71 +16,39 @@
  *    (36 RSA-2048 signatures at once), against the same burst on a healthy `sim:ring`.
  */
 
-import { generateKeyPairSync } from 'node:crypto';
-import type { Device, DeviceEvent, Job, PrimitiveRequest, QueuePair } from '../core/driver/index.js';
-import { EcPrivateKeyMaterial } from '../core/driver/index.js';
+import type { PrimitiveRequest, QueuePair } from '../core/driver/index.js';
 import { parseDeviceSpec } from '../core/platform/pci.js';
 import { JobQueue } from '../core/queue/index.js';
 import { softwareDriver } from '../drivers/software/index.js';
 import { openAccelerator } from '../index.js';
+import { newEcKey } from '../test/support/keys.js';
+import { passQueuePair, WrappedDevice } from '../test/support/wrapped-device.js';
 import type { Bench, BenchContext, BenchRow } from './lib/types.js';
 
 /** A device whose queue pairs can be made to hang: jobs are taken and never complete. */
-class HangSwitch implements Device {
-  readonly inner: Device;
-  readonly queuePairs: readonly QueuePair[];
+class HangSwitch extends WrappedDevice {
   hung = false;
 
-  constructor(inner: Device) {
-    this.inner = inner;
-    this.queuePairs = inner.queuePairs.map((qp) => this.#wrap(qp));
-  }
-  get info() {
+  override get info() {
     return { ...this.inner.info, id: 'hang-switch', priority: this.inner.info.priority + 100 };
   }
-  get state() {
-    return this.inner.state;
-  }
-  get capabilities() {
-    return this.inner.capabilities;
-  }
-  subscribe(listener: (event: DeviceEvent) => void) {
-    return this.inner.subscribe(listener);
-  }
-  reset(signal?: AbortSignal) {
-    return this.inner.reset(signal);
-  }
-  close() {
-    return this.inner.close();
-  }
-  #wrap(qp: QueuePair): QueuePair {
-    const self = this;
+  protected override wrapQueuePair(qp: QueuePair): QueuePair {
     const swallowed = new Set<number>();
-    return {
-      get index() {
-        return qp.index;
-      },
-      get depth() {
-        return qp.depth;
-      },
-      get inFlight() {
-        return qp.inFlight + swallowed.size;
-      },
-      submit(jobs: readonly Job[]) {
-        if (!self.hung) return qp.submit(jobs);
+    return passQueuePair(qp, {
+      inFlight: () => qp.inFlight + swallowed.size,
+      submit: (jobs) => {
+        if (!this.hung) return qp.submit(jobs);
         const room = qp.depth - qp.inFlight - swallowed.size;
         const n = Math.min(room, jobs.length);
         for (let i = 0; i < n; i++) swallowed.add(jobs[i]!.tag);
         return n;
       },
-      harvest: (sink, max) => qp.harvest(sink, max),
-      waitForCompletions: (signal) => qp.waitForCompletions(signal),
-      async abandon(signal) {
+      abandon: async (signal) => {
         const tags = [...swallowed, ...(await qp.abandon(signal))];
         swallowed.clear();
         return tags;
       },
-    };
+    });
   }
 }
 
@@ -95,15 +63,7 @@ async function queueLevel(ctx: BenchContext): Promise<BenchRow> {
   const q = new JobQueue({ faultThreshold: 1_000_000 });
   q.addDevice(card);
   q.addDevice(fallback, { fallback: true });
-  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-  const big = (b64: string | undefined): bigint =>
-    BigInt(`0x${Buffer.from(b64!, 'base64url').toString('hex')}`);
-  const signer = new EcPrivateKeyMaterial('P-256', big(jwk.d), {
-    kind: 'ec-public',
-    curve: 'P-256',
-    x: big(jwk.x),
-    y: big(jwk.y),
-  });
+  const signer = newEcKey('P-256').material;
   const job = (): PrimitiveRequest => ({ op: 'ecdsa-sign', key: signer, digest: new Uint8Array(32).fill(7) });
   const trials = ctx.quick ? 4 : 12;
   const burst = 16;

@@ -8,7 +8,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { bytesToBigint } from '../../core/driver/bytes.js';
-import type { Device, DeviceEvent, DeviceState, Job, QueuePair } from '../../core/driver/device.js';
+import type { DeviceEvent, DeviceState, QueuePair } from '../../core/driver/device.js';
 import { DeviceGoneError } from '../../core/driver/errors.js';
 import type { PrimitiveRequest } from '../../core/driver/primitives.js';
 import { modPow } from '../../core/math/modular.js';
@@ -18,6 +18,7 @@ import { selfTestDevice } from '../../core/selftest/index.js';
 import { softwareDriver } from '../../drivers/software/index.js';
 import { cachedRsaKey } from '../support/keys.js';
 import { closeAfterEach, openRing } from '../support/sim.js';
+import { passQueuePair, WrappedDevice } from '../support/wrapped-device.js';
 
 const key = cachedRsaKey(2048).material;
 
@@ -144,38 +145,25 @@ describe('recovery of a device that left service', () => {
  * results, so the self-test means something): while removed its state is `gone`,
  * submit throws DeviceGoneError and reset fails, as a removed PCI card's would.
  */
-class RemovableDevice implements Device {
-  readonly inner: Device;
-  readonly queuePairs: readonly QueuePair[];
+class RemovableDevice extends WrappedDevice {
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
   #present = true;
   resets = 0;
 
-  constructor(inner: Device) {
-    this.inner = inner;
-    this.queuePairs = inner.queuePairs.map((qp) => this.#wrap(qp));
-  }
-
-  get info() {
+  override get info() {
     return { ...this.inner.info, id: 'removable' };
   }
-  get state(): DeviceState {
+  override get state(): DeviceState {
     return this.#present ? this.inner.state : 'gone';
   }
-  get capabilities() {
-    return this.inner.capabilities;
-  }
-  subscribe(listener: (event: DeviceEvent) => void): () => void {
+  override subscribe(listener: (event: DeviceEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
-  async reset(signal?: AbortSignal): Promise<void> {
+  override async reset(signal?: AbortSignal): Promise<void> {
     this.resets++;
     if (!this.#present) throw new DeviceGoneError('the card is not present');
     await this.inner.reset(signal);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
   remove(): void {
     this.#present = false;
@@ -188,26 +176,13 @@ class RemovableDevice implements Device {
   #emit(event: DeviceEvent): void {
     for (const l of this.#listeners) l(event);
   }
-  #wrap(qp: QueuePair): QueuePair {
-    const self = this;
-    return {
-      get index() {
-        return qp.index;
-      },
-      get depth() {
-        return qp.depth;
-      },
-      get inFlight() {
-        return qp.inFlight;
-      },
-      submit(jobs: readonly Job[]) {
-        if (!self.#present) throw new DeviceGoneError('the card is not present');
+  protected override wrapQueuePair(qp: QueuePair): QueuePair {
+    return passQueuePair(qp, {
+      submit: (jobs) => {
+        if (!this.#present) throw new DeviceGoneError('the card is not present');
         return qp.submit(jobs);
       },
-      harvest: (sink, max) => qp.harvest(sink, max),
-      waitForCompletions: (signal) => qp.waitForCompletions(signal),
-      abandon: (signal) => qp.abandon(signal),
-    };
+    });
   }
 }
 
