@@ -113,9 +113,16 @@ const bench: Bench = async (ctx) => {
       for (const n of [1, 2, 4]) {
         ctx.log(`${device}: ${n} client process(es) through the broker`);
         const c0 = await brokerCpu();
-        const results = await Promise.all(Array.from({ length: n }, () => client(spec, seconds, 256, gate)));
-        const c1 = await brokerCpu();
-        rows.push(row(`broker, ${n} client${n > 1 ? 's' : ''}`, results, c1 - c0, 256));
+        try {
+          const results = await Promise.all(
+            Array.from({ length: n }, () => client(spec, seconds, 256, gate)),
+          );
+          const c1 = await brokerCpu();
+          rows.push(row(`broker, ${n} client${n > 1 ? 's' : ''}`, results, c1 - c0, 256));
+        } catch (error) {
+          const message = (error as Error).message.split('\n').find((l) => /Error:/.test(l)) ?? 'failed';
+          rows.push({ name: `broker, ${n} clients`, device, error: message.slice(0, 160) });
+        }
       }
       rows.push(lowRow);
       const c0 = await brokerCpu();

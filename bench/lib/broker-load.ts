@@ -12,7 +12,12 @@ import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js
 import { EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
 import { serve } from '../../server/index.js';
 
-const NO_GATE = { integrity: { [GATE_OFF]: true } as IntegrityOptions };
+/**
+ * For the null and timed engines (fixed answers): no gate, and a fixed stall limit — on a
+ * loaded machine a learned one judged a deep timed card stalled, and its recovery self-test
+ * can never pass on fixed answers, so the card stayed out of service.
+ */
+const NO_GATE = { integrity: { [GATE_OFF]: true } as IntegrityOptions, stallTimeoutMs: 60_000 };
 const [role, a, b, c, d] = process.argv.slice(2);
 
 if (role === 'server') {
