@@ -9,6 +9,7 @@
 import type { DeviceSpec, PciFunction } from '../platform/pci.js';
 import type { Capability } from './capabilities.js';
 import type { PkaccelError } from './errors.js';
+import type { KeyStore } from './key-store.js';
 import type { PrivateKeyMaterial } from './keys.js';
 import type { PrimitiveRequest, PrimitiveValue, ResultOf } from './primitives.js';
 import type { ProbeOptionSchema } from './probe-options.js';
@@ -201,6 +202,12 @@ export interface Device {
   readonly queuePairs: readonly QueuePair[];
   /** Its on-card key slots, for devices that keep private keys on the card. */
   readonly keySlots?: KeySlots;
+  /**
+   * For devices whose keys live outside this process (a broker, a kernel keyring):
+   * import, generate, open by name and destroy device-held keys (./key-store.ts,
+   * COORDINATION.md section 8).
+   */
+  readonly keyStore?: KeyStore;
   /** Listen to state and capability changes; returns the unsubscribe function. */
   subscribe(listener: (event: DeviceEvent) => void): () => void;
   /** Reset the device; jobs in flight are abandoned. Key slots are reloaded on demand afterwards. */
