@@ -5,9 +5,15 @@
  * runner for Debian's `openssl` command, the independent judge of the results.
  */
 
+import 'reflect-metadata'; // @peculiar/x509 (tsyringe) needs a Reflect metadata polyfill
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import type { Accelerator, AcceleratorCryptoKey } from '../../index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import { afterAll, beforeAll } from 'vitest';
+import { type Accelerator, type AcceleratorCryptoKey, openAccelerator } from '../../index.js';
 
 export interface CardKeyPair {
   readonly label: string;
@@ -67,4 +73,37 @@ export function openssl(args: readonly string[]): string {
   const output = `${result.stdout}${result.stderr}`;
   if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed (${result.status}):\n${output}`);
   return output;
+}
+
+type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
+
+/** What a client test works with: the accelerator, its card key pairs and a scratch folder. */
+export interface CardClient {
+  readonly accel: Accelerator;
+  readonly pairs: readonly CardKeyPair[];
+  readonly dir: string;
+}
+
+/**
+ * Before the file's tests: openssl present, an accelerator on `sim:ring` that is
+ * @peculiar/x509's crypto provider (and whatever `setUp` adds), the key pairs, a
+ * scratch folder `pkaccel-<name>-…`; after them, all of it undone. The fields are
+ * there from `beforeAll` on.
+ */
+export function useCardClient(name: string, setUp: (accel: Accelerator) => void = () => {}): CardClient {
+  const client = {} as { accel: Accelerator; pairs: CardKeyPair[]; dir: string };
+  beforeAll(async () => {
+    requireOpenssl();
+    client.accel = await openAccelerator({ devices: ['sim:ring'] });
+    setUp(client.accel);
+    x509.cryptoProvider.set(client.accel.crypto as unknown as X509Crypto);
+    client.pairs = await cardKeyPairs(client.accel);
+    client.dir = mkdtempSync(join(tmpdir(), `pkaccel-${name}-`));
+  });
+  afterAll(async () => {
+    x509.cryptoProvider.clear();
+    await client.accel?.close();
+    if (client.dir) rmSync(client.dir, { recursive: true, force: true });
+  });
+  return client;
 }

@@ -6,15 +6,12 @@
  */
 
 import 'reflect-metadata'; // @peculiar/x509 (tsyringe) needs a Reflect metadata polyfill
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Accelerator, openAccelerator } from '../../index.js';
-import { type CardKeyPair, cardCompleted, cardKeyPairs, openssl, requireOpenssl } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type CardKeyPair, cardCompleted, openssl, useCardClient } from './helpers.js';
 
-type X509Crypto = Parameters<typeof x509.cryptoProvider.set>[0];
 type X509Keys = Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'];
 type X509Key = Parameters<typeof x509.X509CertificateGenerator.create>[0] extends infer P
   ? P extends { signingKey: infer K }
@@ -22,42 +19,26 @@ type X509Key = Parameters<typeof x509.X509CertificateGenerator.create>[0] extend
     : never
   : never;
 
-let accel: Accelerator;
-let pairs: CardKeyPair[];
-let dir: string;
-
-beforeAll(async () => {
-  requireOpenssl();
-  accel = await openAccelerator({ devices: ['sim:ring'] });
-  x509.cryptoProvider.set(accel.crypto as unknown as X509Crypto);
-  pairs = await cardKeyPairs(accel);
-  dir = mkdtempSync(join(tmpdir(), 'pkaccel-x509-'));
-});
-
-afterAll(async () => {
-  x509.cryptoProvider.clear();
-  await accel?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const client = useCardClient('x509');
 
 const keysOf = (pair: CardKeyPair) =>
   ({ privateKey: pair.privateKey, publicKey: pair.publicKey }) as unknown as X509Keys;
 const write = (name: string, pem: string) => {
-  const file = join(dir, name);
+  const file = join(client.dir, name);
   writeFileSync(file, pem);
   return file;
 };
 
 describe.each([0, 1])('@peculiar/x509 over accel.crypto, key pair %i', (index) => {
   it('keeps the private key on the card: not extractable', async () => {
-    const pair = pairs[index]!;
+    const pair = client.pairs[index]!;
     expect(pair.privateKey.extractable).toBe(false);
-    await expect(accel.subtle.exportKey('pkcs8', pair.privateKey)).rejects.toThrow();
+    await expect(client.accel.subtle.exportKey('pkcs8', pair.privateKey)).rejects.toThrow();
   });
 
   it('self-signs a CA certificate that openssl verify accepts', async () => {
-    const pair = pairs[index]!;
-    const before = cardCompleted(accel);
+    const pair = client.pairs[index]!;
+    const before = cardCompleted(client.accel);
     const ca = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: '01',
       name: `CN=pkaccel test CA (${pair.label})`,
@@ -71,7 +52,7 @@ describe.each([0, 1])('@peculiar/x509 over accel.crypto, key pair %i', (index) =
         await x509.SubjectKeyIdentifierExtension.create(pair.publicKey as unknown as X509Key),
       ],
     });
-    expect(cardCompleted(accel)).toBeGreaterThan(before); // the card did the signing
+    expect(cardCompleted(client.accel)).toBeGreaterThan(before); // the card did the signing
     expect(await ca.verify({ signatureOnly: true })).toBe(true);
     const file = write(`ca-${index}.pem`, ca.toString('pem'));
     expect(openssl(['verify', '-check_ss_sig', '-CAfile', file, file])).toMatch(/: OK/);
@@ -103,7 +84,7 @@ describe.each([0, 1])('@peculiar/x509 over accel.crypto, key pair %i', (index) =
   });
 
   it('is rejected by openssl when a byte of the signature changes (the check can fail)', async () => {
-    const pair = pairs[index]!;
+    const pair = client.pairs[index]!;
     const cert = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: '03',
       name: 'CN=tampered',
