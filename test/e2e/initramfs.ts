@@ -33,7 +33,17 @@ export const GUEST_MODULES = [
   'vfio_iommu_type1',
   'vfio-pci-core',
   'vfio-pci',
+  // The keyring boot (issue 16): the kernel's PKCS#8 private-key parser, harmless in the other boots.
+  'pkcs8_key_parser',
 ] as const;
+
+/**
+ * The kernel's own virtio-crypto driver and its dependencies: copied into the
+ * initramfs and listed in /modules.virtio, never loaded by /init. Only the
+ * keyring boot loads them, after its user-space rows, to hand the device to the
+ * kernel (the other boots need the device unbound).
+ */
+export const VIRTIO_MODULES = ['virtio_pci', 'virtio_crypto'] as const;
 
 /**
  * Module parameters in the guest. The emulated Intel IOMMU runs with intremap=off
@@ -47,6 +57,9 @@ const MODULE_PARAMETERS: Readonly<Record<string, string>> = { vfio_iommu_type1: 
 export const GUEST_VECTORS = [
   'rsa_pkcs1_2048_sig_gen_test.json',
   'rsa_signature_2048_sha256_test.json',
+  // The keyring boot: PSS verify and OAEP decrypt composed over the kernel's raw RSA.
+  'rsa_pss_2048_sha256_mgf1_32_test.json',
+  'rsa_oaep_2048_sha256_mgf1sha256_test.json',
 ] as const;
 
 export interface InitramfsInputs {
@@ -78,10 +91,14 @@ export function sharedLibraries(binary: string): string[] {
   return libs;
 }
 
-/** Module files for GUEST_MODULES with their dependencies first, each once. */
-export function moduleFiles(kernelVersion: string): string[] {
+/** Module files for `names` (GUEST_MODULES) with their dependencies first, each once; `skip`: already listed. */
+export function moduleFiles(
+  kernelVersion: string,
+  names: readonly string[] = GUEST_MODULES,
+  skip: readonly string[] = [],
+): string[] {
   const ordered: string[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<string>(skip);
   const visit = (name: string): void => {
     if (seen.has(name)) return;
     seen.add(name);
@@ -90,7 +107,7 @@ export function moduleFiles(kernelVersion: string): string[] {
     for (const dep of info('depends').split(',').filter(Boolean)) visit(dep);
     ordered.push(info('filename'));
   };
-  for (const m of GUEST_MODULES) visit(m);
+  for (const m of names) visit(m);
   return ordered;
 }
 
@@ -170,6 +187,10 @@ export function buildInitramfs(inputs: InitramfsInputs): string {
     return params === undefined ? ko : `${ko} ${params}`;
   });
   writeFileSync(join(root, 'modules.order'), `${lines.join('\n')}\n`);
+  const loaded = modules.map((ko) => ko.slice(ko.lastIndexOf('/') + 1).replace(/\.ko(\.[a-z]+)?$/, ''));
+  const virtio = moduleFiles(kernelVersion, VIRTIO_MODULES, [...GUEST_MODULES, ...loaded]);
+  for (const ko of virtio) copyHostFile(root, ko);
+  writeFileSync(join(root, 'modules.virtio'), `${virtio.join('\n')}\n`);
 
   copyFileSync(join(repo, 'test/e2e/guest/init.sh'), join(root, 'init'));
   execFileSync('chmod', ['755', join(root, 'init')]);

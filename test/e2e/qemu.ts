@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 export interface BootOptions {
   readonly kernel: string;
   readonly initramfs: string;
-  /** 'uio' boots without an IOMMU; 'vfio' adds the emulated Intel IOMMU. */
-  readonly mode: 'uio' | 'vfio';
+  /** 'uio' boots without an IOMMU; 'vfio' adds the emulated Intel IOMMU; 'keyring' (issue 16) is a uio-like boot. */
+  readonly mode: 'uio' | 'vfio' | 'keyring';
   readonly timeoutSeconds: number;
   /** Each console line as it arrives (for a live view). */
   readonly onLine?: (line: string) => void;

@@ -19,6 +19,7 @@ import {
   UnsupportedError,
 } from '../../../index.js';
 import { generatedKeys, measure, refinement, wycheproofSign, wycheproofVerify } from './cases.js';
+import { keyringBoot } from './keyring.js';
 import { Report } from './report.js';
 import { bindUio, bindVfio, findFunctions, hex4 } from './sysfs.js';
 
@@ -127,7 +128,8 @@ async function acceleratorCases(report: Report, spec: string): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const mode = process.argv[2] === 'vfio' ? 'vfio' : 'uio';
+  const arg = process.argv[2];
+  const mode = arg === 'vfio' || arg === 'keyring' ? arg : 'uio';
   // Binding PCI functions is only ever done inside the harness's guest.
   if (!readFileSync('/proc/cmdline', 'utf8').includes(`e2e.mode=${mode}`)) {
     console.error('guest.js runs only inside the e2e QEMU guest (no e2e.mode= on the kernel command line)');
@@ -140,6 +142,13 @@ async function main(): Promise<number> {
     return `${fn.address} ${hex4(fn.vendor)}:${hex4(fn.device)} class ${fn.classCode.toString(16)} resources [${fn.resources.join('; ')}]`;
   });
   if (fn === undefined) return report.summary();
+  if (mode === 'keyring') {
+    // The keyring boot (issue 16): its own cases, in test/e2e/guest/keyring.ts.
+    await keyringBoot(report, fn).catch((error: unknown) =>
+      report.record('keyring boot', false, String(error)),
+    );
+    return report.summary();
+  }
   if (!(await report.run(`bind ${mode}`, () => (mode === 'vfio' ? bindVfio(fn) : bindUio(fn)))))
     return report.summary();
   if (!(await report.run('native platform', ensureNativePlatform))) return report.summary();
