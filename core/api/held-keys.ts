@@ -16,6 +16,7 @@ import {
   importKeyMaterial,
   type JsonWebKey,
   type KeyFormat,
+  type KeySpec,
 } from '../key-formats/index.js';
 import { executorFor, fitsSpec, generateInKeyStore, intoKeyStore, openInKeyStores } from './device-keys.js';
 import { domError, toWebCryptoError } from './dom-errors.js';
@@ -108,6 +109,35 @@ function peerMaterial(
   return material;
 }
 
+/** A key pair's usages split between its halves; a usage neither half allows is a SyntaxError. */
+function pairUsages(
+  algorithm: AsymmetricAlgorithm,
+  usages: readonly KeyUsage[],
+): { publicUsages: KeyUsage[]; privateUsages: KeyUsage[] } {
+  const { public: publicAllowed, private: privateAllowed } = algorithm.usages;
+  for (const u of usages)
+    if (!publicAllowed.includes(u) && !privateAllowed.includes(u))
+      throw domError('SyntaxError', `usage "${u}" is not valid for ${algorithm.name} keys`);
+  return {
+    publicUsages: usages.filter((u) => publicAllowed.includes(u)),
+    privateUsages: usages.filter((u) => privateAllowed.includes(u)),
+  };
+}
+
+/** The CryptoKey pair of a private key (its public half always extractable). */
+function keyPair(
+  privateKey: PrivateKeyMaterial,
+  spec: KeySpec,
+  extractable: boolean,
+  publicUsages: KeyUsage[],
+  privateUsages: KeyUsage[],
+): CryptoKeyPair {
+  return {
+    publicKey: CryptoKey.create('public', true, publicUsages, { material: privateKey.publicKey, spec }),
+    privateKey: CryptoKey.create('private', extractable, privateUsages, { material: privateKey, spec }),
+  };
+}
+
 /**
  * generateKey in WebCrypto's order: the algorithm's parameters, the usages it
  * allows (SyntaxError), the key parameters (OperationError), and only then "no
@@ -120,13 +150,9 @@ export function prepareGenerate(
   context: Context,
 ): () => Promise<CryptoKeyPair> {
   const spec = algorithm.keySpec(params);
-  const { public: publicAllowed, private: privateAllowed } = algorithm.usages;
-  for (const u of usages)
-    if (!publicAllowed.includes(u) && !privateAllowed.includes(u))
-      throw domError('SyntaxError', `usage "${u}" is not valid for ${algorithm.name} keys`);
+  const { publicUsages, privateUsages } = pairUsages(algorithm, usages);
   const keygen = algorithm.keygen(spec, params);
   checkKeygenSpec(keygen);
-  const privateUsages = usages.filter((u) => privateAllowed.includes(u));
   if (privateUsages.length === 0)
     throw domError('SyntaxError', `a ${algorithm.name} private key needs at least one usage`);
   checkPolicy(context.policy, spec, 'private', undefined, keygen.kind === 'rsa' ? keygen.bits : undefined);
@@ -135,11 +161,7 @@ export function prepareGenerate(
     const { privateKey } =
       (await generateInKeyStore(stores, keygen, context.signal)) ??
       (await generateKeyPair(context.exec, keygen, { signal: context.signal }));
-    const publicUsages = usages.filter((u) => publicAllowed.includes(u));
-    return {
-      publicKey: CryptoKey.create('public', true, publicUsages, { material: privateKey.publicKey, spec }),
-      privateKey: CryptoKey.create('private', extractable, privateUsages, { material: privateKey, spec }),
-    };
+    return keyPair(privateKey, spec, extractable, publicUsages, privateUsages);
   };
 }
 
@@ -195,24 +217,12 @@ export function prepareOpen(
   context: Context,
 ): () => Promise<CryptoKeyPair> {
   const spec = algorithm.keySpec(params);
-  const { public: publicAllowed, private: privateAllowed } = algorithm.usages;
-  for (const u of usages)
-    if (!publicAllowed.includes(u) && !privateAllowed.includes(u))
-      throw domError('SyntaxError', `usage "${u}" is not valid for ${algorithm.name} keys`);
-  const privateUsages = usages.filter((u) => privateAllowed.includes(u));
+  const { publicUsages, privateUsages } = pairUsages(algorithm, usages);
   return async () => {
     const privateKey = await openInKeyStores(context.keyStores, name, context.signal);
     if (!fitsSpec(privateKey, spec))
       throw domError('InvalidAccessError', `key "${name}" is not a ${algorithm.name} key`);
     checkPolicy(context.policy, spec, 'private', privateKey);
-    return {
-      publicKey: CryptoKey.create(
-        'public',
-        true,
-        usages.filter((u) => publicAllowed.includes(u)),
-        { material: privateKey.publicKey, spec },
-      ),
-      privateKey: CryptoKey.create('private', false, privateUsages, { material: privateKey, spec }),
-    };
+    return keyPair(privateKey, spec, false, publicUsages, privateUsages);
   };
 }
