@@ -3,14 +3,26 @@
 import { InvalidKeyError } from '../driver/errors.js';
 import type { JsonWebKey, KeyAttributes } from './types.js';
 
-const BASE64URL = /^[A-Za-z0-9_-]*$/;
+/**
+ * Whether every character is of the base64url alphabet. A loop, not a regular
+ * expression: V8 keeps the last string a RegExp matched in `RegExp.input`, where a
+ * private JWK member would stay readable long after the import.
+ */
+function isBase64url(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    const alphanumeric = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (!alphanumeric && c !== 45 && c !== 95) return false;
+  }
+  return true;
+}
 
 /** Decode a base64url member strictly (no padding, no foreign characters). */
 export function b64uBytes(jwk: JsonWebKey, member: string): Uint8Array {
   const value = (jwk as Record<string, unknown>)[member];
   if (typeof value !== 'string')
     throw new InvalidKeyError(`JWK member "${member}" is missing or not a string`);
-  if (!BASE64URL.test(value) || value.length % 4 === 1)
+  if (!isBase64url(value) || value.length % 4 === 1)
     throw new InvalidKeyError(`JWK member "${member}" is not base64url`);
   return Uint8Array.from(Buffer.from(value, 'base64url'));
 }

@@ -204,6 +204,19 @@ describe('key handles', () => {
     }
   });
 
+  it('leave no private JWK member in RegExp.input (the last string a regular expression matched)', async () => {
+    const legacy = RegExp as unknown as { readonly input: string };
+    for (const jwk of [rsaJwk, ecJwk]) {
+      await accel.subtle
+        .importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])
+        .catch(() => {});
+      await accel.subtle
+        .importKey('jwk', jwk, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['sign'])
+        .catch(() => {});
+      expectNoSecret(legacy.input);
+    }
+  });
+
   it('keep material out of the errors of misuse', async () => {
     const [rsaKey, oaepKey, ecKey] = await nonExtractableKeys();
     const errors = [
