@@ -54,7 +54,7 @@ export type RecoveryState =
 export class DeviceEntry {
   readonly device: Device;
   readonly id: string;
-  /** A fallback device (the software provider) is chosen only when no other device has room. */
+  /** A fallback device (the software provider): scheduled by its measured rate, loses ties (see Scheduler). */
   readonly fallback: boolean;
   readonly lanes: readonly Lane<DeviceEntry>[];
   /** Our view: the device is ready and we have not taken it out of service. */

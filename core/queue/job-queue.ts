@@ -100,7 +100,7 @@ export interface CloseOptions {
 }
 
 export interface AddDeviceOptions {
-  /** A fallback device gets work only when no other capable device has room (see Scheduler). */
+  /** A fallback device takes over the jobs of failed devices; it is scheduled by its measured rate like any device, and loses ties (see Scheduler). */
   readonly fallback?: boolean;
   /**
    * The device computes with the host's own library (the node:crypto provider): the
