@@ -50,10 +50,10 @@ export interface OpenAcceleratorOptions {
   readonly queue?: QueueOptions;
   /**
    * Software fallback (default false): also open the fallback provider (the
-   * driver whose role is `'fallback'`: `software`) if it is not in the list, as a
-   * fallback that gets work only when no other capable device has room, and that
-   * takes over the jobs of failed devices. A fallback device listed next to other
-   * devices is always scheduled as a fallback.
+   * driver whose role is `'fallback'`: `software`) if it is not in the list. A
+   * fallback device is scheduled by its measured rate like any device (it gets
+   * work when that finishes the job sooner), loses ties to the cards, and takes
+   * over the jobs of failed devices.
    */
   readonly softwareFallback?: boolean;
   /**
