@@ -92,6 +92,14 @@ import { type ProcessOptions, processRequests } from './process.js';
 import { Scheduler } from './scheduler.js';
 import { type QueueStats, type QueueTotals, snapshotStats } from './stats.js';
 
+/**
+ * How `accel.close(options)` ends the work already accepted: by default it waits
+ * for every accepted job to settle (each bounded by its deadline and by stall
+ * detection); `drain: false` or an aborted `signal` rejects what is left with
+ * DeviceGoneError at once. Either way each device's close is bounded (about 2 s).
+ *
+ * @category Queue and stats
+ */
 export interface CloseOptions {
   /** Wait for accepted jobs to settle (default true); false rejects them at once. */
   readonly drain?: boolean;
