@@ -286,6 +286,30 @@ export type PrimitiveRequest =
 export type PrimitiveOp = PrimitiveRequest['op'];
 
 /**
+ * Every primitive, in a fixed order. The order is part of the broker's wire
+ * format (an operation's byte is its index here) and of the queue's class keys:
+ * append new primitives, never reorder.
+ *
+ * @category Driver contracts
+ */
+export const PRIMITIVE_OPS: readonly PrimitiveOp[] = [
+  'rsa-public',
+  'rsa-private',
+  'rsa-sign',
+  'rsa-verify',
+  'rsa-encrypt',
+  'rsa-decrypt',
+  'ecdsa-sign',
+  'ecdsa-verify',
+  'ec-mul',
+  'ecdh',
+  'eddsa-sign',
+  'eddsa-verify',
+  'x25519',
+  'keygen',
+];
+
+/**
  * The result type of each primitive, by operation name. Byte strings are big-endian
  * and of the length the operation defines; `boolean` is a verification verdict.
  *

@@ -16,7 +16,7 @@
  * once the class is known) and a Map lookup.
  */
 
-import type { PrimitiveOp, PrimitiveRequest } from '../driver/primitives.js';
+import { PRIMITIVE_OPS, type PrimitiveOp, type PrimitiveRequest } from '../driver/primitives.js';
 import type { ServiceModel } from './service-time.js';
 
 /** Weight of a new sample. 1/8: about the last dozen completions of the class count. */
@@ -26,22 +26,7 @@ export const WARM_SAMPLES = 8;
 /** Until then the limit is at least this many floors (1 s with the default 250 ms floor). */
 export const COLD_FLOOR_FACTOR = 4;
 
-const OPS: readonly PrimitiveOp[] = [
-  'rsa-public',
-  'rsa-private',
-  'rsa-sign',
-  'rsa-verify',
-  'rsa-encrypt',
-  'rsa-decrypt',
-  'ecdsa-sign',
-  'ecdsa-verify',
-  'ec-mul',
-  'ecdh',
-  'eddsa-sign',
-  'eddsa-verify',
-  'x25519',
-  'keygen',
-];
+const OPS: readonly PrimitiveOp[] = PRIMITIVE_OPS;
 const OP_INDEX = new Map<PrimitiveOp, number>(OPS.map((op, i) => [op, i]));
 const CURVE_SIZE: Readonly<Record<string, number>> = {
   'P-256': 256,

@@ -21,6 +21,7 @@ import {
   type OkpCurveName,
   OkpPrivateKeyMaterial,
   type OkpPublicKeyMaterial,
+  PRIMITIVE_OPS,
   type PrimitiveOp,
   type PrimitiveRequest,
   type PrimitiveValue,
@@ -52,22 +53,7 @@ export const FrameType = {
 } as const;
 
 /** Operations (byte 5): the primitives, then the key-store operations. */
-export const OPS: readonly PrimitiveOp[] = [
-  'rsa-public',
-  'rsa-private',
-  'rsa-sign',
-  'rsa-verify',
-  'rsa-encrypt',
-  'rsa-decrypt',
-  'ecdsa-sign',
-  'ecdsa-verify',
-  'ec-mul',
-  'ecdh',
-  'eddsa-sign',
-  'eddsa-verify',
-  'x25519',
-  'keygen',
-];
+export const OPS: readonly PrimitiveOp[] = PRIMITIVE_OPS;
 export const KeyOp = { import: 32, open: 33, destroy: 34, generate: 35, count: 36 } as const;
 
 /** flags (byte 6). */
