@@ -40,10 +40,11 @@
  * saves. `device` costs the host a witness compare (about 6 µs) plus one more job
  * through the queue (on the null-engine card, 13 µs of main thread per signature
  * and 0.58 of the ungated rate), and the card one verification. On the simulated
- * ring card that verification is the model's bigint double multiplication, far
- * slower than its node:crypto signing, so there `device` keeps only about 0.09 of
- * the ungated signing rate (all: 0.42, sample: about 1, within noise) — a cost of
- * the simulator's model, not of the policy. `sample` alone cannot promise that no
+ * ring card that verification (OpenSSL multiplications, a bigint inverse and
+ * addition on the model's thread, which shares the host's two CPUs) costs several
+ * of its signatures, so there `device` keeps about 0.22 of the ungated signing
+ * rate (all: 0.69, sample: 0.86; one run at load ≈ 4) — a cost of the simulator's
+ * model, not of the policy. `sample` alone cannot promise that no
  * corrupted signature is released, which the fault matrix requires of the default.
  */
 
