@@ -62,6 +62,7 @@ import {
   type PrimitiveRequest,
   type PrivateKeyMaterial,
   type PublicKeyMaterial,
+  type Witness,
 } from '../index.js';
 import { loadNamedKey, type NamedKey, type NamedKeySpec, parseNamedKey } from './named-keys.js';
 
@@ -466,12 +467,14 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       done();
       return;
     }
-    accel.queue.submit(request).then(
+    // The device's witness travels with the value: the client's gate checks verdicts and points with it.
+    let witness: Witness | undefined;
+    accel.queue.submit(request, { witness: (w) => (witness = w) }).then(
       (value) => {
         if (!c.closed) {
           c.completed++;
           try {
-            send(c, encodeOk(f.tag, request.op, value, undefined, pointBytesOf(request)));
+            send(c, encodeOk(f.tag, request.op, value, witness, pointBytesOf(request)));
           } catch (error) {
             failure(c, f, error);
           }

@@ -61,6 +61,7 @@ import type {
   DeviceInfo,
   DeviceState,
   PrimitiveExecutor,
+  Witness,
 } from '../driver/device.js';
 import {
   AbortedError,
@@ -461,6 +462,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         this.#abortWatch.watch(record, signal);
       }
       if (options.device !== undefined) record.pinned = options.device;
+      if (options.witness !== undefined) record.onWitness = options.witness;
     }
     this.#live++;
     this.#totals.submitted++;
@@ -600,7 +602,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         completion.witness,
       );
       if (outcome !== undefined) {
-        this.#gated(lane, record, completion.value, outcome);
+        this.#gated(lane, record, completion.value, completion.witness, outcome);
         return;
       }
       lane.completed++;
@@ -610,6 +612,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         record.alternatives === null
           ? completion.value
           : { index: record.altIndex, value: completion.value, device: record.device };
+      if (record.onWitness !== null) record.onWitness(completion.witness);
       this.#finish(record);
       resolve(value);
       return;
@@ -785,6 +788,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     lane: Lane<DeviceEntry>,
     record: JobRecord,
     value: PrimitiveValue,
+    witness: Witness | undefined,
     outcome: IntegrityFailure | Promise<IntegrityFailure | undefined>,
   ): void {
     if (!(outcome instanceof Promise)) {
@@ -804,6 +808,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         const resolve = record.resolve;
         const result =
           record.alternatives === null ? value : { index: record.altIndex, value, device: record.device };
+        if (record.onWitness !== null) record.onWitness(witness);
         this.#finish(record);
         resolve(result);
       },

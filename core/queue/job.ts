@@ -5,7 +5,7 @@
  * submitting allocates nothing either.
  */
 
-import type { Alternative, Job } from '../driver/device.js';
+import type { Alternative, Job, Witness } from '../driver/device.js';
 import type { PkaccelError } from '../driver/errors.js';
 import type { PrimitiveRequest } from '../driver/primitives.js';
 
@@ -76,6 +76,8 @@ export class JobRecord implements Job {
   device = '';
   /** The last device error, reported if no device is left to retry on. */
   lastError: PkaccelError | null = null;
+  /** SubmitOptions.witness: told the released value's witness. */
+  onWitness: ((witness: Witness | undefined) => void) | null = null;
   /** The probe request of alternative `i` (or the plain request), for capability checks. */
   probeOf(i: number): PrimitiveRequest {
     const alternatives = this.alternatives;
@@ -104,6 +106,7 @@ export class JobRecord implements Job {
     this.altIndex = 0;
     this.device = '';
     this.lastError = null;
+    this.onWitness = null;
   }
 }
 

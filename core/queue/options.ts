@@ -2,7 +2,7 @@
  * The job queue's options, as `openAccelerator` takes them, and their defaults.
  */
 
-import type { Device } from '../driver/device.js';
+import type { Device, Witness } from '../driver/device.js';
 import { type SelfTestOptions, type SelfTestReport, selfTestDevice } from '../selftest/device-self-test.js';
 
 /**
@@ -175,4 +175,10 @@ export interface SubmitOptions {
   readonly timeoutMs?: number;
   /** Run only on this device (its `DeviceInfo.id`): no failover to another device. */
   readonly device?: string;
+  /**
+   * Called once, just before the job resolves, with the witness the device returned
+   * beside the released value (undefined when it gave none). The broker forwards it
+   * so its clients' integrity gates can check the verdicts and points they receive.
+   */
+  readonly witness?: (witness: Witness | undefined) => void;
 }

@@ -17,7 +17,7 @@ import {
   type webcrypto,
 } from 'node:crypto';
 import type { QueueOptions } from '../../core/queue/options.js';
-import { type Accelerator, openAccelerator } from '../../index.js';
+import { type Accelerator, type OpenAcceleratorOptions, openAccelerator } from '../../index.js';
 import { rsaMaterial } from '../support/keys.js';
 
 export const FAULTS = [
@@ -188,12 +188,14 @@ export interface CellSpec {
   readonly queue?: QueueOptions;
   /** A job that has not settled after this long counts as unsettled. */
   readonly guardMs: number;
+  /** How the cell's accelerator is opened (default openAccelerator; test/broker puts a broker in front of the card). */
+  readonly open?: (options: OpenAcceleratorOptions) => Promise<Accelerator>;
 }
 
 export async function runCell(keys: Keys, spec: CellSpec): Promise<CellResult> {
   const devices = [`sim:${spec.card}?faults=${spec.fault}:${spec.rate}&seed=${spec.seed}&delayms=20`];
   if (spec.beside) devices.push('software');
-  const accel = await openAccelerator({
+  const accel = await (spec.open ?? openAccelerator)({
     devices,
     ...(spec.queue === undefined ? {} : { queue: spec.queue }),
   });
