@@ -217,6 +217,7 @@ export class SimPciFunction implements PciFunction {
   /** Open a card: lay out its memory and start its model (on a worker unless inline). */
   static async open(
     definition: ModelDefinition,
+    modelUrl: URL,
     options: Readonly<Record<string, string>>,
     address: string,
     onClose: () => void,
@@ -241,7 +242,7 @@ export class SimPciFunction implements PciFunction {
         new SimPciFunction(address, layout, shared, mode, definition.name, undefined, runner, onClose),
       );
     }
-    const init: WorkerInit = { model: definition.name, shared, options };
+    const init: WorkerInit = { model: definition.name, modelUrl: modelUrl.href, shared, options };
     const worker = spawnWorker(workerUrl, { workerData: init });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string; message?: string }) => {

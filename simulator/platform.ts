@@ -2,13 +2,13 @@
  * The simulated platform: implements core/platform over device models, for the
  * spec scheme "sim" (`sim:<model>?k=v&…`). It is the fallback platform: tools
  * that find no card open the families whose declaration says `offeredByDefault`
- * (simulator/models/index.ts lists them; each declares itself in its folder).
+ * (each declares itself in its folder; simulator/models/index.ts finds the folders).
  */
 
 import { type ProbeOptionSchema, parseProbeOptions } from '../core/driver/probe-options.js';
 import type { DeviceSpec, PciFunctionInfo, Platform } from '../core/platform/pci.js';
 import { SimPciFunction } from './function.js';
-import { loadModel, MODEL_FAMILIES, modelFamily } from './models/index.js';
+import { BUILT_IN_MODELS, type FoundFamily, familyNamed, findFamilies, loadModel } from './models/index.js';
 
 /**
  * The options every simulated card takes, whatever its family (read by the
@@ -49,6 +49,16 @@ export interface SimulatedModel {
   readonly options?: ProbeOptionSchema;
 }
 
+/** Where a SimulatorPlatform finds its card families. */
+export interface SimulatorPlatformOptions {
+  /**
+   * Folders of family folders (`<folder>/<family>/family.ts|js`), searched in
+   * order; default: the built-in ones (simulator/models/). A test or a
+   * third-party package adds its own folder beside them.
+   */
+  readonly modelFolders?: readonly URL[];
+}
+
 export class SimulatorPlatform implements Platform {
   readonly name = 'simulator';
   readonly schemes = ['sim'] as const;
@@ -56,16 +66,28 @@ export class SimulatorPlatform implements Platform {
   readonly #open = new Set<SimPciFunction>();
   /** Operations of cards already closed, by model. */
   readonly #closedOperations = new Map<string, number>();
+  readonly #folders: readonly URL[];
+  #families: Promise<readonly FoundFamily[]> | undefined;
   #opened = 0;
 
-  /** The families declared `offeredByDefault`, as specs. */
-  defaultSpecs(): readonly string[] {
-    return MODEL_FAMILIES.filter((f) => f.offeredByDefault).map((f) => `sim:${f.name}`);
+  constructor(options: SimulatorPlatformOptions = {}) {
+    this.#folders = options.modelFolders ?? [BUILT_IN_MODELS];
   }
 
-  /** Every card family the simulator can make, with its options (from the declarations; nothing is loaded). */
-  models(): readonly SimulatedModel[] {
-    return MODEL_FAMILIES.map((f) => ({
+  /** The families of this platform's folders (found once). */
+  families(): Promise<readonly FoundFamily[]> {
+    this.#families ??= findFamilies(this.#folders);
+    return this.#families;
+  }
+
+  /** The families declared `offeredByDefault`, as specs. */
+  async defaultSpecs(): Promise<readonly string[]> {
+    return (await this.families()).filter((f) => f.offeredByDefault).map((f) => `sim:${f.name}`);
+  }
+
+  /** Every card family the simulator can make, with its options (from the declarations; no model is loaded). */
+  async models(): Promise<readonly SimulatedModel[]> {
+    return (await this.families()).map((f) => ({
       name: f.name,
       spec: `sim:${f.name}`,
       description: f.description,
@@ -77,10 +99,10 @@ export class SimulatorPlatform implements Platform {
   /** The cards the simulator can make, with their default options (nothing is opened). */
   async enumerate(signal?: AbortSignal): Promise<readonly PciFunctionInfo[]> {
     const infos: PciFunctionInfo[] = [];
-    for (const { name } of MODEL_FAMILIES) {
+    for (const { name, modelUrl } of await this.families()) {
       signal?.throwIfAborted();
       try {
-        const definition = await loadModel(name);
+        const definition = await loadModel(name, modelUrl);
         infos.push({ ...definition.layout({}).identity, address: `sim:${name}` });
       } catch {
         // A model not built yet is simply not there.
@@ -92,15 +114,15 @@ export class SimulatorPlatform implements Platform {
   async open(spec: DeviceSpec, signal?: AbortSignal): Promise<SimPciFunction> {
     signal?.throwIfAborted();
     const name = spec.target;
-    const family = modelFamily(name);
+    const family = familyNamed(await this.families(), name);
     if (family.options !== undefined) {
       // Records the simulator's and the card's option names when the registry tracks the spec's
       // options (the driver reads the rest); refuses unknown names when called with plain options.
       parseProbeOptions(spec.options, { ...SIMULATOR_OPTIONS, ...family.options }, `simulated ${name} card`);
     }
-    const definition = await loadModel(name);
+    const definition = await loadModel(name, family.modelUrl);
     const address = `sim:${name}#${this.#opened++}`;
-    const fn = await SimPciFunction.open(definition, spec.options, address, () => {
+    const fn = await SimPciFunction.open(definition, family.modelUrl, spec.options, address, () => {
       this.#open.delete(fn);
       this.#closedOperations.set(name, (this.#closedOperations.get(name) ?? 0) + fn.sim.operations);
     });

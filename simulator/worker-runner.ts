@@ -17,6 +17,8 @@ import { waitAsync } from './wait-async.js';
 
 export interface WorkerInit {
   readonly model: string;
+  /** Where the model module is (its family's folder may be outside simulator/models/). */
+  readonly modelUrl: string;
   readonly shared: SharedCard;
   readonly options: Readonly<Record<string, string>>;
 }
@@ -29,7 +31,12 @@ const YIELD_EVERY_MS = 20;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function main(init: WorkerInit): Promise<void> {
-  const runner = new ModelRunner(await loadModel(init.model), init.shared, init.options, 'virtual');
+  const runner = new ModelRunner(
+    await loadModel(init.model, init.modelUrl),
+    init.shared,
+    init.options,
+    'virtual',
+  );
   const control = new Int32Array(init.shared.control);
   // The listener keeps this thread alive until the host terminates it.
   parentPort?.on('message', () => {});

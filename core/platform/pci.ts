@@ -124,8 +124,8 @@ export interface Platform {
   open(spec: DeviceSpec, signal?: AbortSignal): Promise<PciFunction>;
   /** Whether `auto` should use this platform's devices when no hardware is found. */
   readonly isFallback?: boolean;
-  /** The device specs `auto` should open from this platform when it is the fallback. */
-  defaultSpecs?(): readonly string[];
+  /** The device specs `auto` should open from this platform when it is the fallback (a platform that finds its cards on disk answers later). */
+  defaultSpecs?(): readonly string[] | Promise<readonly string[]>;
 }
 
 /**

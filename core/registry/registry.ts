@@ -309,7 +309,7 @@ export class Registry {
     for (const { info, platform } of await this.discover(signal))
       specs.push(`${platform.schemes[0]}:${info.address}`);
     const cards = specs.length;
-    const simulated = cards === 0 && options.simulateWhenNoCard === true ? this.simulatedSpecs() : [];
+    const simulated = cards === 0 && options.simulateWhenNoCard === true ? await this.simulatedSpecs() : [];
     specs.push(...simulated);
     const fallback = this.fallbackDriver();
     if (fallback) specs.push(fallback.scheme);
@@ -317,9 +317,10 @@ export class Registry {
   }
 
   /** The simulated cards offered by default (`sim:ring`, …): what tools open when no card is found. */
-  simulatedSpecs(): string[] {
+  async simulatedSpecs(): Promise<string[]> {
     const specs: string[] = [];
-    for (const p of this.#platforms) if (p.isFallback && p.defaultSpecs) specs.push(...p.defaultSpecs());
+    for (const p of this.#platforms)
+      if (p.isFallback && p.defaultSpecs) specs.push(...(await p.defaultSpecs()));
     return specs;
   }
 
@@ -339,7 +340,7 @@ export class Registry {
     const simulated: SimulatedListing[] = [];
     for (const p of this.#platforms) {
       if (!p.isFallback) continue;
-      const offered = new Set(p.defaultSpecs?.() ?? []);
+      const offered = new Set((await p.defaultSpecs?.()) ?? []);
       let infos: Awaited<ReturnType<typeof p.enumerate>> = [];
       try {
         infos = await p.enumerate(signal);

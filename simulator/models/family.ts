@@ -3,8 +3,9 @@
  * (`simulator/models/<family>/family.ts`), without loading its model: the spec
  * name (`sim:<name>`), whether the simulator offers it by default (what tools
  * open when no card is found), a line for help texts, the spec options the card
- * reads, and where its model module is. `./index.ts` lists the families, one line
- * each; the platform, `auto` and the CLI help derive everything from that list.
+ * reads, and where its model module is. The module default-exports it: that is
+ * how `./index.ts` finds the family (no list names it); the platform, `auto` and
+ * the CLI help derive everything from the declarations found.
  */
 
 import {
@@ -26,7 +27,7 @@ export interface ModelFamily<S extends ProbeOptionSchema = ProbeOptionSchema> {
    * the family has not declared them (its options are then not checked by name).
    */
   readonly options?: S;
-  /** The model module, relative to simulator/models/ and without extension (`window/model`); it default-exports a ModelDefinition. */
+  /** The model module, relative to the models folder holding the family's folder, without extension (`window/model`); it default-exports a ModelDefinition. */
   readonly module: string;
 }
 

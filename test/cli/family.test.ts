@@ -1,10 +1,11 @@
 /**
  * Adding a card family touches no file outside the family: a PCI driver, the
- * platform that finds its card and a fallback provider not named `software`,
- * all from test/cli/family/, registered into a fresh Registry. Core opens the
- * card for `auto`, picks the fallback by its role, refuses unknown spec
+ * platform that finds its card, its simulated card (a model folder, found by the
+ * simulator with no list naming it) and a fallback provider not named
+ * `software`, all from test/cli/family/, registered into a fresh Registry. Core
+ * opens the card for `auto`, picks the fallback by its role, refuses unknown spec
  * options with the driver's list, and the CLI lists the family in its help and
- * opens it — with no change to core, the CLI, or the package entry.
+ * opens it — with no change to core, the CLI, the simulator or the package entry.
  */
 
 import { diffieHellman, generateKeyPairSync } from 'node:crypto';
@@ -13,8 +14,16 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { Io } from '../../cli/io.js';
 import { createStyle } from '../../cli/io.js';
 import { run } from '../../cli/program.js';
-import { InvalidInputError, openAccelerator, Registry, resolveDeviceSelection } from '../../index.js';
+import {
+  type Accelerator,
+  InvalidInputError,
+  openAccelerator,
+  Registry,
+  resolveDeviceSelection,
+} from '../../index.js';
+import { SimulatorPlatform } from '../../simulator/platform.js';
 import { ACME_ADDRESS, acmeDriver, acmePlatform, ranOn, referenceDriver } from './family/driver.js';
+import { ACME_ID_REGISTER } from './family/models/acme/model.js';
 
 function registry(): Registry {
   const r = new Registry();
@@ -44,6 +53,30 @@ function captureIo(): Io & { stdout: () => string; stderr: () => string } {
 
 const CARD = `acmebus:${ACME_ADDRESS}`;
 
+/** An X25519 agreement through the accelerator equals node's. */
+async function expectX25519(accel: Accelerator): Promise<void> {
+  const mine = generateKeyPairSync('x25519');
+  const peer = generateKeyPairSync('x25519');
+  const own = await accel.subtle.importKey(
+    'pkcs8',
+    mine.privateKey.export({ format: 'der', type: 'pkcs8' }),
+    'X25519',
+    false,
+    ['deriveBits'],
+  );
+  const peerKey = await accel.subtle.importKey(
+    'spki',
+    peer.publicKey.export({ format: 'der', type: 'spki' }),
+    'X25519',
+    true,
+    [],
+  );
+  const bits = await accel.subtle.deriveBits({ name: 'X25519', public: peerKey }, own, 256);
+  expect(Buffer.from(bits)).toEqual(
+    diffieHellman({ privateKey: mine.privateKey, publicKey: peer.publicKey }),
+  );
+}
+
 beforeEach(() => {
   ranOn.length = 0;
 });
@@ -67,26 +100,7 @@ describe('a card family added from the test tree', () => {
         ['reference', 'reference'],
       ]);
       // The card (priority 500) gets the work; the fallback only what the card cannot take.
-      const mine = generateKeyPairSync('x25519');
-      const own = await accel.subtle.importKey(
-        'pkcs8',
-        mine.privateKey.export({ format: 'der', type: 'pkcs8' }),
-        'X25519',
-        false,
-        ['deriveBits'],
-      );
-      const peer = generateKeyPairSync('x25519');
-      const peerKey = await accel.subtle.importKey(
-        'spki',
-        peer.publicKey.export({ format: 'der', type: 'spki' }),
-        'X25519',
-        true,
-        [],
-      );
-      const bits = await accel.subtle.deriveBits({ name: 'X25519', public: peerKey }, own, 256);
-      expect(Buffer.from(bits)).toEqual(
-        diffieHellman({ privateKey: mine.privateKey, publicKey: peer.publicKey }),
-      );
+      await expectX25519(accel);
       expect(ranOn).toContain(`acme:${ACME_ADDRESS}`);
       expect(ranOn).not.toContain('reference');
       // Devices print as data, not getters.
@@ -169,5 +183,41 @@ describe('a card family added from the test tree', () => {
     expect(code).toBe(1);
     const out = JSON.parse(io.stdout()) as { devices: { opened: boolean; error: string }[] };
     expect(out.devices[0]).toMatchObject({ opened: false, error: 'DeviceError: no card at 0000:00:0b.0' });
+  });
+
+  it('its simulated card: the model folder is found, listed, opened on a worker and claimed by the driver', async () => {
+    const simulator = new SimulatorPlatform({ modelFolders: [new URL('./family/models/', import.meta.url)] });
+    const r = new Registry();
+    r.registerPlatform(simulator);
+    r.registerDriver(acmeDriver);
+    r.registerDriver(referenceDriver);
+    expect((await simulator.models()).map((m) => m.spec)).toEqual(['sim:acme']);
+
+    const help = captureIo();
+    expect(await run(['node', 'pkaccel', '--help'], { registry: r, io: help, env: {} })).toBe(0);
+    expect(help.stdout()).toMatch(/^Simulated cards: sim:acme \(acme\)$/m);
+
+    // Not offered by default: auto with simulateWhenNoCard opens no simulated card.
+    expect(await r.autoSpecs(undefined, { simulateWhenNoCard: true })).toEqual({
+      specs: ['reference'],
+      cards: 0,
+      simulated: [],
+    });
+
+    // Worker mode (the default): the worker loads the model from the test tree.
+    const accel = await openAccelerator({ registry: r, devices: ['sim:acme?engines=3'] });
+    try {
+      expect(accel.devices.map((d) => [d.id, d.driver, d.model])).toEqual([
+        ['acme:sim:acme#0', 'acme', 'ACME X1 (3 engines)'],
+      ]);
+      const [card] = simulator.openFunctions;
+      expect(card?.sim.mode).toBe('worker');
+      expect(card?.bar(0).read32(ACME_ID_REGISTER)).toBe(0xacae0001);
+      await expectX25519(accel);
+      expect(ranOn).toEqual(['acme:sim:acme#0']);
+    } finally {
+      await accel.close();
+    }
+    expect(simulator.openFunctions).toEqual([]);
   });
 });

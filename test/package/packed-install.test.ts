@@ -221,6 +221,26 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
   );
 
   it(
+    'finds the simulated card families in its own dist/ (no list names them) and opens one',
+    () => {
+      const help = run('npx', ['--no-install', 'pkaccel', '--help'], withTools());
+      expect(help.status, transcript(help)).toBe(0);
+      expect(help.stdout).toMatch(
+        /^Simulated cards: sim:ring \(ring\) \*, sim:window \(window\) \*, sim:virtio \(virtio-crypto\)$/m,
+      );
+      const r = run(
+        'npx',
+        ['--no-install', 'pkaccel', 'devices', '--json', '--devices', 'sim:virtio'],
+        withTools(),
+      );
+      expect(r.status, transcript(r)).toBe(0);
+      const report = JSON.parse(r.stdout) as { devices: { driver: string; state: string }[] };
+      expect(report.devices.map((d) => [d.driver, d.state])).toEqual([['virtio-crypto', 'ready']]);
+    },
+    5 * MINUTES,
+  );
+
+  it(
     'runs `npx pkaccel devices --json`',
     () => {
       const r = run('npx', ['--no-install', 'pkaccel', 'devices', '--json'], withTools());

@@ -1,14 +1,14 @@
 /**
- * The simulated card families: each declares itself in its folder, the one list
- * in simulator/models/index.ts holds them, and the platform derives its default
- * cards, its listing and its option checks from the declarations.
+ * The simulated card families: each declares itself in its folder, found there
+ * by simulator/models/index.ts (no list names them), and the platform derives its
+ * default cards, its listing and its option checks from the declarations.
  */
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseProbeOptions, trackProbeOptions } from '../../core/driver/probe-options.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
 import type { SimPciFunction } from '../../simulator/function.js';
-import { loadModel, MODEL_FAMILIES } from '../../simulator/models/index.js';
+import { builtInFamilies, findFamilies, loadModel } from '../../simulator/models/index.js';
 import { SIMULATOR_OPTIONS, SimulatorPlatform } from '../../simulator/platform.js';
 
 const platform = new SimulatorPlatform();
@@ -18,20 +18,35 @@ afterEach(async () => {
 });
 
 describe('simulated card families', () => {
-  it('every family names a model module whose definition has its name', async () => {
-    expect(MODEL_FAMILIES.map((f) => f.name)).toEqual(['ring', 'window', 'virtio']);
-    for (const family of MODEL_FAMILIES) {
+  it('every folder with a family.ts is a family; its model module has its name', async () => {
+    const families = await builtInFamilies();
+    // Offered by default first, then by name.
+    expect(families.map((f) => f.name)).toEqual(['ring', 'window', 'virtio']);
+    for (const family of families) {
+      expect(family.modelUrl.pathname).toMatch(new RegExp(`/simulator/models/${family.module}\\.ts$`));
       const definition = await loadModel(family.name);
       expect(definition.name).toBe(family.name);
+      expect(await loadModel(family.name, family.modelUrl)).toBe(definition);
     }
+    await expect(loadModel('nonesuch')).rejects.toThrow(
+      'no simulated device model "nonesuch"; known models: ring, window, virtio',
+    );
   });
 
-  it('defaultSpecs and models() come from the declarations', () => {
-    expect(platform.defaultSpecs()).toEqual(
-      MODEL_FAMILIES.filter((f) => f.offeredByDefault).map((f) => `sim:${f.name}`),
+  it('a folder without families has none; two families of one name are refused', async () => {
+    expect(await findFamilies([new URL('./', import.meta.url)])).toEqual([]);
+    const models = new URL('../../simulator/models/', import.meta.url);
+    await expect(findFamilies([models, models])).rejects.toThrow(
+      'two simulated card families are named "ring"',
     );
-    expect(platform.defaultSpecs()).toEqual(['sim:ring', 'sim:window']);
-    const models = platform.models();
+  });
+
+  it('defaultSpecs and models() come from the declarations', async () => {
+    expect(await platform.defaultSpecs()).toEqual(
+      (await builtInFamilies()).filter((f) => f.offeredByDefault).map((f) => `sim:${f.name}`),
+    );
+    expect(await platform.defaultSpecs()).toEqual(['sim:ring', 'sim:window']);
+    const models = await platform.models();
     expect(models.map((m) => m.spec)).toEqual(['sim:ring', 'sim:window', 'sim:virtio']);
     const window = models.find((m) => m.name === 'window')!;
     expect(window.offeredByDefault).toBe(true);

@@ -13,10 +13,10 @@ async function open(spec: string): Promise<SimPciFunction> {
 }
 
 describe('simulator platform', () => {
-  it('is the fallback platform with one ring and one window card by default', () => {
+  it('is the fallback platform with one ring and one window card by default', async () => {
     expect(platform.isFallback).toBe(true);
     expect(platform.schemes).toEqual(['sim']);
-    expect(platform.defaultSpecs()).toEqual(['sim:ring', 'sim:window']);
+    expect(await platform.defaultSpecs()).toEqual(['sim:ring', 'sim:window']);
   });
 
   it('auto: never a simulated card; with simulateWhenNoCard and no hardware, one ring and one window card', async () => {

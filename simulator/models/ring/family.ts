@@ -37,3 +37,6 @@ export const ringFamily = {
   options: RING_OPTIONS,
   module: 'ring/model',
 } as const satisfies ModelFamily<typeof RING_OPTIONS>;
+
+/** The declaration simulator/models/index.ts finds in this folder. */
+export default ringFamily;

@@ -26,3 +26,6 @@ export const virtioFamily = {
   options: VIRTIO_OPTIONS,
   module: 'virtio/model',
 } as const satisfies ModelFamily<typeof VIRTIO_OPTIONS>;
+
+/** The declaration simulator/models/index.ts finds in this folder. */
+export default virtioFamily;

@@ -32,3 +32,6 @@ export const windowFamily = {
   options: WINDOW_OPTIONS,
   module: 'window/model',
 } as const satisfies ModelFamily<typeof WINDOW_OPTIONS>;
+
+/** The declaration simulator/models/index.ts finds in this folder. */
+export default windowFamily;
