@@ -35,9 +35,28 @@ module.exports = {
     {
       name: 'core-imports-no-device',
       severity: 'error',
-      comment: 'core must not import a driver, the simulator, native/ (pcie-mmio) or the composition root',
+      comment:
+        'core must not import a driver, the simulator, native/ (pcie-mmio) or the composition root; core/platform re-exports the types of pcie-mmio/contracts (the one definition of the platform contracts), types only',
       from: { path: '^core/' },
-      to: { path: '^(drivers/|simulator/|native/|cli/|index\\.ts)|node_modules/pcie-mmio' },
+      to: {
+        path: '^(drivers/|simulator/|native/|cli/|index\\.ts)|node_modules/pcie-mmio',
+        pathNot: '^native/dist/contracts\\.d\\.ts$',
+      },
+    },
+    {
+      name: 'core-takes-only-contract-types-from-pcie-mmio',
+      severity: 'error',
+      comment: 'only core/platform names pcie-mmio/contracts, with type-only imports and re-exports',
+      from: { path: '^core/', pathNot: '^core/platform/' },
+      to: { path: '^native/dist/contracts\\.d\\.ts$' },
+    },
+    {
+      name: 'contract-types-are-types-only',
+      severity: 'error',
+      comment:
+        'core/platform may import pcie-mmio/contracts for types only (no code of pcie-mmio runs in core)',
+      from: { path: '^core/platform/' },
+      to: { path: '^native/dist/contracts\\.d\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'hardware-driver-imports-only-contracts',
