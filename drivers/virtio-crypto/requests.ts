@@ -14,11 +14,13 @@ import {
   type PrimitiveValue,
   UnsupportedError,
 } from '../../core/driver/index.js';
+import { emsaPkcs1v15Encode } from '../../core/encoding/emsa-pkcs1v15.js';
 import { HASH_BYTES } from '../../core/encoding/hashes.js';
 import type { Combination } from './crypto-config.js';
 import type { SessionParams } from './messages.js';
 import { KeyType, Opcode, RsaHash, RsaPadding } from './registers.js';
 import type { SessionKey } from './sessions.js';
+import { completeShortOutput, type Opening } from './short-output.js';
 
 const HASH_CODES: Readonly<Record<HashName, number>> = {
   'SHA-1': RsaHash.sha1,
@@ -41,6 +43,8 @@ export interface DataPlan {
   readonly outputLength: number;
   /** Modulus length in bytes (outputs are exactly this long). */
   readonly modulusBytes: number;
+  /** What a private-key output opens to with the public key (to complete a truncated one). */
+  readonly opening?: Opening;
 }
 
 /** A request that needs no device: its answer is known (a verify with a signature of the wrong length). */
@@ -72,6 +76,10 @@ export function planRequest(request: PrimitiveRequest): DataPlan | ImmediateAnsw
         dstLength: k,
         outputLength: k,
         modulusBytes: k,
+        opening: {
+          key: request.key.publicKey,
+          expected: () => emsaPkcs1v15Encode(hash, request.digest, k),
+        },
       };
     }
     case 'rsa-verify': {
@@ -114,6 +122,7 @@ export function planRequest(request: PrimitiveRequest): DataPlan | ImmediateAnsw
         dstLength: k,
         outputLength: k,
         modulusBytes: k,
+        opening: isPublic ? undefined : { key: request.key.publicKey, expected: () => request.input },
       };
     }
     default:
@@ -128,9 +137,10 @@ function checkDigest(digest: Uint8Array, hash: HashName): void {
 
 /**
  * The primitive's value from what the device wrote before the status byte: `true`
- * for a verify that ran clean, else the integer mod n, left-padded to the modulus
- * length (a device may leave off leading zeros, never write more). A DeviceError
- * for an impossible length.
+ * for a verify that ran clean, else the integer mod n in modulus-length bytes. A
+ * device may write fewer bytes, never more; a short output is completed by
+ * ./short-output.ts (a minimal encoding is left-padded; QEMU 7.2's truncated copy
+ * has its lost last byte found with the public key) or is a DeviceError.
  */
 export function decodeOutput(
   plan: DataPlan,
@@ -143,7 +153,11 @@ export function decodeOutput(
       `virtio-crypto ${device} returned ${output.length} bytes for a ${plan.modulusBytes}-byte modulus`,
       { device },
     );
-  const out = new Uint8Array(plan.modulusBytes);
-  out.set(output, plan.modulusBytes - output.length);
-  return out;
+  if (output.length === plan.modulusBytes) return Uint8Array.from(output);
+  const value = completeShortOutput(output, plan.modulusBytes, plan.opening);
+  if (typeof value !== 'string') return value;
+  return new DeviceError(
+    `virtio-crypto ${device} returned ${value} for a ${plan.modulusBytes}-byte modulus`,
+    { device },
+  );
 }
