@@ -32,6 +32,16 @@ afterEach(() => sysfs.cleanup());
 const bind = (...args: string[]) => runCli(['bind', ...args, '--sysfs-root', sysfs.root]);
 const unbind = (...args: string[]) => runCli(['unbind', ...args, '--sysfs-root', sysfs.root]);
 
+/** `bind <address> --dry-run --json [extra]` is refused (exit 1, ok false) with a refusal matching `why`. */
+async function expectRefusedPlan(address: string, extra: readonly string[], why: RegExp): Promise<Plan> {
+  const result = await bind(address, '--dry-run', '--json', ...extra);
+  expectExit(result, 1);
+  const plan = json<Plan>(result);
+  expect(plan.ok).toBe(false);
+  expect(plan.refusals.join('\n')).toMatch(why);
+  return plan;
+}
+
 describe('pkaccel bind --dry-run', () => {
   it('plans the driver_override, unbind and probe writes for a claimed device, and changes nothing', async () => {
     const result = await bind('0000:00:03.0', '--to', 'vfio', '--dry-run', '--json');
@@ -75,23 +85,22 @@ describe('pkaccel bind --dry-run', () => {
   });
 
   it('refuses a disk held by its kernel driver, even with --force', async () => {
-    for (const extra of [[], ['--force']]) {
-      const result = await bind('0000:00:04.0', '--dry-run', '--json', ...extra);
-      expectExit(result, 1);
-      const plan = json<Plan>(result);
-      expect(plan.ok).toBe(false);
-      expect(plan.refusals.join('\n')).toMatch(/in use by the kernel driver nvme and is not a crypto device/);
-    }
+    for (const extra of [[], ['--force']])
+      await expectRefusedPlan(
+        '0000:00:04.0',
+        extra,
+        /in use by the kernel driver nvme and is not a crypto device/,
+      );
     expect(sysfs.read('bus/pci/devices/0000:00:04.0/driver_override')).toBe('(null)\n');
   });
 
   it('refuses a host bridge, even with --force, and a refused --dry-run prints no commands', async () => {
     for (const extra of [[], ['--force']]) {
-      const result = await bind('0000:00:07.0', '--dry-run', '--json', ...extra);
-      expectExit(result, 1);
-      const plan = json<Plan>(result);
-      expect(plan.ok).toBe(false);
-      expect(plan.refusals.join('\n')).toMatch(/is a host bridge \(class 060000\).*not even with --force/);
+      const plan = await expectRefusedPlan(
+        '0000:00:07.0',
+        extra,
+        /is a host bridge \(class 060000\).*not even with --force/,
+      );
       expect(plan.steps).toEqual([]);
       const text = await bind('0000:00:07.0', '--dry-run', ...extra);
       expectExit(text, 1);

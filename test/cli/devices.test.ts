@@ -38,14 +38,7 @@ afterAll(() => sysfs.cleanup());
 
 describe('pkaccel devices', () => {
   it('lists the claimed PCI functions with their binding state and the configured devices', async () => {
-    const result = await runCli([
-      'devices',
-      '--json',
-      '--sysfs-root',
-      sysfs.root,
-      '--devices',
-      'software,sim:ring',
-    ]);
+    const result = await runCli(`devices --json --sysfs-root ${sysfs.root} --devices software,sim:ring`);
     expectExit(result, 0);
     const out = json<DevicesJson>(result);
     expect(out.hardware.map((h) => h.address)).toEqual(['0000:00:03.0', '0000:00:06.0']);

@@ -19,7 +19,15 @@ export function requireBuiltBinary(): void {
   if (!existsSync(BIN)) throw new Error(`${BIN} does not exist: run \`npm run build\` before these tests`);
 }
 
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Arguments as a list, or as one line split at white space (`'speed ed25519 --seconds 0.1'`). */
+export type CliArgs = string | readonly string[];
+
+export function argv(args: CliArgs): readonly string[] {
+  return typeof args === 'string' ? args.trim().split(/\s+/) : args;
+}
+
+export function runCli(cliArgs: CliArgs, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const args = argv(cliArgs);
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,

@@ -54,22 +54,9 @@ beforeAll(async () => {
   requireBuiltBinary();
   dir = mkdtempSync(join(tmpdir(), 'pkaccel-speed-'));
   const file = join(dir, 'report.html');
-  run = await runCli([
-    'speed',
-    'rsa2048',
-    'ecdsap256',
-    'ed25519',
-    '--devices',
-    'sim:ring',
-    '--seconds',
-    '0.2',
-    '--concurrency',
-    '1',
-    '4',
-    '--json',
-    '--html',
-    file,
-  ]);
+  run = await runCli(
+    `speed rsa2048 ecdsap256 ed25519 --devices sim:ring --seconds 0.2 --concurrency 1 4 --json --html ${file}`,
+  );
   expectExit(run, 0);
   report = json<Report>(run);
   html = readFileSync(file, 'utf8');
@@ -194,16 +181,7 @@ describe('pkaccel speed usage', () => {
   });
 
   it('prints a side-by-side table for people', async () => {
-    const result = await runCli([
-      'speed',
-      'ecdhp256',
-      '--devices',
-      'software',
-      '--seconds',
-      '0.1',
-      '--concurrency',
-      '2',
-    ]);
+    const result = await runCli('speed ecdhp256 --devices software --seconds 0.1 --concurrency 2');
     expectExit(result, 0);
     expect(result.stdout).toMatch(/^ecdhp256 +ECDH P-256 derive/m);
     // A ratio whose rounds disagreed carries their range in brackets; a provider's ratio to itself never does.

@@ -23,20 +23,9 @@ beforeAll(requireBuiltBinary);
 
 describe('pkaccel stats', () => {
   it('streams stats$ snapshots while the workload runs, then a final one', async () => {
-    const result = await runCli([
-      'stats',
-      '--workload',
-      'ecdsap256',
-      '--devices',
-      'sim:ring,software',
-      '--seconds',
-      '1',
-      '--interval',
-      '200',
-      '--concurrency',
-      '8',
-      '--json',
-    ]);
+    const result = await runCli(
+      'stats --workload ecdsap256 --devices sim:ring,software --seconds 1 --interval 200 --concurrency 8 --json',
+    );
     expectExit(result, 0);
     const lines = result.stdout
       .trim()

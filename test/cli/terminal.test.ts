@@ -6,13 +6,13 @@
 
 import { execFile, spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, REPO, requireBuiltBinary } from './run-cli.js';
+import { argv, BIN, type CliArgs, REPO, requireBuiltBinary } from './run-cli.js';
 
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
 /** Run the CLI with a pty as stdin/stdout/stderr; returns everything the terminal received. */
-function onTerminal(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const command = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+function onTerminal(args: CliArgs, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const command = [process.execPath, BIN, ...argv(args)].map((a) => `'${a}'`).join(' ');
   return new Promise((resolve, reject) => {
     execFile(
       'script',
@@ -46,16 +46,7 @@ describe.skipIf(!hasScript)('pkaccel on a terminal (util-linux script)', () => {
   });
 
   it('draws a progress bar while speed runs', async () => {
-    const out = await onTerminal([
-      'speed',
-      'ed25519',
-      '--devices',
-      'software',
-      '--seconds',
-      '0.2',
-      '--concurrency',
-      '1',
-    ]);
+    const out = await onTerminal('speed ed25519 --devices software --seconds 0.2 --concurrency 1');
     expect(out).toMatch(/\[\.{30}\] +0% ed25519: making a key/);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: removing the terminal's escape sequences
     expect(out.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')).toMatch(/^ed25519 +Ed25519 sign/m);

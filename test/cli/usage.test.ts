@@ -51,20 +51,9 @@ describe('pkaccel usage', () => {
   });
 
   it('--concurrency 1 16 <algorithm> keeps the algorithm', async () => {
-    const result = await runCli([
-      'speed',
-      '--devices',
-      'software',
-      '--seconds',
-      '0.05',
-      '--rounds',
-      '1',
-      '--json',
-      '--concurrency',
-      '1',
-      '2',
-      'ed25519',
-    ]);
+    const result = await runCli(
+      'speed --devices software --seconds 0.05 --rounds 1 --json --concurrency 1 2 ed25519',
+    );
     expectExit(result, 0);
     const report = json<{ algorithms: { name: string }[]; concurrency: number[]; rounds: number }>(result);
     expect(report.algorithms.map((a) => a.name)).toEqual(['ed25519']);
@@ -77,16 +66,7 @@ describe('pkaccel usage', () => {
 
   it('--html into a folder that does not exist fails before the benchmark', async () => {
     const started = Date.now();
-    const result = await runCli([
-      'speed',
-      'rsa2048',
-      '--devices',
-      'software',
-      '--seconds',
-      '30',
-      '--html',
-      '/no/such/dir/x.html',
-    ]);
+    const result = await runCli('speed rsa2048 --devices software --seconds 30 --html /no/such/dir/x.html');
     expectExit(result, 2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toBe('error: --html /no/such/dir/x.html: no folder /no/such/dir\n');
