@@ -31,6 +31,8 @@ import {
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import {
+  type BrokerClientStats,
+  type BrokerStats,
   decodeKey,
   decodeKeygen,
   decodeRequest,
@@ -46,10 +48,14 @@ import {
   FrameType,
   fieldText,
   handleHex,
+  jsonField,
   KeyOp,
+  LAST_OP,
+  OPS,
   PROTOCOL_ID,
   ProtocolError,
   pointBytesOf,
+  STATS_GC,
 } from '../drivers/broker/protocol.js';
 import { defaultSocketPath } from '../drivers/broker/socket-path.js';
 import {
@@ -88,17 +94,8 @@ export interface ServeOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export interface ClientInfo {
-  readonly id: number;
-  readonly uid: number;
-  readonly gid: number;
-  readonly pid: number;
-  readonly submitted: number;
-  readonly completed: number;
-  readonly failed: number;
-  readonly waiting: number;
-  readonly inFlight: number;
-}
+/** One client connection's counters (the rows of `pkaccel stats --devices broker:…`). */
+export type ClientInfo = BrokerClientStats;
 
 export interface Broker {
   readonly path: string;
@@ -106,6 +103,8 @@ export interface Broker {
   /** What was opened, one line per device. */
   readonly summary: readonly string[];
   clients(): ClientInfo[];
+  /** What a STATS request from root or the broker's own uid gets (docs/protocol.md). */
+  stats(): BrokerStats;
   /** Session keys held now (named keys not counted). */
   sessionKeyCount(): number;
   /** Stop accepting, let jobs in flight finish for at most `drainMs` (default 5000), then close. */
@@ -266,6 +265,7 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
   const connections = new Set<Connection>();
   const connectionsOf = new Map<string, number>();
   const keys = new Map<string, StoredKey>();
+  const startedAt = performance.now();
   let nextId = 1;
   let inFlight = 0;
   let closing = false;
@@ -392,16 +392,72 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
         keys.delete(handleHex(f.handle));
         return emptyFrame(FrameType.completion);
       }
-      case KeyOp.count: {
-        const reply = emptyFrame(FrameType.completion);
-        let n = 0;
-        for (const k of keys.values()) if (k.uid === c.uid) n++;
-        reply.param = n;
-        return reply;
-      }
       default:
         throw new ProtocolError(`unknown operation ${f.op}`);
     }
+  }
+
+  function keysOf(owner: string): number {
+    let n = 0;
+    for (const k of keys.values()) if (k.owner === owner) n++;
+    return n;
+  }
+
+  function clientStats(c: Connection): BrokerClientStats {
+    return {
+      id: c.id,
+      uid: c.uid,
+      gid: c.gid,
+      pid: c.pid,
+      submitted: c.submitted,
+      completed: c.completed,
+      failed: c.failed,
+      waiting: c.waitingCount,
+      inFlight: c.inFlight,
+      keysHeld: keysOf(c.owner),
+    };
+  }
+
+  function stats(asker: Connection | undefined, gc: boolean): BrokerStats {
+    const gcRan = gc && typeof globalThis.gc === 'function';
+    if (gcRan) globalThis.gc!();
+    const memory = process.memoryUsage();
+    const all = asker === undefined || asker.uid === 0 || asker.uid === process.getuid?.();
+    const snapshot = accel.queue.snapshot();
+    return {
+      pid: process.pid,
+      uptimeSeconds: (performance.now() - startedAt) / 1000,
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      gcRan,
+      sessionKeys: keys.size,
+      namedKeys: [...named.keys()],
+      inFlight,
+      clients: [...connections].filter((c) => all || c.uid === asker.uid).map(clientStats),
+      devices: snapshot.devices.map((d) => ({
+        id: d.id,
+        driver: d.driver,
+        state: d.state,
+        inService: d.inService,
+        completed: d.completed,
+        failed: d.failed,
+        inFlight: d.inFlight,
+        opsPerSecond: d.opsPerSecond,
+      })),
+    };
+  }
+
+  /** Control requests (key count, stats): answered at once, outside the fair queue and the job counters. */
+  function control(c: Connection, f: Frame): void {
+    const reply = emptyFrame(FrameType.completion);
+    reply.tag = f.tag;
+    reply.op = f.op;
+    if (f.op === KeyOp.count) {
+      let n = 0;
+      for (const k of keys.values()) if (k.uid === c.uid) n++;
+      reply.param = n;
+    } else reply.fields[1] = jsonField(stats(c, (f.param & STATS_GC) !== 0));
+    send(c, reply);
   }
 
   function failure(c: Connection, f: Frame, error: unknown): void {
@@ -540,9 +596,13 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
         fatal(c, `unexpected frame type ${f.type}`);
         return;
       }
-      if (f.op === 0 || (f.op > 14 && (f.op < KeyOp.import || f.op > KeyOp.count))) {
+      if (f.op === 0 || (f.op > OPS.length && (f.op < KeyOp.import || f.op > LAST_OP))) {
         fatal(c, `unknown operation ${f.op}`);
         return;
+      }
+      if (f.op === KeyOp.count || f.op === KeyOp.stats) {
+        control(c, f);
+        continue;
       }
       if (closing) {
         failure(c, f, new PkaccelError('device-gone', 'the broker is shutting down'));
@@ -617,18 +677,8 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     path,
     accelerator: accel,
     summary,
-    clients: () =>
-      [...connections].map((c) => ({
-        id: c.id,
-        uid: c.uid,
-        gid: c.gid,
-        pid: c.pid,
-        submitted: c.submitted,
-        completed: c.completed,
-        failed: c.failed,
-        waiting: c.waitingCount,
-        inFlight: c.inFlight,
-      })),
+    clients: () => [...connections].map(clientStats),
+    stats: () => stats(undefined, false),
     sessionKeyCount: () => keys.size,
     close(closeOptions = {}) {
       closePromise ??= (async () => {

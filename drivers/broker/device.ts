@@ -16,6 +16,7 @@ import {
   DeviceGoneError,
   type DeviceInfo,
   type DeviceState,
+  type HeldKeyRef,
   heldPrivateKey,
   InvalidKeyError,
   type KeygenSpec,
@@ -27,8 +28,10 @@ import {
   throwIfAborted,
 } from '../../core/driver/index.js';
 import {
+  type BrokerStats,
   decodeCapabilities,
   decodeKey,
+  decodeStats,
   emptyFrame,
   encodeFrames,
   encodeKeygen,
@@ -44,6 +47,7 @@ import {
   helloFrame,
   KeyOp,
   PROTOCOL_ID,
+  STATS_GC,
   textField,
 } from './protocol.js';
 import { BrokerQueuePair } from './queue-pair.js';
@@ -99,6 +103,16 @@ export class BrokerDevice implements Device {
   #backoff = BACKOFF_MIN_MS;
   #reconnectTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Connections made so far: a session key belongs to the one it was made on. */
+  #generation = 0;
+  /** Session keys: the connection they were made on, and their handle's bytes. */
+  readonly #sessions = new WeakMap<
+    HeldKeyRef,
+    { readonly generation: number; readonly handle: Uint8Array }
+  >();
+  /** Named keys opened here: by name, the handle of the current connection (re-opened on reconnect). */
+  readonly #named = new Map<string, Uint8Array>();
+  readonly #nameOf = new WeakMap<HeldKeyRef, string>();
   /** The broker's process id (from its HELLO), for logs and tests. */
   brokerPid = 0;
 
@@ -229,9 +243,14 @@ export class BrokerDevice implements Device {
             this.#socket = socket;
             this.#connected = true;
             this.#backoff = BACKOFF_MIN_MS;
+            this.#generation++;
             socket.unref();
-            this.#setState('ready', 'connected');
-            resolve();
+            // Named keys come back (opened again, new handles) before the device takes jobs again.
+            void this.#reopenNamed().then(() => {
+              if (this.#socket !== socket) return;
+              this.#setState('ready', 'connected');
+              resolve();
+            });
             continue;
           }
           this.#onFrame(frame);
@@ -336,7 +355,39 @@ export class BrokerDevice implements Device {
     if (held === undefined) return undefined;
     if (held.device !== this.info.id || held.destroyed === true)
       throw new InvalidKeyError(`key handle is not one of broker ${this.info.id}'s (or was destroyed)`);
-    return Uint8Array.from(Buffer.from(held.handle, 'hex'));
+    const name = this.#nameOf.get(held);
+    if (name !== undefined) {
+      const handle = this.#named.get(name);
+      if (handle === undefined)
+        throw new InvalidKeyError(
+          `broker ${this.info.id} did not open key "${name}" again after reconnecting`,
+        );
+      return handle;
+    }
+    const session = this.#sessions.get(held);
+    if (session === undefined) {
+      // A handle that came another way (posted from another thread): taken as it is.
+      return Uint8Array.from(Buffer.from(held.handle, 'hex'));
+    }
+    if (session.generation !== this.#generation)
+      throw new InvalidKeyError(
+        `broker ${this.info.id} restarted: its session keys are gone (import or generate the key again)`,
+      );
+    return session.handle;
+  }
+
+  /** After a reconnect: open every named key again (the broker's handles are new); one that fails stays unusable. */
+  async #reopenNamed(): Promise<void> {
+    await Promise.all(
+      [...this.#named.keys()].map(async (name) => {
+        try {
+          const reply = await this.#keyRequest(this.#openFrame(name));
+          this.#named.set(name, reply.handle);
+        } catch {
+          this.#named.delete(name);
+        }
+      }),
+    );
   }
 
   #keyOpsChanged(): void {
@@ -374,12 +425,27 @@ export class BrokerDevice implements Device {
     for (const op of ops) op.reject(error);
   }
 
-  #held(reply: Frame): PrivateKeyMaterial {
+  /** The held key of a key-store reply: a session key, or (with `name`) a named key opened again after a reconnect. */
+  #held(reply: Frame, name?: string): PrivateKeyMaterial {
     if (reply.handle.length !== HANDLE_BYTES) throw new InvalidKeyError('broker sent no handle');
     const pub = decodeKey(reply) as PublicKeyMaterial;
     if (pub.kind !== 'rsa-public' && pub.kind !== 'ec-public' && pub.kind !== 'okp-public')
       throw new InvalidKeyError('broker sent a private key where a public key belongs');
-    return heldPrivateKey(pub, { device: this.info.id, handle: handleHex(reply.handle) });
+    const key = heldPrivateKey(pub, { device: this.info.id, handle: handleHex(reply.handle) });
+    const ref = key.held!;
+    if (name === undefined) this.#sessions.set(ref, { generation: this.#generation, handle: reply.handle });
+    else {
+      this.#nameOf.set(ref, name);
+      this.#named.set(name, reply.handle);
+    }
+    return key;
+  }
+
+  #openFrame(name: string): Frame {
+    const frame = emptyFrame(FrameType.request);
+    frame.op = KeyOp.open;
+    frame.fields[1] = textField(name);
+    return frame;
   }
 
   async #importKey(key: PrivateKeyMaterial, signal?: AbortSignal): Promise<PrivateKeyMaterial> {
@@ -402,10 +468,7 @@ export class BrokerDevice implements Device {
   }
 
   async #openKey(name: string, signal?: AbortSignal): Promise<PrivateKeyMaterial> {
-    const frame = emptyFrame(FrameType.request);
-    frame.op = KeyOp.open;
-    frame.fields[1] = textField(name);
-    return this.#held(await this.#keyRequest(frame, signal));
+    return this.#held(await this.#keyRequest(this.#openFrame(name), signal), name);
   }
 
   async #destroyKey(key: PrivateKeyMaterial, signal?: AbortSignal): Promise<void> {
@@ -416,7 +479,22 @@ export class BrokerDevice implements Device {
     frame.flags = 1;
     frame.handle = handle;
     await this.#keyRequest(frame, signal);
-    if (key.held) key.held.destroyed = true;
+    if (key.held) {
+      key.held.destroyed = true;
+      const name = this.#nameOf.get(key.held);
+      if (name !== undefined) this.#named.delete(name);
+    }
+  }
+
+  /**
+   * The broker's counters: its devices (the broker's job-queue figures), the client
+   * connections this uid may see (root and the broker's uid see all), keys, memory.
+   */
+  async stats(options: { readonly gc?: boolean } = {}, signal?: AbortSignal): Promise<BrokerStats> {
+    const frame = emptyFrame(FrameType.request);
+    frame.op = KeyOp.stats;
+    frame.param = options.gc === true ? STATS_GC : 0;
+    return decodeStats((await this.#keyRequest(frame, signal)).fields[1]);
   }
 
   /** How many keys this client's uid holds in the broker (session + opened), for tests and stats. */

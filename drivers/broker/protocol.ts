@@ -54,7 +54,58 @@ export const FrameType = {
 
 /** Operations (byte 5): the primitives, then the key-store operations. */
 export const OPS: readonly PrimitiveOp[] = PRIMITIVE_OPS;
-export const KeyOp = { import: 32, open: 33, destroy: 34, generate: 35, count: 36 } as const;
+export const KeyOp = { import: 32, open: 33, destroy: 34, generate: 35, count: 36, stats: 37 } as const;
+/** The highest operation code (the broker refuses codes above it). */
+export const LAST_OP = KeyOp.stats;
+/** stats request flags (param): run the broker's GC first (only when it runs with --expose-gc). */
+export const STATS_GC = 0x01;
+
+/** One client connection in a STATS reply (docs/protocol.md, "Stats"). */
+export interface BrokerClientStats {
+  readonly id: number;
+  readonly uid: number;
+  readonly gid: number;
+  readonly pid: number;
+  readonly submitted: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly waiting: number;
+  readonly inFlight: number;
+  /** Session keys its process holds in the broker (imported, generated, opened by name). */
+  readonly keysHeld: number;
+}
+
+/** One of the broker's devices in a STATS reply: the broker's job-queue counters for it. */
+export interface BrokerDeviceStats {
+  readonly id: string;
+  readonly driver: string;
+  readonly state: string;
+  readonly inService: boolean;
+  readonly completed: number;
+  readonly failed: number;
+  readonly inFlight: number;
+  /** Completions per second since the previous STATS request. */
+  readonly opsPerSecond: number;
+}
+
+/**
+ * The reply to a STATS request (JSON in field 1: a control frame, off the hot path).
+ * A client sees every connection when its uid is the broker's or root's, else only
+ * the connections of its own uid.
+ */
+export interface BrokerStats {
+  readonly pid: number;
+  readonly uptimeSeconds: number;
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  /** Whether the GC ran before the memory figures (asked with STATS_GC, and --expose-gc). */
+  readonly gcRan: boolean;
+  readonly sessionKeys: number;
+  readonly namedKeys: readonly string[];
+  readonly inFlight: number;
+  readonly clients: readonly BrokerClientStats[];
+  readonly devices: readonly BrokerDeviceStats[];
+}
 
 /** flags (byte 6). */
 export const Flag = {
@@ -809,14 +860,32 @@ export function failureOf(f: Frame): { code: WireErrorCode; message: string } {
   return { code, message: fieldText(f.fields[1]) };
 }
 
-/** The HELLO/CAPS capability list (JSON: control frames only). */
-export function encodeCapabilities(caps: readonly Capability[]): Uint8Array {
-  return encoder.encode(JSON.stringify(caps));
+/** A JSON field: control frames only (HELLO/CAPS capability lists, STATS replies), never the hot path. */
+export function jsonField(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
 }
+export function fieldJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(bytes)) as unknown;
+  } catch (error) {
+    throw new ProtocolError(`bad JSON field: ${(error as Error).message}`);
+  }
+}
+
+/** The HELLO/CAPS capability list. */
+export const encodeCapabilities: (caps: readonly Capability[]) => Uint8Array = jsonField;
 export function decodeCapabilities(bytes: Uint8Array): Capability[] {
-  const parsed = JSON.parse(decoder.decode(bytes)) as unknown;
+  const parsed = fieldJson(bytes);
   if (!Array.isArray(parsed)) throw new ProtocolError('capabilities are not a list');
   return parsed as Capability[];
+}
+
+/** A STATS reply's field 1. */
+export function decodeStats(bytes: Uint8Array): BrokerStats {
+  const parsed = fieldJson(bytes) as BrokerStats | null;
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.clients))
+    throw new ProtocolError('stats reply is not a stats object');
+  return parsed;
 }
 
 export function helloFrame(): Frame {

@@ -9,7 +9,7 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import * as nc from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,21 +27,34 @@ import {
   opCode,
 } from '../../drivers/broker/protocol.js';
 import { EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
-import { serve } from '../../server/index.js';
+import { readBrokerStats, serve } from '../../server/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const DEVICES = 'sim:ring,software';
 
 let dir: string;
 let path: string;
+let namedPath: string;
+/** The named key the broker loads (`--key named-ec=…`): node's copy, to check signatures with. */
+const namedKey = nc.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 interface BrokerProcess {
   readonly proc: ChildProcess;
   readonly log: string[];
 }
 
+/** The broker process: GC exposed (memory figures after a GC), one named key of this uid's. */
 function startBroker(): Promise<BrokerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', fixture('broker.ts'), path, DEVICES], {
+  const args = [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    fixture('broker.ts'),
+    path,
+    DEVICES,
+    `named-ec=${namedPath}`,
+  ];
+  const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PKACCEL_DEVICES: '' },
   });
@@ -98,6 +111,8 @@ let broker: BrokerProcess | undefined;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pkaccel-broker-'));
   path = join(dir, 'broker.sock');
+  namedPath = join(dir, 'named-ec.pem');
+  writeFileSync(namedPath, namedKey.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
   broker = await startBroker();
 });
 
@@ -267,25 +282,51 @@ describe('broker', () => {
     await accel.close();
   });
 
-  it('frees the keys of a client killed mid-flight', async () => {
-    const probe = await openDevice();
-    const baseline = await probe.keyCount();
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture('client.ts'), path, 'hold'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, PKACCEL_DEVICES: '' },
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (c: Buffer) => {
-        if (c.toString().includes('HOLDING')) resolve();
+  it('a client killed mid-flight: its jobs abandoned, its keys freed, broker memory back to baseline', async () => {
+    const base = await readBrokerStats(path, { gc: true });
+    const killOne = async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture('client.ts'), path, 'hold'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, PKACCEL_DEVICES: '' },
       });
-      child.once('exit', (code) => reject(new Error(`client exited ${code}`)));
-    });
-    expect(await probe.keyCount()).toBe(baseline + 3);
-    child.kill('SIGKILL');
-    await until('keys freed', async () => (await probe.keyCount()) === baseline);
-    await probe.close();
-    expect(broker!.log.some((l) => /session keys destroyed/.test(l))).toBe(true);
-  });
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (c: Buffer) => {
+          if (c.toString().includes('HOLDING')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`client exited ${code}`)));
+      });
+      const pid = child.pid!;
+      // Its three keys are held and its flood is in the broker (waiting or on the card).
+      await until('the client busy at the broker', async () =>
+        (await readBrokerStats(path)).clients.some(
+          (c) => c.pid === pid && c.keysHeld === 3 && c.submitted > 64,
+        ),
+      );
+      child.kill('SIGKILL');
+      await until('the client gone, its keys freed, nothing in flight', async () => {
+        const s = await readBrokerStats(path);
+        return (
+          !s.clients.some((c) => c.pid === pid) && s.sessionKeys === base.sessionKeys && s.inFlight === 0
+        );
+      });
+    };
+    await killOne(); // the first one also grows the broker's pools and caches to their working size
+    const warm = await readBrokerStats(path, { gc: true });
+    for (let i = 0; i < 3; i++) await killOne();
+    const after = await readBrokerStats(path, { gc: true });
+    const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
+    console.log(
+      `broker after GC: heap ${mb(base.heapUsedBytes)} at start, ${mb(warm.heapUsedBytes)} after 1 killed client, ${mb(after.heapUsedBytes)} after 4; rss ${mb(base.rssBytes)}, ${mb(warm.rssBytes)}, ${mb(after.rssBytes)}`,
+    );
+    expect(after.gcRan).toBe(true);
+    expect(after.sessionKeys).toBe(base.sessionKeys);
+    // Three more killed clients leave nothing behind: bounds far below what a leak of their
+    // frames, keys or jobs would hold (each flooded thousands of requests), far above GC noise.
+    expect(after.heapUsedBytes - warm.heapUsedBytes).toBeLessThan(8 * 1024 * 1024);
+    expect(after.rssBytes - warm.rssBytes).toBeLessThan(48 * 1024 * 1024);
+    expect(broker!.log.filter((l) => /session keys destroyed/.test(l)).length).toBeGreaterThanOrEqual(4);
+    expect(broker!.log.some((l) => /[1-9]\d* abandoned (waiting|in flight)/.test(l))).toBe(true);
+  }, 180_000);
 
   it('broker killed mid-flight: jobs settle (DeviceGoneError), the client reconnects, work resumes', async () => {
     const accel = await openAccelerator({ devices: [`broker:${path}`] });
@@ -294,6 +335,26 @@ describe('broker', () => {
       'verify',
     ]);
     const data = new Uint8Array([9]);
+    const named = await accel.keys.open('named-ec', { name: 'ECDSA', namedCurve: 'P-256' }, ['sign']);
+    const session = await accel.subtle.importKey(
+      'pkcs8',
+      nc
+        .generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ format: 'der', type: 'pkcs8' }),
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      false,
+      ['sign'],
+    );
+    const ecdsa = { name: 'ECDSA', hash: 'SHA-256' } as const;
+    const namedSigns = async () =>
+      nc.verify(
+        'sha256',
+        data,
+        { key: namedKey.publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(await accel.subtle.sign(ecdsa, named.privateKey, data)),
+      );
+    expect(await namedSigns()).toBe(true);
+    await accel.subtle.sign(ecdsa, session, data);
     const jobs = Array.from({ length: 200 }, () =>
       accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, data).then(
         () => 'ok',
@@ -321,6 +382,13 @@ describe('broker', () => {
       return resumed;
     });
     expect(resumed).toBe(true);
+    // The named key came back (opened again on the new connection); the session key is gone.
+    expect(await namedSigns()).toBe(true);
+    const refused = await accel.subtle.sign(ecdsa, session, data).then(
+      () => 'signed',
+      (e: Error & { cause?: { code?: string; message?: string } }) => `${e.cause?.code}: ${e.cause?.message}`,
+    );
+    expect(refused).toMatch(/^invalid-key: .*session keys are gone/);
     await accel.close();
   });
 
