@@ -256,6 +256,12 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
       'named key: name=/path/key.pk8[:uids=..][:gids=..] (repeatable)',
       (v: string, p: string[] = []) => [...p, v],
     )
+    .option(
+      '--pkcs11 [socket]',
+      'also serve the named keys as a PKCS#11 token over p11-kit RPC (default $XDG_RUNTIME_DIR/p11-kit/pkcs11, /run/pkaccel/pkcs11 as root)',
+    )
+    .option('--pkcs11-pin-file <file>', 'the PKCS#11 user PIN: first line of this file (C_Login required)')
+    .option('--pkcs11-allow-raw-rsa', 'offer CKM_RSA_X_509 (raw RSA with the private key)')
     .addOption(
       new Option('--drain-ms <ms>', 'bound on draining at SIGTERM/SIGINT')
         .argParser(positiveInteger)

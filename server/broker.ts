@@ -70,7 +70,14 @@ import {
   type PublicKeyMaterial,
   type Witness,
 } from '../index.js';
-import { loadNamedKey, type NamedKey, type NamedKeySpec, parseNamedKey } from './named-keys.js';
+import {
+  loadNamedKey,
+  type NamedKey,
+  type NamedKeySpec,
+  namedKeyPermits,
+  parseNamedKey,
+} from './named-keys.js';
+import { type Pkcs11Server, type Pkcs11ServerOptions, servePkcs11 } from './pkcs11/index.js';
 
 export interface ServeOptions {
   /** Device specs for openAccelerator (`--devices`), else PKACCEL_DEVICES, else auto. Ignored with `accelerator`. */
@@ -92,6 +99,8 @@ export interface ServeOptions {
   /** Jobs in flight per connection (default 512). */
   readonly maxInFlightPerClient?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** Also serve the named keys as a PKCS#11 token over p11-kit's RPC (server/pkcs11, docs/pkcs11.md). */
+  readonly pkcs11?: Pick<Pkcs11ServerOptions, 'path' | 'pin' | 'label' | 'allowRawRsa'>;
 }
 
 /** One client connection's counters (the rows of `pkaccel stats --devices broker:…`). */
@@ -107,6 +116,8 @@ export interface Broker {
   stats(): BrokerStats;
   /** Session keys held now (named keys not counted). */
   sessionKeyCount(): number;
+  /** The PKCS#11 token's server, when started with `pkcs11`. */
+  readonly pkcs11?: Pkcs11Server;
   /** Stop accepting, let jobs in flight finish for at most `drainMs` (default 5000), then close. */
   close(options?: { readonly drainMs?: number }): Promise<void>;
 }
@@ -180,7 +191,7 @@ function probeLive(path: string): Promise<boolean> {
 }
 
 /** Create the directory (0750), refuse a world-writable one, clear a stale socket, refuse a live one. */
-async function prepareSocketPath(path: string, gid: number | undefined, log: (l: string) => void) {
+export async function prepareSocketPath(path: string, gid: number | undefined, log: (l: string) => void) {
   const dir = dirname(path);
   if (!existsSync(dir)) {
     mkdirSync(dir, { recursive: true, mode: 0o750 });
@@ -361,8 +372,7 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
   }
 
   function permitted(c: Connection, key: NamedKey): boolean {
-    if (key.uids.length === 0 && key.gids.length === 0) return c.uid === process.getuid?.() || c.uid === 0;
-    return key.uids.includes(c.uid) || key.gids.includes(c.gid);
+    return namedKeyPermits(key, c.uid, c.gid);
   }
 
   async function keyOp(c: Connection, f: Frame): Promise<Frame> {
@@ -671,6 +681,25 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
   for (const line of summary) log(`opened ${line}`);
   if (named.size > 0) log(`named keys: ${[...named.keys()].join(', ')}`);
   log(`listening on ${path}`);
+  let pkcs11: Pkcs11Server | undefined;
+  try {
+    pkcs11 =
+      options.pkcs11 &&
+      (await servePkcs11({
+        ...options.pkcs11,
+        accelerator: accel,
+        namedKeys: named.values(),
+        ...(gid === undefined ? {} : { gid }),
+        ...(system ? { peerCredentials: (s: Socket) => system.peerCredentials(system.socketFd(s)) } : {}),
+        log,
+        env,
+      }));
+  } catch (error) {
+    server.close();
+    unlinkSync(path);
+    if (ownAccelerator) await accel.close({ drain: false });
+    throw error;
+  }
 
   let closePromise: Promise<void> | undefined;
   return {
@@ -680,10 +709,12 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     clients: () => [...connections].map(clientStats),
     stats: () => stats(undefined, false),
     sessionKeyCount: () => keys.size,
+    ...(pkcs11 === undefined ? {} : { pkcs11 }),
     close(closeOptions = {}) {
       closePromise ??= (async () => {
         closing = true;
         clearInterval(capsTimer);
+        await pkcs11?.close();
         server.close();
         const bound = closeOptions.drainMs ?? 5000;
         if (inFlight > 0) {

@@ -39,6 +39,16 @@ function ids(text: string, what: string): number[] {
     });
 }
 
+/**
+ * The named-key ACL, for every server that hands named keys out (the broker's
+ * `open`, the PKCS#11 token's objects): the listed uids and gids; with neither,
+ * only the broker's own uid, and root.
+ */
+export function namedKeyPermits(key: NamedKeySpec, uid: number, gid: number): boolean {
+  if (key.uids.length === 0 && key.gids.length === 0) return uid === process.getuid?.() || uid === 0;
+  return key.uids.includes(uid) || key.gids.includes(gid);
+}
+
 /** Parse `name=/path[:uids=..][:gids=..]`. */
 export function parseNamedKey(text: string): NamedKeySpec {
   const eq = text.indexOf('=');

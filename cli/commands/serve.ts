@@ -3,10 +3,13 @@
  * selected devices (`--devices`, PKACCEL_DEVICES, else auto — the CLI's own
  * selection rules, with the simulated cards when no card is found), listens on
  * `--socket` / $PKACCEL_SOCKET / the default path, logs clients, and on
- * SIGTERM/SIGINT drains (at most `--drain-ms`) and closes.
+ * SIGTERM/SIGINT drains (at most `--drain-ms`) and closes. `--pkcs11 [SOCKET]`
+ * also serves the named keys as a PKCS#11 token over p11-kit's RPC (docs/pkcs11.md),
+ * with the PIN of `--pkcs11-pin-file` when given.
  */
 
 import { serve } from '../../server/index.js';
+import { readPinFile } from '../../server/pkcs11/pin.js';
 import type { CommandContext } from '../context.js';
 import { selectDevices, selectionNote } from '../device-selection.js';
 import { EXIT_OK } from '../exit-codes.js';
@@ -17,6 +20,10 @@ export interface ServeCommandOptions {
   readonly group?: string;
   readonly key?: string[];
   readonly drainMs?: number;
+  /** `--pkcs11` alone: the default path; with a value: that socket. */
+  readonly pkcs11?: string | boolean;
+  readonly pkcs11PinFile?: string;
+  readonly pkcs11AllowRawRsa?: boolean;
 }
 
 export async function runServe(ctx: CommandContext, opts: ServeCommandOptions): Promise<number> {
@@ -31,6 +38,15 @@ export async function runServe(ctx: CommandContext, opts: ServeCommandOptions): 
     keys: opts.key ?? [],
     env: ctx.env,
     log,
+    ...(opts.pkcs11 === undefined || opts.pkcs11 === false
+      ? {}
+      : {
+          pkcs11: {
+            ...(typeof opts.pkcs11 === 'string' ? { path: opts.pkcs11 } : {}),
+            ...(opts.pkcs11PinFile === undefined ? {} : { pin: readPinFile(opts.pkcs11PinFile) }),
+            allowRawRsa: opts.pkcs11AllowRawRsa === true,
+          },
+        }),
   });
   const why = await new Promise<string>((resolve) => {
     if (ctx.signal.aborted) return resolve(String(ctx.signal.reason));

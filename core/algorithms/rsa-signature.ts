@@ -11,6 +11,7 @@ import { constantTimeEqual } from '../encoding/bytes.js';
 import { digest } from '../encoding/digest.js';
 import { emsaPkcs1v15Encode } from '../encoding/emsa-pkcs1v15.js';
 import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../encoding/emsa-pss.js';
+import { HASH_BYTES } from '../encoding/hashes.js';
 import type { Options, RsaSignatureParams } from './params.js';
 import { booleanResult, bytesResult } from './results.js';
 import { checkRsaPrivateKey, checkRsaPublicKey } from './rsa-limits.js';
@@ -71,9 +72,40 @@ export async function rsaSign(
   throwIfAborted(options?.signal);
   checkRsaPrivateKey(key);
   checkSaltLength(params, key.bits);
+  return signDigest(exec, key, params, digest(params.hash, message), message, options);
+}
+
+/**
+ * Sign a message hash someone else made (PKCS#11's CKM_RSA_PKCS on a DigestInfo,
+ * CKM_RSA_PKCS_PSS on a hash): as rsaSign from the hash on.
+ */
+export async function rsaSignDigest(
+  exec: PrimitiveExecutor,
+  key: RsaPrivateKeyMaterial,
+  params: RsaSignatureParams,
+  mHash: Uint8Array,
+  options?: Options,
+): Promise<Uint8Array> {
+  throwIfAborted(options?.signal);
+  checkRsaPrivateKey(key);
+  checkSaltLength(params, key.bits);
+  if (mHash.length !== HASH_BYTES[params.hash])
+    throw new InvalidInputError(
+      `a ${params.hash} digest is ${HASH_BYTES[params.hash]} bytes, not ${mHash.length}`,
+    );
+  return signDigest(exec, key, params, mHash, undefined, options);
+}
+
+async function signDigest(
+  exec: PrimitiveExecutor,
+  key: RsaPrivateKeyMaterial,
+  params: RsaSignatureParams,
+  mHash: Uint8Array,
+  message: Uint8Array | undefined,
+  options: Options | undefined,
+): Promise<Uint8Array> {
   const publicKey = key.publicKey;
   const k = modulusBytes(publicKey);
-  const mHash = digest(params.hash, message);
   // PKCS#1 v1.5 is deterministic and cheap: encode now (also checks the modulus is long enough).
   const pkcs1Em = params.scheme === 'pkcs1-v1_5' ? emsaPkcs1v15Encode(params.hash, mHash, k) : undefined;
   const alternatives: Alternative[] = [
@@ -83,7 +115,7 @@ export async function rsaSign(
       key,
       padding: devicePadding(params),
       digest: mHash,
-      message: { hash: params.hash, data: message },
+      ...(message === undefined ? {} : { message: { hash: params.hash, data: message } }),
     },
     {
       probe: { op: 'rsa-private', key, input: new Uint8Array(k) },
@@ -116,13 +148,42 @@ export async function rsaVerify(
 ): Promise<boolean> {
   throwIfAborted(options?.signal);
   checkRsaPublicKey(key);
+  if (!verifiable(key, params, signature)) return false;
+  return verifyDigest(exec, key, params, digest(params.hash, message), signature, message, options);
+}
+
+/** Verify a signature over a message hash someone else made: as rsaVerify from the hash on. */
+export async function rsaVerifyDigest(
+  exec: PrimitiveExecutor,
+  key: RsaPublicKeyMaterial,
+  params: RsaSignatureParams,
+  mHash: Uint8Array,
+  signature: Uint8Array,
+  options?: Options,
+): Promise<boolean> {
+  throwIfAborted(options?.signal);
+  checkRsaPublicKey(key);
+  if (!verifiable(key, params, signature) || mHash.length !== HASH_BYTES[params.hash]) return false;
+  return verifyDigest(exec, key, params, mHash, signature, undefined, options);
+}
+
+/** Whether the signature could be valid at all (a representative; a PSS salt length that fits). */
+function verifiable(key: RsaPublicKeyMaterial, params: RsaSignatureParams, signature: Uint8Array): boolean {
   if (!isRsaRepresentative(key, signature)) return false;
-  if (params.scheme === 'pss') {
-    const max = pssMaxSaltLength(params.hash, key.bits);
-    if (!Number.isInteger(params.saltLength) || params.saltLength < 0 || params.saltLength > max)
-      return false;
-  }
-  const mHash = digest(params.hash, message);
+  if (params.scheme !== 'pss') return true;
+  const max = pssMaxSaltLength(params.hash, key.bits);
+  return Number.isInteger(params.saltLength) && params.saltLength >= 0 && params.saltLength <= max;
+}
+
+async function verifyDigest(
+  exec: PrimitiveExecutor,
+  key: RsaPublicKeyMaterial,
+  params: RsaSignatureParams,
+  mHash: Uint8Array,
+  signature: Uint8Array,
+  message: Uint8Array | undefined,
+  options: Options | undefined,
+): Promise<boolean> {
   const result = await exec.runFirst(
     [
       {
@@ -131,7 +192,7 @@ export async function rsaVerify(
         padding: devicePadding(params),
         digest: mHash,
         signature,
-        message: { hash: params.hash, data: message },
+        ...(message === undefined ? {} : { message: { hash: params.hash, data: message } }),
       },
       { op: 'rsa-public', key, input: signature },
     ],

@@ -90,6 +90,12 @@ export interface AcceleratorQueue {
   ): Observable<ResultOf<R>>;
   /** Counters now; rates and percentiles since the previous snapshot. */
   snapshot(): QueueStats;
+  /**
+   * The queue as core/algorithms' executor (`runFirst`: the device's own form of an
+   * operation or the one composed over raw primitives), for servers that compose
+   * operations themselves (the PKCS#11 token); every job still passes the integrity gate.
+   */
+  readonly executor: PrimitiveExecutor;
 }
 
 /**
@@ -420,6 +426,7 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
       submit: (request, submitOptions) => queue.submit(request, submitOptions),
       process: (requests$, processOptions) => queue.process(requests$, processOptions),
       snapshot: () => queue.snapshot(),
+      executor,
     },
     stats$: queue.stats$,
     events$: queue.events$,

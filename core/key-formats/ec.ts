@@ -20,7 +20,8 @@ const OPENSSL_CURVE: Readonly<Record<string, EcCurveName>> = {
   secp521r1: 'P-521',
 };
 
-const CURVE_OID: Readonly<Record<EcCurveName, string>> = {
+/** The named curves' object identifiers (SPKI's parameters, PKCS#11's CKA_EC_PARAMS). */
+export const CURVE_OID: Readonly<Record<EcCurveName, string>> = {
   'P-256': '1.2.840.10045.3.1.7',
   'P-384': '1.3.132.0.34',
   'P-521': '1.3.132.0.35',

@@ -1,0 +1,162 @@
+/**
+ * The PKCS#11 numbers the token speaks (PKCS#11 v2.40 / 3.0, `pkcs11t.h`): return
+ * values, attribute types, object classes, key types, mechanisms and flags. Only
+ * the ones this server reads or writes; one table, every other module imports it.
+ */
+
+/** Return values (CK_RV). */
+export const CKR = {
+  OK: 0x0,
+  HOST_MEMORY: 0x2,
+  SLOT_ID_INVALID: 0x3,
+  GENERAL_ERROR: 0x5,
+  FUNCTION_FAILED: 0x6,
+  ARGUMENTS_BAD: 0x7,
+  ATTRIBUTE_SENSITIVE: 0x11,
+  ATTRIBUTE_TYPE_INVALID: 0x12,
+  DATA_INVALID: 0x20,
+  DATA_LEN_RANGE: 0x21,
+  DEVICE_ERROR: 0x30,
+  DEVICE_REMOVED: 0x32,
+  ENCRYPTED_DATA_INVALID: 0x40,
+  ENCRYPTED_DATA_LEN_RANGE: 0x41,
+  FUNCTION_CANCELED: 0x50,
+  FUNCTION_NOT_SUPPORTED: 0x54,
+  KEY_HANDLE_INVALID: 0x60,
+  KEY_SIZE_RANGE: 0x62,
+  KEY_TYPE_INCONSISTENT: 0x63,
+  KEY_FUNCTION_NOT_PERMITTED: 0x68,
+  MECHANISM_INVALID: 0x70,
+  MECHANISM_PARAM_INVALID: 0x71,
+  OBJECT_HANDLE_INVALID: 0x82,
+  OPERATION_ACTIVE: 0x90,
+  OPERATION_NOT_INITIALIZED: 0x91,
+  PIN_INCORRECT: 0xa0,
+  PIN_LEN_RANGE: 0xa2,
+  SESSION_COUNT: 0xb1,
+  SESSION_HANDLE_INVALID: 0xb3,
+  SESSION_PARALLEL_NOT_SUPPORTED: 0xb4,
+  SESSION_READ_WRITE_SO_EXISTS: 0xb8,
+  SIGNATURE_INVALID: 0xc0,
+  SIGNATURE_LEN_RANGE: 0xc1,
+  TOKEN_WRITE_PROTECTED: 0xe2,
+  USER_ALREADY_LOGGED_IN: 0x100,
+  USER_NOT_LOGGED_IN: 0x101,
+  USER_TYPE_INVALID: 0x103,
+  RANDOM_SEED_NOT_SUPPORTED: 0x120,
+  BUFFER_TOO_SMALL: 0x150,
+  CRYPTOKI_NOT_INITIALIZED: 0x190,
+} as const;
+
+/** Attribute types (CK_ATTRIBUTE_TYPE). */
+export const CKA = {
+  CLASS: 0x0,
+  TOKEN: 0x1,
+  PRIVATE: 0x2,
+  LABEL: 0x3,
+  VALUE: 0x11,
+  KEY_TYPE: 0x100,
+  SUBJECT: 0x101,
+  ID: 0x102,
+  SENSITIVE: 0x103,
+  ENCRYPT: 0x104,
+  DECRYPT: 0x105,
+  WRAP: 0x106,
+  UNWRAP: 0x107,
+  SIGN: 0x108,
+  SIGN_RECOVER: 0x109,
+  VERIFY: 0x10a,
+  VERIFY_RECOVER: 0x10b,
+  DERIVE: 0x10c,
+  MODULUS: 0x120,
+  MODULUS_BITS: 0x121,
+  PUBLIC_EXPONENT: 0x122,
+  PRIVATE_EXPONENT: 0x123,
+  PRIME_1: 0x124,
+  PRIME_2: 0x125,
+  EXPONENT_1: 0x126,
+  EXPONENT_2: 0x127,
+  COEFFICIENT: 0x128,
+  EXTRACTABLE: 0x162,
+  LOCAL: 0x163,
+  NEVER_EXTRACTABLE: 0x164,
+  ALWAYS_SENSITIVE: 0x165,
+  KEY_GEN_MECHANISM: 0x166,
+  MODIFIABLE: 0x170,
+  COPYABLE: 0x171,
+  DESTROYABLE: 0x172,
+  EC_PARAMS: 0x180,
+  EC_POINT: 0x181,
+  ALWAYS_AUTHENTICATE: 0x202,
+} as const;
+
+/** Object classes (CK_OBJECT_CLASS). */
+export const CKO = { PUBLIC_KEY: 0x2, PRIVATE_KEY: 0x3 } as const;
+
+/** Key types (CK_KEY_TYPE). */
+export const CKK = { RSA: 0x0, EC: 0x3 } as const;
+
+/** Mechanisms (CK_MECHANISM_TYPE). */
+export const CKM = {
+  RSA_PKCS: 0x1,
+  RSA_X_509: 0x3,
+  SHA1_RSA_PKCS: 0x6,
+  RSA_PKCS_OAEP: 0x9,
+  RSA_PKCS_PSS: 0xd,
+  SHA1_RSA_PKCS_PSS: 0xe,
+  SHA256_RSA_PKCS: 0x40,
+  SHA384_RSA_PKCS: 0x41,
+  SHA512_RSA_PKCS: 0x42,
+  SHA256_RSA_PKCS_PSS: 0x43,
+  SHA384_RSA_PKCS_PSS: 0x44,
+  SHA512_RSA_PKCS_PSS: 0x45,
+  ECDSA: 0x1041,
+  ECDSA_SHA1: 0x1042,
+  ECDSA_SHA256: 0x1044,
+  ECDSA_SHA384: 0x1045,
+  ECDSA_SHA512: 0x1046,
+  SHA_1: 0x220,
+  SHA256: 0x250,
+  SHA384: 0x260,
+  SHA512: 0x270,
+} as const;
+
+/** MGF1 variants (CK_RSA_PKCS_MGF_TYPE). */
+export const CKG = { MGF1_SHA1: 0x1, MGF1_SHA256: 0x2, MGF1_SHA384: 0x3, MGF1_SHA512: 0x4 } as const;
+
+/** OAEP label source: the only one PKCS#11 defines. */
+export const CKZ_DATA_SPECIFIED = 0x1;
+
+/** Mechanism flags (CK_MECHANISM_INFO.flags). */
+export const CKF_MECH = {
+  HW: 0x1,
+  ENCRYPT: 0x100,
+  DECRYPT: 0x200,
+  SIGN: 0x800,
+  VERIFY: 0x2000,
+  EC_F_P: 0x100000,
+  EC_NAMEDCURVE: 0x800000,
+  EC_UNCOMPRESS: 0x1000000,
+} as const;
+
+/** Token flags (CK_TOKEN_INFO.flags). */
+export const CKF_TOKEN = {
+  RNG: 0x1,
+  WRITE_PROTECTED: 0x2,
+  LOGIN_REQUIRED: 0x4,
+  USER_PIN_INITIALIZED: 0x8,
+  TOKEN_INITIALIZED: 0x400,
+} as const;
+
+/** Slot flags (CK_SLOT_INFO.flags). */
+export const CKF_SLOT = { TOKEN_PRESENT: 0x1, HW_SLOT: 0x4 } as const;
+
+/** Session flags (CK_SESSION_INFO.flags) and states. */
+export const CKF_SESSION = { RW: 0x2, SERIAL: 0x4 } as const;
+export const CKS = { RO_PUBLIC: 0, RO_USER: 1, RW_PUBLIC: 2, RW_USER: 3 } as const;
+
+/** User types (CK_USER_TYPE). */
+export const CKU = { SO: 0, USER: 1, CONTEXT_SPECIFIC: 2 } as const;
+
+/** CK_UNAVAILABLE_INFORMATION / CK_EFFECTIVELY_INFINITE's counterpart: all ones in a u64. */
+export const UNAVAILABLE = 0xffff_ffff_ffff_ffffn;

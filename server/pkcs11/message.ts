@@ -1,0 +1,213 @@
+/**
+ * One RPC message: `u32 call id`, the signature as a byte array, then the fields.
+ * `parseRequest` checks the call's signature against the call table; `Args`
+ * reads the arguments and `Reply` writes the reply fields, each checking every
+ * field against the signature (a handler that reads or writes out of order is a
+ * bug caught here, not a desynchronised stream) and `Args.end` refuses trailing
+ * bytes.
+ */
+
+import { type CallSpec, ERROR_CALL, servedCall, signatureParts } from './calls.js';
+import {
+  type BufferSize,
+  type PresentBytes,
+  type RpcAttribute,
+  RpcFormatError,
+  RpcReader,
+  RpcWriter,
+} from './codec.js';
+
+/** A mechanism (`M`): the type and the parameter, decoded for the mechanisms this token uses. */
+export type Mechanism =
+  | {
+      readonly type: number;
+      /** A parameter carried as a byte array (NULL for the parameterless mechanisms). */
+      readonly kind: 'bytes';
+      readonly param: Uint8Array | null;
+    }
+  | {
+      readonly type: number;
+      readonly kind: 'pss';
+      readonly hashAlg: number;
+      readonly mgf: number;
+      readonly sLen: number;
+    }
+  | {
+      readonly type: number;
+      readonly kind: 'oaep';
+      readonly hashAlg: number;
+      readonly mgf: number;
+      readonly source: number;
+      readonly sourceData: Uint8Array | null;
+    }
+  /** A mechanism whose parameter this server does not decode (skipped; answered MECHANISM_INVALID). */
+  | { readonly type: number; readonly kind: 'other' };
+
+/** Mechanisms whose parameter is CK_RSA_PKCS_PSS_PARAMS on the wire (0.26's serializer list). */
+const PSS_PARAMS = new Set([0x0d, 0x0e, 0x43, 0x44, 0x45, 0x47]);
+const OAEP = 0x09;
+/**
+ * Mechanisms this token serves without a parameter: p11-kit sends their (NULL)
+ * parameter as a byte array. Any other mechanism's parameter is skipped unread.
+ */
+const PARAMETERLESS = new Set([
+  0x1, 0x3, 0x6, 0x40, 0x41, 0x42, 0x46, 0x1041, 0x1042, 0x1043, 0x1044, 0x1045, 0x1046,
+]);
+
+class Parts {
+  #i = 0;
+  readonly #parts: string[];
+  constructor(
+    readonly call: CallSpec,
+    signature: string,
+  ) {
+    this.#parts = signatureParts(signature);
+  }
+  take(part: string): void {
+    const expected = this.#parts[this.#i];
+    if (expected !== part)
+      throw new Error(`${this.call.name}: field ${this.#i} is "${expected ?? '(none)'}", not "${part}"`);
+    this.#i++;
+  }
+  get complete(): boolean {
+    return this.#i === this.#parts.length;
+  }
+}
+
+/** The arguments of one request, read in signature order. */
+export class Args {
+  readonly #parts: Parts;
+  constructor(
+    readonly call: CallSpec,
+    readonly reader: RpcReader,
+  ) {
+    this.#parts = new Parts(call, call.request);
+  }
+  ulong(): number {
+    this.#parts.take('u');
+    return this.reader.ulong();
+  }
+  byte(): number {
+    this.#parts.take('y');
+    return this.reader.byte();
+  }
+  bytes(): PresentBytes {
+    this.#parts.take('ay');
+    return this.reader.presentBytes();
+  }
+  bufferSize(): BufferSize {
+    this.#parts.take('fy');
+    return this.reader.u32();
+  }
+  ulongBufferSize(): BufferSize {
+    this.#parts.take('fu');
+    return this.reader.u32();
+  }
+  attributeBuffer(): { type: number; length: number }[] {
+    this.#parts.take('fA');
+    return this.reader.attributeBuffer();
+  }
+  attributes(): RpcAttribute[] {
+    this.#parts.take('aA');
+    return this.reader.attributeArray();
+  }
+  /**
+   * `M`. `trailing` is how many bytes the fields after it take (8 for the key
+   * handle of `uMu`): a parameter this server does not decode is skipped up to
+   * them, so an unknown mechanism is an error reply, not a lost connection.
+   */
+  mechanism(trailing: number): Mechanism {
+    this.#parts.take('M');
+    const r = this.reader;
+    const type = r.u32();
+    // p11-kit's "NULL mechanism": the type 0 with no parameter at all.
+    if (type === 0) return { type, kind: 'bytes', param: null };
+    if (PSS_PARAMS.has(type))
+      return { type, kind: 'pss', hashAlg: r.ulong(), mgf: r.ulong(), sLen: r.ulong() };
+    if (type === OAEP)
+      return {
+        type,
+        kind: 'oaep',
+        hashAlg: r.ulong(),
+        mgf: r.ulong(),
+        source: r.ulong(),
+        sourceData: r.byteArray(),
+      };
+    if (PARAMETERLESS.has(type)) return { type, kind: 'bytes', param: r.byteArray() };
+    if (r.remaining < trailing) throw new RpcFormatError('mechanism parameter runs past the message');
+    r.skip(r.remaining - trailing);
+    return { type, kind: 'other' };
+  }
+  /** Every field read and nothing left over. */
+  end(): void {
+    if (!this.#parts.complete) throw new Error(`${this.call.name}: not every argument was read`);
+    if (this.reader.remaining !== 0)
+      throw new RpcFormatError(`${this.call.name}: ${this.reader.remaining} bytes after the last argument`);
+  }
+}
+
+/** A parsed request: a served call with its arguments, or an unserved call id. */
+export type Request = { readonly call: CallSpec; readonly args: Args } | { readonly unserved: number };
+
+/** Parse a request body's call id and signature (checked against the call table). */
+export function parseRequest(body: Uint8Array): Request {
+  const reader = new RpcReader(body);
+  const id = reader.u32();
+  const call = servedCall(id);
+  if (call === undefined) return { unserved: id };
+  const signature = reader.byteArray();
+  const text = signature === null ? '' : Buffer.from(signature).toString('latin1');
+  if (text !== call.request)
+    throw new RpcFormatError(`${call.name}: signature "${text}", expected "${call.request}"`);
+  return { call, args: new Args(call, reader) };
+}
+
+/** The reply to one call, written in its reply signature's order. */
+export class Reply {
+  readonly #parts: Parts;
+  readonly #w = new RpcWriter();
+  constructor(readonly call: CallSpec) {
+    this.#parts = new Parts(call, call.reply);
+    this.#w.u32(call.id).byteArray(Buffer.from(call.reply, 'latin1'));
+  }
+  ulong(v: number | bigint): this {
+    this.#parts.take('u');
+    this.#w.u64(v);
+    return this;
+  }
+  bytes(v: PresentBytes): this {
+    this.#parts.take('ay');
+    this.#w.presentBytes(v);
+    return this;
+  }
+  version(major: number, minor: number): this {
+    this.#parts.take('v');
+    this.#w.version(major, minor);
+    return this;
+  }
+  /** `s`: a space-padded field of exactly `size` bytes. */
+  string(text: string, size: number): this {
+    this.#parts.take('s');
+    this.#w.paddedString(text, size);
+    return this;
+  }
+  ulongs(v: readonly number[] | { readonly length: number; readonly only: 'length' }): this {
+    this.#parts.take('au');
+    this.#w.ulongArray(v);
+    return this;
+  }
+  attributes(list: readonly RpcAttribute[]): this {
+    this.#parts.take('aA');
+    this.#w.attributeArray(list);
+    return this;
+  }
+  body(): Uint8Array {
+    if (!this.#parts.complete) throw new Error(`${this.call.name}: reply incomplete`);
+    return this.#w.bytes();
+  }
+}
+
+/** An error reply: call id 0, signature `u`, the CK_RV. */
+export function errorReply(rv: number): Uint8Array {
+  return new Reply(ERROR_CALL).ulong(rv).body();
+}

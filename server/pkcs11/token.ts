@@ -1,0 +1,96 @@
+/**
+ * The token: one slot per broker (slot id 1), holding every named key the
+ * server was given. What a connection sees of it depends on its peer's uid and
+ * gid (the named-key ACL) and, for private keys, on login when a PIN is set.
+ * Slot and token info, and the mechanism list, are computed from the devices in
+ * service each time they are asked (capabilities may shrink at run time).
+ */
+
+import { createHash } from 'node:crypto';
+import type { PeerCredentials } from 'pcie-mmio/system';
+import { type NamedKey, namedKeyPermits } from '../named-keys.js';
+import { CKF_SLOT, CKF_TOKEN } from './constants.js';
+import type { Pkcs11Accelerator } from './index.js';
+import { availableMechanisms, type MechanismDef, type MechanismInfo, mechanismInfo } from './mechanisms.js';
+import { type TokenObject, tokenObjects } from './objects.js';
+
+/** The one slot's id (non-zero: some callers treat slot 0 as "none"). */
+export const SLOT_ID = 1;
+
+export interface TokenConfig {
+  readonly label: string;
+  readonly allowRawRsa: boolean;
+  readonly loginRequired: boolean;
+}
+
+/** The package's version, as CK_VERSION (major, minor) for the firmware field. */
+const VERSION = { major: 0, minor: 1 } as const;
+
+export class Token {
+  readonly objects: readonly TokenObject[];
+  /** A serial stable for one set of keys (hex of a hash of their IDs), so URIs with `serial=` keep working. */
+  readonly serial: string;
+  constructor(
+    readonly accelerator: Pkcs11Accelerator,
+    keys: readonly NamedKey[],
+    readonly config: TokenConfig,
+  ) {
+    this.objects = tokenObjects(keys);
+    const h = createHash('sha256');
+    for (const o of this.objects) if (o.isPrivate) h.update(o.key.name).update('\0');
+    this.serial = h.digest('hex').slice(0, 16);
+  }
+
+  get version(): { readonly major: number; readonly minor: number } {
+    return VERSION;
+  }
+
+  mechanisms(): MechanismDef[] {
+    return availableMechanisms(this.accelerator.devices, this.config.allowRawRsa);
+  }
+
+  mechanismInfo(def: MechanismDef): MechanismInfo | undefined {
+    return mechanismInfo(def, this.accelerator.devices, this.config.allowRawRsa);
+  }
+
+  /** CK_SLOT_INFO.flags: the token is always present; a hardware slot when a card is open. */
+  slotFlags(): number {
+    const card = this.accelerator.devices.some((d) => d.driver !== 'software' && d.state === 'ready');
+    return CKF_SLOT.TOKEN_PRESENT | (card ? CKF_SLOT.HW_SLOT : 0);
+  }
+
+  tokenFlags(): number {
+    return (
+      CKF_TOKEN.RNG |
+      CKF_TOKEN.WRITE_PROTECTED |
+      CKF_TOKEN.USER_PIN_INITIALIZED |
+      CKF_TOKEN.TOKEN_INITIALIZED |
+      (this.config.loginRequired ? CKF_TOKEN.LOGIN_REQUIRED : 0)
+    );
+  }
+
+  /** The slot description: the devices in service. */
+  slotDescription(): string {
+    const ready = this.accelerator.devices.filter((d) => d.state === 'ready').map((d) => d.id);
+    return `pkaccel: ${ready.join(', ') || 'no device ready'}`;
+  }
+
+  /** The objects this peer may see: ACL first, then private keys only when logged in (or no PIN). */
+  visible(peer: PeerCredentials, loggedIn: boolean): TokenObject[] {
+    return this.objects.filter(
+      (o) =>
+        namedKeyPermits(o.key, peer.uid, peer.gid) &&
+        (!o.isPrivate || loggedIn || !this.config.loginRequired),
+    );
+  }
+
+  /** One line for the log: keys and mechanisms. */
+  describe(): string {
+    const keys = this.objects.filter((o) => o.isPrivate).map((o) => o.key.name);
+    return `keys ${keys.join(', ') || '(none)'}; mechanisms ${
+      this.mechanisms()
+        .map((d) => d.name)
+        .join(' ') || '(none)'
+    }${this.config.loginRequired ? '; PIN required' : ''}`;
+  }
+}
