@@ -184,6 +184,18 @@ export interface KeySlots {
 }
 
 /**
+ * A device's own estimate of its speed for one kind of job (Device.serviceEstimate).
+ *
+ * @category Driver contracts
+ */
+export interface ServiceEstimate {
+  /** Jobs of this kind per second with the device busy (all its engines working). */
+  readonly opsPerSecond: number;
+  /** Milliseconds from doorbell to completion for one job on an idle device (engine time plus transfer). */
+  readonly latencyMs: number;
+}
+
+/**
  * A probed device.
  *
  * @category Driver contracts
@@ -208,6 +220,13 @@ export interface Device {
    * COORDINATION.md section 8).
    */
   readonly keyStore?: KeyStore;
+  /**
+   * The driver's starting estimate of how fast the device runs jobs like `request` (from
+   * its datasheet, its engine count, a rate the spec declares), or undefined when it has
+   * none. The job queue's scheduler asks once per operation class, before it has measured
+   * the device, so that the first jobs are not placed blind; measured figures replace it.
+   */
+  serviceEstimate?(request: PrimitiveRequest): ServiceEstimate | undefined;
   /** Listen to state and capability changes; returns the unsubscribe function. */
   subscribe(listener: (event: DeviceEvent) => void): () => void;
   /** Reset the device; jobs in flight are abandoned. Key slots are reloaded on demand afterwards. */

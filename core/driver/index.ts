@@ -8,3 +8,4 @@ export * from './key-store.js';
 export * from './keys.js';
 export * from './primitives.js';
 export * from './probe-options.js';
+export * from './service-estimate.js';

@@ -69,9 +69,8 @@ export class JobRecord implements Job {
   alternatives: readonly Alternative[] | null = null;
   built: (PrimitiveRequest | undefined)[] | null = null;
   altIndex = 0;
-  /** Set by the Scheduler at dispatch, for service-time learning: jobs in flight on the device, and their predicted work in ms (−1: none). */
+  /** Set by the Scheduler at dispatch, for service-time learning: jobs in flight on the device. */
   aheadJobs = 0;
-  aheadMs = -1;
   /** The id of the device running it. */
   device = '';
   /** The last device error, reported if no device is left to retry on. */

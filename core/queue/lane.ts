@@ -388,7 +388,6 @@ export class Lane<D> implements SlotHolder {
       record.request,
       this.#harvestTime - record.dispatchedAt,
       record.aheadJobs,
-      record.aheadMs,
       this.#slotAhead[slot],
     );
     if (this.#owner.observing) {

@@ -103,18 +103,18 @@ export class LatencyModel {
   }
 
   /**
-   * Record one completion of `request` that took `ms` from doorbell to harvest; `aheadJobs`
-   * and `aheadMs` are what the scheduler saw ahead of it at dispatch (JobRecord).
+   * Record one completion of `request` that took `ms` from doorbell to harvest; `aheadJobs`:
+   * the jobs in flight on its device when the scheduler dispatched it (JobRecord).
    */
-  observe(request: PrimitiveRequest, ms: number, aheadJobs = 0, aheadMs = -1, queued = 0): void {
-    this.observeClass(operationClass(request), ms, aheadJobs, aheadMs, queued);
+  observe(request: PrimitiveRequest, ms: number, aheadJobs = 0, queued = 0): void {
+    this.observeClass(operationClass(request), ms, aheadJobs, queued);
   }
 
   /**
    * Record one completion of class `key` (operationClass) that took `ms`; `queued`: the jobs
    * ahead of it on its queue pair when it was given its tag (for `cost`).
    */
-  observeClass(key: number, ms: number, aheadJobs = 0, aheadMs = -1, queued = 0): void {
+  observeClass(key: number, ms: number, aheadJobs = 0, queued = 0): void {
     let c = this.#classes.get(key);
     if (c === undefined) {
       c = { mean: 0, deviation: 0, cost: 0, samples: 0 };
@@ -122,8 +122,8 @@ export class LatencyModel {
     }
     update(c, ms, queued);
     update(this.overall, ms, queued);
-    this.service?.observe(key, ms, aheadJobs, aheadMs);
-    this.parent?.observeClass(key, ms, aheadJobs, aheadMs, queued);
+    this.service?.observe(key, ms, aheadJobs);
+    this.parent?.observeClass(key, ms, aheadJobs, queued);
   }
 
   /** The learned latency of a class key (operationClass), if any sample was seen. */

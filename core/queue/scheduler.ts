@@ -1,53 +1,57 @@
 /**
  * Choosing a queue pair for a job: scheduling by expected completion time (issue 14).
  *
- * For each device in service whose capabilities cover the job (any of its
- * alternatives, for runFirst) — full or not — the scheduler estimates when a new
- * job of the job's operation class (op + key size / curve) would finish there:
+ * The policy. For each device in service whose capabilities cover the job (any of its
+ * alternatives, for runFirst) — full or not — estimate when a new job of the job's
+ * operation class c (op + key size / curve, latency.ts) would finish there, and place
+ * the job where that is soonest:
  *
- *   ECT = max(floor_c, (jobs in flight + jobs already waiting for it) × meanCost + cost_c)
- *         + cost_c × KEY_LOAD_COST when the device has key slots and does not hold the key
+ *   ECT = max(floor_c, jobs ahead × meanCost + cost_c)
+ *         + cost_c × KEY_LOAD_COST   when the device has key slots and does not hold the key
  *
- * - `cost_c`: device time per job of the class at saturation (1 / throughput), and
- *   `floor_c`: the unloaded latency including transfer (doorbell, DMA or register
- *   writes, interrupt, harvest), both learned per device from completions
- *   (service-time.ts: Little's law per job, so latency that is only queueing is not
- *   taken for slowness, and an underfed card is not judged slow). `meanCost`: the
- *   mean cost of the jobs dispatched to the device (the work one job in flight
- *   stands for, whatever its class). A driver may seed a class with a hint.
- * - A device with no figure for the class yet is assumed as good as the best device
- *   that has one (so it gets work and learns); when no capable device has a figure
- *   (cold start), the static order of earlier versions decides: not a fallback,
- *   higher priority, key affinity, least loaded.
- * - The job goes to the device with the lowest ECT. If that device has room, it gets
- *   the job now; if it is full, the job waits in the backlog for it (`reason`
- *   'wait') and counts as work ahead of the device for the rest of this pass over
- *   the backlog (`beginPass`), so later jobs spill to the next best device exactly
- *   when waiting would finish later than running there. At saturation this gives
- *   each device work in proportion to its throughput; at low load, the job goes
- *   where it finishes first (the lowest unloaded latency).
+ * - jobs ahead: the device's jobs in flight (this tick's batch included) plus the jobs of
+ *   this pass over the backlog that chose to wait for it.
+ * - floor_c: the unloaded latency of the class there, transfer included (doorbell, DMA or
+ *   register writes, interrupt, harvest); cost_c: device time per job at saturation
+ *   (1 / throughput); meanCost: the same over whatever mix the device runs. All three are
+ *   learned from completions (service-time.ts: Little's law per job, so latency that is
+ *   only queueing is not taken for slowness, and a device given fewer jobs than it has
+ *   engines is not judged slow for it).
+ * - Before the first completion of a class on a device, the driver's estimate
+ *   (`Device.serviceEstimate`: a declared rate, engine count, datasheet figures) stands in;
+ *   a device with neither is assumed as good as the best capable device that has figures
+ *   (so it gets work and learns). When no capable device has any (a cold start without
+ *   estimates), the static order decides: not a fallback, higher priority, key affinity,
+ *   least loaded.
+ * - The device with the lowest ECT gets the job now if it has room. If it is full, the job
+ *   waits in the backlog for it (`reason` 'wait') and counts ahead of it for the rest of the
+ *   pass (`beginPass`), so that later jobs spill to the next device exactly when waiting
+ *   would finish later than running there. At saturation every device is kept full and
+ *   each completes work in proportion to its throughput; at low load a job goes where it
+ *   finishes first (the lowest floor).
+ * - Priority and key-slot affinity are no longer absolute orders: a key-slot miss costs a
+ *   key load (above), and ECTs within TIE of each other are decided by the static order
+ *   (not the device that last failed the job, not a fallback, priority, affinity, load).
+ * - Retries: a retry avoids the device that last failed it whatever the ECT.
  * - Exploration probe: an idle capable device that got no job for PROBE_EVERY picks gets
- *   the next one, so its figures are measured again (at most one job in flight from it).
- * - Work-conserving probe: when the best device is full and another capable device is
- *   idle (nothing in flight), the idle one takes the job instead of letting it wait. A
- *   device whose figures went stale (learned during a cold start or a burst) would
- *   otherwise never get the job that corrects them; one job at a time costs little.
- * - Ties (ECTs within TIE of each other): not the device that last failed the job,
- *   then not a fallback, then priority, affinity, load. The retry rule stays first
- *   of all: a retry avoids the device that last failed the job whatever the ECT.
- * - The fallback device (driver role 'fallback', the software provider) is scheduled
- *   like any device by its own measured rate; `fallback` keeps its meaning for
- *   failover (it is opened to take over the jobs of failed devices) and as a tie-break.
- * - Devices out of service (recovery: reset, self-test, backoff, absent) get nothing;
- *   one resetting by itself makes the job wait, as before.
+ *   the next one, so figures gone stale (a cold start, a burst) are measured again.
+ * - Work-conserving probe: when the best device is full and another capable device is idle
+ *   (nothing in flight), the idle one takes the job rather than letting it wait.
+ * - The fallback device (driver role 'fallback', the software provider) is a device like the
+ *   others with its own measured rate: it gets work when that lowers the completion time.
+ *   `fallback` keeps its meaning for failover (it takes the jobs of failed devices) and loses
+ *   ties.
+ * - Devices out of service (recovery: reset, self-test, backoff, absent) get nothing; one
+ *   resetting by itself makes the job wait.
  * Within the device, see DeviceEntry.laneForNext.
  */
 
-import { privateKeyOf } from '../driver/primitives.js';
+import { type PrimitiveRequest, privateKeyOf } from '../driver/primitives.js';
 import type { DeviceEntry } from './device-entry.js';
 import type { JobRecord } from './job.js';
 import type { Lane } from './lane.js';
 import { operationClass } from './latency.js';
+import type { ClassService } from './service-time.js';
 
 /** Why `pick` found no lane. */
 export type NoLane =
@@ -78,7 +82,6 @@ export class Scheduler {
   readonly #affinity: boolean[] = [];
   readonly #ect: number[] = [];
   readonly #cost: number[] = [];
-  readonly #ahead: number[] = [];
   readonly #jobs: number[] = [];
 
   constructor(devices: readonly DeviceEntry[]) {
@@ -149,19 +152,19 @@ export class Scheduler {
 
   /** One candidate: it runs the job if it has room; record what was ahead for learning. */
   #single(record: JobRecord): number {
-    const entry = this.#entries[0]!;
     if (this.#lanes[0] === undefined) return -1;
-    const key = operationClass(record.probeOf(this.#alts[0]!));
-    const figures = entry.service.of(key);
-    const jobs = occupied(entry);
-    record.aheadJobs = jobs;
-    if (figures === undefined) {
-      record.aheadMs = -1;
-    } else {
-      record.aheadMs = jobs * (entry.service.meanCost || figures.cost);
-      entry.service.dispatched(figures.cost);
-    }
+    record.aheadJobs = occupied(this.#entries[0]!);
     return 0;
+  }
+
+  /** The figures of class `cls` on `entry`: learned, else the driver's estimate (asked once per class). */
+  #figures(entry: DeviceEntry, cls: number, request: PrimitiveRequest): ClassService | undefined {
+    const service = entry.service;
+    const figures = service.of(cls);
+    if (figures !== undefined || !service.ask(cls)) return figures;
+    const estimate = entry.device.serviceEstimate?.(request);
+    if (estimate !== undefined) service.hint(cls, estimate.opsPerSecond, estimate.latencyMs);
+    return service.of(cls);
   }
 
   #choose(record: JobRecord, n: number): number {
@@ -170,7 +173,6 @@ export class Scheduler {
     const alts = this.#alts;
     const ect = this.#ect;
     const costs = this.#cost;
-    const aheads = this.#ahead;
     const jobsAhead = this.#jobs;
     // Known figures: the best floor and cost among devices that have one (for those without).
     let bestFloor = Number.POSITIVE_INFINITY;
@@ -183,7 +185,7 @@ export class Scheduler {
         cls = operationClass(record.probeOf(alt));
         lastAlt = alt;
       }
-      const figures = entries[i]!.service.of(cls);
+      const figures = this.#figures(entries[i]!, cls, record.probeOf(alt));
       if (figures === undefined) {
         costs[i] = -1;
         ect[i] = -1;
@@ -202,7 +204,6 @@ export class Scheduler {
       const jobs = occupied(entry) + (reserved.size === 0 ? 0 : (reserved.get(entry) ?? 0));
       jobsAhead[i] = jobs;
       if (!known) {
-        aheads[i] = -1;
         if (lanes[i] !== undefined && (best < 0 || staticBetter(this, i, best, record.avoid))) best = i;
         continue;
       }
@@ -213,9 +214,7 @@ export class Scheduler {
         floor = bestFloor;
         costs[i] = cost;
       }
-      const ahead = jobs * (entry.service.meanCost || cost);
-      aheads[i] = ahead;
-      let t = Math.max(floor, ahead + cost);
+      let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost);
       if (entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
       ect[i] = t;
       if (best < 0 || ectBetter(this, i, best, record.avoid)) best = i;
@@ -251,9 +250,7 @@ export class Scheduler {
       this.#reserved.set(entry, (this.#reserved.get(entry) ?? 0) + 1);
       return best;
     }
-    record.aheadJobs = jobsAhead[best]!;
-    record.aheadMs = aheads[best]!;
-    if (known) entry.service.dispatched(costs[best]!);
+    record.aheadJobs = occupied(entry);
     entry.service.lastPick = ++this.#picks;
     return best;
   }

@@ -1,31 +1,35 @@
 /**
- * Service-time learning for the scheduler (issue 14): per device and per
- * operation class (latency.ts's `operationClass`), two figures learned from
- * completions.
+ * Service-time learning for the scheduler (issue 14): per device and per operation
+ * class (latency.ts's `operationClass`), figures learned from completions.
  *
- * - `floor` (s): how long one job of the class takes when nothing queues ahead of
- *   it — engine time plus transfer (doorbell, DMA or register writes, interrupt,
- *   harvest). Learned from jobs dispatched when the work predicted ahead of them
- *   was below half the floor.
- * - `cost` (t): device time per job at saturation, i.e. 1 / throughput. This is
- *   NOT the latency: a card with E engines and n ≥ E jobs in flight finishes a
- *   new job after about n·t, and t = s / E. Latency alone cannot give t (E is
- *   unknown and latency includes queueing), so t is learned by Little's law per
- *   job: at dispatch the scheduler records the work predicted ahead of the job
- *   (W = jobs ahead × the device's mean cost); when the prediction says the job
- *   queues (W + t > s), the measured latency L over W + t says how far off the
- *   cost is and t moves by 1/8 of that ratio (clamped to ½…2 per sample). When
- *   the device is underfed (W + t ≤ s, fewer jobs than engines) a sample says
- *   nothing about t and leaves it alone — so a device given little work is not
- *   judged slow for it (the trap of a rate measured over an idle card).
- *   The first sample of a class sets t = L / (jobs ahead + 1), s = L.
+ * - `floor` (s): how long one job of the class takes when nothing is ahead of it —
+ *   engine time plus transfer (doorbell, DMA or register writes, interrupt, harvest).
+ *   Learned from jobs dispatched with nothing in flight on the device; any faster
+ *   sample pulls it down at once (a cold start — worker spin-up, JIT — makes the first
+ *   samples slow). A job that queued says nothing about it.
+ * - `cost` (t): device time per job at saturation, i.e. 1 / throughput. NOT the
+ *   latency: a card with E engines and n ≥ E jobs in flight finishes a new job after
+ *   about (n + 1)·t, with t = s / E. So each completion gives the job's share of its
+ *   latency, L / (n + 1), n being the jobs in flight when it was dispatched (Little's
+ *   law for one job). When the job visibly queued (jobs ahead, L above QUEUED floors)
+ *   the share is the cost; otherwise (fewer jobs than engines: L is the floor) it is
+ *   only an upper bound, which may lower the cost but never raise it — so a device
+ *   given little work is not judged slow for it (the trap of a rate measured over an
+ *   idle card). The estimate uses measurements only, never its own prediction: an
+ *   estimator fed the work it predicted ahead of each job oscillated on a deep card
+ *   (its prediction lags a whole queue's latency behind).
+ * - `meanCost`, per device: the same share over whatever mix of classes it runs, the
+ *   work one job in flight stands for in the scheduler's estimate.
  *
- * A driver may give a starting estimate (`hint`, ops/s): t = 1/hint until
- * samples come. Cost: one Map lookup and a few multiplications per completion.
+ * A driver may give a starting estimate (`hint`: ops/s and unloaded latency, from
+ * Device.serviceEstimate) until samples come. Cost: a Map lookup and a few
+ * multiplications per completion.
  */
 
 /** Weight of a new sample. */
 export const SERVICE_WEIGHT = 1 / 8;
+/** A latency above this many floors, with jobs ahead, is queueing. */
+export const QUEUED = 1.25;
 
 /** What one device has shown for one operation class. */
 export interface ClassService {
@@ -39,10 +43,23 @@ export interface ClassService {
 
 export class ServiceModel {
   readonly #classes = new Map<number, ClassService>();
-  /** EWMA of the cost of the jobs dispatched to the device, ms: the work one job in flight stands for. */
+  /**
+   * Device time per job at saturation over the jobs it runs, whatever their class, ms (0: no
+   * sample yet): what one job in flight on the device stands for.
+   */
   meanCost = 0;
   /** The scheduler's pick count when the device last got a job (for its exploration probe). */
   lastPick = 0;
+
+  /** Classes the driver was asked about (Device.serviceEstimate), answer or not. */
+  readonly #asked = new Set<number>();
+
+  /** True the first time only: whether to ask the driver for its estimate of class `key`. */
+  ask(key: number): boolean {
+    if (this.#asked.has(key)) return false;
+    this.#asked.add(key);
+    return true;
+  }
 
   /** The learned figures of a class, if any sample (or hint) was seen. */
   of(key: number): ClassService | undefined {
@@ -52,50 +69,47 @@ export class ServiceModel {
   /** A starting estimate: `opsPerSecond` for the class, unloaded latency `floorMs`. */
   hint(key: number, opsPerSecond: number, floorMs: number): void {
     if (this.#classes.has(key) || !(opsPerSecond > 0)) return;
-    this.#classes.set(key, { floor: Math.max(0, floorMs), cost: 1000 / opsPerSecond, samples: 0 });
-  }
-
-  /** A job of class `key` was given to the device; its predicted cost feeds `meanCost`. */
-  dispatched(cost: number): void {
-    this.meanCost = this.meanCost === 0 ? cost : this.meanCost + SERVICE_WEIGHT * (cost - this.meanCost);
+    const cost = 1000 / opsPerSecond;
+    this.#classes.set(key, { floor: Math.max(cost, floorMs), cost, samples: 0 });
   }
 
   /**
-   * A job of class `key` completed after `ms` (doorbell to harvest); at dispatch
-   * `aheadJobs` jobs were in flight on the device and `aheadMs` of work was predicted
-   * ahead of it (−1: no prediction).
+   * A job of class `key` completed after `ms` (doorbell to harvest); `aheadJobs` jobs were in
+   * flight on the device when it was dispatched.
    */
-  observe(key: number, ms: number, aheadJobs: number, aheadMs: number): void {
+  observe(key: number, ms: number, aheadJobs: number): void {
     if (!(ms >= 0)) return;
+    const jobs = Math.max(0, aheadJobs);
+    // Little's law for one job: with n jobs ahead on a busy device, it completes after about
+    // (n + 1) × cost. With fewer jobs than engines it completes after its unloaded latency
+    // instead, and ms / (n + 1) only bounds the cost from above.
+    const share = ms / (jobs + 1);
     let c = this.#classes.get(key);
-    if (c === undefined || c.samples === 0) {
-      const first = c === undefined;
-      c ??= { floor: ms, cost: ms / (Math.max(0, aheadJobs) + 1), samples: 0 };
-      if (!first) {
-        // A hint: keep its cost, learn the floor.
-        c.floor = ms;
-      }
-      c.samples = 1;
+    if (c === undefined) {
+      // The first sample: an upper bound of the unloaded latency, and the job's share of it.
+      c = { floor: ms, cost: share, samples: 1 };
       this.#classes.set(key, c);
+      this.#learnMean(share, true);
       return;
     }
     c.samples++;
-    const ahead = aheadMs < 0 ? aheadJobs * c.cost : aheadMs;
-    const predicted = ahead + c.cost;
-    if (predicted > c.floor) {
-      // Queueing predicted: the latency measures the work ahead plus this job.
-      const ratio = Math.min(2, Math.max(0.5, ms / predicted));
-      c.cost *= 1 + SERVICE_WEIGHT * (ratio - 1);
-    } else if (ms <= 2 * c.floor || ahead === 0) {
-      // Underfed: the latency is the unloaded latency. Down fast (a floor learned during a
-      // cold start — worker spin-up, JIT — is far too high), up slowly.
-      c.floor += (ms < c.floor ? 0.5 : SERVICE_WEIGHT) * (ms - c.floor);
-    } else {
-      // Predicted no queueing but the job queued: the cost is higher than thought.
-      const ratio = Math.min(2, ms / (2 * c.floor));
-      c.cost *= 1 + SERVICE_WEIGHT * (ratio - 1);
-    }
-    if (c.cost > c.floor && c.floor > 0) c.cost = c.floor; // one job never costs more than its latency
+    // The floor is the latency with nothing ahead: down fast (a cold start — worker spin-up,
+    // JIT — makes the first samples far too slow), up only from a job that had nothing ahead of
+    // it. A job behind others says nothing about the floor.
+    if (ms < c.floor) c.floor += 0.5 * (ms - c.floor);
+    else if (jobs === 0) c.floor += SERVICE_WEIGHT * (ms - c.floor);
+    // Queueing seen (jobs ahead and a latency well above the floor): the share is the cost.
+    // Otherwise it is an upper bound: it may lower the cost, never raise it (an underfed
+    // device is not judged slow for being underfed).
+    const queued = jobs > 0 && ms > QUEUED * c.floor;
+    if (queued || share < c.cost) c.cost += SERVICE_WEIGHT * (share - c.cost);
+    if (c.cost > c.floor) c.cost = c.floor; // one job never costs more than its latency
+    this.#learnMean(share, queued);
+  }
+
+  #learnMean(share: number, queued: boolean): void {
+    if (this.meanCost === 0) this.meanCost = share;
+    else if (queued || share < this.meanCost) this.meanCost += SERVICE_WEIGHT * (share - this.meanCost);
   }
 
   /** Every class with its figures, for stats and benches. */

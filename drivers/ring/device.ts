@@ -7,6 +7,7 @@
 import { SharedIrq } from '../../core/driver/completion-wait.js';
 import {
   type Capability,
+  cardRateEstimate,
   type Device as DeviceContract,
   DeviceError,
   type DeviceEvent,
@@ -14,6 +15,7 @@ import {
   type DeviceInfo,
   type DeviceState,
   type EcCurveName,
+  type ServiceEstimate,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
@@ -100,6 +102,8 @@ export interface RingDeviceOptions {
   readonly pollMs: number;
   readonly irqCtrl: number;
   readonly priority: number;
+  /** The card's declared ops/s (the `rate` option), for the scheduler's starting estimate. */
+  readonly rate?: number | undefined;
 }
 
 export class RingDevice implements DeviceContract {
@@ -118,6 +122,7 @@ export class RingDevice implements DeviceContract {
   /** The `removed` promise being watched. */
   #watched: Promise<void> | undefined;
   readonly #identity: RingIdentity;
+  readonly #estimate: ServiceEstimate | undefined;
 
   constructor(fn: PciFunction, identity: RingIdentity, options: RingDeviceOptions, driverName: string) {
     this.#fn = fn;
@@ -131,6 +136,7 @@ export class RingDevice implements DeviceContract {
       priority: options.priority,
     };
     this.#capabilities = capabilitiesOf(identity);
+    this.#estimate = cardRateEstimate(options.rate, identity.engines);
     this.#staging = fn.dma.allocate(KEY_STAGING_BYTES, { align: 64 });
     this.keySlots = new KeySlotManager(this.#bar, identity.keySlots, this.#staging, (reason) =>
       this.fail(reason),
@@ -184,6 +190,11 @@ export class RingDevice implements DeviceContract {
 
   get capabilities(): readonly Capability[] {
     return this.#capabilities;
+  }
+
+  /** Every operation takes one engine for one service time: the declared rate, whatever the job. */
+  serviceEstimate(): ServiceEstimate | undefined {
+    return this.#estimate;
   }
 
   subscribe(listener: (event: DeviceEvent) => void): () => void {

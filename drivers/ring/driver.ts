@@ -11,11 +11,13 @@
  *   poll        polling period while waiting, ms (default 20; 1 with irq=poll)
  *   coalesce    interrupt after this many completions, 0…255 (default 1)
  *   coalesceUs  …or at most this many µs after the first one, 0…65535 (default 0)
+ *   rate        the card's declared ops/s: the scheduler's starting estimate (core/driver/service-estimate)
  */
 
 import {
   type PciDriver,
   type ProbeOptions,
+  RATE_OPTION,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
@@ -52,6 +54,7 @@ export const RING_PROBE_OPTIONS = {
     default: 0,
     doc: 'interrupt at most this many µs after the first unsignalled completion',
   },
+  rate: RATE_OPTION,
 } as const satisfies ProbeOptionSchema;
 
 /**
@@ -91,6 +94,7 @@ export function ringOptions(options: ProbeOptions, id: RingIdentity, priority: n
     pollMs: o.poll ?? (poll ? 1 : 20),
     irqCtrl: (o.coalesceUs << 16) | (o.coalesce << 8),
     priority,
+    rate: o.rate,
   };
 }
 

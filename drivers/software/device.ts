@@ -26,15 +26,20 @@ import {
   type DeviceEvent,
   type DeviceInfo,
   type DeviceState,
+  type PrimitiveRequest,
+  type ServiceEstimate,
   throwIfAborted,
 } from '../../core/driver/index.js';
 import { SOFTWARE_CAPABILITIES } from './capabilities.js';
 import { InlinePolicy } from './inline-policy.js';
-import { WorkerPool } from './pool.js';
+import { estimateCost, WorkerPool } from './pool.js';
 import { SoftwareQueuePair } from './queue-pair.js';
 import { UvPool } from './uv-pool.js';
 
 export const SOFTWARE_PRIORITY = 0;
+
+/** A thread hop to a pool worker and back, ms: part of a job's unloaded latency (a starting figure). */
+const HOP_MS = 0.1;
 
 /** The spec options, parsed (driver.ts). */
 export interface SoftwareDeviceOptions {
@@ -54,6 +59,8 @@ export class SoftwareDevice implements Device {
   readonly #uv: UvPool | undefined;
   readonly #listeners = new Set<(event: DeviceEvent) => void>();
   #state: DeviceState = 'ready';
+  /** Threads that compute: the pool's workers, and the calling thread when it runs jobs inline. */
+  readonly #threads: number;
 
   /** `id`: the device spec's text. Nothing runs until `start()`. */
   constructor(id: string, options: SoftwareDeviceOptions) {
@@ -67,6 +74,7 @@ export class SoftwareDevice implements Device {
     const inline = new InlinePolicy(options.inline === 'on');
     const cpus = availableParallelism();
     this.#pool = new WorkerPool(id, workers ?? (inline.enabled ? Math.max(1, cpus - 1) : cpus));
+    this.#threads = this.#pool.size + (inline.enabled ? 1 : 0);
     const uv = options.pool === 'uv' ? new UvPool() : undefined;
     this.#uv = uv;
     this.queuePairs = Array.from(
@@ -82,6 +90,16 @@ export class SoftwareDevice implements Device {
           uv,
         }),
     );
+  }
+
+  /**
+   * The pool's rough per-job cost on one core (pool.ts) over the threads that compute; a key
+   * generation has no estimate (its time varies too much to place by).
+   */
+  serviceEstimate(request: PrimitiveRequest): ServiceEstimate | undefined {
+    if (request.op === 'keygen') return undefined;
+    const us = estimateCost(request);
+    return { opsPerSecond: (this.#threads * 1e6) / us, latencyMs: us / 1000 + HOP_MS };
   }
 
   /** Bring the device up: start the pool's worker threads. */

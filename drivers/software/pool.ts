@@ -62,8 +62,11 @@ function jobsIn(outbox: Outbox): number {
 
 const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
 
-/** Rough single-core cost in µs, only to spread a batch evenly across workers. */
-function estimateCost(request: SyncRequest): number {
+/**
+ * Rough single-core cost in µs: to spread a batch evenly across workers, and the device's
+ * starting estimate for the scheduler (SoftwareDevice.serviceEstimate).
+ */
+export function estimateCost(request: SyncRequest): number {
   switch (request.op) {
     case 'rsa-private':
     case 'rsa-sign':

@@ -5,9 +5,17 @@
 
 import type { Capability } from '../../core/driver/capabilities.js';
 import { SharedIrq } from '../../core/driver/completion-wait.js';
-import type { Device, DeviceEvent, DeviceInfo, DeviceState, QueuePair } from '../../core/driver/device.js';
+import type {
+  Device,
+  DeviceEvent,
+  DeviceInfo,
+  DeviceState,
+  QueuePair,
+  ServiceEstimate,
+} from '../../core/driver/device.js';
 import { DeviceError, DeviceGoneError, throwIfAborted, UnsupportedError } from '../../core/driver/errors.js';
 import type { EcCurveName } from '../../core/driver/keys.js';
+import { cardRateEstimate } from '../../core/driver/service-estimate.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { PciFunction } from '../../core/platform/pci.js';
 import { Engine } from './engine.js';
@@ -40,6 +48,8 @@ export interface WindowDeviceOptions {
   /** Poll period with an interrupt line (safety net) and without one (the only wake-up). */
   readonly pollMs: number;
   readonly pollMsNoIrq: number;
+  /** The card's declared ops/s (the `rate` option), for the scheduler's starting estimate. */
+  readonly rate?: number | undefined;
 }
 
 /** Smallest RSA modulus advertised: the card takes any odd modulus, smaller ones are of no use. */
@@ -187,6 +197,11 @@ export class WindowDevice implements Device {
     this.#mmio.write32(REG.IRQ_STATUS, ALL_ONES);
     const engineBits = this.#engines.length === 32 ? ALL_ONES : (1 << this.#engines.length) - 1;
     this.#mmio.write32(REG.IRQ_MASK, this.#irq ? ~engineBits >>> 0 : ALL_ONES);
+  }
+
+  /** Each operation holds one engine for one service time: the declared rate, whatever the job. */
+  serviceEstimate(): ServiceEstimate | undefined {
+    return cardRateEstimate(this.#o.rate, this.#engines.length);
   }
 
   get state(): DeviceState {

@@ -7,11 +7,13 @@
  *   timeout    how long one operation may run before its engine is reset, ms (default 10000)
  *   poll       with an interrupt line: safety-net poll period, ms (default 20)
  *   pollNoIrq  without an interrupt line: poll period, ms (default 1)
+ *   rate       the card's declared ops/s: the scheduler's starting estimate (core/driver/service-estimate)
  */
 
 import type { Device, PciDriver, ProbeOptions } from '../../core/driver/device.js';
 import { throwIfAborted } from '../../core/driver/errors.js';
 import { type ProbeOptionSchema, parseProbeOptions } from '../../core/driver/probe-options.js';
+import { RATE_OPTION } from '../../core/driver/service-estimate.js';
 import type { PciFunction } from '../../core/platform/pci.js';
 import { WindowDevice } from './device.js';
 import { WINDOW_DEVICE_ID, WINDOW_VENDOR_ID } from './registers.js';
@@ -42,6 +44,7 @@ export const WINDOW_PROBE_OPTIONS = {
     default: 1,
     doc: 'ms between looks at the engines without an interrupt line',
   },
+  rate: RATE_OPTION,
 } as const satisfies ProbeOptionSchema;
 
 export const windowDriver: PciDriver = {
@@ -60,6 +63,7 @@ export const windowDriver: PciDriver = {
       timeoutMs: o.timeout,
       pollMs: o.poll,
       pollMsNoIrq: o.pollNoIrq,
+      rate: o.rate,
     });
     await device.start(signal);
     return device;

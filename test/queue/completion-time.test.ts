@@ -143,18 +143,49 @@ describe('scheduling by expected completion time', () => {
   it('learns cost per job from Little’s law, and an underfed device is not judged slow', () => {
     const m = new ServiceModel();
     // 4 engines, 4 ms each: 1 ms per job at saturation. First sample alone: cost = latency.
-    m.observe(1, 4, 0, -1);
+    m.observe(1, 4, 0);
     expect(m.of(1)).toMatchObject({ floor: 4, cost: 4 });
-    // Underfed samples (nothing ahead) leave the cost alone.
-    for (let i = 0; i < 50; i++) m.observe(1, 4, 0, 0);
+    // Underfed samples (fewer jobs than engines: the latency stays the floor) never raise the cost.
+    for (let i = 0; i < 50; i++) m.observe(1, 4, 0);
     expect(m.of(1)!.cost).toBe(4);
     // Saturated: 16 ahead, latency 17 ms (16 jobs at 1 ms + its own): the cost goes to ~1 ms.
-    for (let i = 0; i < 200; i++) {
-      const c = m.of(1)!.cost;
-      m.observe(1, 16 * 1 + 1, 16, 16 * c);
+    for (let i = 0; i < 200; i++) m.observe(1, 16 * 1 + 1, 16);
+    expect(m.of(1)!.cost).toBeGreaterThan(0.9);
+    expect(m.of(1)!.cost).toBeLessThan(1.1);
+    expect(m.meanCost).toBeGreaterThan(0.9);
+    // Queueing latency is not the floor: the floor stays the unloaded latency.
+    expect(m.of(1)!.floor).toBe(4);
+  });
+
+  it('holds the cost of a deep card steady (no feedback from its own estimate)', () => {
+    // 4 engines × 1 ms with 1,000 jobs ahead: 250 µs per job. A first sample taken in a burst
+    // (short latency, many jobs ahead) and a floor learned at a cold start must not make the
+    // cost collapse or oscillate (an estimator fed its own prediction did, by a factor of 1e20).
+    const m = new ServiceModel();
+    m.observe(7, 24, 0);
+    m.observe(7, 0.9, 979);
+    const seen: number[] = [];
+    for (let i = 0; i < 5000; i++) {
+      m.observe(7, 250 + (i % 7) - 3, 999);
+      seen.push(m.of(7)!.cost);
     }
-    expect(m.of(1)!.cost).toBeGreaterThan(0.7);
-    expect(m.of(1)!.cost).toBeLessThan(1.4);
+    const tail = seen.slice(1000);
+    expect(Math.min(...tail)).toBeGreaterThan(0.2);
+    expect(Math.max(...tail)).toBeLessThan(0.3);
+    expect(m.of(7)!.floor).toBeLessThan(25);
+  });
+
+  it('starts from a driver’s estimate and replaces it with what it measures', () => {
+    const m = new ServiceModel();
+    m.hint(3, 2000, 2);
+    expect(m.of(3)).toMatchObject({ floor: 2, cost: 0.5, samples: 0 });
+    m.hint(3, 10, 100); // a second hint for a known class changes nothing
+    expect(m.of(3)!.cost).toBe(0.5);
+    // The card is really twice as slow: 1 ms per job with 20 ahead.
+    for (let i = 0; i < 100; i++) m.observe(3, 21, 20);
+    expect(m.of(3)!.cost).toBeGreaterThan(0.9);
+    expect(m.ask(3)).toBe(true);
+    expect(m.ask(3)).toBe(false);
   });
 
   it('gives two devices of different speeds work in proportion to their throughput', async () => {
