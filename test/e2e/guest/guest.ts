@@ -21,6 +21,7 @@ import {
 import { generatedKeys, measure, refinement, wycheproofSign, wycheproofVerify } from './cases.js';
 import { keyringBoot } from './keyring.js';
 import { Report } from './report.js';
+import { concurrentJobs, leadingZeroSignatures } from './stress.js';
 import { bindUio, bindVfio, findFunctions, hex4 } from './sysfs.js';
 
 const VIRTIO_VENDOR = 0x1af4;
@@ -74,6 +75,8 @@ async function deviceCases(
   await wycheproofVerify(report, qp, label);
   if (full) {
     await generatedKeys(report, qp, label);
+    await leadingZeroSignatures(report, qp, label);
+    await concurrentJobs(report, qp, label);
     await refinement(report, device, qp, label);
   }
   await measure(report, device, label);
