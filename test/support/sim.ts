@@ -3,7 +3,7 @@
  * registry does, run primitives on a queue pair, close what a test opened.
  */
 
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { Completion, Device, PciDriver, PrimitiveRequest, QueuePair } from '../../core/driver/index.js';
 import { trackProbeOptions } from '../../core/driver/probe-options.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
@@ -106,4 +106,45 @@ export async function runOne(
   if (taken !== 1) throw new Error(`queue pair took ${taken} jobs, expected 1`);
   const [completion] = await collect(qp, 1, signal);
   return completion!;
+}
+
+/**
+ * A corrupt fault's choice comes from the spec's seed: `corrupted(seed)` run twice with `seeds[0]`
+ * gives the same wrong value, and with `seeds[1]` another wrong one.
+ */
+export async function expectSeededCorruption<T>(
+  right: T,
+  corrupted: (seed: number) => Promise<T>,
+  seeds: readonly [number, number],
+): Promise<void> {
+  const [a, b, c] = [await corrupted(seeds[0]), await corrupted(seeds[0]), await corrupted(seeds[1])];
+  expect(a).not.toEqual(right);
+  expect(b).toEqual(a);
+  expect(c).not.toEqual(right);
+  expect(c).not.toEqual(a);
+}
+
+/** Remove the simulated card now and expect its device to have seen it: state `gone`. */
+export async function expectGoneAfterRemoval(card: {
+  readonly fn: SimPciFunction;
+  readonly device: Device;
+}): Promise<void> {
+  card.fn.sim.removeNow();
+  await card.fn.removed;
+  await new Promise((r) => setImmediate(r));
+  expect(card.device.state).toBe('gone');
+}
+
+/** A removed card's reset fails while it is still removed; reinserted, reset brings it back to `ready`. */
+export async function expectResetAfterReinsert(card: {
+  readonly fn: SimPciFunction;
+  readonly device: Device;
+}): Promise<void> {
+  await expect(card.device.reset()).rejects.toMatchObject({
+    code: 'device-gone',
+    message: /still removed/,
+  });
+  card.fn.sim.reinsertNow();
+  await card.device.reset();
+  expect(card.device.state).toBe('ready');
 }

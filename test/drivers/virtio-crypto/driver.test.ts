@@ -15,11 +15,11 @@ import {
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Completion, DeviceEvent, PrimitiveRequest } from '../../../core/driver/index.js';
-import { closeAfterEach } from '../../support/sim.js';
+import * as sim from '../../support/sim.js';
 import { collect, type OpenedVirtio, openVirtio, rsaKey, runOne, sha256 } from './helpers.js';
 
 async function open(query = ''): Promise<OpenedVirtio> {
-  return closeAfterEach(await openVirtio(query));
+  return sim.closeAfterEach(await openVirtio(query));
 }
 
 function signRequest(
@@ -29,6 +29,25 @@ function signRequest(
   const { material } = rsaKey(2048);
   const digest = digestOf(hash, message);
   return { op: 'rsa-sign', key: material, padding: { scheme: 'pkcs1-v1_5', hash }, digest };
+}
+
+/** A PKCS#1 v1.5 / SHA-256 verify of `signature` over `message` with the 2048-bit test key. */
+function verifyRequest(signature: Uint8Array, message = 'x') {
+  return {
+    op: 'rsa-verify',
+    key: rsaKey(2048).material.publicKey,
+    padding: { scheme: 'pkcs1-v1_5', hash: 'SHA-256' },
+    digest: sha256(message),
+    signature,
+  } as const;
+}
+
+/** Open with `query`, run one signature: it must fail with `code` and leave the device `state`. */
+async function firstJobFails(query: string, code: string, state: string): Promise<OpenedVirtio> {
+  const card = await open(query);
+  expect(await runOne(card.qp, signRequest())).toMatchObject({ ok: false, error: { code } });
+  expect(card.device.state).toBe(state);
+  return card;
 }
 
 function digestOf(hash: string, message: string): Uint8Array {
@@ -76,14 +95,8 @@ describe('primitives against node:crypto', () => {
 
   it('verifies a good signature as true and a bad one as false (not an error)', async () => {
     const card = await open();
-    const { material, key } = rsaKey(2048);
-    const signature = nodeSign('sha256', Buffer.from('x'), key);
-    const base = {
-      op: 'rsa-verify',
-      key: material.publicKey,
-      padding: { scheme: 'pkcs1-v1_5', hash: 'SHA-256' },
-      digest: sha256('x'),
-    } as const;
+    const signature = nodeSign('sha256', Buffer.from('x'), rsaKey(2048).key);
+    const base = verifyRequest(signature);
     expect(value(await runOne(card.qp, { ...base, signature }))).toBe(true);
     const bad = Uint8Array.from(signature);
     bad[10]! ^= 1;
@@ -200,14 +213,7 @@ describe('QEMU 7.2 profile: capabilities refined by refusals', () => {
 
   it('reports a failed verify as false (KEY_REJECTED)', async () => {
     const card = await open('profile=qemu-7.2');
-    const { material } = rsaKey(2048);
-    const c = await runOne(card.qp, {
-      op: 'rsa-verify',
-      key: material.publicKey,
-      padding: { scheme: 'pkcs1-v1_5', hash: 'SHA-256' },
-      digest: sha256('x'),
-      signature: new Uint8Array(256).fill(3),
-    });
+    const c = await runOne(card.qp, verifyRequest(new Uint8Array(256).fill(3)));
     expect(value(c)).toBe(false);
   });
 });
@@ -277,10 +283,7 @@ describe('faults and recovery', () => {
   });
 
   it('takes the device out of service on a garbage completion, and reset() brings it back', async () => {
-    const card = await open('faults=garbage@1');
-    const c = await runOne(card.qp, signRequest());
-    expect(c).toMatchObject({ ok: false, error: { code: 'device-error' } });
-    expect(card.device.state).toBe('failed');
+    const card = await firstJobFails('faults=garbage@1', 'device-error', 'failed');
     expect(() => card.qp.submit([{ tag: 2, request: signRequest() }])).toThrow(/out of service/);
     await card.device.reset();
     expect(card.device.state).toBe('ready');
@@ -288,18 +291,12 @@ describe('faults and recovery', () => {
   });
 
   it('takes the device out of service on a duplicated completion', async () => {
-    const card = await open('faults=duplicate@1');
     // Two used entries for one outstanding chain: the used ring is not to be trusted any more.
-    const c = await runOne(card.qp, signRequest());
-    expect(c).toMatchObject({ ok: false, error: { code: 'device-error' } });
-    expect(card.device.state).toBe('failed');
+    await firstJobFails('faults=duplicate@1', 'device-error', 'failed');
   });
 
   it('fails jobs in flight with device-gone on surprise removal', async () => {
-    const card = await open('faults=remove@1');
-    const c = await runOne(card.qp, signRequest());
-    expect(c).toMatchObject({ ok: false, error: { code: 'device-gone' } });
-    expect(card.device.state).toBe('gone');
+    await firstJobFails('faults=remove@1', 'device-gone', 'gone');
   });
 
   it('a corrupted output is replayed by its seed, and another seed flips another bit', async () => {
@@ -308,30 +305,15 @@ describe('faults and recovery', () => {
       value(
         await runOne((await open(`faults=corrupt@1&seed=${seed}`)).qp, signRequest('SHA-256', 'seeded')),
       ) as Uint8Array;
-    const [a, b, c] = [await corrupted(3), await corrupted(3), await corrupted(4)];
-    expect(a).not.toEqual(right);
-    expect(b).toEqual(a);
-    expect(c).not.toEqual(right);
-    expect(c).not.toEqual(a);
+    await sim.expectSeededCorruption(right, corrupted, [3, 4]);
   });
 
   it('a removed device comes back through reset() once it is present again, and works', async () => {
-    const card = await open('faults=remove@1');
-    expect(await runOne(card.qp, signRequest())).toMatchObject({ ok: false, error: { code: 'device-gone' } });
-    expect(card.device.state).toBe('gone');
-    await expect(card.device.reset()).rejects.toMatchObject({
-      code: 'device-gone',
-      message: /still removed/,
-    });
-    card.fn.sim.reinsertNow();
-    await card.device.reset();
-    expect(card.device.state).toBe('ready');
+    const card = await firstJobFails('faults=remove@1', 'device-gone', 'gone');
+    await sim.expectResetAfterReinsert(card);
     const c = await runOne(card.qp, signRequest('SHA-256', 'back'));
     expect(c.ok).toBe(true);
-    card.fn.sim.removeNow();
-    await card.fn.removed;
-    await new Promise((r) => setImmediate(r));
-    expect(card.device.state).toBe('gone');
+    await sim.expectGoneAfterRemoval(card);
   });
 
   it('completes a delayed completion late but correctly', async () => {

@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { bigintToBytes, bytesToBigint, type Completion, type EcPoint } from '../../../core/driver/index.js';
 import { modPow } from '../../../core/math/index.js';
 import { REG } from '../../../drivers/window/registers.js';
-import { closeAfterEach } from '../../support/sim.js';
+import {
+  closeAfterEach,
+  expectGoneAfterRemoval,
+  expectResetAfterReinsert,
+  expectSeededCorruption,
+} from '../../support/sim.js';
 import { collect, ecKey, type OpenedCard, openCard, referenceMul, rsaKey, runOne } from './helpers.js';
 
 async function open(query: string): Promise<OpenedCard> {
@@ -81,11 +86,7 @@ describe('window card faults', () => {
       return resultOf(await runOne(card.qp, priv(x)));
     };
     const right = modPow(x, rsa().d, rsa().n);
-    const [a, b, c] = [await corrupted(11), await corrupted(11), await corrupted(12)];
-    expect(a).not.toBe(right);
-    expect(b).toBe(a);
-    expect(c).not.toBe(right);
-    expect(c).not.toBe(a);
+    await expectSeededCorruption(right, corrupted, [11, 12]);
   });
 
   it('hang → TimeoutError after the deadline, the engine is reset and works again', async () => {
@@ -113,10 +114,7 @@ describe('window card faults', () => {
 
   it('surprise removal of an idle card, seen by the platform, takes the device out of service', async () => {
     const card = await open('');
-    card.fn.sim.removeNow();
-    await card.fn.removed;
-    await new Promise((r) => setImmediate(r));
-    expect(card.device.state).toBe('gone');
+    await expectGoneAfterRemoval(card);
     expect(() => card.qp.submit([{ tag: 1, request: pub(2n) }])).toThrow(/gone/);
   });
 
@@ -124,19 +122,10 @@ describe('window card faults', () => {
     const card = await open('faults=remove@1');
     expect(errorCode(await runOne(card.qp, priv(8n)))).toBe('device-gone');
     expect(card.device.state).toBe('gone');
-    await expect(card.device.reset()).rejects.toMatchObject({
-      code: 'device-gone',
-      message: /still removed/,
-    });
-    card.fn.sim.reinsertNow();
-    await card.device.reset();
-    expect(card.device.state).toBe('ready');
+    await expectResetAfterReinsert(card);
     expect(resultOf(await runOne(card.qp, priv(8n)))).toBe(modPow(8n, rsa().d, rsa().n));
     // Removed again: seen again (the device watches the platform's new `removed`).
-    card.fn.sim.removeNow();
-    await card.fn.removed;
-    await new Promise((r) => setImmediate(r));
-    expect(card.device.state).toBe('gone');
+    await expectGoneAfterRemoval(card);
   });
 
   it('garbage status → DeviceError, the card is failed and out of service', async () => {
@@ -147,10 +136,7 @@ describe('window card faults', () => {
     expect(card.device.state).toBe('failed');
     expect(() => card.qp.submit([{ tag: 2, request: pub(2n) }])).toThrow(/failed/);
     // A failed card that then disappears is reported gone.
-    card.fn.sim.removeNow();
-    await card.fn.removed;
-    await new Promise((r) => setImmediate(r));
-    expect(card.device.state).toBe('gone');
+    await expectGoneAfterRemoval(card);
   });
 
   it('garbage result length → DeviceError before any read past the window; other jobs fail too', async () => {
