@@ -87,19 +87,17 @@ async function main(): Promise<number> {
   // PKACCEL_E2E_MODES=keyring (comma-separated): run only those boots, for working on one of them.
   const only = process.env.PKACCEL_E2E_MODES?.split(',');
   const modes = all.filter((m) => only === undefined || only.includes(m));
-  // A boot that fails is booted once more: under TCG a vfio boot once got a wrong PKCS#1
-  // signature from the device at the queue-pair level (1024/SHA-512, not reproduced in the
-  // next runs). The stage passes only if the second boot passes, and every failure is printed
-  // in full, so an intermittent device or driver fault stays visible instead of hidden.
-  const attempts = 2;
-  for (const mode of modes) {
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      if (await bootOnce(mode, attempt)) break;
-      if (attempt === attempts) allPassed = false;
-    }
-  }
+  // Each mode boots once; a failed boot fails the stage (no second boot). A retry was here for a
+  // while after a vfio boot once got a wrong 1024/SHA-512 PKCS#1 signature at the queue-pair level
+  // that the next boots did not reproduce. The cause was deterministic, not a flake: QEMU 7.2
+  // (nettle) hands back a signature whose first byte is zero with that byte in front and its last
+  // byte lost, 1 signature in 256 (drivers/virtio-crypto/short-output.ts). The boots then compared
+  // 9 random-key signatures with node, so about 1 boot in 29 failed and a second boot passed 28
+  // times in 29: a retry hides exactly this kind of fault. The case is now tested on purpose
+  // (guest/stress.ts, test/drivers/virtio-crypto/short-output.test.ts).
+  for (const mode of modes) if (!(await bootOnce(mode))) allPassed = false;
 
-  async function bootOnce(mode: (typeof modes)[number], attempt: number): Promise<boolean> {
+  async function bootOnce(mode: (typeof modes)[number]): Promise<boolean> {
     const verbose = process.env.PKACCEL_E2E_VERBOSE === '1';
     const result = await boot({
       kernel: found.kernel,
@@ -111,8 +109,7 @@ async function main(): Promise<number> {
     writeFileSync(join(work, `console-${mode}.log`), result.console);
     const parsed = parseGuestResults(result.console);
     const passed = bootPassed(parsed) && !result.timedOut;
-    const again = attempt > 1 ? ' (second boot, after a failed one)' : '';
-    const title = `boot ${mode}: ${passed ? 'PASSED' : 'FAILED'}${again} in ${result.seconds.toFixed(1)} s${result.timedOut ? ' (timed out)' : ''}`;
+    const title = `boot ${mode}: ${passed ? 'PASSED' : 'FAILED'} in ${result.seconds.toFixed(1)} s${result.timedOut ? ' (timed out)' : ''}`;
     const table = formatTable(title, parsed);
     tables.push(table);
     console.log(table);
