@@ -14,6 +14,7 @@
  */
 
 import type { HashName, PrimitiveValue } from '../../core/driver/index.js';
+import { PRIMITIVE_OPS } from '../../core/driver/primitives.js';
 import type { WireError } from './errors.js';
 import type { SyncRequest } from './requests.js';
 
@@ -57,22 +58,11 @@ export interface ResultsMessage {
 
 export const RESULT_WORDS = 4;
 
-/** Ops that pack; the index is the op's code in the table. */
-const PACKED_OPS = [
-  'rsa-public',
-  'rsa-private',
-  'rsa-sign',
-  'rsa-verify',
-  'rsa-encrypt',
-  'rsa-decrypt',
-  'ecdsa-sign',
-  'ecdsa-verify',
-  'ecdh',
-  'eddsa-sign',
-  'eddsa-verify',
-  'x25519',
-] as const satisfies readonly SyncRequest['op'][];
-type PackedOp = (typeof PACKED_OPS)[number];
+/** Ops that pack: every primitive but ec-mul and keygen, in PRIMITIVE_OPS order; the index is the op's code in the table. */
+type PackedOp = Exclude<SyncRequest['op'], 'ec-mul'>;
+const PACKED_OPS: readonly PackedOp[] = PRIMITIVE_OPS.filter(
+  (op): op is PackedOp => op !== 'ec-mul' && op !== 'keygen',
+);
 const OP_CODE = new Map<string, number>(PACKED_OPS.map((op, i) => [op, i]));
 
 const HASHES: readonly HashName[] = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];

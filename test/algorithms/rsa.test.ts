@@ -1,4 +1,4 @@
-import { constants, generatePrimeSync, privateDecrypt, publicEncrypt, sign, verify } from 'node:crypto';
+import { constants, privateDecrypt, publicEncrypt, sign, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,9 +12,9 @@ import {
 } from '../../core/algorithms/index.js';
 import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
 import { AbortedError, DeviceError, InvalidInputError, InvalidKeyError } from '../../core/driver/errors.js';
-import { type HashName, RSA_MODULUS_BITS, RsaPrivateKeyMaterial } from '../../core/driver/keys.js';
-import { modInv } from '../../core/math/modular.js';
+import { type HashName, RSA_MODULUS_BITS } from '../../core/driver/keys.js';
 import { rsaCrt } from '../../core/math/rsa.js';
+import { threePrimeRsaKey } from '../support/keys.js';
 import {
   corrupt,
   generateRsa,
@@ -232,28 +232,7 @@ describe('raw RSA', () => {
 
 describe('multi-prime keys', () => {
   it('a three-prime 2048-bit key signs through a raw card doing multi-prime CRT, and node verifies', async () => {
-    const e = 65537n;
-    let key: RsaPrivateKeyMaterial | undefined;
-    while (key === undefined) {
-      const [p, q, r] = [683, 683, 682].map((bits) => generatePrimeSync(bits, { bigint: true })) as [
-        bigint,
-        bigint,
-        bigint,
-      ];
-      const n = p * q * r;
-      if (n.toString(2).length !== 2048 || new Set([p, q, r]).size !== 3) continue;
-      const phi = (p - 1n) * (q - 1n) * (r - 1n);
-      let d: bigint;
-      try {
-        d = modInv(e, phi);
-      } catch {
-        continue;
-      }
-      key = new RsaPrivateKeyMaterial(n, e, d, p, q, d % (p - 1n), d % (q - 1n), modInv(q, p), [
-        { r, d: d % (r - 1n), t: modInv(p * q, r) },
-      ]);
-    }
-    const k3 = key;
+    const k3 = threePrimeRsaKey([683, 683, 682], 2048);
     const crtCard = makeExecutor('crt-card', {
       'rsa-private': (req) => bigintToBytes(rsaCrt(req.key, bytesToBigint(req.input)), 256),
     });

@@ -8,6 +8,7 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  generatePrimeSync,
   type KeyObject,
   type webcrypto,
 } from 'node:crypto';
@@ -17,6 +18,7 @@ import {
   type OkpPrivateKeyMaterial,
   RsaPrivateKeyMaterial,
 } from '../../core/driver/keys.js';
+import { modInv } from '../../core/math/modular.js';
 
 /** A JWK integer member (base64url, unsigned big-endian) as a bigint; absent or empty is 0. */
 export function jwkInt(value: string | undefined): bigint {
@@ -108,4 +110,36 @@ export function x25519ByNode(key: OkpPrivateKeyMaterial, peer: Uint8Array): Uint
   });
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64(peer) }, format: 'jwk' });
   return new Uint8Array(diffieHellman({ privateKey, publicKey }));
+}
+
+/**
+ * A three-prime RSA key (e = 65537) from node's primes of these sizes (node cannot
+ * generate multi-prime keys); with `modulusBits`, drawn again until the modulus
+ * has exactly that many bits.
+ */
+export function threePrimeRsaKey(
+  primeBits: readonly [number, number, number] = [512, 512, 512],
+  modulusBits?: number,
+): RsaPrivateKeyMaterial {
+  const e = 65537n;
+  for (;;) {
+    const [p, q, r] = primeBits.map((bits) => generatePrimeSync(bits, { bigint: true })) as [
+      bigint,
+      bigint,
+      bigint,
+    ];
+    const n = p * q * r;
+    if (new Set([p, q, r]).size !== 3) continue;
+    if (modulusBits !== undefined && n.toString(2).length !== modulusBits) continue;
+    const phi = (p - 1n) * (q - 1n) * (r - 1n);
+    let d: bigint;
+    try {
+      d = modInv(e, phi);
+    } catch {
+      continue;
+    }
+    return new RsaPrivateKeyMaterial(n, e, d, p, q, d % (p - 1n), d % (q - 1n), modInv(q, p), [
+      { r, d: d % (r - 1n), t: modInv(p * q, r) },
+    ]);
+  }
 }

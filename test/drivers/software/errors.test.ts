@@ -5,20 +5,18 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Completion,
-  type Device,
   EcPrivateKeyMaterial,
   InvalidInputError,
   InvalidKeyError,
   OkpPrivateKeyMaterial,
   type PkaccelError,
   type PrimitiveRequest,
-  type QueuePair,
   UnsupportedError,
 } from '../../../core/driver/index.js';
-import { ecKey, okpKey, openSoftware, rsaKey, runAll } from './helpers.js';
+import { ecKey, okpKey, rsaKey, runAll, useSoftwareDevice } from './helpers.js';
 
 const rsa = rsaKey(1024);
 const ec = ecKey('P-256');
@@ -167,16 +165,10 @@ describe.each([
   ['worker pool', 'software?inline=off&workers=1'],
   ['calling thread', 'software?workers=1'],
 ])('errors on the %s', (_name, spec) => {
-  let device: Device;
-  let qp: QueuePair;
-  beforeAll(async () => {
-    device = await openSoftware(spec);
-    qp = device.queuePairs[0]!;
-  });
-  afterAll(() => device.close());
+  const software = useSoftwareDevice(spec);
 
   it.each(bad)('%s → typed error without key material', async (_what, request, type) => {
-    const [c] = await runAll(qp, [request]);
+    const [c] = await runAll(software.qp, [request]);
     const error = errorOf(c!);
     expect(error).toBeInstanceOf(type);
     expect(error.message).toContain(
@@ -188,7 +180,7 @@ describe.each([
   it('signatures that do not verify are false, never errors', async () => {
     const pkcs1 = { scheme: 'pkcs1-v1_5', hash: 'SHA-256' } as const;
     const pub = rsa.material.publicKey;
-    const verdicts = await runAll(qp, [
+    const verdicts = await runAll(software.qp, [
       { op: 'rsa-verify', key: pub, padding: pkcs1, digest: randomBytes(32), signature: randomBytes(128) },
       {
         op: 'rsa-verify',

@@ -1,6 +1,7 @@
 /** Shared by the software-provider tests: open a device, run jobs through the QueuePair contract, make keys. */
 
-import { generateKeyPairSync, generatePrimeSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import {
   bytesToBigint,
   type Completion,
@@ -12,12 +13,45 @@ import {
   type QueuePair,
   RsaPrivateKeyMaterial,
 } from '../../../core/driver/index.js';
-import { modInv } from '../../../core/math/index.js';
 import { parseDeviceSpec } from '../../../core/platform/index.js';
-import { softwareDriver } from '../../../drivers/software/index.js';
+import { type SoftwareDevice, softwareDriver } from '../../../drivers/software/index.js';
 
 export function openSoftware(spec = 'software'): Promise<Device> {
   return softwareDriver.open(parseDeviceSpec(spec));
+}
+
+/** Software devices a test opens (`open(spec)`), closed after each test. */
+export function softwareDevicePerTest(): (spec: string) => Promise<SoftwareDevice> {
+  const opened: SoftwareDevice[] = [];
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((d) => d.close()));
+  });
+  return async (spec) => {
+    const device = (await openSoftware(spec)) as SoftwareDevice;
+    opened.push(device);
+    return device;
+  };
+}
+
+/** In a describe block: a device opened before its tests and closed after them; its first queue pair. */
+export function useSoftwareDevice(spec: string): { readonly device: Device; readonly qp: QueuePair } {
+  let device: Device | undefined;
+  beforeAll(async () => {
+    device = await openSoftware(spec);
+  });
+  afterAll(() => device?.close());
+  const opened = (): Device => {
+    if (device === undefined) throw new Error('the software device is opened in beforeAll');
+    return device;
+  };
+  return {
+    get device() {
+      return opened();
+    },
+    get qp() {
+      return opened().queuePairs[0]!;
+    },
+  };
 }
 
 /** Submit all requests (tags 0..n-1), wait and harvest until every one completed; results in tag order. */
@@ -72,25 +106,7 @@ export function rsaKey(bits = 2048): {
   return { material, privateKey, publicKey };
 }
 
-/** A three-prime RSA key built from node's primes (node cannot generate multi-prime keys). */
-export function threePrimeRsaKey(primeBits = 512): RsaPrivateKeyMaterial {
-  const e = 65537n;
-  for (;;) {
-    const primes = [0, 1, 2].map(() => generatePrimeSync(primeBits, { bigint: true }));
-    const [p, q, r] = primes as [bigint, bigint, bigint];
-    const n = p * q * r;
-    const phi = (p - 1n) * (q - 1n) * (r - 1n);
-    let d: bigint;
-    try {
-      d = modInv(e, phi);
-    } catch {
-      continue;
-    }
-    return new RsaPrivateKeyMaterial(n, e, d, p, q, d % (p - 1n), d % (q - 1n), modInv(q, p), [
-      { r, d: d % (r - 1n), t: modInv(p * q, r) },
-    ]);
-  }
-}
+export { threePrimeRsaKey } from '../../support/keys.js';
 
 const OPENSSL: Record<EcCurveName, string> = {
   'P-256': 'prime256v1',

@@ -16,28 +16,27 @@ import {
   sign,
   verify,
 } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   bigintToBytes,
   bytesToBigint,
   CURVES,
-  type Device,
   type EcPoint,
   type HashName,
   type KeyPairMaterial,
-  type QueuePair,
+  PRIMITIVE_OPS,
 } from '../../../core/driver/index.js';
 import { modPow } from '../../../core/math/index.js';
 import { SOFTWARE_CAPABILITIES } from '../../../drivers/software/index.js';
 import {
   ecKey,
   okpKey,
-  openSoftware,
   resultOf,
   rsaKey,
   runAll,
   runOne,
   threePrimeRsaKey,
+  useSoftwareDevice,
 } from './helpers.js';
 
 const nodeHash = (h: HashName) => h.replace('-', '').toLowerCase();
@@ -50,46 +49,24 @@ const message = new TextEncoder().encode('pkaccel software provider');
 
 it('advertises every primitive', () => {
   const ops = new Set(SOFTWARE_CAPABILITIES.map((c) => c.op));
-  for (const op of [
-    'rsa-public',
-    'rsa-private',
-    'rsa-sign',
-    'rsa-verify',
-    'rsa-encrypt',
-    'rsa-decrypt',
-    'ecdsa-sign',
-    'ecdsa-verify',
-    'ecdh',
-    'ec-mul',
-    'eddsa-sign',
-    'eddsa-verify',
-    'x25519',
-    'keygen',
-  ] as const)
-    expect(ops.has(op), op).toBe(true);
+  for (const op of PRIMITIVE_OPS) expect(ops.has(op), op).toBe(true);
 });
 
 describe.each([
   ['worker pool', 'software?inline=off&workers=2&pool=workers'],
   ['calling thread', 'software?workers=1'],
 ])('primitives on the %s', (_name, spec) => {
-  let device: Device;
-  let qp: QueuePair;
-  beforeAll(async () => {
-    device = await openSoftware(spec);
-    qp = device.queuePairs[0]!;
-  });
-  afterAll(() => device.close());
+  const software = useSoftwareDevice(spec);
 
   it('rsa-public and rsa-private are raw RSA, inverse of each other, equal to OpenSSL and bigint', async () => {
     const input = randomBytes(256);
     input[0] = 0x01;
-    const enc = resultOf(await runOne(qp, { op: 'rsa-public', key: rsaPub, input })) as Uint8Array;
+    const enc = resultOf(await runOne(software.qp, { op: 'rsa-public', key: rsaPub, input })) as Uint8Array;
     expect(Buffer.from(enc)).toEqual(
       publicEncrypt({ key: rsa.publicKey, padding: constants.RSA_NO_PADDING }, input),
     );
     const dec = resultOf(
-      await runOne(qp, { op: 'rsa-private', key: rsa.material, input: enc }),
+      await runOne(software.qp, { op: 'rsa-private', key: rsa.material, input: enc }),
     ) as Uint8Array;
     expect(Buffer.from(dec)).toEqual(input);
   });
@@ -97,7 +74,7 @@ describe.each([
   it('rsa-private with a three-prime key', async () => {
     const key = threePrimeRsaKey();
     const input = bigintToBytes(123456789n, Math.ceil(key.bits / 8));
-    const out = resultOf(await runOne(qp, { op: 'rsa-private', key, input })) as Uint8Array;
+    const out = resultOf(await runOne(software.qp, { op: 'rsa-private', key, input })) as Uint8Array;
     expect(bytesToBigint(out)).toBe(modPow(123456789n, key.d, key.n));
   });
 
@@ -107,11 +84,11 @@ describe.each([
       const digest = digestOf(hash, message);
       const padding = { scheme: 'pkcs1-v1_5', hash } as const;
       const signature = resultOf(
-        await runOne(qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
+        await runOne(software.qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
       ) as Uint8Array;
       expect(verify(nodeHash(hash), message, rsa.publicKey, signature)).toBe(true);
       const theirs = sign(nodeHash(hash), message, rsa.privateKey);
-      const [good, bad] = await runAll(qp, [
+      const [good, bad] = await runAll(software.qp, [
         { op: 'rsa-verify', key: rsaPub, padding, digest, signature: theirs },
         { op: 'rsa-verify', key: rsaPub, padding, digest: digestOf(hash, randomBytes(4)), signature: theirs },
       ]);
@@ -128,14 +105,14 @@ describe.each([
     const digest = digestOf(hash, message);
     const padding = { scheme: 'pss', hash, mgfHash: hash, saltLength } as const;
     const signature = resultOf(
-      await runOne(qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
+      await runOne(software.qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
     ) as Uint8Array;
     const pssKey = { key: rsa.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength };
     expect(verify(nodeHash(hash), message, pssKey, signature)).toBe(true);
     const theirs = sign(nodeHash(hash), message, { ...pssKey, key: rsa.privateKey });
     const tampered = Uint8Array.from(theirs);
     tampered[10]! ^= 1;
-    const [good, bad, short] = await runAll(qp, [
+    const [good, bad, short] = await runAll(software.qp, [
       { op: 'rsa-verify', key: rsaPub, padding, digest, signature: theirs },
       { op: 'rsa-verify', key: rsaPub, padding, digest, signature: tampered },
       { op: 'rsa-verify', key: rsaPub, padding, digest, signature: theirs.subarray(1) },
@@ -148,7 +125,7 @@ describe.each([
     const padding = { scheme: 'oaep', hash: 'SHA-256', mgfHash: 'SHA-256', label } as const;
     const plaintext = randomBytes(40);
     const ct = resultOf(
-      await runOne(qp, { op: 'rsa-encrypt', key: rsaPub, padding, input: plaintext }),
+      await runOne(software.qp, { op: 'rsa-encrypt', key: rsaPub, padding, input: plaintext }),
     ) as Uint8Array;
     const nodeOptions = {
       key: rsa.privateKey,
@@ -158,7 +135,9 @@ describe.each([
     };
     expect(privateDecrypt(nodeOptions, ct)).toEqual(plaintext);
     const theirs = publicEncrypt({ ...nodeOptions, key: rsa.publicKey }, plaintext);
-    const pt = resultOf(await runOne(qp, { op: 'rsa-decrypt', key: rsa.material, padding, input: theirs }));
+    const pt = resultOf(
+      await runOne(software.qp, { op: 'rsa-decrypt', key: rsa.material, padding, input: theirs }),
+    );
     expect(Buffer.from(pt as Uint8Array)).toEqual(plaintext);
   });
 
@@ -169,7 +148,7 @@ describe.each([
       const hash: HashName = curve === 'P-256' ? 'SHA-256' : curve === 'P-384' ? 'SHA-384' : 'SHA-512';
       const digest = digestOf(hash, message);
       const withMessage = { hash, data: message };
-      const [a, b] = await runAll(qp, [
+      const [a, b] = await runAll(software.qp, [
         { op: 'ecdsa-sign', key: material, digest, message: withMessage },
         { op: 'ecdsa-sign', key: material, digest },
       ]);
@@ -183,7 +162,7 @@ describe.each([
       const theirs = sign(nodeHash(hash), message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
       const wrong = digestOf(hash, randomBytes(3));
       const pub = material.publicKey;
-      const verdicts = await runAll(qp, [
+      const verdicts = await runAll(software.qp, [
         { op: 'ecdsa-verify', key: pub, digest, signature: theirs, message: withMessage },
         { op: 'ecdsa-verify', key: pub, digest, signature: theirs },
         { op: 'ecdsa-verify', key: pub, digest: wrong, signature: theirs },
@@ -203,14 +182,16 @@ describe.each([
   it('ecdsa over a digest longer than the order keeps its leftmost bits (P-256 with SHA-512)', async () => {
     const { material, publicKey } = ecKey('P-256');
     const digest = digestOf('SHA-512', message);
-    const signature = resultOf(await runOne(qp, { op: 'ecdsa-sign', key: material, digest })) as Uint8Array;
+    const signature = resultOf(
+      await runOne(software.qp, { op: 'ecdsa-sign', key: material, digest }),
+    ) as Uint8Array;
     expect(verify('sha512', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
   });
 
   it.each(['P-256', 'P-384', 'P-521'] as const)('ecdh and ec-mul on %s agree with OpenSSL', async (curve) => {
     const a = ecKey(curve);
     const b = ecKey(curve);
-    const [shared, kG, kP] = await runAll(qp, [
+    const [shared, kG, kP] = await runAll(software.qp, [
       { op: 'ecdh', key: a.material, peer: b.material.publicKey },
       { op: 'ec-mul', curve, scalar: a.material },
       { op: 'ec-mul', curve, scalar: a.material.d, point: b.material.publicKey },
@@ -226,7 +207,7 @@ describe.each([
 
   it('ec-mul with a bare scalar matches createECDH', async () => {
     const k = bytesToBigint(randomBytes(32)) % CURVES['P-256'].n;
-    const point = resultOf(await runOne(qp, { op: 'ec-mul', curve: 'P-256', scalar: k })) as EcPoint;
+    const point = resultOf(await runOne(software.qp, { op: 'ec-mul', curve: 'P-256', scalar: k })) as EcPoint;
     const ecdh = createECDH('prime256v1');
     ecdh.setPrivateKey(bigintToBytes(k, 32));
     const pub = ecdh.getPublicKey();
@@ -237,7 +218,7 @@ describe.each([
     const ed = okpKey('Ed25519');
     const x1 = okpKey('X25519');
     const x2 = okpKey('X25519');
-    const [sig, secret] = await runAll(qp, [
+    const [sig, secret] = await runAll(software.qp, [
       { op: 'eddsa-sign', key: ed.material, message },
       { op: 'x25519', key: x1.material, peer: x2.material.publicKey.x },
     ]);
@@ -247,7 +228,7 @@ describe.each([
       diffieHellman({ privateKey: x1.privateKey, publicKey: x2.publicKey }),
     );
     const pub = ed.material.publicKey;
-    const verdicts = await runAll(qp, [
+    const verdicts = await runAll(software.qp, [
       { op: 'eddsa-verify', key: pub, message, signature },
       { op: 'eddsa-verify', key: pub, message: randomBytes(5), signature },
       { op: 'eddsa-verify', key: pub, message, signature: signature.subarray(1) },
@@ -256,7 +237,7 @@ describe.each([
   });
 
   it('keygen makes keys of every kind that OpenSSL accepts', async () => {
-    const generated = await runAll(qp, [
+    const generated = await runAll(software.qp, [
       { op: 'keygen', spec: { kind: 'rsa', bits: 1024, publicExponent: 65537n } },
       { op: 'keygen', spec: { kind: 'ec', curve: 'P-384' } },
       { op: 'keygen', spec: { kind: 'okp', curve: 'Ed25519' } },
@@ -269,7 +250,7 @@ describe.each([
     // The generated keys work: sign with them here, verify with OpenSSL.
     if (ed!.kind !== 'okp' || e!.kind !== 'ec') throw new Error('wrong kinds');
     const edSig = resultOf(
-      await runOne(qp, { op: 'eddsa-sign', key: ed!.privateKey, message }),
+      await runOne(software.qp, { op: 'eddsa-sign', key: ed!.privateKey, message }),
     ) as Uint8Array;
     const edPub = createPublicKey({
       key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(ed!.privateKey.publicKey.x).toString('base64url') },
@@ -277,7 +258,7 @@ describe.each([
     });
     expect(verify(null, message, edPub, edSig)).toBe(true);
     const ecPoint = resultOf(
-      await runOne(qp, { op: 'ec-mul', curve: 'P-384', scalar: e!.privateKey }),
+      await runOne(software.qp, { op: 'ec-mul', curve: 'P-384', scalar: e!.privateKey }),
     ) as EcPoint;
     expect(ecPoint).toEqual({ x: e!.privateKey.publicKey.x, y: e!.privateKey.publicKey.y });
   });

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AbortedError,
   type Completion,
@@ -13,17 +13,9 @@ import {
   UnsupportedError,
 } from '../../../core/driver/index.js';
 import type { SoftwareDevice } from '../../../drivers/software/index.js';
-import { ecKey, okpKey, openSoftware, resultOf, runAll } from './helpers.js';
+import { ecKey, okpKey, resultOf, runAll, softwareDevicePerTest } from './helpers.js';
 
-const opened: SoftwareDevice[] = [];
-async function open(spec: string): Promise<SoftwareDevice> {
-  const device = (await openSoftware(spec)) as SoftwareDevice;
-  opened.push(device);
-  return device;
-}
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
-});
+const open = softwareDevicePerTest();
 
 const ed = okpKey('Ed25519');
 const sign = (i: number): PrimitiveRequest => ({

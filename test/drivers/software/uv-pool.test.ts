@@ -5,7 +5,7 @@
  */
 
 import { constants, createHash, randomBytes, sign, verify } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Completion,
   DeviceGoneError,
@@ -14,17 +14,18 @@ import {
   type PrimitiveRequest,
 } from '../../../core/driver/index.js';
 import type { SoftwareDevice } from '../../../drivers/software/index.js';
-import { ecKey, okpKey, openSoftware, resultOf, rsaKey, runAll, runOne } from './helpers.js';
+import {
+  ecKey,
+  okpKey,
+  openSoftware,
+  resultOf,
+  rsaKey,
+  runAll,
+  runOne,
+  softwareDevicePerTest,
+} from './helpers.js';
 
-const opened: SoftwareDevice[] = [];
-async function open(spec: string): Promise<SoftwareDevice> {
-  const device = (await openSoftware(spec)) as SoftwareDevice;
-  opened.push(device);
-  return device;
-}
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
-});
+const open = softwareDevicePerTest();
 
 const nodeHash = (h: HashName) => h.replace('-', '').toLowerCase();
 const digestOf = (h: HashName, data: Uint8Array) =>
