@@ -225,8 +225,13 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
 
   program
     .command('stats')
-    .description("run a workload and show the job queue's live stats (stats$) per device")
-    .requiredOption('-w, --workload <algorithm>', `one of: ${SPEED_ALGORITHMS.map((a) => a.name).join(' ')}`)
+    .description(
+      "run a workload and show the job queue's live stats (stats$) per device; without --workload, a running broker's counters per device and per client (--devices broker[:SOCKET])",
+    )
+    .option(
+      '-w, --workload <algorithm>',
+      `one of: ${SPEED_ALGORITHMS.map((a) => a.name).join(' ')} (without one: read broker: devices' counters)`,
+    )
     .addOption(devicesOption())
     .addOption(new Option('-s, --seconds <n>', 'how long to run').argParser(positiveNumber).default(5))
     .addOption(

@@ -3,7 +3,9 @@
  * workload through a single accelerator (one job queue over all of them) and
  * show its `stats$` live, once a second by default: per device ops/s, jobs in
  * flight, end-to-end latency percentiles. With --json, one JSON object per
- * snapshot per line (NDJSON), the last one marked `final`.
+ * snapshot per line (NDJSON), the last one marked `final`. Without --workload,
+ * `--devices broker[:SOCKET]` reads a running broker's counters instead, with
+ * one row per client (./broker-stats.ts).
  */
 
 import type { QueueStats } from '../../index.js';
@@ -14,9 +16,11 @@ import { algorithmNamed, SPEED_ALGORITHMS, type SubtleLike } from '../speed/algo
 import { measure } from '../speed/measure.js';
 import { formatMs, formatRate } from '../speed/report-text.js';
 import { renderTable } from '../table.js';
+import { runBrokerStats } from './broker-stats.js';
 
 export interface StatsOptions {
-  readonly workload: string;
+  /** Without one, the devices must be broker: devices, whose counters are read (broker-stats.ts). */
+  readonly workload?: string;
   readonly devices?: string[];
   readonly seconds: number;
   readonly concurrency: number;
@@ -101,6 +105,7 @@ function renderLine(line: StatsLine, workload: string): string {
 }
 
 export async function runStats(ctx: CommandContext, options: StatsOptions): Promise<number> {
+  if (options.workload === undefined) return runBrokerStats(ctx, options);
   const algorithm = algorithmNamed(options.workload);
   if (!algorithm)
     throw new UsageError(

@@ -16,6 +16,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStyle } from '../../cli/io.js';
+import { run } from '../../cli/program.js';
 import { BrokerDevice } from '../../drivers/broker/device.js';
 import {
   emptyFrame,
@@ -27,7 +29,7 @@ import {
   opCode,
 } from '../../drivers/broker/protocol.js';
 import { EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
-import { readBrokerStats, serve } from '../../server/index.js';
+import { type BrokerStats, readBrokerStats, serve } from '../../server/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const DEVICES = 'sim:ring,software';
@@ -390,6 +392,53 @@ describe('broker', () => {
     );
     expect(refused).toMatch(/^invalid-key: .*session keys are gone/);
     await accel.close();
+  });
+
+  it('pkaccel stats --devices broker:SOCKET shows the broker devices and one row per client', async () => {
+    const accel = await openAccelerator({ devices: [`broker:${path}`] });
+    try {
+      const { privateKey } = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
+        'sign',
+      ]);
+      for (let i = 0; i < 5; i++)
+        await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, new Uint8Array([i]));
+      const cli = async (...args: string[]) => {
+        const out: string[] = [];
+        const err: string[] = [];
+        const io = {
+          out: (t: string) => out.push(t),
+          err: (t: string) => err.push(t),
+          outIsTTY: false,
+          errIsTTY: false,
+          style: createStyle(false),
+        };
+        const argv = ['node', 'pkaccel', 'stats', '--devices', ...args];
+        const code = await run(argv, { io, env: { ...process.env, PKACCEL_DEVICES: '' } });
+        return { code, out: out.join(''), err: err.join('') };
+      };
+      const json = await cli(`broker:${path}`, '--interval', '100', '--json');
+      expect(json.code, json.err).toBe(0);
+      const stats = JSON.parse(json.out) as BrokerStats & { socket: string };
+      expect(stats.socket).toBe(path);
+      expect(stats.devices.map((d) => d.id)).toEqual(['sim:ring#0', 'software']);
+      expect(stats.devices.reduce((n, d) => n + d.completed, 0)).toBeGreaterThanOrEqual(5);
+      // This process's connection: its generated key, its 5 signatures (and the gate's verifications).
+      const mine = stats.clients.find((c) => c.pid === process.pid && c.keysHeld === 1);
+      expect(mine).toBeDefined();
+      expect(mine!.completed).toBeGreaterThanOrEqual(6);
+      expect(mine!.uid).toBe(process.getuid!());
+      const text = await cli(`broker:${path}`, '--interval', '100');
+      expect(text.code, text.err).toBe(0);
+      expect(text.out).toMatch(
+        /client\s+uid\s+gid\s+pid\s+completed\s+failed\s+in flight\s+waiting\s+keys held/,
+      );
+      expect(text.out).toMatch(new RegExp(`\\s${process.pid}\\s`));
+      const usage = await cli('software');
+      expect(usage.err).toMatch(/not a broker: device/);
+      expect(usage.code).not.toBe(0);
+    } finally {
+      await accel.close();
+    }
   });
 
   it('fair queueing: a flooding client does not starve another (embedded broker, 8 jobs in flight)', async () => {
