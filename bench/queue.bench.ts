@@ -16,19 +16,10 @@
  *    allocations per job on sim:ring.
  */
 
-import { generateKeyPairSync, type webcrypto } from 'node:crypto';
+import type { webcrypto } from 'node:crypto';
 import { type Accelerator, openAccelerator } from '../core/api/index.js';
-import {
-  type Alternative,
-  bytesToBigint,
-  type Device,
-  EcPrivateKeyMaterial,
-  type PrimitiveRequest,
-  RsaPrivateKeyMaterial,
-  type VirtualDriver,
-} from '../core/driver/index.js';
+import type { Alternative, Device, PrimitiveRequest } from '../core/driver/index.js';
 import { GATE_OFF, type IntegrityOptions } from '../core/integrity/options.js';
-import { LatencyHistogram } from '../core/queue/histogram.js';
 import { JobQueue } from '../core/queue/index.js';
 import { Registry } from '../core/registry/registry.js';
 import { ringDriver } from '../drivers/ring/index.js';
@@ -36,6 +27,7 @@ import { softwareDriver } from '../drivers/software/index.js';
 import { windowDriver } from '../drivers/window/index.js';
 import { SimulatorPlatform } from '../simulator/platform.js';
 import { nullDevice } from '../test/support/fake-device.js';
+import { newEcKey, newRsaKey } from '../test/support/keys.js';
 
 /**
  * The queue's own cost is measured without the integrity gate: the null and timed engines
@@ -43,111 +35,17 @@ import { nullDevice } from '../test/support/fake-device.js';
  */
 const NO_GATE = { integrity: { [GATE_OFF]: true } as IntegrityOptions };
 
+import { type Measured, measure, rssGrowth } from './lib/measure.js';
 import { QueuePairExecutor } from './lib/qp-executor.js';
+import { nullRegistry } from './lib/registries.js';
 import type { Bench, BenchContext, BenchRow } from './lib/types.js';
 
 type Jwk = webcrypto.JsonWebKey;
 
-const int = (jwk: Jwk, name: keyof Jwk) => bytesToBigint(Buffer.from(jwk[name] as string, 'base64url'));
-
+/** The bench's keys (test/support/keys.ts): core material and the private JWK. */
 function keys() {
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Jwk;
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as Jwk;
-  const ecKey = new EcPrivateKeyMaterial('P-256', int(ec, 'd'), {
-    kind: 'ec-public',
-    curve: 'P-256',
-    x: int(ec, 'x'),
-    y: int(ec, 'y'),
-  });
-  const rsaKey = new RsaPrivateKeyMaterial(
-    int(rsa, 'n'),
-    int(rsa, 'e'),
-    int(rsa, 'd'),
-    int(rsa, 'p'),
-    int(rsa, 'q'),
-    int(rsa, 'dp'),
-    int(rsa, 'dq'),
-    int(rsa, 'qi'),
-  );
-  return { ec, ecKey, rsaKey };
-}
-
-interface Measured {
-  readonly opsPerSecond: number;
-  readonly p50: number;
-  readonly p99: number;
-  /** Completed inside the window, and the window in seconds. */
-  readonly ops: number;
-  readonly seconds: number;
-  /** Completed in all, and seconds until the last call in flight returned (for CPU accounting). */
-  readonly completed: number;
-  readonly elapsed: number;
-}
-
-/**
- * `concurrency` loops each awaiting `op` one at a time until `ms` have passed;
- * every 8th call is timed for the latency percentiles (timing every call would
- * cost more than the queue itself at a million a second).
- */
-async function measure(op: () => Promise<unknown>, concurrency: number, ms: number): Promise<Measured> {
-  const hist = new LatencyHistogram();
-  let ops = 0;
-  let stop = false;
-  // The rate counts what completed inside the window: draining the calls still in flight
-  // afterwards (thousands of them, on a slow device) is not part of it.
-  let opsAtStop = 0;
-  let stoppedAt = 0;
-  const halt = (): void => {
-    if (stop) return;
-    stop = true;
-    opsAtStop = ops;
-    stoppedAt = performance.now();
-  };
-  const timer = setTimeout(halt, ms);
-  const loop = async (): Promise<void> => {
-    let i = 0;
-    while (!stop) {
-      if ((i++ & 7) === 0) {
-        const t0 = performance.now();
-        await op();
-        hist.record(performance.now() - t0);
-      } else {
-        await op();
-      }
-      ops++;
-      // A device that completes synchronously never yields to the timer: check the clock now and then.
-      if ((i & 1023) === 0 && performance.now() > deadline) halt();
-    }
-  };
-  const started = performance.now();
-  const deadline = started + ms;
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  clearTimeout(timer);
-  const seconds = (stoppedAt - started) / 1000;
-  const elapsed = (performance.now() - started) / 1000;
-  const p = hist.percentiles();
-  return {
-    opsPerSecond: opsAtStop / seconds,
-    p50: p.p50 * 1000,
-    p99: p.p99 * 1000,
-    ops: opsAtStop,
-    seconds,
-    completed: ops,
-    elapsed,
-  };
-}
-
-function registryWith(device: () => Device): Registry {
-  const registry = new Registry();
-  const driver: VirtualDriver = {
-    kind: 'virtual',
-    name: 'null',
-    scheme: 'null',
-    priority: 100,
-    open: async () => device(),
-  };
-  registry.registerDriver(driver);
-  return registry;
+  const ec = newEcKey('P-256');
+  return { ec: ec.jwk as Jwk, ecKey: ec.material, rsaKey: newRsaKey(2048).material };
 }
 
 function simRegistry(platform: SimulatorPlatform): Registry {
@@ -205,7 +103,7 @@ async function framework(ctx: BenchContext, k: ReturnType<typeof keys>, ms: numb
     const accel = await openAccelerator({
       queue: NO_GATE,
       devices: ['null'],
-      registry: registryWith(() => nullDevice(signature)),
+      registry: nullRegistry(() => nullDevice(signature)),
     });
     const sign = await signer(accel, k.ec);
     for (const n of LEVELS) {
@@ -393,24 +291,8 @@ async function memory(ctx: BenchContext, k: ReturnType<typeof keys>, jobs: numbe
   const request: PrimitiveRequest = { op: 'ecdsa-sign', key: k.ecKey, digest: new Uint8Array(32) };
   const queue = new JobQueue(NO_GATE);
   queue.addDevice(nullDevice(new Uint8Array(64)));
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const run = async (count: number): Promise<void> => {
-    const per = Math.ceil(count / 256);
-    await Promise.all(
-      Array.from({ length: 256 }, async () => {
-        for (let j = 0; j < per; j++) await queue.submit(request);
-      }),
-    );
-  };
-  await run(200_000); // warm-up: pools, JIT
-  gc?.();
-  const rss0 = process.memoryUsage().rss;
   ctx.log(`${jobs.toLocaleString('en-US')} null jobs`);
-  const t0 = performance.now();
-  await run(jobs);
-  const seconds = (performance.now() - t0) / 1000;
-  gc?.();
-  const rss1 = process.memoryUsage().rss;
+  const rss = await rssGrowth(() => queue.submit(request), jobs, 256);
   await queue.close();
 
   // DMA allocations on the ring card while jobs run (after the first, which may set up per-key buffers).
@@ -431,14 +313,13 @@ async function memory(ctx: BenchContext, k: ReturnType<typeof keys>, jobs: numbe
   const dmaJobs = 2_000;
   await Promise.all(Array.from({ length: dmaJobs }, () => accel.queue.submit(request)));
   await accel.close();
-  const growthMb = (rss1 - rss0) / 2 ** 20;
   return [
     {
       name: `4 memory: ${jobs.toLocaleString('en-US')} null jobs through queue.submit (256 in flight)`,
-      'ops/s': jobs / seconds,
-      'RSS growth MB': growthMb,
-      'goal ≤10 MB met': growthMb <= 10,
-      'gc between samples': gc !== undefined,
+      'ops/s': rss.opsPerSecond,
+      'RSS growth MB': rss.growthMb,
+      'goal ≤10 MB met': rss.growthMb <= 10,
+      'gc between samples': rss.collected,
       'sim:ring DMA allocations per job': allocations / dmaJobs,
     },
   ];

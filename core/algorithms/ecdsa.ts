@@ -7,12 +7,12 @@
  * points; the software provider signs with OpenSSL.
  */
 
-import { bigintToBytes, bytesToBigint } from '../driver/bytes.js';
+import { bigintToBytes, bytesToBigint, inRangeBelow } from '../driver/bytes.js';
 import type { CurveParams } from '../driver/curves.js';
-import type { Alternative } from '../driver/device.js';
 import { DeviceError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor } from '../driver/index.js';
 import type { EcPrivateKeyMaterial, EcPublicKeyMaterial, HashName } from '../driver/keys.js';
+import type { PrimitiveRequest } from '../driver/primitives.js';
 import { digest } from '../encoding/digest.js';
 import { HASH_BYTES } from '../encoding/hashes.js';
 import { ecAdd } from '../math/ec.js';
@@ -39,33 +39,65 @@ export function ecdsaDigest(curve: CurveParams, hash: HashName, message: Uint8Ar
 /** n as a big-endian byte string of the field length, per curve. */
 const orderBytes = new WeakMap<CurveParams, Uint8Array>();
 
-/** Whether the big-endian `bytes` (the field length) hold a value in [1, n−1]. */
-function scalarInRange(curve: CurveParams, bytes: Uint8Array): boolean {
+/** n as a big-endian byte string of the field length, made once per curve. */
+function orderOf(curve: CurveParams): Uint8Array {
   let n = orderBytes.get(curve);
   if (n === undefined) {
     n = bigintToBytes(curve.n, curve.bytes);
     orderBytes.set(curve, n);
   }
-  // Both loops stop at the first deciding byte (signatures are public: no need for constant time).
-  let first = 0;
-  while (first < bytes.length && bytes[first] === 0) first++;
-  if (first === bytes.length) return false;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== n[i]) return bytes[i]! < n[i]!;
-  }
-  return false; // equal to n
+  return n;
 }
 
 /** Whether both halves of a P1363 signature are in [1, n−1], without converting to bigint. */
 function p1363InRange(curve: CurveParams, signature: Uint8Array): boolean {
-  return (
-    scalarInRange(curve, signature.subarray(0, curve.bytes)) &&
-    scalarInRange(curve, signature.subarray(curve.bytes))
-  );
+  const n = orderOf(curve);
+  return inRangeBelow(n, signature, 0) && inRangeBelow(n, signature, curve.bytes);
 }
 
 /** Retries when r or s comes out 0 (probability about 2/n each); more than a few means a broken device. */
 const MAX_SIGN_ATTEMPTS = 8;
+
+/**
+ * The capability probes of the composed forms, made once per key: every call of ecdsaSign and
+ * ecdsaVerify offers them, and they depend on the key alone.
+ */
+const signProbes = new WeakMap<EcPrivateKeyMaterial, PrimitiveRequest>();
+const verifyProbes = new WeakMap<EcPublicKeyMaterial, PrimitiveRequest>();
+
+function signProbe(key: EcPrivateKeyMaterial): PrimitiveRequest {
+  let probe = signProbes.get(key);
+  if (probe === undefined) {
+    probe = { op: 'ec-mul', curve: key.curve, scalar: 1n };
+    signProbes.set(key, probe);
+  }
+  return probe;
+}
+
+function verifyProbe(key: EcPublicKeyMaterial): PrimitiveRequest {
+  let probe = verifyProbes.get(key);
+  if (probe === undefined) {
+    probe = { op: 'ec-mul', curve: key.curve, scalar: 1n, point: { x: key.x, y: key.y } };
+    verifyProbes.set(key, probe);
+  }
+  return probe;
+}
+
+/**
+ * Signing composed from a device's scalar multiplication: R = k·G for a fresh nonce k, made
+ * only if this alternative is chosen (an object with a method, not a closure per call).
+ */
+class NonceMultiplication {
+  nonce = 0n;
+  constructor(
+    readonly probe: PrimitiveRequest,
+    readonly curve: CurveParams,
+  ) {}
+  build(): PrimitiveRequest {
+    this.nonce = randomScalar(this.curve);
+    return { op: 'ec-mul', curve: this.curve.name, scalar: this.nonce };
+  }
+}
 
 export async function ecdsaSign(
   exec: PrimitiveExecutor,
@@ -75,24 +107,22 @@ export async function ecdsaSign(
   format: EcdsaSignatureFormat,
   options?: Options,
 ): Promise<Uint8Array> {
-  throwIfAborted(options?.signal);
+  const signal = options?.signal;
+  throwIfAborted(signal);
   const curve = curveParams(key.curve);
   const eBytes = ecdsaDigest(curve, hash, message);
   const { n } = curve;
+  const runOptions = signal === undefined ? undefined : { signal };
   for (let attempt = 0; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
-    let nonce = 0n;
-    const alternatives: Alternative[] = [
-      // The message rides along for providers whose library signs messages only (PrehashedMessage).
-      { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data: message } },
-      {
-        probe: { op: 'ec-mul', curve: key.curve, scalar: 1n },
-        build: () => {
-          nonce = randomScalar(curve);
-          return { op: 'ec-mul', curve: key.curve, scalar: nonce };
-        },
-      },
-    ];
-    const result = await exec.runFirst(alternatives, { signal: options?.signal });
+    const composed = new NonceMultiplication(signProbe(key), curve);
+    const result = await exec.runFirst(
+      [
+        // The message rides along for providers whose library signs messages only (PrehashedMessage).
+        { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data: message } },
+        composed,
+      ],
+      runOptions,
+    );
     if (result.index === 0) {
       // Range and validity: checked by the integrity gate (core/integrity) before release.
       const signature = bytesResult(result, 2 * curve.bytes);
@@ -101,13 +131,38 @@ export async function ecdsaSign(
     const R = pointResult(result);
     const r = mod(R.x, n);
     if (r === 0n) continue;
-    const s = mod(modInv(nonce, n) * (bytesToBigint(eBytes) + r * key.d), n);
+    const s = mod(modInv(composed.nonce, n) * (bytesToBigint(eBytes) + r * key.d), n);
     if (s === 0n) continue;
     return format === 'der' ? encodeDer(r, s) : encodeP1363(r, s, curve.bytes);
   }
   throw new DeviceError(
     'ECDSA signing kept producing r = 0 or s = 0; the device multiplying points is suspect',
   );
+}
+
+/**
+ * Verification composed from a device's scalar multiplication: u2·Q, with u1 = e·w and
+ * u2 = r·w (w = s⁻¹ mod n) worked out only if this alternative is chosen.
+ */
+class ComposedVerification {
+  r = 0n;
+  u1 = 0n;
+  constructor(
+    readonly probe: PrimitiveRequest,
+    readonly key: EcPublicKeyMaterial,
+    readonly curve: CurveParams,
+    readonly p1363: Uint8Array,
+    readonly eBytes: Uint8Array,
+  ) {}
+  build(): PrimitiveRequest {
+    const { n, bytes } = this.curve;
+    const rs = parseP1363(this.p1363, bytes)!;
+    this.r = rs.r;
+    const w = modInv(rs.s, n);
+    this.u1 = mod(bytesToBigint(this.eBytes) * w, n);
+    const point = { x: this.key.x, y: this.key.y };
+    return { op: 'ec-mul', curve: this.key.curve, scalar: mod(rs.r * w, n), point };
+  }
 }
 
 export async function ecdsaVerify(
@@ -119,7 +174,8 @@ export async function ecdsaVerify(
   format: EcdsaSignatureFormat,
   options?: Options,
 ): Promise<boolean> {
-  throwIfAborted(options?.signal);
+  const signal = options?.signal;
+  throwIfAborted(signal);
   validateEcPublicKey(key);
   const curve = curveParams(key.curve);
   const { n } = curve;
@@ -134,36 +190,26 @@ export async function ecdsaVerify(
   }
   if (!p1363InRange(curve, p1363)) return false;
   const eBytes = ecdsaDigest(curve, hash, message);
-  const Q = { x: key.x, y: key.y };
   // The composed form's arithmetic (an inversion mod n) runs only if it is chosen.
   // u2 = r·w is never 0, so u2·Q is a finite point any ec-mul device can return;
   // u1 is 0 when e ≡ 0 (mod n), and then u1·G is the identity, not asked for.
-  let r = 0n;
-  let u1 = 0n;
+  const composed = new ComposedVerification(verifyProbe(key), key, curve, p1363, eBytes);
+  const runOptions = signal === undefined ? undefined : { signal };
   const result = await exec.runFirst(
     [
       { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data: message } },
-      {
-        probe: { op: 'ec-mul', curve: key.curve, scalar: 1n, point: Q },
-        build: () => {
-          const rs = parseP1363(p1363, curve.bytes)!;
-          r = rs.r;
-          const w = modInv(rs.s, n);
-          u1 = mod(bytesToBigint(eBytes) * w, n);
-          return { op: 'ec-mul', curve: key.curve, scalar: mod(r * w, n), point: Q };
-        },
-      },
+      composed,
     ],
-    { signal: options?.signal },
+    runOptions,
   );
   if (result.index === 0) return booleanResult(result);
   const uQ = pointResult(result);
   let sum = uQ;
-  if (u1 !== 0n) {
-    const uG = await exec.run({ op: 'ec-mul', curve: key.curve, scalar: u1 }, { signal: options?.signal });
+  if (composed.u1 !== 0n) {
+    const uG = await exec.run({ op: 'ec-mul', curve: key.curve, scalar: composed.u1 }, runOptions);
     const total = ecAdd(curve, uG, uQ);
     if (total === null) return false;
     sum = total;
   }
-  return mod(sum.x, n) === r;
+  return mod(sum.x, n) === composed.r;
 }

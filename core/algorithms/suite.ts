@@ -310,7 +310,16 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
 
 /** The record of an algorithm name (matched case-insensitively, as WebCrypto does), or undefined. */
 export function findAlgorithm(name: string): AsymmetricAlgorithm | undefined {
+  // Every call of `subtle` looks its algorithm up: spellings seen before are one map lookup.
+  const known = bySpelling.get(name);
+  if (known !== undefined) return known ?? undefined;
   const upper = name.toUpperCase();
   const found = ASYMMETRIC_NAMES.find((n) => n.toUpperCase() === upper);
-  return found === undefined ? undefined : ALGORITHMS[found];
+  const record = found === undefined ? undefined : ALGORITHMS[found];
+  // Node's names (AES-GCM, HMAC, …) are remembered as null; the map stays small unless a
+  // caller invents names, so it stops growing at a bound.
+  if (bySpelling.size < 256) bySpelling.set(name, record ?? null);
+  return record;
 }
+
+const bySpelling = new Map<string, AsymmetricAlgorithm | null>();

@@ -60,20 +60,63 @@ export function asNodeDoes<T>(promise: Promise<T>): Promise<T> {
  * errors. An aborted signal releases the caller at once, even from pass-through
  * work that cannot stop.
  */
-export async function settle<T>(
+export function settle<T>(
   operation: string,
   signal: AbortSignal | undefined,
   prepare: () => () => Promise<T>,
 ): Promise<T> {
-  if (signal?.aborted) throw domError('AbortError', `${operation} was aborted`, signal.reason);
+  if (signal !== undefined) return settleSignalled(operation, signal, prepare);
+  // No signal (the hot path): the two phases back to back, with no async frame or closure of
+  // its own per call; the same errors as below.
   let work: () => Promise<T>;
   try {
     work = prepare();
   } catch (error) {
-    throw error instanceof PkaccelError ? toWebCryptoError(error, 'operation', operation) : error;
+    return Promise.reject(preparationError(error, operation));
+  }
+  let started: Promise<T>;
+  try {
+    started = work();
+  } catch (error) {
+    return Promise.reject(workError(error, operation));
+  }
+  return started.then(undefined, workFailed(operation));
+}
+
+function preparationError(error: unknown, operation: string): unknown {
+  return error instanceof PkaccelError ? toWebCryptoError(error, 'operation', operation) : error;
+}
+
+function workError(error: unknown, operation: string): unknown {
+  return error instanceof NodeRejection ? error.error : toWebCryptoError(error, 'operation', operation);
+}
+
+/** One rejection handler per operation name, made once (not a closure per call). */
+const failureHandlers = new Map<string, (error: unknown) => never>();
+function workFailed(operation: string): (error: unknown) => never {
+  let handler = failureHandlers.get(operation);
+  if (handler === undefined) {
+    handler = (error: unknown) => {
+      throw workError(error, operation);
+    };
+    failureHandlers.set(operation, handler);
+  }
+  return handler;
+}
+
+async function settleSignalled<T>(
+  operation: string,
+  signal: AbortSignal,
+  prepare: () => () => Promise<T>,
+): Promise<T> {
+  if (signal.aborted) throw domError('AbortError', `${operation} was aborted`, signal.reason);
+  let work: () => Promise<T>;
+  try {
+    work = prepare();
+  } catch (error) {
+    throw preparationError(error, operation);
   }
   try {
-    if (!signal) return await work();
     return await new Promise<T>((resolve, reject) => {
       const onAbort = (): void => reject(domError('AbortError', `${operation} was aborted`, signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -90,6 +133,6 @@ export async function settle<T>(
       );
     });
   } catch (error) {
-    throw error instanceof NodeRejection ? error.error : toWebCryptoError(error, 'operation', operation);
+    throw workError(error, operation);
   }
 }

@@ -44,6 +44,18 @@ type Bytes = T.BufferSource;
 type Opts = T.CallOptions;
 type Usages = T.KeyUsages;
 
+/** Each record's converter of its `public` member (ECDH, X25519), made once per record. */
+const publicKeyConverters = new Map<string, (value: unknown) => unknown>();
+function publicKeyOf(record: { readonly name: string }): (value: unknown) => unknown {
+  let convert = publicKeyConverters.get(record.name);
+  if (convert === undefined) {
+    const what = `${record.name}.public`;
+    convert = (value: unknown) => idl.cryptoKey(value, what);
+    publicKeyConverters.set(record.name, convert);
+  }
+  return convert;
+}
+
 /**
  * The WebCrypto SubtleCrypto method set over an accelerator's devices
  * (`accel.subtle`). RSASSA-PKCS1-v1_5, RSA-PSS, RSA-OAEP, ECDSA, ECDH, Ed25519,
@@ -118,15 +130,14 @@ export class AcceleratorSubtle {
    */
   sign(algorithm: Alg, key: Key, data: Bytes, options?: Opts): Promise<ArrayBuffer> {
     return settle('sign', options?.signal, () => {
-      const [alg, k, bytes] = [
-        idl.algorithmIdentifier(algorithm),
-        idl.cryptoKey(key, 'key'),
-        idl.bufferSource(data, 'data'),
-      ];
+      // Left to right, as WebIDL converts them (no array per call: this is the hot path).
+      const alg = idl.algorithmIdentifier(algorithm);
+      const k = idl.cryptoKey(key, 'key');
+      const bytes = idl.bufferSource(data, 'data');
       const held = this.#normalize(alg, 'sign');
       if (!held) return () => node.nodeSubtle.sign(node.nodeAlgorithm(alg), node.forNode(k), bytes);
       const call = this.#use(held, k, 'sign', 'sign', options);
-      return async () => toArrayBuffer(await held.algorithm.sign!(call(), bytes));
+      return () => held.algorithm.sign!(call, bytes).then(toArrayBuffer);
     });
   }
 
@@ -137,12 +148,14 @@ export class AcceleratorSubtle {
    */
   verify(algorithm: Alg, key: Key, signature: Bytes, data: Bytes, options?: Opts): Promise<boolean> {
     return settle('verify', options?.signal, () => {
-      const [alg, k] = [idl.algorithmIdentifier(algorithm), idl.cryptoKey(key, 'key')];
-      const [sig, bytes] = [idl.bufferSource(signature, 'signature'), idl.bufferSource(data, 'data')];
+      const alg = idl.algorithmIdentifier(algorithm);
+      const k = idl.cryptoKey(key, 'key');
+      const sig = idl.bufferSource(signature, 'signature');
+      const bytes = idl.bufferSource(data, 'data');
       const held = this.#normalize(alg, 'verify');
       if (!held) return () => node.nodeSubtle.verify(node.nodeAlgorithm(alg), node.forNode(k), sig, bytes);
       const call = this.#use(held, k, 'verify', 'verify', options);
-      return () => held.algorithm.verify!(call(), sig, bytes);
+      return () => held.algorithm.verify!(call, sig, bytes);
     });
   }
 
@@ -210,7 +223,7 @@ export class AcceleratorSubtle {
       if (!held)
         return () => node.nodeSubtle.deriveBits(node.nodeAlgorithm(alg), node.forNode(k), bits as number);
       const call = this.#use(held, k, 'deriveBits', 'deriveBits', options);
-      return async () => toArrayBuffer(await held.algorithm.deriveBits!(call(), bits));
+      return () => held.algorithm.deriveBits!(call, bits).then(toArrayBuffer);
     });
   }
 
@@ -242,7 +255,7 @@ export class AcceleratorSubtle {
       const length = node.derivedKeyBits(derived);
       const call = this.#use(held, k, 'deriveBits', 'deriveKey', options);
       return async () => {
-        const bits = await held.algorithm.deriveBits!(call(), length);
+        const bits = await held.algorithm.deriveBits!(call, length);
         return this.importKey('raw', bits, derived as Alg, ext, usages, options);
       };
     });
@@ -333,7 +346,7 @@ export class AcceleratorSubtle {
           bytes = new TextEncoder().encode(text);
         }
         if (!call) return node.wrapBytes(bytes, wk, alg);
-        return toArrayBuffer(await held.algorithm.encrypt!(call(), bytes));
+        return toArrayBuffer(await held.algorithm.encrypt!(call, bytes));
       };
     });
   }
@@ -364,7 +377,7 @@ export class AcceleratorSubtle {
       const call = held && this.#use(held, uk, 'decrypt', 'unwrapKey', options);
       return async () => {
         const bytes = call
-          ? await held.algorithm.decrypt!(call(), wrapped)
+          ? await held.algorithm.decrypt!(call, wrapped)
           : await node.unwrapBytes(wrapped, uk, alg);
         if (fmt !== 'jwk') return this.importKey(fmt, bytes, keyAlg, ext, usages, options);
         let jwk: T.JsonWebKey;
@@ -394,7 +407,7 @@ export class AcceleratorSubtle {
       const held = this.#normalize(alg, operation);
       if (!held) return () => node.nodeSubtle[operation](node.nodeAlgorithm(alg), node.forNode(k), bytes);
       const call = this.#use(held, k, operation, operation, options);
-      return async () => toArrayBuffer(await held.algorithm[operation]!(call(), bytes));
+      return () => held.algorithm[operation]!(call, bytes).then(toArrayBuffer);
     });
   }
 
@@ -423,23 +436,18 @@ export class AcceleratorSubtle {
           : record.operationParams[operation];
     if (members === undefined)
       throw domError('NotSupportedError', `${record.name} does not support ${caller}`);
-    const toKey = (v: unknown) => idl.cryptoKey(v, `${record.name}.public`);
-    return { algorithm: record, params: idl.dictionary(algorithm, record.name, members, toKey) };
+    return {
+      algorithm: record,
+      params: idl.dictionary(algorithm, record.name, members, publicKeyOf(record)),
+    };
   }
 
   #context(options: Opts | undefined): Context {
     return { exec: this.#exec, policy: this.#policy, signal: options?.signal, keyStores: this.#keyStores };
   }
 
-  /** The call of an operation with a held key, after WebCrypto's key checks. */
-  #use(
-    held: Held,
-    key: Key,
-    operation: Operation,
-    usage: KeyUsage,
-    options: Opts | undefined,
-  ): () => Call<never> {
-    const call = prepareCall(held, key, operation, usage, this.#context(options));
-    return () => call;
+  /** The call of an operation with a held key, after WebCrypto's key checks (made in phase 1, as before). */
+  #use(held: Held, key: Key, operation: Operation, usage: KeyUsage, options: Opts | undefined): Call<never> {
+    return prepareCall(held, key, operation, usage, this.#context(options));
   }
 }

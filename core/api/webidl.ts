@@ -43,6 +43,7 @@ const USAGES: readonly KeyUsage[] = [
   'unwrapKey',
 ];
 const FORMATS: readonly KeyFormat[] = ['raw', 'spki', 'pkcs8', 'jwk'];
+const HASH_SET: ReadonlySet<string> = new Set(HASH_NAMES);
 
 /** ToString, as WebIDL's DOMString conversion does (a Symbol is a TypeError). */
 export function domString(value: unknown, what: string): string {
@@ -117,6 +118,8 @@ export function bufferSource(value: unknown, what: string): Uint8Array {
   if (ArrayBuffer.isView(value)) {
     if (isSharedBuffer(value.buffer)) throw new TypeError(`${what} is a view on a SharedArrayBuffer`);
     if (value.byteLength === 0) return new Uint8Array(0);
+    // A plain Uint8Array (the usual argument) copies in one step; other views through a byte view.
+    if (value.constructor === Uint8Array) return (value as Uint8Array).slice();
     return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   }
   if (isSharedBuffer(value)) throw new TypeError(`${what} must not be a SharedArrayBuffer`);
@@ -145,6 +148,8 @@ export function optionalLength(value: unknown): number | null {
 
 /** A HashAlgorithmIdentifier normalised for "digest": one of pkaccel's hash names, else NotSupportedError. */
 export function hashName(value: unknown): HashName {
+  // The usual spelling ('SHA-256'): no conversion, no search.
+  if (typeof value === 'string' && HASH_SET.has(value)) return value as HashName;
   const id = algorithmIdentifier(value);
   const name = algorithmName(id);
   const hash = HASH_NAMES.find((h) => h === name.toUpperCase());
@@ -161,19 +166,34 @@ export function dictionary(
 ): Params {
   const source = typeof algorithm === 'string' ? {} : (algorithm as Record<string, unknown>);
   const out: Record<string, unknown> = {};
-  const hashes: string[] = [];
-  for (const [member, spec] of Object.entries(members)) {
+  const entries = entriesOf(members);
+  let hashes = false;
+  for (let i = 0; i < entries.length; i++) {
+    const [member, spec] = entries[i]!;
     const value = source[member];
     if (value === undefined) {
       if (spec.required) throw new TypeError(`${name}: the "${member}" member is required`);
       continue;
     }
     out[member] = convert(value, spec, `${name}.${member}`, convertKey);
-    if (spec.type === 'hash') hashes.push(member);
+    if (spec.type === 'hash') hashes = true;
   }
   // WebCrypto normalises a HashAlgorithmIdentifier member after converting the whole dictionary.
-  for (const member of hashes) out[member] = hashName(out[member]);
+  if (hashes)
+    for (const [member, spec] of entries)
+      if (spec.type === 'hash' && member in out) out[member] = hashName(out[member]);
   return out as Params;
+}
+
+/** A dictionary's members in order, listed once per dictionary (every `subtle` call converts one). */
+const memberLists = new WeakMap<Dictionary, readonly (readonly [string, Member])[]>();
+function entriesOf(members: Dictionary): readonly (readonly [string, Member])[] {
+  let entries = memberLists.get(members);
+  if (entries === undefined) {
+    entries = Object.entries(members);
+    memberLists.set(members, entries);
+  }
+  return entries;
 }
 
 function convert(value: unknown, member: Member, what: string, convertKey: (value: unknown) => unknown) {

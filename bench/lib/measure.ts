@@ -1,0 +1,160 @@
+/**
+ * Closed-loop load for the benches: `concurrency` callers each awaiting one call
+ * at a time for a window, with latency percentiles, and what the run cost the
+ * process: CPU (all threads), the main thread's event-loop busy time, and the
+ * bytes the JavaScript heap allocated (bench/queue.bench.ts, bench/hostpath.bench.ts).
+ */
+
+import { getHeapStatistics } from 'node:v8';
+import { LatencyHistogram } from '../../core/queue/histogram.js';
+
+export interface Measured {
+  readonly opsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** Completed inside the window, and the window in seconds. */
+  readonly ops: number;
+  readonly seconds: number;
+  /** Completed in all, and seconds until the last call in flight returned (for CPU accounting). */
+  readonly completed: number;
+  readonly elapsed: number;
+}
+
+/**
+ * `concurrency` loops each awaiting `op` one at a time until `ms` have passed;
+ * every 8th call is timed for the latency percentiles (timing every call would
+ * cost more than the queue itself at a million a second). `everyCall`, when
+ * given, runs after every 64th call (the allocation sampler).
+ */
+export async function measure(
+  op: () => Promise<unknown>,
+  concurrency: number,
+  ms: number,
+  everyCall?: () => void,
+): Promise<Measured> {
+  const hist = new LatencyHistogram();
+  let ops = 0;
+  let stop = false;
+  // The rate counts what completed inside the window: draining the calls still in flight
+  // afterwards (thousands of them, on a slow device) is not part of it.
+  let opsAtStop = 0;
+  let stoppedAt = 0;
+  const halt = (): void => {
+    if (stop) return;
+    stop = true;
+    opsAtStop = ops;
+    stoppedAt = performance.now();
+  };
+  const timer = setTimeout(halt, ms);
+  const loop = async (): Promise<void> => {
+    let i = 0;
+    while (!stop) {
+      if ((i++ & 7) === 0) {
+        const t0 = performance.now();
+        await op();
+        hist.record(performance.now() - t0);
+      } else {
+        await op();
+      }
+      ops++;
+      if (everyCall !== undefined && (ops & 63) === 0) everyCall();
+      // A device that completes synchronously never yields to the timer: check the clock now and then.
+      if ((i & 1023) === 0 && performance.now() > deadline) halt();
+    }
+  };
+  const started = performance.now();
+  const deadline = started + ms;
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  clearTimeout(timer);
+  const seconds = (stoppedAt - started) / 1000;
+  const elapsed = (performance.now() - started) / 1000;
+  const p = hist.percentiles();
+  return {
+    opsPerSecond: opsAtStop / seconds,
+    p50: p.p50 * 1000,
+    p99: p.p99 * 1000,
+    ops: opsAtStop,
+    seconds,
+    completed: ops,
+    elapsed,
+  };
+}
+
+/** A measurement with what it cost: µs of CPU per call (all threads; the main thread busy) and heap bytes per call. */
+export interface Costed extends Measured {
+  readonly cpuPerCall: number;
+  readonly mainPerCall: number;
+  readonly bytesPerCall: number;
+}
+
+/**
+ * `measure`, with its cost. Heap bytes allocated are the sum of the rises of V8's used heap
+ * between samples taken every 64 calls: a sample interval with a collection in it counts only
+ * what was allocated after the collection, so the figure is a slight underestimate (by at most
+ * one interval per collection, a few hundred calls in many thousands).
+ */
+export async function measureCost(
+  op: () => Promise<unknown>,
+  concurrency: number,
+  ms: number,
+): Promise<Costed> {
+  let allocated = 0;
+  let last = getHeapStatistics().used_heap_size;
+  const sample = (): void => {
+    const used = getHeapStatistics().used_heap_size;
+    if (used > last) allocated += used - last;
+    last = used;
+  };
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const m = await measure(op, concurrency, ms, sample);
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  sample();
+  return {
+    ...m,
+    cpuPerCall: (cpu.user + cpu.system) / m.completed,
+    mainPerCall: (elu.active * 1000) / m.completed,
+    bytesPerCall: allocated / m.completed,
+  };
+}
+
+/** What `rssGrowth` saw: the rate of the run and how much the process's RSS grew over it. */
+export interface RssGrowth {
+  readonly opsPerSecond: number;
+  readonly growthMb: number;
+  /** Whether collections ran before both samples (`node --expose-gc`): without, growth is noisier. */
+  readonly collected: boolean;
+}
+
+/**
+ * RSS growth over `jobs` calls of `call`, `inFlight` at a time, after a warm-up of
+ * 200,000 (pools, JIT), with a full collection before each sample when one can be asked for.
+ */
+export async function rssGrowth(
+  call: () => Promise<unknown>,
+  jobs: number,
+  inFlight: number,
+): Promise<RssGrowth> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const run = async (count: number): Promise<void> => {
+    const per = Math.ceil(count / inFlight);
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        for (let j = 0; j < per; j++) await call();
+      }),
+    );
+  };
+  await run(200_000);
+  gc?.();
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  await run(jobs);
+  const seconds = (performance.now() - t0) / 1000;
+  gc?.();
+  return {
+    opsPerSecond: jobs / seconds,
+    growthMb: (process.memoryUsage().rss - rss0) / 2 ** 20,
+    collected: gc !== undefined,
+  };
+}
