@@ -9,8 +9,10 @@
  * them in, else plain Errors with the same stable `code`), each naming the errno
  * (`errno`: "ENOKEY") and the system call (`syscall`).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { coded, defaultErrors, type ErrorClass } from './errors.js';
+import { KEYRING_NAMES, type KeyDescription, type PkeyQuery } from './keyctl-abi.js';
 
 /** The error classes the system calls throw; pkaccel's (core/driver/errors.ts) fit. */
 export interface SystemErrorClasses {
@@ -102,12 +104,72 @@ const KEY_ERRNOS: Record<string, string> = {
 };
 
 const UNSUPPORTED_ERRNOS: Record<string, string> = {
-  ENOSYS: 'this kernel has no key management (CONFIG_KEYS) or the call is filtered',
-  EPERM: 'not permitted: keyctl is forbidden here (a seccomp filter, e.g. a container runtime)',
   EOPNOTSUPP: 'the key or its type does not support this operation',
   ENOPKG: 'the kernel lacks the crypto algorithm this needs (a module not loaded?)',
-  ENODEV: 'unknown key type (the kernel lacks it)',
+  ENODEV:
+    'unknown key type: the kernel lacks it (type "asymmetric" needs CONFIG_ASYMMETRIC_KEY_TYPE, else add_key gives ENODEV)',
 };
+
+/**
+ * The seccomp mode of this process (/proc/self/status `Seccomp:` — 0 none, 1
+ * strict, 2 filter) and whether the kernel has key management at all (/proc/key-users
+ * exists with CONFIG_KEYS). Read only when a call failed with ENOSYS or EPERM, to
+ * say which of the causes that share those errnos this is.
+ */
+export interface KeyctlEnvironment {
+  readonly seccomp: number | undefined;
+  readonly keys: boolean;
+}
+
+function keyctlEnvironment(): KeyctlEnvironment {
+  let seccomp: number | undefined;
+  try {
+    const line = /^Seccomp:\s*(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    seccomp = line === undefined ? undefined : Number(line);
+  } catch {
+    seccomp = undefined;
+  }
+  return { seccomp, keys: existsSync('/proc/key-users') };
+}
+
+/**
+ * ENOSYS, EPERM and EOPNOTSUPP each have more than one cause here; which, depends on the call:
+ * - KEYCTL_PKEY_* (the call exists): ENOSYS is the crypto API's answer for an operation the
+ *   bound akcipher does not implement (its default op; e.g. virtio_crypto's pkcs1pad(rsa) has
+ *   no sign); EOPNOTSUPP is a kernel without the public-key operations (before 4.20, or
+ *   CONFIG_ASYMMETRIC_KEY_TYPE off) or a key whose type has none.
+ * - add_key/keyctl otherwise: ENOSYS is no key management (CONFIG_KEYS off: no /proc/key-users)
+ *   or a seccomp filter answering ENOSYS; EPERM from these calls is a seccomp filter (container
+ *   runtimes' default profiles refuse add_key/keyctl with EPERM). /proc/self/status tells
+ *   whether a filter is on.
+ */
+export function explainKeyctlErrno(
+  errno: string,
+  call: string,
+  environment: () => KeyctlEnvironment = keyctlEnvironment,
+): string | undefined {
+  const pkey = call.startsWith('keyctl(KEYCTL_PKEY_');
+  if (errno === 'EOPNOTSUPP' && pkey)
+    return 'this kernel has no keyctl public-key operations (Linux before 4.20, or CONFIG_ASYMMETRIC_KEY_TYPE off), or the key\u2019s type has none';
+  if (errno === 'EOPNOTSUPP' && call === 'keyctl(KEYCTL_CAPABILITIES)')
+    return 'this kernel has no KEYCTL_CAPABILITIES (before Linux 5.3)';
+  if (errno === 'ENOENT' && pkey)
+    return 'the kernel has no crypto implementation of this key\u2019s algorithm with this info string (crypto_alloc_akcipher found none: its module is not loaded or not built — Debian\u2019s 6.1 kernel has no ECDSA at all, CONFIG_CRYPTO_ECDSA unset)';
+  if (errno === 'ENOPKG' && call === 'add_key')
+    return 'a parser of this kernel recognised the payload but not its key algorithm (the PKCS#8 parser, pkcs8_key_parser, takes RSA private keys only)';
+  if (errno !== 'ENOSYS' && errno !== 'EPERM') return undefined;
+  if (errno === 'ENOSYS' && pkey)
+    return 'the kernel has keyctl, but the crypto implementation it bound for this key and info string does not implement this operation (the crypto API\u2019s default op answers ENOSYS; see /proc/crypto for the driver)';
+  const { seccomp, keys } = environment();
+  const filter =
+    seccomp === 2
+      ? 'a seccomp filter is on in this process (Seccomp: 2 in /proc/self/status): keyctl and add_key are filtered here (a container runtime\u2019s default profile)'
+      : undefined;
+  if (errno === 'EPERM')
+    return `not permitted: ${filter ?? 'keyctl is forbidden here (no seccomp filter is on in this process, so an LSM or the key\u2019s owner refused it)'}`;
+  if (!keys) return 'this kernel has no key management (CONFIG_KEYS off: there is no /proc/key-users)';
+  return filter ?? 'the kernel has key management (/proc/key-users) but not this call';
+}
 
 const INPUT_ERRNOS: Record<string, string> = {
   EINVAL: 'invalid argument',
@@ -131,6 +193,7 @@ export function mapSystemError(
   const call = e.syscall ?? 'system call';
   let made: Error;
   const say = (what: string) => `${context}: ${what} (${errno} from ${call})`;
+  const ambiguous = explainKeyctlErrno(errno, call);
   if (call === 'add_key' && errno === 'EBADMSG')
     made = new errors.UnsupportedError(
       say(
@@ -139,6 +202,7 @@ export function mapSystemError(
       ),
       { cause: error },
     );
+  else if (ambiguous !== undefined) made = new errors.UnsupportedError(say(ambiguous), { cause: error });
   else if (KEY_ERRNOS[errno] !== undefined)
     made = new errors.InvalidKeyError(say(KEY_ERRNOS[errno]), { cause: error });
   else if (UNSUPPORTED_ERRNOS[errno] !== undefined)
@@ -210,92 +274,25 @@ export function isDumpable(errors: SystemErrorClasses = defaultSystemErrors): bo
 
 // ---- keyctl ----
 
-/** Special keyring ids (KEY_SPEC_*). */
-export const KEY_SPEC = {
-  thread: -1,
-  process: -2,
-  session: -3,
-  user: -4,
-  userSession: -5,
-  group: -6,
-} as const;
+export {
+  KEY_PERM,
+  KEY_SPEC,
+  KEY_USE_ONLY,
+  KEYRING_NAMES,
+  type KeyDescription,
+  PKEY_SUPPORTS,
+  type PkeyQuery,
+} from './keyctl-abi.js';
 
-/** Spellings of the special keyrings as keyctl(1) writes them (`@s`, `@u`, …). */
+/** A special keyring as keyctl(1) spells it (`@s`, `@u`, …; KEYRING_NAMES) or a serial, as a number. */
 export function keyringOf(name: string): number {
-  const table: Record<string, number> = {
-    '@t': KEY_SPEC.thread,
-    '@p': KEY_SPEC.process,
-    '@s': KEY_SPEC.session,
-    '@u': KEY_SPEC.user,
-    '@us': KEY_SPEC.userSession,
-    '@g': KEY_SPEC.group,
-  };
-  const special = table[name];
+  const special = KEYRING_NAMES[name];
   if (special !== undefined) return special;
   const serial = Number(name);
   if (Number.isInteger(serial) && serial > 0 && serial < 2 ** 31) return serial;
   throw new defaultSystemErrors.InvalidInputError(
-    `keyring must be one of ${Object.keys(table).join(', ')} or a serial number, got ${JSON.stringify(name)}`,
+    `keyring must be one of ${Object.keys(KEYRING_NAMES).join(', ')} or a serial number, got ${JSON.stringify(name)}`,
   );
-}
-
-/** Key permission bits (possessor, user, group, other: view, read, write, search, link, setattr). */
-export const KEY_PERM = {
-  possessor: {
-    view: 0x01000000,
-    read: 0x02000000,
-    write: 0x04000000,
-    search: 0x08000000,
-    link: 0x10000000,
-    setattr: 0x20000000,
-    all: 0x3f000000,
-  },
-  user: {
-    view: 0x00010000,
-    read: 0x00020000,
-    write: 0x00040000,
-    search: 0x00080000,
-    link: 0x00100000,
-    setattr: 0x00200000,
-    all: 0x003f0000,
-  },
-  group: {
-    view: 0x00000100,
-    read: 0x00000200,
-    write: 0x00000400,
-    search: 0x00000800,
-    link: 0x00001000,
-    setattr: 0x00002000,
-    all: 0x00003f00,
-  },
-  other: {
-    view: 0x00000001,
-    read: 0x00000002,
-    write: 0x00000004,
-    search: 0x00000008,
-    link: 0x00000010,
-    setattr: 0x00000020,
-    all: 0x0000003f,
-  },
-} as const;
-
-/** What KEYCTL_DESCRIBE says about a key. */
-export interface KeyDescription {
-  readonly type: string;
-  readonly uid: number;
-  readonly gid: number;
-  readonly perm: number;
-  readonly description: string;
-}
-
-/** KEYCTL_PKEY_QUERY's answer. Sizes in bytes except keySize (bits). */
-export interface PkeyQuery {
-  readonly supportedOps: number;
-  readonly keySize: number;
-  readonly maxDataSize: number;
-  readonly maxSigSize: number;
-  readonly maxEncSize: number;
-  readonly maxDecSize: number;
 }
 
 /** KEYCTL_CAPABILITIES decoded (the bits of its first byte that pkaccel uses), and the bytes. */
@@ -306,9 +303,6 @@ export interface KeyctlCapabilities {
   readonly move: boolean;
   readonly raw: Uint8Array;
 }
-
-/** Bits of PkeyQuery.supportedOps. */
-export const PKEY_SUPPORTS = { encrypt: 0x01, decrypt: 0x02, sign: 0x04, verify: 0x08 } as const;
 
 const PKEY = { encrypt: 25, decrypt: 26, sign: 27, verify: 28 } as const;
 

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   defaultSystemErrors,
+  explainKeyctlErrno,
   KEY_PERM,
   KEY_SPEC,
   Keyctl,
@@ -102,6 +103,40 @@ describe('errors', () => {
     // argument errors stay what they are
     const range = new RangeError('bad');
     expect(mapSystemError(range, 'c')).toBe(range);
+  });
+
+  it('ENOSYS, EPERM and EOPNOTSUPP say which of their causes it is, by call and by /proc', () => {
+    const seccomp = () => ({ seccomp: 2, keys: true });
+    const plain = () => ({ seccomp: 0, keys: true });
+    const noKeys = () => ({ seccomp: 0, keys: false });
+    const sign = 'keyctl(KEYCTL_PKEY_SIGN)';
+    // The PKEY call exists: ENOSYS is the bound crypto driver lacking the operation, whatever /proc says.
+    expect(explainKeyctlErrno('ENOSYS', sign, noKeys)).toMatch(/does not implement this operation/);
+    expect(explainKeyctlErrno('EOPNOTSUPP', sign, plain)).toMatch(/before 4\.20.*ASYMMETRIC_KEY_TYPE/);
+    expect(explainKeyctlErrno('EOPNOTSUPP', 'keyctl(KEYCTL_CAPABILITIES)', plain)).toMatch(
+      /before Linux 5\.3/,
+    );
+    // add_key / other keyctl calls: no CONFIG_KEYS, a seccomp filter, or neither.
+    expect(explainKeyctlErrno('ENOSYS', 'add_key', noKeys)).toMatch(/CONFIG_KEYS off/);
+    expect(explainKeyctlErrno('ENOSYS', 'add_key', seccomp)).toMatch(/seccomp filter is on/);
+    expect(explainKeyctlErrno('EPERM', 'keyctl(KEYCTL_SEARCH)', seccomp)).toMatch(/seccomp filter is on/);
+    expect(explainKeyctlErrno('EPERM', 'keyctl(KEYCTL_SEARCH)', plain)).toMatch(/no seccomp filter/);
+    expect(explainKeyctlErrno('EACCES', sign, plain)).toBeUndefined();
+    // ENOENT from a PKEY call: no akcipher for the key's algorithm; ENOPKG from add_key: the parser's algorithm list.
+    expect(explainKeyctlErrno('ENOENT', 'keyctl(KEYCTL_PKEY_VERIFY)', plain)).toMatch(
+      /no crypto implementation/,
+    );
+    expect(explainKeyctlErrno('ENOPKG', 'add_key', plain)).toMatch(/RSA private keys only/);
+    // mapSystemError uses it: the message names the cause and the errno.
+    const enosys = mapSystemError(
+      Object.assign(new Error('x'), { code: 'ENOSYS', syscall: sign }),
+      'sign with key 1 (enc=pkcs1)',
+    );
+    expect(enosys).toMatchObject({ code: 'unsupported', errno: 'ENOSYS', syscall: sign });
+    expect(enosys.message).not.toMatch(/CONFIG_KEYS/);
+    expect(enosys.message).toMatch(
+      /does not implement this operation.*\(ENOSYS from keyctl\(KEYCTL_PKEY_SIGN\)\)/,
+    );
   });
 
   it('keyring names as keyctl(1) spells them', () => {

@@ -7,37 +7,26 @@
  * (the public key recovered from raw public operations).
  */
 
-import { constants, generateKeyPairSync, privateEncrypt, publicEncrypt } from 'node:crypto';
+import { constants, privateEncrypt, publicEncrypt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   type Completion,
   type DeviceEvent,
   InvalidKeyError,
   type PrimitiveRequest,
-  RsaPrivateKeyMaterial,
+  type RsaPrivateKeyMaterial,
   UnsupportedError,
 } from '../../core/driver/index.js';
 import { KeyringDevice } from '../../drivers/keyring/device.js';
 import type { KeyctlCalls, PkeyQuery } from '../../drivers/keyring/keyctl.js';
+import { cachedRsaKey } from '../support/keys.js';
 
 function typed<E extends Error>(error: E, errno: string): E {
   Object.defineProperty(error, 'errno', { value: errno });
   return error;
 }
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const b64 = (s: string | undefined) => BigInt(`0x${Buffer.from(s ?? '', 'base64url').toString('hex')}`);
-const jwk = privateKey.export({ format: 'jwk' });
-const material = new RsaPrivateKeyMaterial(
-  b64(jwk.n),
-  b64(jwk.e),
-  b64(jwk.d),
-  b64(jwk.p),
-  b64(jwk.q),
-  b64(jwk.dp),
-  b64(jwk.dq),
-  b64(jwk.qi),
-);
+const { privateKey, material } = cachedRsaKey();
 
 interface FakeOptions {
   pkcs8?: 'ok' | 'EBADMSG';
