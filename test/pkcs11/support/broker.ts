@@ -43,7 +43,7 @@ export interface Pkcs11BrokerOptions {
   /** `--devices` (default `sim:ring,software`). */
   readonly devices?: string;
   readonly keys?: readonly KeySpec[];
-  /** Put in the key URIs as pin-value (the server must be told the same PIN through `args`). */
+  /** The token's user PIN (`--pkcs11-pin-file`), also put in the key URIs as pin-value. */
   readonly pin?: string;
   /** More `pkaccel serve` arguments. */
   readonly args?: readonly string[];
@@ -76,6 +76,12 @@ function makeKey(dir: string, spec: KeySpec, pin: string | undefined): NamedTest
   writeFileSync(path, pair.privateKey.export({ type: 'pkcs8', format: 'der' }), { mode: 0o600 });
   const uri = `pkcs11:object=${spec.name};type=private${pin === undefined ? '' : `;pin-value=${pin}`}`;
   return { spec, path, privateKey: pair.privateKey, publicKey: pair.publicKey, uri };
+}
+
+function pinFile(dir: string, pin: string): string {
+  const path = join(dir, 'pin');
+  writeFileSync(path, `${pin}\n`, { mode: 0o600 });
+  return path;
 }
 
 /** The OpenSSL 3 config of the libp11 engine with p11-kit's client module (the README shows the same). */
@@ -128,6 +134,7 @@ export async function startPkcs11Broker(options: Pkcs11BrokerOptions = {}): Prom
       '--pkcs11',
       pkcs11Socket,
       ...Object.values(keys).flatMap((k) => ['--key', `${k.spec.name}=${k.path}`]),
+      ...(options.pin === undefined ? [] : ['--pkcs11-pin-file', pinFile(dir, options.pin)]),
       ...(options.args ?? []),
     ];
     const base = { PATH: process.env.PATH, HOME: process.env.HOME, XDG_RUNTIME_DIR: dir, NO_COLOR: '1' };

@@ -75,7 +75,7 @@ export interface Negotiated {
   readonly protocol: string;
   /** curl: the cipher suite; gnutls-cli: the whole description, e.g. `(TLS1.2-X.509)-(ECDHE-SECP256R1)-(RSA-SHA256)-(AES-256-GCM)`. */
   readonly detail: string;
-  /** What the server answered (status line or body). */
+  /** What the server answered (curl: status line, headers and body). */
   readonly response: string;
 }
 
@@ -84,7 +84,19 @@ export async function curlHandshake(port: number, ca: string, version: TlsVersio
   const pin = version === '1.2' ? ['--tlsv1.2', '--tls-max', '1.2'] : ['--tlsv1.3', '--tls-max', '1.3'];
   const result = await runOk(
     'curl',
-    ['-sS', '-v', '--noproxy', '*', '--max-time', '30', '--cacert', ca, ...pin, `https://127.0.0.1:${port}/`],
+    [
+      '-sS',
+      '-i',
+      '-v',
+      '--noproxy',
+      '*',
+      '--max-time',
+      '30',
+      '--cacert',
+      ca,
+      ...pin,
+      `https://127.0.0.1:${port}/`,
+    ],
     { env: { PATH: process.env.PATH } },
   );
   const m = result.stderr.match(/SSL connection using (TLSv[\d.]+) \/ (\S+)/);

@@ -1,0 +1,184 @@
+/**
+ * Stock consumers of `pkaccel serve --pkcs11` (issue 17 §5), nothing of ours on
+ * the client side: Debian's p11-kit-client.so, the libp11 OpenSSL engine, the
+ * openssl command, curl, gnutls-cli, and Node 20's own TLS with
+ * `privateKeyEngine`. The broker is the built CLI with named RSA-2048 and P-256
+ * keys (support/broker.ts) over the simulated card alone: with the software
+ * device beside it, the completion-time scheduler gives one-at-a-time jobs to
+ * software (measured faster than the simulated card; 20 sequential signatures
+ * went 20 to software, 0 to the card), and then no test could say who signed.
+ *
+ * - `openssl req -x509 -engine pkcs11` makes certificates `openssl verify` accepts,
+ *   whose public key is the named key's;
+ * - `openssl s_server` and Node's `https.createServer` (examples/pkcs11-https.ts,
+ *   in a child process: engine calls block their thread) with the engine key
+ *   serve curl over TLS 1.2 and 1.3, and gnutls-cli with the signature scheme
+ *   pinned (RSA PKCS#1 v1.5 in TLS 1.2, RSA-PSS in TLS 1.3, ECDSA);
+ * - the broker's per-device counters grow on the card by at least the
+ *   handshakes served: the card did the signing.
+ *
+ * No timing assertions; each step has a generous bound for a loaded machine.
+ */
+
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../cli/run-cli.js';
+import { type Pkcs11Broker, startPkcs11Broker } from './support/broker.js';
+import { deviceCounts } from './support/counters.js';
+import { runOk, type Service, startService } from './support/process.js';
+import {
+  curlHandshake,
+  engineCertificate,
+  gnutlsHandshake,
+  type Negotiated,
+  startOpensslServer,
+  type TlsServer,
+} from './support/tls.js';
+import { missingTools } from './support/tools.js';
+
+const skipped = missingTools('test/pkcs11/consumers (OpenSSL engine, curl, gnutls-cli, Node TLS)', [
+  'p11-kit-client.so',
+  'libp11 engine',
+  'openssl',
+  'curl',
+  'gnutls-cli',
+]);
+
+/** What each key's handshakes are checked with: curl at both versions, then gnutls-cli pinning the scheme. */
+const PINNED: Record<string, { priority: string; scheme: RegExp }[]> = {
+  rsa: [
+    { priority: 'NORMAL:-VERS-ALL:+VERS-TLS1.2:-SIGN-ALL:+SIGN-RSA-SHA256', scheme: /\(RSA-SHA256\)/ },
+    { priority: 'NORMAL:-VERS-ALL:+VERS-TLS1.3', scheme: /\(RSA-PSS-RSAE-SHA256\)/ },
+  ],
+  ec: [
+    { priority: 'NORMAL:-VERS-ALL:+VERS-TLS1.2', scheme: /\(ECDSA-SHA256\)/ },
+    { priority: 'NORMAL:-VERS-ALL:+VERS-TLS1.3', scheme: /\(ECDSA-SECP256R1-SHA256\)/ },
+  ],
+};
+
+/**
+ * Every handshake one server gets — curl TLS 1.2 and 1.3, then the pinned
+ * gnutls-cli ones — each answered with a body matching `answer`, and the card's
+ * count grown by at least as many signatures (one per full handshake).
+ */
+async function serveAndCount(
+  broker: Pkcs11Broker,
+  start: () => Promise<TlsServer>,
+  cert: string,
+  key: string,
+  answer: RegExp,
+): Promise<void> {
+  const before = await deviceCounts(broker);
+  const server = await start();
+  const done: Negotiated[] = [];
+  try {
+    for (const version of ['1.2', '1.3'] as const) {
+      const n = await curlHandshake(server.port, cert, version);
+      expect(n.protocol, `curl --tlsv${version}`).toBe(`TLSv${version}`);
+      done.push(n);
+    }
+    for (const { priority, scheme } of PINNED[key]!) {
+      const n = await gnutlsHandshake(server.port, cert, priority);
+      expect(n.detail, `gnutls-cli --priority ${priority}`).toMatch(scheme);
+      done.push(n);
+    }
+  } finally {
+    await server.stop();
+  }
+  for (const n of done) expect(n.response).toMatch(answer);
+  const after = await deviceCounts(broker);
+  expect(
+    after.card - before.card,
+    `device counters before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`,
+  ).toBeGreaterThanOrEqual(done.length);
+}
+
+/** examples/pkcs11-https.ts as the README runs it, ready when it prints its URL. */
+function startExample(env: NodeJS.ProcessEnv): Promise<Service> {
+  return startService(process.execPath, ['--import', 'tsx', join('examples', 'pkcs11-https.ts')], {
+    cwd: REPO,
+    env,
+    ready: /^listening on https:\/\/127\.0\.0\.1:(\d+)\//,
+    timeoutMs: 60_000,
+  });
+}
+
+describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel serve --pkcs11', () => {
+  let broker: Pkcs11Broker;
+  const certs = new Map<string, Promise<string>>();
+  /** The key's self-signed certificate, made through the engine once per file. */
+  const certificate = (key: string) => {
+    let cert = certs.get(key);
+    if (cert === undefined) {
+      cert = engineCertificate(broker, key);
+      certs.set(key, cert);
+    }
+    return cert;
+  };
+
+  beforeAll(async () => {
+    // The card alone (see the file's comment), and a PIN: every consumer logs in through libp11
+    // (the key URIs carry pin-value); the example's own demo below runs a token without one.
+    broker = await startPkcs11Broker({ devices: 'sim:ring', pin: '2468' });
+  });
+  afterAll(async () => {
+    await broker?.close();
+  });
+
+  describe.each(['rsa', 'ec'])('named key "%s"', (key) => {
+    it('openssl req -x509 -engine pkcs11 makes a certificate openssl verify accepts, for the named key', async () => {
+      const cert = await certificate(key);
+      const verified = await runOk('openssl', ['verify', '-check_ss_sig', '-CAfile', cert, cert]);
+      expect(verified.stdout).toMatch(/: OK$/m);
+      const spki = (k: { export(o: { type: 'spki'; format: 'der' }): Buffer }) =>
+        k.export({ type: 'spki', format: 'der' }).toString('hex');
+      const x509 = new X509Certificate(readFileSync(cert));
+      expect(spki(x509.publicKey)).toBe(spki(broker.keys[key]!.publicKey));
+      expect(x509.verify(broker.keys[key]!.publicKey)).toBe(true);
+    });
+
+    it('openssl s_server with the engine key serves curl (TLS 1.2, 1.3) and gnutls-cli; the card signs', async () => {
+      const cert = await certificate(key);
+      await serveAndCount(
+        broker,
+        () => startOpensslServer(broker, key, cert),
+        cert,
+        key,
+        /HTTP\/1\.0 200 ok/,
+      );
+    });
+
+    it("Node's https.createServer({ privateKeyEngine: 'pkcs11' }) serves curl and gnutls-cli; the card signs", async () => {
+      const cert = await certificate(key);
+      const env = { ...broker.env, PKCS11_KEY_URI: broker.keys[key]!.uri, TLS_CERT: cert, PORT: '0' };
+      let log: string[] = [];
+      const start = async () => {
+        // The example in its own process: the engine blocks that process's thread per handshake.
+        const node = await startExample(env);
+        log = node.log;
+        return { ...node, port: Number(node.ready![1]) };
+      };
+      await serveAndCount(broker, start, cert, key, /hello over TLS; handshake \d+ signed by pkcs11:object=/);
+      const served = log.join('\n').match(/SIGTERM: (\d+) handshakes served/);
+      expect(served, log.join('\n')).not.toBeNull();
+      expect(Number(served![1])).toBeGreaterThanOrEqual(2 + PINNED[key]!.length);
+    });
+  });
+
+  it('examples/pkcs11-https.ts on its own starts a broker over the simulated card and serves curl', async () => {
+    // No P11_KIT_SERVER_ADDRESS: the demo makes its key and certificate and runs `pkaccel serve --pkcs11`.
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', TMPDIR: broker.dir };
+    const demo = await startExample(env);
+    try {
+      const cert = demo.log.join('\n').match(/^demo: certificate (\S+)$/m);
+      expect(cert, demo.log.join('\n')).not.toBeNull();
+      const n = await curlHandshake(Number(demo.ready![1]), cert![1]!, '1.3');
+      expect(n.response).toMatch(/hello over TLS; handshake 1 signed by pkcs11:object=web;type=private/);
+    } finally {
+      await demo.stop();
+    }
+    expect(demo.log.join('\n')).toMatch(/SIGTERM: 1 handshakes served/);
+  });
+});
