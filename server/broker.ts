@@ -371,6 +371,20 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     return reply;
   }
 
+  /**
+   * A handle shared with another thread or process of the same uid (`accel.keys.share`):
+   * the same key under the same handle (handles are uid-scoped capabilities); it lives
+   * as long as the session that made it.
+   */
+  function adopt(c: Connection, hex: string): Frame {
+    const handle = Buffer.from(hex, 'hex');
+    const material = keyFor(c, handle);
+    const reply = emptyFrame(FrameType.completion);
+    reply.handle = handle;
+    encodeKey(reply, material.publicKey);
+    return reply;
+  }
+
   function permitted(c: Connection, key: NamedKey): boolean {
     return namedKeyPermits(key, c.uid, c.gid);
   }
@@ -391,6 +405,7 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       }
       case KeyOp.open: {
         const name = fieldText(f.fields[1]);
+        if (name.startsWith('#')) return adopt(c, name.slice(1));
         const key = named.get(name);
         if (key === undefined || !permitted(c, key))
           throw new InvalidKeyError(`no key named "${name}" for uid ${c.uid}`);

@@ -21,6 +21,8 @@ import {
 } from '../queue/index.js';
 import { defaultRegistry, type Registry } from '../registry/registry.js';
 import { type AcceleratorCrypto, createCrypto } from './crypto.js';
+import { type SharedKey, sharedKeyName, shareKey } from './device-keys.js';
+import type { CryptoKey } from './key-handle.js';
 import type { KeyPolicy } from './policy.js';
 import { AcceleratorSubtle } from './subtle.js';
 import type { AlgorithmIdentifier, CryptoKeyPair, KeyUsages } from './types.js';
@@ -159,6 +161,24 @@ export interface Accelerator {
      * ```
      */
     open(name: string, algorithm: AlgorithmIdentifier, usages: KeyUsages): Promise<CryptoKeyPair>;
+    /**
+     * A device-held private key (a `broker:` key) as a plain object that
+     * `postMessage` and `structuredClone` carry — a key itself does not cross
+     * threads. It holds the device's handle, not key material.
+     *
+     * @example
+     * ```ts
+     * worker.postMessage(accel.keys.share(privateKey));
+     * // in the worker, on its own accelerator over the same broker:
+     * const key = await accel.keys.adopt(message);
+     * ```
+     */
+    share(key: CryptoKey): SharedKey;
+    /**
+     * The private key a `share` made, on this accelerator (its device of the same id
+     * must hold it: a broker refuses a handle of another uid, and one whose session ended).
+     */
+    adopt(shared: SharedKey): Promise<CryptoKey>;
   };
   /** The open devices, in the order they were opened. */
   readonly devices: readonly AcceleratorDevice[];
@@ -419,7 +439,12 @@ export async function openAccelerator(options: OpenAcceleratorOptions = {}): Pro
   return {
     crypto,
     subtle,
-    keys: { open: (name, algorithm, usages) => subtle.openDeviceKey(name, algorithm, usages) },
+    keys: {
+      open: (name, algorithm, usages) => subtle.openDeviceKey(name, algorithm, usages),
+      share: shareKey,
+      adopt: async (shared) =>
+        (await subtle.openDeviceKey(sharedKeyName(shared), shared.algorithm, shared.usages)).privateKey,
+    },
     devices: opened.map((d) => new DeviceView(d)),
     usedSimulatorFallback: selection.usedSimulatorFallback,
     queue: {

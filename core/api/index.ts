@@ -14,6 +14,7 @@ export {
   resolveDeviceSpecs,
 } from './accelerator.js';
 export { type AcceleratorCrypto, installGlobalCrypto } from './crypto.js';
+export type { SharedKey } from './device-keys.js';
 export {
   AcceleratorCryptoKey,
   CryptoKey,

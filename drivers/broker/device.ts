@@ -468,7 +468,11 @@ export class BrokerDevice implements Device {
   }
 
   async #openKey(name: string, signal?: AbortSignal): Promise<PrivateKeyMaterial> {
-    return this.#held(await this.#keyRequest(this.#openFrame(name), signal), name);
+    // `#handle`: a key shared from another thread (accel.keys.share) — a session key, not a named one.
+    return this.#held(
+      await this.#keyRequest(this.#openFrame(name), signal),
+      name.startsWith('#') ? undefined : name,
+    );
   }
 
   async #destroyKey(key: PrivateKeyMaterial, signal?: AbortSignal): Promise<void> {

@@ -28,7 +28,7 @@ import {
   MAGIC,
   opCode,
 } from '../../drivers/broker/protocol.js';
-import { EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
+import { type Accelerator, EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
 import { type BrokerStats, readBrokerStats, serve } from '../../server/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
@@ -123,6 +123,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** node's P-256 private key, imported through `accel` for ECDSA signing. */
+function importSigningKey(accel: Accelerator, key: nc.KeyObject, extractable: boolean) {
+  return accel.subtle.importKey(
+    'pkcs8',
+    key.export({ format: 'der', type: 'pkcs8' }),
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    extractable,
+    ['sign'],
+  );
+}
+
 /** A BrokerDevice of our own (for key counts and raw key-store calls). */
 async function openDevice(): Promise<BrokerDevice> {
   const device = new BrokerDevice(`broker:${path}`, path, { depth: 64, reconnect: false });
@@ -151,6 +162,42 @@ describe('broker', () => {
       'client log lines',
       () => broker!.log.filter((l) => / connected: uid \d+ gid \d+ pid \d+/.test(l)).length >= 3,
     );
+  });
+
+  it('a broker key shared with a worker thread (accel.keys.share / adopt) signs there', async () => {
+    const accel = await openAccelerator({ devices: [`broker:${path}`] });
+    const worker = new Worker(fixture('worker-boot.mjs'), { workerData: [path, 'adopt'] });
+    try {
+      const pair = nc.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const key = await importSigningKey(accel, pair.privateKey, false);
+      expect(() => structuredClone(key)).toThrow(); // a key does not cross threads by itself
+      const shared = accel.keys.share(key);
+      expect(structuredClone(shared)).toEqual(shared);
+      expect(JSON.stringify(shared)).not.toMatch(/"d"/);
+      const messages: string[] = [];
+      const next = () =>
+        new Promise<string>((resolve, reject) => {
+          if (messages.length > 0) return resolve(messages.shift()!);
+          worker.once('message', (m: string) => resolve(m));
+          worker.once('error', reject);
+        });
+      expect(await next()).toBe('READY');
+      worker.postMessage(shared);
+      const signature = Buffer.from(await next(), 'base64');
+      const ok = nc.verify(
+        'sha256',
+        Buffer.from('from a worker'),
+        { key: pair.publicKey, dsaEncoding: 'ieee-p1363' },
+        signature,
+      );
+      expect(ok).toBe(true);
+      // A key whose material is in this process has no handle to share.
+      const inline = await importSigningKey(accel, pair.privateKey, true);
+      expect(() => accel.keys.share(inline)).toThrow(/device-held/);
+    } finally {
+      await worker.terminate();
+      await accel.close();
+    }
   });
 
   it('refuses a handle once its client has gone, and keeps keys of a live client', async () => {
