@@ -54,6 +54,7 @@ class Waiters {
   }
 
   settle(action: (w: Waiter) => void): void {
+    if (this.#waiters.size === 0) return;
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     for (const w of waiters) action(w);
@@ -69,7 +70,12 @@ export class Wakeup {
     this.#waiters.settle((w) => w.resolve());
   }
 
-  /** Resolves at the next `wake()`; rejects with an AbortedError on abort. */
+  /** Reject every wait pending now with `error` (the device closed under them). */
+  fail(error: unknown): void {
+    this.#waiters.settle((w) => w.reject(error));
+  }
+
+  /** Resolves at the next `wake()`; rejects with an AbortedError on abort, or with what `fail` is given. */
   next(signal?: AbortSignal): Promise<void> {
     return this.#waiters.next(signal);
   }

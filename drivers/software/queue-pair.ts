@@ -8,8 +8,8 @@
  */
 
 import { performance } from 'node:perf_hooks';
+import { Wakeup } from '../../core/driver/completion-wait.js';
 import {
-  AbortedError,
   type Capability,
   type Completion,
   DeviceGoneError,
@@ -28,11 +28,6 @@ import type { PoolClient, WorkerPool } from './pool.js';
 import { execute } from './requests.js';
 import { hasUvForm, type UvPool } from './uv-pool.js';
 
-interface Waiter {
-  resolve(): void;
-  reject(error: Error): void;
-}
-
 export class SoftwareQueuePair implements QueuePair, PoolClient {
   readonly index: number;
   readonly depth: number;
@@ -49,7 +44,8 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
   /** Keygen and libuv-pool token → tag. */
   readonly #asyncJobs = new Map<number, number>();
   #nextToken = 0;
-  #waiters: Waiter[] = [];
+  /** Wakes waitForCompletions at each completion; fails it at close. */
+  readonly #wakeup = new Wakeup();
   /** Lone jobs for the calling thread, waiting for the next turn of the event loop (budget spent). */
   #deferred: Job[] = [];
   #deferredScheduled = false;
@@ -122,25 +118,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
         new DeviceGoneError(`device ${this.#device} is closed`, { device: this.#device }),
       );
     }
-    if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new AbortedError(undefined, { cause: signal?.reason }));
-      };
-      const waiter: Waiter = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
+    return this.#wakeup.next(signal);
   }
 
   async abandon(_signal?: AbortSignal): Promise<readonly number[]> {
@@ -165,10 +143,7 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
     if (this.#closed) return;
     void this.abandon();
     this.#closed = true;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters)
-      w.reject(new DeviceGoneError(`device ${this.#device} was closed`, { device: this.#device }));
+    this.#wakeup.fail(new DeviceGoneError(`device ${this.#device} was closed`, { device: this.#device }));
   }
 
   onPoolResult(seq: number, ok: boolean, outcome: PrimitiveValue | PkaccelError): void {
@@ -279,9 +254,6 @@ export class SoftwareQueuePair implements QueuePair, PoolClient {
 
   #complete(completion: Completion): void {
     this.#completions.push(completion);
-    if (this.#waiters.length === 0) return;
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const w of waiters) w.resolve();
+    this.#wakeup.wake();
   }
 }

@@ -11,7 +11,14 @@
  * OAEP, digest-only requests) stays with the worker pool.
  */
 
-import { constants, type KeyObject, type SignKeyObjectInput, sign, verify } from 'node:crypto';
+import {
+  constants,
+  type KeyObject,
+  type SignKeyObjectInput,
+  sign,
+  type VerifyKeyObjectInput,
+  verify,
+} from 'node:crypto';
 import {
   CURVES,
   InvalidInputError,
@@ -128,14 +135,7 @@ export class UvPool {
           answer(false);
           return;
         }
-        const input = rsaKeyInput(keyObjectOf(request.key), request.padding);
-        verify(
-          NODE_HASH[request.message.hash],
-          request.message.data,
-          input,
-          request.signature,
-          (error, valid) => answer(error === null && valid),
-        );
+        verifyOnPool(request, rsaKeyInput(keyObjectOf(request.key), request.padding), answer);
         return;
       }
       case 'ecdsa-sign': {
@@ -151,14 +151,7 @@ export class UvPool {
           answer(false);
           return;
         }
-        const input = { key: keyObjectOf(request.key), dsaEncoding: 'ieee-p1363' } as const;
-        verify(
-          NODE_HASH[request.message.hash],
-          request.message.data,
-          input,
-          request.signature,
-          (error, valid) => answer(error === null && valid),
-        );
+        verifyOnPool(request, { key: keyObjectOf(request.key), dsaEncoding: 'ieee-p1363' }, answer);
         return;
       }
       case 'eddsa-sign':
@@ -188,4 +181,15 @@ function rsaSignRefused(request: UvRequest & { op: 'rsa-sign' }, bits: number, c
       ? `${request.op}: a ${padding.hash} DigestInfo does not fit a ${bits}-bit modulus`
       : `${request.op}: PSS salt length ${padding.saltLength} does not fit a ${bits}-bit modulus with ${padding.hash}`;
   return new InvalidInputError(message, cause === undefined ? undefined : { cause });
+}
+
+/** node:crypto's callback verify of a request's message on libuv's pool; an error is a false verdict. */
+function verifyOnPool(
+  request: { readonly message: PrehashedMessage; readonly signature: Uint8Array },
+  input: VerifyKeyObjectInput,
+  answer: (valid: boolean) => void,
+): void {
+  verify(NODE_HASH[request.message.hash], request.message.data, input, request.signature, (error, valid) =>
+    answer(error === null && valid),
+  );
 }
