@@ -9,16 +9,19 @@
  */
 
 import { InvalidKeyError } from '../driver/errors.js';
-import { concat } from '../encoding/bytes.js';
+import { TAG } from '../encoding/der.js';
 
-export const TAG = {
-  integer: 0x02,
-  bitString: 0x03,
-  octetString: 0x04,
-  null: 0x05,
-  oid: 0x06,
-  sequence: 0x30,
-} as const;
+// The writer is ground floor (core/encoding/der.ts, shared with the drivers); re-exported for key-formats' users.
+export {
+  DER_NULL,
+  derBitString,
+  derElement,
+  derOctetString,
+  derOid,
+  derSequence,
+  derUnsignedInteger,
+  TAG,
+} from '../encoding/der.js';
 
 /** One decoded element: its tag and the bytes of its contents. */
 export interface DerElement {
@@ -96,66 +99,6 @@ export class DerReader {
 
 function hex(n: number): string {
   return n.toString(16).padStart(2, '0');
-}
-
-function encodeLength(length: number): Uint8Array {
-  if (length < 0x80) return Uint8Array.of(length);
-  const bytes: number[] = [];
-  for (let l = length; l > 0; l = Math.floor(l / 256)) bytes.unshift(l & 0xff);
-  return Uint8Array.of(0x80 | bytes.length, ...bytes);
-}
-
-/** Encode one element from its tag and contents. */
-export function derElement(tag: number, contents: Uint8Array): Uint8Array {
-  const length = encodeLength(contents.length);
-  const out = new Uint8Array(1 + length.length + contents.length);
-  out[0] = tag;
-  out.set(length, 1);
-  out.set(contents, 1 + length.length);
-  return out;
-}
-
-export function derSequence(...children: Uint8Array[]): Uint8Array {
-  return derElement(TAG.sequence, concat(...children));
-}
-
-/** A non-negative INTEGER in minimal form. */
-export function derUnsignedInteger(value: bigint): Uint8Array {
-  if (value < 0n) throw new RangeError('derUnsignedInteger takes a non-negative value');
-  let hexText = value.toString(16);
-  if (hexText.length % 2) hexText = `0${hexText}`;
-  let bytes: Uint8Array = Uint8Array.from(Buffer.from(hexText, 'hex'));
-  if (bytes[0]! & 0x80) bytes = concat(Uint8Array.of(0), bytes);
-  return derElement(TAG.integer, bytes);
-}
-
-export function derOctetString(bytes: Uint8Array): Uint8Array {
-  return derElement(TAG.octetString, bytes);
-}
-
-/** A BIT STRING with no unused bits. */
-export function derBitString(bytes: Uint8Array): Uint8Array {
-  return derElement(TAG.bitString, concat(Uint8Array.of(0), bytes));
-}
-
-export const DER_NULL = Uint8Array.of(TAG.null, 0);
-
-/** An OBJECT IDENTIFIER from its dotted form. */
-export function derOid(dotted: string): Uint8Array {
-  const arcs = dotted.split('.').map((a) => BigInt(a));
-  const first = arcs[0]! * 40n + arcs[1]!;
-  const out: number[] = [];
-  for (const arc of [first, ...arcs.slice(2)]) {
-    const groups: number[] = [];
-    let v = arc;
-    do {
-      groups.unshift(Number(v & 0x7fn));
-      v >>= 7n;
-    } while (v > 0n);
-    for (let i = 0; i < groups.length - 1; i++) groups[i]! |= 0x80;
-    out.push(...groups);
-  }
-  return derElement(TAG.oid, Uint8Array.from(out));
 }
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -11,7 +11,6 @@
 
 import {
   bigintToBytes,
-  byteLength,
   EC_FIELD_BYTES,
   type EcCurveName,
   InvalidKeyError,
@@ -19,58 +18,23 @@ import {
   type RsaPrivateKeyMaterial,
   UnsupportedError,
 } from '../../core/driver/index.js';
+import {
+  DER_NULL,
+  derBitString,
+  derElement,
+  derOctetString,
+  derOid,
+  derUnsignedInteger,
+  derSequence as sequence,
+  TAG,
+} from '../../core/encoding/der.js';
 
-function lengthBytes(length: number): number[] {
-  if (length < 0x80) return [length];
-  const out: number[] = [];
-  for (let v = length; v > 0; v = Math.floor(v / 256)) out.unshift(v & 0xff);
-  return [0x80 | out.length, ...out];
-}
-
-function tlv(tag: number, parts: readonly Uint8Array[]): Uint8Array {
-  const bodyLength = parts.reduce((sum, p) => sum + p.length, 0);
-  const head = lengthBytes(bodyLength);
-  const out = new Uint8Array(1 + head.length + bodyLength);
-  out[0] = tag;
-  out.set(head, 1);
-  let at = 1 + head.length;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-const sequence = (...parts: Uint8Array[]) => tlv(0x30, parts);
-
-/** DER INTEGER of a non-negative bigint (minimal, 0x00 lead when the top bit is set). */
-export function derInteger(value: bigint): Uint8Array {
+/** DER INTEGER of a key component (a negative one is an invalid key). */
+function derInteger(value: bigint): Uint8Array {
   if (value < 0n) throw new InvalidKeyError('a key component is negative');
-  const length = Math.max(1, byteLength(value));
-  const body = bigintToBytes(value, length);
-  const lead = (body[0]! & 0x80) !== 0 ? Uint8Array.of(0) : new Uint8Array(0);
-  const out = tlv(0x02, [lead, body]);
-  body.fill(0);
-  return out;
+  return derUnsignedInteger(value);
 }
 
-function oid(dotted: string): Uint8Array {
-  const arcs = dotted.split('.').map((a) => Number(a));
-  const bytes: number[] = [40 * arcs[0]! + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const groups: number[] = [];
-    let v = arc;
-    do {
-      groups.unshift(v & 0x7f);
-      v = Math.floor(v / 128);
-    } while (v > 0);
-    for (let i = 0; i < groups.length - 1; i++) groups[i]! |= 0x80;
-    bytes.push(...groups);
-  }
-  return tlv(0x06, [Uint8Array.from(bytes)]);
-}
-
-const NULL = Uint8Array.of(0x05, 0x00);
 const RSA_ENCRYPTION = '1.2.840.113549.1.1.1';
 const SHA256_WITH_RSA = '1.2.840.113549.1.1.11';
 const EC_PUBLIC_KEY = '1.2.840.10045.2.1';
@@ -80,24 +44,21 @@ const CURVE_OIDS: Readonly<Record<EcCurveName, string>> = {
   'P-521': '1.3.132.0.35',
 };
 
-const bitString = (body: Uint8Array) => tlv(0x03, [Uint8Array.of(0), body]);
-const octetString = (body: Uint8Array) => tlv(0x04, [body]);
-
 function name(commonName: string): Uint8Array {
-  const cn = sequence(oid('2.5.4.3'), tlv(0x0c, [new TextEncoder().encode(commonName)]));
-  return sequence(tlv(0x31, [cn]));
+  const cn = sequence(derOid('2.5.4.3'), derElement(TAG.utf8String, new TextEncoder().encode(commonName)));
+  return sequence(derElement(TAG.set, cn));
 }
 
 function utcTime(text: string): Uint8Array {
-  return tlv(0x17, [new TextEncoder().encode(text)]);
+  return derElement(TAG.utcTime, new TextEncoder().encode(text));
 }
 
 /** SubjectPublicKeyInfo of an RSA or EC public key. */
 export function subjectPublicKeyInfo(key: PublicKeyMaterial): Uint8Array {
   if (key.kind === 'rsa-public')
     return sequence(
-      sequence(oid(RSA_ENCRYPTION), NULL),
-      bitString(sequence(derInteger(key.n), derInteger(key.e))),
+      sequence(derOid(RSA_ENCRYPTION), DER_NULL),
+      derBitString(sequence(derInteger(key.n), derInteger(key.e))),
     );
   if (key.kind === 'ec-public') {
     const size = EC_FIELD_BYTES[key.curve];
@@ -105,7 +66,7 @@ export function subjectPublicKeyInfo(key: PublicKeyMaterial): Uint8Array {
     point[0] = 0x04;
     point.set(bigintToBytes(key.x, size), 1);
     point.set(bigintToBytes(key.y, size), 1 + size);
-    return sequence(sequence(oid(EC_PUBLIC_KEY), oid(CURVE_OIDS[key.curve])), bitString(point));
+    return sequence(sequence(derOid(EC_PUBLIC_KEY), derOid(CURVE_OIDS[key.curve])), derBitString(point));
   }
   throw new UnsupportedError(`keyring: the kernel takes no ${key.kind} keys`);
 }
@@ -115,9 +76,9 @@ export function subjectPublicKeyInfo(key: PublicKeyMaterial): Uint8Array {
  * Issuer ≠ subject, so the kernel does not verify the (placeholder) signature.
  */
 export function publicKeyCertificate(key: PublicKeyMaterial, subject = 'pkaccel keyring'): Uint8Array {
-  const algorithm = sequence(oid(SHA256_WITH_RSA), NULL);
+  const algorithm = sequence(derOid(SHA256_WITH_RSA), DER_NULL);
   const tbs = sequence(
-    tlv(0xa0, [derInteger(2n)]),
+    derElement(0xa0, derInteger(2n)),
     derInteger(1n),
     algorithm,
     name('pkaccel'),
@@ -125,7 +86,7 @@ export function publicKeyCertificate(key: PublicKeyMaterial, subject = 'pkaccel 
     name(subject),
     subjectPublicKeyInfo(key),
   );
-  return sequence(tbs, algorithm, bitString(Uint8Array.of(0)));
+  return sequence(tbs, algorithm, derBitString(Uint8Array.of(0)));
 }
 
 /**
@@ -138,7 +99,7 @@ export function rsaPkcs8(key: RsaPrivateKeyMaterial): Uint8Array {
   const parts = [0n, key.n, key.e, key.d, key.p, key.q, key.dp, key.dq, key.qi].map(derInteger);
   const inner = sequence(...parts);
   for (const p of parts) p.fill(0);
-  const out = sequence(derInteger(0n), sequence(oid(RSA_ENCRYPTION), NULL), octetString(inner));
+  const out = sequence(derInteger(0n), sequence(derOid(RSA_ENCRYPTION), DER_NULL), derOctetString(inner));
   inner.fill(0);
   return out;
 }
