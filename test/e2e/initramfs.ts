@@ -60,6 +60,8 @@ export const GUEST_VECTORS = [
   // The keyring boot: PSS verify and OAEP decrypt composed over the kernel's raw RSA.
   'rsa_pss_2048_sha256_mgf1_32_test.json',
   'rsa_oaep_2048_sha256_mgf1sha256_test.json',
+  // The keyring boot: ECDSA P-256 verify by the kernel on X.509 keys.
+  'ecdsa_secp256r1_sha256_p1363_test.json',
 ] as const;
 
 export interface InitramfsInputs {

@@ -1,31 +1,40 @@
 /**
  * The keyring boot of the QEMU end-to-end test (issue 16): one RSA-2048 key, and
  * PKCS#1 v1.5 sign and verify measured on every path the guest has —
- *   software        the software device (node:crypto) in the guest
- *   kernel-generic  the keyring device: keyctl on the kernel's generic RSA
- *   user-space      the virtio-crypto device through the in-process pci: driver (uio)
- *   kernel-virtio   the keyring device after the kernel's virtio_crypto driver took the device
- * — at 1 and 16 in flight (ops/s, p50/p99, CPU per op of this process), then
- * Wycheproof PKCS#1 verify, PSS verify and OAEP decrypt through an accelerator
- * whose only device is the keyring, the key-handle secrecy scan (heap snapshot)
- * and the permission cases. What the kernel's virtio path refuses is recorded,
- * not failed: QEMU's builtin backend (nettle) refuses RAW RSA, and the kernel's
- * pkcs1pad template sends RAW requests to a plain `rsa` driver.
+ *   software           the software device (node:crypto) in the guest
+ *   kernel-generic     the keyring device: keyctl on the kernel's generic RSA
+ *   user-space         the virtio-crypto device through the in-process pci: driver (uio)
+ *   broker             the same device owned by `pkaccel serve` (a child process),
+ *                      this process its client through `broker:`
+ *   kernel-virtio      the keyring device after the kernel's virtio_crypto driver took the device
+ *   kernel-virtio-enc  keyctl enc=pkcs1 without a hash: the one keyctl path the kernel
+ *                      hands the device (RSAES-PKCS1-v1_5 encrypt and decrypt)
+ * — at 1 and 16 in flight (ops/s, p50/p99, CPU per op), with where each row's work
+ * ran (/proc/crypto bindings, virtio-crypto interrupt counts) printed under the
+ * table; then Wycheproof PKCS#1 verify, PSS verify, OAEP decrypt and ECDSA P-256
+ * verify through an accelerator whose only device is the keyring, what the kernel
+ * refuses of ECDSA private keys, the key-handle secrecy scan (heap snapshot), the
+ * permission cases, and the heap-snapshot-then-close isolation (a known bug). What
+ * the kernel's virtio path refuses is recorded, not failed: QEMU's builtin backend
+ * (nettle) refuses RAW RSA, and the kernel's pkcs1pad template sends RAW requests
+ * to a plain `rsa` driver.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   constants,
-  createHash,
   createPrivateKey,
+  generateKeyPairSync,
   type KeyObject,
   sign as nodeSign,
   verify as nodeVerify,
   privateDecrypt,
   type webcrypto,
 } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getHeapSnapshot } from 'node:v8';
 import { Keyctl } from 'pcie-mmio/system';
 import {
@@ -33,11 +42,12 @@ import {
   type Device,
   defaultRegistry,
   type HashName,
+  type Job,
   openAccelerator,
   type PrimitiveRequest,
-  type QueuePair,
 } from '../../../index.js';
-import { privateMaterial } from './cases.js';
+import { digest, privateMaterial, runOne } from './cases.js';
+import { type Drivable, drive, type Figures, type ServedBroker, serveBroker } from './keyring-drive.js';
 import type { Report } from './report.js';
 import { bindUio, type GuestPciFunction } from './sysfs.js';
 
@@ -48,79 +58,55 @@ function hashOf(name: HashName): string {
   return name.replace('-', '').toLowerCase();
 }
 
-function digest(hash: HashName, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash(hashOf(hash)).update(data).digest());
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-}
-
-interface Row {
-  label: string;
-  op: 'sign' | 'verify';
-  inFlight: number;
-  ops: number;
-  opsPerSecond: number;
-  p50: number;
-  p99: number;
-  userUs: number;
-  systemUs: number;
+interface Row extends Figures {
+  readonly label: string;
+  readonly op: string;
+  readonly inFlight: number;
 }
 
 const rows: Row[] = [];
+/** Per path: where its work ran, as the guest could see it. Printed under the table. */
+const where = new Map<string, string>();
 
 function ok(c: Completion): unknown {
   if (!c.ok) throw c.error;
   return c.value;
 }
 
-/** Keep `inFlight` jobs on the queue pair for `seconds`; per-job latency, ops/s, CPU per op. */
-async function drive(qp: QueuePair, request: PrimitiveRequest, inFlight: number, seconds: number) {
-  const started = new Map<number, number>();
-  const latencies: number[] = [];
-  let tag = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  const take = (c: Completion) => {
-    ok(c);
-    latencies.push(performance.now() - started.get(c.tag)!);
-    started.delete(c.tag);
-  };
-  while (performance.now() < end || latencies.length === 0) {
-    const room = Math.min(inFlight, qp.depth) - qp.inFlight;
-    const batch = Array.from({ length: Math.max(0, room) }, () => ({ tag: tag++ % 2 ** 31, request }));
-    for (const j of batch) started.set(j.tag, performance.now());
-    qp.submit(batch);
-    await qp.waitForCompletions(AbortSignal.timeout(60_000));
-    qp.harvest(take);
+/** Measure one operation at 1 and 16 in flight: a row and a figure line each. */
+async function measureOp(
+  report: Report,
+  label: string,
+  op: string,
+  qp: Drivable,
+  request: PrimitiveRequest,
+  otherPid?: number,
+): Promise<string[]> {
+  const parts: string[] = [];
+  for (const inFlight of [1, 16]) {
+    const r = await drive(qp, request, inFlight, SECONDS * 1000, otherPid);
+    rows.push({ label, op, inFlight, ...r });
+    report.figure(`${label} ${op} x${inFlight}`, r.opsPerSecond, 'ops/s');
+    parts.push(`${op}x${inFlight} ${r.opsPerSecond.toFixed(1)}/s`);
   }
-  while (qp.inFlight > 0) {
-    await qp.waitForCompletions(AbortSignal.timeout(60_000));
-    qp.harvest(take);
-  }
-  const elapsed = (performance.now() - start) / 1000;
-  const used = process.cpuUsage(cpu);
-  latencies.sort((a, b) => a - b);
-  return {
-    ops: latencies.length,
-    opsPerSecond: latencies.length / elapsed,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    userUs: used.user / latencies.length,
-    systemUs: used.system / latencies.length,
-  };
+  return parts;
 }
 
-/** One path's row: sign and verify with the key, at 1 and 16 in flight. */
+interface RowOptions {
+  /** The kernel refusing the first sign is this row's result (kernel-virtio), not a failure. */
+  readonly refusalIsResult?: boolean;
+  /** A process doing part of the work (the broker): its CPU is added to the row's. */
+  readonly otherPid?: number;
+}
+
+/** One path's rows: sign and verify with the key, at 1 and 16 in flight. */
 async function measureRow(
   report: Report,
   label: string,
   device: Device,
   key: KeyObject,
   hash: HashName,
-  refusalIsResult = false,
+  options: RowOptions = {},
 ): Promise<boolean> {
   const qp = device.queuePairs[0]!;
   const material = privateMaterial(key);
@@ -141,66 +127,103 @@ async function measureRow(
   const passed = await report.run(`${label} rsa2048 pkcs1 ${hash} figures`, async () => {
     const parts: string[] = [];
     const first = await runOne(qp, requests.sign);
-    if (!first.ok && refusalIsResult && first.error.code === 'unsupported') {
+    if (!first.ok && options.refusalIsResult === true && first.error.code === 'unsupported') {
       refused = true;
       return `refused by the kernel: ${first.error.message}`;
     }
     for (const op of ['sign', 'verify'] as const) {
-      const first = ok(await runOne(qp, requests[op]));
-      if (op === 'sign' && !nodeVerify(hashOf(hash), message, key, first as Uint8Array))
+      const value = ok(await runOne(qp, requests[op]));
+      if (op === 'sign' && !nodeVerify(hashOf(hash), message, key, value as Uint8Array))
         throw new Error('node:crypto rejects the signature');
-      if (op === 'verify' && first !== true) throw new Error('a good signature was not verified');
-      for (const inFlight of [1, 16]) {
-        const r = await drive(qp, requests[op], inFlight, SECONDS);
-        rows.push({ label, op, inFlight, ...r });
-        report.figure(`${label} ${op} x${inFlight}`, r.opsPerSecond, 'ops/s');
-        parts.push(`${op}x${inFlight} ${r.opsPerSecond.toFixed(1)}/s`);
-      }
+      if (op === 'verify' && value !== true) throw new Error('a good signature was not verified');
+      parts.push(...(await measureOp(report, label, op, qp, requests[op], options.otherPid)));
     }
     return parts.join(', ');
   });
   return passed && !refused;
 }
 
-async function runOne(qp: QueuePair, request: PrimitiveRequest): Promise<Completion> {
-  if (qp.submit([{ tag: 1, request }]) !== 1) throw new Error('queue pair refused the job');
-  let out: Completion | undefined;
-  while (out === undefined) {
-    await qp.waitForCompletions(AbortSignal.timeout(60_000));
-    qp.harvest((c) => {
-      out = c;
-    });
+/**
+ * A queue pair over a keyctl call (for the one path no pkaccel primitive covers:
+ * RSAES-PKCS1-v1_5 through the kernel): each job runs `call`; its completion is ok
+ * with the result, or the error.
+ */
+function callQueuePair(call: () => Promise<unknown>, depth: number): Drivable {
+  const done: Completion[] = [];
+  let running = 0;
+  let wake: (() => void) | undefined;
+  const finish = (c: Completion) => {
+    running--;
+    done.push(c);
+    wake?.();
+  };
+  return {
+    depth,
+    get inFlight() {
+      return running + done.length;
+    },
+    submit(jobs: readonly Job[]) {
+      const n = Math.min(jobs.length, depth - running - done.length);
+      for (const { tag } of jobs.slice(0, n)) {
+        running++;
+        call().then(
+          (value) => finish({ tag, ok: true, value } as Completion),
+          (error: unknown) => finish({ tag, ok: false, error } as Completion),
+        );
+      }
+      return n;
+    },
+    harvest(sink: (c: Completion) => void) {
+      const n = done.length;
+      for (const c of done.splice(0)) sink(c);
+      return n;
+    },
+    waitForCompletions() {
+      if (done.length > 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        wake = () => {
+          wake = undefined;
+          resolve();
+        };
+      });
+    },
+  };
+}
+
+/** The /proc/crypto entries for which `pick(name, driver)` holds, each as `show` writes it. */
+function cryptoEntries(
+  pick: (name: string, driver: string) => boolean,
+  show: (field: (f: string) => string | undefined) => string,
+): string[] {
+  const out: string[] = [];
+  for (const block of readFileSync('/proc/crypto', 'utf8').split('\n\n')) {
+    const field = (f: string) => new RegExp(`^${f}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1];
+    if (pick(field('name') ?? '', field('driver') ?? '')) out.push(show(field));
   }
   return out;
 }
 
-/** The /proc/crypto entries of `name` as "driver (selftest)". */
+/** The /proc/crypto entries of `name` as "driver prio N (selftest)". */
 function cryptoDrivers(name: string): string[] {
-  const out: string[] = [];
-  for (const block of readFileSync('/proc/crypto', 'utf8').split('\n\n')) {
-    const field = (f: string) => new RegExp(`^${f}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1];
-    if (field('name') === name)
-      out.push(`${field('driver')} prio ${field('priority')} (${field('selftest')})`);
-  }
-  return out;
+  return cryptoEntries(
+    (n) => n === name,
+    (f) => `${f('driver')} prio ${f('priority')} (${f('selftest')})`,
+  );
 }
 
 /** Every /proc/crypto entry whose driver is virtio-crypto's, as "name → driver (selftest)". */
 function virtioCryptoEntries(): string[] {
-  const out: string[] = [];
-  for (const block of readFileSync('/proc/crypto', 'utf8').split('\n\n')) {
-    const field = (f: string) => new RegExp(`^${f}\\s*:\\s*(.*)$`, 'm').exec(block)?.[1];
-    if (field('driver')?.includes('virtio'))
-      out.push(`${field('name')} → ${field('driver')} (${field('selftest')})`);
-  }
-  return out;
+  return cryptoEntries(
+    (_, driver) => driver.includes('virtio'),
+    (f) => `${f('name')} → ${f('driver')} (${f('selftest')})`,
+  );
 }
 
-/** Interrupts counted for virtio-crypto's queues (/proc/interrupts), summed over CPUs. */
-function virtioInterrupts(): number {
+/** Interrupts counted (/proc/interrupts, summed over CPUs) on the lines whose name matches `pattern`. */
+function interrupts(pattern: RegExp): number {
   let total = 0;
   for (const line of readFileSync('/proc/interrupts', 'utf8').split('\n')) {
-    if (!/virtio\d+-(dataq|controlq|config|virtqueues)/.test(line)) continue;
+    if (!pattern.test(line)) continue;
     for (const f of line.trim().split(/\s+/).slice(1)) {
       if (!/^\d+$/.test(f)) break;
       total += Number(f);
@@ -209,14 +232,23 @@ function virtioInterrupts(): number {
   return total;
 }
 
+/** virtio-crypto's queue interrupts (the kernel's driver): one per completion the device signals. */
+const virtioInterrupts = () => interrupts(/virtio\d+-(dataq|controlq|config|virtqueues)/);
+/** The uio_pci_generic interrupt line's count (the user-space driver's device). */
+const uioInterrupts = () => interrupts(/uio_pci_generic/);
+
 function table(): string {
-  const head = 'path            op      in flight   ops/s     p50 ms    p99 ms   user µs/op  sys µs/op';
+  const head = 'path               op       in flight   ops/s     p50 ms    p99 ms   user µs/op  sys µs/op';
   const lines = rows.map(
     (r) =>
-      `${r.label.padEnd(16)}${r.op.padEnd(8)}${String(r.inFlight).padStart(9)}${r.opsPerSecond.toFixed(1).padStart(10)}` +
-      `${r.p50.toFixed(2).padStart(10)}${r.p99.toFixed(2).padStart(10)}${r.userUs.toFixed(0).padStart(12)}${r.systemUs.toFixed(0).padStart(11)}`,
+      `${r.label.padEnd(19)}${r.op.padEnd(9)}${String(r.inFlight).padStart(9)}${r.opsPerSecond.toFixed(1).padStart(10)}` +
+      `${r.p50.toFixed(2).padStart(10)}${r.p99.toFixed(2).padStart(10)}${r.userUs.toFixed(0).padStart(12)}${r.systemUs.toFixed(0).padStart(11)}` +
+      (r.other === undefined
+        ? ''
+        : `  (broker process: ${r.other.userUs.toFixed(0)} user, ${r.other.systemUs.toFixed(0)} sys)`),
   );
-  return [head, ...lines].join('\n');
+  const ran = [...where].map(([label, text]) => `  ${label.padEnd(19)}${text}`);
+  return [head, ...lines, '', 'where the work ran:', ...ran].join('\n');
 }
 
 interface SigGroup {
@@ -242,6 +274,12 @@ const SHA: Record<string, HashName> = {
   'SHA-512': 'SHA-512',
 };
 
+/** A refusal, as pkaccel's UnsupportedError or as subtle's DOMException (NotSupportedError, the pkaccel error its cause). */
+function unsupported(error: unknown): boolean {
+  const e = error as { name?: string; code?: unknown; cause?: { code?: unknown } } | undefined;
+  return e?.name === 'NotSupportedError' || e?.code === 'unsupported' || e?.cause?.code === 'unsupported';
+}
+
 /** Wycheproof through an accelerator whose only device is the keyring: every case it supports, 0 failures. */
 async function wycheproof(report: Report): Promise<void> {
   const accel = await openAccelerator({ devices: ['keyring:@u'] });
@@ -249,21 +287,32 @@ async function wycheproof(report: Report): Promise<void> {
   const check = async (name: string, body: () => Promise<string>) =>
     report.run(`keyring wycheproof ${name}`, body);
   try {
-    for (const [name, file, alg] of [
+    // ECDSA: a kernel with CONFIG_CRYPTO_ECDSA verifies P-256 on an X.509 key (enc=x962); Wycheproof's P1363
+    // file is WebCrypto's encoding, turned into the DER Ecdsa-Sig-Value the kernel takes by the driver. Debian's
+    // 6.1 kernel has no ECDSA (CONFIG_CRYPTO_ECDSA unset): it takes the certificate and refuses the verify; the
+    // case then records the refusal and that the device stopped offering it, instead of the vectors.
+    const suites = [
       ['pkcs1 verify', 'rsa_signature_2048_sha256_test.json', 'RSASSA-PKCS1-v1_5'],
       ['pss verify', 'rsa_pss_2048_sha256_mgf1_32_test.json', 'RSA-PSS'],
-    ] as const) {
+      ['ecdsa p-256 verify', 'ecdsa_secp256r1_sha256_p1363_test.json', 'ECDSA'],
+    ] as const;
+    for (const [name, file, alg] of suites) {
       await check(name, async () => {
         const counts = { valid: 0, invalid: 0, acceptable: 0, unsupported: 0 };
         for (const g of groups<SigGroup>(file)) {
           const key = await subtle.importKey(
             'spki',
             Buffer.from(g.publicKeyDer, 'hex'),
-            { name: alg, hash: SHA[g.sha]! },
+            alg === 'ECDSA' ? { name: alg, namedCurve: 'P-256' } : { name: alg, hash: SHA[g.sha]! },
             false,
             ['verify'],
           );
-          const params = alg === 'RSA-PSS' ? { name: alg, saltLength: g.sLen ?? 32 } : { name: alg };
+          const params =
+            alg === 'RSA-PSS'
+              ? { name: alg, saltLength: g.sLen ?? 32 }
+              : alg === 'ECDSA'
+                ? { name: alg, hash: SHA[g.sha]! }
+                : { name: alg };
           for (const t of g.tests) {
             let verdict: boolean;
             try {
@@ -274,10 +323,20 @@ async function wycheproof(report: Report): Promise<void> {
                 Buffer.from(t.msg, 'hex'),
               );
             } catch (error) {
-              if ((error as { code?: string }).code === 'unsupported') {
+              const refused = unsupported(error);
+              if (alg === 'ECDSA' && refused && counts.valid + counts.invalid === 0) {
+                const offered = accel.devices.some((d) =>
+                  d.capabilities.some((c) => c.op === 'ecdsa-verify' && c.curves?.includes('P-256') === true),
+                );
+                if (offered) throw new Error(`refused, yet ecdsa-verify P-256 is still offered: ${error}`);
+                return `this kernel refuses it: ${String((error as Error).message).slice(0, 220)}; ecdsa-verify P-256 no longer offered`;
+              }
+              if (refused && t.result !== 'valid') {
                 counts.unsupported++;
                 continue;
               }
+              if (t.result === 'valid')
+                throw new Error(`tcId ${t.tcId}: valid signature not checked: ${error}`);
               verdict = false;
             }
             if (t.result === 'valid' && !verdict) throw new Error(`tcId ${t.tcId}: valid signature rejected`);
@@ -286,7 +345,7 @@ async function wycheproof(report: Report): Promise<void> {
             counts[t.result as 'valid' | 'invalid' | 'acceptable']++;
           }
         }
-        return `${counts.valid} valid accepted, ${counts.invalid} invalid rejected, ${counts.acceptable} acceptable, ${counts.unsupported} unsupported; 0 failures`;
+        return `${counts.valid} valid accepted, ${counts.invalid} invalid rejected, ${counts.acceptable} acceptable, ${counts.unsupported} invalid ones the kernel would not check (unsupported); 0 failures`;
       });
     }
     await check('oaep decrypt', async () => {
@@ -365,6 +424,16 @@ async function importForScan(accel: Accel, key: KeyObject) {
   return { cryptoKey, needles };
 }
 
+/** Open an accelerator on `devices`, run `body`, close it whatever happened. */
+async function withAccelerator<T>(devices: string[], body: (accel: Accel) => Promise<T>): Promise<T> {
+  const accel = await openAccelerator({ devices });
+  try {
+    return await body(accel);
+  } finally {
+    await accel.close();
+  }
+}
+
 /**
  * After a non-extractable import through the keyring, no string form of the
  * private key is on the JS heap (the snapshot is taken after a full GC). A JWK
@@ -372,11 +441,10 @@ async function importForScan(accel: Accel, key: KeyObject) {
  * control the same scan must find.
  */
 async function secrecy(report: Report, key: KeyObject): Promise<void> {
-  await report.run('keyring key-handle secrecy (heap snapshot)', async () => {
-    // Only the keyring: an accelerator with the software device did not close after a heap snapshot (seen on
-    // node 20: accel.close() never settled), which is not what this case is about.
-    const accel = await openAccelerator({ devices: ['keyring:@u'] });
-    try {
+  // Only the keyring: a snapshot with the software device's worker pool alive is the known bug isolated
+  // by snapshotThenClose, not what this case is about.
+  await report.run('keyring key-handle secrecy (heap snapshot)', () =>
+    withAccelerator(['keyring:@u'], async (accel) => {
       const { cryptoKey, needles } = await importForScan(accel, key);
       const held = (
         JSON.parse(readFileSync(join(VECTORS, 'rsa_oaep_2048_sha256_mgf1sha256_test.json'), 'utf8')) as {
@@ -398,9 +466,60 @@ async function secrecy(report: Report, key: KeyObject): Promise<void> {
       if (found.length > 0)
         throw new Error(`still on the heap: ${found.join(', ')} of the imported private key`);
       return `snapshot ${(text.length / 1e6).toFixed(1)} MB: the control JWK found (3/3); the imported key's d, p, q (base64url) and d (hex) absent (0/4); the held key signs (node verifies)`;
-    } finally {
-      await accel.close();
-    }
+    }),
+  );
+}
+
+/**
+ * The known bug, isolated in a child process (a close that never settles would
+ * keep this process alive): the setting it was seen in — an accelerator on the
+ * keyring and the software device, a non-extractable RSA key imported, a heap
+ * snapshot at once (the software device's pool workers may still be starting
+ * under TCG), then close(). The child prints how long the close took; one still
+ * running after 30 s is killed and reported as a hang with its active resources.
+ * Recorded either way: it is node's behaviour that is under observation here.
+ */
+async function snapshotThenClose(report: Report): Promise<void> {
+  const index = fileURLToPath(new URL('../../../index.js', import.meta.url));
+  const pkcs8 = groups<{ privateKeyPkcs8: string }>('rsa_pkcs1_2048_sig_gen_test.json')[0]!.privateKeyPkcs8;
+  const script = `
+    import { getHeapSnapshot } from 'node:v8';
+    const { openAccelerator } = await import(${JSON.stringify(index)});
+    const t0 = performance.now();
+    const accel = await openAccelerator({ devices: ['keyring:@u', 'software'] });
+    await accel.subtle.importKey('pkcs8', Buffer.from('${pkcs8}', 'hex'), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    let size = 0;
+    for await (const chunk of getHeapSnapshot()) size += chunk.length;
+    const t1 = performance.now();
+    console.log('SNAPSHOT-TAKEN ' + (size / 1e6).toFixed(1) + ' MB, ' + (t1 - t0).toFixed(0) + ' ms after open;');
+    setInterval(() => console.log('still closing: ' + process.getActiveResourcesInfo().join(',')), 10000).unref();
+    await accel.close();
+    console.log('close() settled in ' + (performance.now() - t1).toFixed(0) + ' ms');`;
+  await report.run('heap snapshot then close (keyring + software accelerator, child process)', async () => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    // 30 s for close() from the snapshot on; 180 s in all (node, the import and the snapshot are slow under TCG).
+    let timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    const take = (b: Buffer) => {
+      const before = out.includes('SNAPSHOT-TAKEN');
+      out += b.toString();
+      if (!before && out.includes('SNAPSHOT-TAKEN')) {
+        clearTimeout(timer);
+        timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      }
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+    clearTimeout(timer);
+    const text = out.trim().replace(/\s+/g, ' ').slice(-300);
+    if (signal === 'SIGKILL' && out.includes('SNAPSHOT-TAKEN'))
+      return `HANG: close() had not settled 30 s after the snapshot (killed); ${text}`;
+    if (signal === 'SIGKILL') throw new Error(`the child did not reach the snapshot within 180 s: ${text}`);
+    if (code !== 0) throw new Error(`child exited ${code}: ${text}`);
+    return text;
   });
 }
 
@@ -412,55 +531,145 @@ async function permissions(report: Report, key: KeyObject): Promise<void> {
   const serial = keyctl.addKey('asymmetric', name, pkcs8, -4);
   // Possessor and user: view + search (use) + setattr (to change this later). No read, write or link.
   keyctl.setPerm(serial, 0x29290000);
-  const accel = await openAccelerator({ devices: ['keyring:@u', 'software'] });
   try {
-    const open = (accel as { keys?: { open?: Function } }).keys?.open;
-    let privateKey: webcrypto.CryptoKey;
-    await report.run('keyring open by name, usable not readable', async () => {
-      if (typeof open !== 'function')
-        throw new Error('accel.keys.open is missing (section 8 not in this build)');
-      const pair = (await open.call(accel.keys, name, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, [
-        'sign',
-        'verify',
-      ])) as webcrypto.CryptoKeyPair;
-      privateKey = pair.privateKey;
-      const sig = Buffer.from(
-        await accel.subtle.sign('RSASSA-PKCS1-v1_5', pair.privateKey, Buffer.from('m')),
-      );
-      if (!nodeVerify('sha256', Buffer.from('m'), key, sig)) throw new Error('node rejects the signature');
-      const exported = await accel.subtle.exportKey('jwk', pair.privateKey).then(
-        () => 'exported',
-        (e: Error) => e.name,
-      );
-      if (exported === 'exported') throw new Error('a held key was exported');
-      return `key ${serial} perm ${keyctl.describe(serial).perm.toString(16)}: signed (node verifies), export refused (${exported})`;
-    });
-    await report.run('keyring key it may not use: a clear error', async () => {
-      keyctl.setPerm(serial, 0x21210000); // view + setattr: no search
-      const again = await open
-        ?.call(accel.keys, name, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, ['sign'])
-        .then(
+    await withAccelerator(['keyring:@u', 'software'], async (accel) => {
+      const open = (accel as { keys?: { open?: Function } }).keys?.open;
+      let privateKey: webcrypto.CryptoKey;
+      await report.run('keyring open by name, usable not readable', async () => {
+        if (typeof open !== 'function')
+          throw new Error('accel.keys.open is missing (section 8 not in this build)');
+        const pair = (await open.call(accel.keys, name, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, [
+          'sign',
+          'verify',
+        ])) as webcrypto.CryptoKeyPair;
+        privateKey = pair.privateKey;
+        const sig = Buffer.from(
+          await accel.subtle.sign('RSASSA-PKCS1-v1_5', pair.privateKey, Buffer.from('m')),
+        );
+        if (!nodeVerify('sha256', Buffer.from('m'), key, sig)) throw new Error('node rejects the signature');
+        const exported = await accel.subtle.exportKey('jwk', pair.privateKey).then(
+          () => 'exported',
+          (e: Error) => e.name,
+        );
+        if (exported === 'exported') throw new Error('a held key was exported');
+        return `key ${serial} perm ${keyctl.describe(serial).perm.toString(16)}: signed (node verifies), export refused (${exported})`;
+      });
+      await report.run('keyring key it may not use: a clear error', async () => {
+        keyctl.setPerm(serial, 0x21210000); // view + setattr: no search
+        const again = await open
+          ?.call(accel.keys, name, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, ['sign'])
+          .then(
+            () => undefined,
+            (e: Error) => e,
+          );
+        // core/api reports it as a DOMException (InvalidAccessError) whose message carries the kernel's EACCES.
+        if (!(again instanceof Error) || !/EACCES|permission denied/.test(again.message))
+          throw new Error(`opening it gave ${String(again)}`);
+        const used = await accel.subtle.sign('RSASSA-PKCS1-v1_5', privateKey!, Buffer.from('m')).then(
           () => undefined,
           (e: Error) => e,
         );
-      // core/api reports it as a DOMException (InvalidAccessError) whose message carries the kernel's EACCES.
-      if (!(again instanceof Error) || !/EACCES|permission denied/.test(again.message))
-        throw new Error(`opening it gave ${String(again)}`);
-      const used = await accel.subtle.sign('RSASSA-PKCS1-v1_5', privateKey!, Buffer.from('m')).then(
-        () => undefined,
-        (e: Error) => e,
-      );
-      if (used === undefined) throw new Error('signing with a key without search permission succeeded');
-      return `open: ${again.message.slice(0, 90)} | sign: ${String((used as Error).message).slice(0, 90)}`;
+        if (used === undefined) throw new Error('signing with a key without search permission succeeded');
+        return `open: ${again.message.slice(0, 90)} | sign: ${String((used as Error).message).slice(0, 90)}`;
+      });
     });
   } finally {
-    await accel.close();
     try {
       keyctl.setPerm(serial, 0x3f3f0000);
     } catch {}
     try {
       keyctl.invalidate(serial);
     } catch {}
+  }
+}
+
+/**
+ * ECDSA private keys and the kernel: Linux 6.1's PKCS#8 parser takes RSA keys
+ * only, so add_key of an EC PKCS#8 key is refused; the errno is what this records.
+ * Should a kernel take it, the case signs with it and node must verify the result.
+ */
+async function ecdsaPrivate(report: Report): Promise<void> {
+  await report.run('keyring ECDSA P-256 private key (add_key)', async () => {
+    const keyctl = new Keyctl();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pkcs8 = ec.privateKey.export({ format: 'der', type: 'pkcs8' });
+    let serial: number;
+    try {
+      serial = keyctl.addKey('asymmetric', `pkaccel-e2e-ec-${process.pid}`, pkcs8, -2);
+    } catch (error) {
+      const e = error as Error & { errno?: string; syscall?: string };
+      if (e.errno === undefined) throw error;
+      return `refused: ${e.errno} from ${e.syscall}: ${e.message.slice(0, 160)}`;
+    }
+    try {
+      const d = digest('SHA-256', Buffer.from('m'));
+      const sig = await keyctl.sign(serial, 'enc=x962 hash=sha256', d, 72);
+      if (!nodeVerify('sha256', Buffer.from('m'), ec.publicKey, sig))
+        throw new Error('the kernel took the key and signed, but node rejects the signature');
+      return `the kernel took the EC key and signed (node verifies)`;
+    } finally {
+      keyctl.invalidate(serial);
+    }
+  });
+}
+
+/** A key of this process in its process keyring (use-only by the kernel's rules above), for direct keyctl calls. */
+async function withKernelKey<T>(
+  key: KeyObject,
+  what: string,
+  body: (keyctl: Keyctl, serial: number) => Promise<T>,
+) {
+  const keyctl = new Keyctl();
+  const serial = keyctl.addKey(
+    'asymmetric',
+    `pkaccel-e2e-${what}-${process.pid}`,
+    key.export({ format: 'der', type: 'pkcs8' }),
+    -2,
+  );
+  keyctl.setPerm(serial, 0x3f3f0000);
+  try {
+    return await body(keyctl, serial);
+  } finally {
+    keyctl.invalidate(serial);
+  }
+}
+
+/**
+ * The broker row: `pkaccel serve` (this build's CLI, a child process) owns the
+ * device through the in-process pci: driver over uio, with its job queue and
+ * integrity gate; this process signs through `broker:` on a socket in a fresh
+ * temporary directory. CPU per op adds the broker process's (shown apart).
+ */
+async function brokerRow(report: Report, fn: GuestPciFunction, key: KeyObject): Promise<void> {
+  const cli = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
+  const spec = `pci:${fn.address}?mode=uio`;
+  let broker: ServedBroker | undefined;
+  let device: Device | undefined;
+  try {
+    if (
+      !(await report.run('broker: pkaccel serve on the device', async () => {
+        broker = await serveBroker(cli, spec);
+        return `pid ${broker.pid}, ${spec}: ${broker.log().trim().replace(/\s+/g, ' ').slice(0, 200)}`;
+      }))
+    )
+      return;
+    const served = broker!;
+    if (
+      await report.run('broker open (client)', async () => {
+        device = await defaultRegistry.open(`broker:${served.socket}`);
+        return `${device.info.model}: ${device.capabilities.map((c) => c.op).join(',')}`;
+      })
+    ) {
+      const before = uioInterrupts();
+      await measureRow(report, 'broker', device!, key, 'SHA-256', { otherPid: served.pid });
+      where.set(
+        'broker',
+        `pkaccel serve (pid ${served.pid}) → virtio-crypto via uio (${spec}): +${uioInterrupts() - before} uio interrupts; CPU columns add the broker's`,
+      );
+    }
+  } finally {
+    await device?.close();
+    await broker?.stop();
   }
 }
 
@@ -487,8 +696,10 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
       software = await defaultRegistry.open('software');
       return software.info.model;
     })
-  )
+  ) {
     await measureRow(report, 'software', software!, key, 'SHA-256');
+    where.set('software', `node:crypto (OpenSSL) in this process: ${software!.info.model}`);
+  }
   await software?.close();
   phase('software');
 
@@ -502,21 +713,24 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
   if (kernel !== undefined) {
     await measureRow(report, 'kernel-generic', kernel, key, 'SHA-256');
     phase('kernel-generic');
-    await report.run(
-      'kernel-generic ran on',
-      async () =>
-        `rsa: ${cryptoDrivers('rsa').join(' / ')}; pkcs1pad(rsa,sha256): ${cryptoDrivers('pkcs1pad(rsa,sha256)').join(' / ')}`,
-    );
+    await report.run('kernel-generic ran on', async () => {
+      const text = `keyctl → pkcs1pad(rsa,sha256) → ${cryptoDrivers('pkcs1pad(rsa,sha256)').join(' / ')}; rsa: ${cryptoDrivers('rsa').join(' / ')}; virtio_crypto not loaded`;
+      where.set('kernel-generic', text);
+      return text;
+    });
     await kernel.close();
     await wycheproof(report);
     phase('wycheproof');
+    await ecdsaPrivate(report);
     await secrecy(report, key);
     phase('secrecy');
     await permissions(report, key);
     phase('permissions');
   }
+  await snapshotThenClose(report);
+  phase('snapshot-close');
 
-  // The in-process user-space driver on the device (uio), then hand the device to the kernel.
+  // The in-process user-space driver on the device (uio), then the broker on it, then hand it to the kernel.
   await report.run('bind uio', () => bindUio(fn));
   let pci: Device | undefined;
   if (
@@ -524,10 +738,18 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
       pci = await defaultRegistry.open(`pci:${fn.address}?mode=uio`);
       return pci.info.model;
     })
-  )
+  ) {
+    const before = uioInterrupts();
     await measureRow(report, 'user-space', pci!, key, 'SHA-256');
+    where.set(
+      'user-space',
+      `virtio-crypto via uio in this process (${pci!.info.model}): +${uioInterrupts() - before} uio interrupts`,
+    );
+  }
   await pci?.close();
   phase('user-space');
+  await brokerRow(report, fn, key);
+  phase('broker');
 
   await report.run('kernel virtio_crypto takes the device', async () => {
     writeFileSync(`/sys/bus/pci/devices/${fn.address}/driver/unbind`, fn.address);
@@ -545,57 +767,44 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
   });
   if (virtio !== undefined) {
     const before = virtioInterrupts();
-    const ran = await measureRow(report, 'kernel-virtio', virtio, key, 'SHA-256', true);
+    const ran = await measureRow(report, 'kernel-virtio', virtio, key, 'SHA-256', { refusalIsResult: true });
     const after = virtioInterrupts();
     const refused = [...((virtio as { refused?: Map<string, string> }).refused ?? new Map()).values()];
+    const bound = cryptoDrivers('pkcs1pad(rsa,sha256)').join(' / ');
+    const onDevice = after - before > 0;
+    where.set(
+      'kernel-virtio',
+      `${ran ? '' : `refused (${refused.join('; ').slice(0, 100)}); `}keyctl → pkcs1pad(rsa,sha256) → ${bound}; ` +
+        `virtio-crypto interrupts +${after - before}: ${onDevice ? 'the device took part' : 'the kernel did NOT use the device (its virtio-crypto-rsa failed the self-test: QEMU/nettle refuses RAW RSA)'}`,
+    );
     report.record(
       'kernel-virtio: where the work ran',
       true,
-      `${ran ? 'ran' : `refused (${refused.join('; ').slice(0, 100)})`}; pkcs1pad(rsa,sha256) → ${cryptoDrivers('pkcs1pad(rsa,sha256)').join(' / ')}; ` +
-        `virtio-crypto interrupts +${after - before}; virtio entries: ${virtioCryptoEntries().join(' / ')}`,
+      `${where.get('kernel-virtio')}; virtio entries: ${virtioCryptoEntries().join(' / ')}`,
     );
-    await report.run('kernel-virtio enc=pkcs1 without hash (pkcs1pad(rsa): virtio-pkcs1-rsa)', async () => {
+    await report.run('kernel-virtio enc=pkcs1 without hash (pkcs1pad(rsa): virtio-pkcs1-rsa)', () =>
       // keyctl with enc=pkcs1 and no hash= builds pkcs1pad(rsa), which virtio_crypto registers itself (prio 150):
       // the input is DigestInfo ‖ digest, the signature a standard PKCS#1 v1.5 one. Does the device sign it?
-      const keyctl = new Keyctl();
-      const serial = keyctl.addKey(
-        'asymmetric',
-        `pkaccel-e2e-nohash-${process.pid}`,
-        key.export({ format: 'der', type: 'pkcs8' }),
-        -2,
-      );
-      keyctl.setPerm(serial, 0x3f3f0000);
-      const message = Buffer.from('no hash');
-      const d = digest('SHA-256', message);
-      const info = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), d]);
-      const before = virtioInterrupts();
-      try {
+      withKernelKey(key, 'nohash', async (keyctl, serial) => {
+        const message = Buffer.from('no hash');
+        const d = digest('SHA-256', message);
+        const info = Buffer.concat([Buffer.from('3031300d060960864801650304020105000420', 'hex'), d]);
+        const before = virtioInterrupts();
         const signature = await keyctl.sign(serial, 'enc=pkcs1', info, 256).then(
           (s) => Buffer.from(s),
           (e: Error) => e,
         );
-        const after = virtioInterrupts();
-        const where = `pkcs1pad(rsa) → ${cryptoDrivers('pkcs1pad(rsa)').join(' / ')}; virtio-crypto interrupts +${after - before}`;
-        if (signature instanceof Error) return `refused: ${signature.message.slice(0, 120)}; ${where}`;
+        const where = `pkcs1pad(rsa) → ${cryptoDrivers('pkcs1pad(rsa)').join(' / ')}; virtio-crypto interrupts +${virtioInterrupts() - before}`;
+        if (signature instanceof Error) return `refused: ${signature.message.slice(0, 160)}; ${where}`;
         if (!nodeVerify('sha256', message, key, signature)) throw new Error(`a wrong signature; ${where}`);
         return `signed, node verifies; ${where}`;
-      } finally {
-        keyctl.invalidate(serial);
-      }
-    });
-    await report.run('kernel-virtio enc=pkcs1 encrypt/decrypt (RSAES-PKCS1-v1_5 on the device)', async () => {
+      }),
+    );
+    await report.run('kernel-virtio-enc: RSAES-PKCS1-v1_5 on the device, rows and interrupts', () =>
       // The one keyctl path the kernel gives the device here: pkcs1pad(rsa) without a hash is virtio_crypto's own
       // (virtio-pkcs1-rsa, padding done by the device). RSAES-PKCS1-v1_5 is no pkaccel primitive (padding oracles):
-      // this case only proves the kernel's keyctl work reached the device, and counts it.
-      const keyctl = new Keyctl();
-      const serial = keyctl.addKey(
-        'asymmetric',
-        `pkaccel-e2e-enc-${process.pid}`,
-        key.export({ format: 'der', type: 'pkcs8' }),
-        -2,
-      );
-      keyctl.setPerm(serial, 0x3f3f0000);
-      try {
+      // these rows only prove the kernel's keyctl work reached the device, and measure it.
+      withKernelKey(key, 'enc', async (keyctl, serial) => {
         const plain = Buffer.from('kernel to device');
         const before = virtioInterrupts();
         const ct = Buffer.from(await keyctl.encrypt(serial, 'enc=pkcs1', plain, 256));
@@ -609,22 +818,30 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
         const back = Buffer.from(await keyctl.decrypt(serial, 'enc=pkcs1', ct, 256));
         if (!back.subarray(0, plain.length).equals(plain))
           throw new Error('the kernel decrypted something else');
-        let n = 0;
-        const start = performance.now();
-        while (performance.now() - start < SECONDS * 1000) {
-          await keyctl.encrypt(serial, 'enc=pkcs1', plain, 256);
-          n++;
+        // Each job runs the call; a failed call fails the row (drive throws). The request is not looked at.
+        const calls = {
+          encrypt: () => keyctl.encrypt(serial, 'enc=pkcs1', plain, 256),
+          decrypt: () => keyctl.decrypt(serial, 'enc=pkcs1', ct, 256),
+        };
+        const parts: string[] = [];
+        for (const [op, call] of Object.entries(calls)) {
+          const qp = callQueuePair(call, 64);
+          parts.push(
+            ...(await measureOp(report, 'kernel-virtio-enc', op, qp, {
+              op: 'rsa-public',
+            } as PrimitiveRequest)),
+          );
         }
-        const rate = n / ((performance.now() - start) / 1000);
-        const interrupts = virtioInterrupts() - before;
-        report.figure('kernel-virtio pkcs1-encrypt x1', rate, 'ops/s');
-        if (interrupts < n)
-          throw new Error(`${n + 2} operations but only ${interrupts} virtio-crypto interrupts`);
-        return `the kernel's ciphertext opens (node, raw) to 00 02 PS 00 message, the kernel decrypts it back; ${rate.toFixed(1)} encrypt/s; ${n + 2} operations, +${interrupts} virtio-crypto interrupts; pkcs1pad(rsa) → ${cryptoDrivers('pkcs1pad(rsa)').join(' / ')}`;
-      } finally {
-        keyctl.invalidate(serial);
-      }
-    });
+        const ops = rows.filter((r) => r.label === 'kernel-virtio-enc').reduce((n, r) => n + r.ops, 2);
+        const irq = virtioInterrupts() - before;
+        where.set(
+          'kernel-virtio-enc',
+          `keyctl enc=pkcs1 (no hash) → pkcs1pad(rsa) → ${cryptoDrivers('pkcs1pad(rsa)').join(' / ')}: ${ops} operations, +${irq} virtio-crypto interrupts (the device did the work)`,
+        );
+        if (irq < ops) throw new Error(`${ops} operations but only ${irq} virtio-crypto interrupts`);
+        return `ciphertext opens (node, raw) to 00 02 PS 00 message and decrypts back; ${parts.join(', ')}; ${ops} operations, +${irq} interrupts`;
+      }),
+    );
     await virtio.close();
   }
   console.log(`E2E-TABLE-BEGIN\n${table()}\nE2E-TABLE-END`);
