@@ -10,13 +10,17 @@
 
 import { createHash, createPrivateKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openAccelerator } from '../../../core/api/index.js';
 import type { RsaPrivateKeyMaterial } from '../../../core/driver/index.js';
 import { emsaPkcs1v15Encode } from '../../../core/encoding/emsa-pkcs1v15.js';
 import { paddedSignatureHolds } from '../../../core/integrity/rsa.js';
+import { Registry } from '../../../core/registry/registry.js';
+import { softwareDriver } from '../../../drivers/software/index.js';
+import { virtioCryptoDriver } from '../../../drivers/virtio-crypto/index.js';
 import { completeShortOutput } from '../../../drivers/virtio-crypto/short-output.js';
 import { LEADING_ZERO_CASES, LEADING_ZERO_KEYS, type LeadingZeroCase } from '../../e2e/guest/leading-zero.js';
 import { jwkOf, rsaMaterialFromJwk } from '../../support/keys.js';
-import { closeAfterEach } from '../../support/sim.js';
+import { closeAfterEach, platform } from '../../support/sim.js';
 import { openVirtio, runOne } from './helpers.js';
 
 /** Every short output the driver completes, as the device wrote it. */
@@ -134,5 +138,36 @@ describe('completeShortOutput', () => {
     expect(completeShortOutput(truncated, k, opening)).toMatch(/no value of its lost last byte/);
     // One zero byte in front of a value two bytes short: neither shape.
     expect(completeShortOutput(f.want.subarray(0, k - 2), k, opening)).toMatch(/neither/);
+  });
+});
+
+describe('through openAccelerator (the job queue and its integrity gate)', () => {
+  const registry = new Registry();
+  registry.registerPlatform(platform);
+  registry.registerDriver(virtioCryptoDriver);
+  registry.registerDriver(softwareDriver);
+
+  async function subtleSign(devices: string[], c: LeadingZeroCase): Promise<Buffer> {
+    const accel = closeAfterEach(await openAccelerator({ devices, registry }));
+    const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: c.hash } as const;
+    const pkcs8 = createPrivateKey(LEADING_ZERO_KEYS[c.bits]).export({ format: 'der', type: 'pkcs8' });
+    const key = await accel.subtle.importKey('pkcs8', pkcs8, algorithm, false, ['sign']);
+    return Buffer.from(await accel.subtle.sign(algorithm, key, new TextEncoder().encode(c.message)));
+  }
+
+  it('a QEMU 7.2 card alone signs a leading-zero case right (the gate withheld it before: no retry could help)', async () => {
+    const c = oneZero[0]!;
+    expect(await subtleSign(['sim:virtio?mode=inline&profile=qemu-7.2'], c)).toEqual(fixture(c).want);
+    expect(shortOutputs).toHaveLength(1);
+  });
+
+  it('two lost bytes: an error on the card alone, the right signature with software beside it', async () => {
+    const alone = await subtleSign(['sim:virtio?mode=inline&profile=qemu-7.2'], twoZeros).catch((e) => e);
+    expect(alone).toMatchObject({ cause: { code: 'device-error', message: /last 2 bytes lost/ } });
+    const tried = shortOutputs.length;
+    const sig = await subtleSign(['sim:virtio?mode=inline&profile=qemu-7.2', 'software'], twoZeros);
+    expect(sig).toEqual(fixture(twoZeros).want);
+    // The card had it first (its truncated output was seen again); software did it after the retry.
+    expect(shortOutputs.length).toBeGreaterThan(tried);
   });
 });
