@@ -247,8 +247,9 @@ export type ProbeOptions = Readonly<Record<string, string>>;
  * a driver's name.
  * - `fallback`: a provider that can do every operation in software (the
  *   `software` driver). `openAccelerator({ softwareFallback: true })` and `auto`
- *   add it, and the scheduler gives it work only when no other capable device has
- *   room, or when a device fails.
+ *   add it; the scheduler gives it work when that lowers a job's expected completion
+ *   time (its own measured rate, like any device), it loses ties to the cards, and it
+ *   takes over the jobs of failed devices.
  * - `simulated`: its devices are models, not hardware; `auto` never opens them.
  *
  * @category Driver contracts

@@ -23,7 +23,7 @@ export type QueueEvent =
       readonly type: 'device-added';
       /** The device's id. */
       readonly device: string;
-      /** Whether it is the fallback provider, used only when no other device has room. */
+      /** Whether it is the fallback provider: scheduled by its measured rate, loses ties, takes failed devices' jobs. */
       readonly fallback: boolean;
     }
   /** Removed by the application, closed, or gone (surprise removal). */

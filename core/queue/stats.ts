@@ -93,7 +93,7 @@ export interface DeviceStats extends Counters {
   readonly state: DeviceState;
   /** Whether the queue gives it jobs: ready, and not taken out of service after faults or a stall. */
   readonly inService: boolean;
-  /** Whether it is the fallback provider (the software device), used only when no other device has room. */
+  /** Whether it is the fallback provider (the software device): scheduled by its measured rate, loses ties, takes failed devices' jobs. */
   readonly fallback: boolean;
   /** Jobs completed per second over the sampling window (the sum of its queue pairs). */
   readonly opsPerSecond: number;

@@ -13,6 +13,7 @@ import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js
 import { JobQueue } from '../../core/queue/index.js';
 import { ServiceModel } from '../../core/queue/service-time.js';
 import { openAccelerator } from '../../index.js';
+import { settle } from '../support/fake-device.js';
 
 /** A queue pair whose device has `engines` engines each taking `serviceMs` per job (FIFO). */
 class RateQueuePair {
@@ -108,11 +109,14 @@ function expectedValue(r: PrimitiveRequest): Uint8Array {
   return r.input.map((b) => b ^ 0x5a);
 }
 
-/** A device of one RateQueuePair that does rsa-public. */
-function rateDevice(id: string, engines: number, serviceMs: number, priority = 100) {
+/** A device of one RateQueuePair that does rsa-public; `estimate`: it tells the scheduler its true speed. */
+function rateDevice(id: string, engines: number, serviceMs: number, priority = 100, estimate = false) {
   const info: DeviceInfo = { id, driver: 'rate', model: 'rate-limited test device', priority };
   const qp = new RateQueuePair(32, engines, serviceMs);
   const device: Device & { queuePairs: readonly RateQueuePair[] } = {
+    ...(estimate
+      ? { serviceEstimate: () => ({ opsPerSecond: (engines * 1000) / serviceMs, latencyMs: serviceMs }) }
+      : {}),
     info,
     state: 'ready',
     capabilities: [{ op: 'rsa-public' }],
@@ -186,6 +190,30 @@ describe('scheduling by expected completion time', () => {
     expect(m.of(3)!.cost).toBeGreaterThan(0.9);
     expect(m.ask(3)).toBe(true);
     expect(m.ask(3)).toBe(false);
+  });
+
+  it('places the first jobs by the drivers’ estimates, before anything was measured', async () => {
+    // fast: 1000/s, slow: 250/s with the higher priority. Without estimates the cold-start order
+    // gives the slow device all 20 jobs of the first tick (its depth is 32); with them, it gets
+    // about its share of the throughput (a fifth), the ties going to its priority.
+    const place = async (estimate: boolean) => {
+      const fast = rateDevice('fast', 4, 4, 100, estimate);
+      const slow = rateDevice('slow', 1, 4, 500, estimate);
+      const q = new JobQueue();
+      q.addDevice(fast);
+      q.addDevice(slow);
+      const jobs = Array.from({ length: 20 }, (_, i) => q.submit(request(i)));
+      await settle();
+      const taken = [fast.queuePairs[0]!.submitted, slow.queuePairs[0]!.submitted];
+      await Promise.all(jobs);
+      await q.close();
+      return taken;
+    };
+    expect(await place(false)).toEqual([0, 20]);
+    const [fast, slow] = await place(true);
+    expect(fast! + slow!).toBe(20);
+    expect(slow).toBeGreaterThanOrEqual(2);
+    expect(slow).toBeLessThanOrEqual(6);
   });
 
   it('gives two devices of different speeds work in proportion to their throughput', async () => {

@@ -1,6 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { JobQueue } from '../../core/queue/index.js';
+import { type AddDeviceOptions, JobQueue } from '../../core/queue/index.js';
 import { expectedValue, FakeDevice, request, rsaKey, settle } from '../support/fake-device.js';
+
+/**
+ * A queue over `devices` (a device, or a device and its add options) with `count` jobs
+ * submitted in one tick: what each device's first queue pair took once they settled, and
+ * `finish` (release the manual queue pairs, await every job, close the queue).
+ */
+async function placed(
+  devices: readonly (FakeDevice | readonly [FakeDevice, AddDeviceOptions])[],
+  count: number,
+) {
+  const q = new JobQueue();
+  const list = devices.map((d) => (d instanceof FakeDevice ? d : d[0]));
+  devices.forEach((d) => {
+    if (d instanceof FakeDevice) q.addDevice(d);
+    else q.addDevice(d[0], d[1]);
+  });
+  const jobs = Array.from({ length: count }, (_, i) => q.submit(request(i)));
+  await settle();
+  const taken = list.map((d) => d.queuePairs[0]!.submitted);
+  const finish = async (more: readonly Promise<unknown>[] = []) => {
+    for (const d of list) for (const qp of d.queuePairs) qp.release();
+    await Promise.all([...jobs, ...more]);
+    await q.close();
+  };
+  return { q, taken, finish };
+}
 
 describe('scheduling', () => {
   it('sends a job only to a device whose capabilities cover its parameters', async () => {
@@ -27,20 +53,12 @@ describe('scheduling', () => {
     await q.close();
   });
 
-  it('prefers higher priority, and spills to lower priority only when the preferred device is full', async () => {
+  it('at a cold start (no figures, no estimates) prefers higher priority, spilling only when it is full', async () => {
     const hi = new FakeDevice({ id: 'hi', priority: 300, qp: { depth: 4, manual: true } });
     const lo = new FakeDevice({ id: 'lo', priority: 100, qp: { depth: 4, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(lo);
-    q.addDevice(hi);
-    const jobs = Array.from({ length: 6 }, (_, i) => q.submit(request(i)));
-    await settle();
-    expect(hi.queuePairs[0]!.submitted).toBe(4);
-    expect(lo.queuePairs[0]!.submitted).toBe(2);
-    hi.queuePairs[0]!.release();
-    lo.queuePairs[0]!.release();
-    await Promise.all(jobs);
-    await q.close();
+    const { taken, finish } = await placed([lo, hi], 6);
+    expect(taken).toEqual([2, 4]);
+    await finish();
   });
 
   it('picks the least loaded of equal-priority devices and never exceeds a queue pair depth', async () => {
@@ -115,20 +133,12 @@ describe('scheduling', () => {
     await q.close();
   });
 
-  it('uses a fallback device only when no other capable device has room', async () => {
+  it('at a cold start puts cards before the fallback device whatever its priority', async () => {
     const card = new FakeDevice({ id: 'card', priority: 100, qp: { depth: 2, manual: true } });
     const soft = new FakeDevice({ id: 'software', priority: 900, qp: { depth: 8, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(soft, { fallback: true });
-    q.addDevice(card);
-    const jobs = Array.from({ length: 3 }, (_, i) => q.submit(request(i)));
-    await settle();
-    expect(card.queuePairs[0]!.submitted).toBe(2);
-    expect(soft.queuePairs[0]!.submitted).toBe(1);
-    card.queuePairs[0]!.release();
-    soft.queuePairs[0]!.release();
-    await Promise.all(jobs);
-    await q.close();
+    const { taken, finish } = await placed([[soft, { fallback: true }], card], 3);
+    expect(taken).toEqual([1, 2]);
+    await finish();
   });
 
   it('runs a pinned job only on its device', async () => {
@@ -148,19 +158,14 @@ describe('scheduling', () => {
 describe('batching', () => {
   it('submits everything from one tick to a queue pair with one doorbell', async () => {
     const dev = new FakeDevice({ qp: { depth: 64, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
     const qp = dev.queuePairs[0]!;
-    const jobs = Array.from({ length: 40 }, (_, i) => q.submit(request(i)));
-    await settle();
+    const { q, finish } = await placed([dev], 40);
     expect(qp.submitCalls).toBe(1);
     expect(qp.batchSizes).toEqual([40]);
     const more = Array.from({ length: 10 }, (_, i) => q.submit(request(100 + i)));
     await settle();
     expect(qp.batchSizes).toEqual([40, 10]);
-    qp.release();
-    await Promise.all([...jobs, ...more]);
-    await q.close();
+    await finish(more);
   });
 
   it('holds jobs beyond the depth in the backlog and feeds them as completions free room', async () => {
