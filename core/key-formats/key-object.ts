@@ -29,24 +29,36 @@ function expectType(key: KeyObject, type: KeyObjectType, what: string): void {
     throw new InvalidKeyError(`${what} holds a ${key.asymmetricKeyType ?? 'unknown'} key, not ${type}`);
 }
 
+const DER_FORMS = {
+  spki: {
+    what: 'SubjectPublicKeyInfo',
+    open: (key: Buffer) => createPublicKey({ key, format: 'der', type: 'spki' }),
+  },
+  pkcs8: {
+    what: 'PKCS#8 PrivateKeyInfo',
+    open: (key: Buffer) => createPrivateKey({ key, format: 'der', type: 'pkcs8' }),
+  },
+} as const;
+
+function derToJwk(
+  der: Uint8Array,
+  type: KeyObjectType,
+  format: keyof typeof DER_FORMS,
+): { jwk: JsonWebKey; namedCurve?: string } {
+  const { what, open } = DER_FORMS[format];
+  const key = parse(() => open(asBuffer(der)), what);
+  expectType(key, type, what);
+  return { jwk: key.export({ format: 'jwk' }), namedCurve: key.asymmetricKeyDetails?.namedCurve };
+}
+
 /** Parse a DER SubjectPublicKeyInfo of the given type into JWK members. */
 export function spkiToJwk(der: Uint8Array, type: KeyObjectType): { jwk: JsonWebKey; namedCurve?: string } {
-  const key = parse(
-    () => createPublicKey({ key: asBuffer(der), format: 'der', type: 'spki' }),
-    'SubjectPublicKeyInfo',
-  );
-  expectType(key, type, 'SubjectPublicKeyInfo');
-  return { jwk: key.export({ format: 'jwk' }), namedCurve: key.asymmetricKeyDetails?.namedCurve };
+  return derToJwk(der, type, 'spki');
 }
 
 /** Parse a DER PKCS#8 PrivateKeyInfo of the given type into JWK members (public part included). */
 export function pkcs8ToJwk(der: Uint8Array, type: KeyObjectType): { jwk: JsonWebKey; namedCurve?: string } {
-  const key = parse(
-    () => createPrivateKey({ key: asBuffer(der), format: 'der', type: 'pkcs8' }),
-    'PKCS#8 PrivateKeyInfo',
-  );
-  expectType(key, type, 'PKCS#8 PrivateKeyInfo');
-  return { jwk: key.export({ format: 'jwk' }), namedCurve: key.asymmetricKeyDetails?.namedCurve };
+  return derToJwk(der, type, 'pkcs8');
 }
 
 /** Check a JWK with OpenSSL (on-curve check for EC points) and return it normalised. */

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
+import { consumerTsconfig } from '../support/consumer-tsconfig.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -40,20 +41,12 @@ it('accel.crypto type-checks as the DOM Crypto, without a cast', () => {
     writeFileSync(join(dir, 'fixture.ts'), FIXTURE);
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022',
-          module: 'NodeNext',
-          moduleResolution: 'NodeNext',
-          lib: ['ES2023', 'DOM'],
-          types: ['node'],
+      JSON.stringify(
+        consumerTsconfig(['fixture.ts'], {
           typeRoots: [join(root, 'node_modules/@types')],
-          strict: true,
-          noEmit: true,
           skipLibCheck: true,
-        },
-        files: ['fixture.ts'],
-      }),
+        }),
+      ),
     );
     let output = '';
     try {

@@ -22,6 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consumerTsconfig } from '../support/consumer-tsconfig.js';
 import { type Packed, packProject, packSource } from './pack.js';
 
 const enabled = process.env.PKACCEL_PACKED_INSTALL === '1';
@@ -110,19 +111,7 @@ export async function main(): Promise<void> {
 }
 `;
 
-const TSCONFIG = {
-  compilerOptions: {
-    target: 'ES2022',
-    module: 'NodeNext',
-    moduleResolution: 'NodeNext',
-    lib: ['ES2023', 'DOM'],
-    types: ['node'],
-    strict: true,
-    noEmit: true,
-    skipLibCheck: false,
-  },
-  files: ['check.ts'],
-};
+const TSCONFIG = consumerTsconfig(['check.ts'], { skipLibCheck: false });
 
 /** Prints what the addon status of the installed copy says (run inside a consumer). */
 const STATUS_SCRIPT = `const { addonStatus } = await import(process.argv[2]);
@@ -147,6 +136,12 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
   let root: string;
   let packed: Packed;
   const withTools = () => join(root, 'with-tools');
+  /** `npx pkaccel <args>` in the project with tools; it must exit 0. */
+  const pkaccel = (...args: string[]) => {
+    const r = run('npx', ['--no-install', 'pkaccel', ...args], withTools());
+    expect(r.status, transcript(r)).toBe(0);
+    return r;
+  };
   const noTools = () => join(root, 'no-compilers');
 
   beforeAll(() => {
@@ -213,9 +208,7 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
   it(
     'runs `npx pkaccel selftest`',
     () => {
-      const r = run('npx', ['--no-install', 'pkaccel', 'selftest'], withTools());
-      expect(r.status, transcript(r)).toBe(0);
-      expect(r.stdout).toMatch(/pass/);
+      expect(pkaccel('selftest').stdout).toMatch(/pass/);
     },
     5 * MINUTES,
   );
@@ -223,18 +216,12 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
   it(
     'finds the simulated card families in its own dist/ (no list names them) and opens one',
     () => {
-      const help = run('npx', ['--no-install', 'pkaccel', '--help'], withTools());
-      expect(help.status, transcript(help)).toBe(0);
-      expect(help.stdout).toMatch(
+      expect(pkaccel('--help').stdout).toMatch(
         /^Simulated cards: sim:ring \(ring\) \*, sim:window \(window\) \*, sim:virtio \(virtio-crypto\)$/m,
       );
-      const r = run(
-        'npx',
-        ['--no-install', 'pkaccel', 'devices', '--json', '--devices', 'sim:virtio'],
-        withTools(),
-      );
-      expect(r.status, transcript(r)).toBe(0);
-      const report = JSON.parse(r.stdout) as { devices: { driver: string; state: string }[] };
+      const report = JSON.parse(pkaccel('devices', '--json', '--devices', 'sim:virtio').stdout) as {
+        devices: { driver: string; state: string }[];
+      };
       expect(report.devices.map((d) => [d.driver, d.state])).toEqual([['virtio-crypto', 'ready']]);
     },
     5 * MINUTES,
@@ -243,8 +230,7 @@ describe.runIf(enabled).sequential('the packed tarball, installed into an empty 
   it(
     'runs `npx pkaccel devices --json`',
     () => {
-      const r = run('npx', ['--no-install', 'pkaccel', 'devices', '--json'], withTools());
-      expect(r.status, transcript(r)).toBe(0);
+      const r = pkaccel('devices', '--json');
       const report = JSON.parse(r.stdout) as { devices?: unknown[] };
       expect(Array.isArray(report.devices), r.stdout).toBe(true);
     },
