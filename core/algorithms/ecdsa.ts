@@ -14,7 +14,6 @@ import type { PrimitiveExecutor } from '../driver/index.js';
 import type { EcPrivateKeyMaterial, EcPublicKeyMaterial, HashName } from '../driver/keys.js';
 import type { PrimitiveRequest } from '../driver/primitives.js';
 import { digest } from '../encoding/digest.js';
-import { HASH_BYTES } from '../encoding/hashes.js';
 import { ecAdd } from '../math/ec.js';
 import { mod, modInv } from '../math/modular.js';
 import { curveParams, validateEcPublicKey } from './ec-keys.js';
@@ -29,8 +28,12 @@ import { booleanResult, bytesResult, pointResult } from './results.js';
  * at most the order's byte length.
  */
 export function ecdsaDigest(curve: CurveParams, hash: HashName, message: Uint8Array): Uint8Array {
-  const h = digest(hash, message);
-  const hashBits = 8 * HASH_BYTES[hash];
+  return truncateToOrder(curve, digest(hash, message));
+}
+
+/** The leftmost orderBits bits of a hash of any length (FIPS 186-5 §6.4.1), as ecdsaDigest gives them. */
+export function truncateToOrder(curve: CurveParams, h: Uint8Array): Uint8Array {
+  const hashBits = 8 * h.length;
   if (hashBits <= curve.orderBits) return h;
   const e = bytesToBigint(h) >> BigInt(hashBits - curve.orderBits);
   return bigintToBytes(e, Math.ceil(curve.orderBits / 8));
@@ -99,7 +102,7 @@ class NonceMultiplication {
   }
 }
 
-export async function ecdsaSign(
+export function ecdsaSign(
   exec: PrimitiveExecutor,
   key: EcPrivateKeyMaterial,
   hash: HashName,
@@ -107,22 +110,64 @@ export async function ecdsaSign(
   format: EcdsaSignatureFormat,
   options?: Options,
 ): Promise<Uint8Array> {
-  const signal = options?.signal;
-  throwIfAborted(signal);
+  return sign(exec, key, hash, message, format, options);
+}
+
+/**
+ * Sign a hash someone else made (PKCS#11's CKM_ECDSA): `h` of any length is
+ * truncated to the order's bit length, then signed as ecdsaSign signs a digest.
+ */
+export function ecdsaSignDigest(
+  exec: PrimitiveExecutor,
+  key: EcPrivateKeyMaterial,
+  h: Uint8Array,
+  format: EcdsaSignatureFormat,
+  options?: Options,
+): Promise<Uint8Array> {
+  return sign(exec, key, undefined, h, format, options);
+}
+
+/** The device's request: the message rides along for providers that sign messages only (PrehashedMessage). */
+function signRequest(
+  key: EcPrivateKeyMaterial,
+  eBytes: Uint8Array,
+  hash: HashName | undefined,
+  data: Uint8Array,
+): PrimitiveRequest {
+  return hash === undefined
+    ? { op: 'ecdsa-sign', key, digest: eBytes }
+    : { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data } };
+}
+
+/** With `hash`, sign `data` hashed with it; without, `data` is the hash. (The exported forms only pass through: no async frame of their own.) */
+async function sign(
+  exec: PrimitiveExecutor,
+  key: EcPrivateKeyMaterial,
+  hash: HashName | undefined,
+  data: Uint8Array,
+  format: EcdsaSignatureFormat,
+  options: Options | undefined,
+): Promise<Uint8Array> {
+  throwIfAborted(options?.signal);
   const curve = curveParams(key.curve);
-  const eBytes = ecdsaDigest(curve, hash, message);
+  const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
+  return signDigest(exec, key, curve, eBytes, signRequest(key, eBytes, hash, data), format, options?.signal);
+}
+
+async function signDigest(
+  exec: PrimitiveExecutor,
+  key: EcPrivateKeyMaterial,
+  curve: CurveParams,
+  eBytes: Uint8Array,
+  device: PrimitiveRequest,
+  format: EcdsaSignatureFormat,
+  signal: AbortSignal | undefined,
+): Promise<Uint8Array> {
   const { n } = curve;
   const runOptions = signal === undefined ? undefined : { signal };
   for (let attempt = 0; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
     const composed = new NonceMultiplication(signProbe(key), curve);
-    const result = await exec.runFirst(
-      [
-        // The message rides along for providers whose library signs messages only (PrehashedMessage).
-        { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data: message } },
-        composed,
-      ],
-      runOptions,
-    );
+    const result = await exec.runFirst([device, composed], runOptions);
     if (result.index === 0) {
       // Range and validity: checked by the integrity gate (core/integrity) before release.
       const signature = bytesResult(result, 2 * curve.bytes);
@@ -165,7 +210,7 @@ class ComposedVerification {
   }
 }
 
-export async function ecdsaVerify(
+export function ecdsaVerify(
   exec: PrimitiveExecutor,
   key: EcPublicKeyMaterial,
   hash: HashName,
@@ -174,34 +219,75 @@ export async function ecdsaVerify(
   format: EcdsaSignatureFormat,
   options?: Options,
 ): Promise<boolean> {
-  const signal = options?.signal;
-  throwIfAborted(signal);
+  return verify(exec, key, hash, message, signature, format, options);
+}
+
+/** Verify a signature over a hash someone else made (PKCS#11's CKM_ECDSA): `h` truncated as ecdsaSignDigest does. */
+export function ecdsaVerifyDigest(
+  exec: PrimitiveExecutor,
+  key: EcPublicKeyMaterial,
+  h: Uint8Array,
+  signature: Uint8Array,
+  format: EcdsaSignatureFormat,
+  options?: Options,
+): Promise<boolean> {
+  return verify(exec, key, undefined, h, signature, format, options);
+}
+
+/** With `hash`, verify over `data` hashed with it; without, `data` is the hash. */
+async function verify(
+  exec: PrimitiveExecutor,
+  key: EcPublicKeyMaterial,
+  hash: HashName | undefined,
+  data: Uint8Array,
+  signature: Uint8Array,
+  format: EcdsaSignatureFormat,
+  options: Options | undefined,
+): Promise<boolean> {
+  throwIfAborted(options?.signal);
   validateEcPublicKey(key);
   const curve = curveParams(key.curve);
+  const p1363 = checkedP1363(curve, signature, format);
+  if (p1363 === null) return false;
+  const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
+  const device: PrimitiveRequest =
+    hash === undefined
+      ? { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 }
+      : { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data } };
+  return verifyDigest(exec, key, curve, p1363, eBytes, device, options?.signal);
+}
+
+/** The signature as P1363 r‖s with both halves in [1, n−1], or null if it cannot be valid. */
+function checkedP1363(
+  curve: CurveParams,
+  signature: Uint8Array,
+  format: EcdsaSignatureFormat,
+): Uint8Array | null {
+  const p1363 =
+    format === 'der'
+      ? derToP1363(signature, curve.bytes)
+      : signature.length === 2 * curve.bytes
+        ? signature
+        : null;
+  return p1363 !== null && p1363InRange(curve, p1363) ? p1363 : null;
+}
+
+async function verifyDigest(
+  exec: PrimitiveExecutor,
+  key: EcPublicKeyMaterial,
+  curve: CurveParams,
+  p1363: Uint8Array,
+  eBytes: Uint8Array,
+  device: PrimitiveRequest,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
   const { n } = curve;
-  let p1363: Uint8Array;
-  if (format === 'der') {
-    const converted = derToP1363(signature, curve.bytes);
-    if (converted === null) return false;
-    p1363 = converted;
-  } else {
-    if (signature.length !== 2 * curve.bytes) return false;
-    p1363 = signature;
-  }
-  if (!p1363InRange(curve, p1363)) return false;
-  const eBytes = ecdsaDigest(curve, hash, message);
   // The composed form's arithmetic (an inversion mod n) runs only if it is chosen.
   // u2 = r·w is never 0, so u2·Q is a finite point any ec-mul device can return;
   // u1 is 0 when e ≡ 0 (mod n), and then u1·G is the identity, not asked for.
   const composed = new ComposedVerification(verifyProbe(key), key, curve, p1363, eBytes);
   const runOptions = signal === undefined ? undefined : { signal };
-  const result = await exec.runFirst(
-    [
-      { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data: message } },
-      composed,
-    ],
-    runOptions,
-  );
+  const result = await exec.runFirst([device, composed], runOptions);
   if (result.index === 0) return booleanResult(result);
   const uQ = pointResult(result);
   let sum = uQ;

@@ -14,11 +14,10 @@
  * mechanism parameter is CKR_MECHANISM_PARAM_INVALID from the *Init call.
  */
 
-import { curveParams } from '../../core/algorithms/ec-keys.js';
-import { ecdsaSign, ecdsaVerify } from '../../core/algorithms/ecdsa.js';
+import { ecdsaSign, ecdsaSignDigest, ecdsaVerify, ecdsaVerifyDigest } from '../../core/algorithms/ecdsa.js';
 import { rsaOaepDecrypt, rsaRawPrivate, rsaRawPublic } from '../../core/algorithms/index.js';
 import { rsaSign, rsaSignDigest, rsaVerify, rsaVerifyDigest } from '../../core/algorithms/rsa-signature.js';
-import { bigintToBytes, bytesToBigint, constantTimeEqual } from '../../core/encoding/bytes.js';
+import { constantTimeEqual } from '../../core/encoding/bytes.js';
 import { HASH_BYTES, HASHES, type HashName } from '../../core/encoding/hashes.js';
 import {
   EC_FIELD_BYTES,
@@ -30,35 +29,6 @@ import {
 import { CKG, CKM, CKR, CKZ_DATA_SPECIFIED } from './constants.js';
 import type { MechanismDef } from './mechanisms.js';
 import type { Mechanism } from './message.js';
-
-// Interim until core/algorithms/ecdsa exports its digest-input forms: the device's own ECDSA only.
-function truncated(key: EcPrivateKeyMaterial | import('../../index.js').EcPublicKeyMaterial, h: Uint8Array) {
-  const curve = curveParams(key.curve);
-  if (8 * h.length <= curve.orderBits) return h;
-  return bigintToBytes(
-    bytesToBigint(h) >> BigInt(8 * h.length - curve.orderBits),
-    Math.ceil(curve.orderBits / 8),
-  );
-}
-async function ecdsaSignDigest(
-  exec: PrimitiveExecutor,
-  key: EcPrivateKeyMaterial,
-  h: Uint8Array,
-  _format: 'p1363',
-  o: { signal: AbortSignal },
-): Promise<Uint8Array> {
-  return exec.run({ op: 'ecdsa-sign', key, digest: truncated(key, h) }, o);
-}
-async function ecdsaVerifyDigest(
-  exec: PrimitiveExecutor,
-  key: import('../../index.js').EcPublicKeyMaterial,
-  h: Uint8Array,
-  signature: Uint8Array,
-  _format: 'p1363',
-  o: { signal: AbortSignal },
-): Promise<boolean> {
-  return exec.run({ op: 'ecdsa-verify', key, digest: truncated(key, h), signature }, o);
-}
 
 /** A PKCS#11 failure with its CK_RV. */
 export class CkError extends Error {
