@@ -57,12 +57,13 @@ export function fromHex(hex: string): Uint8Array {
 export function bigintToBytes(value: bigint, length: number): Uint8Array {
   if (value < 0n) throw new InvalidInputError('cannot encode a negative integer');
   const out = new Uint8Array(length);
-  let v = value;
-  for (let i = length - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  if (v !== 0n) throw new InvalidInputError(`integer does not fit in ${length} bytes`);
+  if (value === 0n) return out;
+  // Through hex, in native code: shifting a bigint a byte at a time makes a new bigint per byte
+  // (quadratic in the length: 64 kB of garbage for one 2048-bit value).
+  const hex = value.toString(16);
+  const bytes = (hex.length + 1) >> 1;
+  if (bytes > length) throw new InvalidInputError(`integer does not fit in ${length} bytes`);
+  out.set(Buffer.from(hex.length & 1 ? `0${hex}` : hex, 'hex'), length - bytes);
   return out;
 }
 
@@ -72,9 +73,7 @@ export function bigintToBytes(value: bigint, length: number): Uint8Array {
  * @category Driver contracts
  */
 export function bytesToBigint(bytes: Uint8Array): bigint {
-  let hex = '';
-  for (const b of bytes) hex += b < 16 ? `0${b.toString(16)}` : b.toString(16);
-  return hex.length === 0 ? 0n : BigInt(`0x${hex}`);
+  return bytes.length === 0 ? 0n : BigInt(`0x${toHex(bytes)}`);
 }
 
 /**

@@ -277,34 +277,32 @@ export class RingQueuePair implements QueuePair {
     // Field by field (§4.2), not readCompletion: no object per completion on this path.
     const at = this.#cqHead * COMPLETION_BYTES;
     const cq = this.#cqView;
-    const c = {
-      tag: cq.getUint32(at + CQE.TAG, true),
-      status: cq.getUint16(at + CQE.STATUS, true),
-      resultLength: cq.getUint32(at + CQE.RESULT_LEN, true),
-    };
+    const tag = cq.getUint32(at + CQE.TAG, true);
+    const status = cq.getUint16(at + CQE.STATUS, true);
+    const length = cq.getUint32(at + CQE.RESULT_LEN, true);
     this.#cqHead = (this.#cqHead + 1) % this.#ringDepth;
     if (this.#cqHead === 0) this.#phase ^= 1;
-    const area = c.tag & SLOT_MASK;
+    const area = tag & SLOT_MASK;
     const entry = area < this.depth ? this.#entries[area] : undefined;
-    if (!entry || entry.deviceTag !== c.tag) {
+    if (!entry || entry.deviceTag !== tag) {
       this.#host.fail(
-        `completion with tag 0x${c.tag.toString(16)} that the driver did not issue (queue ${this.index})`,
+        `completion with tag 0x${tag.toString(16)} that the driver did not issue (queue ${this.index})`,
       );
       return undefined;
     }
-    if (c.status > MAX_COMPLETION_STATUS) {
-      this.#host.fail(`completion with impossible status ${c.status} (queue ${this.index})`);
+    if (status > MAX_COMPLETION_STATUS) {
+      this.#host.fail(`completion with impossible status ${status} (queue ${this.index})`);
       return undefined;
     }
-    const expected = c.status === STATUS.OK ? resultLength(entry.result) : 0;
-    if (c.resultLength !== expected) {
+    const expected = status === STATUS.OK ? resultLength(entry.result) : 0;
+    if (length !== expected) {
       this.#host.fail(
-        `completion with result length ${c.resultLength} where ${expected} was due (queue ${this.index}, buffer ${AREA.DST_BYTES} bytes)`,
+        `completion with result length ${length} where ${expected} was due (queue ${this.index}, buffer ${AREA.DST_BYTES} bytes)`,
       );
       return undefined;
     }
     let completion: Completion;
-    if (c.status === STATUS.OK) {
+    if (status === STATUS.OK) {
       const decoded = decodeResult(entry.result, this.#operands.bytes, area * AREA.SIZE + AREA.DST);
       if (!decoded.ok) {
         this.#host.fail(`${decoded.reason} (queue ${this.index})`);
@@ -315,9 +313,9 @@ export class RingQueuePair implements QueuePair {
           ? { tag: entry.jobTag, ok: true, value: decoded.value }
           : { tag: entry.jobTag, ok: true, value: decoded.value, witness: decoded.witness };
     } else {
-      if (c.status === STATUS.KEY_SLOT_EMPTY && entry.pinned !== undefined)
+      if (status === STATUS.KEY_SLOT_EMPTY && entry.pinned !== undefined)
         this.#host.keySlots.forget(entry.pinned);
-      completion = { tag: entry.jobTag, ok: false, error: statusError(c.status, this.#host.id) };
+      completion = { tag: entry.jobTag, ok: false, error: statusError(status, this.#host.id) };
     }
     this.#release(area, entry);
     return completion;

@@ -23,9 +23,12 @@ import {
   bytesToBigint,
   CURVES,
   type EcCurveName,
+  type EcPublicKeyMaterial,
   InvalidInputError,
+  inRangeBelow,
   type PrimitiveRequest,
   type PrimitiveValue,
+  type RsaPublicKeyMaterial,
   type RsaSignaturePadding,
   UnsupportedError,
   type Witness,
@@ -112,8 +115,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       if (request.key.e >= request.key.n)
         throw new InvalidInputError('RSA public exponent must be below the modulus');
       area.set(request.input, AREA.SRC);
-      area.set(bigintToBytes(request.key.n, k), AREA.KEY);
-      area.set(bigintToBytes(request.key.e, k), AREA.KEY + k);
+      area.set(rsaKeyOperand(request.key, k), AREA.KEY);
       return descriptor(OPCODE.RSA_PUBLIC, undefined, k, 2 * k, k, k, { kind: 'bytes', length: k });
     }
     case 'rsa-private': {
@@ -144,19 +146,14 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       checkDigest(request.digest);
       // A signature of the wrong size, or with r or s outside 1 … n − 1, cannot verify: no need
       // to ask the card (which would say so with witness flags NOT_COMPUTED).
-      const notComputed = {
-        kind: 'immediate',
-        value: false,
-        witness: { kind: 'ecdsa-verify', x: null },
-      } as const;
+      const notComputed = NOT_COMPUTED;
       if (request.signature.length !== 2 * L) return notComputed;
-      const r = bytesToBigint(request.signature.subarray(0, L));
-      const s = bytesToBigint(request.signature.subarray(L));
-      if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return notComputed;
+      const n = orderOf(request.key.curve, curve.n, L);
+      if (!inRangeBelow(n, request.signature, 0) || !inRangeBelow(n, request.signature, L))
+        return notComputed;
       area.set(request.signature, AREA.SRC);
       area.set(request.digest, AREA.SRC + 2 * L);
-      area.set(bigintToBytes(request.key.x, L), AREA.KEY);
-      area.set(bigintToBytes(request.key.y, L), AREA.KEY + L);
+      area.set(ecKeyOperand(request.key, L), AREA.KEY);
       return descriptor(OPCODE.ECDSA_VERIFY, undefined, 2 * L + request.digest.length, 2 * L, 2 + L, id, {
         kind: 'ecdsa-verify',
         fieldBytes: L,
@@ -177,8 +174,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       area.set(block, AREA.SRC);
       area.set(request.signature, AREA.SRC + RSA_PAD_BLOCK_BYTES);
       area.set(request.digest, AREA.SRC + RSA_PAD_BLOCK_BYTES + k);
-      area.set(bigintToBytes(request.key.n, k), AREA.KEY);
-      area.set(bigintToBytes(request.key.e, k), AREA.KEY + k);
+      area.set(rsaKeyOperand(request.key, k), AREA.KEY);
       const srcLen = RSA_PAD_BLOCK_BYTES + k + request.digest.length;
       return descriptor(OPCODE.RSA_VERIFY, undefined, srcLen, 2 * k, 1 + k, k, {
         kind: 'rsa-verify',
@@ -199,6 +195,48 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
     default:
       throw new UnsupportedError(`the ring card does not do ${request.op}`);
   }
+}
+
+/** An ECDSA verification answered without the card: false, and no point was computed (one shared, frozen answer). */
+const NOT_COMPUTED: Encoding = Object.freeze({
+  kind: 'immediate',
+  value: false,
+  witness: Object.freeze({ kind: 'ecdsa-verify', x: null }),
+} as const);
+
+/**
+ * Public keys in the card's byte format, made once per key (§4.3: an inline key is n ‖ e, k
+ * bytes each, or x ‖ y, L bytes each): a job copies them instead of converting bigints each
+ * time. Kept with the values they were made from, so a key whose values differ is encoded again.
+ */
+const keyOperands = new WeakMap<
+  object,
+  { readonly a: bigint; readonly b: bigint; readonly bytes: Uint8Array }
+>();
+
+function keyOperand(key: object, a: bigint, b: bigint, length: number): Uint8Array {
+  const known = keyOperands.get(key);
+  if (known !== undefined && known.a === a && known.b === b && known.bytes.length === 2 * length)
+    return known.bytes;
+  const bytes = new Uint8Array(2 * length);
+  bytes.set(bigintToBytes(a, length), 0);
+  bytes.set(bigintToBytes(b, length), length);
+  keyOperands.set(key, { a, b, bytes });
+  return bytes;
+}
+
+const rsaKeyOperand = (key: RsaPublicKeyMaterial, k: number) => keyOperand(key, key.n, key.e, k);
+const ecKeyOperand = (key: EcPublicKeyMaterial, L: number) => keyOperand(key, key.x, key.y, L);
+
+/** Each curve's order n as L big-endian bytes, for range checks without bigints. */
+const orders = new Map<EcCurveName, Uint8Array>();
+function orderOf(curve: EcCurveName, n: bigint, L: number): Uint8Array {
+  let bytes = orders.get(curve);
+  if (bytes === undefined) {
+    bytes = bigintToBytes(n, L);
+    orders.set(curve, bytes);
+  }
+  return bytes;
 }
 
 /**

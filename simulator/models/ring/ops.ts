@@ -120,6 +120,35 @@ function ecdsaResult(L: number, valid: boolean, flags: number, x: bigint): Uint8
   return out;
 }
 
+/** The null and timed engines' `ECDSA_VERIFY` result: "valid", its witness x = r (copied, not converted). */
+function nullVerifyResult(L: number, src: Uint8Array): Uint8Array {
+  const out = new Uint8Array(2 + L);
+  out[0] = 1;
+  out[1] = WITNESS_FLAGS.POINT;
+  out.set(src.subarray(0, L), 2);
+  return out;
+}
+
+/**
+ * The last public key found on the curve, per curve, as the bytes the card fetched: a card
+ * verifying under one key again and again validates it once (a hardware card keeps such a
+ * check in its key cache; here it spares two bigint conversions and a curve equation per job).
+ */
+const lastValidKey = new Map<string, Uint8Array>();
+
+function knownOnCurve(curve: CurveParams, key: Uint8Array): boolean {
+  const last = lastValidKey.get(curve.name);
+  if (last !== undefined && last.length === key.length) {
+    let same = true;
+    for (let i = 0; i < key.length && same; i++) same = last[i] === key[i];
+    if (same) return true;
+  }
+  const L = key.length >> 1;
+  if (!pointOnCurve(curve, bytesToBigint(key.subarray(0, L)), bytesToBigint(key.subarray(L)))) return false;
+  lastValidKey.set(curve.name, key);
+  return true;
+}
+
 /** An `RSA_VERIFY` result (§4.4): verdict ‖ s^e mod n. */
 function rsaVerifyResult(valid: boolean, opened: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + opened.length);
@@ -266,13 +295,13 @@ export function executeDescriptor(
         return fail(STATUS.BAD_DESCRIPTOR);
       }
       const key = read(host, d.keyAddr, 2 * L);
+      if (!knownOnCurve(curve, key)) return fail(STATUS.INVALID_OPERAND);
+      const src = read(host, d.srcAddr, d.srcLen);
+      // null/timed: "valid", with r as its witness (consistent, so the host's check passes).
+      if (!real) return ok(nullVerifyResult(L, src), 'verify');
       const qx = bytesToBigint(key.subarray(0, L));
       const qy = bytesToBigint(key.subarray(L));
-      if (!pointOnCurve(curve, qx, qy)) return fail(STATUS.INVALID_OPERAND);
-      const src = read(host, d.srcAddr, d.srcLen);
       const r = bytesToBigint(src.subarray(0, L));
-      // null/timed: "valid", with r as its witness (consistent, so the host's check passes).
-      if (!real) return ok(ecdsaResult(L, true, WITNESS_FLAGS.POINT, r), 'verify');
       const s = bytesToBigint(src.subarray(L, 2 * L));
       const v = ecdsaVerify(curve, qx, qy, src.subarray(2 * L), r, s);
       if (v.kind === 'point') return ok(ecdsaResult(L, v.valid, WITNESS_FLAGS.POINT, v.x), 'verify');
