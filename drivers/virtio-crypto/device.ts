@@ -8,12 +8,14 @@
 import { SharedIrq } from '../../core/driver/completion-wait.js';
 import {
   type Capability,
+  cardRateEstimate,
   type Device,
   DeviceError,
   type DeviceEvent,
   DeviceGoneError,
   type DeviceInfo,
   type DeviceState,
+  type ServiceEstimate,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
@@ -45,6 +47,8 @@ export interface VirtioDeviceOptions {
   readonly poll: boolean;
   /** With interrupts: re-check the rings this often anyway (ms), so a lost interrupt costs latency, not a hang. */
   readonly pollMs: number;
+  /** The device's declared ops/s (the `rate` option), for the scheduler's starting estimate. */
+  readonly rate?: number | undefined;
 }
 
 export class VirtioCryptoDevice implements Device, DeviceContext {
@@ -215,6 +219,11 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
       throw new DeviceError(`virtio-crypto: device status ${this.transport.status} after DRIVER_OK`);
     if (!readCryptoConfig(this.transport.common, this.transport.deviceConfig).hwReady)
       throw new DeviceError('virtio-crypto: the device is not ready (VIRTIO_CRYPTO_S_HW_READY clear)');
+  }
+
+  /** The declared rate over the data queues in use (the backend serves them in parallel), whatever the job. */
+  serviceEstimate(): ServiceEstimate | undefined {
+    return cardRateEstimate(this.#options.rate, Math.max(1, this.queuePairs.length));
   }
 
   get state(): DeviceState {

@@ -10,10 +10,11 @@
  *   poll    with interrupts: re-check the rings this often anyway, ms (default 50)
  *   id      the device's id (default `virtio-crypto@<address>`)
  *   mode    the native platform's (vfio, uio, sysfs, auto); listed so a pci: spec's check knows it
+ *   rate    the device's declared ops/s: the scheduler's starting estimate (core/driver/service-estimate)
  */
 
 import type { Device, PciDriver, ProbeOptions } from '../../core/driver/index.js';
-import { UnsupportedError } from '../../core/driver/index.js';
+import { RATE_OPTION, UnsupportedError } from '../../core/driver/index.js';
 import { type ProbeOptionSchema, parseProbeOptions } from '../../core/driver/probe-options.js';
 import type { PciFunction } from '../../core/platform/index.js';
 import { VirtioCryptoDevice } from './device.js';
@@ -39,6 +40,7 @@ export const VIRTIO_PROBE_OPTIONS = {
   // The native platform reads `mode` itself (it cannot record names in the registry's option
   // check); named here so that `pci:<address>?mode=vfio` (the QEMU end-to-end test) is not refused.
   mode: { kind: 'string', doc: 'native platform: vfio, uio, sysfs or auto (read by the platform)' },
+  rate: RATE_OPTION,
 } as const satisfies ProbeOptionSchema;
 
 export const virtioCryptoDriver: PciDriver = {
@@ -58,6 +60,7 @@ export const virtioCryptoDriver: PciDriver = {
       queues: o.queues,
       poll: o.irq === 'poll',
       pollMs: o.poll,
+      rate: o.rate,
     });
     await device.start(signal);
     return device;
