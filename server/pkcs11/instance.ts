@@ -440,124 +440,89 @@ export class Cryptoki {
     }
   }
 
-  async #sign(a: Args, reply: Reply): Promise<Answer> {
+  /**
+   * The operands of an operation call: its session and operation in progress, `arrays`
+   * byte arrays (a NULL one ends the operation: CKR_ARGUMENTS_BAD), the buffer size when `sized`.
+   */
+  #operands(a: Args, purpose: Purpose, arrays: number, sized: boolean) {
     const s = this.#session(a.ulong());
-    const data = a.bytes();
-    const size = a.bufferSize();
+    const given = Array.from({ length: arrays }, () => a.bytes());
+    const size = sized ? a.bufferSize() : 0;
     a.end();
-    const op = this.#operation(s, 'sign');
+    const op = this.#operation(s, purpose);
+    const data = given.map((b) => b.data);
+    if (data.some((d) => d === null)) {
+      s.operation = undefined;
+      throw new CkError(CKR.ARGUMENTS_BAD, 'a NULL buffer');
+    }
+    return { s, op, data: data as Uint8Array[], size };
+  }
+
+  get #exec() {
+    return this.token.accelerator.queue.executor;
+  }
+
+  async #sign(a: Args, reply: Reply): Promise<Answer> {
+    const { s, op, data, size } = this.#operands(a, 'sign', 1, true);
     const length = signatureLength(op.object.material);
     if (size < length) return reply.bytes({ data: null, length });
-    if (data.data === null) {
-      s.operation = undefined;
-      return CKR.ARGUMENTS_BAD;
-    }
-    const input = data.data;
     const signature = await this.#finish(s, () =>
-      sign(this.token.accelerator.queue.executor, op.object.material, op.params, input, this.#abort.signal),
+      sign(this.#exec, op.object.material, op.params, data[0]!, this.#abort.signal),
     );
     return reply.bytes({ data: signature });
   }
 
   async #signUpdate(a: Args, reply: Reply): Promise<Answer> {
-    const s = this.#session(a.ulong());
-    const data = a.bytes();
-    a.end();
-    const op = this.#operation(s, 'sign');
-    if (data.data === null) {
-      s.operation = undefined;
-      return CKR.ARGUMENTS_BAD;
-    }
+    const { s, op, data } = this.#operands(a, 'sign', 1, false);
+    const part = data[0]!;
     const hash = hashOf(op.params);
     if (hash !== undefined) {
       op.hash ??= createHash(HASHES[hash].node);
-      op.hash.update(data.data);
+      op.hash.update(part);
       return reply;
     }
     // Single-part mechanisms given in parts: gathered (bounded) and signed whole at SignFinal.
-    op.gathered += data.data.length;
+    op.gathered += part.length;
     if (op.gathered > MAX_GATHERED) {
       s.operation = undefined;
       return CKR.DATA_LEN_RANGE;
     }
-    op.parts.push(Uint8Array.from(data.data));
+    op.parts.push(Uint8Array.from(part));
     return reply;
   }
 
   async #signFinal(a: Args, reply: Reply): Promise<Answer> {
-    const s = this.#session(a.ulong());
-    const size = a.bufferSize();
-    a.end();
-    const op = this.#operation(s, 'sign');
+    const { s, op, size } = this.#operands(a, 'sign', 0, true);
     const length = signatureLength(op.object.material);
     if (size < length) return reply.bytes({ data: null, length });
-    const hashed = op.hash !== undefined;
-    const input = hashed ? op.hash!.digest() : Buffer.concat(op.parts);
     const hash = hashOf(op.params);
-    // No update at all with a hash-and-sign mechanism: the hash of empty data.
-    const data = hash !== undefined && !hashed ? createHash(HASHES[hash].node).digest() : input;
+    // A hash-and-sign mechanism signs the hash (of empty data if no part came); the others what was gathered.
+    const input =
+      hash === undefined ? Buffer.concat(op.parts) : (op.hash ?? createHash(HASHES[hash].node)).digest();
     const signature = await this.#finish(s, () =>
-      sign(
-        this.token.accelerator.queue.executor,
-        op.object.material,
-        op.params,
-        data,
-        this.#abort.signal,
-        hash !== undefined,
-      ),
+      sign(this.#exec, op.object.material, op.params, input, this.#abort.signal, hash !== undefined),
     );
     return reply.bytes({ data: signature });
   }
 
   async #verify(a: Args, reply: Reply): Promise<Answer> {
-    const s = this.#session(a.ulong());
-    const data = a.bytes();
-    const signature = a.bytes();
-    a.end();
-    const op = this.#operation(s, 'verify');
-    if (data.data === null || signature.data === null) {
-      s.operation = undefined;
-      return CKR.ARGUMENTS_BAD;
-    }
-    const input = data.data;
-    const sig = signature.data;
+    const { s, op, data } = this.#operands(a, 'verify', 2, false);
     const valid = await this.#finish(s, () =>
-      verify(
-        this.token.accelerator.queue.executor,
-        op.object.material,
-        op.params,
-        input,
-        sig,
-        this.#abort.signal,
-      ),
+      verify(this.#exec, op.object.material, op.params, data[0]!, data[1]!, this.#abort.signal),
     );
     return valid ? reply : CKR.SIGNATURE_INVALID;
   }
 
   async #decrypt(a: Args, reply: Reply): Promise<Answer> {
-    const s = this.#session(a.ulong());
-    const data = a.bytes();
-    const size = a.bufferSize();
-    a.end();
-    const op = this.#operation(s, 'decrypt');
-    if (data.data === null) {
-      s.operation = undefined;
-      return CKR.ARGUMENTS_BAD;
-    }
-    const input = data.data;
+    const { s, op, data, size } = this.#operands(a, 'decrypt', 1, true);
+    const input = data[0]!;
     // The plaintext's length is known only after decrypting: a size query decrypts and keeps
     // the result for the call that fetches it (with the same ciphertext).
     let output: Uint8Array;
     if (op.cached !== undefined && Buffer.from(op.cached.input).equals(input)) output = op.cached.output;
     else {
       try {
-        output = await decrypt(
-          this.token.accelerator.queue.executor,
-          op.object.material,
-          op.params,
-          input,
-          this.#abort.signal,
-        );
+        output = await decrypt(this.#exec, op.object.material, op.params, input, this.#abort.signal);
       } catch (error) {
         s.operation = undefined;
         throw error;

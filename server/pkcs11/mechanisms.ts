@@ -31,26 +31,28 @@ export interface MechanismDef {
   readonly use: MechanismForm;
 }
 
-const m = (type: number, name: string, use: MechanismForm): MechanismDef => ({ type, name, use });
+/** The hash-and-sign families, by hash: SHAx_RSA_PKCS, SHAx_RSA_PKCS_PSS, ECDSA_SHAx. */
+const HASHED: readonly (readonly [HashName, number, number, number])[] = [
+  ['SHA-1', CKM.SHA1_RSA_PKCS, CKM.SHA1_RSA_PKCS_PSS, CKM.ECDSA_SHA1],
+  ['SHA-256', CKM.SHA256_RSA_PKCS, CKM.SHA256_RSA_PKCS_PSS, CKM.ECDSA_SHA256],
+  ['SHA-384', CKM.SHA384_RSA_PKCS, CKM.SHA384_RSA_PKCS_PSS, CKM.ECDSA_SHA384],
+  ['SHA-512', CKM.SHA512_RSA_PKCS, CKM.SHA512_RSA_PKCS_PSS, CKM.ECDSA_SHA512],
+];
 
 export const MECHANISMS: readonly MechanismDef[] = [
-  m(CKM.RSA_PKCS, 'RSA_PKCS', { key: 'rsa', form: 'pkcs1' }),
-  m(CKM.RSA_X_509, 'RSA_X_509', { key: 'rsa', form: 'raw' }),
-  m(CKM.SHA1_RSA_PKCS, 'SHA1_RSA_PKCS', { key: 'rsa', form: 'pkcs1', hash: 'SHA-1' }),
-  m(CKM.SHA256_RSA_PKCS, 'SHA256_RSA_PKCS', { key: 'rsa', form: 'pkcs1', hash: 'SHA-256' }),
-  m(CKM.SHA384_RSA_PKCS, 'SHA384_RSA_PKCS', { key: 'rsa', form: 'pkcs1', hash: 'SHA-384' }),
-  m(CKM.SHA512_RSA_PKCS, 'SHA512_RSA_PKCS', { key: 'rsa', form: 'pkcs1', hash: 'SHA-512' }),
-  m(CKM.RSA_PKCS_PSS, 'RSA_PKCS_PSS', { key: 'rsa', form: 'pss' }),
-  m(CKM.SHA1_RSA_PKCS_PSS, 'SHA1_RSA_PKCS_PSS', { key: 'rsa', form: 'pss', hash: 'SHA-1' }),
-  m(CKM.SHA256_RSA_PKCS_PSS, 'SHA256_RSA_PKCS_PSS', { key: 'rsa', form: 'pss', hash: 'SHA-256' }),
-  m(CKM.SHA384_RSA_PKCS_PSS, 'SHA384_RSA_PKCS_PSS', { key: 'rsa', form: 'pss', hash: 'SHA-384' }),
-  m(CKM.SHA512_RSA_PKCS_PSS, 'SHA512_RSA_PKCS_PSS', { key: 'rsa', form: 'pss', hash: 'SHA-512' }),
-  m(CKM.RSA_PKCS_OAEP, 'RSA_PKCS_OAEP', { key: 'rsa', form: 'oaep' }),
-  m(CKM.ECDSA, 'ECDSA', { key: 'ec', form: 'ecdsa' }),
-  m(CKM.ECDSA_SHA1, 'ECDSA_SHA1', { key: 'ec', form: 'ecdsa', hash: 'SHA-1' }),
-  m(CKM.ECDSA_SHA256, 'ECDSA_SHA256', { key: 'ec', form: 'ecdsa', hash: 'SHA-256' }),
-  m(CKM.ECDSA_SHA384, 'ECDSA_SHA384', { key: 'ec', form: 'ecdsa', hash: 'SHA-384' }),
-  m(CKM.ECDSA_SHA512, 'ECDSA_SHA512', { key: 'ec', form: 'ecdsa', hash: 'SHA-512' }),
+  { type: CKM.RSA_PKCS, name: 'RSA_PKCS', use: { key: 'rsa', form: 'pkcs1' } },
+  { type: CKM.RSA_X_509, name: 'RSA_X_509', use: { key: 'rsa', form: 'raw' } },
+  { type: CKM.RSA_PKCS_PSS, name: 'RSA_PKCS_PSS', use: { key: 'rsa', form: 'pss' } },
+  { type: CKM.RSA_PKCS_OAEP, name: 'RSA_PKCS_OAEP', use: { key: 'rsa', form: 'oaep' } },
+  { type: CKM.ECDSA, name: 'ECDSA', use: { key: 'ec', form: 'ecdsa' } },
+  ...HASHED.flatMap(([hash, pkcs1, pss, ecdsa]): MechanismDef[] => {
+    const sha = hash.replace('-', '');
+    return [
+      { type: pkcs1, name: `${sha}_RSA_PKCS`, use: { key: 'rsa', form: 'pkcs1', hash } },
+      { type: pss, name: `${sha}_RSA_PKCS_PSS`, use: { key: 'rsa', form: 'pss', hash } },
+      { type: ecdsa, name: `ECDSA_${sha}`, use: { key: 'ec', form: 'ecdsa', hash } },
+    ];
+  }),
 ];
 
 const BY_TYPE = new Map(MECHANISMS.map((d) => [d.type, d]));

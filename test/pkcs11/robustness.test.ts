@@ -83,16 +83,10 @@ async function scriptedSession(path: string): Promise<void> {
   await c.close();
 }
 
-/** Deterministic PRNG (mulberry32): a failing case can be replayed from its seed. */
+/** Deterministic random numbers in [0, 1) from SHA-256(seed, counter): a failing case replays from its seed. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  let counter = 0;
+  return () => nc.createHash('sha256').update(`${seed}:${counter++}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
 /** The frames of a recorded stream, re-encoded with their headers (version byte apart). */
@@ -133,7 +127,7 @@ function mutate(frames: readonly Buffer[], random: () => number): Buffer {
       f.writeUInt32BE(LENGTHS[pick(LENGTHS.length)]!, 8);
       break;
     default: // random bytes
-      out[i] = nc.randomBytes(1 + pick(64));
+      out[i] = Buffer.from(Array.from({ length: 1 + pick(64) }, () => pick(256)));
   }
   return Buffer.concat([Uint8Array.of(random() < 0.9 ? 0 : pick(256)), ...out]);
 }
