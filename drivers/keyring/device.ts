@@ -187,17 +187,10 @@ export class KeyringDevice implements Device {
     }
     const probe = probeKey();
     try {
-      const serial = this.#add(
-        publicKeyCertificate(probe.publicKey, 'pkaccel probe'),
-        'probe',
-        KEYRINGS['@p']!,
-      );
-      try {
-        this.#publicKeys = (kc.query(serial, 'enc=pkcs1 hash=sha256').supportedOps & SUPPORTS.verify) !== 0;
-        this.#rawPublic = (kc.query(serial, 'enc=raw').supportedOps & SUPPORTS.encrypt) !== 0;
-      } finally {
-        this.#drop(serial);
-      }
+      const certificate = publicKeyCertificate(probe.publicKey, 'pkaccel probe');
+      const offered = this.#probeOps(certificate, SUPPORTS.verify, SUPPORTS.encrypt);
+      this.#publicKeys = offered.pkcs1;
+      this.#rawPublic = offered.raw;
       if (!this.#publicKeys)
         this.limits.push('public keys: the kernel offers no PKCS#1 verify on an RSA key');
     } catch (error) {
@@ -205,13 +198,9 @@ export class KeyringDevice implements Device {
     }
     const pkcs8 = rsaPkcs8(probe);
     try {
-      const serial = this.#add(pkcs8, 'probe', KEYRINGS['@p']!);
-      try {
-        this.#privateKeys = (kc.query(serial, 'enc=pkcs1 hash=sha256').supportedOps & SUPPORTS.sign) !== 0;
-        this.#rawPrivate = (kc.query(serial, 'enc=raw').supportedOps & SUPPORTS.decrypt) !== 0;
-      } finally {
-        this.#drop(serial);
-      }
+      const offered = this.#probeOps(pkcs8, SUPPORTS.sign, SUPPORTS.decrypt);
+      this.#privateKeys = offered.pkcs1;
+      this.#rawPrivate = offered.raw;
       if (!this.#privateKeys)
         this.limits.push('private keys: the kernel offers no PKCS#1 sign on an RSA key');
     } catch (error) {
@@ -232,6 +221,19 @@ export class KeyringDevice implements Device {
       (this.info as { model: string }).model =
         `Linux keyring ${this.#keyringName} (${this.#privateKeys ? 'private' : 'public'}-key operations only)`;
     this.#rebuild();
+  }
+
+  /** Add a probe key, ask which of `pkcs1` (PKCS#1 with SHA-256) and `raw` the kernel offers on it, drop it. */
+  #probeOps(payload: Uint8Array, pkcs1: number, raw: number): { pkcs1: boolean; raw: boolean } {
+    const serial = this.#add(payload, 'probe', KEYRINGS['@p']!);
+    try {
+      return {
+        pkcs1: (this.#kc.query(serial, 'enc=pkcs1 hash=sha256').supportedOps & pkcs1) !== 0,
+        raw: (this.#kc.query(serial, 'enc=raw').supportedOps & raw) !== 0,
+      };
+    } finally {
+      this.#drop(serial);
+    }
   }
 
   #unusable(error: unknown): UnsupportedError {

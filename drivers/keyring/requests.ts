@@ -98,26 +98,17 @@ export function planOf(request: PrimitiveRequest): KeyctlPlan | string {
         key: { private: request.key },
       };
     case 'rsa-sign':
-      if (request.padding.scheme !== 'pkcs1-v1_5')
-        return 'the kernel pads RSA signatures with PKCS#1 v1.5 only';
-      return {
-        call: 'sign',
-        combination: `rsa-sign ${request.padding.hash}`,
-        info: `enc=pkcs1 hash=${KERNEL_HASH[request.padding.hash]}`,
-        input: request.digest,
-        last: Math.ceil(request.key.bits / 8),
-        key: { private: request.key },
-      };
     case 'rsa-verify':
       if (request.padding.scheme !== 'pkcs1-v1_5')
         return 'the kernel pads RSA signatures with PKCS#1 v1.5 only';
       return {
-        call: 'verify',
-        combination: `rsa-verify ${request.padding.hash}`,
+        call: request.op === 'rsa-sign' ? 'sign' : 'verify',
+        combination: `${request.op} ${request.padding.hash}`,
         info: `enc=pkcs1 hash=${KERNEL_HASH[request.padding.hash]}`,
         input: request.digest,
-        last: request.signature,
-        key: { public: request.key },
+        ...(request.op === 'rsa-sign'
+          ? { last: Math.ceil(request.key.bits / 8), key: { private: request.key } }
+          : { last: request.signature, key: { public: request.key } }),
       };
     case 'ecdsa-verify': {
       const hash = HASH_BY_LENGTH[request.digest.length];

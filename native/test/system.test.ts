@@ -200,6 +200,17 @@ describe('keyctl', () => {
   const added: number[] = [];
   let certKey: number | undefined;
   let unavailable: string | undefined;
+  /** The test certificate added to the session keyring as `pkaccel-test-<what>-<pid>`, removed after the file. */
+  const addCertificate = (what: string): number => {
+    const key = keyctl.addKey(
+      'asymmetric',
+      `pkaccel-test-${what}-${process.pid}`,
+      (material as Material).certificate,
+      KEY_SPEC.session,
+    );
+    added.push(key);
+    return key;
+  };
 
   beforeAll(() => {
     if (typeof material === 'string') {
@@ -207,13 +218,7 @@ describe('keyctl', () => {
       return;
     }
     try {
-      certKey = keyctl.addKey(
-        'asymmetric',
-        `pkaccel-test-cert-${process.pid}`,
-        material.certificate,
-        KEY_SPEC.session,
-      );
-      added.push(certKey);
+      certKey = addCertificate('cert');
     } catch (error) {
       const errno = (error as { errno?: string }).errno;
       if (errno === 'EPERM' || errno === 'ENOSYS' || errno === 'ENODEV' || errno === 'EBADMSG')
@@ -303,14 +308,7 @@ describe('keyctl', () => {
 
   it('refuses a key the process may not use, with a clear error naming EACCES', async (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
-    const mat = material as Material;
-    const key = keyctl.addKey(
-      'asymmetric',
-      `pkaccel-test-denied-${process.pid}`,
-      mat.certificate,
-      KEY_SPEC.session,
-    );
-    added.push(key);
+    const key = addCertificate('denied');
     keyctl.setPerm(key, KEY_PERM.possessor.view | KEY_PERM.possessor.setattr | KEY_PERM.user.view);
     const digest = createHash('sha256').update('x').digest();
     const error = await keyctl
@@ -322,24 +320,12 @@ describe('keyctl', () => {
 
   it('invalidates and unlinks keys', (ctx) => {
     if (unavailable) return ctx.skip(unavailable);
-    const mat = material as Material;
-    const a = keyctl.addKey(
-      'asymmetric',
-      `pkaccel-test-inval-${process.pid}`,
-      mat.certificate,
-      KEY_SPEC.session,
-    );
+    const a = addCertificate('inval');
     keyctl.invalidate(a);
     expect(() => keyctl.describe(a)).toThrow(
       expect.objectContaining({ code: 'invalid-key', errno: 'ENOKEY' }),
     );
-    const b = keyctl.addKey(
-      'asymmetric',
-      `pkaccel-test-unlink-${process.pid}`,
-      mat.certificate,
-      KEY_SPEC.session,
-    );
-    added.push(b);
+    const b = addCertificate('unlink');
     keyctl.unlink(b, KEY_SPEC.session);
     expect(keyctl.keyringKeys(KEY_SPEC.session)).not.toContain(b);
   });
