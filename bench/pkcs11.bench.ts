@@ -1,0 +1,384 @@
+/**
+ * `npm run bench -- pkcs11` (issue 17, measurements): what serving keys over
+ * p11-kit's protocol costs stock consumers, against baselines of the same run.
+ *
+ * 1. C_Sign round trips through p11-kit-client.so at low load (one signature at
+ *    a time): a small Python driver (Debian's python3-pykcs11, C_SignInit +
+ *    C_Sign with the signature buffer sized up front — the two calls libp11
+ *    makes per signature; and one C_GetSessionInfo, a round trip with no crypto)
+ *    vs the broker's native `broker:` client signing with the same named key on
+ *    the same card, one at a time, with its own integrity gate (what an
+ *    application gets) and without it (the transport and the broker alone, the
+ *    baseline of "added p50": the PKCS#11 path's gate runs in the broker, as the
+ *    native path's broker-side gate does). Goal: added p50 ≤ 100 µs.
+ * 2. TLS handshakes/s served by Node's https (full handshakes: no session reuse,
+ *    TLS 1.3, a closed loop of `CLIENTS` connections from this process) with the
+ *    key in pkaccel (privateKeyEngine through libp11 → p11-kit → broker → card)
+ *    vs the same key as a PEM in Node, RSA-2048 and RSA-4096, one Node process
+ *    and a `cluster` of 2 and 4. Per handshake: the Node event loops' busy µs,
+ *    the TLS server processes' CPU µs, their difference (a loop blocked in the
+ *    synchronous engine call, waiting for the broker, on a loaded machine also
+ *    waiting for a CPU), and the broker's CPU µs (the simulated card computes in
+ *    the broker's process). Ratio: handshakes/s ÷ the PEM key's with as many
+ *    Node processes.
+ *
+ * The card is `sim:ring` with its real engine: TLS clients check every
+ * signature, and the timed/null engines answer fixed values (the gate rejects
+ * them; a handshake cannot complete), so a card "faster than the host" cannot be
+ * modelled here — the simulated card computes on the same CPUs. The rows show
+ * what an offload card changes instead: the signing leaves the TLS server's CPU
+ * (server µs/handshake) and each handshake blocks its event loop for one round
+ * trip (handshakes/s of one process vs a cluster).
+ */
+
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { measure } from '../cli/speed/measure.js';
+import { GATE_OFF, type IntegrityOptions } from '../core/integrity/options.js';
+import { openAccelerator } from '../index.js';
+import { type KeySpec, type Pkcs11Broker, startPkcs11Broker } from '../test/pkcs11/support/broker.js';
+import { runOk, runTool } from '../test/pkcs11/support/process.js';
+import { selfSignedArgs } from '../test/pkcs11/support/tls.js';
+import { missingTools, P11_KIT_CLIENT } from '../test/pkcs11/support/tools.js';
+import type { Bench, BenchContext, BenchRow } from './lib/types.js';
+
+const CLIENTS = 8;
+/** Debian's python3-pykcs11 is installed for Debian's python (a pyenv python3 first on PATH would not see it). */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** The C_Sign driver: PyKCS11's low-level calls, so each signature is exactly C_SignInit + C_Sign. */
+const PYTHON_DRIVER = `
+import json, sys, time
+import PyKCS11
+from PyKCS11 import LowLevel as LL
+module, label, kind, seconds = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+lib = PyKCS11.PyKCS11Lib()
+lib.load(module)
+session = lib.openSession(lib.getSlotList(tokenPresent=True)[0], PyKCS11.CKF_SERIAL_SESSION)
+if len(sys.argv) > 5: session.login(sys.argv[5])
+key = session.findObjects([(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY), (PyKCS11.CKA_LABEL, label)])[0]
+if kind == 'ec':
+    mech, data, size = PyKCS11.Mechanism(PyKCS11.CKM_ECDSA), bytes(range(32)), 64
+else:
+    # DigestInfo(SHA-256) || hash: what TLS 1.2 signs with CKM_RSA_PKCS
+    prefix = bytes.fromhex('3031300d060960864801650304020105000420')
+    mech, data, size = PyKCS11.Mechanism(PyKCS11.CKM_RSA_PKCS), prefix + bytes(range(32)), int(kind)
+raw, mech_native, data_native = session.lib, mech.to_native(), PyKCS11.ckbytelist(data)
+def sign():
+    out = PyKCS11.ckbytelist([0] * size)
+    rv = raw.C_SignInit(session.session, mech_native, key)
+    if rv != 0: raise PyKCS11.PyKCS11Error(rv)
+    rv = raw.C_Sign(session.session, data_native, out)
+    if rv != 0: raise PyKCS11.PyKCS11Error(rv)
+for _ in range(20): sign()
+lat = []
+start = time.perf_counter()
+while time.perf_counter() - start < seconds:
+    t0 = time.perf_counter_ns()
+    sign()
+    lat.append((time.perf_counter_ns() - t0) / 1000)
+elapsed = time.perf_counter() - start
+lat.sort()
+rpc = []
+for _ in range(500):
+    t0 = time.perf_counter_ns()
+    session.getSessionInfo()
+    rpc.append((time.perf_counter_ns() - t0) / 1000)
+rpc.sort()
+print(json.dumps({"ops": len(lat), "seconds": elapsed, "p50Us": lat[len(lat) // 2], "p99Us": lat[min(len(lat) - 1, int(len(lat) * 0.99))], "rpcP50Us": rpc[len(rpc) // 2]}))
+`;
+
+/**
+ * The TLS server: one process or a cluster; the key from the engine (KEY_URI) or
+ * a PEM (KEY_PEM). Asked 'busy' over IPC, it answers the milliseconds its event
+ * loop(s) were busy (summed over the workers): with the
+ * engine, a loop is busy while it waits for the broker's answer.
+ */
+const TLS_SERVER = `
+import cluster from 'node:cluster';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+const workers = Number(process.env.WORKERS);
+if (cluster.isPrimary && workers > 1) {
+  let ready = 0;
+  let replies = [];
+  const all = [];
+  for (let i = 0; i < workers; i++) {
+    const w = cluster.fork();
+    all.push(w);
+    w.on('message', (m) => {
+      if (m === 'ready' && ++ready === workers) process.send('ready');
+      if (typeof m === 'object') {
+        replies.push(m);
+        if (replies.length === workers) {
+          process.send({ busyMs: replies.reduce((sum, r) => sum + r.busyMs, 0) });
+          replies = [];
+        }
+      }
+    });
+  }
+  process.on('message', (m) => { if (m === 'busy') for (const w of all) w.send('busy'); });
+  process.on('SIGTERM', () => { for (const w of all) w.kill(); process.exit(0); });
+} else {
+  const key = process.env.KEY_URI
+    ? { privateKeyEngine: 'pkcs11', privateKeyIdentifier: process.env.KEY_URI }
+    : { key: readFileSync(process.env.KEY_PEM) };
+  const server = https.createServer({ ...key, cert: readFileSync(process.env.CERT) }, (_req, res) => res.end('ok'));
+  process.on('message', (m) => {
+    if (m === 'busy') process.send({ busyMs: performance.eventLoopUtilization().active });
+  });
+  server.listen(Number(process.env.PORT), '127.0.0.1', () => process.send('ready'));
+}
+`;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds (user + system, all threads) of `pid` and its child processes (cluster workers), from /proc. */
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the command name: state ppid … utime(12th) stime(13th).
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(entry) === pid || Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100; // USER_HZ
+}
+
+interface TlsServer {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** Event-loop busy milliseconds so far, over all its processes. */
+  busy(): Promise<number>;
+}
+
+async function startTlsServer(dir: string, env: NodeJS.ProcessEnv, workers: number): Promise<TlsServer> {
+  const script = join(dir, 'tls-server.mjs');
+  writeFileSync(script, TLS_SERVER);
+  const port = await freePort();
+  const child = fork(script, [], {
+    env: { ...env, WORKERS: String(workers), PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`TLS server exited ${code} before it was ready`)));
+  });
+  const busy = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m) => resolve((m as { busyMs: number }).busyMs));
+      child.send('busy');
+    });
+  return { child, port, busy };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** One full TLS handshake (a fresh connection, no session) to 127.0.0.1:port. */
+function handshake(port: number, ca: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+
+interface SignFigures {
+  readonly opsPerSecond: number;
+  readonly p50Us: number;
+  readonly p99Us: number;
+  /** p11 only: one C_GetSessionInfo round trip (no crypto), p50. */
+  readonly rpcP50Us?: number;
+}
+
+const SIGNERS = [
+  ['ec', 'ec', { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' }],
+  ['rsa2048', '256', { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }],
+] as const;
+
+/** One signature at a time through the broker's native client (`gate`: the client's own integrity checks). */
+async function brokerSign(
+  broker: Pkcs11Broker,
+  signer: (typeof SIGNERS)[number],
+  gate: boolean,
+  seconds: number,
+): Promise<SignFigures> {
+  const [label, , algorithm] = signer;
+  const accel = await openAccelerator({
+    devices: [`broker:${broker.brokerSocket}`],
+    // A fixed stall limit: a learned one can judge a loaded machine's slow first answers a stall.
+    queue: {
+      stallTimeoutMs: 60_000,
+      ...(gate ? {} : { integrity: { [GATE_OFF]: true } as IntegrityOptions }),
+    },
+  });
+  try {
+    const { privateKey } = await accel.keys.open(label, algorithm, ['sign']);
+    const data = new Uint8Array(64);
+    const m = await measure(() => accel.subtle.sign(algorithm, privateKey, data), {
+      seconds,
+      concurrency: 1,
+    });
+    if (m.firstError !== undefined) throw new Error(`broker: sign ${label}: ${m.firstError}`);
+    return { opsPerSecond: m.opsPerSecond, p50Us: m.latencyMs.p50 * 1000, p99Us: m.latencyMs.p99 * 1000 };
+  } finally {
+    await accel.close();
+  }
+}
+
+/** One signature at a time through p11-kit-client.so (the Python driver above). */
+async function p11Sign(
+  broker: Pkcs11Broker,
+  signer: (typeof SIGNERS)[number],
+  seconds: number,
+): Promise<SignFigures> {
+  const [label, kind] = signer;
+  const out = await runOk(PYTHON, ['-c', PYTHON_DRIVER, P11_KIT_CLIENT, label, kind, String(seconds)], {
+    env: broker.env,
+    timeoutMs: 120_000,
+  });
+  const r = JSON.parse(out.stdout.trim().split('\n').pop()!) as {
+    ops: number;
+    seconds: number;
+    p50Us: number;
+    p99Us: number;
+    rpcP50Us: number;
+  };
+  return { opsPerSecond: r.ops / r.seconds, p50Us: r.p50Us, p99Us: r.p99Us, rpcP50Us: r.rpcP50Us };
+}
+
+async function csignRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const python = await runTool(PYTHON, ['-c', 'import PyKCS11']);
+  const row = (name: string, f: SignFigures, baseline?: SignFigures): BenchRow => ({
+    name,
+    'ops/s': f.opsPerSecond,
+    'p50 µs': f.p50Us,
+    'p99 µs': f.p99Us,
+    'added p50 µs': baseline === undefined ? null : f.p50Us - baseline.p50Us,
+    '1 RPC p50 µs': f.rpcP50Us ?? null,
+    load1: round(loadavg()[0]!),
+  });
+  for (const signer of SIGNERS) {
+    const label = signer[0];
+    ctx.log(`C_Sign ${label}: broker: client`);
+    const gated = await brokerSign(broker, signer, true, seconds);
+    rows.push(row(`sign ${label}, broker: client (its own gate on), 1 in flight`, gated));
+    const bare = await brokerSign(broker, signer, false, seconds);
+    rows.push(row(`sign ${label}, broker: client (client gate off), 1 in flight`, bare));
+    if (python.code !== 0) {
+      rows.push({ name: `sign ${label}, p11-kit-client.so`, skipped: 'apt-get install python3-pykcs11' });
+      continue;
+    }
+    ctx.log(`C_Sign ${label}: p11-kit-client.so`);
+    const p11 = await p11Sign(broker, signer, seconds);
+    rows.push(row(`sign ${label}, p11-kit-client.so (C_SignInit + C_Sign), 1 in flight`, p11, bare));
+  }
+  return rows;
+}
+
+async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const label of ['rsa2048', 'rsa4096']) {
+    const key = broker.keys[label]!;
+    const pem = join(broker.dir, `${label}.pem`);
+    writeFileSync(pem, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const cert = join(broker.dir, `${label}-cert.pem`);
+    await runOk('openssl', selfSignedArgs(['-key', pem], '/CN=localhost', cert));
+    const ca = readFileSync(cert);
+    for (const workers of [1, 2, 4]) {
+      let pemRate = 0;
+      for (const where of ['PEM in Node', 'engine → broker']) {
+        const env =
+          where === 'PEM in Node'
+            ? { PATH: process.env.PATH, KEY_PEM: pem, CERT: cert }
+            : { ...broker.env, KEY_URI: key.uri, CERT: cert };
+        ctx.log(`TLS ${label} ${where}, ${workers} process(es)`);
+        const server = await startTlsServer(broker.dir, env, workers);
+        try {
+          await measure(() => handshake(server.port, ca), { seconds: 0.3, concurrency: CLIENTS });
+          const busy0 = await server.busy();
+          const serverCpu0 = cpuSeconds(server.child.pid!);
+          const brokerCpu0 = cpuSeconds(broker.service.child.pid!);
+          const m = await measure(() => handshake(server.port, ca), { seconds, concurrency: CLIENTS });
+          if (m.firstError !== undefined) throw new Error(`TLS ${label} ${where}: ${m.firstError}`);
+          const serverCpu = cpuSeconds(server.child.pid!) - serverCpu0;
+          const brokerCpu = cpuSeconds(broker.service.child.pid!) - brokerCpu0;
+          const busy1 = await server.busy();
+          // Handshakes the clients completed in the window (the server's own count misses those a
+          // client closes before its TLS 1.3 Finished arrives; the signature was made all the same).
+          const served = m.ops;
+          const busyUs = ((busy1 - busy0) * 1000) / served;
+          const cpuUs = (serverCpu * 1e6) / served;
+          if (where === 'PEM in Node') pemRate = m.opsPerSecond;
+          rows.push({
+            name: `TLS 1.3 ${label}, ${where}, ${workers} Node process${workers > 1 ? 'es (cluster)' : ''}`,
+            'handshakes/s': m.opsPerSecond,
+            'p50 ms': m.latencyMs.p50,
+            'p99 ms': m.latencyMs.p99,
+            'loop busy µs/hs': busyUs,
+            'server CPU µs/hs': cpuUs,
+            'loop waiting µs/hs': Math.max(0, busyUs - cpuUs),
+            'broker CPU µs/hs': (brokerCpu * 1e6) / served,
+            'ratio to PEM': m.opsPerSecond / pemRate,
+            load1: round(loadavg()[0]!),
+          });
+        } finally {
+          await stopChild(server.child);
+        }
+      }
+    }
+  }
+  return rows;
+}
+
+const KEYS: readonly KeySpec[] = [
+  { name: 'ec', type: 'ec', curve: 'P-256' },
+  { name: 'rsa2048', type: 'rsa', bits: 2048 },
+  { name: 'rsa4096', type: 'rsa', bits: 4096 },
+];
+
+const bench: Bench = async (ctx) => {
+  const skipped = missingTools('bench pkcs11', ['p11-kit-client.so', 'libp11 engine', 'openssl']);
+  if (skipped !== undefined) return [{ name: 'pkcs11', skipped }];
+  const seconds = ctx.quick ? 1 : 4;
+  // The card alone: every signature is the simulated card's (the software device is not opened).
+  const broker = await startPkcs11Broker({ devices: 'sim:ring', keys: KEYS });
+  try {
+    ctx.log(`broker ${broker.pkcs11Socket} (sim:ring), load average ${loadavg().map(round).join(' ')}`);
+    return [...(await csignRows(ctx, broker, seconds)), ...(await tlsRows(ctx, broker, seconds))];
+  } finally {
+    await broker.close();
+  }
+};
+
+export default bench;
