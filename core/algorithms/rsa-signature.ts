@@ -62,48 +62,47 @@ function checkSaltLength(params: RsaSignatureParams, modBits: number): void {
   }
 }
 
-export async function rsaSign(
+export function rsaSign(
   exec: PrimitiveExecutor,
   key: RsaPrivateKeyMaterial,
   params: RsaSignatureParams,
   message: Uint8Array,
   options?: Options,
 ): Promise<Uint8Array> {
-  throwIfAborted(options?.signal);
-  checkRsaPrivateKey(key);
-  checkSaltLength(params, key.bits);
-  return signDigest(exec, key, params, digest(params.hash, message), message, options);
+  return signDigest(exec, key, params, message, message, options);
 }
 
 /**
  * Sign a message hash someone else made (PKCS#11's CKM_RSA_PKCS on a DigestInfo,
  * CKM_RSA_PKCS_PSS on a hash): as rsaSign from the hash on.
  */
-export async function rsaSignDigest(
+export function rsaSignDigest(
   exec: PrimitiveExecutor,
   key: RsaPrivateKeyMaterial,
   params: RsaSignatureParams,
   mHash: Uint8Array,
   options?: Options,
 ): Promise<Uint8Array> {
-  throwIfAborted(options?.signal);
-  checkRsaPrivateKey(key);
-  checkSaltLength(params, key.bits);
-  if (mHash.length !== HASH_BYTES[params.hash])
-    throw new InvalidInputError(
-      `a ${params.hash} digest is ${HASH_BYTES[params.hash]} bytes, not ${mHash.length}`,
-    );
   return signDigest(exec, key, params, mHash, undefined, options);
 }
 
+/** With `message`, `data` is that message (hashed here); without, `data` is the hash. */
 async function signDigest(
   exec: PrimitiveExecutor,
   key: RsaPrivateKeyMaterial,
   params: RsaSignatureParams,
-  mHash: Uint8Array,
+  data: Uint8Array,
   message: Uint8Array | undefined,
   options: Options | undefined,
 ): Promise<Uint8Array> {
+  throwIfAborted(options?.signal);
+  checkRsaPrivateKey(key);
+  checkSaltLength(params, key.bits);
+  if (message === undefined && data.length !== HASH_BYTES[params.hash])
+    throw new InvalidInputError(
+      `a ${params.hash} digest is ${HASH_BYTES[params.hash]} bytes, not ${data.length}`,
+    );
+  const mHash = message === undefined ? data : digest(params.hash, message);
   const publicKey = key.publicKey;
   const k = modulusBytes(publicKey);
   // PKCS#1 v1.5 is deterministic and cheap: encode now (also checks the modulus is long enough).
