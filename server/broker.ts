@@ -148,11 +148,25 @@ class Connection {
   submitted = 0;
   completed = 0;
   failed = 0;
+  /** Socket reads and writes, and the frames they carried (frames per write: how well writes gather). */
+  reads = 0;
+  framesIn = 0;
+  writes = 0;
+  framesOut = 0;
   /**
    * Inline keys by their encoding: the same key decodes to the same object, so a card's
    * key slots (keyed by the object) and the gate's key cache see one key, not one per request.
    */
   readonly keyCache = new Map<string, PublicKeyMaterial | PrivateKeyMaterial>();
+  /** The last inline key and its encoding: a client mostly sends one key again and again. */
+  lastKeyBytes: Uint8Array = new Uint8Array(0);
+  lastKeyLayout = -1;
+  lastKey: PublicKeyMaterial | PrivateKeyMaterial | null = null;
+  /** decodeRequest's key resolvers for this connection (made once, not per request). */
+  heldKey: (handle: Uint8Array) => PrivateKeyMaterial = () => {
+    throw new InvalidKeyError('unknown key handle');
+  };
+  inlineKey: (frame: Frame) => PublicKeyMaterial | PrivateKeyMaterial = decodeKey;
   constructor(
     readonly id: number,
     readonly socket: Socket,
@@ -305,7 +319,7 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     c.out.push(frame);
     if (!c.flushQueued) {
       c.flushQueued = true;
-      process.nextTick(() => flush(c));
+      setImmediate(flush, c);
     }
   }
 
@@ -316,6 +330,8 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     c.out = [];
     const bytes = encodeFrames(frames);
     const secret = frames.some((f) => f.keyKind === 2 || f.keyKind === 4 || f.keyKind === 6);
+    c.writes++;
+    c.framesOut += frames.length;
     c.socket.write(bytes, secret ? () => bytes.fill(0) : undefined);
   }
 
@@ -334,6 +350,8 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     c.closed = true;
     c.reader.clear();
     c.keyCache.clear();
+    c.lastKeyBytes.fill(0);
+    c.lastKey = null;
     connections.delete(c);
     rr = rr.filter((x) => x !== c);
     const waiting = c.waitingCount;
@@ -354,6 +372,26 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       `client ${c.id} left: uid ${c.uid} pid ${c.pid}; ${c.completed} done, ${c.failed} failed, ${waiting} abandoned waiting, ${c.inFlight} abandoned in flight` +
         (freed > 0 ? `, ${freed} session keys destroyed` : ''),
     );
+  }
+
+  /** An inline key: the connection's last one when the bytes match, else from its cache, else decoded. */
+  function inlineKey(c: Connection, frame: Frame): PublicKeyMaterial | PrivateKeyMaterial {
+    const bytes = frame.fields[0];
+    const layout = frame.keyKind * 256 + frame.curve;
+    if (c.lastKey !== null && layout === c.lastKeyLayout && Buffer.compare(bytes, c.lastKeyBytes) === 0)
+      return c.lastKey;
+    const id = `${layout}.${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1')}`;
+    let key = c.keyCache.get(id);
+    if (key === undefined) {
+      key = decodeKey(frame);
+      if (c.keyCache.size >= KEY_CACHE) c.keyCache.clear();
+      c.keyCache.set(id, key);
+    }
+    c.lastKeyBytes.fill(0);
+    c.lastKeyBytes = bytes.slice();
+    c.lastKeyLayout = layout;
+    c.lastKey = key;
+    return key;
   }
 
   function keyFor(c: Connection, handle: Uint8Array): PrivateKeyMaterial {
@@ -440,6 +478,10 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       waiting: c.waitingCount,
       inFlight: c.inFlight,
       keysHeld: keysOf(c.owner),
+      reads: c.reads,
+      framesIn: c.framesIn,
+      writes: c.writes,
+      framesOut: c.framesOut,
     };
   }
 
@@ -523,20 +565,7 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
     }
     let request: PrimitiveRequest;
     try {
-      request = decodeRequest(
-        f,
-        (handle) => keyFor(c, handle),
-        (frame) => {
-          const id = `${frame.keyKind}.${frame.curve}.${Buffer.from(frame.fields[0].buffer, frame.fields[0].byteOffset, frame.fields[0].length).toString('latin1')}`;
-          let key = c.keyCache.get(id);
-          if (key === undefined) {
-            key = decodeKey(frame);
-            if (c.keyCache.size >= KEY_CACHE) c.keyCache.clear();
-            c.keyCache.set(id, key);
-          }
-          return key;
-        },
-      );
+      request = decodeRequest(f, c.heldKey, c.inlineKey);
     } catch (error) {
       if (error instanceof ProtocolError) {
         inFlight--;
@@ -665,6 +694,8 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       }
     }
     const c = new Connection(nextId++, socket, uid, gidOf, pid);
+    c.heldKey = (handle) => keyFor(c, handle);
+    c.inlineKey = (frame) => inlineKey(c, frame);
     connections.add(c);
     connectionsOf.set(c.owner, (connectionsOf.get(c.owner) ?? 0) + 1);
     log(`client ${c.id} connected: uid ${uid} gid ${gidOf} pid ${pid} (${connections.size} connected)`);
@@ -673,6 +704,8 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       let frames: Frame[];
       try {
         frames = c.reader.push(chunk);
+        c.reads++;
+        c.framesIn += frames.length;
       } catch (error) {
         fatal(c, (error as Error).message);
         return;

@@ -25,7 +25,11 @@ if (role === 'server') {
   const broker = await serve({ socketPath: a!, accelerator: accel });
   process.stdout.write('READY\n');
   createInterface({ input: process.stdin }).on('line', (line) => {
-    if (line === 'cpu') process.stdout.write(`${JSON.stringify(process.cpuUsage())}\n`);
+    if (line !== 'cpu') return;
+    // CPU so far, and the socket reads/writes of the clients connected now (frames per read and write).
+    const io = { reads: 0, framesIn: 0, writes: 0, framesOut: 0 };
+    for (const c of broker.clients()) for (const k of Object.keys(io) as (keyof typeof io)[]) io[k] += c[k];
+    process.stdout.write(`${JSON.stringify({ ...process.cpuUsage(), ...io })}\n`);
   });
   process.stdin.on('end', () => {
     void broker

@@ -73,6 +73,12 @@ export interface BrokerClientStats {
   readonly inFlight: number;
   /** Session keys its process holds in the broker (imported, generated, opened by name). */
   readonly keysHeld: number;
+  /** Socket reads from it and the frames they carried. */
+  readonly reads: number;
+  readonly framesIn: number;
+  /** Socket writes to it and the frames they carried (completions are gathered per tick into one write). */
+  readonly writes: number;
+  readonly framesOut: number;
 }
 
 /** One of the broker's devices in a STATS reply: the broker's job-queue counters for it. */
@@ -243,61 +249,34 @@ export function encodeFrames(frames: readonly Frame[]): Uint8Array {
 
 /**
  * Splits a byte stream into frames. `push` bytes as they arrive; it returns the
- * complete frames (their fields are copies) and throws ProtocolError on a bad
- * magic, an unknown type or a payload over MAX_PAYLOAD — the caller then closes
- * the connection.
+ * complete frames and throws ProtocolError on a bad magic, an unknown type or a
+ * payload over MAX_PAYLOAD — the caller then closes the connection.
+ *
+ * No copy per field: a frame's handle and fields are views into `chunk` when the
+ * chunk holds whole frames (a socket's data buffers are never reused, so the
+ * reader keeps them), or into one copy of the completed frames when a frame
+ * straddled chunks. The caller must not overwrite a chunk it pushed.
  */
 export class FrameReader {
   #buffer: Uint8Array = new Uint8Array(0);
   #length = 0;
 
   push(chunk: Uint8Array): Frame[] {
-    this.#append(chunk);
     const frames: Frame[] = [];
-    let at = 0;
+    if (this.#length === 0) {
+      const used = parseFrames(chunk, chunk.length, frames);
+      if (used < chunk.length) this.#append(chunk.subarray(used));
+      return frames;
+    }
+    this.#append(chunk);
     const buf = this.#buffer;
-    while (this.#length - at >= HEADER_BYTES) {
-      const view = new DataView(buf.buffer, buf.byteOffset + at, HEADER_BYTES);
-      if (view.getUint32(0) !== MAGIC) throw new ProtocolError('bad magic');
-      const type = view.getUint8(4);
-      if (type !== 1 && type !== 2 && type !== 3 && type !== 4 && type !== 6)
-        throw new ProtocolError(`unknown frame type ${type}`);
-      if (view.getUint8(35) !== 0) throw new ProtocolError('reserved byte not zero');
-      const lengths = [view.getUint32(40), view.getUint32(44), view.getUint32(48), view.getUint32(52)];
-      const payload = lengths[0]! + lengths[1]! + lengths[2]! + lengths[3]!;
-      if (payload > MAX_PAYLOAD) throw new ProtocolError(`payload of ${payload} bytes over ${MAX_PAYLOAD}`);
-      if (this.#length - at < HEADER_BYTES + payload) break;
-      let p = at + HEADER_BYTES;
-      const fields: Uint8Array[] = [];
-      for (const n of lengths) {
-        fields.push(n === 0 ? EMPTY : buf.slice(p, p + n));
-        p += n;
-      }
-      frames.push({
-        type,
-        op: view.getUint8(5),
-        flags: view.getUint8(6),
-        status: view.getUint8(7),
-        tag: view.getUint32(8),
-        handle: buf.slice(at + 12, at + 28),
-        keyKind: view.getUint8(28),
-        curve: view.getUint8(29),
-        scheme: view.getUint8(30),
-        hash: view.getUint8(31),
-        mgfHash: view.getUint8(32),
-        msgHash: view.getUint8(33),
-        witness: view.getUint8(34),
-        param: view.getUint32(36),
-        fields: fields as Frame['fields'],
-      });
-      at = p;
-    }
-    if (at > 0) {
-      buf.copyWithin(0, at, this.#length);
-      // Zero what moved down: the stream may carry private keys.
-      buf.fill(0, this.#length - at, this.#length);
-      this.#length -= at;
-    }
+    const end = completeBytes(buf, this.#length);
+    if (end === 0) return frames;
+    parseFrames(buf.slice(0, end), end, frames);
+    buf.copyWithin(0, end, this.#length);
+    // Zero what moved down: the stream may carry private keys.
+    buf.fill(0, this.#length - end, this.#length);
+    this.#length -= end;
     return frames;
   }
 
@@ -319,6 +298,69 @@ export class FrameReader {
     this.#buffer = new Uint8Array(0);
     this.#length = 0;
   }
+}
+
+/** The payload length of the header at `at`, after checking it (ProtocolError). */
+function checkedPayload(view: DataView, at: number): number {
+  if (view.getUint32(at) !== MAGIC) throw new ProtocolError('bad magic');
+  const type = view.getUint8(at + 4);
+  if (type !== 1 && type !== 2 && type !== 3 && type !== 4 && type !== 6)
+    throw new ProtocolError(`unknown frame type ${type}`);
+  if (view.getUint8(at + 35) !== 0) throw new ProtocolError('reserved byte not zero');
+  const payload =
+    view.getUint32(at + 40) + view.getUint32(at + 44) + view.getUint32(at + 48) + view.getUint32(at + 52);
+  if (payload > MAX_PAYLOAD) throw new ProtocolError(`payload of ${payload} bytes over ${MAX_PAYLOAD}`);
+  return payload;
+}
+
+/** How many of the first `length` bytes of `buf` are whole frames. */
+function completeBytes(buf: Uint8Array, length: number): number {
+  const view = new DataView(buf.buffer, buf.byteOffset, length);
+  let at = 0;
+  while (length - at >= HEADER_BYTES) {
+    const next = at + HEADER_BYTES + checkedPayload(view, at);
+    if (next > length) break;
+    at = next;
+  }
+  return at;
+}
+
+function fieldAt(src: Uint8Array, from: number, to: number): Uint8Array {
+  return from === to ? EMPTY : src.subarray(from, to);
+}
+
+/** Append the whole frames at the start of `src` to `frames` (views into `src`); returns the bytes used. */
+function parseFrames(src: Uint8Array, length: number, frames: Frame[]): number {
+  const view = new DataView(src.buffer, src.byteOffset, length);
+  let at = 0;
+  while (length - at >= HEADER_BYTES) {
+    const payload = checkedPayload(view, at);
+    if (length - at < HEADER_BYTES + payload) break;
+    const p0 = at + HEADER_BYTES;
+    const p1 = p0 + view.getUint32(at + 40);
+    const p2 = p1 + view.getUint32(at + 44);
+    const p3 = p2 + view.getUint32(at + 48);
+    const p4 = p3 + view.getUint32(at + 52);
+    frames.push({
+      type: view.getUint8(at + 4),
+      op: view.getUint8(at + 5),
+      flags: view.getUint8(at + 6),
+      status: view.getUint8(at + 7),
+      tag: view.getUint32(at + 8),
+      handle: src.subarray(at + 12, at + 28),
+      keyKind: view.getUint8(at + 28),
+      curve: view.getUint8(at + 29),
+      scheme: view.getUint8(at + 30),
+      hash: view.getUint8(at + 31),
+      mgfHash: view.getUint8(at + 32),
+      msgHash: view.getUint8(at + 33),
+      witness: view.getUint8(at + 34),
+      param: view.getUint32(at + 36),
+      fields: [fieldAt(src, p0, p1), fieldAt(src, p1, p2), fieldAt(src, p2, p3), fieldAt(src, p3, p4)],
+    });
+    at = p4;
+  }
+  return at;
 }
 
 // ---- codes ----
@@ -522,99 +564,71 @@ export function encodeRequest(
   const f = emptyFrame(FrameType.request);
   f.tag = tag;
   f.op = opCode(request.op);
-  const key = (r: PrivateKeyMaterial) => {
-    const handle = handleOf(r);
-    if (handle !== undefined) {
-      f.flags |= Flag.held;
-      f.handle = handle;
-    } else encodeKey(f, r);
-  };
-  const message = (m: { hash: HashName; data: Uint8Array } | undefined) => {
-    if (m === undefined || m.data.length > MAX_PAYLOAD / 2) return; // optional: devices sign the digest
-    f.flags |= Flag.message;
-    f.msgHash = code(HASHES, m.hash, 'hash');
-    f.fields[3] = m.data;
-  };
-  const padding = (p: { scheme: string; hash: HashName; mgfHash?: HashName; saltLength?: number }) => {
-    f.scheme = code(SCHEMES, p.scheme as (typeof SCHEMES)[number], 'padding');
-    f.hash = code(HASHES, p.hash, 'hash');
-    if (p.mgfHash !== undefined) f.mgfHash = code(HASHES, p.mgfHash, 'hash');
-    if (p.saltLength !== undefined) f.param = p.saltLength;
-  };
   switch (request.op) {
     case 'rsa-public':
       encodeKey(f, request.key);
       f.fields[1] = request.input;
       break;
     case 'rsa-private':
-      key(request.key);
+      putPrivate(f, request.key, handleOf);
       f.fields[1] = request.input;
       break;
     case 'rsa-sign':
-      key(request.key);
-      padding(request.padding);
+      putPrivate(f, request.key, handleOf);
+      putPadding(f, request.padding);
       f.fields[1] = request.digest;
-      message(request.message);
+      putMessage(f, request.message);
       break;
     case 'rsa-verify':
       encodeKey(f, request.key);
-      padding(request.padding);
+      putPadding(f, request.padding);
       f.fields[1] = request.digest;
       f.fields[2] = request.signature;
-      message(request.message);
+      putMessage(f, request.message);
       break;
     case 'rsa-encrypt':
       encodeKey(f, request.key);
-      padding(request.padding);
+      putPadding(f, request.padding);
       f.fields[1] = request.input;
       f.fields[2] = request.padding.label;
       break;
     case 'rsa-decrypt':
-      key(request.key);
-      padding(request.padding);
+      putPrivate(f, request.key, handleOf);
+      putPadding(f, request.padding);
       f.fields[1] = request.input;
       f.fields[2] = request.padding.label;
       break;
     case 'ecdsa-sign':
-      key(request.key);
+      putPrivate(f, request.key, handleOf);
       f.fields[1] = request.digest;
-      message(request.message);
+      putMessage(f, request.message);
       break;
     case 'ecdsa-verify':
       encodeKey(f, request.key);
       f.fields[1] = request.digest;
       f.fields[2] = request.signature;
-      message(request.message);
+      putMessage(f, request.message);
       break;
     case 'ec-mul': {
       const F = FIELD[request.curve];
       if (typeof request.scalar === 'bigint') {
         f.flags |= Flag.scalar;
-        f.curve = code(CURVES, request.curve, 'curve');
         f.fields[1] = bigintToBytes(request.scalar, F);
-      } else key(request.scalar);
+      } else putPrivate(f, request.scalar, handleOf);
       f.curve = code(CURVES, request.curve, 'curve');
       if (request.point !== undefined) {
         f.flags |= Flag.point;
-        const p = new Uint8Array(2 * F);
-        put(p, 0, request.point.x, F);
-        put(p, F, request.point.y, F);
-        f.fields[2] = p;
+        f.fields[2] = pointBytes(request.point, F);
       }
       break;
     }
-    case 'ecdh': {
-      key(request.key);
-      const F = FIELD[request.key.curve];
+    case 'ecdh':
+      putPrivate(f, request.key, handleOf);
       f.curve = code(CURVES, request.key.curve, 'curve');
-      const p = new Uint8Array(2 * F);
-      put(p, 0, request.peer.x, F);
-      put(p, F, request.peer.y, F);
-      f.fields[2] = p;
+      f.fields[2] = pointBytes(request.peer, FIELD[request.key.curve]);
       break;
-    }
     case 'eddsa-sign':
-      key(request.key);
+      putPrivate(f, request.key, handleOf);
       f.curve = code(CURVES, request.key.curve, 'curve');
       f.fields[1] = request.message;
       break;
@@ -624,7 +638,7 @@ export function encodeRequest(
       f.fields[2] = request.signature;
       break;
     case 'x25519':
-      key(request.key);
+      putPrivate(f, request.key, handleOf);
       f.curve = code(CURVES, request.key.curve, 'curve');
       f.fields[2] = request.peer;
       break;
@@ -633,6 +647,44 @@ export function encodeRequest(
       break;
   }
   return f;
+}
+
+/** A private key: the broker's handle when it holds the key, else the key itself (field 0). */
+function putPrivate(
+  f: Frame,
+  key: PrivateKeyMaterial,
+  handleOf: (key: PrivateKeyMaterial) => Uint8Array | undefined,
+): void {
+  const handle = handleOf(key);
+  if (handle !== undefined) {
+    f.flags |= Flag.held;
+    f.handle = handle;
+  } else encodeKey(f, key);
+}
+
+/** The prehashed message, when there is one and it fits (optional: devices sign the digest). */
+function putMessage(f: Frame, m: { hash: HashName; data: Uint8Array } | undefined): void {
+  if (m === undefined || m.data.length > MAX_PAYLOAD / 2) return;
+  f.flags |= Flag.message;
+  f.msgHash = code(HASHES, m.hash, 'hash');
+  f.fields[3] = m.data;
+}
+
+function putPadding(
+  f: Frame,
+  p: { scheme: string; hash: HashName; mgfHash?: HashName; saltLength?: number },
+): void {
+  f.scheme = code(SCHEMES, p.scheme as (typeof SCHEMES)[number], 'padding');
+  f.hash = code(HASHES, p.hash, 'hash');
+  if (p.mgfHash !== undefined) f.mgfHash = code(HASHES, p.mgfHash, 'hash');
+  if (p.saltLength !== undefined) f.param = p.saltLength;
+}
+
+function pointBytes(point: { readonly x: bigint; readonly y: bigint }, F: number): Uint8Array {
+  const out = new Uint8Array(2 * F);
+  put(out, 0, point.x, F);
+  put(out, F, point.y, F);
+  return out;
 }
 
 export function encodeKeygen(f: Frame, spec: Extract<PrimitiveRequest, { op: 'keygen' }>['spec']): void {
@@ -664,106 +716,120 @@ export function decodeRequest(
   keyOf: (f: Frame) => PublicKeyMaterial | PrivateKeyMaterial = decodeKey,
 ): PrimitiveRequest {
   const op = opOf(f.op);
-  const priv = (): PrivateKeyMaterial => {
-    if (f.flags & Flag.held) return heldKey(f.handle);
-    const k = keyOf(f);
-    if (k.kind !== 'rsa-private' && k.kind !== 'ec-private' && k.kind !== 'okp-private')
-      throw new ProtocolError('a private key was expected');
-    return k;
-  };
-  const pub = (): PublicKeyMaterial => {
-    const k = keyOf(f);
-    if (k.kind === 'rsa-private' || k.kind === 'ec-private' || k.kind === 'okp-private')
-      throw new ProtocolError('a public key was expected');
-    return k;
-  };
-  const message = () =>
-    f.flags & Flag.message ? { hash: fromCode(HASHES, f.msgHash, 'hash'), data: f.fields[3] } : undefined;
-  const signPadding = () => {
-    const scheme = fromCode(SCHEMES, f.scheme, 'padding');
-    const hash = fromCode(HASHES, f.hash, 'hash');
-    if (scheme === 'pkcs1-v1_5') return { scheme, hash } as const;
-    if (scheme === 'pss')
-      return { scheme, hash, mgfHash: fromCode(HASHES, f.mgfHash, 'hash'), saltLength: f.param } as const;
-    throw new ProtocolError('oaep is not a signature padding');
-  };
-  const oaep = () => {
-    if (fromCode(SCHEMES, f.scheme, 'padding') !== 'oaep') throw new ProtocolError('oaep expected');
-    return {
-      scheme: 'oaep',
-      hash: fromCode(HASHES, f.hash, 'hash'),
-      mgfHash: fromCode(HASHES, f.mgfHash, 'hash'),
-      label: f.fields[2],
-    } as const;
-  };
-  const typed = <K extends string>(k: { kind: string }, kind: K) => {
-    if (k.kind !== kind) throw new ProtocolError(`a ${kind} key was expected, not ${k.kind}`);
-    return k as never;
-  };
-  const withMessage = <T extends object>(r: T) => {
-    const m = message();
-    return m === undefined ? r : { ...r, message: m };
-  };
-  const point = (curve: EcCurveName, b: Uint8Array) => {
-    const F = FIELD[curve];
-    if (b.length !== 2 * F) throw new ProtocolError('bad point length');
-    return { x: bytesToBigint(b.subarray(0, F)), y: bytesToBigint(b.subarray(F)) };
-  };
   switch (op) {
     case 'rsa-public':
-      return { op, key: typed(pub(), 'rsa-public'), input: f.fields[1] };
+      return { op, key: typed(pub(f, keyOf), 'rsa-public'), input: f.fields[1] };
     case 'rsa-private':
-      return { op, key: typed(priv(), 'rsa-private'), input: f.fields[1] };
+      return { op, key: typed(priv(f, heldKey, keyOf), 'rsa-private'), input: f.fields[1] };
     case 'rsa-sign':
-      return withMessage({
+      return withMessage(f, {
         op,
-        key: typed(priv(), 'rsa-private'),
-        padding: signPadding(),
+        key: typed(priv(f, heldKey, keyOf), 'rsa-private'),
+        padding: signPadding(f),
         digest: f.fields[1],
       });
     case 'rsa-verify':
-      return withMessage({
+      return withMessage(f, {
         op,
-        key: typed(pub(), 'rsa-public'),
-        padding: signPadding(),
+        key: typed(pub(f, keyOf), 'rsa-public'),
+        padding: signPadding(f),
         digest: f.fields[1],
         signature: f.fields[2],
       });
     case 'rsa-encrypt':
-      return { op, key: typed(pub(), 'rsa-public'), padding: oaep(), input: f.fields[1] };
+      return { op, key: typed(pub(f, keyOf), 'rsa-public'), padding: oaep(f), input: f.fields[1] };
     case 'rsa-decrypt':
-      return { op, key: typed(priv(), 'rsa-private'), padding: oaep(), input: f.fields[1] };
+      return { op, key: typed(priv(f, heldKey, keyOf), 'rsa-private'), padding: oaep(f), input: f.fields[1] };
     case 'ecdsa-sign':
-      return withMessage({ op, key: typed(priv(), 'ec-private'), digest: f.fields[1] });
+      return withMessage(f, { op, key: typed(priv(f, heldKey, keyOf), 'ec-private'), digest: f.fields[1] });
     case 'ecdsa-verify':
-      return withMessage({ op, key: typed(pub(), 'ec-public'), digest: f.fields[1], signature: f.fields[2] });
+      return withMessage(f, {
+        op,
+        key: typed(pub(f, keyOf), 'ec-public'),
+        digest: f.fields[1],
+        signature: f.fields[2],
+      });
     case 'ec-mul': {
       const curve = ecCurve(f.curve);
       let scalar: EcPrivateKeyMaterial | bigint;
       if (f.flags & Flag.scalar) {
         if (f.fields[1].length !== FIELD[curve]) throw new ProtocolError('bad scalar length');
         scalar = bytesToBigint(f.fields[1]);
-      } else scalar = typed(priv(), 'ec-private') as EcPrivateKeyMaterial;
+      } else scalar = typed(priv(f, heldKey, keyOf), 'ec-private') as EcPrivateKeyMaterial;
       if (typeof scalar !== 'bigint' && scalar.curve !== curve) throw new ProtocolError('curve mismatch');
       return f.flags & Flag.point
-        ? { op, curve, scalar, point: point(curve, f.fields[2]) }
+        ? { op, curve, scalar, point: pointOf(curve, f.fields[2]) }
         : { op, curve, scalar };
     }
     case 'ecdh': {
-      const key = typed(priv(), 'ec-private') as EcPrivateKeyMaterial;
-      const p = point(key.curve, f.fields[2]);
+      const key = typed(priv(f, heldKey, keyOf), 'ec-private') as EcPrivateKeyMaterial;
+      const p = pointOf(key.curve, f.fields[2]);
       return { op, key, peer: { kind: 'ec-public', curve: key.curve, ...p } };
     }
     case 'eddsa-sign':
-      return { op, key: typed(priv(), 'okp-private'), message: f.fields[1] };
+      return { op, key: typed(priv(f, heldKey, keyOf), 'okp-private'), message: f.fields[1] };
     case 'eddsa-verify':
-      return { op, key: typed(pub(), 'okp-public'), message: f.fields[1], signature: f.fields[2] };
+      return { op, key: typed(pub(f, keyOf), 'okp-public'), message: f.fields[1], signature: f.fields[2] };
     case 'x25519':
       if (f.fields[2].length !== 32) throw new ProtocolError('bad X25519 peer length');
-      return { op, key: typed(priv(), 'okp-private'), peer: f.fields[2] };
+      return { op, key: typed(priv(f, heldKey, keyOf), 'okp-private'), peer: f.fields[2] };
     case 'keygen':
       return { op, spec: decodeKeygen(f) };
   }
+}
+
+function priv(
+  f: Frame,
+  heldKey: (handle: Uint8Array) => PrivateKeyMaterial,
+  keyOf: (f: Frame) => PublicKeyMaterial | PrivateKeyMaterial,
+): PrivateKeyMaterial {
+  if (f.flags & Flag.held) return heldKey(f.handle);
+  const k = keyOf(f);
+  if (k.kind !== 'rsa-private' && k.kind !== 'ec-private' && k.kind !== 'okp-private')
+    throw new ProtocolError('a private key was expected');
+  return k;
+}
+
+function pub(f: Frame, keyOf: (f: Frame) => PublicKeyMaterial | PrivateKeyMaterial): PublicKeyMaterial {
+  const k = keyOf(f);
+  if (k.kind === 'rsa-private' || k.kind === 'ec-private' || k.kind === 'okp-private')
+    throw new ProtocolError('a public key was expected');
+  return k;
+}
+
+function typed(k: { kind: string }, kind: string): never {
+  if (k.kind !== kind) throw new ProtocolError(`a ${kind} key was expected, not ${k.kind}`);
+  return k as never;
+}
+
+function withMessage<T extends object>(f: Frame, r: T): T {
+  if (!(f.flags & Flag.message)) return r;
+  return { ...r, message: { hash: fromCode(HASHES, f.msgHash, 'hash'), data: f.fields[3] } };
+}
+
+function signPadding(f: Frame) {
+  const scheme = fromCode(SCHEMES, f.scheme, 'padding');
+  const hash = fromCode(HASHES, f.hash, 'hash');
+  if (scheme === 'pkcs1-v1_5') return { scheme, hash } as const;
+  if (scheme === 'pss')
+    return { scheme, hash, mgfHash: fromCode(HASHES, f.mgfHash, 'hash'), saltLength: f.param } as const;
+  throw new ProtocolError('oaep is not a signature padding');
+}
+
+function oaep(f: Frame) {
+  if (fromCode(SCHEMES, f.scheme, 'padding') !== 'oaep') throw new ProtocolError('oaep expected');
+  return {
+    scheme: 'oaep',
+    hash: fromCode(HASHES, f.hash, 'hash'),
+    mgfHash: fromCode(HASHES, f.mgfHash, 'hash'),
+    label: f.fields[2],
+  } as const;
+}
+
+function pointOf(curve: EcCurveName, b: Uint8Array): { x: bigint; y: bigint } {
+  const F = FIELD[curve];
+  if (b.length !== 2 * F) throw new ProtocolError('bad point length');
+  return { x: bytesToBigint(b.subarray(0, F)), y: bytesToBigint(b.subarray(F)) };
 }
 
 // ---- completions ----
@@ -780,13 +846,9 @@ export function encodeOk(
   f.op = opCode(op);
   if (typeof value === 'boolean') f.param = value ? 1 : 0;
   else if (value instanceof Uint8Array) f.fields[1] = value;
-  else if ('x' in value && typeof value.x === 'bigint') {
-    const F = curveBytes ?? byteLen(value.x);
-    const p = new Uint8Array(2 * F);
-    put(p, 0, value.x, F);
-    put(p, F, value.y, F);
-    f.fields[1] = p;
-  } else encodeKey(f, (value as KeyPairMaterial).privateKey);
+  else if ('x' in value && typeof value.x === 'bigint')
+    f.fields[1] = pointBytes(value, curveBytes ?? byteLen(value.x));
+  else encodeKey(f, (value as KeyPairMaterial).privateKey);
   if (witness !== undefined) {
     f.witness = WITNESS[witness.kind];
     if (witness.kind === 'ecdsa-verify') {
@@ -823,12 +885,13 @@ export function decodeOk(f: Frame, op: PrimitiveOp): { value: PrimitiveValue; wi
       break;
     }
     default:
-      value = f.fields[1];
+      // A copy the caller owns (the field is a view into the socket's read buffer).
+      value = f.fields[1].slice();
   }
   let witness: Witness | undefined;
   if (f.witness === 1)
     witness = { kind: 'ecdsa-verify', x: f.flags & Flag.infinity ? null : bytesToBigint(f.fields[2]) };
-  else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: f.fields[2] };
+  else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: f.fields[2].slice() };
   else if (f.witness === 3) witness = { kind: 'ecdh-point', y: bytesToBigint(f.fields[2]) };
   else if (f.witness !== 0) throw new ProtocolError('unknown witness kind');
   return witness === undefined ? { value } : { value, witness };
