@@ -4,6 +4,7 @@
  */
 
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface BootOptions {
   readonly kernel: string;
@@ -69,16 +70,18 @@ export function boot(options: BootOptions): Promise<BootResult> {
     );
     let log = '';
     let pending = '';
-    const take = (chunk: Buffer): void => {
-      const text = chunk.toString('utf8');
+    // One decoder per stream: a UTF-8 character split between two chunks is not two replacement characters.
+    const decoders = { out: new StringDecoder('utf8'), err: new StringDecoder('utf8') };
+    const take = (chunk: Buffer, decoder: StringDecoder): void => {
+      const text = decoder.write(chunk);
       log += text;
       pending += text;
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) options.onLine?.(line.replace(/\r$/, ''));
     };
-    child.stdout.on('data', take);
-    child.stderr.on('data', take);
+    child.stdout.on('data', (chunk: Buffer) => take(chunk, decoders.out));
+    child.stderr.on('data', (chunk: Buffer) => take(chunk, decoders.err));
     child.on('error', reject);
     child.on('close', (code) => {
       if (pending !== '') options.onLine?.(pending);
