@@ -12,9 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { bytesToBigint } from '../../core/driver/bytes.js';
 import { digest } from '../../core/encoding/digest.js';
 import { emsaPkcs1v15Encode } from '../../core/encoding/emsa-pkcs1v15.js';
-import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
+import type { IntegrityOptions } from '../../core/integrity/options.js';
 import { modPow } from '../../core/math/modular.js';
 import { type Accelerator, openAccelerator } from '../../index.js';
+import { GATE_OFF_OPTIONS, importJwk } from '../support/accel.js';
 import { newRsaKey } from '../support/keys.js';
 
 const { material: key, publicKey, jwk } = newRsaKey(2048);
@@ -60,13 +61,7 @@ async function bellcore(spec: string, jobs: number, integrity?: IntegrityOptions
     tally.integrityFaults++;
     tally.faultEvents.add(`${e.device} ${e.operation}`);
   });
-  const signer = await accel.subtle.importKey(
-    'jwk',
-    jwk,
-    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  );
+  const signer = await importJwk(accel, jwk, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, 'sign');
   const fail = (error: unknown) => {
     const name = error instanceof Error ? error.name : 'non-error';
     tally.errors[name] = (tally.errors[name] ?? 0) + 1;
@@ -125,9 +120,7 @@ describe('Bellcore: no released RSA result factors n', () => {
   }
 
   it('(control) with the gate switched off, corrupted results come out and factor n', async () => {
-    const off = await bellcore('sim:ring?faults=corrupt:1&seed=3', 6, {
-      [GATE_OFF]: true,
-    } as IntegrityOptions);
+    const off = await bellcore('sim:ring?faults=corrupt:1&seed=3', 6, GATE_OFF_OPTIONS);
     expect(off.wrong).toBeGreaterThan(0);
     expect(off.factored).toBeGreaterThan(0);
   }, 120_000);

@@ -6,8 +6,9 @@
  */
 import { generateKeyPairSync, randomBytes, type webcrypto } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
+import type { IntegrityOptions } from '../../core/integrity/options.js';
 import { openAccelerator } from '../../index.js';
+import { GATE_OFF_OPTIONS, importJwk } from '../support/accel.js';
 
 const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const { d: _d, ...ecPublic } = ec.privateKey.export({ format: 'jwk' }) as webcrypto.JsonWebKey &
@@ -20,16 +21,8 @@ async function forgeries(spec: string, calls: number, integrity?: IntegrityOptio
     devices: [spec],
     queue: { timeoutMs: 10_000, ...(integrity === undefined ? {} : { integrity }) },
   });
-  const ecdsa = await accel.subtle.importKey('jwk', ecPublic, { name: 'ECDSA', namedCurve: 'P-256' }, false, [
-    'verify',
-  ]);
-  const pkcs1 = await accel.subtle.importKey(
-    'jwk',
-    rsaPublic,
-    { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-    false,
-    ['verify'],
-  );
+  const ecdsa = await importJwk(accel, ecPublic, { name: 'ECDSA', namedCurve: 'P-256' }, 'verify');
+  const pkcs1 = await importJwk(accel, rsaPublic, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, 'verify');
   const verdicts = { true: 0, false: 0, errors: 0 };
   const count = (p: Promise<boolean>) =>
     p.then(
@@ -71,9 +64,7 @@ describe('forged signatures on cards with corrupted verdicts', () => {
   }
 
   it('(control) with the gate off, a corrupted verdict on sim:ring says true', async () => {
-    const verdicts = await forgeries('sim:ring?faults=corrupt:1&seed=11', 40, {
-      [GATE_OFF]: true,
-    } as IntegrityOptions);
+    const verdicts = await forgeries('sim:ring?faults=corrupt:1&seed=11', 40, GATE_OFF_OPTIONS);
     expect(verdicts.true).toBeGreaterThan(0);
   }, 120_000);
 });

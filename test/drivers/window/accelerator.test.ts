@@ -63,18 +63,13 @@ describe('window card through openAccelerator', () => {
       'verify',
     ])) as CryptoKeyPairLike;
     const ecdsa = { name: 'ECDSA', hash: 'SHA-256' } as const;
+    const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
     const beforeEc = cardOps();
     const ecSig = await accel.subtle.sign(ecdsa, ec.privateKey, message);
     expect(await accel.subtle.verify(ecdsa, ec.publicKey, ecSig, message)).toBe(true);
     expect(cardOps()).toBeGreaterThan(beforeEc);
     const spki = (await accel.subtle.exportKey('spki', ec.publicKey)) as ArrayBuffer;
-    const nodePub = await webcrypto.subtle.importKey(
-      'spki',
-      spki,
-      { name: 'ECDSA', namedCurve: 'P-256' },
-      false,
-      ['verify'],
-    );
+    const nodePub = await webcrypto.subtle.importKey('spki', spki, P256, false, ['verify']);
     expect(await webcrypto.subtle.verify(ecdsa, nodePub, ecSig, message)).toBe(true);
 
     const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
