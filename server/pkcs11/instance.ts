@@ -143,51 +143,51 @@ export class Cryptoki {
       case 3: // C_GetInfo
         a.end();
         return reply()
-          .version(2, 40)
-          .string('pkaccel', 32)
-          .ulong(0)
-          .string('pkaccel PKCS#11 token (p11-kit RPC)', 32)
-          .version(this.token.version.major, this.token.version.minor);
+          .put('v', 2, 40)
+          .put('s', 'pkaccel', 32)
+          .put('u', 0)
+          .put('s', 'pkaccel PKCS#11 token (p11-kit RPC)', 32)
+          .put('v', this.token.version.major, this.token.version.minor);
       case 4: {
         // C_GetSlotList: the one slot, whether or not the caller asked for present tokens.
-        a.byte();
-        const size = a.ulongBufferSize();
+        a.read('y');
+        const size = a.read('fu');
         a.end();
-        return reply().ulongs(size === 0 ? { length: 1, only: 'length' } : [SLOT_ID]);
+        return reply().put('au', size === 0 ? { length: 1, only: 'length' } : [SLOT_ID]);
       }
       case 5:
         this.#slot(a);
         return reply()
-          .string(this.token.slotDescription(), 64)
-          .string('pkaccel', 32)
-          .ulong(this.token.slotFlags())
-          .version(this.token.version.major, this.token.version.minor)
-          .version(this.token.version.major, this.token.version.minor);
+          .put('s', this.token.slotDescription(), 64)
+          .put('s', 'pkaccel', 32)
+          .put('u', this.token.slotFlags())
+          .put('v', this.token.version.major, this.token.version.minor)
+          .put('v', this.token.version.major, this.token.version.minor);
       case 6:
         this.#slot(a);
         return this.#tokenInfo(reply());
       case 7: {
-        const slot = a.ulong();
-        const size = a.ulongBufferSize();
+        const slot = a.read('u');
+        const size = a.read('fu');
         a.end();
         if (slot !== SLOT_ID) return CKR.SLOT_ID_INVALID;
         const list = this.token.mechanisms().map((d) => d.type);
-        return reply().ulongs(size < list.length ? { length: list.length, only: 'length' } : list);
+        return reply().put('au', size < list.length ? { length: list.length, only: 'length' } : list);
       }
       case 8: {
-        const slot = a.ulong();
-        const type = a.ulong();
+        const slot = a.read('u');
+        const type = a.read('u');
         a.end();
         if (slot !== SLOT_ID) return CKR.SLOT_ID_INVALID;
         const def = mechanismDef(type);
         const info = def === undefined ? undefined : this.token.mechanismInfo(def);
         if (info === undefined) return CKR.MECHANISM_INVALID;
-        return reply().ulong(info.minKeySize).ulong(info.maxKeySize).ulong(info.flags);
+        return reply().put('u', info.minKeySize).put('u', info.maxKeySize).put('u', info.flags);
       }
       case 10:
         return this.#openSession(a, reply());
       case 11: {
-        const handle = a.ulong();
+        const handle = a.read('u');
         a.end();
         this.#session(handle);
         this.#sessions.delete(handle);
@@ -199,16 +199,16 @@ export class Cryptoki {
         this.#reset();
         return reply();
       case 13: {
-        const s = this.#session(a.ulong());
+        const s = this.#session(a.read('u'));
         a.end();
         const rw = (s.flags & CKF_SESSION.RW) !== 0;
         const state = this.#loggedIn ? (rw ? CKS.RW_USER : CKS.RO_USER) : rw ? CKS.RW_PUBLIC : CKS.RO_PUBLIC;
-        return reply().ulong(SLOT_ID).ulong(state).ulong(s.flags).ulong(0);
+        return reply().put('u', SLOT_ID).put('u', state).put('u', s.flags).put('u', 0);
       }
       case 18:
         return this.#login(a, reply());
       case 19: {
-        this.#session(a.ulong());
+        this.#session(a.read('u'));
         a.end();
         if (!this.#loggedIn) return CKR.USER_NOT_LOGGED_IN;
         this.#loggedIn = false;
@@ -222,8 +222,8 @@ export class Cryptoki {
       case 24:
         return this.#getAttributes(a, reply());
       case 26: {
-        const s = this.#session(a.ulong());
-        const template = a.attributes();
+        const s = this.#session(a.read('u'));
+        const template = a.read('aA');
         a.end();
         if (s.find !== undefined) return CKR.OPERATION_ACTIVE;
         const results = this.#visible()
@@ -233,16 +233,16 @@ export class Cryptoki {
         return reply();
       }
       case 27: {
-        const s = this.#session(a.ulong());
-        const max = a.ulongBufferSize();
+        const s = this.#session(a.read('u'));
+        const max = a.read('fu');
         a.end();
         if (s.find === undefined) return CKR.OPERATION_NOT_INITIALIZED;
         const out = s.find.results.slice(s.find.at, s.find.at + max);
         s.find.at += out.length;
-        return reply().ulongs(out);
+        return reply().put('au', out);
       }
       case 28: {
-        const s = this.#session(a.ulong());
+        const s = this.#session(a.read('u'));
         a.end();
         if (s.find === undefined) return CKR.OPERATION_NOT_INITIALIZED;
         s.find = undefined;
@@ -265,17 +265,17 @@ export class Cryptoki {
       case 49:
         return this.#verify(a, reply());
       case 63:
-        this.#session(a.ulong());
-        a.bytes();
+        this.#session(a.read('u'));
+        a.read('ay');
         a.end();
         return CKR.RANDOM_SEED_NOT_SUPPORTED;
       case 64: {
-        this.#session(a.ulong());
-        const size = a.bufferSize();
+        this.#session(a.read('u'));
+        const size = a.read('fy');
         a.end();
         if (size > MAX_RANDOM) return CKR.DATA_LEN_RANGE;
         // The host's CSPRNG (no device primitive generates random bytes).
-        return reply().bytes({ data: randomFillSync(new Uint8Array(size)) });
+        return reply().put('ay', { data: randomFillSync(new Uint8Array(size)) });
       }
       default:
         return CKR.FUNCTION_NOT_SUPPORTED;
@@ -283,15 +283,15 @@ export class Cryptoki {
   }
 
   #slot(a: Args): void {
-    const slot = a.ulong();
+    const slot = a.read('u');
     a.end();
     if (slot !== SLOT_ID) throw new CkError(CKR.SLOT_ID_INVALID, `no slot ${slot}`);
   }
 
   #initialize(a: Args, reply: Reply): Answer {
-    const handshake = a.bytes();
-    a.byte();
-    a.bytes();
+    const handshake = a.read('ay');
+    a.read('y');
+    a.read('ay');
     a.end();
     const text = handshake.data === null ? '' : Buffer.from(handshake.data).toString('latin1');
     // p11-kit's own server answers a wrong handshake string with CKR_GENERAL_ERROR.
@@ -305,42 +305,42 @@ export class Cryptoki {
     let rw = 0;
     for (const s of this.#sessions.values()) if (s.flags & CKF_SESSION.RW) rw++;
     return reply
-      .string(t.config.label, 32)
-      .string('pkaccel', 32)
-      .string('pkaccel', 16)
-      .string(t.serial, 16)
-      .ulong(t.tokenFlags())
-      .ulong(0) // ulMaxSessionCount: CK_EFFECTIVELY_INFINITE
-      .ulong(this.#sessions.size)
-      .ulong(0) // ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE
-      .ulong(rw)
-      .ulong(256) // ulMaxPinLen (pin.ts MAX_PIN_LENGTH)
-      .ulong(t.config.loginRequired ? 1 : 0)
-      .ulong(UNAVAILABLE)
-      .ulong(UNAVAILABLE)
-      .ulong(UNAVAILABLE)
-      .ulong(UNAVAILABLE)
-      .version(t.version.major, t.version.minor)
-      .version(t.version.major, t.version.minor)
-      .string('', 16); // utcTime: no clock on the token (CKF_CLOCK_ON_TOKEN unset)
+      .put('s', t.config.label, 32)
+      .put('s', 'pkaccel', 32)
+      .put('s', 'pkaccel', 16)
+      .put('s', t.serial, 16)
+      .put('u', t.tokenFlags())
+      .put('u', 0) // ulMaxSessionCount: CK_EFFECTIVELY_INFINITE
+      .put('u', this.#sessions.size)
+      .put('u', 0) // ulMaxRwSessionCount: CK_EFFECTIVELY_INFINITE
+      .put('u', rw)
+      .put('u', 256) // ulMaxPinLen (pin.ts MAX_PIN_LENGTH)
+      .put('u', t.config.loginRequired ? 1 : 0)
+      .put('u', UNAVAILABLE)
+      .put('u', UNAVAILABLE)
+      .put('u', UNAVAILABLE)
+      .put('u', UNAVAILABLE)
+      .put('v', t.version.major, t.version.minor)
+      .put('v', t.version.major, t.version.minor)
+      .put('s', '', 16); // utcTime: no clock on the token (CKF_CLOCK_ON_TOKEN unset)
   }
 
   #openSession(a: Args, reply: Reply): Answer {
-    const slot = a.ulong();
-    const flags = a.ulong();
+    const slot = a.read('u');
+    const flags = a.read('u');
     a.end();
     if (slot !== SLOT_ID) return CKR.SLOT_ID_INVALID;
     if ((flags & CKF_SESSION.SERIAL) === 0) return CKR.SESSION_PARALLEL_NOT_SUPPORTED;
     if (this.#sessions.size >= MAX_SESSIONS) return CKR.SESSION_COUNT;
     const handle = this.#nextSession++;
     this.#sessions.set(handle, { handle, flags: flags & (CKF_SESSION.RW | CKF_SESSION.SERIAL) });
-    return reply.ulong(handle);
+    return reply.put('u', handle);
   }
 
   async #login(a: Args, reply: Reply): Promise<Answer> {
-    this.#session(a.ulong());
-    const user = a.ulong();
-    const pin = a.bytes();
+    this.#session(a.read('u'));
+    const user = a.read('u');
+    const pin = a.read('ay');
     a.end();
     if (user === CKU.SO) return CKR.USER_TYPE_INVALID;
     if (user !== CKU.USER && user !== CKU.CONTEXT_SPECIFIC) return CKR.USER_TYPE_INVALID;
@@ -366,9 +366,9 @@ export class Cryptoki {
   }
 
   #getAttributes(a: Args, reply: Reply): Answer {
-    this.#session(a.ulong());
-    const object = this.#object(a.ulong());
-    const wanted = a.attributeBuffer();
+    this.#session(a.read('u'));
+    const object = this.#object(a.read('u'));
+    const wanted = a.read('fA');
     a.end();
     let sensitive = false;
     let invalid = false;
@@ -399,13 +399,13 @@ export class Cryptoki {
         : small
           ? CKR.BUFFER_TOO_SMALL
           : CKR.OK;
-    return reply.attributes(out).ulong(rv);
+    return reply.put('aA', out).put('u', rv);
   }
 
   #init(a: Args, reply: Reply, purpose: Purpose): Answer {
-    const s = this.#session(a.ulong());
+    const s = this.#session(a.read('u'));
     const mechanism = a.mechanism(8);
-    const keyHandle = a.ulong();
+    const keyHandle = a.read('u');
     a.end();
     if (s.operation !== undefined) return CKR.OPERATION_ACTIVE;
     const object = this.#object(keyHandle, CKR.KEY_HANDLE_INVALID);
@@ -445,9 +445,9 @@ export class Cryptoki {
    * byte arrays (a NULL one ends the operation: CKR_ARGUMENTS_BAD), the buffer size when `sized`.
    */
   #operands(a: Args, purpose: Purpose, arrays: number, sized: boolean) {
-    const s = this.#session(a.ulong());
-    const given = Array.from({ length: arrays }, () => a.bytes());
-    const size = sized ? a.bufferSize() : 0;
+    const s = this.#session(a.read('u'));
+    const given = Array.from({ length: arrays }, () => a.read('ay'));
+    const size = sized ? a.read('fy') : 0;
     a.end();
     const op = this.#operation(s, purpose);
     const data = given.map((b) => b.data);
@@ -465,11 +465,11 @@ export class Cryptoki {
   async #sign(a: Args, reply: Reply): Promise<Answer> {
     const { s, op, data, size } = this.#operands(a, 'sign', 1, true);
     const length = signatureLength(op.object.material);
-    if (size < length) return reply.bytes({ data: null, length });
+    if (size < length) return reply.put('ay', { data: null, length });
     const signature = await this.#finish(s, () =>
       sign(this.#exec, op.object.material, op.params, data[0]!, this.#abort.signal),
     );
-    return reply.bytes({ data: signature });
+    return reply.put('ay', { data: signature });
   }
 
   async #signUpdate(a: Args, reply: Reply): Promise<Answer> {
@@ -494,7 +494,7 @@ export class Cryptoki {
   async #signFinal(a: Args, reply: Reply): Promise<Answer> {
     const { s, op, size } = this.#operands(a, 'sign', 0, true);
     const length = signatureLength(op.object.material);
-    if (size < length) return reply.bytes({ data: null, length });
+    if (size < length) return reply.put('ay', { data: null, length });
     const hash = hashOf(op.params);
     // A hash-and-sign mechanism signs the hash (of empty data if no part came); the others what was gathered.
     const input =
@@ -502,7 +502,7 @@ export class Cryptoki {
     const signature = await this.#finish(s, () =>
       sign(this.#exec, op.object.material, op.params, input, this.#abort.signal, hash !== undefined),
     );
-    return reply.bytes({ data: signature });
+    return reply.put('ay', { data: signature });
   }
 
   async #verify(a: Args, reply: Reply): Promise<Answer> {
@@ -530,10 +530,10 @@ export class Cryptoki {
     }
     if (size < output.length) {
       op.cached = { input: Uint8Array.from(input), output };
-      return reply.bytes({ data: null, length: output.length });
+      return reply.put('ay', { data: null, length: output.length });
     }
     s.operation = undefined;
-    const answer = reply.bytes({ data: output });
+    const answer = reply.put('ay', { data: output });
     output.fill(0);
     return answer;
   }

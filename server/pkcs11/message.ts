@@ -54,6 +54,30 @@ const PARAMETERLESS = new Set([
   0x1, 0x3, 0x6, 0x40, 0x41, 0x42, 0x46, 0x1041, 0x1042, 0x1043, 0x1044, 0x1045, 0x1046,
 ]);
 
+/** How each request field is read: `fy`/`fu` carry the caller's buffer size (0: a size query). */
+const READERS = {
+  u: (r: RpcReader): number => r.ulong(),
+  y: (r: RpcReader): number => r.byte(),
+  ay: (r: RpcReader): PresentBytes => r.presentBytes(),
+  fy: (r: RpcReader): BufferSize => r.u32(),
+  fu: (r: RpcReader): BufferSize => r.u32(),
+  fA: (r: RpcReader): { type: number; length: number }[] => r.attributeBuffer(),
+  aA: (r: RpcReader): RpcAttribute[] => r.attributeArray(),
+} as const;
+
+/** How each reply field is written; `s` is a space-padded field of exactly `size` bytes. */
+const WRITERS = {
+  u: (w: RpcWriter, v: number | bigint) => w.u64(v),
+  ay: (w: RpcWriter, v: PresentBytes) => w.presentBytes(v),
+  v: (w: RpcWriter, major: number, minor: number) => w.version(major, minor),
+  s: (w: RpcWriter, text: string, size: number) => w.paddedString(text, size),
+  au: (w: RpcWriter, v: readonly number[] | { readonly length: number; readonly only: 'length' }) =>
+    w.ulongArray(v),
+  aA: (w: RpcWriter, list: readonly RpcAttribute[]) => w.attributeArray(list),
+} as const;
+
+type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
+
 class Parts {
   #i = 0;
   readonly #parts: string[];
@@ -83,33 +107,10 @@ export class Args {
   ) {
     this.#parts = new Parts(call, call.request);
   }
-  ulong(): number {
-    this.#parts.take('u');
-    return this.reader.ulong();
-  }
-  byte(): number {
-    this.#parts.take('y');
-    return this.reader.byte();
-  }
-  bytes(): PresentBytes {
-    this.#parts.take('ay');
-    return this.reader.presentBytes();
-  }
-  bufferSize(): BufferSize {
-    this.#parts.take('fy');
-    return this.reader.u32();
-  }
-  ulongBufferSize(): BufferSize {
-    this.#parts.take('fu');
-    return this.reader.u32();
-  }
-  attributeBuffer(): { type: number; length: number }[] {
-    this.#parts.take('fA');
-    return this.reader.attributeBuffer();
-  }
-  attributes(): RpcAttribute[] {
-    this.#parts.take('aA');
-    return this.reader.attributeArray();
+  /** The next field, which must be `part` of the call's signature (mechanisms: `mechanism`). */
+  read<P extends keyof typeof READERS>(part: P): ReturnType<(typeof READERS)[P]> {
+    this.#parts.take(part);
+    return READERS[part](this.reader) as ReturnType<(typeof READERS)[P]>;
   }
   /**
    * `M`. `trailing` is how many bytes the fields after it take (8 for the key
@@ -170,35 +171,10 @@ export class Reply {
     this.#parts = new Parts(call, call.reply);
     this.#w.u32(call.id).byteArray(Buffer.from(call.reply, 'latin1'));
   }
-  ulong(v: number | bigint): this {
-    this.#parts.take('u');
-    this.#w.u64(v);
-    return this;
-  }
-  bytes(v: PresentBytes): this {
-    this.#parts.take('ay');
-    this.#w.presentBytes(v);
-    return this;
-  }
-  version(major: number, minor: number): this {
-    this.#parts.take('v');
-    this.#w.version(major, minor);
-    return this;
-  }
-  /** `s`: a space-padded field of exactly `size` bytes. */
-  string(text: string, size: number): this {
-    this.#parts.take('s');
-    this.#w.paddedString(text, size);
-    return this;
-  }
-  ulongs(v: readonly number[] | { readonly length: number; readonly only: 'length' }): this {
-    this.#parts.take('au');
-    this.#w.ulongArray(v);
-    return this;
-  }
-  attributes(list: readonly RpcAttribute[]): this {
-    this.#parts.take('aA');
-    this.#w.attributeArray(list);
+  /** Write the next field, which must be `part` of the reply signature. */
+  put<P extends keyof typeof WRITERS>(part: P, ...values: Tail<Parameters<(typeof WRITERS)[P]>>): this {
+    this.#parts.take(part);
+    (WRITERS[part] as (w: RpcWriter, ...v: unknown[]) => void)(this.#w, ...values);
     return this;
   }
   body(): Uint8Array {
@@ -209,5 +185,5 @@ export class Reply {
 
 /** An error reply: call id 0, signature `u`, the CK_RV. */
 export function errorReply(rv: number): Uint8Array {
-  return new Reply(ERROR_CALL).ulong(rv).body();
+  return new Reply(ERROR_CALL).put('u', rv).body();
 }

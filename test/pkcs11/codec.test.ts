@@ -161,9 +161,9 @@ describe('messages', () => {
       '0000000000000001 0000000d 0000000000000250 0000000000000002 0000000000000020 0000000000000005',
     );
     expect(request.call.name).toBe('C_SignInit');
-    expect(request.args.ulong()).toBe(1);
+    expect(request.args.read('u')).toBe(1);
     expect(request.args.mechanism(8)).toEqual({ type: 0xd, kind: 'pss', hashAlg: 0x250, mgf: 2, sLen: 32 });
-    expect(request.args.ulong()).toBe(5);
+    expect(request.args.read('u')).toBe(5);
     request.args.end();
   });
 
@@ -173,7 +173,7 @@ describe('messages', () => {
       'uMu',
       '0000000000000001 00000009 0000000000000250 0000000000000002 0000000000000001 00000003 616263 0000000000000007',
     );
-    oaep.args.ulong();
+    oaep.args.read('u');
     expect(oaep.args.mechanism(8)).toEqual({
       type: 9,
       kind: 'oaep',
@@ -183,7 +183,7 @@ describe('messages', () => {
       sourceData: hex('616263'),
     });
     const plain = served(42, 'uMu', '0000000000000001 00000001 ffffffff 0000000000000007');
-    plain.args.ulong();
+    plain.args.read('u');
     expect(plain.args.mechanism(8)).toEqual({ type: 1, kind: 'bytes', param: null });
     // CKM_AES_GCM's parameter (byte array, u64, byte array, u64) is skipped up to the key handle.
     const gcm = served(
@@ -191,16 +191,16 @@ describe('messages', () => {
       'uMu',
       '0000000000000001 00001087 0000000c 000000000000000000000000 0000000000000060 ffffffff 0000000000000080 0000000000000007',
     );
-    gcm.args.ulong();
+    gcm.args.read('u');
     expect(gcm.args.mechanism(8)).toEqual({ type: 0x1087, kind: 'other' });
-    expect(gcm.args.ulong()).toBe(7);
+    expect(gcm.args.read('u')).toBe(7);
     gcm.args.end();
   });
 
   it('a wrong signature or bytes after the last field are format errors; unserved calls are recognised', () => {
     expect(() => parseRequest(body(43, 'uay', '0000000000000001 00 00000000'))).toThrow(/signature "uay"/);
     const extra = served(11, 'u', '0000000000000001 ff');
-    extra.args.ulong();
+    extra.args.read('u');
     expect(() => extra.args.end()).toThrow(/1 bytes after/);
     expect(parseRequest(body(59, 'uMaAaA', ''))).toEqual({ unserved: 59 });
     expect(parseRequest(body(200, '', ''))).toEqual({ unserved: 200 });
@@ -208,11 +208,11 @@ describe('messages', () => {
 
   it('replies: call id, reply signature, fields; an error reply is id 0, "u", the CK_RV', () => {
     expect(toHex(errorReply(0xa0))).toBe('00000000 00000001 75 00000000000000a0'.replace(/ /g, ''));
-    const sign = new Reply(servedCall(43)!).bytes({ data: null, length: 256 }).body();
+    const sign = new Reply(servedCall(43)!).put('ay', { data: null, length: 256 }).body();
     expect(toHex(sign)).toBe('0000002b 00000002 6179 00 00000100'.replace(/ /g, ''));
     // A handler that writes out of its signature's order is caught, not sent.
-    expect(() => new Reply(servedCall(43)!).ulong(1)).toThrow(/"ay", not "u"/);
-    expect(() => new Reply(servedCall(5)!).string('x', 64).body()).toThrow(/incomplete/);
+    expect(() => new Reply(servedCall(43)!).put('u', 1)).toThrow(/"ay", not "u"/);
+    expect(() => new Reply(servedCall(5)!).put('s', 'x', 64).body()).toThrow(/incomplete/);
   });
 });
 
