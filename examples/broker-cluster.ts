@@ -7,8 +7,8 @@
  *
  *   node --import tsx examples/broker-cluster.ts [workers=4]
  *
- * In your own project, import from 'pkaccel' (and 'pkaccel/server' where
- * packaged) instead of '../index.js' and '../server/index.js'.
+ * In your own project, import from 'pkaccel' and 'pkaccel/server' instead of
+ * '../index.js' and '../server/index.js'.
  */
 
 import cluster from 'node:cluster';

@@ -1,10 +1,12 @@
 /**
  * worker_threads sharing a broker: the main thread starts `serve()` on a
- * temporary socket over sim:ring + software; each worker thread opens
- * `broker:<socket>` itself, generates a non-extractable ECDSA key in the broker,
- * signs, and hands back the signature and the public key; the main thread checks
- * them with node:crypto. (A CryptoKey does not cross threads: each thread opens
- * its own keys, or named keys by name.)
+ * temporary socket over sim:ring + software, opens `broker:<socket>`, generates a
+ * non-extractable ECDSA key in the broker and posts `accel.keys.share(key)` — the
+ * device's handle, no key material — to each worker thread. Each thread opens its
+ * own `broker:<socket>` connection, adopts the key (`accel.keys.adopt`), signs,
+ * and hands back the signature; the main thread checks them with node:crypto.
+ * (A CryptoKey itself does not cross threads; its shared form does, and works in
+ * a thread of the same uid.)
  *
  *   node --import tsx examples/broker-worker.ts [threads=3]
  */
@@ -14,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { openAccelerator } from '../index.js';
+import { openAccelerator, type SharedKey } from '../index.js';
 import { serve } from '../server/index.js';
 
 if (isMainThread) {
@@ -25,37 +27,44 @@ if (isMainThread) {
   // Under tsx a worker does not inherit the TypeScript loader: register it first (compiled JS needs none).
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const boot = `import { register } from ${tsx}; register(); await import(${JSON.stringify(import.meta.url)});`;
+  const accel = await openAccelerator({ devices: [`broker:${socket}`] });
+  const { privateKey, publicKey } = await accel.subtle.generateKey(
+    { name: 'ECDSA', namedCurve: 'P-256' },
+    false,
+    ['sign', 'verify'],
+  );
+  const shared = accel.keys.share(privateKey);
+  const spki = Buffer.from(await accel.subtle.exportKey('spki', publicKey));
+  const key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
   const results = await Promise.all(
     Array.from(
       { length: threads },
       (_, i) =>
         new Promise<boolean>((resolve, reject) => {
           const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), {
-            workerData: { socket, i },
+            workerData: { socket, i, shared },
           });
-          w.once('message', (m: { data: string; signature: Uint8Array; spki: Uint8Array }) => {
-            const key = createPublicKey({ key: Buffer.from(m.spki), format: 'der', type: 'spki' });
+          w.once('message', (m: { data: string; signature: Uint8Array }) => {
             resolve(verify('sha256', Buffer.from(m.data), { key, dsaEncoding: 'ieee-p1363' }, m.signature));
           });
           w.once('error', reject);
         }),
     ),
   );
-  console.log(`${results.filter(Boolean).length}/${threads} thread signatures verified by node:crypto`);
+  console.log(
+    `${results.filter(Boolean).length}/${threads} signatures by the shared key verified by node:crypto`,
+  );
+  await accel.close();
   await broker.close();
   rmSync(dir, { recursive: true, force: true });
 } else {
-  const { socket, i } = workerData as { socket: string; i: number };
+  const { socket, i, shared } = workerData as { socket: string; i: number; shared: SharedKey };
   const accel = await openAccelerator({ devices: [`broker:${socket}`] });
-  const keys = await accel.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, [
-    'sign',
-    'verify',
-  ]);
+  const privateKey = await accel.keys.adopt(shared);
   const data = `thread ${i}`;
   const signature = new Uint8Array(
-    await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, Buffer.from(data)),
+    await accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, Buffer.from(data)),
   );
-  const spki = new Uint8Array(await accel.subtle.exportKey('spki', keys.publicKey));
-  parentPort!.postMessage({ data, signature, spki });
+  parentPort!.postMessage({ data, signature });
   await accel.close();
 }
