@@ -21,7 +21,8 @@ export const OPERATIONS = 5;
  * Non-zero while the model thread waits (or is about to wait) for HEAD to move: a host post
  * notifies HEAD only then (Atomics.notify per register write is what a busy card paid for most).
  * Both sides use sequentially consistent Atomics — the model stores this then re-reads HEAD, the
- * host stores HEAD then reads this — so at least one of them sees the other's write.
+ * host stores HEAD then reads this — so at least one of them sees the other's write. The host
+ * takes the flag back (1 → 0) when it notifies, so a burst of posts wakes the model once.
  */
 export const MODEL_WAITING = 6;
 /** Count of re-insertions of a removed card (the host clears REMOVED and posts POWER_ON). */

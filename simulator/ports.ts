@@ -49,7 +49,10 @@ export class FifoPort implements WritePort {
     c[at + 3] = low;
     c[at + 4] = high;
     Atomics.store(c, HEAD, (head + 1) | 0);
-    if (Atomics.load(c, MODEL_WAITING) !== 0) Atomics.notify(c, HEAD);
+    // Wake a waiting model once: taking the flag back means the writes right after this one (a
+    // CQ head, then a doorbell) do not each pay for a futex wake-up. Safe either way round: a
+    // model that has not slept yet re-reads HEAD after announcing its wait (see MODEL_WAITING).
+    if (Atomics.compareExchange(c, MODEL_WAITING, 1, 0) === 1) Atomics.notify(c, HEAD);
   }
 
   flush(): void {

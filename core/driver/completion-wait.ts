@@ -35,7 +35,11 @@ class Waiters {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         this.#waiters.delete(waiter);
-        reject(new AbortedError(undefined, { cause: signal?.reason }));
+        // A sleep that ended some other way (`sleep` below) stops its other waits: nobody reads
+        // that rejection, so it gets no error of its own (an error's stack trace per wake-up).
+        reject(
+          signal?.reason === SLEEP_OVER ? SLEEP_OVER : new AbortedError(undefined, { cause: signal?.reason }),
+        );
         onLeave?.();
       };
       const waiter: Waiter = {
@@ -213,6 +217,12 @@ export async function waitForCompletion(source: CompletionSource, signal?: Abort
   }
 }
 
+/**
+ * The reason a finished sleep aborts its leftover waits with (a plain object: `abort()` with no
+ * reason would make a DOMException, stack trace included, on every wake-up of a busy queue pair).
+ */
+const SLEEP_OVER = Object.freeze({ sleep: 'over' });
+
 function sleep(source: CompletionSource, signal: AbortSignal | undefined): Promise<WakeCause> {
   return new Promise<WakeCause>((resolve, reject) => {
     const stop = new AbortController();
@@ -225,7 +235,7 @@ function sleep(source: CompletionSource, signal: AbortSignal | undefined): Promi
       if (timer !== undefined) clearTimeout(timer);
       if (immediate !== undefined) clearImmediate(immediate);
       signal?.removeEventListener('abort', onAbort);
-      stop.abort();
+      stop.abort(SLEEP_OVER);
       if (cause === undefined) reject(error);
       else resolve(cause);
     };

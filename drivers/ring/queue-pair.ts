@@ -105,6 +105,8 @@ export class RingQueuePair implements QueuePair {
   readonly #synthetic: Completion[] = [];
   #sqTail = 0;
   #cqHead = 0;
+  /** CQ entries consumed since CQ_HEAD was last written (it goes with the next doorbell). */
+  #unreported = 0;
   #phase = 1;
   /** Wakes a pending wait from the host side (state change, jobs completed by the driver). */
   readonly #wakeup = new Wakeup();
@@ -239,6 +241,7 @@ export class RingQueuePair implements QueuePair {
     }
     if (posted > 0) {
       const bar = this.#host.bar;
+      this.#reportCqHead();
       bar.barrier(); // descriptors and operands before the doorbell
       bar.write32(queueReg(this.index, QREG.SQ_TAIL), this.#sqTail);
       this.submitted += posted;
@@ -250,6 +253,7 @@ export class RingQueuePair implements QueuePair {
   harvest(sink: (completion: Completion) => void, max = Number.POSITIVE_INFINITY): number {
     let count = 0;
     let advanced = false;
+    let consumed = 0;
     while (count < max) {
       const synthetic = this.#synthetic.shift();
       if (synthetic) {
@@ -261,15 +265,27 @@ export class RingQueuePair implements QueuePair {
       this.#host.bar.barrier(); // the entry's other fields after its phase
       const completion = this.#take();
       advanced = true;
+      consumed++;
       if (completion) {
         sink(completion);
         count++;
       }
     }
-    if (advanced && this.#host.state() === 'ready') {
-      this.#host.bar.write32(queueReg(this.index, QREG.CQ_HEAD), this.#cqHead);
-    }
+    if (advanced) this.#unreported += consumed;
+    // The CQ head goes to the card with the next doorbell (one posted burst), or now when this
+    // harvest found nothing new (the host is about to wait or poll: the card must see the room)
+    // or half the ring is consumed unreported (it must never see a full CQ that is not).
+    if (this.#unreported > 0 && (count === 0 || this.#unreported >= this.#ringDepth >> 1))
+      this.#reportCqHead();
     return count;
+  }
+
+  /** Tell the card how far the CQ is consumed, if it does not know yet. */
+  #reportCqHead(): void {
+    if (this.#unreported === 0) return;
+    this.#unreported = 0;
+    if (this.#host.state() === 'ready')
+      this.#host.bar.write32(queueReg(this.index, QREG.CQ_HEAD), this.#cqHead);
   }
 
   /** Consume the completion at the CQ head; undefined if it took the card out of service. */
@@ -333,6 +349,7 @@ export class RingQueuePair implements QueuePair {
 
   /** Until harvest has something, the card is out of service, or `signal` aborts (core/driver/completion-wait). */
   waitForCompletions(signal?: AbortSignal): Promise<void> {
+    this.#reportCqHead(); // a card holding completions back for a full CQ must learn of the room
     return waitForCompletion(
       {
         check: () => {
@@ -404,6 +421,7 @@ export class RingQueuePair implements QueuePair {
     for (let area = this.depth - 1; area >= 0; area--) this.#freeAreas.push(area);
     this.#sqTail = 0;
     this.#cqHead = 0;
+    this.#unreported = 0;
     this.#phase = 1;
   }
 
