@@ -14,7 +14,12 @@
  *    defaults: the software device computes on every CPU and on the calling
  *    thread, the window card's model does the arithmetic), "the sum of each alone"
  *    counts the CPUs more than once and no scheduler reaches it; row 1d shows that
- *    case for reference.
+ *    case for reference. The baseline "each on its own queue, concurrently" runs the
+ *    three at once on separate queues (the ideal partition, on the same CPUs). In the
+ *    mixed row a device may take more of the class it is relatively fast at (the
+ *    software device signs P-256 ~10× faster than it does RSA-2048), so its share of
+ *    jobs may differ from its share measured with the 50/50 mix; rows 1b and 1c (one
+ *    class each) test the shares.
  * 2. Two ring cards (`sim:ring?engine=timed&rate=50000&seed=1`, `…&seed=2`) ÷ one,
  *    through subtle.verify ECDSA P-256 (goal ≥ 1.9), interleaved rounds. The same
  *    at a modeled rate the host path can feed twice over on a loaded machine (row
@@ -22,7 +27,7 @@
  *    half of issue 14) is the limit, and the row says how far one card gets.
  * 3. A ring card beside a window card of the same modeled rate ÷ the ring card
  *    alone, through queue.submit rsa-public (goal ≥ 1.8). Both have 16 engines (the
- *    same service time per job, 40 ms at 400/s). The window card has no queue: each
+ *    same service time per job, 80 ms at 200/s). The window card has no queue: each
  *    engine idles for a host round trip after each completion, so the rate is chosen
  *    for a service time well above that trip on a loaded machine.
  * 4. Latency at half of 3's total capacity (open-loop arrivals): p99 ÷ the best
@@ -157,6 +162,8 @@ async function together(
   const separate = specs.map(() => 0);
   const done = specs.map(() => 0);
   let both = 0;
+  let busy = 0;
+  let cpus = 0;
   for (let round = 0; round < rounds; round++) {
     for (const [i, spec] of specs.entries()) {
       const { queue, close } = await queueOn([spec]);
@@ -173,7 +180,13 @@ async function together(
     await Promise.all(own.map(({ close }) => close()));
     const { queue, close } = await queueOn(specs);
     ctx.log(`all ${specs.length} on one queue, ${slotsOf(queue)} in flight`);
+    const elu = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
+    const t = performance.now();
     const r = await counted(load(queue), slotsOf(queue), ms, 500, queue);
+    busy += performance.eventLoopUtilization(elu).utilization;
+    const used = process.cpuUsage(cpu);
+    cpus += (used.user + used.system) / 1000 / (performance.now() - t);
     both += r.rate;
     r.done.forEach((c, i) => {
       done[i]! += c;
@@ -194,6 +207,8 @@ async function together(
     shares: sharesOf(alone),
     sharesSeparate: sharesOf(separate),
     done,
+    busy: busy / rounds,
+    cpus: cpus / rounds,
   };
 }
 
@@ -221,7 +236,7 @@ async function mixed(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
     ['P-256', (queue) => () => queue.runFirst(ecJob)],
   ];
   const independent = [
-    'sim:ring?engine=timed&rate=4000',
+    'sim:ring?engine=timed&rate=1000',
     'sim:window?engine=timed&rate=100&engines=8',
     'software?workers=1&inline=off&depth=64',
   ];
@@ -249,6 +264,10 @@ async function mixed(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
       'share ÷ capacity share (concurrent)': fixed(r.sharesSeparate, 2),
       'completed ring/window/software': fixed(r.done),
       'share within 10% met (alone/concurrent)': `${worst(r.shares) <= 0.1}/${worst(r.sharesSeparate) <= 0.1}`,
+      // Where the CPU went while all three ran on one queue: the main thread's event loop, and the
+      // process's CPUs (every thread: models, software workers) — of 2 on this machine.
+      'together: main thread busy': r.busy,
+      'together: process CPUs': r.cpus,
       'load avg': load1(),
     });
   }
@@ -311,7 +330,7 @@ async function twoRings(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
 
 /** 3 and 4. A ring card beside a window card of the same modeled rate. */
 async function ringAndWindow(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
-  const rate = 400;
+  const rate = 200;
   const ring = `sim:ring?engine=timed&rate=${rate}&engines=16`;
   const window = `sim:window?engine=timed&rate=${rate}&engines=16`;
   const pub = newRsaKey(2048).material.publicKey;
