@@ -36,15 +36,18 @@ import {
   startOpensslServer,
   type TlsServer,
 } from './support/tls.js';
-import { missingTools } from './support/tools.js';
+import { missingTools, P11_KIT_CLIENT } from './support/tools.js';
 
-const skipped = missingTools('test/pkcs11/consumers (OpenSSL engine, curl, gnutls-cli, Node TLS)', [
+const skipped = missingTools('test/pkcs11/consumers (OpenSSL engine, curl, GnuTLS, Node TLS)', [
   'p11-kit-client.so',
   'libp11 engine',
   'openssl',
   'curl',
   'gnutls-cli',
+  'p11tool',
 ]);
+
+const PIN = '2468';
 
 /** What each key's handshakes are checked with: curl at both versions, then gnutls-cli pinning the scheme. */
 const PINNED: Record<string, { priority: string; scheme: RegExp }[]> = {
@@ -121,10 +124,32 @@ describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel 
   beforeAll(async () => {
     // The card alone (see the file's comment), and a PIN: every consumer logs in through libp11
     // (the key URIs carry pin-value); the example's own demo below runs a token without one.
-    broker = await startPkcs11Broker({ devices: 'sim:ring', pin: '2468' });
+    broker = await startPkcs11Broker({ devices: 'sim:ring', pin: PIN });
   });
   afterAll(async () => {
     await broker?.close();
+  });
+
+  it("GnuTLS's p11tool lists the token's objects and test-signs with each key (C_Sign, then C_Verify on the token)", async () => {
+    const p11tool = (args: string[]) =>
+      runOk('p11tool', ['--provider', P11_KIT_CLIENT, '--login', ...args], {
+        env: { ...broker.env, GNUTLS_PIN: PIN },
+      });
+    const listed = (await p11tool(['--list-all'])).stdout;
+    for (const [name, type] of [
+      ['rsa', 'RSA-2048'],
+      ['ec', 'EC/ECDSA-SECP256R1'],
+    ])
+      for (const kind of ['private', 'public'])
+        expect(listed).toMatch(
+          new RegExp(`token=pkaccel;id=[^;]+;object=${name};type=${kind}\\s+Type: \\w+ key \\(${type}\\)`),
+        );
+    for (const name of ['rsa', 'ec']) {
+      const run = await p11tool(['--test-sign', `pkcs11:object=${name};type=private`]);
+      const tested = run.stdout + run.stderr; // p11tool reports the steps on stderr
+      expect(tested).toMatch(/Signing using (RSA|ECDSA)-SHA256\.\.\. ok/);
+      expect(tested).toMatch(/Verifying against public key in the token\.\.\. ok/);
+    }
   });
 
   describe.each(['rsa', 'ec'])('named key "%s"', (key) => {

@@ -25,6 +25,7 @@ export const TOOLS = {
   openssl: { check: () => onPath('openssl'), pkg: 'openssl' },
   'pkcs11-tool': { check: () => onPath('pkcs11-tool'), pkg: 'opensc' },
   'gnutls-cli': { check: () => onPath('gnutls-cli'), pkg: 'gnutls-bin' },
+  p11tool: { check: () => onPath('p11tool'), pkg: 'gnutls-bin' },
   curl: { check: () => onPath('curl'), pkg: 'curl' },
 } as const;
 
