@@ -186,33 +186,22 @@ export class KeyringDevice implements Device {
       throw this.#unusable(error);
     }
     const probe = probeKey();
-    try {
-      const certificate = publicKeyCertificate(probe.publicKey, 'pkaccel probe');
-      const offered = this.#probeOps(certificate, SUPPORTS.verify, SUPPORTS.encrypt);
-      this.#publicKeys = offered.pkcs1;
-      this.#rawPublic = offered.raw;
-      if (!this.#publicKeys)
-        this.limits.push('public keys: the kernel offers no PKCS#1 verify on an RSA key');
-    } catch (error) {
-      this.limits.push(`public keys: ${(error as Error).message}`);
-    }
-    const pkcs8 = rsaPkcs8(probe);
-    try {
-      const offered = this.#probeOps(pkcs8, SUPPORTS.sign, SUPPORTS.decrypt);
-      this.#privateKeys = offered.pkcs1;
-      this.#rawPrivate = offered.raw;
-      if (!this.#privateKeys)
-        this.limits.push('private keys: the kernel offers no PKCS#1 sign on an RSA key');
-    } catch (error) {
-      this.limits.push(
-        errnoOf(error) === 'EBADMSG'
-          ? 'private keys: this kernel has no PKCS#8 private-key parser (CONFIG_PKCS8_PRIVATE_KEY_PARSER, ' +
-              'module pkcs8_key_parser): add_key of a PKCS#8 key gave EBADMSG; public-key operations on X.509 keys remain'
-          : `private keys: ${(error as Error).message}`,
-      );
-    } finally {
-      pkcs8.fill(0);
-    }
+    const pub = this.#probeClass(
+      'public keys',
+      () => publicKeyCertificate(probe.publicKey, 'pkaccel probe'),
+      { pkcs1: SUPPORTS.verify, raw: SUPPORTS.encrypt },
+      'PKCS#1 verify',
+    );
+    this.#publicKeys = pub.pkcs1;
+    this.#rawPublic = pub.raw;
+    const priv = this.#probeClass(
+      'private keys',
+      () => rsaPkcs8(probe),
+      { pkcs1: SUPPORTS.sign, raw: SUPPORTS.decrypt },
+      'PKCS#1 sign',
+    );
+    this.#privateKeys = priv.pkcs1;
+    this.#rawPrivate = priv.raw;
     if (!this.#publicKeys && !this.#privateKeys)
       throw new UnsupportedError(`keyring: nothing usable on this kernel: ${this.limits.join('; ')}`, {
         device: this.info.id,
@@ -223,16 +212,43 @@ export class KeyringDevice implements Device {
     this.#rebuild();
   }
 
-  /** Add a probe key, ask which of `pkcs1` (PKCS#1 with SHA-256) and `raw` the kernel offers on it, drop it. */
-  #probeOps(payload: Uint8Array, pkcs1: number, raw: number): { pkcs1: boolean; raw: boolean } {
-    const serial = this.#add(payload, 'probe', KEYRINGS['@p']!);
+  /**
+   * One class of keys: add a probe key of it (`payload`, zeroed after), ask which
+   * of `bits.pkcs1` (PKCS#1 with SHA-256) and `bits.raw` the kernel offers on it,
+   * drop it. What the kernel refuses goes to `limits` in words (no PKCS#8 parser:
+   * EBADMSG) and offers nothing.
+   */
+  #probeClass(
+    what: 'public keys' | 'private keys',
+    payload: () => Uint8Array,
+    bits: { readonly pkcs1: number; readonly raw: number },
+    needed: string,
+  ): { pkcs1: boolean; raw: boolean } {
+    let bytes: Uint8Array | undefined;
     try {
-      return {
-        pkcs1: (this.#kc.query(serial, 'enc=pkcs1 hash=sha256').supportedOps & pkcs1) !== 0,
-        raw: (this.#kc.query(serial, 'enc=raw').supportedOps & raw) !== 0,
-      };
+      bytes = payload();
+      const serial = this.#add(bytes, 'probe', KEYRINGS['@p']!);
+      let offered: { pkcs1: boolean; raw: boolean };
+      try {
+        offered = {
+          pkcs1: (this.#kc.query(serial, 'enc=pkcs1 hash=sha256').supportedOps & bits.pkcs1) !== 0,
+          raw: (this.#kc.query(serial, 'enc=raw').supportedOps & bits.raw) !== 0,
+        };
+      } finally {
+        this.#drop(serial);
+      }
+      if (!offered.pkcs1) this.limits.push(`${what}: the kernel offers no ${needed} on an RSA key`);
+      return offered;
+    } catch (error) {
+      this.limits.push(
+        what === 'private keys' && errnoOf(error) === 'EBADMSG'
+          ? 'private keys: this kernel has no PKCS#8 private-key parser (CONFIG_PKCS8_PRIVATE_KEY_PARSER, ' +
+              'module pkcs8_key_parser): add_key of a PKCS#8 key gave EBADMSG; public-key operations on X.509 keys remain'
+          : `${what}: ${(error as Error).message}`,
+      );
+      return { pkcs1: false, raw: false };
     } finally {
-      this.#drop(serial);
+      bytes?.fill(0);
     }
   }
 
