@@ -743,8 +743,9 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
         env,
       }));
   } catch (error) {
-    server.close();
-    unlinkSync(path);
+    // Closing the server removes its socket file (libuv unlinks a bound pipe); nothing else to undo.
+    clearInterval(capsTimer);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     if (ownAccelerator) await accel.close({ drain: false });
     throw error;
   }
