@@ -19,6 +19,7 @@ import { CURVES, type CurveParams } from '../core/driver/curves.js';
 import type { EcCurveName } from '../core/driver/keys.js';
 import type { EcPoint } from '../core/driver/primitives.js';
 import {
+  digestScalar,
   ecAdd,
   ecMultiply,
   ecMultiplyDouble,
@@ -27,6 +28,7 @@ import {
   modInv,
   modPow,
   modSqrt,
+  randomScalar,
 } from '../core/math/index.js';
 
 const OPENSSL_CURVE: Readonly<Record<EcCurveName, string>> = {
@@ -121,7 +123,7 @@ export class EcSlotKey {
     const z = digestScalar(curve, digest);
     const nonce = context(curve);
     for (;;) {
-      const k = randomScalar(curve);
+      const k = randomScalar(curve, randomBytes);
       nonce.setPrivateKey(bigintToBytes(k, curve.bytes));
       const r = mod(bytesToBigint(nonce.getPublicKey().subarray(1, 1 + curve.bytes)), curve.n);
       if (r === 0n) continue;
@@ -207,21 +209,6 @@ export function multiply(curve: CurveParams, scalar: bigint, point?: EcPoint): E
   const next = ecAdd(curve, candidate, point);
   const nextX = sharedX(curve, k + 1n, point);
   return next !== null && next.x === nextX ? candidate : { x, y: mod(-y, curve.p) };
-}
-
-/** The leftmost orderBits bits of the digest (FIPS 186-4 / SEC 1 §4.1.3). */
-function digestScalar(curve: CurveParams, digest: Uint8Array): bigint {
-  const z = bytesToBigint(digest);
-  const excess = digest.length * 8 - curve.orderBits;
-  return excess > 0 ? z >> BigInt(excess) : z;
-}
-
-function randomScalar(curve: CurveParams): bigint {
-  const extra = BigInt(curve.bytes * 8 - curve.orderBits);
-  for (;;) {
-    const k = bytesToBigint(randomBytes(curve.bytes)) >> extra;
-    if (k > 0n && k < curve.n) return k;
-  }
 }
 
 /** x^e mod n (public, so bigint's variable time is fine). */

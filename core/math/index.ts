@@ -10,4 +10,5 @@
 export * from './ec.js';
 export * from './modular.js';
 export * from './rsa.js';
+export * from './scalars.js';
 export * from './sec1.js';

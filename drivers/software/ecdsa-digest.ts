@@ -14,40 +14,23 @@ import {
   bigintToBytes,
   bytesToBigint,
   CURVES,
-  type CurveParams,
   type EcPrivateKeyMaterial,
   type EcPublicKeyMaterial,
 } from '../../core/driver/index.js';
-import { ecMultiplyDouble, mod, modInv } from '../../core/math/index.js';
+import { digestScalar, ecMultiplyDouble, mod, modInv, randomScalar } from '../../core/math/index.js';
 import { OPENSSL_CURVE } from './key-objects.js';
-
-/** The leftmost orderBits bits of the digest, as an integer (SEC 1 §4.1.3 step 5). */
-function digestScalar(curve: CurveParams, digest: Uint8Array): bigint {
-  const z = bytesToBigint(digest);
-  const excess = digest.length * 8 - curve.orderBits;
-  return excess > 0 ? z >> BigInt(excess) : z;
-}
-
-/** A uniformly random scalar in [1, n-1] (rejection sampling over orderBits bits). */
-function randomScalar(curve: CurveParams): bigint {
-  const extraBits = BigInt(curve.bytes * 8 - curve.orderBits);
-  for (;;) {
-    const k = bytesToBigint(randomBytes(curve.bytes)) >> extraBits;
-    if (k > 0n && k < curve.n) return k;
-  }
-}
 
 export function ecdsaSignDigest(key: EcPrivateKeyMaterial, digest: Uint8Array): Uint8Array {
   const curve = CURVES[key.curve];
   const z = digestScalar(curve, digest);
   const ecdh = createECDH(OPENSSL_CURVE[key.curve]);
   for (;;) {
-    const k = randomScalar(curve);
+    const k = randomScalar(curve, randomBytes);
     ecdh.setPrivateKey(bigintToBytes(k, curve.bytes));
     const point = ecdh.getPublicKey();
     const r = mod(bytesToBigint(point.subarray(1, 1 + curve.bytes)), curve.n);
     if (r === 0n) continue;
-    const blind = randomScalar(curve);
+    const blind = randomScalar(curve, randomBytes);
     const kInverse = mod(modInv(mod(k * blind, curve.n), curve.n) * blind, curve.n);
     const s = mod(kInverse * mod(z + r * key.d, curve.n), curve.n);
     if (s === 0n) continue;
