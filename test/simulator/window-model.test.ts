@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { CURVES } from '../../core/driver/index.js';
+import { CURVES, type CurveParams } from '../../core/driver/index.js';
 import { ecMultiply, modInv, modPow } from '../../core/math/index.js';
 import type { Irq, Mmio } from '../../core/platform/index.js';
 import type { SimPciFunction } from '../../simulator/function.js';
@@ -35,6 +35,17 @@ async function card(query = ''): Promise<{ fn: SimPciFunction; mmio: Mmio }> {
 
 function put(mmio: Mmio, engine: number, slot: number, words: number, value: bigint): void {
   mmio.writeBlock(slotOffset(engine, slot), leBytes(value, words * 4));
+}
+
+/** ECMUL's curve parameters on engine 0: p, a, b, n in slots 9 to 12. */
+function putCurve(mmio: Mmio, curve: CurveParams, words: number): void {
+  for (const [slot, v] of [
+    [9, curve.p],
+    [10, curve.a],
+    [11, curve.b],
+    [12, curve.n],
+  ] as const)
+    put(mmio, 0, slot, words, v);
 }
 
 function get(mmio: Mmio, engine: number, slot: number, words: number): bigint {
@@ -138,10 +149,7 @@ describe('window model: operations (§8)', () => {
     for (const curve of Object.values(CURVES)) {
       const words = Math.ceil(curve.bytes / 4);
       const k = (curve.n - 12345n) / 3n;
-      put(mmio, 0, 9, words, curve.p);
-      put(mmio, 0, 10, words, curve.a);
-      put(mmio, 0, 11, words, curve.b);
-      put(mmio, 0, 12, words, curve.n);
+      putCurve(mmio, curve, words);
       put(mmio, 0, 0, words, curve.gx);
       put(mmio, 0, 1, words, curve.gy);
       put(mmio, 0, 2, words, k);
@@ -178,27 +186,14 @@ describe('window model: operations (§8)', () => {
     put(mmio, 0, 2, 1, 10n); // even modulus
     expect(await error(OP.MODEXP, 1, 1)).toBe(ERROR.BAD_OPERAND);
     // P-384 parameters on a card that only has P-256.
-    const p384 = CURVES['P-384'];
-    for (const [slot, v] of [
-      [9, p384.p],
-      [10, p384.a],
-      [11, p384.b],
-      [12, p384.n],
-    ] as const)
-      put(mmio, 0, slot, 12, v);
+    putCurve(mmio, CURVES['P-384'], 12);
     put(mmio, 0, 2, 12, 5n);
     expect(await error(OP.ECMUL, 12, 12)).toBe(ERROR.BAD_OPERAND);
     const p256 = CURVES['P-256'];
-    for (const [slot, v] of [
-      [9, p256.p],
-      [10, p256.a],
-      [11, p256.b],
-      [12, p256.n],
-      [0, p256.gx],
-      [1, p256.gy + 1n],
-      [2, 5n],
-    ] as const)
-      put(mmio, 0, slot, 8, v);
+    putCurve(mmio, p256, 8);
+    put(mmio, 0, 0, 8, p256.gx);
+    put(mmio, 0, 1, 8, p256.gy + 1n);
+    put(mmio, 0, 2, 8, 5n);
     expect(await error(OP.ECMUL, 8, 8)).toBe(ERROR.NOT_ON_CURVE);
     // Errors do not count as completed operations.
     expect(mmio.read32(engineReg(0, ENGINE.OP_COUNT))).toBe(0);
