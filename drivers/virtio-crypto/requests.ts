@@ -155,9 +155,7 @@ export function decodeOutput(
     );
   if (output.length === plan.modulusBytes) return Uint8Array.from(output);
   const value = completeShortOutput(output, plan.modulusBytes, plan.opening);
-  if (typeof value !== 'string') return value;
-  return new DeviceError(
-    `virtio-crypto ${device} returned ${value} for a ${plan.modulusBytes}-byte modulus`,
-    { device },
-  );
+  if (value instanceof Uint8Array) return value;
+  const message = `virtio-crypto ${device} returned ${value.reason} for a ${plan.modulusBytes}-byte modulus`;
+  return value.fault ? new DeviceError(message, { device }) : new UnsupportedError(message, { device });
 }

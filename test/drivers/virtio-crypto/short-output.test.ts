@@ -83,13 +83,14 @@ describe('QEMU 7.2 profile: a signature with a leading zero byte comes back trun
     },
   );
 
-  it('two lost bytes are a device error, never a wrong value', async () => {
+  it('two lost bytes are unsupported for this value (a limit, not a fault), never a wrong value', async () => {
     const card = closeAfterEach(await openVirtio('profile=qemu-7.2'));
     const f = fixture(twoZeros);
     const done = await signOn(card.qp, twoZeros, f);
     expect(Buffer.from(shortOutputs[0]!)).toEqual(f.want.subarray(0, f.want.length - 2));
-    expect(done).toMatchObject({ ok: false, error: { code: 'device-error' } });
-    if (!done.ok) expect(done.error.message).toMatch(/last 2 bytes lost/);
+    expect(done).toMatchObject({ ok: false, error: { code: 'unsupported', message: /last 2 bytes lost/ } });
+    // Only this value: the capability stays.
+    expect(card.device.capabilities.find((x) => x.op === 'rsa-sign')?.hashes).toContain('SHA-512');
   });
 });
 
@@ -131,13 +132,24 @@ describe('completeShortOutput', () => {
     expect(holds(truncated)).toBe(false);
   });
 
-  it('refuses what it cannot prove', () => {
+  it('refuses what it cannot prove, and says whether that is a fault', () => {
     const truncated = Uint8Array.from(f.want.subarray(0, k - 1));
-    expect(completeShortOutput(truncated, k, undefined)).toMatch(/nothing can check/);
-    truncated[5]! ^= 1;
-    expect(completeShortOutput(truncated, k, opening)).toMatch(/no value of its lost last byte/);
+    expect(completeShortOutput(truncated, k, undefined)).toEqual({
+      fault: false,
+      reason: expect.stringMatching(/nothing can check/),
+    });
+    const wrong = Uint8Array.from(truncated);
+    wrong[5]! ^= 1;
+    expect(completeShortOutput(wrong, k, opening)).toEqual({
+      fault: true,
+      reason: expect.stringMatching(/no value of its lost last byte/),
+    });
     // One zero byte in front of a value two bytes short: neither shape.
-    expect(completeShortOutput(f.want.subarray(0, k - 2), k, opening)).toMatch(/neither/);
+    expect(completeShortOutput(f.want.subarray(0, k - 2), k, opening)).toMatchObject({ fault: true });
+    // All zeros: the value 0 where 0 is right, a fault where the request must open to something else.
+    expect(completeShortOutput(new Uint8Array(1), k, undefined)).toEqual(new Uint8Array(k));
+    expect(completeShortOutput(new Uint8Array(3), k, opening)).toMatchObject({ fault: false });
+    expect(completeShortOutput(new Uint8Array(k - 3), k, opening)).toMatchObject({ fault: true });
   });
 });
 
@@ -163,7 +175,7 @@ describe('through openAccelerator (the job queue and its integrity gate)', () =>
 
   it('two lost bytes: an error on the card alone, the right signature with software beside it', async () => {
     const alone = await subtleSign(['sim:virtio?mode=inline&profile=qemu-7.2'], twoZeros).catch((e) => e);
-    expect(alone).toMatchObject({ cause: { code: 'device-error', message: /last 2 bytes lost/ } });
+    expect(alone).toMatchObject({ cause: { code: 'unsupported', message: /last 2 bytes lost/ } });
     const tried = shortOutputs.length;
     const sig = await subtleSign(['sim:virtio?mode=inline&profile=qemu-7.2', 'software'], twoZeros);
     expect(sig).toEqual(fixture(twoZeros).want);
