@@ -91,6 +91,19 @@ long Keyctl(int option, unsigned long a2 = 0, unsigned long a3 = 0, unsigned lon
   return syscall(SYS_keyctl, option, a2, a3, a4, a5);
 }
 
+// A key serial or keyring id as a keyctl argument (sign-extended: special ids are negative).
+unsigned long Arg(int32_t id) { return static_cast<unsigned long>(static_cast<long>(id)); }
+
+// The serial a call returned, or (negative) its errno thrown as that call's. errno is read before anything
+// else runs: call it straight on the system call's result.
+Napi::Value SerialOrThrow(Napi::Env env, const char* call, long result) {
+  if (result < 0) {
+    Throw(env, call, errno);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
 // ---- peer credentials, prctl ----
 
 Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
@@ -144,12 +157,7 @@ Napi::Value AddKey(const Napi::CallbackInfo& info) {
       !GetString(info, 1, "description", kMaxDescription, &description) ||
       !GetBytes(info, 2, "payload", kMaxPayload, &payload, &plen) || !GetSerial(info, 3, "keyring", &keyring))
     return env.Undefined();
-  long id = syscall(SYS_add_key, type.c_str(), description.c_str(), payload, plen, keyring);
-  if (id < 0) {
-    Throw(env, "add_key", errno);
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, static_cast<double>(id));
+  return SerialOrThrow(env, "add_key", syscall(SYS_add_key, type.c_str(), description.c_str(), payload, plen, keyring));
 }
 
 // keyringId(special, create) -> the serial a special id (KEY_SPEC_*) stands for
@@ -157,13 +165,8 @@ Napi::Value KeyringId(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t id;
   if (!GetSerial(info, 0, "keyring", &id)) return env.Undefined();
-  long serial = Keyctl(KEYCTL_GET_KEYRING_ID, static_cast<unsigned long>(static_cast<long>(id)),
-                       info[1].ToBoolean().Value() ? 1 : 0);
-  if (serial < 0) {
-    Throw(env, "keyctl(KEYCTL_GET_KEYRING_ID)", errno);
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, static_cast<double>(serial));
+  bool create = info[1].ToBoolean().Value();
+  return SerialOrThrow(env, "keyctl(KEYCTL_GET_KEYRING_ID)", Keyctl(KEYCTL_GET_KEYRING_ID, Arg(id), create ? 1 : 0));
 }
 
 // search(keyring, type, description, destKeyring) -> serial (destKeyring 0: link nowhere)
@@ -175,14 +178,9 @@ Napi::Value Search(const Napi::CallbackInfo& info) {
       !GetString(info, 2, "description", kMaxDescription, &description))
     return env.Undefined();
   if (!info[3].IsUndefined() && !pcie::GetInt(info, 3, "destKeyring", &dest)) return env.Undefined();
-  long id = Keyctl(KEYCTL_SEARCH, static_cast<unsigned long>(static_cast<long>(keyring)),
-                   reinterpret_cast<unsigned long>(type.c_str()), reinterpret_cast<unsigned long>(description.c_str()),
-                   static_cast<unsigned long>(static_cast<long>(dest)));
-  if (id < 0) {
-    Throw(env, "keyctl(KEYCTL_SEARCH)", errno);
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, static_cast<double>(id));
+  return SerialOrThrow(env, "keyctl(KEYCTL_SEARCH)",
+                       Keyctl(KEYCTL_SEARCH, Arg(keyring), reinterpret_cast<unsigned long>(type.c_str()),
+                              reinterpret_cast<unsigned long>(description.c_str()), Arg(dest)));
 }
 
 // describe(key) -> "type;uid;gid;perm;description" (the kernel's format; parsed in TypeScript)
@@ -191,7 +189,7 @@ Napi::Value Describe(const Napi::CallbackInfo& info) {
   int32_t key;
   if (!GetSerial(info, 0, "key", &key)) return env.Undefined();
   std::vector<char> buf(kMaxDescription + 128);
-  long n = Keyctl(KEYCTL_DESCRIBE, static_cast<unsigned long>(static_cast<long>(key)),
+  long n = Keyctl(KEYCTL_DESCRIBE, Arg(key),
                   reinterpret_cast<unsigned long>(buf.data()), buf.size());
   if (n < 0) {
     Throw(env, "keyctl(KEYCTL_DESCRIBE)", errno);
@@ -211,7 +209,7 @@ Napi::Value KeyringKeys(const Napi::CallbackInfo& info) {
   int32_t keyring;
   if (!GetSerial(info, 0, "keyring", &keyring)) return env.Undefined();
   std::vector<int32_t> ids(kMaxKeyringEntries);
-  long n = Keyctl(KEYCTL_READ, static_cast<unsigned long>(static_cast<long>(keyring)),
+  long n = Keyctl(KEYCTL_READ, Arg(keyring),
                   reinterpret_cast<unsigned long>(ids.data()), ids.size() * sizeof(int32_t));
   if (n < 0) {
     Throw(env, "keyctl(KEYCTL_READ)", errno);
@@ -233,7 +231,7 @@ Napi::Value SetPerm(const Napi::CallbackInfo& info) {
     pcie::ThrowRange(env, "perm must be a 32-bit mask");
     return env.Undefined();
   }
-  if (Keyctl(KEYCTL_SETPERM, static_cast<unsigned long>(static_cast<long>(key)), perm) < 0)
+  if (Keyctl(KEYCTL_SETPERM, Arg(key), perm) < 0)
     Throw(env, "keyctl(KEYCTL_SETPERM)", errno);
   return env.Undefined();
 }
@@ -242,7 +240,7 @@ Napi::Value Invalidate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t key;
   if (!GetSerial(info, 0, "key", &key)) return env.Undefined();
-  if (Keyctl(KEYCTL_INVALIDATE, static_cast<unsigned long>(static_cast<long>(key))) < 0)
+  if (Keyctl(KEYCTL_INVALIDATE, Arg(key)) < 0)
     Throw(env, "keyctl(KEYCTL_INVALIDATE)", errno);
   return env.Undefined();
 }
@@ -251,8 +249,8 @@ Napi::Value Unlink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t key, keyring;
   if (!GetSerial(info, 0, "key", &key) || !GetSerial(info, 1, "keyring", &keyring)) return env.Undefined();
-  if (Keyctl(KEYCTL_UNLINK, static_cast<unsigned long>(static_cast<long>(key)),
-             static_cast<unsigned long>(static_cast<long>(keyring))) < 0)
+  if (Keyctl(KEYCTL_UNLINK, Arg(key),
+             Arg(keyring)) < 0)
     Throw(env, "keyctl(KEYCTL_UNLINK)", errno);
   return env.Undefined();
 }
@@ -280,7 +278,7 @@ Napi::Value PkeyQuery(const Napi::CallbackInfo& info) {
   if (!GetSerial(info, 0, "key", &key) || !GetString(info, 1, "info", kMaxInfo, &params)) return env.Undefined();
   struct keyctl_pkey_query q;
   std::memset(&q, 0, sizeof q);
-  if (Keyctl(KEYCTL_PKEY_QUERY, static_cast<unsigned long>(static_cast<long>(key)), 0,
+  if (Keyctl(KEYCTL_PKEY_QUERY, Arg(key), 0,
              reinterpret_cast<unsigned long>(params.c_str()), reinterpret_cast<unsigned long>(&q)) < 0) {
     Throw(env, "keyctl(KEYCTL_PKEY_QUERY)", errno);
     return env.Undefined();
