@@ -125,7 +125,7 @@ describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel 
     // The card alone (see the file's comment), and a PIN: every consumer logs in through libp11
     // (the key URIs carry pin-value); the example's own demo below runs a token without one.
     broker = await startPkcs11Broker({ devices: 'sim:ring', pin: PIN });
-  });
+  }, 120_000);
   afterAll(async () => {
     await broker?.close();
   });
@@ -173,7 +173,7 @@ describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel 
         key,
         /HTTP\/1\.0 200 ok/,
       );
-    });
+    }, 120_000);
 
     it("Node's https.createServer({ privateKeyEngine: 'pkcs11' }) serves curl and gnutls-cli; the card signs", async () => {
       const cert = await certificate(key);
@@ -189,7 +189,7 @@ describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel 
       const served = log.join('\n').match(/SIGTERM: (\d+) handshakes served/);
       expect(served, log.join('\n')).not.toBeNull();
       expect(Number(served![1])).toBeGreaterThanOrEqual(2 + PINNED[key]!.length);
-    });
+    }, 120_000); // a Node process started through tsx, four handshakes: generous for a loaded machine
   });
 
   it('examples/pkcs11-https.ts on its own starts a broker over the simulated card and serves curl', async () => {
@@ -205,5 +205,5 @@ describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel 
       await demo.stop();
     }
     expect(demo.log.join('\n')).toMatch(/SIGTERM: 1 handshakes served/);
-  });
+  }, 150_000); // its own broker (tsx compiles the CLI) and key generation: slow on a loaded machine
 });
