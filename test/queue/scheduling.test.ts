@@ -109,6 +109,53 @@ describe('scheduling', () => {
     await q.close();
   });
 
+  it('counts a key-slot miss as a key load: the holder wins unless the other finishes sooner even so', async () => {
+    const key = rsaKey();
+    const priv = { kind: 'rsa-private', bits: 2048, otherPrimes: [] } as never;
+    const r = request(7, key);
+    const alternative = [
+      { probe: { op: 'rsa-private', key: priv, input: new Uint8Array(8) }, build: () => r },
+    ] as const;
+    // Both declare the same speed (4 ms unloaded, 1,000/s): the miss costs the non-holder one job's time.
+    class Estimating extends FakeDevice {
+      serviceEstimate() {
+        return { opsPerSecond: 1000, latencyMs: 4 };
+      }
+    }
+    const caps = [{ op: 'rsa-private' }, { op: 'rsa-public' }] as const;
+    // The holder has the lower priority: under the old strict order priority came first, and with
+    // no cost for the miss the two would tie and priority would decide.
+    // A fresh pair each time: the figures are the estimates alone.
+    const pair = () => {
+      const holder = new Estimating({
+        id: 'holder',
+        priority: 1,
+        capabilities: caps,
+        holds: () => true,
+        qp: { depth: 16, manual: true },
+      });
+      const other = new Estimating({ id: 'other', priority: 500, capabilities: caps, holds: () => false });
+      const q = new JobQueue();
+      q.addDevice(other);
+      q.addDevice(holder);
+      return { q, holder: holder.queuePairs[0]! };
+    };
+    const idle = pair();
+    const first = idle.q.runFirst(alternative);
+    await settle();
+    idle.holder.release();
+    expect((await first).device).toBe('holder');
+    await idle.q.close();
+    // 8 jobs in flight on the holder (about 9 ms to finish one more) against 4 ms + a key load.
+    const { q, holder } = pair();
+    const held = Array.from({ length: 8 }, (_, i) => q.submit(request(i), { device: 'holder' }));
+    await settle();
+    expect((await q.runFirst(alternative)).device).toBe('other');
+    holder.release();
+    await Promise.all(held);
+    await q.close();
+  });
+
   it('runFirst runs the first alternative the chosen device can do, building lazy ones only when chosen', async () => {
     const dev = new FakeDevice({ id: 'pub-only' });
     const q = new JobQueue();
