@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Accelerator, openAccelerator } from '../../core/api/index.js';
 import { Registry } from '../../core/registry/registry.js';
+import { rejectionOf } from '../support/accel.js';
 import { fakeDriver } from '../support/fake-device.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -96,15 +97,6 @@ async function nonExtractableKeys() {
     await s.importKey('jwk', ecJwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']),
     await s.importKey('jwk', edJwk, { name: 'Ed25519' }, false, ['sign']),
   ];
-}
-
-async function rejectionOf(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function errorText(error: unknown): string {

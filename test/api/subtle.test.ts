@@ -8,6 +8,7 @@
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Accelerator, type CryptoKeyLike, openAccelerator } from '../../index.js';
+import { rejectionOf } from '../support/accel.js';
 
 let accel: Accelerator;
 beforeAll(async () => {
@@ -19,19 +20,13 @@ const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const rsaPkcs8 = rsa.privateKey.export({ format: 'der', type: 'pkcs8' });
 const rsaSpki = rsa.publicKey.export({ format: 'der', type: 'spki' });
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const p256Pkcs8 = p256.privateKey.export({ format: 'der', type: 'pkcs8' });
+const p256Spki = p256.publicKey.export({ format: 'der', type: 'spki' });
 const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 
 type Pair = { publicKey: CryptoKeyLike; privateKey: CryptoKeyLike };
 
-/** The error a promise rejects with (fails the test if it fulfils). */
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = rejectionOf;
 const nameOf = async (p: Promise<unknown>) => (await failure(p)).name;
 
 describe('WebCrypto errors', () => {
@@ -98,7 +93,7 @@ describe('WebCrypto errors', () => {
       'DataError',
     );
     const ec = { name: 'ECDSA', namedCurve: 'P-256' };
-    const raw = new Uint8Array(p256.publicKey.export({ format: 'der', type: 'spki' }).subarray(-65));
+    const raw = new Uint8Array(p256Spki.subarray(-65));
     raw[64] = raw[64]! ^ 1; // off the curve
     expect(await nameOf(s.importKey('raw', raw, ec, true, ['verify']))).toBe('DataError');
     expect(await nameOf(s.importKey('raw', raw.subarray(0, 33), ec, true, ['verify']))).toBe('DataError');
@@ -294,25 +289,13 @@ describe('pass-through and mixed key worlds', () => {
       'unwrapKey',
     ]);
     const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' };
-    const signer = await s.importKey(
-      'pkcs8',
-      p256.privateKey.export({ format: 'der', type: 'pkcs8' }),
-      ecdsa,
-      true,
-      ['sign'],
-    );
+    const signer = await s.importKey('pkcs8', p256Pkcs8, ecdsa, true, ['sign']);
     const wrappedJwk = await s.wrapKey('jwk', signer, kek, 'AES-KW');
     const unwrapped = await s.unwrapKey('jwk', wrappedJwk, kek, 'AES-KW', ecdsa, false, ['sign']);
     expect(unwrapped).toMatchObject({ type: 'private', extractable: false, usages: ['sign'] });
     const msg = new Uint8Array([1, 2, 3]);
     const sig = await s.sign({ name: 'ECDSA', hash: 'SHA-256' }, unwrapped, msg);
-    const verifier = await s.importKey(
-      'spki',
-      p256.publicKey.export({ format: 'der', type: 'spki' }),
-      ecdsa,
-      true,
-      ['verify'],
-    );
+    const verifier = await s.importKey('spki', p256Spki, ecdsa, true, ['verify']);
     expect(await s.verify({ name: 'ECDSA', hash: 'SHA-256' }, verifier, sig, msg)).toBe(true);
     // Tampered wrapped data does not unwrap.
     const bad = new Uint8Array(wrappedJwk);
@@ -327,13 +310,7 @@ describe('extensions', () => {
   it('ECDSA DER signatures are what OpenSSL produces by default', async () => {
     const s = accel.subtle;
     const alg = { name: 'ECDSA', namedCurve: 'P-256' };
-    const key = await s.importKey(
-      'pkcs8',
-      p256.privateKey.export({ format: 'der', type: 'pkcs8' }),
-      alg,
-      false,
-      ['sign'],
-    );
+    const key = await s.importKey('pkcs8', p256Pkcs8, alg, false, ['sign']);
     const msg = new Uint8Array([9]);
     const der = await s.sign({ name: 'ECDSA', hash: 'SHA-256', format: 'der' }, key, msg);
     const { verify } = await import('node:crypto');

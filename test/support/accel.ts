@@ -17,3 +17,13 @@ export function importJwk(
 ): Promise<CryptoKey> {
   return accel.subtle.importKey('jwk', jwk, algorithm, false, usages);
 }
+
+/** The error a promise rejects with; fails the test if it fulfils. */
+export async function rejectionOf(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
