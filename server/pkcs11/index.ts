@@ -28,6 +28,10 @@ import { type PinCheck, pinCheck } from './pin.js';
 import { Token, type TokenConfig } from './token.js';
 import { encodeFrame, FrameSplitter, PROTOCOL_VERSION } from './transport.js';
 
+/** Requests read but not yet answered, and reply bytes not yet taken, before a connection stops being read. */
+const MAX_WAITING = 256;
+const MAX_UNREAD = 8 * 1024 * 1024;
+
 /** What the token needs of an accelerator: its queue (an executor) and its devices (for the mechanisms). */
 export type Pkcs11Accelerator = Pick<Accelerator, 'queue' | 'devices'>;
 
@@ -137,6 +141,14 @@ export async function servePkcs11(options: Pkcs11ServerOptions): Promise<Pkcs11S
     let answered = false;
     // One request at a time, in arrival order: each waits for the previous one's reply.
     let chain: Promise<void> = Promise.resolve();
+    // Back-pressure: a client that sends faster than it is answered, or does not read its
+    // replies, stops being read until it catches up (its own connection only).
+    let waiting = 0;
+    const flow = () => {
+      const behind = waiting > MAX_WAITING || socket.writableLength > MAX_UNREAD;
+      if (behind && !socket.isPaused()) socket.pause();
+      else if (!behind && socket.isPaused()) socket.resume();
+    };
     const fail = (why: string) => {
       if (socket.destroyed) return;
       log(`${who}: closing: ${why}`);
@@ -157,7 +169,9 @@ export async function servePkcs11(options: Pkcs11ServerOptions): Promise<Pkcs11S
         socket.write(Uint8Array.of(PROTOCOL_VERSION));
       }
       for (const frame of frames) {
+        waiting++;
         chain = chain.then(async () => {
+          waiting--;
           if (socket.destroyed) return;
           let body: Uint8Array;
           try {
@@ -169,9 +183,12 @@ export async function servePkcs11(options: Pkcs11ServerOptions): Promise<Pkcs11S
             body = errorReply(0x5);
           }
           if (!socket.destroyed) socket.write(encodeFrame(frame.code, body));
+          flow();
         });
       }
+      flow();
     });
+    socket.on('drain', flow);
     socket.on('error', () => {});
     socket.on('close', () => {
       sockets.delete(socket);

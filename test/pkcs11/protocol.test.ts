@@ -357,6 +357,22 @@ describe('the connection', () => {
     ).toBe(true);
   });
 
+  it('a client that reads nothing for a while: others are served meanwhile, then every reply arrives in order', async () => {
+    const { c, s } = await loggedIn();
+    // 600 requests for 32 KiB of random each (about 19 MiB of replies) while this client reads nothing.
+    c.socket.pause();
+    const replies = Array.from({ length: 600 }, () => c.call(64, 'ufy', (w) => w.u64(s).u32(32 * 1024)));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Meanwhile another connection is served as usual.
+    const other = await loggedIn();
+    expect(await other.c.find(other.s, PRIVATE_KEYS)).toHaveLength(2);
+    c.socket.resume();
+    const got = await Promise.all(replies);
+    expect(got.every((r) => r.callId === 64 && r.reader.presentBytes().data?.length === 32 * 1024)).toBe(
+      true,
+    );
+  });
+
   it('a malformed message closes that connection only', async () => {
     const bystander = await loggedIn();
     const bad = await client();
