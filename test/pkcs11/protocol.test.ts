@@ -314,6 +314,12 @@ describe('operations', () => {
     expect((await c.call(42, 'uMu', (w) => plainMechanism(w.u64(s), CKM.ECDSA).u64(pub!))).rv).toBe(
       CKR.KEY_FUNCTION_NOT_PERMITTED,
     );
+    // A mechanism whose parameter this server does not decode (AES-GCM's) is refused, the connection kept.
+    const gcm = await c.call(42, 'uMu', (w) =>
+      w.u64(s).u32(0x1087).byteArray(new Uint8Array(12)).u64(96).byteArray(null).u64(128).u64(ec),
+    );
+    expect(gcm.rv).toBe(CKR.MECHANISM_INVALID);
+    expect(await c.find(s, PRIVATE_KEYS)).toHaveLength(2);
     const fresh = await client();
     const s2 = await fresh.openSession();
     expect((await fresh.call(42, 'uMu', (w) => plainMechanism(w.u64(s2), CKM.ECDSA).u64(ec))).rv).toBe(
