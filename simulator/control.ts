@@ -22,9 +22,14 @@ export const OPERATIONS = 5;
  * notifies HEAD only then (Atomics.notify per register write is what a busy card paid for most).
  * Both sides use sequentially consistent Atomics — the model stores this then re-reads HEAD, the
  * host stores HEAD then reads this — so at least one of them sees the other's write. The host
- * takes the flag back (1 → 0) when it notifies, so a burst of posts wakes the model once.
+ * takes the flag back (WAITING → 0) when it notifies, so a burst of posts wakes the model once,
+ * and does not notify WAITING_BRIEFLY (the model wakes by itself within microseconds).
  */
 export const MODEL_WAITING = 6;
+/** MODEL_WAITING values: waiting until a post (or for due work a while away) — notify it. */
+export const WAITING = 1;
+/** …waiting briefly for due work: it looks at the FIFO by itself soon, a post need not wake it. */
+export const WAITING_BRIEFLY = 2;
 /** Count of re-insertions of a removed card (the host clears REMOVED and posts POWER_ON). */
 export const INSERTIONS = 7;
 /**

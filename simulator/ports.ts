@@ -4,7 +4,16 @@
  * thread (inline mode, for deterministic unit tests).
  */
 
-import { FIFO_BASE, FIFO_ENTRIES, FIFO_ENTRY_WORDS, HEAD, MODEL_WAITING, REMOVED, TAIL } from './control.js';
+import {
+  FIFO_BASE,
+  FIFO_ENTRIES,
+  FIFO_ENTRY_WORDS,
+  HEAD,
+  MODEL_WAITING,
+  REMOVED,
+  TAIL,
+  WAITING,
+} from './control.js';
 import type { WritePort } from './mmio.js';
 import type { ModelRunner } from './runner.js';
 
@@ -52,7 +61,7 @@ export class FifoPort implements WritePort {
     // Wake a waiting model once: taking the flag back means the writes right after this one (a
     // CQ head, then a doorbell) do not each pay for a futex wake-up. Safe either way round: a
     // model that has not slept yet re-reads HEAD after announcing its wait (see MODEL_WAITING).
-    if (Atomics.compareExchange(c, MODEL_WAITING, 1, 0) === 1) Atomics.notify(c, HEAD);
+    if (Atomics.compareExchange(c, MODEL_WAITING, WAITING, 0) === WAITING) Atomics.notify(c, HEAD);
   }
 
   flush(): void {
