@@ -25,7 +25,11 @@ export interface RpcFrame {
  * Keeps partial input between pushes; throws RpcFormatError on a bad header.
  */
 export class FrameSplitter {
-  #pending: Buffer = Buffer.alloc(0);
+  /** Bytes received and not yet parsed, kept as chunks until a whole frame (or header) is there. */
+  #chunks: Buffer[] = [];
+  #length = 0;
+  /** How many bytes must be pending before parsing can make progress (a large body arrives in many chunks). */
+  #need = 1;
   #version: number | undefined;
   /** The client's version byte, once it has arrived. */
   get clientVersion(): number | undefined {
@@ -33,35 +37,47 @@ export class FrameSplitter {
   }
   /** Feed bytes; returns the complete frames now available (the version byte is not one). */
   push(chunk: Uint8Array): RpcFrame[] {
-    this.#pending = this.#pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.#pending, chunk]);
+    this.#chunks.push(Buffer.from(chunk));
+    this.#length += chunk.length;
+    if (this.#length < this.#need) return [];
+    const pending = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     const frames: RpcFrame[] = [];
     let at = 0;
-    if (this.#version === undefined && this.#pending.length > 0) {
-      this.#version = this.#pending[0]!;
+    if (this.#version === undefined) {
+      this.#version = pending[0]!;
       at = 1;
     }
-    while (this.#pending.length - at >= 12) {
-      const code = this.#pending.readUInt32BE(at);
-      const optionsLength = this.#pending.readUInt32BE(at + 4);
-      const bodyLength = this.#pending.readUInt32BE(at + 8);
+    this.#need = 12;
+    while (pending.length - at >= 12) {
+      const code = pending.readUInt32BE(at);
+      const optionsLength = pending.readUInt32BE(at + 4);
+      const bodyLength = pending.readUInt32BE(at + 8);
       if (optionsLength > MAX_OPTIONS)
         throw new RpcFormatError(`frame options of ${optionsLength} bytes (at most ${MAX_OPTIONS})`);
       if (bodyLength > MAX_BODY)
         throw new RpcFormatError(`frame body of ${bodyLength} bytes (at most ${MAX_BODY})`);
       const end = at + 12 + optionsLength + bodyLength;
-      if (this.#pending.length < end) break;
-      const options = this.#pending.subarray(at + 12, at + 12 + optionsLength);
-      const body = this.#pending.subarray(at + 12 + optionsLength, end);
+      if (pending.length < end) {
+        this.#need = end - at;
+        break;
+      }
+      const options = pending.subarray(at + 12, at + 12 + optionsLength);
+      const body = pending.subarray(at + 12 + optionsLength, end);
       frames.push({ code, options: Uint8Array.from(options), body: Uint8Array.from(body) });
       at = end;
     }
-    this.#pending = at === 0 ? this.#pending : Buffer.from(this.#pending.subarray(at));
+    const rest = Buffer.from(pending.subarray(at));
+    // Consumed bytes may hold a PIN or data to sign: clear this copy of them.
+    pending.fill(0, 0, at);
+    this.#chunks = rest.length === 0 ? [] : [rest];
+    this.#length = rest.length;
     return frames;
   }
   /** Drop buffered input (the connection is closing). */
   clear(): void {
-    this.#pending.fill(0);
-    this.#pending = Buffer.alloc(0);
+    for (const c of this.#chunks) c.fill(0);
+    this.#chunks = [];
+    this.#length = 0;
   }
 }
 

@@ -231,6 +231,17 @@ describe('transport', () => {
     ]);
   });
 
+  it('a 1 MiB body arriving in 1 KiB chunks is one frame, byte for byte', () => {
+    const body = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff;
+    const stream = Buffer.concat([Uint8Array.of(0), encodeFrame(0x42, body), encodeFrame(0x43, hex('ff'))]);
+    const splitter = new FrameSplitter();
+    const got = [];
+    for (let i = 0; i < stream.length; i += 1024) got.push(...splitter.push(stream.subarray(i, i + 1024)));
+    expect(got.map((f) => f.code)).toEqual([0x42, 0x43]);
+    expect(Buffer.from(got[0]!.body).equals(body)).toBe(true);
+  });
+
   it('client options (the 6 bytes "client") are skipped; oversized frames are refused before buffering', () => {
     const withOptions = hex(
       `00 00000010 00000006 00000004 ${Buffer.from('client').toString('hex')} aabbccdd`,
