@@ -341,6 +341,31 @@ describe('operations', () => {
   });
 });
 
+describe('raw RSA', () => {
+  it('CKM_RSA_X_509 only where the server allows it: then raw sign and decrypt match node', async () => {
+    const raw = await fx.serve('raw.sock', { allowRawRsa: true });
+    const c = await client(raw);
+    const s = await c.openSession();
+    const list = (await c.ok(7, 'ufu', (w) => w.u64(1).u32(64))).ulongArray() as number[];
+    expect(list).toContain(CKM.RSA_X_509);
+    const rsa = await c.privateKey(s, 'rsa');
+    const input = Buffer.from('short input, left-padded with zeros to the modulus');
+    await c.ok(42, 'uMu', (w) => plainMechanism(w.u64(s), CKM.RSA_X_509).u64(rsa));
+    const sig = await c.sign(s, input, 256);
+    const opened = nc.publicEncrypt(
+      { key: fx.publicKeys.rsa!, padding: nc.constants.RSA_NO_PADDING },
+      sig.data!,
+    );
+    expect(opened.subarray(256 - input.length).equals(input)).toBe(true);
+    expect(opened.subarray(0, 256 - input.length).every((b) => b === 0)).toBe(true);
+    await c.ok(33, 'uMu', (w) => plainMechanism(w.u64(s), CKM.RSA_X_509).u64(rsa));
+    const back = (
+      await c.ok(34, 'uayfy', (w) => w.u64(s).presentBytes({ data: opened }).u32(256))
+    ).presentBytes();
+    expect(Buffer.from(back.data!).equals(Buffer.from(sig.data!))).toBe(true);
+  });
+});
+
 describe('the connection', () => {
   it('answers pipelined requests in order, each with its code', async () => {
     const { c, s } = await loggedIn();
