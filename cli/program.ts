@@ -153,30 +153,34 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
       code = await runDevices(context(command), opts);
     });
 
-  program
-    .command('bind')
-    .description('hand a PCI function to vfio-pci or uio_pci_generic so pkaccel can drive it from user space')
-    .argument('<bdf>', 'PCI address, e.g. 0000:03:00.0')
-    .addOption(new Option('--to <driver>', 'user-space driver').choices(['vfio', 'uio']).default('vfio'))
-    .option('--force', 'bind even if no registered pkaccel driver matches the IDs')
-    .option('-n, --dry-run', 'show what would be written and what the machine needs, change nothing')
-    .addOption(sysfsOption())
-    .addOption(jsonOption())
-    .action(async (bdf: string, opts, command: Command) => {
-      code = await runBind(context(command), bdf, opts);
-    });
+  /** bind and unbind: a PCI address, --force, --dry-run, the sysfs root and --json. */
+  const bindingCommand = (name: string, description: string, dryRun: string, options: Option[] = []) => {
+    const command = program.command(name).description(description);
+    command.argument('<bdf>', 'PCI address, e.g. 0000:03:00.0');
+    for (const option of options) command.addOption(option);
+    return command
+      .option('--force', `${name} even if no registered pkaccel driver matches the IDs`)
+      .option('-n, --dry-run', dryRun)
+      .addOption(sysfsOption())
+      .addOption(jsonOption());
+  };
 
-  program
-    .command('unbind')
-    .description('release a PCI function from its driver (and clear driver_override)')
-    .argument('<bdf>', 'PCI address, e.g. 0000:03:00.0')
-    .option('--force', 'unbind even if no registered pkaccel driver matches the IDs')
-    .option('-n, --dry-run', 'show what would be written, change nothing')
-    .addOption(sysfsOption())
-    .addOption(jsonOption())
-    .action(async (bdf: string, opts, command: Command) => {
-      code = await runUnbind(context(command), bdf, opts);
-    });
+  bindingCommand(
+    'bind',
+    'hand a PCI function to vfio-pci or uio_pci_generic so pkaccel can drive it from user space',
+    'show what would be written and what the machine needs, change nothing',
+    [new Option('--to <driver>', 'user-space driver').choices(['vfio', 'uio']).default('vfio')],
+  ).action(async (bdf: string, opts, command: Command) => {
+    code = await runBind(context(command), bdf, opts);
+  });
+
+  bindingCommand(
+    'unbind',
+    'release a PCI function from its driver (and clear driver_override)',
+    'show what would be written, change nothing',
+  ).action(async (bdf: string, opts, command: Command) => {
+    code = await runUnbind(context(command), bdf, opts);
+  });
 
   program
     .command('selftest')
