@@ -463,8 +463,15 @@ async function secrecy(report: Report, key: KeyObject): Promise<void> {
       );
       if (!nodeVerify('sha256', Buffer.from('held'), key, signature))
         throw new Error('the held key signs wrong');
-      if (found.length > 0)
-        throw new Error(`still on the heap: ${found.join(', ')} of the imported private key`);
+      if (found.length > 0) {
+        // Which string held it: the snapshot's string as far as its quote marks ("0x…" is a bigint parse's input).
+        const where = found.map((f) => {
+          const at = text.indexOf(needles[names.indexOf(f)]!.toString('latin1'));
+          const start = text.lastIndexOf('"', at);
+          return `${f} in a ${text.indexOf('"', at) - start - 1}-character string starting ${JSON.stringify(text.slice(start, start + 8))}`;
+        });
+        throw new Error(`still on the heap: ${where.join('; ')} of the imported private key`);
+      }
       return `snapshot ${(text.length / 1e6).toFixed(1)} MB: the control JWK found (3/3); the imported key's d, p, q (base64url) and d (hex) absent (0/4); the held key signs (node verifies)`;
     }),
   );
@@ -481,13 +488,17 @@ async function secrecy(report: Report, key: KeyObject): Promise<void> {
  */
 async function snapshotThenClose(report: Report): Promise<void> {
   const index = fileURLToPath(new URL('../../../index.js', import.meta.url));
-  const pkcs8 = groups<{ privateKeyPkcs8: string }>('rsa_pkcs1_2048_sig_gen_test.json')[0]!.privateKeyPkcs8;
+  // The child reads its key from the vectors itself: a script holding the key's PKCS#8 in hex would be a string of
+  // this process, alive while it runs beside the secrecy scan (which found d in it).
+  const vectors = join(VECTORS, 'rsa_oaep_2048_sha256_mgf1sha256_test.json');
   const script = `
+    import { readFileSync } from 'node:fs';
     import { getHeapSnapshot } from 'node:v8';
     const { openAccelerator } = await import(${JSON.stringify(index)});
     const t0 = performance.now();
     const accel = await openAccelerator({ devices: ['keyring:@u', 'software'] });
-    await accel.subtle.importKey('pkcs8', Buffer.from('${pkcs8}', 'hex'), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
+    const pkcs8 = JSON.parse(readFileSync(${JSON.stringify(vectors)}, 'utf8')).testGroups[0].privateKeyPkcs8;
+    await accel.subtle.importKey('pkcs8', Buffer.from(pkcs8, 'hex'), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']);
     let size = 0;
     for await (const chunk of getHeapSnapshot()) size += chunk.length;
     const t1 = performance.now();
@@ -719,6 +730,11 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
       return text;
     });
     await kernel.close();
+  }
+  // The snapshot-then-close child runs beside the cases below (none of them is a timed row): its node start and
+  // heap snapshot are slow under TCG, and the guest has a second CPU.
+  const snapshotCase = snapshotThenClose(report);
+  if (kernel !== undefined) {
     await wycheproof(report);
     phase('wycheproof');
     await ecdsaPrivate(report);
@@ -727,8 +743,8 @@ export async function keyringBoot(report: Report, fn: GuestPciFunction): Promise
     await permissions(report, key);
     phase('permissions');
   }
-  await snapshotThenClose(report);
-  phase('snapshot-close');
+  await snapshotCase;
+  phase('snapshot-close (the rest of it)');
 
   // The in-process user-space driver on the device (uio), then the broker on it, then hand it to the kernel.
   await report.run('bind uio', () => bindUio(fn));
