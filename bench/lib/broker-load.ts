@@ -6,11 +6,11 @@
  * { ops, seconds, p50Us, p99Us, cpuUs } as JSON.
  */
 
-import { generateKeyPairSync } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
-import { EcPrivateKeyMaterial, openAccelerator } from '../../index.js';
+import { openAccelerator } from '../../index.js';
 import { serve } from '../../server/index.js';
+import { newEcKey } from '../../test/support/keys.js';
 
 /**
  * For the null and timed engines (fixed answers): no gate, and a fixed stall limit — on a
@@ -41,14 +41,7 @@ if (role === 'server') {
   const seconds = Number(b);
   const inflight = Number(c);
   const accel = await openAccelerator({ devices: [spec], ...(d === 'off' ? { queue: NO_GATE } : {}) });
-  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-  const big = (s: string | undefined) => BigInt(`0x${Buffer.from(s!, 'base64url').toString('hex')}`);
-  const key = new EcPrivateKeyMaterial('P-256', big(jwk.d), {
-    kind: 'ec-public',
-    curve: 'P-256',
-    x: big(jwk.x),
-    y: big(jwk.y),
-  });
+  const key = newEcKey().material;
   const digest = new Uint8Array(32).fill(7);
   const run = () => accel.queue.submit({ op: 'ecdsa-sign', key, digest });
   // Warm-up.

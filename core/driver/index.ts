@@ -9,3 +9,4 @@ export * from './keys.js';
 export * from './primitives.js';
 export * from './probe-options.js';
 export * from './service-estimate.js';
+export * from './virtual-driver.js';

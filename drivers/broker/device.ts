@@ -59,23 +59,23 @@ const BACKOFF_MAX_MS = 2000;
 /** Tags of key-store requests: the high half of the tag space (the queue pair's wire tags stay below). */
 const KEY_TAG_BASE = 0x80000000;
 
-/** A private-key capability of the broker: the broker takes inline keys and the keys it holds. */
+/** The operations that take a private key: through the broker, inline or held by it. */
+const PRIVATE_KEY_OPS: ReadonlySet<string> = new Set([
+  'rsa-private',
+  'rsa-sign',
+  'rsa-decrypt',
+  'ecdsa-sign',
+  'ecdh',
+  'eddsa-sign',
+  'x25519',
+  'ec-mul',
+]);
+
+/** The broker's capabilities as this device offers them: private keys inline or held by the broker, no multi-prime RSA. */
 function brokerCapabilities(caps: readonly Capability[]): Capability[] {
   return caps.map((cap) => {
     const { multiPrime: _multiPrime, ...rest } = cap;
-    switch (cap.op) {
-      case 'rsa-private':
-      case 'rsa-sign':
-      case 'rsa-decrypt':
-      case 'ecdsa-sign':
-      case 'ecdh':
-      case 'eddsa-sign':
-      case 'x25519':
-      case 'ec-mul':
-        return { ...rest, keyStorage: ['inline', 'held'] };
-      default:
-        return rest;
-    }
+    return PRIVATE_KEY_OPS.has(cap.op) ? { ...rest, keyStorage: ['inline', 'held'] } : rest;
   });
 }
 

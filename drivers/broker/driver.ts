@@ -5,9 +5,7 @@
  * names one. Options: `depth` (jobs in flight), `reconnect` (on/off).
  */
 
-import { type Device, throwIfAborted, type VirtualDriver } from '../../core/driver/index.js';
-import { type ProbeOptionSchema, parseProbeOptions } from '../../core/driver/probe-options.js';
-import type { DeviceSpec } from '../../core/platform/index.js';
+import { openWithOptions, type ProbeOptionSchema, type VirtualDriver } from '../../core/driver/index.js';
 import { BROKER_PRIORITY, BrokerDevice } from './device.js';
 import { defaultSocketPath } from './socket-path.js';
 
@@ -28,9 +26,7 @@ export const brokerDriver: VirtualDriver = {
   description: 'the devices of a pkaccel serve broker, over its Unix socket',
   options: BROKER_OPTIONS,
   scheme: 'broker',
-  async open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device> {
-    throwIfAborted(signal);
-    const options = parseProbeOptions(spec.options, BROKER_OPTIONS, `device spec "${spec.text}"`);
+  open: openWithOptions(BROKER_OPTIONS, async (spec, options, signal) => {
     const path = spec.target !== '' ? spec.target : defaultSocketPath();
     const device = new BrokerDevice(spec.text, path, {
       depth: options.depth,
@@ -38,5 +34,5 @@ export const brokerDriver: VirtualDriver = {
     });
     await device.start(signal);
     return device;
-  },
+  }),
 };

@@ -424,65 +424,60 @@ export function encodeKey(frame: Frame, key: PublicKeyMaterial | PrivateKeyMater
 
 /** Encode a key without the cache (key import: the caller zeroes the bytes afterwards). */
 export function encodeKeyOnce(frame: Frame, key: PublicKeyMaterial | PrivateKeyMaterial): void {
+  const { keyKind, curve, bytes } = keyLayout(key);
+  frame.keyKind = keyKind;
+  if (curve !== undefined) frame.curve = code(CURVES, curve, 'curve');
+  frame.fields[0] = bytes;
+}
+
+interface KeyLayout {
+  readonly keyKind: number;
+  readonly curve: EcCurveName | OkpCurveName | undefined;
+  readonly bytes: Uint8Array;
+}
+
+function keyLayout(key: PublicKeyMaterial | PrivateKeyMaterial): KeyLayout {
   switch (key.kind) {
-    case 'rsa-public': {
-      const L = byteLen(key.n);
-      const out = new Uint8Array(2 * L);
-      put(out, 0, key.n, L);
-      put(out, L, key.e, L);
-      frame.keyKind = KeyKind.rsaPublic;
-      frame.fields[0] = out;
-      return;
-    }
-    case 'rsa-private': {
+    case 'rsa-public':
+      return layout(KeyKind.rsaPublic, undefined, fixed([key.n, key.e], byteLen(key.n)));
+    case 'rsa-private':
       if (key.otherPrimes.length > 0)
         throw new ProtocolError('multi-prime RSA keys do not travel to a broker');
-      const L = byteLen(key.n);
-      const out = new Uint8Array(8 * L);
-      [key.n, key.e, key.d, key.p, key.q, key.dp, key.dq, key.qi].forEach((v, i) => {
-        put(out, i * L, v, L);
-      });
-      frame.keyKind = KeyKind.rsaPrivate;
-      frame.fields[0] = out;
-      return;
-    }
-    case 'ec-public': {
-      const F = FIELD[key.curve];
-      const out = new Uint8Array(2 * F);
-      put(out, 0, key.x, F);
-      put(out, F, key.y, F);
-      frame.keyKind = KeyKind.ecPublic;
-      frame.curve = code(CURVES, key.curve, 'curve');
-      frame.fields[0] = out;
-      return;
-    }
+      return layout(
+        KeyKind.rsaPrivate,
+        undefined,
+        fixed([key.n, key.e, key.d, key.p, key.q, key.dp, key.dq, key.qi], byteLen(key.n)),
+      );
+    case 'ec-public':
+      return layout(KeyKind.ecPublic, key.curve, fixed([key.x, key.y], FIELD[key.curve]));
     case 'ec-private': {
-      const F = FIELD[key.curve];
-      const out = new Uint8Array(3 * F);
-      put(out, 0, key.d, F);
-      put(out, F, key.publicKey.x, F);
-      put(out, 2 * F, key.publicKey.y, F);
-      frame.keyKind = KeyKind.ecPrivate;
-      frame.curve = code(CURVES, key.curve, 'curve');
-      frame.fields[0] = out;
-      return;
+      const { x, y } = key.publicKey;
+      return layout(KeyKind.ecPrivate, key.curve, fixed([key.d, x, y], FIELD[key.curve]));
     }
-    case 'okp-public': {
-      frame.keyKind = KeyKind.okpPublic;
-      frame.curve = code(CURVES, key.curve, 'curve');
-      frame.fields[0] = Uint8Array.from(key.x);
-      return;
-    }
+    case 'okp-public':
+      return layout(KeyKind.okpPublic, key.curve, Uint8Array.from(key.x));
     case 'okp-private': {
       const out = new Uint8Array(64);
       out.set(key.d, 0);
       out.set(key.publicKey.x, 32);
-      frame.keyKind = KeyKind.okpPrivate;
-      frame.curve = code(CURVES, key.curve, 'curve');
-      frame.fields[0] = out;
-      return;
+      return layout(KeyKind.okpPrivate, key.curve, out);
     }
   }
+}
+
+/** Integers, each big-endian in `L` bytes, one after another (the fixed key layouts). */
+function fixed(values: readonly bigint[], L: number): Uint8Array {
+  const out = new Uint8Array(values.length * L);
+  for (let i = 0; i < values.length; i++) put(out, i * L, values[i]!, L);
+  return out;
+}
+
+function layout(
+  keyKind: number,
+  curve: EcCurveName | OkpCurveName | undefined,
+  bytes: Uint8Array,
+): KeyLayout {
+  return { keyKind, curve, bytes };
 }
 
 /** Decode field 0 by keyKind/curve. */
@@ -574,26 +569,20 @@ export function encodeRequest(
       f.fields[1] = request.input;
       break;
     case 'rsa-sign':
-      putPrivate(f, request.key, handleOf);
-      putPadding(f, request.padding);
-      f.fields[1] = request.digest;
-      putMessage(f, request.message);
-      break;
     case 'rsa-verify':
-      encodeKey(f, request.key);
+      if (request.op === 'rsa-sign') putPrivate(f, request.key, handleOf);
+      else {
+        encodeKey(f, request.key);
+        f.fields[2] = request.signature;
+      }
       putPadding(f, request.padding);
       f.fields[1] = request.digest;
-      f.fields[2] = request.signature;
       putMessage(f, request.message);
       break;
     case 'rsa-encrypt':
-      encodeKey(f, request.key);
-      putPadding(f, request.padding);
-      f.fields[1] = request.input;
-      f.fields[2] = request.padding.label;
-      break;
     case 'rsa-decrypt':
-      putPrivate(f, request.key, handleOf);
+      if (request.op === 'rsa-encrypt') encodeKey(f, request.key);
+      else putPrivate(f, request.key, handleOf);
       putPadding(f, request.padding);
       f.fields[1] = request.input;
       f.fields[2] = request.padding.label;
@@ -604,10 +593,11 @@ export function encodeRequest(
       putMessage(f, request.message);
       break;
     case 'ecdsa-verify':
+    case 'eddsa-verify':
       encodeKey(f, request.key);
-      f.fields[1] = request.digest;
+      f.fields[1] = request.op === 'ecdsa-verify' ? request.digest : request.message;
       f.fields[2] = request.signature;
-      putMessage(f, request.message);
+      if (request.op === 'ecdsa-verify') putMessage(f, request.message);
       break;
     case 'ec-mul': {
       const F = FIELD[request.curve];
@@ -623,24 +613,13 @@ export function encodeRequest(
       break;
     }
     case 'ecdh':
-      putPrivate(f, request.key, handleOf);
-      f.curve = code(CURVES, request.key.curve, 'curve');
-      f.fields[2] = pointBytes(request.peer, FIELD[request.key.curve]);
-      break;
     case 'eddsa-sign':
-      putPrivate(f, request.key, handleOf);
-      f.curve = code(CURVES, request.key.curve, 'curve');
-      f.fields[1] = request.message;
-      break;
-    case 'eddsa-verify':
-      encodeKey(f, request.key);
-      f.fields[1] = request.message;
-      f.fields[2] = request.signature;
-      break;
     case 'x25519':
       putPrivate(f, request.key, handleOf);
       f.curve = code(CURVES, request.key.curve, 'curve');
-      f.fields[2] = request.peer;
+      if (request.op === 'ecdh') f.fields[2] = pointBytes(request.peer, FIELD[request.key.curve]);
+      else if (request.op === 'eddsa-sign') f.fields[1] = request.message;
+      else f.fields[2] = request.peer;
       break;
     case 'keygen':
       encodeKeygen(f, request.spec);
@@ -681,10 +660,7 @@ function putPadding(
 }
 
 function pointBytes(point: { readonly x: bigint; readonly y: bigint }, F: number): Uint8Array {
-  const out = new Uint8Array(2 * F);
-  put(out, 0, point.x, F);
-  put(out, F, point.y, F);
-  return out;
+  return fixed([point.x, point.y], F);
 }
 
 export function encodeKeygen(f: Frame, spec: Extract<PrimitiveRequest, { op: 'keygen' }>['spec']): void {

@@ -7,9 +7,7 @@
  * with the list of valid ones), makes the device and `start()`s it.
  */
 
-import { type Device, throwIfAborted, type VirtualDriver } from '../../core/driver/index.js';
-import { type ProbeOptionSchema, parseProbeOptions } from '../../core/driver/probe-options.js';
-import type { DeviceSpec } from '../../core/platform/index.js';
+import { openWithOptions, type ProbeOptionSchema, type VirtualDriver } from '../../core/driver/index.js';
 import { SOFTWARE_PRIORITY, SoftwareDevice } from './device.js';
 
 /** The options a `software?…` spec takes. */
@@ -44,11 +42,9 @@ export const softwareDriver: VirtualDriver = {
   description: 'node:crypto (OpenSSL): the reference and the fallback',
   options: SOFTWARE_OPTIONS,
   scheme: 'software',
-  async open(spec: DeviceSpec, signal?: AbortSignal): Promise<Device> {
-    throwIfAborted(signal);
-    const options = parseProbeOptions(spec.options, SOFTWARE_OPTIONS, `device spec "${spec.text}"`);
+  open: openWithOptions(SOFTWARE_OPTIONS, async (spec, options, signal) => {
     const device = new SoftwareDevice(spec.text, options);
     await device.start(signal);
     return device;
-  },
+  }),
 };
