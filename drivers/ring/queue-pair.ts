@@ -149,9 +149,13 @@ export class RingQueuePair implements QueuePair {
   program(): void {
     const bar = this.#host.bar;
     const reg = (r: number) => queueReg(this.index, r);
+    bar.write32(reg(QREG.CTRL), 0);
+    // Read back before zeroing the CQ: the card has then applied the disable, so no completion
+    // of the work it held (a queue reset's, a re-program's) lands in the ring after the zeroing,
+    // where it would read as a new entry with a tag of the old epoch.
+    bar.read32(reg(QREG.STATUS));
     this.#cq.zero();
     this.#resetLocal();
-    bar.write32(reg(QREG.CTRL), 0);
     bar.write64(reg(QREG.SQ_BASE_LO), this.#sq.busAddress);
     bar.write64(reg(QREG.CQ_BASE_LO), this.#cq.busAddress);
     bar.write32(reg(QREG.DEPTH), this.#ringDepth);
