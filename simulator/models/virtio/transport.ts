@@ -272,17 +272,14 @@ export class VirtioPciTransport {
         return;
       case CommonCfg.queueDescLo:
       case CommonCfg.queueDescHi:
-        setHalf('desc', CommonCfg.queueDescLo);
-        this.#showQueue();
-        return;
       case CommonCfg.queueDriverLo:
       case CommonCfg.queueDriverHi:
-        setHalf('avail', CommonCfg.queueDriverLo);
-        this.#showQueue();
-        return;
       case CommonCfg.queueDeviceLo:
       case CommonCfg.queueDeviceHi:
-        setHalf('used', CommonCfg.queueDeviceLo);
+        // The three ring addresses follow each other (desc, driver, device), low half then high.
+        if (offset < CommonCfg.queueDriverLo) setHalf('desc', CommonCfg.queueDescLo);
+        else if (offset < CommonCfg.queueDeviceLo) setHalf('avail', CommonCfg.queueDriverLo);
+        else setHalf('used', CommonCfg.queueDeviceLo);
         this.#showQueue();
         return;
     }
