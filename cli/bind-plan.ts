@@ -146,20 +146,25 @@ function commonRefusals(info: NativePciFunctionInfo, registry: Registry, force: 
   return refusals;
 }
 
+/** What both plans start from: the function as sysfs shows it, its sysfs folder, and the refusals every plan has. */
+async function readForPlan(registry: Registry, address: string, options: PlanOptions) {
+  const { sysfsRoot } = options;
+  const info = await readFunction(address, sysfsRoot);
+  const bdf = info.address;
+  const dev = join(sysfsRoot, 'bus', 'pci', 'devices', bdf);
+  return { sysfsRoot, info, bdf, dev, refusals: commonRefusals(info, registry, options.force) };
+}
+
 export async function planBind(
   registry: Registry,
   address: string,
   to: BindTarget,
   options: PlanOptions,
 ): Promise<BindPlan> {
-  const { sysfsRoot } = options;
-  const info = await readFunction(address, sysfsRoot);
-  const bdf = info.address;
+  const { sysfsRoot, info, bdf, dev, refusals } = await readForPlan(registry, address, options);
   const target = KERNEL_DRIVER_OF[to];
-  const refusals = commonRefusals(info, registry, options.force);
   const requirements: string[] = [];
   const steps: string[] = [];
-  const dev = join(sysfsRoot, 'bus', 'pci', 'devices', bdf);
   const moduleLoaded = existsSync(join(sysfsRoot, 'bus', 'pci', 'drivers', target));
   if (!moduleLoaded) {
     steps.push(`modprobe ${target.replace('-', '_')}`);
@@ -225,12 +230,8 @@ export async function planUnbind(
   address: string,
   options: PlanOptions,
 ): Promise<BindPlan> {
-  const { sysfsRoot } = options;
-  const info = await readFunction(address, sysfsRoot);
-  const bdf = info.address;
-  const dev = join(sysfsRoot, 'bus', 'pci', 'devices', bdf);
+  const { sysfsRoot, info, bdf, dev, refusals } = await readForPlan(registry, address, options);
   const nothingToDo = info.kernelDriver === undefined;
-  const refusals = commonRefusals(info, registry, options.force);
   const steps =
     nothingToDo || refusals.length > 0
       ? []
