@@ -23,24 +23,21 @@ function expectOk(scenario: string): void {
 }
 
 describe('DMA memory is never reused while a view of it can be reached', () => {
-  it('a buffer object collected while its bytes view lives keeps its range leased', () => {
-    expectOk('dma-view-outlives-buffer');
-  });
-  it('free() detaches the views taken earlier', () => {
-    expectOk('dma-free-detaches-views');
-  });
-  it('the DMA memfd is sealed against shrinking', () => {
-    expectOk('dma-memfd-is-sealed');
-  });
+  it.each([
+    [
+      'a buffer object collected while its bytes view lives keeps its range leased',
+      'dma-view-outlives-buffer',
+    ],
+    ['free() detaches the views taken earlier', 'dma-free-detaches-views'],
+    ['the DMA memfd is sealed against shrinking', 'dma-memfd-is-sealed'],
+  ])('%s', (_what, scenario) => expectOk(scenario));
 });
 
 describe('a mapped file that shrinks does not kill the process (SIGBUS)', () => {
-  it('register and block accesses throw ERR_PCIE_MMIO_GONE', () => {
-    expectOk('shrunk-file-register-access');
-  });
-  it('an ArrayBuffer view reads zeros past the new end', () => {
-    expectOk('shrunk-file-arraybuffer-view');
-  });
+  it.each([
+    ['register and block accesses throw ERR_PCIE_MMIO_GONE', 'shrunk-file-register-access'],
+    ['an ArrayBuffer view reads zeros past the new end', 'shrunk-file-arraybuffer-view'],
+  ])('%s', (_what, scenario) => expectOk(scenario));
   it('a SIGBUS from elsewhere keeps its default action', () => {
     const result = run('foreign-sigbus-still-kills');
     expect(result.signal, result.stdout + result.stderr).toBe('SIGBUS');
