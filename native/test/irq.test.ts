@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AbortedError, DeviceGoneError } from '../../core/driver/errors.js';
 import { createEventFd, FdIrq } from '../lib/index.js';
 import { requireAddon } from './helpers.js';
@@ -21,10 +21,21 @@ function fire(fd: number, count = 1): void {
   writeSync(fd, b);
 }
 
+/** Interrupts a test opened: closed after it (closing an irq twice is a no-op), with their eventfds. */
+const opened: { irq: FdIrq; device: number }[] = [];
+afterEach(() => {
+  for (const { irq, device } of opened.splice(0)) {
+    irq.close();
+    closeSync(device);
+  }
+});
+
 function eventIrq(): { irq: FdIrq; device: number } {
   // the test plays the device: it writes to the same eventfd, as VFIO's kernel side does
   const device = createEventFd();
-  return { irq: new FdIrq({ vector: 3, fd: device, kind: 'eventfd', errors, ownsFd: false }), device };
+  const irq = new FdIrq({ vector: 3, fd: device, kind: 'eventfd', errors, ownsFd: false });
+  opened.push({ irq, device });
+  return { irq, device };
 }
 
 describe('an interrupt on an eventfd standing in for the device', () => {
@@ -33,8 +44,6 @@ describe('an interrupt on an eventfd standing in for the device', () => {
     const waiting = irq.wait();
     fire(device);
     await expect(waiting).resolves.toBe(1);
-    irq.close();
-    closeSync(device);
   });
 
   it('counts events that fire while nobody waits', async () => {
@@ -46,8 +55,6 @@ describe('an interrupt on an eventfd standing in for the device', () => {
     const next = irq.wait();
     fire(device);
     await expect(next).resolves.toBe(1);
-    irq.close();
-    closeSync(device);
   });
 
   it('keeps events while disabled and delivers them when enabled again', async () => {
@@ -63,8 +70,6 @@ describe('an interrupt on an eventfd standing in for the device', () => {
     expect(settled).toBe(false);
     irq.enable();
     await expect(waiting).resolves.toBe(4);
-    irq.close();
-    closeSync(device);
   });
 
   it('rejects with AbortedError when the signal aborts, and accepts a new wait afterwards', async () => {
@@ -77,8 +82,6 @@ describe('an interrupt on an eventfd standing in for the device', () => {
     const next = irq.wait();
     fire(device);
     await expect(next).resolves.toBe(1);
-    irq.close();
-    closeSync(device);
   });
 
   it('allows one pending wait at a time', async () => {
@@ -87,19 +90,16 @@ describe('an interrupt on an eventfd standing in for the device', () => {
     await expect(irq.wait()).rejects.toThrow(/already has a pending wait/);
     fire(device);
     await expect(first).resolves.toBe(1);
-    irq.close();
-    closeSync(device);
   });
 
   it('rejects a pending wait with DeviceGoneError when closed; closing twice is a no-op', async () => {
-    const { irq, device } = eventIrq();
+    const { irq } = eventIrq();
     const waiting = irq.wait();
     irq.close();
     await expect(waiting).rejects.toBeInstanceOf(DeviceGoneError);
     irq.close();
     await expect(irq.wait()).rejects.toBeInstanceOf(DeviceGoneError);
     expect(() => irq.unmask()).toThrow(/after close/);
-    closeSync(device);
   });
 
   it('calls the mode control for enable, disable, unmask and close', () => {
