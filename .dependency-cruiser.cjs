@@ -46,16 +46,9 @@ module.exports = {
     {
       name: 'core-takes-only-contract-types-from-pcie-mmio',
       severity: 'error',
-      comment: 'only core/platform names pcie-mmio/contracts, with type-only imports and re-exports',
-      from: { path: '^core/', pathNot: '^core/platform/' },
-      to: { path: '^native/dist/contracts\\.d\\.ts$' },
-    },
-    {
-      name: 'contract-types-are-types-only',
-      severity: 'error',
       comment:
-        'core/platform may import pcie-mmio/contracts for types only (no code of pcie-mmio runs in core)',
-      from: { path: '^core/platform/' },
+        'core (core/platform re-exports them) may import pcie-mmio/contracts for types only: no code of pcie-mmio runs in core',
+      from: { path: '^core/' },
       to: { path: '^native/dist/contracts\\.d\\.ts$', dependencyTypesNot: ['type-only'] },
     },
     {
