@@ -11,10 +11,18 @@
  *
  * A device none of whose capabilities any case covers passes with `ran: 0`
  * (there is nothing to check it with); the report says so.
+ *
+ * A case the device refuses (UnsupportedError: a combination its capability list
+ * claimed but it cannot do, such as QEMU's RAW RSA under nettle) is counted as
+ * `refused`, not as a failure: a refusal is no wrong answer, and the device drops it
+ * from its capabilities, so the job queue will not send it there. Such a device
+ * passes only if it answered at least one case right — refusing everything proves
+ * nothing.
  */
 
 import { supports } from '../driver/capabilities.js';
 import type { Completion, Device, Job, QueuePair } from '../driver/device.js';
+import { UnsupportedError } from '../driver/errors.js';
 import { type KnownAnswerCase, knownAnswerCases } from './cases.js';
 import { type KatVector, loadKatVectors } from './vectors.js';
 
@@ -61,6 +69,8 @@ export interface SelfTestReport {
   readonly ran: number;
   /** Cases the device's capabilities do not cover. */
   readonly skipped: number;
+  /** Cases the device refused (UnsupportedError) although its capabilities claimed them; not failures. */
+  readonly refused: number;
   /** The cases that failed, in the order they ran; empty when `passed`. */
   readonly failures: readonly SelfTestFailure[];
   /** Wall time of the test, in ms. */
@@ -93,14 +103,21 @@ export async function selfTestDevice(device: Device, options: SelfTestOptions = 
   const all = knownAnswerCases(vectors);
   const cases = casesFor(device, vectors, options.maxPerOp ?? 0);
   const failures: SelfTestFailure[] = [];
-  const report = (): SelfTestReport => ({
-    device: id,
-    passed: failures.length === 0,
-    ran: cases.length,
-    skipped: all.length - cases.length,
-    failures,
-    ms: performance.now() - started,
-  });
+  const refused: string[] = [];
+  const report = (): SelfTestReport => {
+    if (cases.length > 0 && refused.length === cases.length && failures.length === 0) {
+      failures.push({ id: '(device)', detail: `the device refused every case (${refused.length})` });
+    }
+    return {
+      device: id,
+      passed: failures.length === 0,
+      ran: cases.length,
+      skipped: all.length - cases.length,
+      refused: refused.length,
+      failures,
+      ms: performance.now() - started,
+    };
+  };
   if (device.state !== 'ready') {
     failures.push({ id: '(device)', detail: `the device is ${device.state}` });
     return report();
@@ -115,7 +132,7 @@ export async function selfTestDevice(device: Device, options: SelfTestOptions = 
   const signal = options.signal === undefined ? timeout : AbortSignal.any([options.signal, timeout]);
   const shares: KnownAnswerCase[][] = qps.map(() => []);
   for (let i = 0; i < cases.length; i++) shares[i % qps.length]!.push(cases[i]!);
-  await Promise.all(qps.map((qp, i) => runOn(qp, shares[i]!, signal, failures)));
+  await Promise.all(qps.map((qp, i) => runOn(qp, shares[i]!, signal, failures, refused)));
   return report();
 }
 
@@ -125,6 +142,7 @@ async function runOn(
   cases: readonly KnownAnswerCase[],
   signal: AbortSignal,
   failures: SelfTestFailure[],
+  refused: string[],
 ): Promise<void> {
   const pending = new Map<number, KnownAnswerCase>();
   let next = 0;
@@ -140,6 +158,10 @@ async function runOn(
     }
     pending.delete(completion.tag);
     if (!completion.ok) {
+      if (completion.error instanceof UnsupportedError) {
+        refused.push(c.id);
+        return;
+      }
       failures.push({ id: c.id, detail: `${completion.error.name}: ${completion.error.message}` });
       return;
     }

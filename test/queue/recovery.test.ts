@@ -8,16 +8,17 @@
 
 import { describe, expect, it } from 'vitest';
 import { bytesToBigint } from '../../core/driver/bytes.js';
-import type { DeviceEvent, DeviceState, QueuePair } from '../../core/driver/device.js';
-import { DeviceGoneError } from '../../core/driver/errors.js';
+import type { Device, DeviceEvent, DeviceState, QueuePair } from '../../core/driver/device.js';
+import { DeviceGoneError, UnsupportedError } from '../../core/driver/errors.js';
 import type { PrimitiveRequest } from '../../core/driver/primitives.js';
 import { modPow } from '../../core/math/modular.js';
 import { parseDeviceSpec } from '../../core/platform/pci.js';
 import { JobQueue, type QueueEvent } from '../../core/queue/index.js';
 import { selfTestDevice } from '../../core/selftest/index.js';
 import { softwareDriver } from '../../drivers/software/index.js';
+import { virtioCryptoDriver } from '../../drivers/virtio-crypto/index.js';
 import { cachedRsaKey } from '../support/keys.js';
-import { closeAfterEach, openRing } from '../support/sim.js';
+import { closeAfterEach, openRing, openSimCard } from '../support/sim.js';
 import { passQueuePair, WrappedDevice } from '../support/wrapped-device.js';
 
 const key = cachedRsaKey(2048).material;
@@ -55,6 +56,43 @@ describe('recovery of a device that left service', () => {
     const bad = await selfTestDevice(await openRing('faults=corrupt:1&seed=3'));
     expect(bad.passed).toBe(false);
     expect(bad.failures.length).toBeGreaterThan(0);
+  });
+
+  it('counts what a card refuses as refused, not failed, but fails a card that refuses every case', async () => {
+    // QEMU 7.2's profile claims RAW RSA and SHA-384 sessions, then refuses them (nettle):
+    // a fresh card learns that during its first self-test, which must not keep it out.
+    const qemu = await openSimCard<Device>(virtioCryptoDriver, 'sim:virtio?mode=inline&profile=qemu-7.2');
+    closeAfterEach(qemu.device);
+    const first = await selfTestDevice(qemu.device);
+    expect(first.refused).toBeGreaterThan(0);
+    expect(first.failures).toEqual([]);
+    expect(first.passed).toBe(true);
+    const again = await selfTestDevice(qemu.device);
+    expect(again.refused).toBe(0);
+    expect(again.ran).toBe(first.ran - first.refused);
+    expect(again.passed).toBe(true);
+
+    // A card that refuses everything it claims proves nothing: it fails.
+    const refusing = new (class extends WrappedDevice {
+      override get queuePairs(): readonly QueuePair[] {
+        return this.inner.queuePairs.map((qp) =>
+          passQueuePair(qp, {
+            harvest: (sink, max) =>
+              qp.harvest(
+                (c) =>
+                  sink(
+                    c.ok ? { tag: c.tag, ok: false, error: new UnsupportedError('refused by the test') } : c,
+                  ),
+                max,
+              ),
+          }),
+        );
+      }
+    })(await openRing(''));
+    const none = await selfTestDevice(refusing);
+    expect(none.refused).toBe(none.ran);
+    expect(none.passed).toBe(false);
+    expect(none.failures[0]?.detail).toMatch(/refused every case/);
   });
 
   it('resets a failed card, self-tests it, and sends work to it again', async () => {
