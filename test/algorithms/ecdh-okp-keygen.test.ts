@@ -41,6 +41,7 @@ import {
   rawHandlers,
   rsaPrivateKeyObject,
   vectorsDir,
+  wycheproofCases,
 } from './node-executors.js';
 
 const executors = [rawExecutor(), paddingExecutor(new MessageRegistry())];
@@ -146,8 +147,7 @@ describe('Wycheproof ecdh_secp256r1_webcrypto_test.json through the composed pat
     async () => {
       const exec = rawExecutor();
       const int = (s: string | undefined) => bytesToBigint(Buffer.from(s ?? '', 'base64url'));
-      let valid = 0;
-      let invalid = 0;
+      const cases = wycheproofCases();
       for (const group of data!.testGroups) {
         for (const test of group.tests) {
           const curve = group.curve;
@@ -168,17 +168,14 @@ describe('Wycheproof ecdh_secp256r1_webcrypto_test.json through the composed pat
             (secret) => Buffer.from(secret).toString('hex'),
             (error: unknown) => error,
           );
-          if (test.result === 'valid') {
-            expect(outcome, `tcId ${test.tcId}`).toBe(test.shared);
-            valid++;
-          } else if (test.result === 'invalid') {
-            expect(outcome, `tcId ${test.tcId}`).toBeInstanceOf(InvalidKeyError);
-            invalid++;
-          }
+          cases.check(
+            test,
+            () => expect(outcome, `tcId ${test.tcId}`).toBe(test.shared),
+            () => expect(outcome, `tcId ${test.tcId}`).toBeInstanceOf(InvalidKeyError),
+          );
         }
       }
-      expect(valid).toBeGreaterThan(0);
-      expect(invalid).toBeGreaterThan(0);
+      cases.done();
     },
   );
 });

@@ -21,6 +21,7 @@ import {
   rawExecutor,
   rawHandlers,
   vectorsDir,
+  wycheproofCases,
 } from './node-executors.js';
 
 const registry = new MessageRegistry();
@@ -179,8 +180,7 @@ describe.each(WYCHEPROOF)('Wycheproof %s through the composed path', (file, curv
     async () => {
       const exec = rawExecutor();
       const curve = CURVES[curveName];
-      let valid = 0;
-      let invalid = 0;
+      const cases = wycheproofCases();
       for (const group of data!.testGroups) {
         const point = decodePoint(curve, Buffer.from(group.publicKey.uncompressed, 'hex'));
         const key: EcPublicKeyMaterial = { kind: 'ec-public', curve: curveName, ...point };
@@ -193,17 +193,14 @@ describe.each(WYCHEPROOF)('Wycheproof %s through the composed path', (file, curv
             Buffer.from(test.sig, 'hex'),
             format,
           );
-          if (test.result === 'valid') {
-            expect(ok, `tcId ${test.tcId}`).toBe(true);
-            valid++;
-          } else if (test.result === 'invalid') {
-            expect(ok, `tcId ${test.tcId}`).toBe(false);
-            invalid++;
-          }
+          cases.check(
+            test,
+            () => expect(ok, `tcId ${test.tcId}`).toBe(true),
+            () => expect(ok, `tcId ${test.tcId}`).toBe(false),
+          );
         }
       }
-      expect(valid).toBeGreaterThan(0);
-      expect(invalid).toBeGreaterThan(0);
+      cases.done();
     },
   );
 });

@@ -25,6 +25,7 @@ import {
   sign,
   verify,
 } from 'node:crypto';
+import { expect } from 'vitest';
 import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
 import { CURVES } from '../../core/driver/curves.js';
 import type { Alternative, AlternativeResult, PrimitiveExecutor } from '../../core/driver/device.js';
@@ -370,4 +371,32 @@ export function vectorsDir(): string {
   return (
     process.env.PKACCEL_VECTORS ?? new URL('../../../shared/vectors/wycheproof', import.meta.url).pathname
   );
+}
+
+/**
+ * A Wycheproof run's check of each case by its result (`valid`: `onValid`,
+ * `invalid`: `onInvalid`; `acceptable` cases are left alone), counting both;
+ * `done()` fails unless both kinds were seen (a run that checked nothing).
+ */
+export function wycheproofCases(): {
+  check(test: { readonly result: string }, onValid: () => void, onInvalid: () => void): void;
+  done(): void;
+} {
+  let valid = 0;
+  let invalid = 0;
+  return {
+    check(test, onValid, onInvalid) {
+      if (test.result === 'valid') {
+        onValid();
+        valid++;
+      } else if (test.result === 'invalid') {
+        onInvalid();
+        invalid++;
+      }
+    },
+    done() {
+      expect(valid).toBeGreaterThan(0);
+      expect(invalid).toBeGreaterThan(0);
+    },
+  };
 }
