@@ -8,6 +8,7 @@
  * one row per client (./broker-stats.ts).
  */
 
+import { existsSync } from 'node:fs';
 import type { QueueStats } from '../../index.js';
 import { type CommandContext, messageOf } from '../context.js';
 import { openSelected, selectDevices, selectionNote } from '../device-selection.js';
@@ -16,7 +17,7 @@ import { algorithmNamed, SPEED_ALGORITHMS, type SubtleLike } from '../speed/algo
 import { measure } from '../speed/measure.js';
 import { formatMs, formatRate } from '../speed/report-text.js';
 import { renderTable } from '../table.js';
-import { runBrokerStats } from './broker-stats.js';
+import { brokerSockets, runBrokerStats } from './broker-stats.js';
 
 export interface StatsOptions {
   /** Without one, the devices must be broker: devices, whose counters are read (broker-stats.ts). */
@@ -105,7 +106,15 @@ function renderLine(line: StatsLine, workload: string): string {
 }
 
 export async function runStats(ctx: CommandContext, options: StatsOptions): Promise<number> {
-  if (options.workload === undefined) return runBrokerStats(ctx, options);
+  if (options.workload === undefined) {
+    // Bare `pkaccel stats` with no broker running is a usage slip, not a failed read: say both uses.
+    const socket = brokerSockets(undefined, ctx.env)[0]!;
+    if (options.devices === undefined && !existsSync(socket))
+      throw new UsageError(
+        `stats needs --workload NAME (known: ${SPEED_ALGORITHMS.map((a) => a.name).join(' ')}), or a running broker to read (none at ${socket}: start \`pkaccel serve\` or give --devices broker:SOCKET)`,
+      );
+    return runBrokerStats(ctx, options);
+  }
   const algorithm = algorithmNamed(options.workload);
   if (!algorithm)
     throw new UsageError(

@@ -51,7 +51,11 @@ describe('pkaccel stats', () => {
   });
 
   it('exits 2 without a workload or with an unknown one', async () => {
-    expectExit(await runCli(['stats']), 2);
+    const bare = await runCli(['stats'], { PKACCEL_SOCKET: '/nonexistent/pkaccel.sock' });
+    expectExit(bare, 2);
+    expect(bare.stderr).toMatch(
+      /stats needs --workload NAME .*or a running broker .*none at \/nonexistent\/pkaccel.sock/,
+    );
     const unknown = await runCli(['stats', '--workload', 'rot13', '--devices', 'software']);
     expectExit(unknown, 2);
     expect(unknown.stderr).toMatch(/unknown workload "rot13"/);
