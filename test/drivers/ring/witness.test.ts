@@ -35,6 +35,19 @@ function expectedEcdsaX(
   return ecMultiplyDouble(curve, mod(z * w, curve.n), mod(r * w, curve.n), q)?.x ?? null;
 }
 
+/** An RSA key pair of `bits`, the `hash` digest of `message`, and node's signature of the message with a padding. */
+function signedByNode(bits: number, hash: 'sha256' | 'sha512', message: string) {
+  const { material, privateKey, publicKey } = rsaKeyPair(bits);
+  const data = Buffer.from(message);
+  return {
+    key: material,
+    pub: publicKey,
+    digest: createHash(hash).update(data).digest(),
+    signWith: (padding: number, saltLength?: number) =>
+      sign(hash, data, { key: privateKey, padding, ...(saltLength === undefined ? {} : { saltLength }) }),
+  };
+}
+
 describe('ring card witnesses', () => {
   for (const name of ['P-256', 'P-384'] as const) {
     it(`ECDSA ${name} verify: the witness is x(u1·G + u2·Q), for valid and invalid signatures`, async () => {
@@ -115,14 +128,11 @@ describe('ring card witnesses', () => {
     it(`RSA verify (${scheme}, padding on the card): verdict and the opened signature s^e mod n`, async () => {
       const { device } = await card();
       const qp = device.queuePairs[3]!;
-      const { material: key, privateKey: priv, publicKey: pub } = rsaKeyPair(2048);
-      const message = Buffer.from('witness for RSA');
-      const digest = createHash('sha256').update(message).digest();
-      const signature = sign('sha256', message, {
-        key: priv,
-        padding: scheme === 'pss' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
-        saltLength: 32,
-      });
+      const { key, pub, digest, signWith } = signedByNode(2048, 'sha256', 'witness for RSA');
+      const signature = signWith(
+        scheme === 'pss' ? constants.RSA_PKCS1_PSS_PADDING : constants.RSA_PKCS1_PADDING,
+        32,
+      );
       const padding =
         scheme === 'pss'
           ? ({ scheme: 'pss', hash: 'SHA-256', mgfHash: 'SHA-256', saltLength: 32 } as const)
@@ -165,15 +175,9 @@ describe('ring card witnesses', () => {
   it('4096-bit RSA verify (SHA-512, PSS salt 0 and PKCS#1) beside raw 4096-bit jobs in one batch: operands and results stay in their areas', async () => {
     const { device } = await card();
     const qp = device.queuePairs[0]!;
-    const { material: key, privateKey: priv, publicKey: pub } = rsaKeyPair(4096);
-    const message = Buffer.from('a long key');
-    const digest = createHash('sha512').update(message).digest();
-    const pss = sign('sha512', message, {
-      key: priv,
-      padding: constants.RSA_PKCS1_PSS_PADDING,
-      saltLength: 0,
-    });
-    const pkcs1 = sign('sha512', message, { key: priv, padding: constants.RSA_PKCS1_PADDING });
+    const { key, pub, digest, signWith } = signedByNode(4096, 'sha512', 'a long key');
+    const pss = signWith(constants.RSA_PKCS1_PSS_PADDING, 0);
+    const pkcs1 = signWith(constants.RSA_PKCS1_PADDING);
     const raw = bytesOf(0xfeedn ** 40n, 512);
     const jobs = [
       {
