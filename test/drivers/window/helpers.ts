@@ -4,16 +4,16 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import type {
-  Completion,
-  Device,
-  EcCurveName,
-  EcPrivateKeyMaterial,
-  PrimitiveRequest,
-  QueuePair,
-  RsaPrivateKeyMaterial,
+import {
+  type Completion,
+  CURVES,
+  type Device,
+  type EcCurveName,
+  type EcPrivateKeyMaterial,
+  type PrimitiveRequest,
+  type QueuePair,
+  type RsaPrivateKeyMaterial,
 } from '../../../core/driver/index.js';
-import { CURVES } from '../../../core/driver/index.js';
 import { ecMultiply } from '../../../core/math/index.js';
 import type { WindowDevice } from '../../../drivers/window/device.js';
 import { windowDriver } from '../../../drivers/window/index.js';
