@@ -26,11 +26,11 @@ import {
   verify,
 } from 'node:crypto';
 import { expect } from 'vitest';
-import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
-import { CURVES } from '../../core/driver/curves.js';
 import type { Alternative, AlternativeResult, PrimitiveExecutor } from '../../core/driver/device.js';
-import { UnsupportedError } from '../../core/driver/errors.js';
 import {
+  bigintToBytes,
+  bytesToBigint,
+  CURVES,
   type EcPrivateKeyMaterial,
   type EcPublicKeyMaterial,
   type HashName,
@@ -38,26 +38,20 @@ import {
   type OkpCurveName,
   OkpPrivateKeyMaterial,
   type OkpPublicKeyMaterial,
+  type PrimitiveOp,
+  type PrimitiveRequest,
+  type PrimitiveValue,
+  type ResultOf,
   RsaPrivateKeyMaterial,
   type RsaPublicKeyMaterial,
-} from '../../core/driver/keys.js';
-import type {
-  PrimitiveOp,
-  PrimitiveRequest,
-  PrimitiveValue,
-  ResultOf,
-} from '../../core/driver/primitives.js';
+  UnsupportedError,
+} from '../../core/driver/index.js';
+import { NODE_HASH } from '../../core/encoding/hashes.js';
 import { ecMultiply } from '../../core/math/ec.js';
 import { modInv } from '../../core/math/modular.js';
 import { ecMaterial, NODE_CURVE, newEcKey, newRsaKey, rsaMaterial, x25519ByNode } from '../support/keys.js';
 
-export { NODE_CURVE };
-export const NODE_HASH: Record<HashName, string> = {
-  'SHA-1': 'sha1',
-  'SHA-256': 'sha256',
-  'SHA-384': 'sha384',
-  'SHA-512': 'sha512',
-};
+export { NODE_CURVE, NODE_HASH };
 export const HASHES: HashName[] = ['SHA-1', 'SHA-256', 'SHA-384', 'SHA-512'];
 
 const b64 = (v: bigint, len?: number) =>
