@@ -9,10 +9,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Completion, Device, DeviceInfo, Job } from '../../core/driver/device.js';
 import type { PrimitiveRequest } from '../../core/driver/primitives.js';
-import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
 import { JobQueue } from '../../core/queue/index.js';
 import { ServiceModel } from '../../core/queue/service-time.js';
 import { openAccelerator } from '../../index.js';
+import { GATE_OFF_OPTIONS, importJwk } from '../support/accel.js';
 import { settle } from '../support/fake-device.js';
 
 /** A queue pair whose device has `engines` engines each taking `serviceMs` per job (FIFO). */
@@ -254,16 +254,10 @@ describe('scheduling by expected completion time', () => {
     const accel = await openAccelerator({
       devices: ['sim:ring?engine=timed&rate=400', 'sim:window?engine=timed&rate=400'],
       // The timed ring engine answers fixed values, which the integrity gate (rightly) refuses.
-      queue: { integrity: { [GATE_OFF]: true } as IntegrityOptions },
+      queue: { integrity: GATE_OFF_OPTIONS },
     });
     const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
-    const privateKey = await accel.subtle.importKey(
-      'jwk',
-      jwk,
-      { name: 'ECDSA', namedCurve: 'P-256' },
-      false,
-      ['sign'],
-    );
+    const privateKey = await importJwk(accel, jwk, { name: 'ECDSA', namedCurve: 'P-256' }, 'sign');
     const data = new Uint8Array(32);
     let next = 0;
     await Promise.all(
