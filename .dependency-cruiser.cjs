@@ -55,13 +55,14 @@ module.exports = {
       name: 'hardware-driver-imports-only-contracts',
       severity: 'error',
       comment:
-        'a hardware driver imports only core/driver, core/platform, core/encoding (ground floor) and its own folder; no node:crypto, no simulator. The keyring driver also takes the keyctl ABI numbers and shapes from pcie-mmio/keyctl (constants and types only, no native code), so they are written once',
+        'a hardware driver imports only core/driver, core/platform, core/encoding (ground floor), core/math (plain bigint arithmetic, no I/O) and its own folder; no node:crypto, no simulator. The keyring driver also takes the keyctl ABI numbers and shapes from pcie-mmio/keyctl (constants and types only, no native code), so they are written once',
       from: { path: '^drivers/(?!software/|broker/)([^/]+)/' },
       to: {
         pathNot: [
           '^core/driver/',
           '^core/platform/',
           '^core/encoding/',
+          '^core/math/',
           '^drivers/$1/',
           '^native/(dist|lib)/keyctl-abi\\.(d\\.ts|js|ts)$',
         ],

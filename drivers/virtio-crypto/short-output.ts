@@ -34,6 +34,7 @@
 
 import { bigintToBytes, bytesToBigint } from '../../core/driver/bytes.js';
 import type { RsaPublicKeyMaterial } from '../../core/driver/keys.js';
+import { modPow } from '../../core/math/modular.js';
 
 /** What a private-key output must open to with the public key, when the driver can know it. */
 export interface Opening {
@@ -94,17 +95,10 @@ function findLostByte(output: Uint8Array, opening: Opening): Uint8Array | undefi
   const { n, e } = opening.key;
   const target = bytesToBigint(opening.expected());
   const known = bytesToBigint(output) << 8n;
-  const bits = e.toString(2);
   for (let x = 0n; x < 256n; x++) {
     const s = known + x;
     if (s >= n) break;
-    // s^e mod n, left to right over the bits of e.
-    let r = s;
-    for (let i = 1; i < bits.length; i++) {
-      r = (r * r) % n;
-      if (bits[i] === '1') r = (r * s) % n;
-    }
-    if (r === target) return bigintToBytes(s, output.length + 1);
+    if (modPow(s, e, n) === target) return bigintToBytes(s, output.length + 1);
   }
   return undefined;
 }
