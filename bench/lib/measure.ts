@@ -1,11 +1,12 @@
 /**
- * Closed-loop load for the benches: `concurrency` callers each awaiting one call
- * at a time for a window, with latency percentiles, and what the run cost the
+ * What the benches read off a closed-loop load (the loop is cli/speed/closed-loop.ts,
+ * shared with `pkaccel speed`): rate and latency percentiles, and what the run cost the
  * process: CPU (all threads), the main thread's event-loop busy time, and the
  * bytes the JavaScript heap allocated (bench/queue.bench.ts, bench/hostpath.bench.ts).
  */
 
 import { getHeapStatistics } from 'node:v8';
+import { closedLoop } from '../../cli/speed/closed-loop.js';
 import { LatencyHistogram } from '../../core/queue/histogram.js';
 
 export interface Measured {
@@ -21,10 +22,11 @@ export interface Measured {
 }
 
 /**
- * `concurrency` loops each awaiting `op` one at a time until `ms` have passed;
- * every 8th call is timed for the latency percentiles (timing every call would
- * cost more than the queue itself at a million a second). `everyCall`, when
- * given, runs after every 64th call (the allocation sampler).
+ * `concurrency` loops each awaiting `op` one at a time until `ms` have passed
+ * (cli/speed/closed-loop.ts); every 8th call is timed for the latency
+ * percentiles (timing every call would cost more than the queue itself at a
+ * million a second). `everyCall`, when given, runs after every 64th call (the
+ * allocation sampler). Throws the first error a call threw.
  */
 export async function measure(
   op: () => Promise<unknown>,
@@ -33,50 +35,26 @@ export async function measure(
   everyCall?: () => void,
 ): Promise<Measured> {
   const hist = new LatencyHistogram();
-  let ops = 0;
-  let stop = false;
+  const run = await closedLoop(op, {
+    concurrency,
+    ms,
+    timeEvery: 8,
+    onLatency: (latency) => hist.record(latency),
+    periodic: everyCall === undefined ? undefined : { every: 64, run: everyCall },
+  });
+  if (run.firstError !== undefined) throw run.firstError.error;
   // The rate counts what completed inside the window: draining the calls still in flight
   // afterwards (thousands of them, on a slow device) is not part of it.
-  let opsAtStop = 0;
-  let stoppedAt = 0;
-  const halt = (): void => {
-    if (stop) return;
-    stop = true;
-    opsAtStop = ops;
-    stoppedAt = performance.now();
-  };
-  const timer = setTimeout(halt, ms);
-  const loop = async (): Promise<void> => {
-    let i = 0;
-    while (!stop) {
-      if ((i++ & 7) === 0) {
-        const t0 = performance.now();
-        await op();
-        hist.record(performance.now() - t0);
-      } else {
-        await op();
-      }
-      ops++;
-      if (everyCall !== undefined && (ops & 63) === 0) everyCall();
-      // A device that completes synchronously never yields to the timer: check the clock now and then.
-      if ((i & 1023) === 0 && performance.now() > deadline) halt();
-    }
-  };
-  const started = performance.now();
-  const deadline = started + ms;
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  clearTimeout(timer);
-  const seconds = (stoppedAt - started) / 1000;
-  const elapsed = (performance.now() - started) / 1000;
+  const seconds = (run.stoppedAt - run.started) / 1000;
   const p = hist.percentiles();
   return {
-    opsPerSecond: opsAtStop / seconds,
+    opsPerSecond: run.inWindow / seconds,
     p50: p.p50 * 1000,
     p99: p.p99 * 1000,
-    ops: opsAtStop,
+    ops: run.inWindow,
     seconds,
-    completed: ops,
-    elapsed,
+    completed: run.completed,
+    elapsed: (run.finished - run.started) / 1000,
   };
 }
 

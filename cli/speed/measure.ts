@@ -4,11 +4,12 @@
  * that completed inside the window; latencies are per operation, exact (sorted
  * samples, not buckets).
  *
- * The one measuring loop of the repository: `pkaccel speed` and `stats` use
- * `measure`, the benchmarks (bench/) use `opsPerSecond`.
+ * `pkaccel speed` and `stats` use `measure`, several benchmarks (bench/) use
+ * `opsPerSecond`; the loop itself is cli/speed/closed-loop.ts, shared with
+ * bench/lib/measure.ts.
  */
 
-import { performance } from 'node:perf_hooks';
+import { closedLoop } from './closed-loop.js';
 
 export interface LatencySummary {
   readonly mean: number;
@@ -64,33 +65,26 @@ export async function measure(
   options: MeasureOptions,
 ): Promise<Measurement> {
   const latencies: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const start = performance.now();
-  const deadline = start + options.seconds * 1000;
-  let end = start;
-  const loop = async () => {
-    while (performance.now() < deadline && options.signal?.aborted !== true) {
-      const t0 = performance.now();
-      try {
-        await operation();
-      } catch (error) {
-        errors++;
-        firstError ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        return; // a failing provider does not get to spin on its error path
-      }
-      const t1 = performance.now();
-      latencies.push(t1 - t0);
-      end = Math.max(end, t1);
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, loop));
+  let end = 0;
+  const run = await closedLoop(operation, {
+    concurrency: options.concurrency,
+    ms: options.seconds * 1000,
+    timeEvery: 1,
+    onLatency: (ms, completedAt) => {
+      latencies.push(ms);
+      end = completedAt;
+    },
+    signal: options.signal,
+  });
   // The window ends when the last operation completed (in-flight ones finish after the deadline).
-  const seconds = Math.max(end - start, 1e-6) / 1000;
+  const seconds = Math.max(latencies.length === 0 ? 0 : end - run.started, 1e-6) / 1000;
+  const thrown = run.firstError?.error;
   return {
     ops: latencies.length,
-    errors,
-    ...(firstError === undefined ? {} : { firstError }),
+    errors: run.errors,
+    ...(run.firstError === undefined
+      ? {}
+      : { firstError: thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : String(thrown) }),
     seconds,
     opsPerSecond: latencies.length / seconds,
     latencyMs: summarize(latencies),
