@@ -1,8 +1,19 @@
 /**
  * Engine options shared by the simulated cards: what an engine does with an
  * operation (`engine=real|null|timed`), how many work in parallel (`engines=N`),
- * and how long an operation takes in timed mode (`service=<ms>` or `rate=<ops/s>`
- * for the whole card), plus how late a delayed completion is (`delayms`).
+ * how long an operation takes (`service=<ms>` per operation on one engine, or
+ * `rate=<ops/s>` for the whole card), plus how late a delayed completion is (`delayms`).
+ *
+ * - `real`: correct results (the host's CPU computes them, on the model's thread).
+ *   Without `service`/`rate` an operation completes as soon as it is computed. With
+ *   them, the card is a modeled one that computes for real: an operation's result
+ *   is computed when an engine takes it, and its completion is posted at
+ *   max(start + service, the computation's end), `engines` at a time — a card
+ *   declared faster than the host's software (a TLS client accepts its
+ *   signatures), whose real throughput is still bounded by the one model thread
+ *   that computes (`rate` is a ceiling, never a promise the host's CPU can keep).
+ * - `null`: a fixed result at once (service and rate ignored): the framework alone.
+ * - `timed`: the same fixed result after the service time (default: the model's).
  */
 
 import { InvalidInputError } from '../core/driver/errors.js';
@@ -13,7 +24,11 @@ export interface EngineConfig {
   readonly mode: EngineMode;
   /** Engines working in parallel. */
   readonly count: number;
-  /** Timed mode: service time of one operation on one engine, in milliseconds. */
+  /**
+   * Modeled service time of one operation on one engine, in milliseconds: timed engines
+   * always (the model's default unless given); real engines only when `service` or `rate`
+   * is given; 0 otherwise (null engines, and real ones completing as soon as computed).
+   */
   readonly serviceMs: number;
   /** Extra latency of a `delay` fault, in milliseconds. */
   readonly faultDelayMs: number;
@@ -43,7 +58,8 @@ export function parseEngineConfig(
       `bad simulator option engines=${options.engines}: expected an integer in 1..256`,
     );
   }
-  let serviceMs = positiveNumber(options, 'service', defaults.serviceMs);
+  // A real engine is scheduled only when told to: its default is "as soon as computed".
+  let serviceMs = positiveNumber(options, 'service', mode === 'timed' ? defaults.serviceMs : 0);
   if (options.rate !== undefined && options.service === undefined) {
     const rate = positiveNumber(options, 'rate', 0);
     if (rate <= 0)
@@ -51,7 +67,17 @@ export function parseEngineConfig(
     // The card as a whole does `rate` operations per second: each engine one every count/rate seconds.
     serviceMs = (count / rate) * 1000;
   }
+  if (mode === 'null') serviceMs = 0; // the null engine completes at once, whatever the spec says
   return { mode, count, serviceMs, faultDelayMs: positiveNumber(options, 'delayms', 50) };
+}
+
+/**
+ * Whether operations compute for real on a modeled schedule (`engine=real` with `service` or
+ * `rate`): the model computes when an engine takes the operation and posts the completion
+ * at max(start + serviceMs, the computation's end).
+ */
+export function realOnSchedule(config: EngineConfig): boolean {
+  return config.mode === 'real' && config.serviceMs > 0;
 }
 
 /**

@@ -25,8 +25,11 @@ export const SIMULATOR_OPTIONS = {
     default: 'real',
     doc: 'real (does the math), null (completes at once) or timed (modeled service time)',
   },
-  service: { kind: 'string', doc: 'timed engines: ms per operation' },
-  rate: { kind: 'string', doc: 'timed engines: operations per second (instead of service)' },
+  service: { kind: 'string', doc: 'ms per operation on one engine (timed; real: computed, then held to it)' },
+  rate: {
+    kind: 'string',
+    doc: "the card's operations per second, instead of service (timed; real: computed, then held to it)",
+  },
   faults: { kind: 'string', doc: 'fault rules: <name>:<probability> or <name>@<n>, comma-separated' },
   seed: {
     kind: 'string',

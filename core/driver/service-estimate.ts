@@ -9,14 +9,15 @@ import type { ServiceEstimate } from './device.js';
 
 /**
  * The `rate` probe option of a card driver: the card's throughput as its datasheet or
- * the user declares it. A simulated card with timed engines runs at the same option's
- * rate (docs/hardware/simulator.md), so one spec describes the card to both.
+ * the user declares it. A simulated card with timed engines (or real ones on a schedule)
+ * runs at the same option's rate (docs/hardware/simulator.md), so one spec describes the
+ * card to both.
  */
 export const RATE_OPTION = {
   kind: 'int',
   min: 1,
   max: 1_000_000_000,
-  doc: "the card's throughput in ops/s as declared (datasheet; a simulated timed card runs at it): the scheduler's estimate until it has measured the card",
+  doc: "the card's throughput in ops/s as declared (datasheet; a simulated timed card, or a real one on a schedule, runs at it): the scheduler's estimate until it has measured the card",
 } as const;
 
 /** What a job costs beyond its engine time (doorbell, transfer, interrupt, harvest), ms: a starting figure. */

@@ -11,7 +11,7 @@
 import { bytesToBigint } from '../../../core/driver/bytes.js';
 import { InvalidInputError } from '../../../core/driver/errors.js';
 import { DmaFault } from '../../dma.js';
-import { EnginePool, parseEngineConfig } from '../../engines.js';
+import { EnginePool, parseEngineConfig, realOnSchedule } from '../../engines.js';
 import { FaultChoices, faultSeed, parseFaultRules, reinsertDelayMs } from '../../faults.js';
 import type { DeviceModel, FaultKind, ModelDefinition, ModelHost, ModelLayout } from '../../model.js';
 import { EcSlotKey, RsaSlotKey } from '../../pk-math.js';
@@ -112,6 +112,12 @@ interface QueueState {
   backlog: PendingCompletion[];
   /** Bumped by a queue reset: work started before it is discarded. */
   epoch: number;
+}
+
+/** An operation run by an engine: its status and the result bytes it wrote. */
+interface Executed {
+  readonly status: number;
+  readonly resultLength: number;
 }
 
 /** A completion's fields (§4.2) before it is written to the CQ. */
@@ -476,8 +482,7 @@ class RingModel implements DeviceModel {
       return;
     }
     const config = this.#engines.config;
-    const service = config.mode === 'timed' ? config.serviceMs : 0;
-    const delay = service + (fault === 'delay-completion' ? config.faultDelayMs : 0);
+    const delay = config.serviceMs + (fault === 'delay-completion' ? config.faultDelayMs : 0);
     if (delay === 0 && config.mode === 'null') {
       // The null engine completes at once: no engine is held, nothing is scheduled.
       this.#finish(q, descriptor, fault);
@@ -485,16 +490,21 @@ class RingModel implements DeviceModel {
     }
     this.#engines.take();
     const epochs = { card: this.#cardEpoch, queue: s.epoch };
+    // Real engines on a schedule compute now and post at the deadline (simulator/engines.ts): the
+    // deadline is set before computing, so it counts from the start, and the computation (on this
+    // thread) ends before the deadline's work can run — completion at max(start + service, end).
+    let computed: Executed | undefined;
     this.#host.schedule(delay, () => {
       if (epochs.card !== this.#cardEpoch) return; // card reset: the engine was cleared with it
       this.#engines.give();
-      if (epochs.queue === s.epoch) this.#finish(q, descriptor, fault);
+      if (epochs.queue === s.epoch) this.#finish(q, descriptor, fault, computed);
       this.#pump();
     });
+    if (realOnSchedule(config)) computed = this.#execute(descriptor, fault);
   }
 
-  /** Run the operation and write its result and completion, with the fault (if any) applied. */
-  #finish(q: number, d: Descriptor, fault: FaultKind | undefined): void {
+  /** Run the operation and write its result (the card's DMA), with a result fault applied. */
+  #execute(d: Descriptor, fault: FaultKind | undefined): Executed {
     let status: number;
     let resultLength = 0;
     if (fault === 'error-status') {
@@ -520,7 +530,14 @@ class RingModel implements DeviceModel {
         resultLength = 0;
       }
     }
+    return { status, resultLength };
+  }
+
+  /** Write the operation's completion (running it first unless `computed`), with the fault (if any) applied. */
+  #finish(q: number, d: Descriptor, fault: FaultKind | undefined, computed?: Executed): void {
+    const { status, resultLength: length } = computed ?? this.#execute(d, fault);
     if (fault === 'drop-completion') return;
+    let resultLength = length;
     const s = this.#queues[q]!;
     let tag = d.tag;
     if (fault === 'garbage-completion') {

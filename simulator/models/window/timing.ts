@@ -1,8 +1,8 @@
 /**
  * How long a window-card operation takes (datasheet §12), from the simulator's
  * shared engine options (simulator/engines.ts): `engine=real|null|timed`,
- * `service=<ms>` or `rate=<ops/s>` for timed engines, `delayms` for the
- * delayed-completion fault.
+ * `service=<ms>` or `rate=<ops/s>` (timed engines, and real ones computing on a
+ * modeled schedule), `delayms` for the delayed-completion fault.
  */
 
 import { type EngineMode, parseEngineConfig } from '../../engines.js';
@@ -26,7 +26,8 @@ export function windowTiming(options: Readonly<Record<string, string>>, engines:
   return {
     mode: config.mode,
     faultDelayMs: config.faultDelayMs,
-    // A timed engine takes its service time in all, however long the model's own arithmetic took.
-    serviceMs: (computeMs) => (config.mode === 'timed' ? Math.max(0, config.serviceMs - computeMs) : 0),
+    // A timed engine (or a real one given service/rate) takes its service time in all, however
+    // long the model's own arithmetic took; config.serviceMs is 0 for the others.
+    serviceMs: (computeMs) => Math.max(0, config.serviceMs - computeMs),
   };
 }
