@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace pcie {
 
@@ -30,15 +32,25 @@ inline void ThrowType(Napi::Env env, const std::string& msg) {
   Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
 }
 
-// A non-negative integer below 2^53 (a JS number that can be an offset or a size).
-inline bool GetIndex(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t* out) {
+// The number argument i, or false after throwing a TypeError naming it.
+inline bool GetNumber(const Napi::CallbackInfo& info, size_t i, const char* name, double* out) {
   Napi::Value v = info[i];
   if (!v.IsNumber()) {
     ThrowType(info.Env(), std::string(name) + " must be a number");
     return false;
   }
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || d < 0 || std::floor(d) != d || d > 9007199254740991.0) {
+  *out = v.As<Napi::Number>().DoubleValue();
+  return true;
+}
+
+// An integral JS number in [lo, hi] (NaN and infinities fail every comparison with a bound).
+inline bool IsIntegerIn(double d, double lo, double hi) { return d >= lo && d <= hi && std::floor(d) == d; }
+
+// A non-negative integer below 2^53 (a JS number that can be an offset or a size).
+inline bool GetIndex(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t* out) {
+  double d;
+  if (!GetNumber(info, i, name, &d)) return false;
+  if (!IsIntegerIn(d, 0, 9007199254740991.0)) {
     ThrowRange(info.Env(), std::string(name) + " must be a non-negative integer, got " + std::to_string(d));
     return false;
   }
@@ -47,13 +59,9 @@ inline bool GetIndex(const Napi::CallbackInfo& info, size_t i, const char* name,
 }
 
 inline bool GetInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t* out) {
-  Napi::Value v = info[i];
-  if (!v.IsNumber()) {
-    ThrowType(info.Env(), std::string(name) + " must be a number");
-    return false;
-  }
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::floor(d) != d || d < -2147483648.0 || d > 2147483647.0) {
+  double d;
+  if (!GetNumber(info, i, name, &d)) return false;
+  if (!IsIntegerIn(d, -2147483648.0, 2147483647.0)) {
     ThrowRange(info.Env(), std::string(name) + " must be a 32-bit integer");
     return false;
   }
@@ -81,6 +89,24 @@ inline bool GetBigU64(const Napi::CallbackInfo& info, size_t i, const char* name
   bool lossless = true;
   *out = v.As<Napi::BigInt>().Uint64Value(&lossless);
   return true;
+}
+
+// A plain object of number fields (what an ioctl or getsockopt filled in), in the order given.
+inline Napi::Object NumberObject(Napi::Env env, std::initializer_list<std::pair<const char*, double>> fields) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const auto& [name, value] : fields) out.Set(name, Napi::Number::New(env, value));
+  return out;
+}
+
+// The functions a module exports, as one table: each is named once, and JS sees that name
+// as the function's `name` too.
+struct Export {
+  const char* name;
+  Napi::Function::Callback fn;
+};
+
+inline void ExportAll(Napi::Env env, Napi::Object target, std::initializer_list<Export> table) {
+  for (const Export& e : table) target.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 }
 
 void InitRegion(Napi::Env env, Napi::Object exports);

@@ -198,11 +198,9 @@ Napi::Value EventFd(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitPoll(Napi::Env env, Napi::Object exports) {
-  exports.Set("pollOpen", Napi::Function::New(env, PollOpen, "pollOpen"));
-  exports.Set("pollRef", Napi::Function::New(env, PollRef, "pollRef"));
-  exports.Set("pollPause", Napi::Function::New(env, PollPause, "pollPause"));
-  exports.Set("pollClose", Napi::Function::New(env, PollClose, "pollClose"));
-  exports.Set("eventfd", Napi::Function::New(env, EventFd, "eventfd"));
+  ExportAll(env, exports,
+            {{"pollOpen", PollOpen}, {"pollRef", PollRef}, {"pollPause", PollPause}, {"pollClose", PollClose},
+             {"eventfd", EventFd}});
 }
 
 }  // namespace pcie

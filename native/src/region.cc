@@ -179,9 +179,15 @@ inline T ToLittle(T v) {
   return v;
 }
 
-// Parses (handle, offset) and checks that a `width`-byte access at offset lies in a
+// Parses (handle, offset) — and for a write the value, left in *value (null when missing)
+// for the caller to convert — and checks that a `width`-byte access at offset lies in a
 // live region and is naturally aligned. Throws and returns null otherwise.
-Region* CheckAccess(napi_env env, napi_value* argv, size_t argc, uint64_t width, bool write, uint64_t* off) {
+Region* CheckAccess(napi_env env, napi_callback_info cbinfo, uint64_t width, napi_value* value, uint64_t* off) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  bool write = value != nullptr;
+  if (write) *value = argc >= 3 ? argv[2] : nullptr;
   double handle = -1, offset = -1;
   if (argc < 2 || napi_get_value_double(env, argv[0], &handle) != napi_ok ||
       napi_get_value_double(env, argv[1], &offset) != napi_ok) {
@@ -220,11 +226,8 @@ Region* CheckAccess(napi_env env, napi_value* argv, size_t argc, uint64_t width,
 
 template <typename T>
 napi_value Read(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 2;
-  napi_value argv[2];
-  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
   uint64_t off;
-  Region* r = CheckAccess(env, argv, argc, sizeof(T), false, &off);
+  Region* r = CheckAccess(env, cbinfo, sizeof(T), nullptr, &off);
   if (r == nullptr) return nullptr;
   T v = ToLittle(*reinterpret_cast<volatile T*>(r->base + off));
   if (Broken(r)) {  // this very access faulted and read the rescue page
@@ -241,24 +244,22 @@ napi_value Read(napi_env env, napi_callback_info cbinfo) {
 
 template <typename T>
 napi_value Write(napi_env env, napi_callback_info cbinfo) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
   uint64_t off;
-  Region* r = CheckAccess(env, argv, argc, sizeof(T), true, &off);
+  napi_value value;
+  Region* r = CheckAccess(env, cbinfo, sizeof(T), &value, &off);
   if (r == nullptr) return nullptr;
   T v;
   if constexpr (sizeof(T) == 8) {
     uint64_t big;
     bool lossless;
-    if (argc < 3 || napi_get_value_bigint_uint64(env, argv[2], &big, &lossless) != napi_ok) {
+    if (value == nullptr || napi_get_value_bigint_uint64(env, value, &big, &lossless) != napi_ok) {
       napi_throw_type_error(env, "ERR_PCIE_MMIO_TYPE", "a 64-bit value must be a bigint");
       return nullptr;
     }
     v = big;  // taken modulo 2^64, as the 32-bit writes take theirs modulo 2^32
   } else {
     uint32_t u;
-    if (argc < 3 || napi_get_value_uint32(env, argv[2], &u) != napi_ok) {
+    if (value == nullptr || napi_get_value_uint32(env, value, &u) != napi_ok) {
       napi_throw_type_error(env, "ERR_PCIE_MMIO_TYPE", "value must be a number");
       return nullptr;
     }
@@ -579,10 +580,19 @@ Napi::Value Memfd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-void Define(napi_env env, napi_value exports, const char* name, napi_callback cb) {
-  napi_value fn;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
-  napi_set_named_property(env, exports, name, fn);
+// The register accesses are plain napi callbacks, not node-addon-api ones: no
+// CallbackInfo to build on the per-register hot path.
+struct RawExport {
+  const char* name;
+  napi_callback fn;
+};
+
+void ExportRaw(napi_env env, napi_value exports, std::initializer_list<RawExport> table) {
+  for (const RawExport& e : table) {
+    napi_value fn;
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, e.name, fn);
+  }
 }
 
 }  // namespace
@@ -605,25 +615,14 @@ bool RegionSpan(Napi::Env, Region* r, uint8_t** base, uint64_t* size) {
 
 void InitRegion(Napi::Env env, Napi::Object exports) {
   InstallSigbusHandler();
-  Define(env, exports, "read8", Read<uint8_t>);
-  Define(env, exports, "read16", Read<uint16_t>);
-  Define(env, exports, "read32", Read<uint32_t>);
-  Define(env, exports, "read64", Read<uint64_t>);
-  Define(env, exports, "write8", Write<uint8_t>);
-  Define(env, exports, "write16", Write<uint16_t>);
-  Define(env, exports, "write32", Write<uint32_t>);
-  Define(env, exports, "write64", Write<uint64_t>);
-  Define(env, exports, "barrier", Barrier);
-  exports.Set("readBlock", Napi::Function::New(env, Block<false>, "readBlock"));
-  exports.Set("writeBlock", Napi::Function::New(env, Block<true>, "writeBlock"));
-  exports.Set("mapFd", Napi::Function::New(env, MapFd, "mapFd"));
-  exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
-  exports.Set("buffer", Napi::Function::New(env, Buffer, "buffer"));
-  exports.Set("view", Napi::Function::New(env, View, "view"));
-  exports.Set("detach", Napi::Function::New(env, Detach, "detach"));
-  exports.Set("regionBroken", Napi::Function::New(env, RegionBroken, "regionBroken"));
-  exports.Set("address", Napi::Function::New(env, Address, "address"));
-  exports.Set("memfd", Napi::Function::New(env, Memfd, "memfd"));
+  ExportRaw(env, exports,
+            {{"read8", Read<uint8_t>}, {"read16", Read<uint16_t>}, {"read32", Read<uint32_t>},
+             {"read64", Read<uint64_t>}, {"write8", Write<uint8_t>}, {"write16", Write<uint16_t>},
+             {"write32", Write<uint32_t>}, {"write64", Write<uint64_t>}, {"barrier", Barrier}});
+  ExportAll(env, exports,
+            {{"readBlock", Block<false>}, {"writeBlock", Block<true>}, {"mapFd", MapFd}, {"unmap", Unmap},
+             {"buffer", Buffer}, {"view", View}, {"detach", Detach}, {"regionBroken", RegionBroken},
+             {"address", Address}, {"memfd", Memfd}});
 }
 
 }  // namespace pcie

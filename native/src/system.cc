@@ -116,11 +116,7 @@ Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
     Throw(env, "getsockopt(SO_PEERCRED)", errno);
     return env.Undefined();
   }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("pid", Napi::Number::New(env, cred.pid));
-  out.Set("uid", Napi::Number::New(env, cred.uid));
-  out.Set("gid", Napi::Number::New(env, cred.gid));
-  return out;
+  return pcie::NumberObject(env, {{"pid", cred.pid}, {"uid", cred.uid}, {"gid", cred.gid}});
 }
 
 Napi::Value SetDumpable(const Napi::CallbackInfo& info) {
@@ -283,14 +279,12 @@ Napi::Value PkeyQuery(const Napi::CallbackInfo& info) {
     Throw(env, "keyctl(KEYCTL_PKEY_QUERY)", errno);
     return env.Undefined();
   }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("supportedOps", Napi::Number::New(env, q.supported_ops));
-  out.Set("keySize", Napi::Number::New(env, q.key_size));
-  out.Set("maxDataSize", Napi::Number::New(env, q.max_data_size));
-  out.Set("maxSigSize", Napi::Number::New(env, q.max_sig_size));
-  out.Set("maxEncSize", Napi::Number::New(env, q.max_enc_size));
-  out.Set("maxDecSize", Napi::Number::New(env, q.max_dec_size));
-  return out;
+  return pcie::NumberObject(env, {{"supportedOps", q.supported_ops},
+                                  {"keySize", q.key_size},
+                                  {"maxDataSize", q.max_data_size},
+                                  {"maxSigSize", q.max_sig_size},
+                                  {"maxEncSize", q.max_enc_size},
+                                  {"maxDecSize", q.max_dec_size}});
 }
 
 // The public-key operations run on the libuv pool: the kernel may do an RSA private
@@ -410,20 +404,11 @@ Napi::Value Pkey(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("peerCredentials", Napi::Function::New(env, PeerCredentials, "peerCredentials"));
-  exports.Set("setDumpable", Napi::Function::New(env, SetDumpable, "setDumpable"));
-  exports.Set("getDumpable", Napi::Function::New(env, GetDumpable, "getDumpable"));
-  exports.Set("addKey", Napi::Function::New(env, AddKey, "addKey"));
-  exports.Set("keyringId", Napi::Function::New(env, KeyringId, "keyringId"));
-  exports.Set("search", Napi::Function::New(env, Search, "search"));
-  exports.Set("describe", Napi::Function::New(env, Describe, "describe"));
-  exports.Set("keyringKeys", Napi::Function::New(env, KeyringKeys, "keyringKeys"));
-  exports.Set("setPerm", Napi::Function::New(env, SetPerm, "setPerm"));
-  exports.Set("invalidate", Napi::Function::New(env, Invalidate, "invalidate"));
-  exports.Set("unlink", Napi::Function::New(env, Unlink, "unlink"));
-  exports.Set("pkeyQuery", Napi::Function::New(env, PkeyQuery, "pkeyQuery"));
-  exports.Set("capabilities", Napi::Function::New(env, Capabilities, "capabilities"));
-  exports.Set("pkey", Napi::Function::New(env, Pkey, "pkey"));
+  pcie::ExportAll(env, exports,
+                  {{"peerCredentials", PeerCredentials}, {"setDumpable", SetDumpable}, {"getDumpable", GetDumpable},
+                   {"addKey", AddKey}, {"keyringId", KeyringId}, {"search", Search}, {"describe", Describe},
+                   {"keyringKeys", KeyringKeys}, {"setPerm", SetPerm}, {"invalidate", Invalidate},
+                   {"unlink", Unlink}, {"pkeyQuery", PkeyQuery}, {"capabilities", Capabilities}, {"pkey", Pkey}});
   return exports;
 }
 

@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <type_traits>
 #include <vector>
 
 #include "common.h"
@@ -23,6 +24,29 @@ bool Ioctl(Napi::Env env, const char* what, int fd, unsigned long request, void*
   return true;
 }
 
+// Whether a VFIO info struct is asked about one of several things (a region, an
+// interrupt): those carry an `index`, which the caller passes as argument 1.
+template <typename T, typename = void>
+constexpr bool kIndexed = false;
+template <typename T>
+constexpr bool kIndexed<T, std::void_t<decltype(T::index)>> = true;
+
+// The "get info" ioctls: argument 0 is the fd (then the index, where T has one); T
+// goes in zeroed with its argsz set, and comes back filled in. False after throwing.
+template <typename T>
+bool GetInfo(const Napi::CallbackInfo& info, const char* what, unsigned long request, T* out) {
+  int fd;
+  if (!GetFd(info, 0, &fd)) return false;
+  *out = {};
+  out->argsz = sizeof(T);
+  if constexpr (kIndexed<T>) {
+    int32_t index;
+    if (!GetInt(info, 1, "index", &index)) return false;
+    out->index = static_cast<uint32_t>(index);
+  }
+  return Ioctl(info.Env(), what, fd, request, out);
+}
+
 Napi::Value ApiVersion(const Napi::CallbackInfo& info) {
   int fd, rc;
   if (!GetFd(info, 0, &fd)) return info.Env().Undefined();
@@ -40,11 +64,8 @@ Napi::Value CheckExtension(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value GroupStatus(const Napi::CallbackInfo& info) {
-  int fd;
-  if (!GetFd(info, 0, &fd)) return info.Env().Undefined();
-  vfio_group_status st = {};
-  st.argsz = sizeof(st);
-  if (!Ioctl(info.Env(), "VFIO_GROUP_GET_STATUS", fd, VFIO_GROUP_GET_STATUS, &st)) return info.Env().Undefined();
+  vfio_group_status st;
+  if (!GetInfo(info, "VFIO_GROUP_GET_STATUS", VFIO_GROUP_GET_STATUS, &st)) return info.Env().Undefined();
   return Napi::Number::New(info.Env(), st.flags);
 }
 
@@ -80,47 +101,23 @@ Napi::Value GroupDeviceFd(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value DeviceInfo(const Napi::CallbackInfo& info) {
-  int fd;
-  if (!GetFd(info, 0, &fd)) return info.Env().Undefined();
-  vfio_device_info di = {};
-  di.argsz = sizeof(di);
-  if (!Ioctl(info.Env(), "VFIO_DEVICE_GET_INFO", fd, VFIO_DEVICE_GET_INFO, &di)) return info.Env().Undefined();
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("flags", di.flags);
-  o.Set("numRegions", di.num_regions);
-  o.Set("numIrqs", di.num_irqs);
-  return o;
+  vfio_device_info di;
+  if (!GetInfo(info, "VFIO_DEVICE_GET_INFO", VFIO_DEVICE_GET_INFO, &di)) return info.Env().Undefined();
+  return NumberObject(info.Env(), {{"flags", di.flags}, {"numRegions", di.num_regions}, {"numIrqs", di.num_irqs}});
 }
 
 Napi::Value RegionInfo(const Napi::CallbackInfo& info) {
-  int fd;
-  int32_t index;
-  if (!GetFd(info, 0, &fd) || !GetInt(info, 1, "index", &index)) return info.Env().Undefined();
-  vfio_region_info ri = {};
-  ri.argsz = sizeof(ri);
-  ri.index = static_cast<uint32_t>(index);
-  if (!Ioctl(info.Env(), "VFIO_DEVICE_GET_REGION_INFO", fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
-    return info.Env().Undefined();
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("flags", ri.flags);
-  o.Set("size", Napi::Number::New(info.Env(), static_cast<double>(ri.size)));
-  o.Set("offset", Napi::Number::New(info.Env(), static_cast<double>(ri.offset)));
-  return o;
+  vfio_region_info ri;
+  if (!GetInfo(info, "VFIO_DEVICE_GET_REGION_INFO", VFIO_DEVICE_GET_REGION_INFO, &ri)) return info.Env().Undefined();
+  return NumberObject(info.Env(), {{"flags", ri.flags},
+                                   {"size", static_cast<double>(ri.size)},
+                                   {"offset", static_cast<double>(ri.offset)}});
 }
 
 Napi::Value IrqInfo(const Napi::CallbackInfo& info) {
-  int fd;
-  int32_t index;
-  if (!GetFd(info, 0, &fd) || !GetInt(info, 1, "index", &index)) return info.Env().Undefined();
-  vfio_irq_info ii = {};
-  ii.argsz = sizeof(ii);
-  ii.index = static_cast<uint32_t>(index);
-  if (!Ioctl(info.Env(), "VFIO_DEVICE_GET_IRQ_INFO", fd, VFIO_DEVICE_GET_IRQ_INFO, &ii))
-    return info.Env().Undefined();
-  Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("flags", ii.flags);
-  o.Set("count", ii.count);
-  return o;
+  vfio_irq_info ii;
+  if (!GetInfo(info, "VFIO_DEVICE_GET_IRQ_INFO", VFIO_DEVICE_GET_IRQ_INFO, &ii)) return info.Env().Undefined();
+  return NumberObject(info.Env(), {{"flags", ii.flags}, {"count", ii.count}});
 }
 
 // setIrqs(deviceFd, index, start, action, eventfds[]): with eventfds, DATA_EVENTFD for
@@ -221,19 +218,11 @@ Napi::Value UnmapDma(const Napi::CallbackInfo& info) {
 
 void InitVfio(Napi::Env env, Napi::Object exports) {
   Napi::Object v = Napi::Object::New(env);
-  v.Set("apiVersion", Napi::Function::New(env, ApiVersion, "apiVersion"));
-  v.Set("checkExtension", Napi::Function::New(env, CheckExtension, "checkExtension"));
-  v.Set("groupStatus", Napi::Function::New(env, GroupStatus, "groupStatus"));
-  v.Set("groupSetContainer", Napi::Function::New(env, GroupSetContainer, "groupSetContainer"));
-  v.Set("setIommu", Napi::Function::New(env, SetIommu, "setIommu"));
-  v.Set("groupDeviceFd", Napi::Function::New(env, GroupDeviceFd, "groupDeviceFd"));
-  v.Set("deviceInfo", Napi::Function::New(env, DeviceInfo, "deviceInfo"));
-  v.Set("regionInfo", Napi::Function::New(env, RegionInfo, "regionInfo"));
-  v.Set("irqInfo", Napi::Function::New(env, IrqInfo, "irqInfo"));
-  v.Set("setIrqs", Napi::Function::New(env, SetIrqs, "setIrqs"));
-  v.Set("reset", Napi::Function::New(env, Reset, "reset"));
-  v.Set("mapDma", Napi::Function::New(env, MapDma, "mapDma"));
-  v.Set("unmapDma", Napi::Function::New(env, UnmapDma, "unmapDma"));
+  ExportAll(env, v,
+            {{"apiVersion", ApiVersion}, {"checkExtension", CheckExtension}, {"groupStatus", GroupStatus},
+             {"groupSetContainer", GroupSetContainer}, {"setIommu", SetIommu}, {"groupDeviceFd", GroupDeviceFd},
+             {"deviceInfo", DeviceInfo}, {"regionInfo", RegionInfo}, {"irqInfo", IrqInfo}, {"setIrqs", SetIrqs},
+             {"reset", Reset}, {"mapDma", MapDma}, {"unmapDma", UnmapDma}});
   exports.Set("vfio", v);
 }
 

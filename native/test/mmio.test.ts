@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addon } from '../lib/addon.js';
 import { type MappedWindow, mapFile } from '../lib/index.js';
 import { requireAddon, tempDir } from './helpers.js';
 
@@ -99,6 +100,10 @@ describe('a file mapped as a BAR', () => {
     for (const [what, access] of bad) expect(access, what).toThrow(RangeError);
     expect(() => bar.write64(0, 1 as unknown as bigint)).toThrow(TypeError);
     expect(() => bar.write32(0, 'x' as unknown as number)).toThrow(TypeError);
+    // The addon itself called with (handle, offset) and no value: refused, nothing written.
+    const raw = addon() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    expect(() => raw.write32!(bar.handle, 0)).toThrow(TypeError);
+    expect(() => raw.write64!(bar.handle, 8)).toThrow(TypeError);
     expect(() => bar.readBlock(0, [1, 2] as unknown as Uint8Array)).toThrow(TypeError);
     expect(readFileSync(barPath).every((b) => b === 0)).toBe(true);
     bar.close();
