@@ -6,127 +6,20 @@
  */
 
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import type { Completion, Device, DeviceInfo, Job } from '../../core/driver/device.js';
-import type { PrimitiveRequest } from '../../core/driver/primitives.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JobQueue } from '../../core/queue/index.js';
 import { ServiceModel } from '../../core/queue/service-time.js';
 import { openAccelerator } from '../../index.js';
 import { GATE_OFF_OPTIONS, importJwk } from '../support/accel.js';
-import { settle } from '../support/fake-device.js';
+import { expectedValue, FakeDevice, request, settle } from '../support/fake-device.js';
 
-/** A queue pair whose device has `engines` engines each taking `serviceMs` per job (FIFO). */
-class RateQueuePair {
-  readonly index = 0;
-  readonly depth: number;
-  readonly #engines: number;
-  readonly #serviceMs: number;
-  readonly #queue: Job[] = [];
-  readonly #ready: Completion[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
-  #busy = 0;
-  #inFlight = 0;
-  #waiter: (() => void) | undefined;
-  submitted = 0;
-
-  constructor(depth: number, engines: number, serviceMs: number) {
-    this.depth = depth;
-    this.#engines = engines;
-    this.#serviceMs = serviceMs;
-  }
-
-  get inFlight(): number {
-    return this.#inFlight;
-  }
-
-  submit(jobs: readonly Job[]): number {
-    const n = Math.min(jobs.length, this.depth - this.#inFlight);
-    for (let i = 0; i < n; i++) this.#queue.push({ tag: jobs[i]!.tag, request: jobs[i]!.request });
-    this.#inFlight += n;
-    this.submitted += n;
-    this.#pump();
-    return n;
-  }
-
-  #pump(): void {
-    while (this.#busy < this.#engines && this.#queue.length > 0) {
-      const job = this.#queue.shift()!;
-      this.#busy++;
-      const t = setTimeout(() => {
-        this.#timers.delete(t);
-        this.#busy--;
-        this.#ready.push({ tag: job.tag, ok: true, value: expectedValue(job.request) });
-        const w = this.#waiter;
-        this.#waiter = undefined;
-        w?.();
-        this.#pump();
-      }, this.#serviceMs);
-      this.#timers.add(t);
-    }
-  }
-
-  harvest(sink: (c: Completion) => void): number {
-    const ready = this.#ready.splice(0);
-    this.#inFlight -= ready.length;
-    for (const c of ready) sink(c);
-    return ready.length;
-  }
-
-  waitForCompletions(): Promise<void> {
-    if (this.#ready.length > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.#waiter = resolve;
-    });
-  }
-
-  async abandon(): Promise<readonly number[]> {
-    return [];
-  }
-
-  clear(): void {
-    this.#queue.length = 0;
-    this.#ready.length = 0;
-    this.#inFlight = 0;
-  }
-
-  dispose(): void {
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
-  }
-}
-
-const KEY = { kind: 'rsa-public', n: (1n << 2048n) - 1n, e: 65537n, bits: 2048 } as const;
-
-/** An rsa-public request whose input encodes `i`; the devices answer input XOR 0x5a (below the modulus). */
-function request(i: number): PrimitiveRequest {
-  const input = new Uint8Array(256);
-  new DataView(input.buffer).setFloat64(248, i);
-  return { op: 'rsa-public', key: KEY, input };
-}
-
-function expectedValue(r: PrimitiveRequest): Uint8Array {
-  if (r.op !== 'rsa-public') throw new Error('rsa-public only');
-  return r.input.map((b) => b ^ 0x5a);
-}
-
-/** A device of one RateQueuePair that does rsa-public; `estimate`: it tells the scheduler its true speed. */
+/** A card of `engines` engines × `serviceMs` behind a 32-deep queue; `estimate`: it tells the scheduler its true speed. */
 function rateDevice(id: string, engines: number, serviceMs: number, priority = 100, estimate = false) {
-  const info: DeviceInfo = { id, driver: 'rate', model: 'rate-limited test device', priority };
-  const qp = new RateQueuePair(32, engines, serviceMs);
-  const device: Device & { queuePairs: readonly RateQueuePair[] } = {
-    ...(estimate
-      ? { serviceEstimate: () => ({ opsPerSecond: (engines * 1000) / serviceMs, latencyMs: serviceMs }) }
-      : {}),
-    info,
-    state: 'ready',
-    capabilities: [{ op: 'rsa-public' }],
-    queuePairs: [qp],
-    subscribe: () => () => {},
-    reset: async () => {},
-    close: async () => {
-      qp.dispose();
-    },
-  };
+  const device = new FakeDevice({ id, priority, qp: { depth: 32, engines, latencyMs: serviceMs } });
+  if (estimate)
+    Object.assign(device, {
+      serviceEstimate: () => ({ opsPerSecond: (engines * 1000) / serviceMs, latencyMs: serviceMs }),
+    });
   return device;
 }
 
@@ -274,5 +167,83 @@ describe('scheduling by expected completion time', () => {
     // than its model: about 250 / 150 when measured; the old strict order gave the window none.
     expect(completed['sim:ring']).toBeGreaterThan(60);
     expect(completed['sim:window']).toBeGreaterThan(40);
+  });
+});
+
+/**
+ * The policy at saturation, in simulated time (fake setTimeout and performance.now): fake cards
+ * with fixed service times, so each device's capacity is known exactly and the machine's load
+ * cannot distort it. Counts of completions are asserted, not speeds.
+ */
+describe('shares at saturation (simulated time)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Each device's completions in `windowMs` of simulated time after `warmMs`, with `clients` closed loops. */
+  async function sharesOf(
+    devices: readonly [FakeDevice, boolean][],
+    clients: number,
+    warmMs: number,
+    windowMs: number,
+  ) {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const q = new JobQueue();
+    for (const [device, fallback] of devices) q.addDevice(device, { fallback });
+    const completed = () => q.snapshot().devices.map((d) => d.completed);
+    let stop = false;
+    let next = 0;
+    const loops = Array.from({ length: clients }, async () => {
+      while (!stop) {
+        const r = request(next++);
+        expect(await q.submit(r)).toEqual(expectedValue(r));
+      }
+    });
+    await vi.advanceTimersByTimeAsync(warmMs);
+    const start = completed();
+    await vi.advanceTimersByTimeAsync(windowMs);
+    const done = completed().map((c, i) => c - start[i]!);
+    stop = true;
+    await vi.advanceTimersByTimeAsync(1000);
+    await Promise.all(loops);
+    await q.close();
+    return done;
+  }
+
+  /** A card of `engines` engines × `serviceMs` behind a queue `depth` deep. */
+  const card = (id: string, priority: number, depth: number, engines: number, serviceMs: number) =>
+    new FakeDevice({ id, priority, qp: { depth, engines, latencyMs: serviceMs } });
+
+  it('gives each device its share of the summed capacity, within 10%', async () => {
+    // Capacities: ring 4 engines × 20 ms = 200/s (a deep queue, the highest priority); window 8
+    // engines × 200 ms = 40/s (no queue: depth = engines); software, the fallback, 2 × 25 ms =
+    // 80/s. Shares of the sum (320/s): 0.625, 0.125, 0.25. 100 clients fit in the ring card's
+    // queue: a strict priority order gives it every job and the other two nothing.
+    const capacity = [200, 40, 80];
+    const done = await sharesOf(
+      [
+        [card('ring', 300, 256, 4, 20), false],
+        [card('window', 200, 8, 8, 200), false],
+        [card('software', 100, 64, 2, 25), true],
+      ],
+      100,
+      3000,
+      4000,
+    );
+    const total = done.reduce((a, b) => a + b, 0);
+    // Every device busy all the time: together they deliver their summed capacity (4 s × 320/s).
+    expect(total).toBeGreaterThan(0.95 * 4 * 320);
+    const sum = capacity.reduce((a, b) => a + b, 0);
+    const ratios = done.map((c, i) => c / total / (capacity[i]! / sum));
+    console.log(
+      'completed ring/window/software:',
+      done,
+      'share ÷ capacity share:',
+      ratios.map((r) => r.toFixed(3)),
+    );
+    for (const ratio of ratios) {
+      expect(ratio).toBeGreaterThan(0.9);
+      expect(ratio).toBeLessThan(1.1);
+    }
   });
 });

@@ -89,6 +89,12 @@ export interface FakeQueuePairOptions {
   readonly depth?: number;
   /** ms before a job completes; 0 = completes at once (visible to the next harvest). */
   readonly latencyMs?: number;
+  /**
+   * A card with a queue deeper than its engines: jobs run first come, first served on this many
+   * engines, each taking `latencyMs` (so the queue pair does engines ÷ latencyMs jobs per ms and
+   * a job behind others waits). Unset: every job in flight completes `latencyMs` after submit.
+   */
+  readonly engines?: number;
   /** Completions are released only by `release()` (for tests that control timing). */
   readonly manual?: boolean;
   readonly behave?: (job: Job, qp: FakeQueuePair) => Behaviour;
@@ -107,6 +113,10 @@ export class FakeQueuePair implements FakePair {
   readonly depth: number;
   readonly device: FakeDevice;
   readonly #latencyMs: number;
+  readonly #engines: number;
+  /** Jobs waiting for an engine (engines mode): each one's completion, to run once it got one. */
+  readonly #engineQueue: (() => void)[] = [];
+  #enginesBusy = 0;
   readonly #manual: boolean;
   readonly #behave: (job: Job, qp: FakeQueuePair) => Behaviour;
   /** Tags in flight, with their job. */
@@ -133,6 +143,7 @@ export class FakeQueuePair implements FakePair {
     this.index = index;
     this.depth = options.depth ?? 8;
     this.#latencyMs = options.latencyMs ?? 0;
+    this.#engines = options.engines ?? 0;
     this.#manual = options.manual ?? false;
     this.#behave = options.behave ?? (() => 'ok');
   }
@@ -182,7 +193,10 @@ export class FakeQueuePair implements FakePair {
       }
     };
     const latency = behaviour === 'slow' ? 60 : this.#latencyMs;
-    if (latency > 0) {
+    if (this.#engines > 0) {
+      this.#engineQueue.push(() => this.#after(latency, complete));
+      this.#runEngines();
+    } else if (latency > 0) {
       const t = setTimeout(() => {
         this.#timers.delete(t);
         complete();
@@ -191,6 +205,24 @@ export class FakeQueuePair implements FakePair {
     } else {
       complete();
     }
+  }
+
+  /** Engines mode: start waiting jobs while an engine is free; each frees its engine when done. */
+  #runEngines(): void {
+    while (this.#enginesBusy < this.#engines && this.#engineQueue.length > 0) {
+      this.#enginesBusy++;
+      this.#engineQueue.shift()!();
+    }
+  }
+
+  #after(latency: number, complete: () => void): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.#enginesBusy--;
+      complete();
+      this.#runEngines();
+    }, latency);
+    this.#timers.add(t);
   }
 
   #completion(tag: number, request: PrimitiveRequest, behaviour: Behaviour): Completion {
@@ -270,6 +302,7 @@ export class FakeQueuePair implements FakePair {
 
   clear(): void {
     this.flying.clear();
+    this.#engineQueue.length = 0;
     this.held.length = 0;
     this.ready.length = 0;
   }
