@@ -6,6 +6,7 @@
 
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rejectionSecret } from '../core/algorithms/rsaes-pkcs1-implicit.js';
 import {
   type EcCurveName,
   EcPrivateKeyMaterial,
@@ -24,6 +25,13 @@ export interface NamedKeySpec {
 
 export interface NamedKey extends NamedKeySpec {
   readonly material: PrivateKeyMaterial;
+  /**
+   * RSA keys loaded from a file: SHA-256(I2OSP(d, k)), derived here once, the secret
+   * that RSAES-PKCS1-v1_5 decryption with implicit rejection derives every synthetic
+   * message from (core/algorithms/rsaes-pkcs1-implicit). A key without it (one whose
+   * d the host never sees) is not offered for that decryption (server/pkcs11).
+   */
+  readonly rejectionSecret?: Uint8Array;
 }
 
 const NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -114,5 +122,7 @@ export function loadNamedKey(spec: NamedKeySpec): NamedKey {
       x: Buffer.from(jwk.x as string, 'base64url'),
     });
   } else throw new InvalidInputError(`--key ${spec.name}: unsupported key type ${String(jwk.kty)}`);
-  return { ...spec, material };
+  return material.kind === 'rsa-private'
+    ? { ...spec, material, rejectionSecret: rejectionSecret(material) }
+    : { ...spec, material };
 }

@@ -14,7 +14,7 @@ import type { PeerCredentials } from 'pcie-mmio/system';
 import { HASHES, type HashName } from '../../core/encoding/hashes.js';
 import { PkaccelError } from '../../index.js';
 import type { AttributeValue } from './codec.js';
-import { CKA, CKF_SESSION, CKO, CKR, CKS, CKU, UNAVAILABLE } from './constants.js';
+import { CKA, CKF_MECH, CKF_SESSION, CKO, CKR, CKS, CKU, UNAVAILABLE } from './constants.js';
 import { mechanismDef } from './mechanisms.js';
 import { type Args, errorReply, parseRequest, Reply } from './message.js';
 import { attributeMatches, cLength, type TokenObject } from './objects.js';
@@ -416,7 +416,10 @@ export class Cryptoki {
     const def = mechanismDef(mechanism.type);
     const info = def === undefined ? undefined : this.token.mechanismInfo(def);
     if (def === undefined || info === undefined) return CKR.MECHANISM_INVALID;
-    const params = operationParams(def, mechanism, object.material, purpose);
+    // The devices and keys in service decide what the mechanism does now (CKM_RSA_PKCS decrypts
+    // only over raw RSA, with a key's rejection secret): the info's flags say it.
+    if ((info.flags & PURPOSE_FLAG[purpose]) === 0) return CKR.MECHANISM_INVALID;
+    const params = operationParams(def, mechanism, object.material, purpose, object.key.rejectionSecret);
     const bits =
       object.material.kind === 'rsa-private' ? object.material.bits : curveBits(object.material.curve);
     if (bits < info.minKeySize || bits > info.maxKeySize) return CKR.KEY_SIZE_RANGE;
@@ -538,6 +541,13 @@ export class Cryptoki {
     return answer;
   }
 }
+
+/** The mechanism flag each purpose needs. */
+const PURPOSE_FLAG: Readonly<Record<Purpose, number>> = {
+  sign: CKF_MECH.SIGN,
+  verify: CKF_MECH.VERIFY,
+  decrypt: CKF_MECH.DECRYPT,
+};
 
 function curveBits(curve: 'P-256' | 'P-384' | 'P-521'): number {
   return curve === 'P-256' ? 256 : curve === 'P-384' ? 384 : 521;

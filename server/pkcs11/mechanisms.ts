@@ -5,9 +5,13 @@
  * over point multiplication), with the key sizes those devices take. CKF_HW is
  * set when a device other than the software provider covers it.
  *
- * Not offered: CKM_RSA_PKCS decryption (RSAES-PKCS1-v1_5, padding oracles —
- * pkaccel offers it nowhere; use OAEP), and CKM_RSA_X_509 unless the server was
- * started with raw RSA allowed (raw private-key RSA signs or decrypts anything).
+ * CKM_RSA_PKCS decrypts (RSAES-PKCS1-v1_5) only with implicit rejection: raw RSA
+ * on a device, the padding decoded on the host, and a bad padding answered with a
+ * synthetic message instead of an error (core/algorithms/rsaes-pkcs1-implicit), so
+ * the token is no padding oracle. That needs a device doing raw RSA and a key whose
+ * rejection secret was derived at load; without both, CKF_DECRYPT is not set.
+ * CKM_RSA_X_509 is offered only when the server was started with raw RSA allowed
+ * (raw private-key RSA signs or decrypts anything).
  */
 
 import type { Capability, HashName, PrimitiveOp } from '../../index.js';
@@ -86,6 +90,14 @@ function flagsFor(use: MechanismForm): number {
   return CKF_MECH.SIGN | CKF_MECH.VERIFY;
 }
 
+/** What the token's configuration and keys allow beyond the devices' capabilities. */
+export interface MechanismPolicy {
+  /** CKM_RSA_X_509 (raw private-key RSA) is offered. */
+  readonly allowRawRsa: boolean;
+  /** Some RSA key has a rejection secret: CKM_RSA_PKCS may decrypt (with implicit rejection). */
+  readonly pkcs1Decrypt: boolean;
+}
+
 /** A device as the mechanism list sees it: its driver name, state and capabilities. */
 export interface DeviceCaps {
   readonly driver: string;
@@ -111,20 +123,32 @@ function covers(cap: Capability, def: MechanismDef): boolean {
   return true;
 }
 
+/** The flags one capability gives the mechanism (0: it does not cover it). */
+function capabilityFlags(cap: Capability, def: MechanismDef, policy: MechanismPolicy): number {
+  if (!covers(cap, def)) return 0;
+  const flags = flagsFor(def.use);
+  // CKM_RSA_PKCS decryption: implicit rejection decodes on the host, so raw RSA only.
+  const decrypts =
+    def.use.form === 'pkcs1' && def.use.hash === undefined && cap.op === 'rsa-private' && policy.pkcs1Decrypt;
+  return decrypts ? flags | CKF_MECH.DECRYPT : flags;
+}
+
 /** The mechanism's info over the devices in service, or undefined when none can do it. */
 export function mechanismInfo(
   def: MechanismDef,
   devices: readonly DeviceCaps[],
-  allowRawRsa: boolean,
+  policy: MechanismPolicy,
 ): MechanismInfo | undefined {
-  if (def.use.form === 'raw' && !allowRawRsa) return undefined;
+  if (def.use.form === 'raw' && !policy.allowRawRsa) return undefined;
   let min = Number.POSITIVE_INFINITY;
   let max = 0;
+  let flags = 0;
   let hw = false;
   for (const device of devices) {
     if (device.state !== 'ready') continue;
     for (const cap of device.capabilities) {
-      if (!covers(cap, def)) continue;
+      const given = capabilityFlags(cap, def, policy);
+      if (given === 0) continue;
       if (def.use.key === 'rsa') {
         min = Math.min(min, cap.modulusBits?.min ?? RSA_MODULUS_BITS.min);
         max = Math.max(max, cap.modulusBits?.max ?? RSA_MODULUS_BITS.max);
@@ -134,14 +158,15 @@ export function mechanismInfo(
         min = Math.min(min, ...bits);
         max = Math.max(max, ...bits);
       }
+      flags |= given;
       if (device.driver !== 'software') hw = true;
     }
   }
   if (max === 0) return undefined;
-  return { minKeySize: min, maxKeySize: max, flags: flagsFor(def.use) | (hw ? CKF_MECH.HW : 0) };
+  return { minKeySize: min, maxKeySize: max, flags: flags | (hw ? CKF_MECH.HW : 0) };
 }
 
 /** Every mechanism some device in service can do now, in the table's order. */
-export function availableMechanisms(devices: readonly DeviceCaps[], allowRawRsa: boolean): MechanismDef[] {
-  return MECHANISMS.filter((def) => mechanismInfo(def, devices, allowRawRsa) !== undefined);
+export function availableMechanisms(devices: readonly DeviceCaps[], policy: MechanismPolicy): MechanismDef[] {
+  return MECHANISMS.filter((def) => mechanismInfo(def, devices, policy) !== undefined);
 }

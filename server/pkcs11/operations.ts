@@ -8,7 +8,8 @@
  *   data; raw RSA (when allowed); ECDSA on a hash (truncated to the order) or on
  *   data. ECDSA signatures are r‖s, as PKCS#11 defines them.
  * - verify: the same forms with the public key.
- * - decrypt: RSAES-OAEP; raw RSA (when allowed).
+ * - decrypt: RSAES-OAEP; RSAES-PKCS1-v1_5 with implicit rejection (a bad padding
+ *   answers a synthetic message, never an error: no padding oracle); raw RSA (when allowed).
  *
  * Parameters are checked when the operation starts (`operationParams`), so a bad
  * mechanism parameter is CKR_MECHANISM_PARAM_INVALID from the *Init call.
@@ -17,6 +18,7 @@
 import { ecdsaSign, ecdsaSignDigest, ecdsaVerify, ecdsaVerifyDigest } from '../../core/algorithms/ecdsa.js';
 import { rsaOaepDecrypt, rsaRawPrivate, rsaRawPublic } from '../../core/algorithms/index.js';
 import { rsaSign, rsaSignDigest, rsaVerify, rsaVerifyDigest } from '../../core/algorithms/rsa-signature.js';
+import { rsaPkcs1DecryptImplicit } from '../../core/algorithms/rsaes-pkcs1-implicit.js';
 import { constantTimeEqual } from '../../core/encoding/bytes.js';
 import { HASH_BYTES, HASHES, type HashName } from '../../core/encoding/hashes.js';
 import {
@@ -59,7 +61,8 @@ type KeyMaterial = RsaPrivateKeyMaterial | EcPrivateKeyMaterial;
 
 /** The checked parameters of one operation. */
 export type OperationParams =
-  | { readonly form: 'pkcs1'; readonly hash?: HashName }
+  /** With `rejectionSecret` (CKM_RSA_PKCS decryption only): the key's, for implicit rejection. */
+  | { readonly form: 'pkcs1'; readonly hash?: HashName; readonly rejectionSecret?: Uint8Array }
   | { readonly form: 'pss'; readonly hash: HashName; readonly saltLength: number; readonly hashData: boolean }
   | { readonly form: 'oaep'; readonly hash: HashName; readonly label: Uint8Array }
   | { readonly form: 'raw' }
@@ -84,19 +87,35 @@ function hashPair(hashAlg: number, mgf: number): HashName {
 }
 
 const ALLOWED: Readonly<Record<MechanismDef['use']['form'], readonly Purpose[]>> = {
-  pkcs1: ['sign', 'verify'],
+  pkcs1: ['sign', 'verify', 'decrypt'],
   pss: ['sign', 'verify'],
   ecdsa: ['sign', 'verify'],
   oaep: ['decrypt'],
   raw: ['sign', 'verify', 'decrypt'],
 };
 
-/** Check a mechanism against the key and purpose; the parameters the operation will use. */
+/** CKM_RSA_PKCS decryption: only with implicit rejection, so only for a key with a rejection secret. */
+function pkcs1DecryptParams(def: MechanismDef, rejectionSecret: Uint8Array | undefined): OperationParams {
+  if (def.use.form !== 'pkcs1' || def.use.hash !== undefined)
+    throw new CkError(CKR.MECHANISM_INVALID, `${def.name} cannot decrypt`);
+  if (rejectionSecret === undefined)
+    throw new CkError(
+      CKR.KEY_FUNCTION_NOT_PERMITTED,
+      'this key has no rejection secret (its d was never on the host): no CKM_RSA_PKCS decryption',
+    );
+  return { form: 'pkcs1', rejectionSecret };
+}
+
+/**
+ * Check a mechanism against the key and purpose; the parameters the operation will use.
+ * `rejectionSecret`: the key's, when it has one (CKM_RSA_PKCS decryption needs it).
+ */
 export function operationParams(
   def: MechanismDef,
   mechanism: Mechanism,
   material: KeyMaterial,
   purpose: Purpose,
+  rejectionSecret?: Uint8Array,
 ): OperationParams {
   const use = def.use;
   if (!ALLOWED[use.form].includes(purpose))
@@ -106,6 +125,7 @@ export function operationParams(
   switch (use.form) {
     case 'pkcs1':
       noParameter(mechanism);
+      if (purpose === 'decrypt') return pkcs1DecryptParams(def, rejectionSecret);
       return use.hash === undefined ? { form: 'pkcs1' } : { form: 'pkcs1', hash: use.hash };
     case 'raw':
       noParameter(mechanism);
@@ -276,7 +296,7 @@ export async function verify(
   }
 }
 
-/** Decrypt `data` (OAEP, or raw RSA when allowed). */
+/** Decrypt `data` (OAEP, PKCS#1 v1.5 with implicit rejection, or raw RSA when allowed). */
 export async function decrypt(
   exec: PrimitiveExecutor,
   material: KeyMaterial,
@@ -295,9 +315,13 @@ export async function decrypt(
       return await rsaOaepDecrypt(exec, material, { hash: params.hash, label: params.label }, data, {
         signal,
       });
+    // No error for a bad padding: the key's synthetic message for this ciphertext comes back instead.
+    if (params.form === 'pkcs1' && params.rejectionSecret !== undefined)
+      return await rsaPkcs1DecryptImplicit(exec, material, params.rejectionSecret, data, { signal });
     if (params.form === 'raw') return await rsaRawPrivate(exec, material, data, { signal });
   } catch (error) {
-    // Every OAEP failure (bad padding, ciphertext ≥ n) is the same answer: no oracle.
+    // Every OAEP failure (bad padding, ciphertext ≥ n) is the same answer: no oracle. (PKCS#1
+    // v1.5 fails only for a ciphertext ≥ n, which is public.)
     if (error instanceof PkaccelError && error.code === 'invalid-input')
       throw new CkError(CKR.ENCRYPTED_DATA_INVALID, 'decryption failed');
     throw error;

@@ -11,7 +11,13 @@ import type { PeerCredentials } from 'pcie-mmio/system';
 import { type NamedKey, namedKeyPermits } from '../named-keys.js';
 import { CKF_SLOT, CKF_TOKEN } from './constants.js';
 import type { Pkcs11Accelerator } from './index.js';
-import { availableMechanisms, type MechanismDef, type MechanismInfo, mechanismInfo } from './mechanisms.js';
+import {
+  availableMechanisms,
+  type MechanismDef,
+  type MechanismInfo,
+  type MechanismPolicy,
+  mechanismInfo,
+} from './mechanisms.js';
 import { type TokenObject, tokenObjects } from './objects.js';
 
 /** The one slot's id (non-zero: some callers treat slot 0 as "none"). */
@@ -30,12 +36,18 @@ export class Token {
   readonly objects: readonly TokenObject[];
   /** A serial stable for one set of keys (hex of a hash of their IDs), so URIs with `serial=` keep working. */
   readonly serial: string;
+  readonly #policy: MechanismPolicy;
   constructor(
     readonly accelerator: Pkcs11Accelerator,
     keys: readonly NamedKey[],
     readonly config: TokenConfig,
   ) {
     this.objects = tokenObjects(keys);
+    // CKM_RSA_PKCS decrypts only for keys with a rejection secret (derived when loaded from a file).
+    this.#policy = {
+      allowRawRsa: config.allowRawRsa,
+      pkcs1Decrypt: keys.some((k) => k.material.kind === 'rsa-private' && k.rejectionSecret !== undefined),
+    };
     const h = createHash('sha256');
     for (const o of this.objects) if (o.isPrivate) h.update(o.key.name).update('\0');
     this.serial = h.digest('hex').slice(0, 16);
@@ -46,11 +58,11 @@ export class Token {
   }
 
   mechanisms(): MechanismDef[] {
-    return availableMechanisms(this.accelerator.devices, this.config.allowRawRsa);
+    return availableMechanisms(this.accelerator.devices, this.#policy);
   }
 
   mechanismInfo(def: MechanismDef): MechanismInfo | undefined {
-    return mechanismInfo(def, this.accelerator.devices, this.config.allowRawRsa);
+    return mechanismInfo(def, this.accelerator.devices, this.#policy);
   }
 
   /** CK_SLOT_INFO.flags: the token is always present; a hardware slot when a card is open. */

@@ -9,8 +9,9 @@
 
 import * as nc from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RSA_MODULUS_BITS } from '../../index.js';
 import type { RpcAttribute } from '../../server/pkcs11/codec.js';
-import { CKA, CKF_TOKEN, CKM, CKR } from '../../server/pkcs11/constants.js';
+import { CKA, CKF_MECH, CKF_TOKEN, CKM, CKR } from '../../server/pkcs11/constants.js';
 import type { Pkcs11Server } from '../../server/pkcs11/index.js';
 import { CkrError, oaepMechanism, plainMechanism, pssMechanism, RpcClient } from './rpc-client.js';
 import { OTHER_UID, type TokenFixture, tokenFixture } from './token-fixture.js';
@@ -299,9 +300,69 @@ describe('operations', () => {
     const garbage = Uint8Array.from(ct);
     garbage[100]! ^= 0x40;
     expect((await decrypt(garbage, 256)).rv).toBe(CKR.ENCRYPTED_DATA_INVALID);
-    // RSAES-PKCS1-v1_5 decryption is not offered (padding oracles).
+  });
+
+  it('CKM_RSA_PKCS decrypts what node encrypted (size query, short buffer); a bad padding answers a stable synthetic message, no error', async () => {
+    const { c, s } = await loggedIn();
+    const rsa = await c.privateKey(s, 'rsa');
+    const info = await c.ok(8, 'uu', (w) => w.u64(1).u64(CKM.RSA_PKCS));
+    expect([info.ulong(), info.ulong()]).toEqual([RSA_MODULUS_BITS.min, RSA_MODULUS_BITS.max]);
+    expect(info.ulong() & (CKF_MECH.DECRYPT | CKF_MECH.SIGN)).toBe(CKF_MECH.DECRYPT | CKF_MECH.SIGN);
+    const premaster = nc.randomBytes(48);
+    const ct = nc.publicEncrypt(
+      { key: fx.publicKeys.rsa!, padding: nc.constants.RSA_PKCS1_PADDING },
+      premaster,
+    );
+    const decrypt = (data: Uint8Array, size: number) =>
+      c.call(34, 'uayfy', (w) => w.u64(s).presentBytes({ data }).u32(size));
+    const init = () => c.ok(33, 'uMu', (w) => plainMechanism(w.u64(s), CKM.RSA_PKCS).u64(rsa));
+    await init();
+    // Size query and a short buffer answer the length and keep the operation.
+    expect((await decrypt(ct, 0)).reader.presentBytes()).toEqual({ data: null, length: 48 });
+    expect((await decrypt(ct, 47)).reader.presentBytes()).toEqual({ data: null, length: 48 });
+    const plain = (await decrypt(ct, 256)).reader.presentBytes();
+    expect(Buffer.from(plain.data!).equals(premaster)).toBe(true);
+    expect((await decrypt(ct, 256)).rv).toBe(CKR.OPERATION_NOT_INITIALIZED);
+    // A corrupted ciphertext: CKR_OK with the key's synthetic message (≤ k − 11 bytes), the same twice.
+    const garbage = Uint8Array.from(ct);
+    garbage[100]! ^= 0x40;
+    const synthetic: Uint8Array[] = [];
+    for (let i = 0; i < 2; i++) {
+      await init();
+      const reply = await decrypt(garbage, 256);
+      expect(reply.rv).toBe(CKR.OK);
+      const out = reply.reader.presentBytes().data!;
+      expect(out.length).toBeLessThanOrEqual(256 - 11);
+      expect(Buffer.from(out).equals(premaster)).toBe(false);
+      synthetic.push(out);
+    }
+    expect(Buffer.from(synthetic[0]!).equals(Buffer.from(synthetic[1]!))).toBe(true);
+    // What is public still fails: a ciphertext of the wrong length, or not below n.
+    await init();
+    expect((await decrypt(ct.subarray(1), 256)).rv).toBe(CKR.ENCRYPTED_DATA_LEN_RANGE);
+    await init();
+    expect((await decrypt(new Uint8Array(256).fill(0xff), 256)).rv).toBe(CKR.ENCRYPTED_DATA_INVALID);
+    // The hash-and-sign mechanisms do not decrypt.
+    const hashed = await c.call(33, 'uMu', (w) => plainMechanism(w.u64(s), CKM.SHA256_RSA_PKCS).u64(rsa));
+    expect(hashed.rv).toBe(CKR.MECHANISM_INVALID);
+  });
+
+  it('a key without a rejection secret (d never on the host): no CKF_DECRYPT for CKM_RSA_PKCS, DecryptInit refused', async () => {
+    const bare = fx.keys.map(({ rejectionSecret: _, ...key }) => key);
+    const server = await fx.serve('no-secret.sock', { namedKeys: bare });
+    const c = await client(server);
+    const s = await c.openSession();
+    const info = await c.ok(8, 'uu', (w) => w.u64(1).u64(CKM.RSA_PKCS));
+    info.ulong();
+    info.ulong();
+    const flags = info.ulong();
+    expect(flags & CKF_MECH.SIGN).toBe(CKF_MECH.SIGN);
+    expect(flags & CKF_MECH.DECRYPT).toBe(0);
+    const rsa = await c.privateKey(s, 'rsa');
     const pkcs1 = await c.call(33, 'uMu', (w) => plainMechanism(w.u64(s), CKM.RSA_PKCS).u64(rsa));
     expect(pkcs1.rv).toBe(CKR.MECHANISM_INVALID);
+    // OAEP still decrypts with it.
+    await c.ok(33, 'uMu', (w) => oaepMechanism(w.u64(s), CKM.SHA256, 2, Buffer.alloc(0)).u64(rsa));
   });
 
   it('wrong key type, wrong class and no login are refused at init', async () => {

@@ -1,14 +1,16 @@
 /**
  * An in-process PKCS#11 token for protocol tests: an accelerator over the given
  * devices, named keys made fresh (RSA-2048 `rsa`, P-256 `ec`, and `shared`, an
- * RSA key whose ACL names uid 4242 and gid 4343 only), and servePkcs11 on a
- * socket in a temporary folder.
+ * RSA key whose ACL names uid 4242 and gid 4343 only; the RSA keys with their
+ * rejection secrets, as loaded from files), and servePkcs11 on a socket in a
+ * temporary folder.
  */
 
 import type { KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rejectionSecret } from '../../core/algorithms/rsaes-pkcs1-implicit.js';
 import { type Accelerator, openAccelerator } from '../../index.js';
 import type { NamedKey } from '../../server/named-keys.js';
 import { type Pkcs11Server, type Pkcs11ServerOptions, servePkcs11 } from '../../server/pkcs11/index.js';
@@ -34,12 +36,19 @@ export async function tokenFixture(devices: readonly string[] = ['software']): P
   const rsa = cachedRsaKey(2048);
   const ec = newEcKey('P-256');
   const shared = newRsaKey(2048);
-  const named = (name: string, material: NamedKey['material'], uids: number[] = [], gids: number[] = []) => ({
+  // As loadNamedKey makes them: an RSA key carries its rejection secret (CKM_RSA_PKCS decryption).
+  const named = (
+    name: string,
+    material: NamedKey['material'],
+    uids: number[] = [],
+    gids: number[] = [],
+  ): NamedKey => ({
     name,
     path: join(dir, `${name}.pk8`),
     uids,
     gids,
     material,
+    ...(material.kind === 'rsa-private' ? { rejectionSecret: rejectionSecret(material) } : {}),
   });
   const keys: NamedKey[] = [
     named('rsa', rsa.material),
