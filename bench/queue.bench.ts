@@ -57,14 +57,15 @@ function simRegistry(platform: SimulatorPlatform): Registry {
   return registry;
 }
 
+/** The P-256 key for `usage`: the private JWK for signing, its public half for verifying. */
+function ecdsaKey(accel: Accelerator, jwk: Jwk, usage: 'sign' | 'verify') {
+  const { d: _d, ...pub } = jwk;
+  const alg = { name: 'ECDSA', namedCurve: 'P-256' } as never;
+  return accel.subtle.importKey('jwk', (usage === 'sign' ? jwk : pub) as never, alg, false, [usage]);
+}
+
 async function signer(accel: Accelerator, jwk: Jwk) {
-  const key = await accel.subtle.importKey(
-    'jwk',
-    jwk as never,
-    { name: 'ECDSA', namedCurve: 'P-256' } as never,
-    false,
-    ['sign'],
-  );
+  const key = await ecdsaKey(accel, jwk, 'sign');
   const data = new Uint8Array(64);
   return () => accel.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' } as never, key, data);
 }
@@ -74,14 +75,7 @@ async function signer(accel: Accelerator, jwk: Jwk) {
  * refused by core/algorithms' range check, while a verify result is just `false`.
  */
 async function verifier(accel: Accelerator, jwk: Jwk) {
-  const { d: _d, ...pub } = jwk;
-  const key = await accel.subtle.importKey(
-    'jwk',
-    pub as never,
-    { name: 'ECDSA', namedCurve: 'P-256' } as never,
-    false,
-    ['verify'],
-  );
+  const key = await ecdsaKey(accel, jwk, 'verify');
   const data = new Uint8Array(64);
   const signature = new Uint8Array(64).fill(1);
   return () => accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' } as never, key, signature, data);

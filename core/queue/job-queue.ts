@@ -605,16 +605,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         this.#gated(lane, record, completion.value, completion.witness, outcome);
         return;
       }
-      lane.completed++;
-      this.#totals.completed++;
-      const resolve = record.resolve;
-      const value =
-        record.alternatives === null
-          ? completion.value
-          : { index: record.altIndex, value: completion.value, device: record.device };
-      if (record.onWitness !== null) record.onWitness(completion.witness);
-      this.#finish(record);
-      resolve(value);
+      this.#deliver(lane, record, completion.value, completion.witness);
       return;
     }
     const error = asPkaccelError(completion.error, lane.device.id);
@@ -623,6 +614,23 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
       this.#gate.noteFault(lane.device.id);
     }
     this.#retryOrFail(record, error, lane);
+  }
+
+  /** Settle a job with a value that passed the gate (a runFirst job learns which alternative ran). */
+  #deliver(
+    lane: Lane<DeviceEntry>,
+    record: JobRecord,
+    value: PrimitiveValue,
+    witness: Witness | undefined,
+  ): void {
+    lane.completed++;
+    this.#totals.completed++;
+    const resolve = record.resolve;
+    const result =
+      record.alternatives === null ? value : { index: record.altIndex, value, device: record.device };
+    if (record.onWitness !== null) record.onWitness(witness);
+    this.#finish(record);
+    resolve(result);
   }
 
   recycle(record: JobRecord): void {
@@ -803,14 +811,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
           this.#integrityFault(lane, record, failure);
           return;
         }
-        lane.completed++;
-        this.#totals.completed++;
-        const resolve = record.resolve;
-        const result =
-          record.alternatives === null ? value : { index: record.altIndex, value, device: record.device };
-        if (record.onWitness !== null) record.onWitness(witness);
-        this.#finish(record);
-        resolve(result);
+        this.#deliver(lane, record, value, witness);
       },
       (error: unknown) => {
         const err = asPkaccelError(error, lane.device.id);
@@ -927,6 +928,11 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     if (signal === undefined) return;
     const error = new AbortedError(undefined, { cause: signal.reason });
     this.#totals.aborted++;
+    this.#settleEarly(record, error);
+  }
+
+  /** Settle a job before its device answers: out of the backlog, or discarded in flight (its tag stays out). */
+  #settleEarly(record: JobRecord, error: PkaccelError): void {
     if (record.state === JobState.backlog) {
       this.#backlogCount--;
       this.#reject(record, error);
@@ -1023,12 +1029,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         record.device === '' ? undefined : { device: record.device },
       );
       this.#totals.timedOut++;
-      if (record.state === JobState.backlog) {
-        this.#backlogCount--;
-        this.#reject(record, error);
-      } else if (record.state === JobState.inFlight && record.holder !== null) {
-        this.#discard(record, record.holder as Lane<DeviceEntry>, error);
-      }
+      this.#settleEarly(record, error);
     }
     expired.length = 0;
     for (const lane of stalled) {
