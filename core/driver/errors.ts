@@ -23,6 +23,16 @@ export type ErrorCode =
   | 'not-extractable';
 
 /**
+ * What an error may carry beside its message: the error it wraps and the device involved.
+ *
+ * @category Errors
+ */
+export interface PkaccelErrorOptions {
+  readonly cause?: unknown;
+  readonly device?: string;
+}
+
+/**
  * Base class of every error pkaccel throws on purpose. At the `subtle` boundary
  * these become DOMExceptions (the original is kept as `cause`): `unsupported` →
  * NotSupportedError, `invalid-key` and `not-extractable` → InvalidAccessError,
@@ -47,7 +57,7 @@ export class PkaccelError extends Error {
   /** The device involved, when one was (its `DeviceInfo.id`). */
   readonly device: string | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; device?: string }) {
+  constructor(code: ErrorCode, message: string, options?: PkaccelErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.device = options?.device;
@@ -60,90 +70,82 @@ export class PkaccelError extends Error {
 }
 
 /**
+ * The constructor of a PkaccelError subclass whose code is fixed.
+ *
+ * @category Errors
+ */
+export type CodedErrorClass = new (message: string, options?: PkaccelErrorOptions) => PkaccelError;
+
+/**
+ * The base of an error class that differs from the others only in its code: each
+ * class below is its own subclass (so `instanceof` tells them apart) with its own
+ * name (the exported class's), made in one line instead of a constructor apiece.
+ */
+function withCode(code: ErrorCode): CodedErrorClass {
+  return class extends PkaccelError {
+    constructor(message: string, options?: PkaccelErrorOptions) {
+      super(code, message, options);
+    }
+  };
+}
+
+/**
  * No registered device (or not this one) can do the operation with these parameters.
  *
  * @category Errors
  */
-export class UnsupportedError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('unsupported', message, options);
-  }
-}
+export class UnsupportedError extends withCode('unsupported') {}
 
 /**
  * A key is malformed, of the wrong type, or not usable for the operation.
  *
  * @category Errors
  */
-export class InvalidKeyError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('invalid-key', message, options);
-  }
-}
+export class InvalidKeyError extends withCode('invalid-key') {}
 
 /**
  * An input (message, ciphertext, point, parameter) is malformed or out of range.
  *
  * @category Errors
  */
-export class InvalidInputError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('invalid-input', message, options);
-  }
-}
+export class InvalidInputError extends withCode('invalid-input') {}
 
 /**
  * A device reported an error, or returned a result that failed a check.
  *
  * @category Errors
  */
-export class DeviceError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('device-error', message, options);
-  }
-}
+export class DeviceError extends withCode('device-error') {}
 
 /**
  * A job did not complete before its deadline.
  *
  * @category Errors
  */
-export class TimeoutError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('timeout', message, options);
-  }
-}
+export class TimeoutError extends withCode('timeout') {}
 
 /**
  * The backlog is full and the accelerator was configured to reject rather than wait.
  *
  * @category Errors
  */
-export class QueueFullError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('queue-full', message, options);
-  }
-}
+export class QueueFullError extends withCode('queue-full') {}
 
 /**
  * The device was removed, closed, or taken out of service.
  *
  * @category Errors
  */
-export class DeviceGoneError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('device-gone', message, options);
-  }
-}
+export class DeviceGoneError extends withCode('device-gone') {}
 
 /**
  * The caller aborted the operation through its AbortSignal.
  *
  * @category Errors
  */
-export class AbortedError extends PkaccelError {
-  constructor(message = 'The operation was aborted', options?: { cause?: unknown; device?: string }) {
-    super('aborted', message, options);
+export class AbortedError extends withCode('aborted') {
+  constructor(message = 'The operation was aborted', options?: PkaccelErrorOptions) {
+    super(message, options);
   }
 }
 
@@ -152,11 +154,7 @@ export class AbortedError extends PkaccelError {
  *
  * @category Errors
  */
-export class NotExtractableError extends PkaccelError {
-  constructor(message: string, options?: { cause?: unknown; device?: string }) {
-    super('not-extractable', message, options);
-  }
-}
+export class NotExtractableError extends withCode('not-extractable') {}
 
 /**
  * The typed error for anything a device, driver or provider threw: a

@@ -8,6 +8,7 @@
 import {
   AbortedError,
   asPkaccelError,
+  type CodedErrorClass,
   DeviceError,
   DeviceGoneError,
   type ErrorCode,
@@ -20,9 +21,7 @@ import {
   UnsupportedError,
 } from '../../core/driver/index.js';
 
-type ErrorClass = new (message: string, options?: { cause?: unknown; device?: string }) => PkaccelError;
-
-const BY_CODE: Readonly<Record<ErrorCode, ErrorClass>> = {
+const BY_CODE: Readonly<Record<ErrorCode, CodedErrorClass>> = {
   unsupported: UnsupportedError,
   'invalid-key': InvalidKeyError,
   'invalid-input': InvalidInputError,
