@@ -139,8 +139,12 @@ function signRequest(
     : { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data } };
 }
 
-/** With `hash`, sign `data` hashed with it; without, `data` is the hash. (The exported forms only pass through: no async frame of their own.) */
-async function sign(
+/**
+ * With `hash`, sign `data` hashed with it; without, `data` is the hash. Not async: it hands
+ * signDigest's promise on (an async frame returning a promise costs a promise and three
+ * microtask turns per call); what it throws becomes a rejection all the same.
+ */
+function sign(
   exec: PrimitiveExecutor,
   key: EcPrivateKeyMaterial,
   hash: HashName | undefined,
@@ -148,10 +152,15 @@ async function sign(
   format: EcdsaSignatureFormat,
   options: Options | undefined,
 ): Promise<Uint8Array> {
-  throwIfAborted(options?.signal);
-  const curve = curveParams(key.curve);
-  const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
-  return signDigest(exec, key, curve, eBytes, signRequest(key, eBytes, hash, data), format, options?.signal);
+  try {
+    throwIfAborted(options?.signal);
+    const curve = curveParams(key.curve);
+    const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
+    const request = signRequest(key, eBytes, hash, data);
+    return signDigest(exec, key, curve, eBytes, request, format, options?.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 async function signDigest(
@@ -234,8 +243,8 @@ export function ecdsaVerifyDigest(
   return verify(exec, key, undefined, h, signature, format, options);
 }
 
-/** With `hash`, verify over `data` hashed with it; without, `data` is the hash. */
-async function verify(
+/** With `hash`, verify over `data` hashed with it; without, `data` is the hash. Not async, as `sign`. */
+function verify(
   exec: PrimitiveExecutor,
   key: EcPublicKeyMaterial,
   hash: HashName | undefined,
@@ -244,18 +253,25 @@ async function verify(
   format: EcdsaSignatureFormat,
   options: Options | undefined,
 ): Promise<boolean> {
-  throwIfAborted(options?.signal);
-  validateEcPublicKey(key);
-  const curve = curveParams(key.curve);
-  const p1363 = checkedP1363(curve, signature, format);
-  if (p1363 === null) return false;
-  const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
-  const device: PrimitiveRequest =
-    hash === undefined
-      ? { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 }
-      : { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data } };
-  return verifyDigest(exec, key, curve, p1363, eBytes, device, options?.signal);
+  try {
+    throwIfAborted(options?.signal);
+    validateEcPublicKey(key);
+    const curve = curveParams(key.curve);
+    const p1363 = checkedP1363(curve, signature, format);
+    if (p1363 === null) return FALSE;
+    const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
+    const device: PrimitiveRequest =
+      hash === undefined
+        ? { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 }
+        : { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data } };
+    return verifyDigest(exec, key, curve, p1363, eBytes, device, options?.signal);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
+
+/** The verdict on a signature that cannot be valid (one settled promise, shared). */
+const FALSE = Promise.resolve(false);
 
 /** The signature as P1363 r‖s with both halves in [1, n−1], or null if it cannot be valid. */
 function checkedP1363(

@@ -84,9 +84,12 @@ export function prepareCall(
     key: material as never,
     spec,
     params: peer ? { ...params, public: peer } : params,
-    options: { signal: context.signal },
+    options: context.signal === undefined ? NO_SIGNAL : { signal: context.signal },
   };
 }
+
+/** The call options of every call without a signal (one object, not one per call). */
+const NO_SIGNAL = Object.freeze({ signal: undefined });
 
 /** The `public` member of ECDH/X25519: a public key of the same algorithm and curve (ours or node's). */
 function peerMaterial(

@@ -85,12 +85,20 @@ export class AcceleratorSubtle {
   readonly #exec: PrimitiveExecutor;
   readonly #policy: KeyPolicy | undefined;
   readonly #keyStores: T.SubtleOptions['keyStores'];
+  /** The context of every call without a signal, made once (calls without one are the hot path). */
+  readonly #unsignalled: Context;
 
   /** @internal Made by openAccelerator; use `accel.subtle`. */
   constructor(executor: PrimitiveExecutor, options: T.SubtleOptions = {}) {
     this.#exec = executor;
     this.#policy = options.policy;
     this.#keyStores = options.keyStores;
+    this.#unsignalled = {
+      exec: executor,
+      policy: options.policy,
+      signal: undefined,
+      keyStores: options.keyStores,
+    };
   }
 
   /**
@@ -421,13 +429,16 @@ export class AcceleratorSubtle {
     caller: string = operation,
   ): Held | undefined {
     const name = idl.algorithmName(algorithm);
-    if (name.toUpperCase() === 'RSAES-PKCS1-V1_5')
-      throw domError(
-        'NotSupportedError',
-        'RSAES-PKCS1-v1_5 is not offered (padding-oracle risk); use RSA-OAEP',
-      );
     const record = findAlgorithm(name);
-    if (!record) return undefined;
+    if (!record) {
+      // Not in the table (checked only then: no upper-case copy of the name per call).
+      if (name.toUpperCase() === 'RSAES-PKCS1-V1_5')
+        throw domError(
+          'NotSupportedError',
+          'RSAES-PKCS1-v1_5 is not offered (padding-oracle risk); use RSA-OAEP',
+        );
+      return undefined;
+    }
     const members =
       operation === 'generateKey'
         ? record.generateParams
@@ -443,7 +454,9 @@ export class AcceleratorSubtle {
   }
 
   #context(options: Opts | undefined): Context {
-    return { exec: this.#exec, policy: this.#policy, signal: options?.signal, keyStores: this.#keyStores };
+    const signal = options?.signal;
+    if (signal === undefined) return this.#unsignalled;
+    return { exec: this.#exec, policy: this.#policy, signal, keyStores: this.#keyStores };
   }
 
   /** The call of an operation with a held key, after WebCrypto's key checks (made in phase 1, as before). */

@@ -119,7 +119,7 @@ export function bufferSource(value: unknown, what: string): Uint8Array {
     if (isSharedBuffer(value.buffer)) throw new TypeError(`${what} is a view on a SharedArrayBuffer`);
     if (value.byteLength === 0) return new Uint8Array(0);
     // A plain Uint8Array (the usual argument) copies in one step; other views through a byte view.
-    if (value.constructor === Uint8Array) return (value as Uint8Array).slice();
+    if (value.constructor === Uint8Array) return new Uint8Array(value as Uint8Array);
     return new Uint8Array(value.buffer, value.byteOffset, value.byteLength).slice();
   }
   if (isSharedBuffer(value)) throw new TypeError(`${what} must not be a SharedArrayBuffer`);

@@ -11,10 +11,14 @@ import { type HashName, NODE_HASH } from './hashes.js';
 export function digest(hash: HashName, ...parts: readonly Uint8Array[]): Uint8Array {
   // One part (every signature's message hash): the one-shot API skips building a
   // Hash object, which was a fifth of the algorithms layer's time in ECDSA signing.
-  // A plain Uint8Array view of node's fresh Buffer (not a copy: one allocation less per signature).
+  // Its output as a 'binary' (latin1) string, one char per byte (lossless), copied into a Uint8Array:
+  // a 'buffer' output allocates an off-heap ArrayBuffer per call, which cost 1.0 µs
+  // against 0.4 µs this way for SHA-256 of 64 bytes (and the collector's sweep of it).
   if (parts.length === 1) {
-    const out = oneShotHash(NODE_HASH[hash], parts[0]!, 'buffer');
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    const s = oneShotHash(NODE_HASH[hash], parts[0]!, 'binary');
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
   }
   const h = createHash(NODE_HASH[hash]);
   for (const part of parts) h.update(part);
