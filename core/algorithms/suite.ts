@@ -168,12 +168,8 @@ function rsaSignature(name: 'RSASSA-PKCS1-v1_5' | 'RSA-PSS'): AsymmetricAlgorith
   const params: Dictionary = name === 'RSA-PSS' ? { saltLength: { type: 'ulong', required: true } } : NONE;
   return {
     name,
-    family: 'rsa',
+    ...rsaKey(name),
     usages: SIGNING,
-    importParams: HASH,
-    generateParams: RSA_GEN,
-    keySpec: (p) => ({ family: 'rsa', name, hash: p.hash }),
-    keygen: rsaKeygen,
     operationParams: { sign: params, verify: params },
     sign: (call, data) =>
       rsaSign(call.exec, call.key as RsaPrivateKeyMaterial, scheme(call), data, call.options),
@@ -195,18 +191,66 @@ function ecCurve(params: Params): EcCurveName {
   throw new UnsupportedError(`unsupported named curve "${String(curve)}"`);
 }
 
+/** What a record says about its key: the family, the members import and generate read, the spec and keygen they make. */
+type KeyPart = Pick<AsymmetricAlgorithm, 'family' | 'importParams' | 'generateParams' | 'keySpec' | 'keygen'>;
+
+/** RSA keys: the hash is bound at import or generation (RsaHashedImportParams, RsaHashedKeyGenParams). */
+function rsaKey(name: 'RSASSA-PKCS1-v1_5' | 'RSA-PSS' | 'RSA-OAEP'): KeyPart {
+  return {
+    family: 'rsa',
+    importParams: HASH,
+    generateParams: RSA_GEN,
+    keySpec: (p) => ({ family: 'rsa', name, hash: p.hash }),
+    keygen: rsaKeygen,
+  };
+}
+
+/** EC keys: the named curve (EcKeyImportParams, EcKeyGenParams). */
+function ecKey(name: 'ECDSA' | 'ECDH'): KeyPart {
+  return {
+    family: 'ec',
+    importParams: CURVE,
+    generateParams: CURVE,
+    keySpec: (p) => ({ family: 'ec', name, curve: ecCurve(p) }),
+    keygen: (spec) => ({ kind: 'ec', curve: spec.family === 'ec' ? spec.curve : 'P-256' }),
+  };
+}
+
+/** Ed25519 and X25519 keys: the name is the curve; nothing to read. */
+function okpKey(name: 'Ed25519' | 'X25519'): KeyPart {
+  return {
+    family: 'okp',
+    importParams: NONE,
+    generateParams: NONE,
+    keySpec: () => ({ family: 'okp', name }),
+    keygen: () => ({ kind: 'okp', curve: name }),
+  };
+}
+
+/** A key-agreement operation, called with the private key and the peer's public key (`public`, resolved by core/api). */
+type Agreement<K extends PrivateKeyMaterial, P extends PublicKeyMaterial> = (
+  exec: PrimitiveExecutor,
+  key: K,
+  peer: P,
+  lengthBits: number | null,
+  options?: Options,
+) => Promise<Uint8Array>;
+
+/** deriveBits of ECDH and X25519: the call's key and its `public` member handed to the agreement. */
+function agreement<K extends PrivateKeyMaterial, P extends PublicKeyMaterial>(
+  derive: Agreement<K, P>,
+): NonNullable<AsymmetricAlgorithm['deriveBits']> {
+  return (call, length) => derive(call.exec, call.key as K, call.params.public as P, length, call.options);
+}
+
 /** The table. */
 export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> = {
   'RSASSA-PKCS1-v1_5': rsaSignature('RSASSA-PKCS1-v1_5'),
   'RSA-PSS': rsaSignature('RSA-PSS'),
   'RSA-OAEP': {
     name: 'RSA-OAEP',
-    family: 'rsa',
+    ...rsaKey('RSA-OAEP'),
     usages: { public: ['encrypt', 'wrapKey'], private: ['decrypt', 'unwrapKey'] },
-    importParams: HASH,
-    generateParams: RSA_GEN,
-    keySpec: (p) => ({ family: 'rsa', name: 'RSA-OAEP', hash: p.hash }),
-    keygen: rsaKeygen,
     operationParams: { encrypt: OAEP_PARAMS, decrypt: OAEP_PARAMS },
     encrypt: (call, data) =>
       rsaOaepEncrypt(call.exec, call.key as RsaPublicKeyMaterial, oaepParams(call), data, call.options),
@@ -227,12 +271,8 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
   },
   ECDSA: {
     name: 'ECDSA',
-    family: 'ec',
+    ...ecKey('ECDSA'),
     usages: SIGNING,
-    importParams: CURVE,
-    generateParams: CURVE,
-    keySpec: (p) => ({ family: 'ec', name: 'ECDSA', curve: ecCurve(p) }),
-    keygen: (spec) => ({ kind: 'ec', curve: spec.family === 'ec' ? spec.curve : 'P-256' }),
     operationParams: {
       sign: { ...HASH, format: { type: 'ecdsaFormat' } },
       verify: { ...HASH, format: { type: 'ecdsaFormat' } },
@@ -259,30 +299,15 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
   },
   ECDH: {
     name: 'ECDH',
-    family: 'ec',
+    ...ecKey('ECDH'),
     usages: AGREEMENT,
-    importParams: CURVE,
-    generateParams: CURVE,
-    keySpec: (p) => ({ family: 'ec', name: 'ECDH', curve: ecCurve(p) }),
-    keygen: (spec) => ({ kind: 'ec', curve: spec.family === 'ec' ? spec.curve : 'P-256' }),
     operationParams: { deriveBits: PEER },
-    deriveBits: (call, length) =>
-      ecdhDeriveBits(
-        call.exec,
-        call.key as EcPrivateKeyMaterial,
-        call.params.public as EcPublicKeyMaterial,
-        length,
-        call.options,
-      ),
+    deriveBits: agreement(ecdhDeriveBits),
   },
   Ed25519: {
     name: 'Ed25519',
-    family: 'okp',
+    ...okpKey('Ed25519'),
     usages: SIGNING,
-    importParams: NONE,
-    generateParams: NONE,
-    keySpec: () => ({ family: 'okp', name: 'Ed25519' }),
-    keygen: () => ({ kind: 'okp', curve: 'Ed25519' }),
     operationParams: { sign: NONE, verify: NONE },
     sign: (call, data) => ed25519Sign(call.exec, call.key as OkpPrivateKeyMaterial, data, call.options),
     verify: (call, signature, data) =>
@@ -290,21 +315,10 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
   },
   X25519: {
     name: 'X25519',
-    family: 'okp',
+    ...okpKey('X25519'),
     usages: AGREEMENT,
-    importParams: NONE,
-    generateParams: NONE,
-    keySpec: () => ({ family: 'okp', name: 'X25519' }),
-    keygen: () => ({ kind: 'okp', curve: 'X25519' }),
     operationParams: { deriveBits: PEER },
-    deriveBits: (call, length) =>
-      x25519DeriveBits(
-        call.exec,
-        call.key as OkpPrivateKeyMaterial,
-        call.params.public as OkpPublicKeyMaterial,
-        length,
-        call.options,
-      ),
+    deriveBits: agreement(x25519DeriveBits),
   },
 };
 
