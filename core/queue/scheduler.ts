@@ -6,17 +6,20 @@
  * operation class c (op + key size / curve, latency.ts) would finish there, and place
  * the job where that is soonest:
  *
- *   ECT = max(floor_c, jobs ahead × meanCost + cost_c)
+ *   ECT = max(floor_c + TAIL × jitter_c, jobs ahead × meanCost + cost_c)
  *         + cost_c × KEY_LOAD_COST   when the device has key slots and does not hold the key
  *
  * - jobs ahead: the device's jobs in flight (this tick's batch included) plus the jobs of
  *   this pass over the backlog that chose to wait for it.
  * - floor_c: the unloaded latency of the class there, transfer included (doorbell, DMA or
  *   register writes, interrupt, harvest); cost_c: device time per job at saturation
- *   (1 / throughput); meanCost: the same over whatever mix the device runs. All three are
- *   learned from completions (service-time.ts: Little's law per job, so latency that is
- *   only queueing is not taken for slowness, and a device given fewer jobs than it has
- *   engines is not judged slow for it).
+ *   (1 / throughput); meanCost: the same over whatever mix the device runs; jitter_c: how
+ *   far the latency of a job that found a free engine strays from the floor (the unloaded
+ *   estimate's uncertainty: at low load a job goes where its latency's tail, not its mean,
+ *   is lowest — a card whose round trip varies loses to a steady one). All are learned
+ *   from completions (service-time.ts: Little's law per job, so latency that is only
+ *   queueing is not taken for slowness, and a device given fewer jobs than it has engines
+ *   is not judged slow for it).
  * - Before the first completion of a class on a device, the driver's estimate
  *   (`Device.serviceEstimate`: a declared rate, engine count, datasheet figures) stands in;
  *   a device with neither is assumed as good as the best capable device that has figures
@@ -31,9 +34,13 @@
  *   finishes first (the lowest floor).
  * - Priority and key-slot affinity are no longer absolute orders: a key-slot miss costs a
  *   key load (above), and ECTs within TIE of each other are decided by the static order
- *   (not the device that last failed the job, not a fallback, priority, affinity, then a
- *   device already taking this tick's batch — equal cards under load take a tick's jobs in
- *   runs rather than one each, fewer doorbells and interrupts — then load).
+ *   (not the device that last failed the job, not a fallback; then, when both would have a
+ *   free engine for it, the one with fewer of its engines busy — (jobs + 1) × cost ÷ floor
+ *   — so that at low load each card runs as it would alone at its share of the load
+ *   instead of the preferred one filling to its last engine, where a job arriving as all
+ *   are busy queues; then priority, affinity, then a device already taking this tick's
+ *   batch — equal cards under load take a tick's jobs in runs rather than one each, fewer
+ *   doorbells and interrupts — then load).
  * - Retries: a retry avoids the device that last failed it whatever the ECT.
  * - Exploration probe: an idle capable device that got no job for PROBE_EVERY picks gets
  *   the next one, so figures gone stale (a cold start, a burst) are measured again.
@@ -66,6 +73,8 @@ export type NoLane =
 export const TIE = 0.05;
 /** What a key-slot miss costs, in jobs of the class (the key is loaded before the job runs). */
 export const KEY_LOAD_COST = 1;
+/** The floor's jitters added to it: the unloaded latency's tail (about a 97th percentile), not its mean. */
+export const TAIL = 2;
 /** An idle device that got no job for this many picks gets the next one (exploration probe). */
 export const PROBE_EVERY = 256;
 
@@ -85,6 +94,7 @@ export class Scheduler {
   readonly #ect: number[] = [];
   readonly #cost: number[] = [];
   readonly #jobs: number[] = [];
+  readonly #util: number[] = [];
 
   constructor(devices: readonly DeviceEntry[]) {
     this.#devices = devices;
@@ -176,6 +186,7 @@ export class Scheduler {
     const ect = this.#ect;
     const costs = this.#cost;
     const jobsAhead = this.#jobs;
+    const util = this.#util;
     // Known figures: the best floor and cost among devices that have one (for those without).
     let bestFloor = Number.POSITIVE_INFINITY;
     let bestCost = Number.POSITIVE_INFINITY;
@@ -194,8 +205,11 @@ export class Scheduler {
         continue;
       }
       costs[i] = figures.cost;
-      ect[i] = figures.floor; // the floor, for now
-      if (figures.floor < bestFloor) bestFloor = figures.floor;
+      // The floor's tail rather than its mean: at low load, where a job's latency will stray least.
+      const floor = figures.floor + TAIL * figures.jitter;
+      ect[i] = floor; // the floor, for now
+      util[i] = figures.floor; // the same, without the tail
+      if (floor < bestFloor) bestFloor = floor;
       if (figures.cost < bestCost) bestCost = figures.cost;
     }
     const known = bestCost !== Number.POSITIVE_INFINITY;
@@ -211,11 +225,15 @@ export class Scheduler {
       }
       let cost = costs[i]!;
       let floor = ect[i]!;
+      let bare = util[i]!;
       if (cost < 0) {
         cost = bestCost;
         floor = bestFloor;
+        bare = bestFloor;
         costs[i] = cost;
       }
+      // The share of its engines the device would have busy with this job (above 1: it queues).
+      util[i] = ((jobs + 1) * cost) / bare;
       let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost);
       if (entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
       ect[i] = t;
@@ -267,6 +285,10 @@ export class Scheduler {
   ectAt(i: number): number {
     return this.#ect[i]!;
   }
+  /** Candidate i's engines busy with the job, as a share of its engines (floor ÷ cost); above 1 it queues. */
+  utilAt(i: number): number {
+    return this.#util[i]!;
+  }
   /** Whether candidate i's lane already has jobs for this tick's doorbell. */
   batchingAt(i: number): boolean {
     return (this.#lanes[i]?.pending.length ?? 0) > 0;
@@ -302,6 +324,13 @@ function better(s: Scheduler, a: number, b: number, avoid: string | null, byEct:
     if (Math.abs(ta - tb) > TIE * Math.min(ta, tb)) return ta < tb;
   }
   if (ea.fallback !== eb.fallback) return !ea.fallback;
+  if (byEct) {
+    // Both have a free engine for it: the one less busy, so that at low load each device runs
+    // as it would alone at its share of the load (no queueing near a full one's engines).
+    const ua = s.utilAt(a);
+    const ub = s.utilAt(b);
+    if (ua !== ub && ua <= 1 && ub <= 1) return ua < ub;
+  }
   if (ea.priority !== eb.priority) return ea.priority > eb.priority;
   const affinity = s.affinityAt(a);
   if (affinity !== s.affinityAt(b)) return affinity;

@@ -15,9 +15,17 @@
  *   the share is the cost; otherwise (fewer jobs than engines: L is the floor) it is
  *   only an upper bound, which may lower the cost but never raise it — so a device
  *   given little work is not judged slow for it (the trap of a rate measured over an
- *   idle card). The estimate uses measurements only, never its own prediction: an
- *   estimator fed the work it predicted ahead of each job oscillated on a deep card
- *   (its prediction lags a whole queue's latency behind).
+ *   idle card). An upper bound below the cost moves it half way at once: a device
+ *   whose cost was learned too high gets only the few jobs that cost allows, and at
+ *   1/8 per sample it took seconds to earn its share (a window card at 0.91 of its
+ *   share after 1 s of saturation, test/queue/completion-time). The estimate uses
+ *   measurements only, never its own prediction: an estimator fed the work it
+ *   predicted ahead of each job oscillated on a deep card (its prediction lags a
+ *   whole queue's latency behind).
+ * - `jitter` (s): how far the latency of a job that found a free engine (fewer jobs
+ *   ahead than floor ÷ cost) strays from the floor, EWMA of |L − floor|: the
+ *   uncertainty of the unloaded estimate. The scheduler adds it to the floor, so that
+ *   at low load a job goes where its latency's tail, not its mean, is lowest.
  * - `meanCost`, per device: the same share over whatever mix of classes it runs, the
  *   work one job in flight stands for in the scheduler's estimate.
  *
@@ -28,6 +36,8 @@
 
 /** Weight of a new sample. */
 export const SERVICE_WEIGHT = 1 / 8;
+/** Weight of an upper bound below the cost (no queueing seen): a cost learned too high comes down fast. */
+export const DOWN_WEIGHT = 1 / 2;
 /** A latency above this many floors, with jobs ahead, is queueing. */
 export const QUEUED = 1.25;
 
@@ -37,6 +47,8 @@ export interface ClassService {
   floor: number;
   /** Device time per job at saturation (1 / throughput), ms. */
   cost: number;
+  /** EWMA of |latency − floor| of jobs that found a free engine, ms (the floor's uncertainty). */
+  jitter: number;
   /** Samples seen. */
   samples: number;
 }
@@ -70,7 +82,7 @@ export class ServiceModel {
   hint(key: number, opsPerSecond: number, floorMs: number): void {
     if (this.#classes.has(key) || !(opsPerSecond > 0)) return;
     const cost = 1000 / opsPerSecond;
-    this.#classes.set(key, { floor: Math.max(cost, floorMs), cost, samples: 0 });
+    this.#classes.set(key, { floor: Math.max(cost, floorMs), cost, jitter: 0, samples: 0 });
   }
 
   /**
@@ -87,12 +99,15 @@ export class ServiceModel {
     let c = this.#classes.get(key);
     if (c === undefined) {
       // The first sample: an upper bound of the unloaded latency, and the job's share of it.
-      c = { floor: ms, cost: share, samples: 1 };
+      c = { floor: ms, cost: share, jitter: 0, samples: 1 };
       this.#classes.set(key, c);
       this.#learnMean(share, true);
       return;
     }
     c.samples++;
+    // A free engine was expected (fewer jobs ahead than the engines floor ÷ cost): the latency
+    // should have been the floor; how far it strayed is the floor's uncertainty.
+    if ((jobs + 1) * c.cost <= c.floor) c.jitter += SERVICE_WEIGHT * (Math.abs(ms - c.floor) - c.jitter);
     // The floor is the latency with nothing ahead: down fast (a cold start — worker spin-up,
     // JIT — makes the first samples far too slow), up only from a job that had nothing ahead of
     // it. A job behind others says nothing about the floor.
@@ -102,14 +117,16 @@ export class ServiceModel {
     // Otherwise it is an upper bound: it may lower the cost, never raise it (an underfed
     // device is not judged slow for being underfed).
     const queued = jobs > 0 && ms > QUEUED * c.floor;
-    if (queued || share < c.cost) c.cost += SERVICE_WEIGHT * (share - c.cost);
+    if (queued) c.cost += SERVICE_WEIGHT * (share - c.cost);
+    else if (share < c.cost) c.cost += DOWN_WEIGHT * (share - c.cost);
     if (c.cost > c.floor) c.cost = c.floor; // one job never costs more than its latency
     this.#learnMean(share, queued);
   }
 
   #learnMean(share: number, queued: boolean): void {
     if (this.meanCost === 0) this.meanCost = share;
-    else if (queued || share < this.meanCost) this.meanCost += SERVICE_WEIGHT * (share - this.meanCost);
+    else if (queued) this.meanCost += SERVICE_WEIGHT * (share - this.meanCost);
+    else if (share < this.meanCost) this.meanCost += DOWN_WEIGHT * (share - this.meanCost);
   }
 
   /** Every class with its figures, for stats and benches. */
@@ -117,12 +134,14 @@ export class ServiceModel {
     readonly key: number;
     readonly floorMs: number;
     readonly costMs: number;
+    readonly jitterMs: number;
     readonly samples: number;
   }[] {
     return [...this.#classes].map(([key, c]) => ({
       key,
       floorMs: c.floor,
       costMs: c.cost,
+      jitterMs: c.jitter,
       samples: c.samples,
     }));
   }

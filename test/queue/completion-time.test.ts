@@ -227,7 +227,7 @@ describe('shares at saturation (simulated time)', () => {
         [card('software', 100, 64, 2, 25), true],
       ],
       100,
-      3000,
+      1000,
       4000,
     );
     const total = done.reduce((a, b) => a + b, 0);
@@ -245,5 +245,55 @@ describe('shares at saturation (simulated time)', () => {
       expect(ratio).toBeGreaterThan(0.9);
       expect(ratio).toBeLessThan(1.1);
     }
+  });
+});
+
+describe('placement at low load (simulated time)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('spreads half of two equal cards’ capacity over both instead of filling the preferred one', async () => {
+    // Two cards of 16 engines × 80 ms (200/s each, as their drivers' estimates say), one of higher
+    // priority; 200 jobs/s arrive, one every 5 ms: half the pair's capacity. Each card alone at
+    // half its capacity has about 8 jobs in flight and never queues. Ties decided by priority
+    // would fill the first card to its 16 engines (a job arriving when all 16 are busy queues
+    // behind them) before the second got any.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const first = rateDevice('first', 16, 80, 300, true);
+    const second = rateDevice('second', 16, 80, 200, true);
+    const q = new JobQueue();
+    q.addDevice(first);
+    q.addDevice(second);
+    const latencies: number[] = [];
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < 600; i++) {
+      const r = request(i);
+      const t = performance.now();
+      jobs.push(
+        q.submit(r).then((v) => {
+          expect(v).toEqual(expectedValue(r));
+          latencies.push(performance.now() - t);
+        }),
+      );
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    await vi.advanceTimersByTimeAsync(1000);
+    await Promise.all(jobs);
+    await q.close();
+    const [a, b] = [first.queuePairs[0]!, second.queuePairs[0]!];
+    console.log(
+      'submitted first/second:',
+      a.submitted,
+      b.submitted,
+      'max in flight:',
+      a.maxInFlight,
+      b.maxInFlight,
+    );
+    expect(a.submitted + b.submitted).toBe(600);
+    expect(Math.min(a.submitted, b.submitted)).toBeGreaterThan(600 * 0.35);
+    expect(Math.max(a.maxInFlight, b.maxInFlight)).toBeLessThan(14);
+    // No job waited for an engine: every latency is the service time.
+    expect(Math.max(...latencies)).toBeLessThan(85);
   });
 });
