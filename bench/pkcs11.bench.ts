@@ -33,16 +33,14 @@
  * trip (handshakes/s of one process vs a cluster).
  */
 
-import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { connect as tlsConnect } from 'node:tls';
 import { measure } from '../cli/speed/measure.js';
 import { GATE_OFF, type IntegrityOptions } from '../core/integrity/options.js';
 import { openAccelerator } from '../index.js';
 import { type KeySpec, type Pkcs11Broker, startPkcs11Broker } from '../test/pkcs11/support/broker.js';
+import { handshake, type NodeHttpsServer, startNodeHttps } from '../test/pkcs11/support/node-https.js';
 import { runOk, runTool } from '../test/pkcs11/support/process.js';
 import { selfSignedArgs } from '../test/pkcs11/support/tls.js';
 import { missingTools, P11_KIT_CLIENT } from '../test/pkcs11/support/tools.js';
@@ -94,60 +92,6 @@ rpc.sort()
 print(json.dumps({"ops": len(lat), "seconds": elapsed, "p50Us": lat[len(lat) // 2], "p99Us": lat[min(len(lat) - 1, int(len(lat) * 0.99))], "rpcP50Us": rpc[len(rpc) // 2]}))
 `;
 
-/**
- * The TLS server: one process or a cluster; the key from the engine (KEY_URI) or
- * a PEM (KEY_PEM). Asked 'busy' over IPC, it answers the milliseconds its event
- * loop(s) were busy (summed over the workers): with the
- * engine, a loop is busy while it waits for the broker's answer.
- */
-const TLS_SERVER = `
-import cluster from 'node:cluster';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
-const workers = Number(process.env.WORKERS);
-if (cluster.isPrimary && workers > 1) {
-  let ready = 0;
-  let replies = [];
-  const all = [];
-  for (let i = 0; i < workers; i++) {
-    const w = cluster.fork();
-    all.push(w);
-    w.on('message', (m) => {
-      if (m === 'ready' && ++ready === workers) process.send('ready');
-      if (typeof m === 'object') {
-        replies.push(m);
-        if (replies.length === workers) {
-          process.send({ busyMs: replies.reduce((sum, r) => sum + r.busyMs, 0) });
-          replies = [];
-        }
-      }
-    });
-  }
-  process.on('message', (m) => { if (m === 'busy') for (const w of all) w.send('busy'); });
-  process.on('SIGTERM', () => { for (const w of all) w.kill(); process.exit(0); });
-} else {
-  const key = process.env.KEY_URI
-    ? { privateKeyEngine: 'pkcs11', privateKeyIdentifier: process.env.KEY_URI }
-    : { key: readFileSync(process.env.KEY_PEM) };
-  const server = https.createServer({ ...key, cert: readFileSync(process.env.CERT) }, (_req, res) => res.end('ok'));
-  process.on('message', (m) => {
-    if (m === 'busy') process.send({ busyMs: performance.eventLoopUtilization().active });
-  });
-  server.listen(Number(process.env.PORT), '127.0.0.1', () => process.send('ready'));
-}
-`;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** CPU seconds (user + system, all threads) of `pid` and its child processes (cluster workers), from /proc. */
 function cpuSeconds(pid: number): number {
   let ticks = 0;
@@ -164,52 +108,6 @@ function cpuSeconds(pid: number): number {
     if (Number(entry) === pid || Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / 100; // USER_HZ
-}
-
-interface TlsServer {
-  readonly child: ChildProcess;
-  readonly port: number;
-  /** Event-loop busy milliseconds so far, over all its processes. */
-  busy(): Promise<number>;
-}
-
-async function startTlsServer(dir: string, env: NodeJS.ProcessEnv, workers: number): Promise<TlsServer> {
-  const script = join(dir, 'tls-server.mjs');
-  writeFileSync(script, TLS_SERVER);
-  const port = await freePort();
-  const child = fork(script, [], {
-    env: { ...env, WORKERS: String(workers), PORT: String(port) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => reject(new Error(`TLS server exited ${code} before it was ready`)));
-  });
-  const busy = () =>
-    new Promise<number>((resolve) => {
-      child.once('message', (m) => resolve((m as { busyMs: number }).busyMs));
-      child.send('busy');
-    });
-  return { child, port, busy };
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** One full TLS handshake (a fresh connection, no session) to 127.0.0.1:port. */
-function handshake(port: number, ca: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
-      socket.destroy();
-      resolve();
-    });
-    socket.once('error', reject);
-  });
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
@@ -397,9 +295,9 @@ async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number)
             : { ...broker.env, KEY_URI: key.uri, CERT: cert };
         ctx.log(`TLS ${label} ${where}, ${workers} process(es)`);
         const name = `TLS 1.3 ${label}, ${where}, ${workers} Node process${workers > 1 ? 'es (cluster)' : ''}`;
-        let server: TlsServer | undefined;
+        let server: NodeHttpsServer | undefined;
         try {
-          server = await startTlsServer(broker.dir, env, workers);
+          server = await startNodeHttps(broker.dir, env, workers);
           const port = server.port;
           await measure(() => handshake(port, ca), { seconds: 0.3, concurrency: CLIENTS });
           const busy0 = await server.busy();
@@ -431,7 +329,7 @@ async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number)
         } catch (error) {
           rows.push(await errorRow(name, error, broker));
         } finally {
-          if (server !== undefined) await stopChild(server.child);
+          if (server !== undefined) await server.stop();
         }
       }
     }
