@@ -19,6 +19,7 @@ import {
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
+import { RemovalWatch } from '../../core/driver/removal-watch.js';
 import type { DmaBuffer } from '../../core/platform/dma.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { PciFunction } from '../../core/platform/pci.js';
@@ -119,8 +120,8 @@ export class RingDevice implements DeviceContract {
   #state: DeviceState = 'resetting';
   /** Why the card went out of service, for messages. */
   #reason: string | undefined;
-  /** The `removed` promise being watched. */
-  #watched: Promise<void> | undefined;
+  /** Goes `gone` when the platform sees the card disappear; watched again after a re-inserted card is back. */
+  readonly #removal = new RemovalWatch(() => this.#removed());
   readonly #identity: RingIdentity;
   readonly #estimate: ServiceEstimate | undefined;
 
@@ -167,21 +168,7 @@ export class RingDevice implements DeviceContract {
           irqCtrl: options.irqCtrl,
         }),
     );
-    this.#watchRemoval();
-  }
-
-  /**
-   * Go `gone` when the platform sees the card disappear. Watched again after a
-   * re-inserted card is brought back (a platform that can re-insert hands out a
-   * new `removed` promise; one that cannot keeps the old one, and is not re-watched).
-   */
-  #watchRemoval(): void {
-    const removed = this.#fn.removed;
-    if (removed === this.#watched) return;
-    this.#watched = removed;
-    void removed.then(() => {
-      if (this.#watched === removed) this.#removed();
-    });
+    this.#removal.watch(this.#fn.removed);
   }
 
   get state(): DeviceState {
@@ -264,7 +251,7 @@ export class RingDevice implements DeviceContract {
         device: this.info.id,
       });
     }
-    this.#watchRemoval();
+    this.#removal.watch(this.#fn.removed);
   }
 
   #waitReady(): void {

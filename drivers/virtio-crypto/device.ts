@@ -19,6 +19,7 @@ import {
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
+import { RemovalWatch } from '../../core/driver/removal-watch.js';
 import type { DmaBuffer, PciFunction } from '../../core/platform/index.js';
 import { CONTROL_BUFFER_BYTES, ControlChannel } from './control.js';
 import { CapabilityBook, type Combination, type CryptoConfig, readCryptoConfig } from './crypto-config.js';
@@ -68,8 +69,8 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
   #controlQueue: SplitVirtqueue | undefined;
   #irq: SharedIrq | undefined;
   #msix = false;
-  /** The platform's `removed` promise being watched (a re-inserted device hands out a new one). */
-  #watched: Promise<void> | undefined;
+  /** The device is gone when the platform sees it disappear; watched again after it comes back. */
+  readonly #removal = new RemovalWatch(() => this.#gone());
   #state: DeviceState = 'resetting';
   #resetting: Promise<void> | undefined;
 
@@ -145,7 +146,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
         service: () => this.#serviceInterrupt(irq.unmask.bind(irq)),
       });
     }
-    this.#watchRemoval();
+    this.#removal.watch(this.#fn.removed);
     try {
       await this.#bringUp(signal, false);
     } catch (error) {
@@ -331,16 +332,6 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
     return tags;
   }
 
-  /** The device is gone when the platform sees it disappear; watched again after it comes back. */
-  #watchRemoval(): void {
-    const removed = this.#fn.removed;
-    if (removed === this.#watched) return;
-    this.#watched = removed;
-    void removed.then(() => {
-      if (this.#watched === removed) this.#gone();
-    });
-  }
-
   /**
    * A removed device is back when it answers again (device_status reads all-ones
    * while it is away), with the same number of data queues: then `reset` brings it up.
@@ -354,7 +345,7 @@ export class VirtioCryptoDevice implements Device, DeviceContext {
       throw new DeviceGoneError(`virtio-crypto ${this.id} came back as a different device; open it anew`, {
         device: this.id,
       });
-    this.#watchRemoval();
+    this.#removal.watch(this.#fn.removed);
   }
 
   /** Reset the whole device and bring it up again; also brings back a device that was removed and is present again. */

@@ -15,6 +15,7 @@ import type {
 } from '../../core/driver/device.js';
 import { DeviceError, DeviceGoneError, throwIfAborted, UnsupportedError } from '../../core/driver/errors.js';
 import type { EcCurveName } from '../../core/driver/keys.js';
+import { RemovalWatch } from '../../core/driver/removal-watch.js';
 import { cardRateEstimate } from '../../core/driver/service-estimate.js';
 import type { Mmio } from '../../core/platform/mmio.js';
 import type { PciFunction } from '../../core/platform/pci.js';
@@ -121,8 +122,10 @@ export class WindowDevice implements Device {
   #engines: readonly Engine[] = [];
   #qp: WindowQueuePair | undefined;
   #card: CardIdentity | undefined;
-  /** The platform's `removed` promise being watched (a re-inserted card hands out a new one). */
-  #watched: Promise<void> | undefined;
+  /** The card is gone when the platform sees it disappear; watched again after it comes back. */
+  readonly #removal = new RemovalWatch(() => {
+    if (this.#state !== 'closed') this.#qp?.removed();
+  });
   #state: DeviceState = 'resetting';
 
   /** Nothing touches the card until `start()`. */
@@ -170,7 +173,7 @@ export class WindowDevice implements Device {
     });
     this.#qp = qp;
     this.#queuePairs = [qp];
-    this.#watchRemoval();
+    this.#removal.watch(this.#fn.removed);
     this.#enableInterrupts();
     this.#state = 'ready';
   }
@@ -221,16 +224,6 @@ export class WindowDevice implements Device {
     for (const listener of [...this.#listeners]) listener(event);
   }
 
-  /** The card is gone when the platform sees it disappear; watched again after it comes back. */
-  #watchRemoval(): void {
-    const removed = this.#fn.removed;
-    if (removed === this.#watched) return;
-    this.#watched = removed;
-    void removed.then(() => {
-      if (this.#watched === removed && this.#state !== 'closed') this.#qp?.removed();
-    });
-  }
-
   /**
    * A removed card is back when it answers again: `ID` reads all-ones while it is
    * away (§5). It must be the card it was (same engines, word limit and CAPS).
@@ -258,7 +251,7 @@ export class WindowDevice implements Device {
       throw new DeviceGoneError(`window card ${id} came back as a different card; open it anew`, {
         device: id,
       });
-    this.#watchRemoval();
+    this.#removal.watch(this.#fn.removed);
   }
 
   /**
