@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError, DeviceGoneError, TimeoutError } from '../../core/driver/index.js';
 import { JobQueue, type QueueEvent, type QueueStats } from '../../core/queue/index.js';
 import { expectedValue, FakeDevice, request, settle } from '../support/fake-device.js';
+import { expectAnswers, queueOver } from '../support/fake-queue.js';
 
 describe('timeouts', () => {
   it('fails a job that waits in the backlog past its deadline', async () => {
     const dev = new FakeDevice({ qp: { depth: 1, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const first = q.submit(request(0), { timeoutMs: 0 });
     const second = q.submit(request(1), { timeoutMs: 20 });
     await expect(second).rejects.toBeInstanceOf(TimeoutError);
@@ -22,8 +22,7 @@ describe('timeouts', () => {
   it('fails an in-flight job past its deadline and drops its late result', async () => {
     let n = 0;
     const dev = new FakeDevice({ qp: { depth: 4, behave: () => (n++ === 0 ? 'slow' : 'ok') } });
-    const q = new JobQueue({ stallTimeoutMs: 10_000 });
-    q.addDevice(dev);
+    const q = queueOver(dev, { stallTimeoutMs: 10_000 });
     const qp = dev.queuePairs[0]!;
     const late = q.submit(request(0), { timeoutMs: 20 });
     // Another job completes meanwhile, so the queue pair is alive: only the late job fails.
@@ -42,8 +41,7 @@ describe('timeouts', () => {
 
   it('abandons a queue pair on which a job timed out with nothing completed since it went in', async () => {
     const dev = new FakeDevice({ qp: { depth: 4, manual: true } });
-    const q = new JobQueue({ stallTimeoutMs: 10_000, retries: 1 });
-    q.addDevice(dev);
+    const q = queueOver(dev, { stallTimeoutMs: 10_000, retries: 1 });
     const qp = dev.queuePairs[0]!;
     const late = q.submit(request(0), { timeoutMs: 20 });
     const other = q.submit(request(1), { timeoutMs: 5_000 });
@@ -67,9 +65,7 @@ describe('timeouts', () => {
     q.addDevice(good);
     const reqs = [0, 1, 2].map((i) => request(i));
     const results = await Promise.all(reqs.map((r) => q.submit(r)));
-    results.forEach((v, i) => {
-      expect(v).toEqual(expectedValue(reqs[i]!));
-    });
+    expectAnswers(results, reqs);
     expect(hung.queuePairs[0]!.abandonCalls).toBe(1);
     expect(good.queuePairs[0]!.submitted).toBe(3);
     expect(events.map((e) => e.type)).toEqual([
@@ -85,8 +81,7 @@ describe('timeouts', () => {
 
   it('fails jobs of a stalled queue pair once retries run out', async () => {
     const hung = new FakeDevice({ qp: { behave: () => 'hang' } });
-    const q = new JobQueue({ stallTimeoutMs: 15, retries: 1, timeoutMs: 0 });
-    q.addDevice(hung);
+    const q = queueOver(hung, { stallTimeoutMs: 15, retries: 1, timeoutMs: 0 });
     await expect(q.submit(request(0))).rejects.toMatchObject({ code: 'timeout', device: 'fake' });
     expect(hung.queuePairs[0]!.abandonCalls).toBe(2);
     await q.close();
@@ -95,8 +90,7 @@ describe('timeouts', () => {
 
 describe('cancellation', () => {
   it('rejects at once for an already-aborted signal', async () => {
-    const q = new JobQueue();
-    q.addDevice(new FakeDevice());
+    const q = queueOver(new FakeDevice());
     const ac = new AbortController();
     ac.abort();
     await expect(q.submit(request(0), { signal: ac.signal })).rejects.toBeInstanceOf(AbortedError);
@@ -105,8 +99,7 @@ describe('cancellation', () => {
 
   it('takes an aborted job out of the backlog at once', async () => {
     const dev = new FakeDevice({ qp: { depth: 1, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const first = q.submit(request(0));
     const ac = new AbortController();
     const second = q.submit(request(1), { signal: ac.signal });
@@ -124,8 +117,7 @@ describe('cancellation', () => {
 
   it('discards the result of an aborted in-flight job', async () => {
     const dev = new FakeDevice({ qp: { depth: 4, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const ac = new AbortController();
     let settledWith: unknown;
     const job = q.submit(request(0), { signal: ac.signal }).then(
@@ -149,8 +141,7 @@ describe('cancellation', () => {
 describe('a signal shared by many jobs', () => {
   it('gets one abort listener, aborts them all (backlog and in flight), and is released when they settle', async () => {
     const dev = new FakeDevice({ qp: { depth: 8, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const ac = new AbortController();
     const jobs = Array.from({ length: 50 }, (_, i) => q.submit(request(i), { signal: ac.signal }));
     await settle();
@@ -180,8 +171,7 @@ describe('a signal shared by many jobs', () => {
 describe('adaptive harvesting', () => {
   it('waits for the interrupt when idle-ish, polls under load, and goes back when load stops', async () => {
     const dev = new FakeDevice({ qp: { depth: 64, manual: true } });
-    const q = new JobQueue({ pollThreshold: 4, pollSpinLimit: 3 });
-    q.addDevice(dev);
+    const q = queueOver(dev, { pollThreshold: 4, pollSpinLimit: 3 });
     const qp = dev.queuePairs[0]!;
     const one = q.submit(request(0));
     await settle();
@@ -197,8 +187,7 @@ describe('adaptive harvesting', () => {
     expect(q.snapshot().devices[0]!.queuePairs[0]!.mode).toBe('poll');
     // Completions stop coming: a run of empty polls takes the lane back to the interrupt.
     const manual = new FakeDevice({ id: 'manual', qp: { depth: 64, manual: true } });
-    const q2 = new JobQueue({ pollThreshold: 4, pollSpinLimit: 3 });
-    q2.addDevice(manual);
+    const q2 = queueOver(manual, { pollThreshold: 4, pollSpinLimit: 3 });
     const mqp = manual.queuePairs[0]!;
     const jobs = Array.from({ length: 16 }, (_, i) => q2.submit(request(i)));
     await settle();
@@ -222,8 +211,7 @@ describe('adaptive harvesting', () => {
       process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
     const before = alive();
     const dev = new FakeDevice({ qp: { depth: 16, latencyMs: 1 } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     await Promise.all(Array.from({ length: 40 }, (_, i) => q.submit(request(i))));
     // Going idle takes the poller a few quiet turns; on a loaded machine a turn can be slow,
     // so wait (bounded) for the queue to let go rather than counting turns. The count is
@@ -244,8 +232,7 @@ describe('failover', () => {
   it('re-runs a job a device failed on another device', async () => {
     const bad = new FakeDevice({ id: 'bad', priority: 500, qp: { behave: () => 'error' } });
     const good = new FakeDevice({ id: 'good', priority: 100 });
-    const q = new JobQueue();
-    q.addDevice(bad);
+    const q = queueOver(bad);
     q.addDevice(good);
     await expect(q.submit(request(5))).resolves.toEqual(expectedValue(request(5)));
     expect(bad.queuePairs[0]!.submitted).toBe(1);
@@ -256,8 +243,7 @@ describe('failover', () => {
   it('fails with the device error after retries on the only device', async () => {
     const bad = new FakeDevice({ qp: { behave: () => 'error' } });
     // Three device errors would also take the device out of service for recovery; not under test here.
-    const q = new JobQueue({ retries: 2, faultThreshold: 100 });
-    q.addDevice(bad);
+    const q = queueOver(bad, { retries: 2, faultThreshold: 100 });
     await expect(q.submit(request(5))).rejects.toMatchObject({ code: 'device-error' });
     expect(bad.queuePairs[0]!.submitted).toBe(3);
     await q.close();
@@ -265,8 +251,7 @@ describe('failover', () => {
 
   it('sends a job a device refused (unsupported) to another capable device, never back', async () => {
     const refuser = new FakeDevice({ id: 'refuser', priority: 500, qp: { behave: () => 'unsupported' } });
-    const q = new JobQueue();
-    q.addDevice(refuser);
+    const q = queueOver(refuser);
     await expect(q.submit(request(1))).rejects.toMatchObject({ code: 'unsupported' });
     expect(refuser.queuePairs[0]!.submitted).toBe(1);
     const other = new FakeDevice({ id: 'other', priority: 1 });
@@ -290,9 +275,7 @@ describe('failover', () => {
     expect(a.queuePairs[0]!.inFlight).toBe(4);
     a.setState('resetting');
     const results = await Promise.all(jobs);
-    results.forEach((v, i) => {
-      expect(v).toEqual(expectedValue(reqs[i]!));
-    });
+    expectAnswers(results, reqs);
     expect(b.queuePairs[0]!.submitted).toBe(4);
     a.setState('ready');
     await settle();
@@ -328,8 +311,7 @@ describe('failover', () => {
 
   it('waits for a resetting device when it is the only capable one', async () => {
     const dev = new FakeDevice({ qp: { depth: 4, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const job = q.submit(request(1));
     await settle();
     dev.setState('resetting');
@@ -347,13 +329,10 @@ describe('failover', () => {
     let n = 0;
     const dev = new FakeDevice({ qp: { depth: 4, behave: () => behaviours[n++ % 4]! } });
     // Such completions are faults that would take the device out for recovery; not under test here.
-    const q = new JobQueue({ faultThreshold: 1000 });
-    q.addDevice(dev);
+    const q = queueOver(dev, { faultThreshold: 1000 });
     const reqs = Array.from({ length: 40 }, (_, i) => request(i));
     const results = await Promise.all(reqs.map((r) => q.submit(r)));
-    results.forEach((v, i) => {
-      expect(v).toEqual(expectedValue(reqs[i]!));
-    });
+    expectAnswers(results, reqs);
     await new Promise((r) => setTimeout(r, 20));
     // The late duplicates are harvested with the next job's completion.
     await expect(q.submit(request(40))).resolves.toEqual(expectedValue(request(40)));
@@ -366,8 +345,7 @@ describe('failover', () => {
 describe('streams and close', () => {
   it('process keeps at most `concurrency` outstanding and emits in input order', async () => {
     const dev = new FakeDevice({ qp: { depth: 64, latencyMs: 1 } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const { from } = await import('rxjs');
     const reqs = Array.from({ length: 50 }, (_, i) => request(i));
     const out = await firstValueFrom(q.process(from(reqs), { concurrency: 5 }).pipe(toArray()));
@@ -388,8 +366,7 @@ describe('streams and close', () => {
     const dev = new FakeDevice({
       qp: { depth: 8, latencyMs: 1, behave: () => (n++ === 3 ? 'unsupported' : 'ok') },
     });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     const { from } = await import('rxjs');
     await expect(
       firstValueFrom(
@@ -404,8 +381,7 @@ describe('streams and close', () => {
 
   it('stats$ samples only while subscribed, with per-device and per-queue-pair figures', async () => {
     const dev = new FakeDevice({ queuePairs: 2, qp: { depth: 8, latencyMs: 1 } });
-    const q = new JobQueue({ statsIntervalMs: 20 });
-    q.addDevice(dev);
+    const q = queueOver(dev, { statsIntervalMs: 20 });
     expect(q.observing).toBe(false);
     const samples: QueueStats[] = [];
     const subscription = q.stats$.subscribe((s) => samples.push(s));
@@ -428,8 +404,7 @@ describe('streams and close', () => {
 
   it('close drains accepted work, then refuses new work, settles nothing after, and completes events$', async () => {
     const dev = new FakeDevice({ qp: { depth: 4, latencyMs: 2 } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     let completed = false;
     q.events$.subscribe({ complete: () => (completed = true) });
     const jobs = Array.from({ length: 10 }, (_, i) => q.submit(request(i)));
@@ -445,8 +420,7 @@ describe('streams and close', () => {
 
   it('close without drain rejects what is left, backlog and in flight', async () => {
     const dev = new FakeDevice({ qp: { depth: 2, manual: true } });
-    const q = new JobQueue();
-    q.addDevice(dev);
+    const q = queueOver(dev);
     let late = 0;
     const jobs = Array.from({ length: 5 }, (_, i) => q.submit(request(i)));
     await settle();

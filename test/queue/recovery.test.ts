@@ -33,6 +33,16 @@ function signJob(i: number): { request: PrimitiveRequest; answer: bigint } {
 
 const asBig = (value: unknown): bigint => bytesToBigint(value as Uint8Array);
 
+/** Submits `count` sign jobs at once: each is answered right, or fails typed (DeviceGoneError) when the card's trouble caught it. */
+async function expectRightOrGone(q: JobQueue, count: number): Promise<void> {
+  const jobs = Array.from({ length: count }, (_, i) => signJob(i));
+  const outcomes = await Promise.allSettled(jobs.map((j) => q.submit(j.request)));
+  for (const [i, o] of outcomes.entries()) {
+    if (o.status === 'fulfilled') expect(asBig(o.value)).toBe(jobs[i]!.answer);
+    else expect(o.reason).toBeInstanceOf(DeviceGoneError);
+  }
+}
+
 function recorder(q: JobQueue): QueueEvent[] {
   const events: QueueEvent[] = [];
   q.events$.subscribe((e) => events.push(e));
@@ -101,13 +111,8 @@ describe('recovery of a device that left service', () => {
     const q = new JobQueue({ timeoutMs: 20_000 });
     const events = recorder(q);
     q.addDevice(ring);
-    const first = Array.from({ length: 6 }, (_, i) => signJob(i));
-    const settled = await Promise.allSettled(first.map((j) => q.submit(j.request)));
     // Jobs caught by the failure were retried; the card came back in time for them or they failed typed.
-    for (const [i, s] of settled.entries()) {
-      if (s.status === 'fulfilled') expect(asBig(s.value)).toBe(first[i]!.answer);
-      else expect(s.reason).toBeInstanceOf(DeviceGoneError);
-    }
+    await expectRightOrGone(q, 6);
     await until('the card back in service', () => q.devices[0]!.inService);
     const types = events.map((e) => e.type);
     expect(types).toContain('device-failed');
@@ -269,12 +274,7 @@ describe('a simulated ring card removed and re-inserted', () => {
     const q = new JobQueue({ timeoutMs: 20_000, recoveryBackoffMs: 50 });
     const events = recorder(q);
     q.addDevice(ring);
-    const jobs = Array.from({ length: 4 }, (_, i) => signJob(i));
-    const outcomes = await Promise.allSettled(jobs.map((j) => q.submit(j.request)));
-    for (const [i, o] of outcomes.entries()) {
-      if (o.status === 'fulfilled') expect(asBig(o.value)).toBe(jobs[i]!.answer);
-      else expect(o.reason).toBeInstanceOf(DeviceGoneError);
-    }
+    await expectRightOrGone(q, 4);
     expect(events.map((e) => e.type)).toContain('device-removed');
     await until('the card back in service', () => q.devices[0]!.inService);
     expect(events.find((e) => e.type === 'device-recovered')).toMatchObject({ device: ring.info.id });
