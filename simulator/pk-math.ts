@@ -27,7 +27,6 @@ import {
   mod,
   modInv,
   modPow,
-  modSqrt,
   randomScalar,
 } from '../core/math/index.js';
 
@@ -109,6 +108,8 @@ export class EcSlotKey {
   readonly kind = 'ec' as const;
   readonly curve: CurveParams;
   readonly #d: bigint;
+  /** OpenSSL contexts keyed once, by scalar: an ECDH multiplies by d and d + 1 (see multiply). */
+  readonly #keyed = new Map<bigint, ECDH>();
 
   /** Throws a RangeError when d is out of range. */
   constructor(curve: EcCurveName, d: bigint) {
@@ -139,13 +140,23 @@ export class EcSlotKey {
   /** The shared point d·peer as x ‖ y (each L bytes); `peer` must already be on the curve. */
   ecdh(peerX: bigint, peerY: bigint): Uint8Array {
     const L = this.curve.bytes;
-    const shared = multiply(this.curve, this.#d, { x: peerX, y: peerY });
+    const shared = multiply(this.curve, this.#d, { x: peerX, y: peerY }, (k) => this.#keyedFor(k));
     // d < n and a peer of prime order: never the point at infinity.
     if (shared === null) throw new RangeError('ECDH gave the point at infinity');
     const out = new Uint8Array(2 * L);
     out.set(bigintToBytes(shared.x, L), 0);
     out.set(bigintToBytes(shared.y, L), L);
     return out;
+  }
+
+  #keyedFor(k: bigint): ECDH {
+    let ecdh = this.#keyed.get(k);
+    if (ecdh === undefined) {
+      ecdh = createECDH(OPENSSL_CURVE[this.curve.name]);
+      ecdh.setPrivateKey(bigintToBytes(k, this.curve.bytes));
+      this.#keyed.set(k, ecdh);
+    }
+    return ecdh;
   }
 }
 
@@ -171,29 +182,39 @@ function uncompressed(curve: CurveParams, point: EcPoint): Uint8Array {
   return out;
 }
 
-/** x(k·P) by OpenSSL (1 ≤ k < n, P on the curve). */
-function sharedX(curve: CurveParams, k: bigint, point: EcPoint): bigint {
+/** The curve's shared OpenSSL context re-keyed with k (1 ≤ k < n). */
+function rekeyed(curve: CurveParams, k: bigint): ECDH {
   const ecdh = context(curve);
   ecdh.setPrivateKey(bigintToBytes(k, curve.bytes));
-  return bytesToBigint(ecdh.computeSecret(uncompressed(curve, point)));
+  return ecdh;
+}
+
+/** x(k·P) by OpenSSL (1 ≤ k < n, P on the curve). */
+function sharedX(curve: CurveParams, k: bigint, point: EcPoint): bigint {
+  return bytesToBigint(rekeyed(curve, k).computeSecret(uncompressed(curve, point)));
 }
 
 /**
  * k·P as an affine point (null: the point at infinity), P on the curve (G when
  * absent). OpenSSL does the scalar multiplications — it returns a public key
  * whole but only the x of a shared point, so y is recovered from the curve
- * equation and its sign from x((k+1)·P) = x(k·P + P). Equal to core/math's
+ * equation with x((k+1)·P) = x(k·P + P) (yOfMultiple). Equal to core/math's
  * ecMultiply (a test checks); on P-256 several times faster, elsewhere it is ecMultiply.
+ * `keyed` gives an OpenSSL context keyed with a scalar: a slot key passes its own,
+ * keyed once (re-keying costs a fixed-base multiplication per call).
  */
-export function multiply(curve: CurveParams, scalar: bigint, point?: EcPoint): EcPoint | null {
+export function multiply(
+  curve: CurveParams,
+  scalar: bigint,
+  point?: EcPoint,
+  keyed: (k: bigint) => ECDH = (k) => rekeyed(curve, k),
+): EcPoint | null {
   const k = mod(scalar, curve.n);
   if (k === 0n) return null;
   // OpenSSL is fast on P-256 (its nistz256 code); on P-384 this Node's OpenSSL is slower than core/math.
   if (!OPENSSL_FAST.has(curve.name)) return ecMultiply(curve, k, point);
-  const ecdh = context(curve);
   if (point === undefined) {
-    ecdh.setPrivateKey(bigintToBytes(k, curve.bytes));
-    const pub = ecdh.getPublicKey();
+    const pub = keyed(k).getPublicKey();
     return {
       x: bytesToBigint(pub.subarray(1, 1 + curve.bytes)),
       y: bytesToBigint(pub.subarray(1 + curve.bytes)),
@@ -201,14 +222,25 @@ export function multiply(curve: CurveParams, scalar: bigint, point?: EcPoint): E
   }
   if (k === 1n) return point;
   if (k === curve.n - 1n) return { x: point.x, y: mod(-point.y, curve.p) };
-  const x = sharedX(curve, k, point);
-  const y = modSqrt(mod(x * x * x + curve.a * x + curve.b, curve.p), curve.p);
-  // x comes from a point of the curve, so the root exists; and k ≠ ±1 means k·P ≠ ±P.
-  if (y === null || x === point.x) return ecMultiply(curve, k, point);
-  const candidate = { x, y };
-  const next = ecAdd(curve, candidate, point);
-  const nextX = sharedX(curve, k + 1n, point);
-  return next !== null && next.x === nextX ? candidate : { x, y: mod(-y, curve.p) };
+  const encoded = uncompressed(curve, point);
+  const x = bytesToBigint(keyed(k).computeSecret(encoded));
+  // k ≠ ±1 and P of prime order: k·P ≠ ±P, so the x differ (a fault would divide by zero below).
+  if (x === point.x) return ecMultiply(curve, k, point);
+  return { x, y: yOfMultiple(curve, point, x, bytesToBigint(keyed(k + 1n).computeSecret(encoded))) };
+}
+
+/**
+ * y(Q) from x(Q) and x(Q + P), for Q ≠ ±P on the curve (Okeya–Sakurai): with λ the
+ * slope through P and Q, x(Q + P) = λ² − x(P) − x(Q) and (y(P) − y(Q))² = λ²·(x(P) − x(Q))²;
+ * replacing y(P)² and y(Q)² by the curve equation leaves one linear equation,
+ * 2·y(P)·y(Q) = 2b + (a + x(P)·x(Q))·(x(P) + x(Q)) − x(Q + P)·(x(P) − x(Q))².
+ * One inversion instead of a square root and a point addition.
+ */
+function yOfMultiple(curve: CurveParams, P: EcPoint, x: bigint, nextX: bigint): bigint {
+  const { a, b, p } = curve;
+  const dx = P.x - x;
+  const twiceYpYq = mod(2n * b + (a + P.x * x) * (P.x + x) - nextX * dx * dx, p);
+  return mod(twiceYpYq * modInv(2n * P.y, p), p);
 }
 
 /** x^e mod n (public, so bigint's variable time is fine). */

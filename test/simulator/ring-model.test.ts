@@ -4,12 +4,13 @@
  * key-slot commands, DMA faults.
  */
 import { describe, expect, it } from 'vitest';
+import { bytesToBigint } from '../../core/driver/bytes.js';
 import { CURVES } from '../../core/driver/curves.js';
 import { ecMultiply } from '../../core/math/index.js';
 import * as driverRegisters from '../../drivers/ring/registers.js';
 import type { SimPciFunction } from '../../simulator/function.js';
 import * as modelRegisters from '../../simulator/models/ring/registers.js';
-import { multiply } from '../../simulator/pk-math.js';
+import { EcSlotKey, multiply } from '../../simulator/pk-math.js';
 import { openSimFunction } from '../support/sim.js';
 
 function open(options = ''): Promise<SimPciFunction> {
@@ -199,6 +200,23 @@ describe('ring card engine math (simulator/pk-math.ts)', () => {
       for (const k of scalars) {
         expect(multiply(curve, k, Q), `${name} k=${k}`).toEqual(ecMultiply(curve, k, Q));
         expect(multiply(curve, k), `${name} k=${k}·G`).toEqual(ecMultiply(curve, k));
+      }
+    }
+  });
+
+  it("a slot key's ECDH (its contexts keyed once) returns d·P whole, as ecMultiply gives it, call after call", () => {
+    for (const name of ['P-256', 'P-384'] as const) {
+      const curve = CURVES[name];
+      const L = curve.bytes;
+      for (const d of [1n, 2n, 0xdead_beefn, curve.n / 3n, curve.n - 2n, curve.n - 1n]) {
+        const key = new EcSlotKey(name, d);
+        for (const e of [7n, 0x1234_5678_9abc_def0n, 7n]) {
+          const P = ecMultiply(curve, e)!;
+          const shared = ecMultiply(curve, d, P)!;
+          const out = key.ecdh(P.x, P.y);
+          expect(bytesToBigint(out.subarray(0, L)), `${name} d=${d} e=${e} x`).toBe(shared.x);
+          expect(bytesToBigint(out.subarray(L)), `${name} d=${d} e=${e} y`).toBe(shared.y);
+        }
       }
     }
   });
