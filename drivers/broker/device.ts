@@ -2,7 +2,7 @@
  * The `broker:` device: a connection to `pkaccel serve` over a Unix socket. Its
  * capabilities are what the broker's devices offer (sent in the broker's HELLO
  * and CAPS frames); its one queue pair forwards primitive jobs as request frames,
- * gathered per tick into one write. When the broker goes away the device is
+ * one socket write per doorbell. When the broker goes away the device is
  * `gone` (the job queue re-routes its jobs), and it reconnects with backoff,
  * returning to `ready`. Its key store keeps private keys in the broker: the
  * client holds only a handle and the public key (COORDINATION.md section 8).
@@ -127,8 +127,9 @@ export class BrokerDevice implements Device {
         return self.#connected;
       },
       send: (wireTag: number, request: PrimitiveRequest) => {
-        this.#queue(encodeRequest(wireTag, request, (key) => this.#handleOf(key)));
+        this.#out.push(encodeRequest(wireTag, request, this.#handleOfKey));
       },
+      flush: () => this.#flush(),
     };
     this.#qp = new BrokerQueuePair(link, options.depth);
     this.queuePairs = [this.#qp];
@@ -325,7 +326,9 @@ export class BrokerDevice implements Device {
     return this.#connected;
   }
 
-  // ---- writing: one write per tick ----
+  // ---- writing: jobs once per doorbell (the queue pair flushes), key requests once per tick ----
+
+  readonly #handleOfKey = (key: PrivateKeyMaterial): Uint8Array | undefined => this.#handleOf(key);
 
   #queue(frame: Frame): void {
     this.#out.push(frame);

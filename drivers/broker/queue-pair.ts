@@ -1,7 +1,8 @@
 /**
- * The `broker:` device's one queue pair: jobs become request frames (gathered
- * per tick into one socket write by the device), completion frames become
- * completions. Tags are the job queue's own; the broker echoes them and a tag
+ * The `broker:` device's one queue pair: jobs become request frames, written
+ * in one socket write per doorbell (the batch the job queue hands `submit` is
+ * what is already pending: waiting for a later tick would only add latency),
+ * completion frames become completions. Tags are the job queue's own; the broker echoes them and a tag
  * not in flight is dropped (never trusted).
  */
 
@@ -20,8 +21,10 @@ import { decodeOk, type Frame, FrameType, failureOf, opCode, ProtocolError } fro
 export interface BrokerLink {
   readonly id: string;
   readonly connected: boolean;
-  /** Queue a request for the next write (one per tick), under the wire tag given. */
+  /** Add a request, under the wire tag given, to the next write. */
   send(wireTag: number, request: Job['request']): void;
+  /** Write what `send` added (one socket write). */
+  flush(): void;
 }
 
 export class BrokerQueuePair implements QueuePair {
@@ -32,6 +35,18 @@ export class BrokerQueuePair implements QueuePair {
   #nextWire = 1;
   readonly #done: Completion[] = [];
   #wake: (() => void) | null = null;
+  #fail: ((error: Error) => void) | null = null;
+  /**
+   * The signal the job queue passes to every wait (one per queue pair until it aborts): its
+   * listener is added once, not once per wait.
+   */
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => {
+    const fail = this.#fail;
+    this.#wake = null;
+    this.#fail = null;
+    fail?.(new AbortedError(undefined, { cause: this.#signal?.reason }));
+  };
 
   constructor(
     link: BrokerLink,
@@ -69,6 +84,7 @@ export class BrokerQueuePair implements QueuePair {
         });
       }
     }
+    if (n > 0) this.#link.flush();
     if (this.#done.length > 0) this.#notify();
     return n;
   }
@@ -128,14 +144,14 @@ export class BrokerQueuePair implements QueuePair {
     if (!this.#link.connected)
       return Promise.reject(new DeviceGoneError(`broker ${this.#link.id} is not connected`));
     if (signal?.aborted) return Promise.reject(new AbortedError(undefined, { cause: signal.reason }));
+    if (signal !== this.#signal) {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      this.#signal = signal;
+      signal?.addEventListener('abort', this.#onAbort, { once: true });
+    }
     return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#wake = null;
-        reject(new AbortedError(undefined, { cause: signal?.reason }));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#fail = reject;
       this.#wake = () => {
-        signal?.removeEventListener('abort', onAbort);
         if (!this.#link.connected && this.#done.length === 0)
           reject(new DeviceGoneError(`broker ${this.#link.id} connection closed`));
         else resolve();
@@ -155,6 +171,7 @@ export class BrokerQueuePair implements QueuePair {
     const wake = this.#wake;
     if (wake !== null) {
       this.#wake = null;
+      this.#fail = null;
       wake();
     }
   }
