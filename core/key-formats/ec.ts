@@ -170,7 +170,6 @@ export function ecToPkcs8(key: EcPrivateKeyMaterial): Uint8Array {
 /** Like node's webcrypto, EC JWKs are exported without `alg` (WebCrypto sets none for ECDSA or ECDH). */
 export function ecToJwk(
   key: EcPublicKeyMaterial | EcPrivateKeyMaterial,
-  _name: EcName,
   attributes: KeyAttributes,
 ): JsonWebKey {
   return { ...plainJwk(key), ...jwkAttributes(attributes) };

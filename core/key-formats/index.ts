@@ -101,8 +101,7 @@ export function exportKeyMaterial(
     }
     case 'ec-public':
     case 'ec-private': {
-      const name = spec.family === 'ec' ? spec.name : 'ECDSA';
-      if (format === 'jwk') return ecToJwk(material, name, attributes);
+      if (format === 'jwk') return ecToJwk(material, attributes);
       if (material.kind === 'ec-public') {
         if (format === 'raw') return ecToRaw(material);
         if (format === 'spki') return ecToSpki(material);
