@@ -26,11 +26,16 @@
  *
  * The card is `sim:ring` with its real engine: TLS clients check every
  * signature, and the timed/null engines answer fixed values (the gate rejects
- * them; a handshake cannot complete), so a card "faster than the host" cannot be
- * modelled here — the simulated card computes on the same CPUs. The rows show
- * what an offload card changes instead: the signing leaves the TLS server's CPU
- * (server µs/handshake) and each handshake blocks its event loop for one round
- * trip (handshakes/s of one process vs a cluster).
+ * them; a handshake cannot complete). For RSA-4096 a third place: the same key
+ * behind a second broker whose card runs real engines on a schedule declared
+ * far faster than the host's software signing (`sim:ring?engine=real&rate=2000`,
+ * MODELED_CARD). That schedule is a ceiling, not a speed: the model's one
+ * thread computes every signature with the host's OpenSSL, on the host's CPUs.
+ * What the rows show is what an offload card changes: the signing leaves the
+ * TLS server's CPU (server µs/handshake) for a thread beside it, bounded by that
+ * thread's compute and by the CPUs left (on 2 CPUs the TLS process, the broker
+ * and the load generator share them), and each handshake blocks its event loop
+ * for one round trip (handshakes/s of one process vs a cluster).
  */
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -277,7 +282,27 @@ async function csignRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: numbe
   return rows;
 }
 
-async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number): Promise<BenchRow[]> {
+/**
+ * The card of the modeled rows: real engines (TLS clients check every signature) on a schedule
+ * declared far faster than the host's software signing (simulator/engines.ts). The schedule is a
+ * ceiling: the model's one thread computes each signature with the host's OpenSSL (RSA-4096: one
+ * core's ~100–200/s), so the card is as fast as that thread, beside the TLS process.
+ */
+const MODELED_RATE = 2000;
+const MODELED_CARD = `sim:ring?engine=real&rate=${MODELED_RATE}`;
+
+/** Where a handshake's key is: a PEM in Node, or the engine → broker → card (sim:ring, or the modeled card). */
+interface KeyPlace {
+  readonly where: string;
+  readonly broker?: Pkcs11Broker;
+}
+
+async function tlsRows(
+  ctx: BenchContext,
+  broker: Pkcs11Broker,
+  modeled: Pkcs11Broker,
+  seconds: number,
+): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const label of ['rsa2048', 'rsa4096']) {
     const key = broker.keys[label]!;
@@ -286,13 +311,21 @@ async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number)
     const cert = join(broker.dir, `${label}-cert.pem`);
     await runOk('openssl', selfSignedArgs(['-key', pem], '/CN=localhost', cert));
     const ca = readFileSync(cert);
+    const places: KeyPlace[] = [
+      { where: 'PEM in Node' },
+      { where: 'engine → broker', broker },
+      // The same key on the card modeled faster than the host (RSA-4096: where signing dominates).
+      ...(label === 'rsa4096'
+        ? [{ where: `engine → broker, card modeled at ${MODELED_RATE}/s`, broker: modeled }]
+        : []),
+    ];
     for (const workers of [1, 2, 4]) {
       let pemRate = 0;
-      for (const where of ['PEM in Node', 'engine → broker']) {
+      for (const { where, broker: signer } of places) {
         const env =
-          where === 'PEM in Node'
+          signer === undefined
             ? { PATH: process.env.PATH, KEY_PEM: pem, CERT: cert }
-            : { ...broker.env, KEY_URI: key.uri, CERT: cert };
+            : { ...signer.env, KEY_URI: signer.keys[label]!.uri, CERT: cert };
         ctx.log(`TLS ${label} ${where}, ${workers} process(es)`);
         const name = `TLS 1.3 ${label}, ${where}, ${workers} Node process${workers > 1 ? 'es (cluster)' : ''}`;
         let server: NodeHttpsServer | undefined;
@@ -302,18 +335,18 @@ async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number)
           await measure(() => handshake(port, ca), { seconds: 0.3, concurrency: CLIENTS });
           const busy0 = await server.busy();
           const serverCpu0 = cpuSeconds(server.child.pid!);
-          const brokerCpu0 = cpuSeconds(broker.service.child.pid!);
+          const brokerCpu0 = cpuSeconds((signer ?? broker).service.child.pid!);
           const m = await measure(() => handshake(port, ca), { seconds, concurrency: CLIENTS });
           if (m.firstError !== undefined) throw new Error(`TLS ${label} ${where}: ${m.firstError}`);
           const serverCpu = cpuSeconds(server.child.pid!) - serverCpu0;
-          const brokerCpu = cpuSeconds(broker.service.child.pid!) - brokerCpu0;
+          const brokerCpu = cpuSeconds((signer ?? broker).service.child.pid!) - brokerCpu0;
           const busy1 = await server.busy();
           // Handshakes the clients completed in the window (the server's own count misses those a
           // client closes before its TLS 1.3 Finished arrives; the signature was made all the same).
           const served = m.ops;
           const busyUs = ((busy1 - busy0) * 1000) / served;
           const cpuUs = (serverCpu * 1e6) / served;
-          if (where === 'PEM in Node') pemRate = m.opsPerSecond;
+          if (signer === undefined) pemRate = m.opsPerSecond;
           rows.push({
             name,
             'handshakes/s': m.opsPerSecond,
@@ -327,7 +360,7 @@ async function tlsRows(ctx: BenchContext, broker: Pkcs11Broker, seconds: number)
             load1: round(loadavg()[0]!),
           });
         } catch (error) {
-          rows.push(await errorRow(name, error, broker));
+          rows.push(await errorRow(name, error, signer ?? broker));
         } finally {
           if (server !== undefined) await server.stop();
         }
@@ -349,10 +382,14 @@ const bench: Bench = async (ctx) => {
   const seconds = ctx.quick ? 1 : 4;
   // The card alone: every signature is the simulated card's (the software device is not opened).
   const broker = await startPkcs11Broker({ devices: 'sim:ring', keys: KEYS });
+  let modeled: Pkcs11Broker | undefined;
   try {
+    // A second broker over the modeled card with the same RSA-4096 key (idle until its rows).
+    modeled = await startPkcs11Broker({ devices: MODELED_CARD, reuseKeys: [broker.keys.rsa4096!] });
     ctx.log(`broker ${broker.pkcs11Socket} (sim:ring), load average ${loadavg().map(round).join(' ')}`);
-    return [...(await csignRows(ctx, broker, seconds)), ...(await tlsRows(ctx, broker, seconds))];
+    return [...(await csignRows(ctx, broker, seconds)), ...(await tlsRows(ctx, broker, modeled, seconds))];
   } finally {
+    await modeled?.close();
     await broker.close();
   }
 };

@@ -43,6 +43,11 @@ export interface Pkcs11BrokerOptions {
   /** `--devices` (default `sim:ring,software`). */
   readonly devices?: string;
   readonly keys?: readonly KeySpec[];
+  /**
+   * Keys another broker of this run made (their files must outlive this broker): served under
+   * the same names, so two brokers (two cards) sign with the same key. Without `keys`, only these.
+   */
+  readonly reuseKeys?: readonly NamedTestKey[];
   /** The token's user PIN (`--pkcs11-pin-file`), also put in the key URIs as pin-value. */
   readonly pin?: string;
   /** More `pkaccel serve` arguments. */
@@ -74,8 +79,11 @@ function makeKey(dir: string, spec: KeySpec, pin: string | undefined): NamedTest
       : generateKeyPairSync('ec', { namedCurve: NODE_CURVE[spec.curve] });
   const path = join(dir, `${spec.name}.pk8`);
   writeFileSync(path, pair.privateKey.export({ type: 'pkcs8', format: 'der' }), { mode: 0o600 });
-  const uri = `pkcs11:object=${spec.name};type=private${pin === undefined ? '' : `;pin-value=${pin}`}`;
-  return { spec, path, privateKey: pair.privateKey, publicKey: pair.publicKey, uri };
+  return { spec, path, privateKey: pair.privateKey, publicKey: pair.publicKey, uri: keyUri(spec.name, pin) };
+}
+
+function keyUri(name: string, pin: string | undefined): string {
+  return `pkcs11:object=${name};type=private${pin === undefined ? '' : `;pin-value=${pin}`}`;
 }
 
 function pinFile(dir: string, pin: string): string {
@@ -119,7 +127,10 @@ export async function startPkcs11Broker(options: Pkcs11BrokerOptions = {}): Prom
   const dir = mkdtempSync(join(tmpdir(), 'pkaccel-p11-'));
   try {
     const keys: Record<string, NamedTestKey> = {};
-    for (const spec of options.keys ?? DEFAULT_KEYS) keys[spec.name] = makeKey(dir, spec, options.pin);
+    for (const key of options.reuseKeys ?? [])
+      keys[key.spec.name] = { ...key, uri: keyUri(key.spec.name, options.pin) };
+    const specs = options.keys ?? (options.reuseKeys === undefined ? DEFAULT_KEYS : []);
+    for (const spec of specs) keys[spec.name] = makeKey(dir, spec, options.pin);
     const pkcs11Socket = join(dir, 'pkcs11.sock');
     const brokerSocket = join(dir, 'broker.sock');
     const engineConfig = join(dir, 'openssl-pkcs11.cnf');
