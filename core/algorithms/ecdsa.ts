@@ -7,7 +7,7 @@
  * points; the software provider signs with OpenSSL.
  */
 
-import { bigintToBytes, bytesToBigint, inRangeBelow } from '../driver/bytes.js';
+import { bigintToBytes, bytesToBigint, p1363InRange } from '../driver/bytes.js';
 import type { CurveParams } from '../driver/curves.js';
 import { DeviceError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor } from '../driver/index.js';
@@ -37,25 +37,6 @@ export function truncateToOrder(curve: CurveParams, h: Uint8Array): Uint8Array {
   if (hashBits <= curve.orderBits) return h;
   const e = bytesToBigint(h) >> BigInt(hashBits - curve.orderBits);
   return bigintToBytes(e, Math.ceil(curve.orderBits / 8));
-}
-
-/** n as a big-endian byte string of the field length, per curve. */
-const orderBytes = new WeakMap<CurveParams, Uint8Array>();
-
-/** n as a big-endian byte string of the field length, made once per curve. */
-function orderOf(curve: CurveParams): Uint8Array {
-  let n = orderBytes.get(curve);
-  if (n === undefined) {
-    n = bigintToBytes(curve.n, curve.bytes);
-    orderBytes.set(curve, n);
-  }
-  return n;
-}
-
-/** Whether both halves of a P1363 signature are in [1, n−1], without converting to bigint. */
-function p1363InRange(curve: CurveParams, signature: Uint8Array): boolean {
-  const n = orderOf(curve);
-  return inRangeBelow(n, signature, 0) && inRangeBelow(n, signature, curve.bytes);
 }
 
 /** Retries when r or s comes out 0 (probability about 2/n each); more than a few means a broken device. */

@@ -6,22 +6,17 @@
 import type { Alternative } from '../driver/device.js';
 import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor, RsaSignaturePadding } from '../driver/index.js';
-import type { RsaPrivateKeyMaterial, RsaPublicKeyMaterial } from '../driver/keys.js';
+import type { HashName, RsaPrivateKeyMaterial, RsaPublicKeyMaterial } from '../driver/keys.js';
+import type { PrimitiveRequest } from '../driver/primitives.js';
 import { constantTimeEqual } from '../encoding/bytes.js';
 import { digest } from '../encoding/digest.js';
-import { emsaPkcs1v15Encode } from '../encoding/emsa-pkcs1v15.js';
+import { checkPkcs1v15Length, emsaPkcs1v15Encode } from '../encoding/emsa-pkcs1v15.js';
 import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../encoding/emsa-pss.js';
 import { HASH_BYTES } from '../encoding/hashes.js';
 import type { Options, RsaSignatureParams } from './params.js';
 import { booleanResult, bytesResult } from './results.js';
 import { checkRsaPrivateKey, checkRsaPublicKey } from './rsa-limits.js';
 import { isRsaRepresentative, modulusBytes } from './rsa-public.js';
-
-function devicePadding(params: RsaSignatureParams): RsaSignaturePadding {
-  return params.scheme === 'pss'
-    ? { scheme: 'pss', hash: params.hash, mgfHash: params.hash, saltLength: params.saltLength }
-    : { scheme: 'pkcs1-v1_5', hash: params.hash };
-}
 
 /** A PSS EM (⌈(modBits−1)/8⌉ bytes) widened to the k-byte input of raw RSA. */
 function widen(em: Uint8Array, k: number): Uint8Array {
@@ -86,6 +81,53 @@ export function rsaSignDigest(
   return signDigest(exec, key, params, mHash, undefined, options);
 }
 
+/** The capability probe of the raw-RSA form, made once per key (it depends on the key alone). */
+const rawProbes = new WeakMap<RsaPrivateKeyMaterial, PrimitiveRequest>();
+function rawProbe(key: RsaPrivateKeyMaterial, k: number): PrimitiveRequest {
+  let probe = rawProbes.get(key);
+  if (probe === undefined) {
+    probe = { op: 'rsa-private', key, input: new Uint8Array(k) };
+    rawProbes.set(key, probe);
+  }
+  return probe;
+}
+
+/** The device's padding of PKCS#1 v1.5, one object per hash (every signature asks for one). */
+const pkcs1Paddings = new Map<HashName, RsaSignaturePadding>();
+function devicePadding(params: RsaSignatureParams): RsaSignaturePadding {
+  if (params.scheme === 'pss')
+    return { scheme: 'pss', hash: params.hash, mgfHash: params.hash, saltLength: params.saltLength };
+  let padding = pkcs1Paddings.get(params.hash);
+  if (padding === undefined) {
+    padding = Object.freeze({ scheme: 'pkcs1-v1_5', hash: params.hash });
+    pkcs1Paddings.set(params.hash, padding);
+  }
+  return padding;
+}
+
+/**
+ * Signing composed from a device's raw RSA: the encoded message (PKCS#1 v1.5's, or PSS's with a
+ * fresh salt) made only if this alternative is chosen — an object with a method, not a closure
+ * and an encoding per call.
+ */
+class RawSignature {
+  constructor(
+    readonly probe: PrimitiveRequest,
+    readonly key: RsaPrivateKeyMaterial,
+    readonly params: RsaSignatureParams,
+    readonly mHash: Uint8Array,
+    readonly k: number,
+  ) {}
+  build(): PrimitiveRequest {
+    const { key, params, mHash, k } = this;
+    const input =
+      params.scheme === 'pkcs1-v1_5'
+        ? emsaPkcs1v15Encode(params.hash, mHash, k)
+        : widen(emsaPssEncode(params.hash, mHash, key.bits, params.saltLength), k);
+    return { op: 'rsa-private', key, input };
+  }
+}
+
 /** With `message`, `data` is that message (hashed here); without, `data` is the hash. */
 async function signDigest(
   exec: PrimitiveExecutor,
@@ -105,36 +147,22 @@ async function signDigest(
   const mHash = message === undefined ? data : digest(params.hash, message);
   const publicKey = key.publicKey;
   const k = modulusBytes(publicKey);
-  // PKCS#1 v1.5 is deterministic and cheap: encode now (also checks the modulus is long enough).
-  const pkcs1Em = params.scheme === 'pkcs1-v1_5' ? emsaPkcs1v15Encode(params.hash, mHash, k) : undefined;
+  // PKCS#1 v1.5 is deterministic: its encoding waits for the raw form to be chosen, its length
+  // check does not (a modulus too short fails the call whichever form runs).
+  if (params.scheme === 'pkcs1-v1_5') checkPkcs1v15Length(params.hash, k);
+  const padding = devicePadding(params);
   const alternatives: Alternative[] = [
     // The message rides along for providers whose library signs messages only (PrehashedMessage).
-    {
-      op: 'rsa-sign',
-      key,
-      padding: devicePadding(params),
-      digest: mHash,
-      ...(message === undefined ? {} : { message: { hash: params.hash, data: message } }),
-    },
-    {
-      probe: { op: 'rsa-private', key, input: new Uint8Array(k) },
-      // PSS needs a fresh salt, made only if this alternative is chosen.
-      build: () => {
-        const input =
-          pkcs1Em ??
-          widen(
-            emsaPssEncode(params.hash, mHash, key.bits, params.scheme === 'pss' ? params.saltLength : 0),
-            k,
-          );
-        return { op: 'rsa-private', key, input };
-      },
-    },
+    message === undefined
+      ? { op: 'rsa-sign', key, padding, digest: mHash }
+      : { op: 'rsa-sign', key, padding, digest: mHash, message: { hash: params.hash, data: message } },
+    new RawSignature(rawProbe(key, k), key, params, mHash, k),
   ];
   // The integrity gate (core/integrity) has opened the signature with the public key and
   // compared it with the encoding (device padding) or the input (raw RSA) before release.
-  const result = await exec.runFirst(alternatives, { signal: options?.signal });
-  const signature = bytesResult(result, k);
-  return signature;
+  const signal = options?.signal;
+  const result = await exec.runFirst(alternatives, signal === undefined ? undefined : { signal });
+  return bytesResult(result, k);
 }
 
 export async function rsaVerify(

@@ -1,5 +1,8 @@
 /** Big-endian conversions between bigint and bytes, as every device boundary needs them (they live in core/encoding). */
 
+import { bigintToBytes } from '../encoding/bytes.js';
+import type { CurveParams } from './curves.js';
+
 export { bigintToBytes, byteLength, bytesToBigint } from '../encoding/bytes.js';
 
 /**
@@ -17,4 +20,30 @@ export function inRangeBelow(bound: Uint8Array, bytes: Uint8Array, at: number): 
     if (b !== bound[i]) return b < bound[i]!;
   }
   return false; // equal to the bound
+}
+
+/** Each curve's order n as big-endian bytes of the field length. */
+const orders = new WeakMap<CurveParams, Uint8Array>();
+
+/** The curve's order n as big-endian bytes of the field length, made once per curve. */
+export function orderBytes(curve: CurveParams): Uint8Array {
+  let n = orders.get(curve);
+  if (n === undefined) {
+    n = bigintToBytes(curve.n, curve.bytes);
+    orders.set(curve, n);
+  }
+  return n;
+}
+
+/**
+ * Whether `signature` is a P1363 r ‖ s of the curve's field length each, both in [1, n − 1]:
+ * byte comparisons (inRangeBelow), the same decision as converting both to bigint, without it.
+ */
+export function p1363InRange(curve: CurveParams, signature: Uint8Array): boolean {
+  const n = orderBytes(curve);
+  return (
+    signature.length === 2 * curve.bytes &&
+    inRangeBelow(n, signature, 0) &&
+    inRangeBelow(n, signature, curve.bytes)
+  );
 }

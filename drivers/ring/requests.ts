@@ -25,9 +25,9 @@ import {
   type EcCurveName,
   type EcPublicKeyMaterial,
   InvalidInputError,
-  inRangeBelow,
   type PrimitiveRequest,
   type PrimitiveValue,
+  p1363InRange,
   type RsaPublicKeyMaterial,
   type RsaSignaturePadding,
   UnsupportedError,
@@ -146,11 +146,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       checkDigest(request.digest);
       // A signature of the wrong size, or with r or s outside 1 … n − 1, cannot verify: no need
       // to ask the card (which would say so with witness flags NOT_COMPUTED).
-      const notComputed = NOT_COMPUTED;
-      if (request.signature.length !== 2 * L) return notComputed;
-      const n = orderOf(request.key.curve, curve.n, L);
-      if (!inRangeBelow(n, request.signature, 0) || !inRangeBelow(n, request.signature, L))
-        return notComputed;
+      if (!p1363InRange(curve, request.signature)) return NOT_COMPUTED;
       area.set(request.signature, AREA.SRC);
       area.set(request.digest, AREA.SRC + 2 * L);
       area.set(ecKeyOperand(request.key, L), AREA.KEY);
@@ -227,17 +223,6 @@ function keyOperand(key: object, a: bigint, b: bigint, length: number): Uint8Arr
 
 const rsaKeyOperand = (key: RsaPublicKeyMaterial, k: number) => keyOperand(key, key.n, key.e, k);
 const ecKeyOperand = (key: EcPublicKeyMaterial, L: number) => keyOperand(key, key.x, key.y, L);
-
-/** Each curve's order n as L big-endian bytes, for range checks without bigints. */
-const orders = new Map<EcCurveName, Uint8Array>();
-function orderOf(curve: EcCurveName, n: bigint, L: number): Uint8Array {
-  let bytes = orders.get(curve);
-  if (bytes === undefined) {
-    bytes = bigintToBytes(n, L);
-    orders.set(curve, bytes);
-  }
-  return bytes;
-}
 
 /**
  * `RSA_VERIFY`'s 8-byte padding block (§4.3); undefined for a PSS salt too long for the field
