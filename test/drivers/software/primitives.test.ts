@@ -7,7 +7,6 @@
 import {
   constants,
   createECDH,
-  createHash,
   createPublicKey,
   diffieHellman,
   privateDecrypt,
@@ -26,6 +25,8 @@ import {
   type KeyPairMaterial,
   PRIMITIVE_OPS,
 } from '../../../core/driver/index.js';
+import { digest as digestOf } from '../../../core/encoding/digest.js';
+import { NODE_HASH } from '../../../core/encoding/hashes.js';
 import { modPow } from '../../../core/math/index.js';
 import { SOFTWARE_CAPABILITIES } from '../../../drivers/software/index.js';
 import {
@@ -38,10 +39,6 @@ import {
   threePrimeRsaKey,
   useSoftwareDevice,
 } from './helpers.js';
-
-const nodeHash = (h: HashName) => h.replace('-', '').toLowerCase();
-const digestOf = (h: HashName, data: Uint8Array) =>
-  new Uint8Array(createHash(nodeHash(h)).update(data).digest());
 
 const rsa = rsaKey(2048);
 const rsaPub = rsa.material.publicKey;
@@ -86,8 +83,8 @@ describe.each([
       const signature = resultOf(
         await runOne(software.qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
       ) as Uint8Array;
-      expect(verify(nodeHash(hash), message, rsa.publicKey, signature)).toBe(true);
-      const theirs = sign(nodeHash(hash), message, rsa.privateKey);
+      expect(verify(NODE_HASH[hash], message, rsa.publicKey, signature)).toBe(true);
+      const theirs = sign(NODE_HASH[hash], message, rsa.privateKey);
       const [good, bad] = await runAll(software.qp, [
         { op: 'rsa-verify', key: rsaPub, padding, digest, signature: theirs },
         { op: 'rsa-verify', key: rsaPub, padding, digest: digestOf(hash, randomBytes(4)), signature: theirs },
@@ -108,8 +105,8 @@ describe.each([
       await runOne(software.qp, { op: 'rsa-sign', key: rsa.material, padding, digest }),
     ) as Uint8Array;
     const pssKey = { key: rsa.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength };
-    expect(verify(nodeHash(hash), message, pssKey, signature)).toBe(true);
-    const theirs = sign(nodeHash(hash), message, { ...pssKey, key: rsa.privateKey });
+    expect(verify(NODE_HASH[hash], message, pssKey, signature)).toBe(true);
+    const theirs = sign(NODE_HASH[hash], message, { ...pssKey, key: rsa.privateKey });
     const tampered = Uint8Array.from(theirs);
     tampered[10]! ^= 1;
     const [good, bad, short] = await runAll(software.qp, [
@@ -156,10 +153,10 @@ describe.each([
         const signature = resultOf(c) as Uint8Array;
         expect(signature.length).toBe(2 * CURVES[curve].bytes);
         expect(
-          verify(nodeHash(hash), message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+          verify(NODE_HASH[hash], message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature),
         ).toBe(true);
       }
-      const theirs = sign(nodeHash(hash), message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+      const theirs = sign(NODE_HASH[hash], message, { key: privateKey, dsaEncoding: 'ieee-p1363' });
       const wrong = digestOf(hash, randomBytes(3));
       const pub = material.publicKey;
       const verdicts = await runAll(software.qp, [
