@@ -31,6 +31,13 @@ const SPIN_MS = 0.002;
  * preempts it: about half a millisecond per doorbell was measured with 20 runnable threads on 2 CPUs).
  */
 const SELF_WAKE_MS = 0.1;
+/**
+ * With nothing scheduled, look at HEAD for this long (ms) before sleeping: a busy host rings the
+ * next doorbell within microseconds of harvesting, and a post that finds this thread asleep pays
+ * for a futex wake-up (tens of µs of the host's thread on a loaded machine). Env
+ * PKACCEL_SIM_IDLE_SPIN_MS overrides it (0: sleep at once).
+ */
+const IDLE_SPIN_MS = Number(process.env.PKACCEL_SIM_IDLE_SPIN_MS ?? 0.05);
 /** Longest stretch (ms) without returning to the event loop (messages, termination). */
 const YIELD_EVERY_MS = 20;
 
@@ -66,6 +73,7 @@ async function main(init: WorkerInit): Promise<void> {
       continue;
     }
     if (wait <= SPIN_MS) continue;
+    if (idle && IDLE_SPIN_MS > 0 && headMovesWithin(control, head, IDLE_SPIN_MS)) continue;
     // Announce the wait, then look at HEAD once more: a post that did not see the announcement
     // stored its HEAD before it, and this load sees that (see MODEL_WAITING). A short wait (work
     // due within SELF_WAKE_MS) is announced as one the host need not cut short: this thread looks
@@ -82,6 +90,15 @@ async function main(init: WorkerInit): Promise<void> {
     }
     Atomics.store(control, MODEL_WAITING, 0);
   }
+}
+
+/** Whether HEAD moves from `head` within `ms` (a busy look, no sleep). */
+function headMovesWithin(control: Int32Array, head: number, ms: number): boolean {
+  const until = performance.now() + ms;
+  do {
+    if (Atomics.load(control, HEAD) !== head) return true;
+  } while (performance.now() < until);
+  return false;
 }
 
 main(workerData as WorkerInit).catch((error: unknown) => {

@@ -149,6 +149,15 @@ function newQueue(): QueueState {
   };
 }
 
+/**
+ * `v` with its low or high 32 bits replaced by `value`: a 64-bit base register written in halves
+ * (a function, not two closures made on every register write, doorbells included).
+ */
+function withHalf(v: bigint, high: boolean, value: number): bigint {
+  const half = BigInt(value >>> 0);
+  return high ? (v & 0xffffffffn) | (half << 32n) : (v & ~0xffffffffn) | half;
+}
+
 class RingModel implements DeviceModel {
   readonly layout: ModelLayout;
   readonly #host: ModelHost;
@@ -352,20 +361,14 @@ class RingModel implements DeviceModel {
 
   #writeQueue(q: number, reg: number, value: number): void {
     const s = this.#queues[q]!;
-    const setLo = (v: bigint) => (v & ~0xffffffffn) | BigInt(value >>> 0);
-    const setHi = (v: bigint) => (v & 0xffffffffn) | (BigInt(value >>> 0) << 32n);
     switch (reg) {
       case QREG.SQ_BASE_LO:
-        if (!s.enabled) s.sqBase = setLo(s.sqBase);
-        break;
       case QREG.SQ_BASE_HI:
-        if (!s.enabled) s.sqBase = setHi(s.sqBase);
+        if (!s.enabled) s.sqBase = withHalf(s.sqBase, reg === QREG.SQ_BASE_HI, value);
         break;
       case QREG.CQ_BASE_LO:
-        if (!s.enabled) s.cqBase = setLo(s.cqBase);
-        break;
       case QREG.CQ_BASE_HI:
-        if (!s.enabled) s.cqBase = setHi(s.cqBase);
+        if (!s.enabled) s.cqBase = withHalf(s.cqBase, reg === QREG.CQ_BASE_HI, value);
         break;
       case QREG.DEPTH:
         if (!s.enabled) s.depth = value >>> 0;
@@ -490,17 +493,23 @@ class RingModel implements DeviceModel {
     }
     this.#engines.take();
     const epochs = { card: this.#cardEpoch, queue: s.epoch };
-    // Real engines on a schedule compute now and post at the deadline (simulator/engines.ts): the
-    // deadline is set before computing, so it counts from the start, and the computation (on this
-    // thread) ends before the deadline's work can run — completion at max(start + service, end).
+    // Real engines on a schedule (simulator/engines.ts) compute at once and post at the deadline:
+    // both are timed from this start, and the computation (due now, scheduled first) runs before
+    // the deadline's work can — completion at max(start + service, the computation's end). The
+    // computation is scheduled work, not done here in the register write: a host read waits for
+    // the writes before it to be applied, never for an engine.
     let computed: Executed | undefined;
+    if (realOnSchedule(config))
+      this.#host.schedule(0, () => {
+        if (epochs.card === this.#cardEpoch && epochs.queue === s.epoch)
+          computed = this.#execute(descriptor, fault);
+      });
     this.#host.schedule(delay, () => {
       if (epochs.card !== this.#cardEpoch) return; // card reset: the engine was cleared with it
       this.#engines.give();
       if (epochs.queue === s.epoch) this.#finish(q, descriptor, fault, computed);
       this.#pump();
     });
-    if (realOnSchedule(config)) computed = this.#execute(descriptor, fault);
   }
 
   /** Run the operation and write its result (the card's DMA), with a result fault applied. */
