@@ -1,8 +1,8 @@
 /**
  * OpenSC's pkcs11-tool through Debian's p11-kit-client.so against the token
  * (in this process, over the simulated ring card alone, so every job is the card's): slots, mechanisms, objects;
- * signatures with RSA-PKCS, RSA-PKCS-PSS and ECDSA and an OAEP decryption, each
- * checked with node:crypto against the public key; the card's counter shows it
+ * signatures with RSA-PKCS, RSA-PKCS-PSS and ECDSA, an OAEP decryption and an
+ * RSA-PKCS one (implicit rejection), each checked with node:crypto or openssl; the card's counter shows it
  * did the work; and, run as other uids (when this test runs as root), what the
  * named-key ACL lets each see through real peer credentials.
  */
@@ -18,6 +18,7 @@ import { missingTools, P11_KIT_CLIENT } from './support/tools.js';
 import { OTHER_UID, type TokenFixture, tokenFixture } from './token-fixture.js';
 
 const missing = missingTools('pkcs11-tool through p11-kit-client.so', ['p11-kit-client.so', 'pkcs11-tool']);
+const missingOpenssl = missingTools('CKM_RSA_PKCS decryption of an openssl ciphertext', ['openssl']);
 const PIN = '123456';
 let fx: TokenFixture;
 let server: Pkcs11Server;
@@ -79,9 +80,10 @@ describe.skipIf(missing !== undefined)('pkcs11-tool with p11-kit-client.so', () 
       expect(mechanisms).toContain(m);
     // Key sizes are the card's capability ranges, and the card is hardware to the token.
     const ring = fx.accel.devices[0]!.capabilities.find((c) => c.op === 'rsa-private')!;
-    expect(mechanisms).toContain(
-      `RSA-PKCS, keySize={${ring.modulusBits!.min},${ring.modulusBits!.max}}, hw, sign, verify`,
-    );
+    // The whole line (SHA1-RSA-PKCS's line also ends in this text): CKM_RSA_PKCS also decrypts
+    // (implicit rejection, the card doing raw RSA).
+    const sizes = `keySize={${ring.modulusBits!.min},${ring.modulusBits!.max}}`;
+    expect(mechanisms.split('\n')).toContain(`  RSA-PKCS, ${sizes}, hw, decrypt, sign, verify`);
     expect(mechanisms).toMatch(/ECDSA, keySize=\{256,\d+\}, hw, sign, verify/);
     expect(Object.keys(ids).sort()).toEqual(['ec', 'rsa']);
     // Without login the private keys do not show.
@@ -138,6 +140,37 @@ describe.skipIf(missing !== undefined)('pkcs11-tool with p11-kit-client.so', () 
     ]);
     expect(readFileSync(file('oaep.pt')).toString()).toBe('a wrapped key');
   });
+
+  it.skipIf(missingOpenssl !== undefined)(
+    'decrypts RSA-PKCS what `openssl pkeyutl -encrypt` made, on the card; a corrupted ciphertext gives the same synthetic message twice, exit 0',
+    async () => {
+      const secret = nc.randomBytes(48); // a TLS 1.2 premaster secret's size
+      writeFileSync(file('rsa.pub.pem'), fx.publicKeys.rsa!.export({ type: 'spki', format: 'pem' }));
+      writeFileSync(file('pkcs1.pt.in'), secret);
+      await runOk('openssl', [
+        ...['pkeyutl', '-encrypt', '-pubin', '-inkey', file('rsa.pub.pem')],
+        ...['-pkeyopt', 'rsa_padding_mode:pkcs1', '-in', file('pkcs1.pt.in'), '-out', file('pkcs1.ct')],
+      ]);
+      const decrypt = (input: string, output: string) =>
+        tool([
+          ...['--login', '--pin', PIN, '--decrypt', '-m', 'RSA-PKCS', '--id', ids.rsa!],
+          ...['-i', file(input), '-o', file(output)],
+        ]);
+      const before = cardJobs();
+      await decrypt('pkcs1.ct', 'pkcs1.pt');
+      expect(readFileSync(file('pkcs1.pt')).equals(secret)).toBe(true);
+      expect(cardJobs()).toBeGreaterThan(before);
+      const ct = readFileSync(file('pkcs1.ct'));
+      ct[40]! ^= 0x01;
+      writeFileSync(file('bad.ct'), ct);
+      await decrypt('bad.ct', 'bad.pt.1');
+      await decrypt('bad.ct', 'bad.pt.2');
+      const synthetic = readFileSync(file('bad.pt.1'));
+      expect(synthetic.equals(secret)).toBe(false);
+      expect(synthetic.length).toBeLessThanOrEqual(256 - 11);
+      expect(readFileSync(file('bad.pt.2')).equals(synthetic)).toBe(true);
+    },
+  );
 
   it('a wrong PIN fails the login (CKR_PIN_INCORRECT)', async () => {
     const r = await runTool('pkcs11-tool', ['--module', P11_KIT_CLIENT, '--login', '--pin', '000000', '-O'], {
