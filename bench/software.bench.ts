@@ -27,6 +27,7 @@
 
 import { createHash, KeyObject, webcrypto } from 'node:crypto';
 import { availableParallelism, loadavg } from 'node:os';
+import { closedLoop } from '../cli/speed/closed-loop.js';
 import {
   bytesToBigint,
   EcPrivateKeyMaterial,
@@ -324,21 +325,13 @@ interface Sample {
 /** ops/s and CPU µs per op with `concurrency` calls in flight for `ms` (after a short warm-up). */
 async function sample(op: () => Promise<unknown>, concurrency: number, ms: number): Promise<Sample> {
   const run = async (windowMs: number): Promise<Sample> => {
-    const deadline = performance.now() + windowMs;
-    let count = 0;
-    const loop = async () => {
-      while (performance.now() < deadline) {
-        await op();
-        count++;
-      }
-    };
     const cpu = process.cpuUsage();
-    const started = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, loop));
+    const loop = await closedLoop(op, { concurrency, ms: windowMs, timeEvery: 8, onLatency: () => {} });
     const used = process.cpuUsage(cpu);
+    if (loop.firstError !== undefined) throw loop.firstError.error;
     return {
-      ops: count / ((performance.now() - started) / 1000),
-      cpuUs: (used.user + used.system) / Math.max(1, count),
+      ops: loop.completed / ((loop.finished - loop.started) / 1000),
+      cpuUs: (used.user + used.system) / Math.max(1, loop.completed),
     };
   };
   await run(Math.min(100, ms / 4));
