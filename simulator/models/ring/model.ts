@@ -497,17 +497,21 @@ class RingModel implements DeviceModel {
     // both are timed from this start, and the computation (due now, scheduled first) runs before
     // the deadline's work can — completion at max(start + service, the computation's end). The
     // computation is scheduled work, not done here in the register write: a host read waits for
-    // the writes before it to be applied, never for an engine.
+    // the writes before it to be applied, never for an engine. (Inline mode's Node timers may run
+    // the deadline first: it computes then, and the computation's own turn finds it done.)
     let computed: Executed | undefined;
     if (realOnSchedule(config))
       this.#host.schedule(0, () => {
-        if (epochs.card === this.#cardEpoch && epochs.queue === s.epoch)
+        if (computed === undefined && epochs.card === this.#cardEpoch && epochs.queue === s.epoch)
           computed = this.#execute(descriptor, fault);
       });
     this.#host.schedule(delay, () => {
       if (epochs.card !== this.#cardEpoch) return; // card reset: the engine was cleared with it
       this.#engines.give();
-      if (epochs.queue === s.epoch) this.#finish(q, descriptor, fault, computed);
+      if (epochs.queue === s.epoch) {
+        computed ??= this.#execute(descriptor, fault);
+        this.#finish(q, descriptor, fault, computed);
+      }
       this.#pump();
     });
   }
