@@ -363,6 +363,19 @@ describe('operations', () => {
     expect(pkcs1.rv).toBe(CKR.MECHANISM_INVALID);
     // OAEP still decrypts with it.
     await c.ok(33, 'uMu', (w) => oaepMechanism(w.u64(s), CKM.SHA256, 2, Buffer.alloc(0)).u64(rsa));
+    // Beside a key that has one (`shared`), the mechanism decrypts, but not with this key.
+    const mixed = await fx.serve('mixed.sock', {
+      namedKeys: fx.keys.map((k) => (k.name === 'rsa' ? bare[0]! : k)),
+    });
+    const m = await client(mixed);
+    const ms = await m.openSession();
+    const mixedInfo = await m.ok(8, 'uu', (w) => w.u64(1).u64(CKM.RSA_PKCS));
+    mixedInfo.ulong();
+    mixedInfo.ulong();
+    expect(mixedInfo.ulong() & CKF_MECH.DECRYPT).toBe(CKF_MECH.DECRYPT);
+    const mrsa = await m.privateKey(ms, 'rsa');
+    const refused = await m.call(33, 'uMu', (w) => plainMechanism(w.u64(ms), CKM.RSA_PKCS).u64(mrsa));
+    expect(refused.rv).toBe(CKR.KEY_FUNCTION_NOT_PERMITTED);
   });
 
   it('wrong key type, wrong class and no login are refused at init', async () => {
