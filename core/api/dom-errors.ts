@@ -64,23 +64,39 @@ export function settle<T>(
   operation: string,
   signal: AbortSignal | undefined,
   prepare: () => () => Promise<T>,
-): Promise<T> {
-  if (signal !== undefined) return settleSignalled(operation, signal, prepare);
+): Promise<T>;
+/**
+ * The same, with the work's value passed through `map` (a result's bytes to an ArrayBuffer) in
+ * the one reaction that also converts its errors: no promise of its own per call for the map.
+ */
+export function settle<W, T>(
+  operation: string,
+  signal: AbortSignal | undefined,
+  prepare: () => () => Promise<W>,
+  map: (value: W) => T,
+): Promise<T>;
+export function settle<W, T>(
+  operation: string,
+  signal: AbortSignal | undefined,
+  prepare: () => () => Promise<W>,
+  map?: (value: W) => T,
+): Promise<T | W> {
+  if (signal !== undefined) return settleSignalled(operation, signal, prepare, map);
   // No signal (the hot path): the two phases back to back, with no async frame or closure of
   // its own per call; the same errors as below.
-  let work: () => Promise<T>;
+  let work: () => Promise<W>;
   try {
     work = prepare();
   } catch (error) {
     return Promise.reject(preparationError(error, operation));
   }
-  let started: Promise<T>;
+  let started: Promise<W>;
   try {
     started = work();
   } catch (error) {
     return Promise.reject(workError(error, operation));
   }
-  return started.then(undefined, workFailed(operation));
+  return started.then(map, workFailed(operation));
 }
 
 function preparationError(error: unknown, operation: string): unknown {
@@ -104,27 +120,28 @@ function workFailed(operation: string): (error: unknown) => never {
   return handler;
 }
 
-async function settleSignalled<T>(
+async function settleSignalled<W, T>(
   operation: string,
   signal: AbortSignal,
-  prepare: () => () => Promise<T>,
-): Promise<T> {
+  prepare: () => () => Promise<W>,
+  map: ((value: W) => T) | undefined,
+): Promise<T | W> {
   if (signal.aborted) throw domError('AbortError', `${operation} was aborted`, signal.reason);
-  let work: () => Promise<T>;
+  let work: () => Promise<W>;
   try {
     work = prepare();
   } catch (error) {
     throw preparationError(error, operation);
   }
   try {
-    return await new Promise<T>((resolve, reject) => {
+    return await new Promise<T | W>((resolve, reject) => {
       const onAbort = (): void => reject(domError('AbortError', `${operation} was aborted`, signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
       const done = (): void => signal.removeEventListener('abort', onAbort);
       work().then(
         (value) => {
           done();
-          resolve(value);
+          resolve(map === undefined ? value : map(value));
         },
         (error: unknown) => {
           done();

@@ -44,6 +44,11 @@ type Bytes = T.BufferSource;
 type Opts = T.CallOptions;
 type Usages = T.KeyUsages;
 
+/** A device's result bytes as a fresh ArrayBuffer; node's result (already one) as it is. */
+function asArrayBuffer(value: Uint8Array | ArrayBuffer): ArrayBuffer {
+  return value instanceof ArrayBuffer ? value : toArrayBuffer(value);
+}
+
 /** Each record's converter of its `public` member (ECDH, X25519), made once per record. */
 const publicKeyConverters = new Map<string, (value: unknown) => unknown>();
 function publicKeyOf(record: { readonly name: string }): (value: unknown) => unknown {
@@ -137,16 +142,21 @@ export class AcceleratorSubtle {
    * DER with `format: 'der'`), Ed25519; HMAC passes through to node. Resolves to the signature.
    */
   sign(algorithm: Alg, key: Key, data: Bytes, options?: Opts): Promise<ArrayBuffer> {
-    return settle('sign', options?.signal, () => {
-      // Left to right, as WebIDL converts them (no array per call: this is the hot path).
-      const alg = idl.algorithmIdentifier(algorithm);
-      const k = idl.cryptoKey(key, 'key');
-      const bytes = idl.bufferSource(data, 'data');
-      const held = this.#normalize(alg, 'sign');
-      if (!held) return () => node.nodeSubtle.sign(node.nodeAlgorithm(alg), node.forNode(k), bytes);
-      const call = this.#use(held, k, 'sign', 'sign', options);
-      return () => held.algorithm.sign!(call, bytes).then(toArrayBuffer);
-    });
+    return settle(
+      'sign',
+      options?.signal,
+      (): (() => Promise<Uint8Array | ArrayBuffer>) => {
+        // Left to right, as WebIDL converts them (no array per call: this is the hot path).
+        const alg = idl.algorithmIdentifier(algorithm);
+        const k = idl.cryptoKey(key, 'key');
+        const bytes = idl.bufferSource(data, 'data');
+        const held = this.#normalize(alg, 'sign');
+        if (!held) return () => node.nodeSubtle.sign(node.nodeAlgorithm(alg), node.forNode(k), bytes);
+        const call = this.#use(held, k, 'sign', 'sign', options);
+        return () => held.algorithm.sign!(call, bytes);
+      },
+      asArrayBuffer,
+    );
   }
 
   /**
