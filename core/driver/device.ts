@@ -227,6 +227,14 @@ export interface Device {
    * the device, so that the first jobs are not placed blind; measured figures replace it.
    */
   serviceEstimate?(request: PrimitiveRequest): ServiceEstimate | undefined;
+  /**
+   * For a device that is a link to a queue in another process (the broker): performance.now()
+   * of the last word from the other end (any frame, keep-alive answers included). Such a device
+   * is shared with other clients and may hold this one's jobs far longer than the latency it
+   * showed, alive all the while; stall detection counts silence from this time too, so only an
+   * end that stops answering is judged stalled. Undefined: completions are the only sign of life.
+   */
+  readonly lastHeard?: number;
   /** Listen to state and capability changes; returns the unsubscribe function. */
   subscribe(listener: (event: DeviceEvent) => void): () => void;
   /** Reset the device; jobs in flight are abandoned. Key slots are reloaded on demand afterwards. */

@@ -959,7 +959,9 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     const fixed = this.#options.stallTimeoutMs;
     for (const entry of this.#devices) {
       let busy = false;
-      let progress = 0;
+      // A link to another process's queue that is still answering is slow, not stalled (Device.lastHeard).
+      const heard = entry.device.lastHeard ?? 0;
+      let progress = heard;
       for (const lane of entry.lanes) {
         lane.forEachLive(visit);
         if (lane.lastProgress > progress) progress = lane.lastProgress;
@@ -999,7 +1001,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         const oldest = lane.oldest();
         if (oldest === undefined) continue;
         const figure = lane.latency.known(operationClass(oldest.request));
-        const silent = Math.max(oldest.dispatchedAt, lane.lastCompletion);
+        const silent = Math.max(oldest.dispatchedAt, lane.lastCompletion, heard);
         let due = silent + stallLimit(figure, work, o.stallFactor, o.stallFloorMs, o.stallCeilingMs);
         if (lane.headTag !== oldest.tag) {
           lane.headTag = oldest.tag;

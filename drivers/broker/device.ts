@@ -56,6 +56,14 @@ export const BROKER_PRIORITY = 50;
 const CONNECT_TIMEOUT_MS = 5000;
 const BACKOFF_MIN_MS = 50;
 const BACKOFF_MAX_MS = 2000;
+/**
+ * While jobs are out, a keep-alive (a key-count control request, which the broker answers at
+ * once, outside its fair queue) goes when nothing was heard for KEEPALIVE_MS, checked every
+ * TICK_MS: `lastHeard` then tells a broker that is busy with other clients from one that
+ * stopped answering. Both well below the job queue's stall floor (250 ms by default).
+ */
+const KEEPALIVE_MS = 100;
+const TICK_MS = 50;
 /** Tags of key-store requests: the high half of the tag space (the queue pair's wire tags stay below). */
 const KEY_TAG_BASE = 0x80000000;
 
@@ -115,6 +123,12 @@ export class BrokerDevice implements Device {
   readonly #nameOf = new WeakMap<HeldKeyRef, string>();
   /** The broker's process id (from its HELLO), for logs and tests. */
   brokerPid = 0;
+  /** performance.now() of the last bytes from the broker. */
+  #heard = 0;
+  /** The keep-alive ticker (runs while jobs are out), its last tick, and whether a keep-alive is unanswered. */
+  #ticker: NodeJS.Timeout | null = null;
+  #lastTick = 0;
+  #pinging = false;
 
   constructor(id: string, path: string, options: BrokerDeviceOptions) {
     this.info = { id, driver: 'broker', model: `pkaccel broker at ${path}`, priority: BROKER_PRIORITY };
@@ -153,6 +167,22 @@ export class BrokerDevice implements Device {
     return this.#path;
   }
 
+  /**
+   * Device.lastHeard: the last bytes from the broker. When this process's own event loop was
+   * held up (the keep-alive ticker ran late), the broker's answers may be waiting unread in
+   * the socket: silence over that time says nothing about the broker, so it counts from now.
+   */
+  get lastHeard(): number {
+    if (this.#ticker !== null) {
+      const now = performance.now();
+      if (now - this.#lastTick > 2 * TICK_MS) {
+        this.#lastTick = now;
+        this.#heard = now;
+      }
+    }
+    return this.#heard;
+  }
+
   subscribe(listener: (event: DeviceEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -184,6 +214,7 @@ export class BrokerDevice implements Device {
     this.#closed = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
+    this.#stopTicker();
     const socket = this.#socket;
     this.#socket = null;
     this.#connected = false;
@@ -221,6 +252,7 @@ export class BrokerDevice implements Device {
         socket.write(encodeFrames([helloFrame()]));
       });
       socket.on('data', (chunk: Buffer) => {
+        this.#heard = performance.now();
         let frames: Frame[];
         try {
           frames = reader.push(chunk);
@@ -290,6 +322,7 @@ export class BrokerDevice implements Device {
   }
 
   #lost(): void {
+    this.#stopTicker();
     this.#socket = null;
     this.#connected = false;
     this.#out = [];
@@ -344,6 +377,7 @@ export class BrokerDevice implements Device {
     this.#out = [];
     const socket = this.#socket;
     if (frames.length === 0 || socket === null) return;
+    if (this.#ticker === null) this.#startTicker();
     const bytes = encodeFrames(frames);
     const secret = frames.some((f) => f.keyKind === 2 || f.keyKind === 4 || f.keyKind === 6);
     // Private keys were copied into `bytes`: zero it once the kernel has it.
@@ -398,9 +432,37 @@ export class BrokerDevice implements Device {
     else this.#idleCheck();
   }
 
-  /** Work in flight keeps the process alive; an idle connection does not. */
+  /** Work in flight keeps the process alive; an idle connection does not (nor its keep-alive ticker). */
   #idleCheck(): void {
-    if (this.#qp.inFlight === 0 && this.#keyOps.size === 0) this.#socket?.unref();
+    if (this.#qp.inFlight === 0 && this.#keyOps.size === 0) {
+      this.#socket?.unref();
+      this.#stopTicker();
+    }
+  }
+
+  #startTicker(): void {
+    this.#lastTick = performance.now();
+    this.#ticker = setInterval(() => this.#tick(), TICK_MS);
+    this.#ticker.unref();
+  }
+
+  #stopTicker(): void {
+    if (this.#ticker !== null) clearInterval(this.#ticker);
+    this.#ticker = null;
+  }
+
+  /** Jobs out and nothing heard for KEEPALIVE_MS: ask the broker something it answers at once. */
+  #tick(): void {
+    const now = performance.now();
+    this.#lastTick = now;
+    if (this.#pinging || !this.#connected || now - this.#heard < KEEPALIVE_MS) return;
+    const frame = emptyFrame(FrameType.request);
+    frame.op = KeyOp.count;
+    this.#pinging = true;
+    this.#keyRequest(frame).then(
+      () => (this.#pinging = false),
+      () => (this.#pinging = false),
+    );
   }
 
   #keyRequest(frame: Frame, signal?: AbortSignal): Promise<Frame> {
