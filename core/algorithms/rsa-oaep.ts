@@ -1,7 +1,8 @@
 /**
  * RSAES-OAEP over whatever the devices offer: the device's own OAEP first, raw
- * RSA with the encoding done here second. (RSAES-PKCS1-v1_5 decryption is not
- * offered anywhere: padding oracles.)
+ * RSA with the encoding done here second. (RSAES-PKCS1-v1_5 decryption exists
+ * only with implicit rejection, rsaes-pkcs1-implicit.ts, for the PKCS#11 token:
+ * no error to be a padding oracle. The WebCrypto API offers none.)
  */
 
 import type { Alternative } from '../driver/device.js';
