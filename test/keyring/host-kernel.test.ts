@@ -87,28 +87,21 @@ describe.skipIf(device === undefined)(
         const subtle = accel.subtle;
         const spki = publicKey.export({ format: 'der', type: 'spki' });
         const message = Buffer.from('routed to the kernel');
-        const vk = await subtle.importKey(
-          'spki',
-          spki,
-          { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-          true,
-          ['verify'],
-        );
+        // The one public key, imported for each RSA algorithm it is checked with.
+        const publicFor = (name: string, usage: 'verify' | 'encrypt') =>
+          subtle.importKey('spki', spki, { name, hash: 'SHA-256' }, true, [usage]);
+        const vk = await publicFor('RSASSA-PKCS1-v1_5', 'verify');
         expect(
           await subtle.verify('RSASSA-PKCS1-v1_5', vk, sign('sha256', message, privateKey), message),
         ).toBe(true);
-        const pk = await subtle.importKey('spki', spki, { name: 'RSA-PSS', hash: 'SHA-256' }, true, [
-          'verify',
-        ]);
+        const pk = await publicFor('RSA-PSS', 'verify');
         const pss = sign('sha256', message, {
           key: privateKey,
           padding: constants.RSA_PKCS1_PSS_PADDING,
           saltLength: 32,
         });
         expect(await subtle.verify({ name: 'RSA-PSS', saltLength: 32 }, pk, pss, message)).toBe(true);
-        const ek = await subtle.importKey('spki', spki, { name: 'RSA-OAEP', hash: 'SHA-256' }, true, [
-          'encrypt',
-        ]);
+        const ek = await publicFor('RSA-OAEP', 'encrypt');
         const ct = await subtle.encrypt('RSA-OAEP', ek, message);
         const { privateDecrypt } = await import('node:crypto');
         expect(privateDecrypt({ key: privateKey, oaepHash: 'sha256' }, Buffer.from(ct)).equals(message)).toBe(
