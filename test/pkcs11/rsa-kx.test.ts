@@ -4,7 +4,8 @@
  * secret to it, and the server decrypts it with CKM_RSA_PKCS — RSAES-PKCS1-v1_5
  * with implicit rejection, the raw private operation on the simulated card (the
  * only device). The handshake completing proves the premaster came back right;
- * the card's counter shows it worked.
+ * the card's counter shows it worked. Also `openssl pkeyutl -decrypt` through the
+ * libp11 engine, which asks the token for CKM_RSA_PKCS directly.
  *
  * The server is GnuTLS's `gnutls-serv` (--provider p11-kit-client.so), not
  * `openssl s_server` with the libp11 engine: OpenSSL 3.0's TLS server asks an
@@ -14,7 +15,8 @@
  * here with Debian 12's 3.0 and kept as a check below (the token is not asked).
  */
 
-import { writeFileSync } from 'node:fs';
+import { constants, publicEncrypt, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +119,27 @@ describe.skipIf(missing !== undefined)(
       expect(result.code, `${result.stderr}\n${tls.log.join('\n')}`).toBe(0);
       expect(result.stderr).toMatch(/SSL connection using TLSv1\.2 \/ AES128-GCM-SHA256/);
       expect(result.stdout).toMatch(/GnuTLS/);
+      expect(cardJobs()).toBeGreaterThan(before);
+    }, 120_000);
+
+    it('openssl pkeyutl -decrypt through the libp11 engine (RSA_PKCS1_PADDING → CKM_RSA_PKCS) gets what node encrypted', async () => {
+      const secret = randomBytes(48);
+      const ct = join(fx.dir, 'pkeyutl.ct');
+      writeFileSync(
+        ct,
+        publicEncrypt({ key: fx.publicKeys.rsa!, padding: constants.RSA_PKCS1_PADDING }, secret),
+      );
+      const out = join(fx.dir, 'pkeyutl.pt');
+      const before = cardJobs();
+      await runOk(
+        'openssl',
+        [
+          ...['pkeyutl', '-decrypt', '-engine', 'pkcs11', '-keyform', 'engine', '-inkey', KEY_URI],
+          ...['-pkeyopt', 'rsa_padding_mode:pkcs1', '-in', ct, '-out', out],
+        ],
+        { env, timeoutMs: 60_000 },
+      );
+      expect(readFileSync(out).equals(secret)).toBe(true);
       expect(cardJobs()).toBeGreaterThan(before);
     }, 120_000);
 
