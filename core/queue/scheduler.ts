@@ -6,7 +6,7 @@
  * operation class c (op + key size / curve, latency.ts) would finish there, and place
  * the job where that is soonest:
  *
- *   ECT = max(floor_c + TAIL × jitter_c, jobs ahead × meanCost + cost_c)
+ *   ECT = max(floor_c, jobs ahead × meanCost + cost_c) + TAIL × jitter_c
  *         + cost_c × KEY_LOAD_COST   when the device has key slots and does not hold the key
  *
  * - jobs ahead: the device's jobs in flight (this tick's batch included) plus the jobs of
@@ -26,6 +26,11 @@
  *   (so it gets work and learns). When no capable device has any (a cold start without
  *   estimates), the static order decides: not a fallback, higher priority, key affinity,
  *   least loaded.
+ * - A free engine first: when the lowest ECT is on a device that would queue the job (its
+ *   engines, floor ÷ cost, all busy) and a device with a free engine has an ECT within ROOM
+ *   of it, the job goes to the free engine. A job behind others finishes after all of them:
+ *   its latency's spread grows with the queue, which the mean (jobs × cost) does not show.
+ *   At saturation no device has a free engine and this changes nothing.
  * - The device with the lowest ECT gets the job now if it has room. If it is full, the job
  *   waits in the backlog for it (`reason` 'wait') and counts ahead of it for the rest of the
  *   pass (`beginPass`), so that later jobs spill to the next device exactly when waiting
@@ -73,6 +78,10 @@ export type NoLane =
 export const TIE = 0.05;
 /** What a key-slot miss costs, in jobs of the class (the key is loaded before the job runs). */
 export const KEY_LOAD_COST = 1;
+/** A device whose busy engines with the job, ÷ its engines, is at most this has a free engine (TIE for rounding). */
+export const FREE = 1 + TIE;
+/** A device with a free engine is preferred to a best that would queue the job if its ECT is within this factor. */
+export const ROOM = 1.5;
 /** The floor's jitters added to it: the unloaded latency's tail (about a 97th percentile), not its mean. */
 export const TAIL = 2;
 /** An idle device that got no job for this many picks gets the next one (exploration probe). */
@@ -206,10 +215,9 @@ export class Scheduler {
       }
       costs[i] = figures.cost;
       // The floor's tail rather than its mean: at low load, where a job's latency will stray least.
-      const floor = figures.floor + TAIL * figures.jitter;
-      ect[i] = floor; // the floor, for now
-      util[i] = figures.floor; // the same, without the tail
-      if (floor < bestFloor) bestFloor = floor;
+      ect[i] = figures.floor; // the floor, for now
+      util[i] = TAIL * figures.jitter; // the tail, for now
+      if (figures.floor < bestFloor) bestFloor = figures.floor;
       if (figures.cost < bestCost) bestCost = figures.cost;
     }
     const known = bestCost !== Number.POSITIVE_INFINITY;
@@ -225,21 +233,43 @@ export class Scheduler {
       }
       let cost = costs[i]!;
       let floor = ect[i]!;
-      let bare = util[i]!;
+      let tail = util[i]!;
       if (cost < 0) {
         cost = bestCost;
         floor = bestFloor;
-        bare = bestFloor;
+        tail = 0;
         costs[i] = cost;
       }
       // The share of its engines the device would have busy with this job (above 1: it queues).
-      util[i] = ((jobs + 1) * cost) / bare;
-      let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost);
+      util[i] = ((jobs + 1) * cost) / floor;
+      // The tail is added whether the job would find a free engine or queue: a device whose
+      // latency strays must not look steady once it is full (a card with no queue would be sent
+      // jobs to wait for it while a card with a free engine but a wider tail stood by).
+      let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost) + tail;
       if (entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
       ect[i] = t;
       if (best < 0 || better(this, i, best, record.avoid, true)) best = i;
     }
     if (best < 0) return -1;
+    if (known && util[best]! > FREE) {
+      // The best would queue the job (or make it wait for a full device): a device where it
+      // finds a free engine goes first if its ECT is within ROOM of the best. A job behind
+      // others finishes only after all of them, so its latency's spread grows with the queue,
+      // and the estimate (jobs × cost) is a mean that says nothing of it: a steady card filled
+      // to its last engine at half of the pair's capacity made the jobs wait there for
+      // ~300 ms at p99 while the other card, a little less steady, stood almost idle.
+      let free = -1;
+      for (let i = 0; i < n; i++)
+        if (
+          lanes[i] !== undefined &&
+          util[i]! <= FREE &&
+          ect[i]! <= ROOM * ect[best]! &&
+          entries[i]!.id !== record.avoid &&
+          (free < 0 || ect[i]! < ect[free]!)
+        )
+          free = i;
+      if (free >= 0) best = free;
+    }
     if (known) {
       // Exploration probe: an idle device passed over for PROBE_EVERY picks gets this job, so
       // figures that went stale (a cold start, a burst) are measured again.

@@ -36,6 +36,8 @@
 
 /** Weight of a new sample. */
 export const SERVICE_WEIGHT = 1 / 8;
+/** Weight of a jitter sample (a spread needs many samples; one outlier must not swing it). */
+export const JITTER_WEIGHT = 1 / 32;
 /** Weight of an upper bound below the cost (no queueing seen): a cost learned too high comes down fast. */
 export const DOWN_WEIGHT = 1 / 2;
 /** A latency above this many floors, with jobs ahead, is queueing. */
@@ -107,7 +109,11 @@ export class ServiceModel {
     c.samples++;
     // A free engine was expected (fewer jobs ahead than the engines floor ÷ cost): the latency
     // should have been the floor; how far it strayed is the floor's uncertainty.
-    if ((jobs + 1) * c.cost <= c.floor) c.jitter += SERVICE_WEIGHT * (Math.abs(ms - c.floor) - c.jitter);
+    // Slowly, and each sample counted at most one floor: on a loaded host a single hiccup (a model
+    // thread descheduled for 300 ms) moved a 1/8 average from 1 to 86 ms and sent the next jobs
+    // all to the other card, past its engines, where they queued.
+    if ((jobs + 1) * c.cost <= c.floor)
+      c.jitter += JITTER_WEIGHT * (Math.min(Math.abs(ms - c.floor), c.floor) - c.jitter);
     // The floor is the latency with nothing ahead: down fast (a cold start — worker spin-up,
     // JIT — makes the first samples far too slow), up only from a job that had nothing ahead of
     // it. A job behind others says nothing about the floor.
