@@ -539,17 +539,23 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     const alternatives = record.alternatives;
     if (alternatives === null) return true;
     const i = record.altIndex;
-    record.built ??= [];
-    let request = record.built[i];
+    const alt = alternatives[i]!;
+    // A plain request is its own: only what a builder made is kept (a retry reuses it, so a
+    // nonce or salt is made once per job), and a job that never builds allocates no list.
+    if (!('probe' in alt)) {
+      record.request = alt;
+      return true;
+    }
+    let request = record.built?.[i];
     if (request === undefined) {
-      const alt = alternatives[i]!;
       try {
-        request = 'probe' in alt ? alt.build() : alt;
+        request = alt.build();
       } catch (error) {
         this.#totals.failed++;
         this.#reject(record, error);
         return false;
       }
+      record.built ??= [];
       record.built[i] = request;
     }
     record.request = request;
