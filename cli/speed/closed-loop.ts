@@ -1,7 +1,7 @@
 /**
  * The one closed-loop load of the repository: `concurrency` callers, each
- * awaiting one call at a time, until a window of `ms` closes (or the signal
- * aborts). `pkaccel speed` and `stats` (cli/speed/measure.ts) and the benches
+ * awaiting one call at a time, until a window of `ms` closes, `calls` calls have
+ * been made, or the signal aborts. `pkaccel speed` and `stats` (cli/speed/measure.ts) and the benches
  * (bench/lib/measure.ts) differ only in what they do with the timings, so they
  * share this loop. It lives on the shipped side because the CLI ships and
  * bench/ does not (bench may import cli/, not the reverse).
@@ -11,8 +11,10 @@ import { performance } from 'node:perf_hooks';
 
 export interface ClosedLoopOptions {
   readonly concurrency: number;
-  /** The window, in milliseconds. */
-  readonly ms: number;
+  /** The window, in milliseconds (none: until `calls`). */
+  readonly ms?: number;
+  /** How many calls to make in all (none: until the window closes). */
+  readonly calls?: number;
   /**
    * Time one call in `timeEvery` (a power of two; 1 times every call): at a
    * million calls a second, reading the clock around each would cost more than
@@ -29,7 +31,7 @@ export interface ClosedLoopOptions {
 /** Times are `performance.now()` readings. */
 export interface ClosedLoopRun {
   readonly started: number;
-  /** When the window closed (the deadline seen, or the abort). */
+  /** When the window closed (the deadline seen, the last call made, or the abort). */
   readonly stoppedAt: number;
   /** When the last caller returned (calls in flight at the close finish after it). */
   readonly finished: number;
@@ -46,7 +48,10 @@ export async function closedLoop(
   op: () => Promise<unknown>,
   options: ClosedLoopOptions,
 ): Promise<ClosedLoopRun> {
-  const { concurrency, ms, onLatency, periodic, signal } = options;
+  const { concurrency, onLatency, periodic, signal } = options;
+  const ms = options.ms ?? Number.POSITIVE_INFINITY;
+  const budget = options.calls ?? Number.POSITIVE_INFINITY;
+  let issued = 0;
   const timeMask = options.timeEvery - 1;
   const periodicMask = periodic === undefined ? 0 : periodic.every - 1;
   let completed = 0;
@@ -63,12 +68,13 @@ export async function closedLoop(
   };
   const started = performance.now();
   const deadline = started + ms;
-  const timer = setTimeout(halt, ms);
+  const timer = Number.isFinite(ms) ? setTimeout(halt, ms) : undefined;
   signal?.addEventListener('abort', halt);
-  if (ms <= 0 || signal?.aborted === true) halt();
+  if (ms <= 0 || budget <= 0 || signal?.aborted === true) halt();
   const caller = async (): Promise<void> => {
     let i = 0;
     while (!stop) {
+      if (++issued >= budget) halt(); // the last call: it completes after the close, like any call in flight then
       try {
         if ((i++ & timeMask) === 0) {
           const t0 = performance.now();

@@ -64,6 +64,25 @@ describe('closedLoop', () => {
     expect(run.stoppedAt).toBeGreaterThanOrEqual(run.started + 20);
   });
 
+  it('makes exactly `calls` calls when given a budget and no window', async () => {
+    let calls = 0;
+    let most = 0;
+    let inFlight = 0;
+    const run = await closedLoop(
+      async () => {
+        calls++;
+        most = Math.max(most, ++inFlight);
+        await tick();
+        inFlight--;
+      },
+      { concurrency: 4, calls: 103, timeEvery: 1024, onLatency: () => {} },
+    );
+    expect(calls).toBe(103);
+    expect(run.completed).toBe(103);
+    expect(most).toBe(4);
+    expect(run.finished).toBeGreaterThanOrEqual(run.stoppedAt);
+  });
+
   it('stops a caller at its first error and keeps the first error thrown', async () => {
     let calls = 0;
     const run = await closedLoop(
