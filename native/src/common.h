@@ -88,6 +88,11 @@ inline bool GetBigU64(const Napi::CallbackInfo& info, size_t i, const char* name
   }
   bool lossless = true;
   *out = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  // A negative bigint or one of 2^64 and above would reach the kernel wrapped round.
+  if (!lossless) {
+    ThrowRange(info.Env(), std::string(name) + " must be a bigint in 0 … 2^64 - 1");
+    return false;
+  }
   return true;
 }
 

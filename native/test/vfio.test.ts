@@ -38,6 +38,9 @@ describe('VFIO ioctl wrappers', () => {
     expect(() => v.setIrqs(0, 2, 0, 0, ['x' as unknown as number], 0)).toThrow(TypeError);
     expect(() => v.mapDma(0, 12345, 0, 4096, 0n)).toThrow(/after close/); // no such region
     expect(() => v.groupDeviceFd(0, 42 as unknown as string)).toThrow(TypeError);
+    // An IOVA that is not a 64-bit unsigned value, refused before the ioctl (which would fail otherwise: ENOTTY).
+    expect(() => v.unmapDma(0, -1n, 4096)).toThrow(RangeError);
+    expect(() => v.unmapDma(0, 1n << 64n, 4096)).toThrow(RangeError);
   });
 
   it('opens the real container when this machine has VFIO (read-only queries)', (ctx) => {
