@@ -6,7 +6,19 @@
  *    EC multiplication a window card does instead: runFirst) on a ring card, a
  *    window card and the software device. Together ÷ the sum of each alone (goal
  *    ≥ 0.95), and each device's share of the work ÷ its share of the summed
- *    capacity (goal within 10%). One row per load: mixed, RSA-2048 only, P-256 only.
+ *    capacity (goal within 10%): share = its completions together ÷ all completions
+ *    together; capacity share = its rate alone ÷ the sum of the rates alone (and the
+ *    same with the rates of each on its own queue at the same time); the row prints
+ *    both and the worst |share ÷ capacity share − 1|. One row per load: mixed,
+ *    RSA-2048 only, P-256 only. 'held ÷ depth' (jobs each device held, sampled every
+ *    50 ms, ÷ its depth) tells a device the scheduler left short of work from one
+ *    that was kept full but ran slower than alone ('rate ÷ rate alone'): on a loaded
+ *    2-CPU machine the software device's rate (its worker's CPU share) and the window
+ *    card's (each engine waits a host round trip for its next job) move by 2–3× from
+ *    second to second, so a capacity measured alone a few seconds earlier is not the
+ *    capacity it had together; row 1e (two ring cards of different rates and the
+ *    window card, all timed) has capacities that are the models' timers, not the
+ *    host's CPU, and judges the shares on a loaded machine.
  *    The devices are chosen so that their capacities are independent of each other
  *    on a 2-CPU machine: the ring card's and window card's engines are timed
  *    (modeled service time, little host CPU), the software device gets one worker
@@ -31,7 +43,12 @@
  *    engine idles for a host round trip after each completion, so the rate is chosen
  *    for a service time well above that trip on a loaded machine.
  * 4. Latency at half of 3's total capacity (open-loop arrivals): p99 ÷ the best
- *    single device's p99 at the same per-device load (goal ≤ 1).
+ *    single device's p99 at the same per-device load (goal ≤ 1). Three interleaved
+ *    rounds pooled per case (~1,000 jobs each), with the pair's split.
+ *
+ * Rerun (about 5 minutes): `node --import tsx bench/run.ts scheduling`;
+ * PKACCEL_BENCH_PARTS=mixed,rings,pair picks parts, PKACCEL_BENCH_ROWS=1b,1e rows of
+ * part 1.
  *
  * The integrity gate is off: the timed ring engine answers fixed values, which the
  * gate refuses (its cost is bench/integrity.bench.ts). The stall limit is fixed:
@@ -41,7 +58,7 @@
 import { loadavg } from 'node:os';
 import type { Alternative, PrimitiveRequest } from '../core/driver/index.js';
 import { GATE_OFF, type IntegrityOptions } from '../core/integrity/options.js';
-import { LatencyHistogram } from '../core/queue/histogram.js';
+import { LatencyHistogram, type Percentiles } from '../core/queue/histogram.js';
 import { JobQueue } from '../core/queue/index.js';
 import { defaultRegistry, openAccelerator } from '../index.js';
 import { newEcKey, newRsaKey } from '../test/support/keys.js';
@@ -58,6 +75,7 @@ interface Snapshots {
   snapshot(): {
     readonly devices: readonly {
       readonly completed: number;
+      readonly inFlight: number;
       readonly queuePairs: readonly { readonly depth: number }[];
     }[];
   };
@@ -67,6 +85,10 @@ const slotsOf = (queue: Snapshots) =>
   queue.snapshot().devices.reduce((n, d) => n + d.queuePairs.reduce((m, qp) => m + qp.depth, 0), 0);
 
 const completedPerDevice = (queue: Snapshots) => queue.snapshot().devices.map((d) => d.completed);
+
+/** Each device's queue pair depths summed: the most it can hold. */
+const depthsOf = (queue: Snapshots) =>
+  queue.snapshot().devices.map((d) => d.queuePairs.reduce((m, qp) => m + qp.depth, 0));
 
 /** A job queue over the devices `specs` opens (the software device as the fallback, as openAccelerator adds it). */
 async function queueOn(specs: readonly string[]) {
@@ -93,12 +115,26 @@ async function counted(
   ms: number,
   warmMs = 500,
   queue?: Snapshots,
-): Promise<{ rate: number; done: number[] }> {
+): Promise<{ rate: number; done: number[]; held: number[] }> {
   let done: number[] = [];
+  // Jobs each device held (in flight), summed over samples every 50 ms in the window: whether the
+  // scheduler kept it fed, apart from how fast it ran.
+  let held: number[] = [];
+  let samples = 0;
+  let sampler: NodeJS.Timeout | undefined;
   const mark = (phase: 'start' | 'end') => {
     if (queue === undefined) return;
     const now = completedPerDevice(queue);
     done = phase === 'start' ? now : now.map((c, i) => c - done[i]!);
+    if (phase === 'start') {
+      held = now.map(() => 0);
+      sampler = setInterval(() => {
+        samples++;
+        queue.snapshot().devices.forEach((d, i) => {
+          held[i]! += d.inFlight;
+        });
+      }, 50);
+    } else clearInterval(sampler);
   };
   let ops = 0;
   let stop = false;
@@ -124,12 +160,11 @@ async function counted(
   };
   await Promise.all(Array.from({ length: concurrency }, loop));
   clearTimeout(timer);
-  return { rate: inWindow / ((t1 - t0) / 1000), done };
+  return { rate: inWindow / ((t1 - t0) / 1000), done, held: held.map((h) => h / Math.max(1, samples)) };
 }
 
-/** Open loop: `rate` jobs per second for `ms`, each timed from submission; p50/p99 in ms. */
-async function openLoop(op: () => Promise<unknown>, rate: number, ms: number) {
-  const hist = new LatencyHistogram();
+/** Open loop: `rate` jobs per second for `ms`, each timed from submission into `hist`. */
+async function openLoop(op: () => Promise<unknown>, rate: number, ms: number, hist: LatencyHistogram) {
   const pending: Promise<void>[] = [];
   const start = performance.now();
   let sent = 0;
@@ -142,7 +177,6 @@ async function openLoop(op: () => Promise<unknown>, rate: number, ms: number) {
     await new Promise((r) => setTimeout(r, 1));
   }
   await Promise.all(pending);
-  return hist.percentiles();
 }
 
 /**
@@ -161,6 +195,8 @@ async function together(
   const alone = specs.map(() => 0);
   const separate = specs.map(() => 0);
   const done = specs.map(() => 0);
+  const held = specs.map(() => 0);
+  let depths: number[] = [];
   let both = 0;
   let busy = 0;
   let cpus = 0;
@@ -183,6 +219,7 @@ async function together(
     const elu = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
     const t = performance.now();
+    depths = depthsOf(queue);
     const r = await counted(load(queue), slotsOf(queue), ms, 500, queue);
     busy += performance.eventLoopUtilization(elu).utilization;
     const used = process.cpuUsage(cpu);
@@ -190,13 +227,11 @@ async function together(
     both += r.rate;
     r.done.forEach((c, i) => {
       done[i]! += c;
+      held[i]! += r.held[i]! / rounds;
     });
     await close();
   }
   const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
-  const total = sum(done);
-  const sharesOf = (capacity: readonly number[]) =>
-    done.map((c, i) => c / total / (capacity[i]! / sum(capacity)));
   const per = (values: readonly number[]) => values.map((v) => v / rounds);
   return {
     alone: per(alone),
@@ -204,15 +239,32 @@ async function together(
     together: both / rounds,
     ratio: both / sum(alone),
     ratioSeparate: both / sum(separate),
-    shares: sharesOf(alone),
-    sharesSeparate: sharesOf(separate),
+    share: shareOf(done),
+    capacityShare: shareOf(alone),
+    capacityShareSeparate: shareOf(separate),
     done,
+    held,
+    depths,
     busy: busy / rounds,
     cpus: cpus / rounds,
   };
 }
 
 const fixed = (values: readonly number[], digits = 0) => values.map((v) => v.toFixed(digits)).join('/');
+
+/** Each value's share of their sum. */
+const shareOf = (values: readonly number[]) => {
+  const total = values.reduce((a, b) => a + b, 0);
+  return values.map((v) => v / total);
+};
+
+/**
+ * The share goal: every device's share of the jobs completed together within 10% of its share
+ * of the summed capacity (its rate alone ÷ the sum of the rates alone), i.e. the worst
+ * |share ÷ capacity share − 1| ≤ 0.1.
+ */
+const worstShare = (share: readonly number[], capacity: readonly number[]) =>
+  Math.max(...share.map((s, i) => Math.abs(s / capacity[i]! - 1)));
 
 /** 1. Mixed load at saturation on ring + window + software. */
 async function mixed(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
@@ -240,30 +292,56 @@ async function mixed(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
     'sim:window?engine=timed&rate=100&engines=8',
     'software?workers=1&inline=off&depth=64',
   ];
+  // Two ring cards of different rates and the window card: every capacity is modeled (timers in
+  // the models' threads), none is the host CPU's, so the shares can be judged on a loaded machine.
+  const timedOnly = [
+    'sim:ring?engine=timed&rate=1000',
+    'sim:ring?engine=timed&rate=250&seed=2',
+    'sim:window?engine=timed&rate=100&engines=8',
+  ];
   const rows: BenchRow[] = [];
   const cases: [string, readonly string[], number][] = [
     ...loads.map((l, i): [string, readonly string[], number] => [`1${'abc'[i]} ${l[0]}`, independent, i]),
     ['1d RSA-2048 + P-256 mixed, default specs (shared CPUs)', ['sim:ring', 'sim:window', 'software'], 0],
+    ['1e RSA-2048, timed cards only (capacities modeled)', timedOnly, 1],
   ];
   const only = process.env.PKACCEL_BENCH_ROWS?.split(',');
   for (const [name, specs, loadIndex] of cases) {
     if (only !== undefined && !only.some((prefix) => name.startsWith(prefix))) continue;
     ctx.log(`${name}: ${specs.join(', ')}`);
     const r = await together(ctx, specs, loads[loadIndex]![1], ms, rounds);
-    const worst = (shares: readonly number[]) => Math.max(...shares.map((s) => Math.abs(s - 1)));
+    const worst = worstShare(r.share, r.capacityShare);
+    const worstSeparate = worstShare(r.share, r.capacityShareSeparate);
     rows.push({
       name: `${name}: ring + window + software at saturation`,
       devices: specs.join(' '),
-      'alone ops/s ring/window/software': fixed(r.alone),
+      'alone ops/s (devices in order)': fixed(r.alone),
       'each on its own queue, concurrently': fixed(r.separate),
       'together ops/s': r.together,
       'together ÷ sum alone': r.ratio,
       'together ÷ sum concurrent': r.ratioSeparate,
       'goal ≥0.95 met (alone/concurrent)': `${r.ratio >= 0.95}/${r.ratioSeparate >= 0.95}`,
-      'share ÷ capacity share (alone)': fixed(r.shares, 2),
-      'share ÷ capacity share (concurrent)': fixed(r.sharesSeparate, 2),
-      'completed ring/window/software': fixed(r.done),
-      'share within 10% met (alone/concurrent)': `${worst(r.shares) <= 0.1}/${worst(r.sharesSeparate) <= 0.1}`,
+      'completed (devices in order)': fixed(r.done),
+      'share of completions': fixed(r.share, 3),
+      'capacity share (alone)': fixed(r.capacityShare, 3),
+      'capacity share (concurrent)': fixed(r.capacityShareSeparate, 3),
+      'share ÷ capacity share (alone)': fixed(
+        r.share.map((s, i) => s / r.capacityShare[i]!),
+        2,
+      ),
+      'worst |share ÷ capacity share − 1| (alone/concurrent)': `${worst.toFixed(2)}/${worstSeparate.toFixed(2)}`,
+      'share within 10% met (alone/concurrent)': `${worst <= 0.1}/${worstSeparate <= 0.1}`,
+      // Whether the scheduler kept each device fed, apart from how fast it ran: the jobs it held
+      // (mean over 50 ms samples) ÷ its depth. A device held full but short of its rate alone was
+      // slowed (CPU it shares), not starved.
+      'together: held ÷ depth': fixed(
+        r.held.map((h, i) => h / r.depths[i]!),
+        2,
+      ),
+      'together: rate ÷ rate alone': fixed(
+        r.done.map((c, i) => c / rounds / (ms / 1000) / r.alone[i]!),
+        2,
+      ),
       // Where the CPU went while all three ran on one queue: the main thread's event loop, and the
       // process's CPUs (every thread: models, software workers) — of 2 on this machine.
       'together: main thread busy': r.busy,
@@ -363,17 +441,36 @@ async function ringAndWindow(ctx: BenchContext, ms: number): Promise<BenchRow[]>
     },
   ];
   // 4. Latency at half capacity: the pair at half of (ring + window), each alone at half of its own.
+  // Interleaved rounds pooled per case (about 1,000 jobs per case in all: a p99 of 400 is its 4th
+  // worst, one hiccup of a loaded machine).
   const half = (ringAlone + windowAlone) / 2;
-  ctx.log(`open loop: both at ${half.toFixed(0)}/s, each alone at half its capacity`);
-  const ringHalf = await openLoop(a.op, ringAlone / 2, ms);
-  const windowHalf = await openLoop(w.op, windowAlone / 2, ms);
-  const bothHalf = await openLoop(b.op, half, ms);
+  const hists = [new LatencyHistogram(), new LatencyHistogram(), new LatencyHistogram()];
+  const rounds = ctx.quick ? 1 : 3;
+  const pairSplit: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ctx.log(`open loop (round ${round + 1}): both at ${half.toFixed(0)}/s, each alone at half its capacity`);
+    await openLoop(a.op, ringAlone / 2, ms, hists[0]!);
+    await openLoop(w.op, windowAlone / 2, ms, hists[1]!);
+    const before = completedPerDevice(b.accel.queue);
+    await openLoop(b.op, half, ms, hists[2]!);
+    completedPerDevice(b.accel.queue).forEach((c, i) => {
+      pairSplit[i] = (pairSplit[i] ?? 0) + c - before[i]!;
+    });
+  }
+  const [ringHalf, windowHalf, bothHalf] = hists.map((h) => h.percentiles()) as [
+    Percentiles,
+    Percentiles,
+    Percentiles,
+  ];
   const best = Math.min(ringHalf.p99, windowHalf.p99);
   rows.push({
     name: '4 latency at half capacity: ring + window vs each alone at the same per-device load',
     'offered ops/s (pair)': half,
     'pair p50 ms': bothHalf.p50,
     'pair p99 ms': bothHalf.p99,
+    'pair completed ring/window': fixed(pairSplit),
+    'ring alone p50 ms': ringHalf.p50,
+    'window alone p50 ms': windowHalf.p50,
     'ring alone p99 ms': ringHalf.p99,
     'window alone p99 ms': windowHalf.p99,
     'p99 ÷ best single p99': bothHalf.p99 / best,
