@@ -8,7 +8,10 @@
  * and IPC alone), sim:ring?engine=timed&rate=100000, software. The null and timed
  * engines answer fixed values the integrity gate rejects, so on those rows the
  * gate is off on both sides (as bench/queue.bench.ts does); on software it is on.
- * Ratios: each row's ops/s ÷ the in-process figure of the same device.
+ * Ratios: each row's ops/s ÷ the in-process figure of the same device. ELU columns: the
+ * share of the row's time the broker's and the busiest client's main thread were busy — near
+ * 1, that thread is the limit; both well below 1 with throughput short of the card's, the
+ * jobs in flight are (each client's 256 cover the round trip, or not).
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -26,6 +29,7 @@ interface Result {
   p50Us: number;
   p99Us: number;
   cpuUs: number;
+  elu: number;
 }
 
 function client(spec: string, seconds: number, inflight: number, gate: string): Promise<Result> {
@@ -76,11 +80,16 @@ const bench: Bench = async (ctx) => {
       ctx.log(`${device}: in-process`);
       const base = await client(device, seconds, 256, gate);
       const baseRate = base.ops / base.seconds;
-      const row = (name: string, r: Result[], brokerCpuUs: number | null, inflight: number): BenchRow => {
+      const row = (
+        name: string,
+        r: Result[],
+        broker: { cpuUs: number; elu: number } | null,
+        inflight: number,
+      ): BenchRow => {
         const ops = r.reduce((s, x) => s + x.ops, 0);
         const rate = r.reduce((s, x) => s + x.ops / x.seconds, 0);
         const clientCpu = r.reduce((s, x) => s + x.cpuUs, 0) / ops;
-        const brokerCpu = brokerCpuUs === null ? null : brokerCpuUs / ops;
+        const brokerCpu = broker === null ? null : broker.cpuUs / ops;
         return {
           name,
           device,
@@ -92,6 +101,8 @@ const bench: Bench = async (ctx) => {
           'client CPU µs/op': clientCpu,
           'broker CPU µs/op': brokerCpu,
           'total CPU µs/op': clientCpu + (brokerCpu ?? 0),
+          'client ELU': Math.max(...r.map((x) => x.elu)),
+          'broker ELU': broker?.elu ?? null,
         };
       };
       rows.push(row('in-process', [base], null, 256));
@@ -104,11 +115,17 @@ const bench: Bench = async (ctx) => {
       });
       const next = lines(server);
       if ((await next()) !== 'READY') throw new Error('broker did not start');
+      /** The broker's CPU (µs) and event-loop busy and idle time (ms) so far. */
       const brokerCpu = async () => {
         server.stdin!.write('cpu\n');
-        const u = JSON.parse(await next()) as { user: number; system: number };
-        return u.user + u.system;
+        const u = JSON.parse(await next()) as { user: number; system: number; active: number; idle: number };
+        return { cpuUs: u.user + u.system, active: u.active, idle: u.idle };
       };
+      type Sample = Awaited<ReturnType<typeof brokerCpu>>;
+      const between = (a: Sample, b: Sample) => ({
+        cpuUs: b.cpuUs - a.cpuUs,
+        elu: (b.active - a.active) / (b.active - a.active + b.idle - a.idle),
+      });
       const spec = `broker:${path}`;
       for (const n of [1, 2, 4]) {
         ctx.log(`${device}: ${n} client process(es) through the broker`);
@@ -118,7 +135,7 @@ const bench: Bench = async (ctx) => {
             Array.from({ length: n }, () => client(spec, seconds, 256, gate)),
           );
           const c1 = await brokerCpu();
-          rows.push(row(`broker, ${n} client${n > 1 ? 's' : ''}`, results, c1 - c0, 256));
+          rows.push(row(`broker, ${n} client${n > 1 ? 's' : ''}`, results, between(c0, c1), 256));
         } catch (error) {
           const message = (error as Error).message.split('\n').find((l) => /Error:/.test(l)) ?? 'failed';
           rows.push({ name: `broker, ${n} clients`, device, error: message.slice(0, 160) });
@@ -127,7 +144,7 @@ const bench: Bench = async (ctx) => {
       rows.push(lowRow);
       const c0 = await brokerCpu();
       const lowBroker = await client(spec, seconds, 1, gate);
-      rows.push(row('broker, 1 client, low load', [lowBroker], (await brokerCpu()) - c0, 1));
+      rows.push(row('broker, 1 client, low load', [lowBroker], between(c0, await brokerCpu()), 1));
       rows[rows.length - 1] = {
         ...rows[rows.length - 1]!,
         'vs in-process': lowBroker.ops / lowBroker.seconds / (low.ops / low.seconds),

@@ -1,9 +1,11 @@
 /**
  * bench/broker.bench.ts's processes. `server <path> <device> <gate on|off>`: a
- * broker; answers "cpu" on stdin with its process.cpuUsage() as JSON.
+ * broker; answers "cpu" on stdin with its process.cpuUsage() and its main thread's event-loop
+ * utilisation so far (elu: busy time and idle time in ms) as JSON.
  * `client <spec> <seconds> <inflight> <gate on|off>`: a closed loop of ECDSA
  * P-256 signatures (queue.submit, inline key) through one accelerator; prints
- * { ops, seconds, p50Us, p99Us, cpuUs } as JSON.
+ * { ops, seconds, p50Us, p99Us, cpuUs, elu } as JSON (elu: the share of the run its main
+ * thread was busy — near 1, the client's own thread is the limit).
  */
 
 import { createInterface } from 'node:readline';
@@ -29,7 +31,8 @@ if (role === 'server') {
     // CPU so far, and the socket reads/writes of the clients connected now (frames per read and write).
     const io = { reads: 0, framesIn: 0, writes: 0, framesOut: 0 };
     for (const c of broker.clients()) for (const k of Object.keys(io) as (keyof typeof io)[]) io[k] += c[k];
-    process.stdout.write(`${JSON.stringify({ ...process.cpuUsage(), ...io })}\n`);
+    const { active, idle } = performance.eventLoopUtilization();
+    process.stdout.write(`${JSON.stringify({ ...process.cpuUsage(), ...io, active, idle })}\n`);
   });
   process.stdin.on('end', () => {
     void broker
@@ -50,6 +53,7 @@ if (role === 'server') {
   let ops = 0;
   let stop = false;
   const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
   const loop = async () => {
     while (!stop) {
@@ -66,11 +70,12 @@ if (role === 'server') {
   clearTimeout(timer);
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0).utilization;
   latencies.sort((x, y) => x - y);
   const q = (p: number) =>
     (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0) * 1000;
   process.stdout.write(
-    `${JSON.stringify({ ops, seconds: elapsed, p50Us: q(0.5), p99Us: q(0.99), cpuUs: cpu.user + cpu.system })}\n`,
+    `${JSON.stringify({ ops, seconds: elapsed, p50Us: q(0.5), p99Us: q(0.99), cpuUs: cpu.user + cpu.system, elu })}\n`,
   );
   await accel.close({ drain: false });
   process.exit(0);
