@@ -12,7 +12,7 @@ import type { CurveParams } from '../driver/curves.js';
 import { DeviceError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor } from '../driver/index.js';
 import type { EcPrivateKeyMaterial, EcPublicKeyMaterial, HashName } from '../driver/keys.js';
-import type { PrimitiveRequest } from '../driver/primitives.js';
+import type { EcPoint, PrimitiveRequest } from '../driver/primitives.js';
 import { digest } from '../encoding/digest.js';
 import { ecAdd } from '../math/ec.js';
 import { mod, modInv } from '../math/modular.js';
@@ -269,7 +269,7 @@ function checkedP1363(
   return p1363 !== null && p1363InRange(curve, p1363) ? p1363 : null;
 }
 
-async function verifyDigest(
+function verifyDigest(
   exec: PrimitiveExecutor,
   key: EcPublicKeyMaterial,
   curve: CurveParams,
@@ -278,15 +278,31 @@ async function verifyDigest(
   device: PrimitiveRequest,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
-  const { n } = curve;
   // The composed form's arithmetic (an inversion mod n) runs only if it is chosen.
-  // u2 = r·w is never 0, so u2·Q is a finite point any ec-mul device can return;
-  // u1 is 0 when e ≡ 0 (mod n), and then u1·G is the identity, not asked for.
   const composed = new ComposedVerification(verifyProbe(key), key, curve, p1363, eBytes);
   const runOptions = signal === undefined ? undefined : { signal };
-  const result = await exec.runFirst([device, composed], runOptions);
-  if (result.index === 0) return booleanResult(result);
-  const uQ = pointResult(result);
+  // A reaction rather than an async frame: the device's own verdict (the usual case) is one step.
+  return exec
+    .runFirst([device, composed], runOptions)
+    .then((result) =>
+      result.index === 0
+        ? booleanResult(result)
+        : composedVerdict(exec, composed, pointResult(result), runOptions),
+    );
+}
+
+/**
+ * The verdict of the composed form from u2·Q: add u1·G and compare x mod n with r. u2 = r·w is
+ * never 0, so u2·Q is a finite point any ec-mul device can return; u1 is 0 when e ≡ 0 (mod n),
+ * and then u1·G is the identity, not asked for.
+ */
+async function composedVerdict(
+  exec: PrimitiveExecutor,
+  composed: ComposedVerification,
+  uQ: EcPoint,
+  runOptions: { readonly signal: AbortSignal } | undefined,
+): Promise<boolean> {
+  const { curve, key } = composed;
   let sum = uQ;
   if (composed.u1 !== 0n) {
     const uG = await exec.run({ op: 'ec-mul', curve: key.curve, scalar: composed.u1 }, runOptions);
@@ -294,5 +310,5 @@ async function verifyDigest(
     if (total === null) return false;
     sum = total;
   }
-  return mod(sum.x, n) === composed.r;
+  return mod(sum.x, curve.n) === composed.r;
 }

@@ -35,11 +35,7 @@ class Waiters {
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         this.#waiters.delete(waiter);
-        // A sleep that ended some other way (`sleep` below) stops its other waits: nobody reads
-        // that rejection, so it gets no error of its own (an error's stack trace per wake-up).
-        reject(
-          signal?.reason === SLEEP_OVER ? SLEEP_OVER : new AbortedError(undefined, { cause: signal?.reason }),
-        );
+        reject(new AbortedError(undefined, { cause: signal?.reason }));
         onLeave?.();
       };
       const waiter: Waiter = {
@@ -55,6 +51,16 @@ class Waiters {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
     });
+  }
+
+  /** Add `waiter` directly (no signal, no promise): `remove` takes it out again. */
+  add(waiter: Waiter): void {
+    this.#waiters.add(waiter);
+  }
+
+  /** Take `waiter` out; whether it was still waiting. */
+  remove(waiter: Waiter): boolean {
+    return this.#waiters.delete(waiter);
   }
 
   settle(action: (w: Waiter) => void): void {
@@ -82,6 +88,15 @@ export class Wakeup {
   /** Resolves at the next `wake()`; rejects with an AbortedError on abort, or with what `fail` is given. */
   next(signal?: AbortSignal): Promise<void> {
     return this.#waiters.next(signal);
+  }
+
+  /** `waiter` is called at the next `wake()` (resolve) or `fail` (reject), unless `unlisten` comes first. */
+  listen(waiter: Waiter): void {
+    this.#waiters.add(waiter);
+  }
+
+  unlisten(waiter: Waiter): void {
+    this.#waiters.remove(waiter);
   }
 }
 
@@ -129,11 +144,30 @@ export class SharedIrq {
       return Promise.reject(
         new DeviceGoneError(`${this.#name}: interrupt ${this.#closed ? 'closed' : 'lost'}`),
       );
-    const waiting = this.#waiters.next(signal, () => {
-      if (this.#waiters.size === 0) this.#inner?.abort();
-    });
+    const waiting = this.#waiters.next(signal, () => this.#left());
     if (!this.#running) void this.#loop();
     return waiting;
+  }
+
+  /**
+   * `waiter` is called after the next interrupt (resolve) or when the interrupt is lost or closed
+   * (reject), unless `unlisten` comes first: `next` without a promise or a signal, for a wait
+   * that ends some other way most of the time (waitForCompletion's sleep). False if unusable.
+   */
+  listen(waiter: Waiter): boolean {
+    if (!this.usable) return false;
+    this.#waiters.add(waiter);
+    if (!this.#running) void this.#loop();
+    return true;
+  }
+
+  unlisten(waiter: Waiter): void {
+    if (this.#waiters.remove(waiter)) this.#left();
+  }
+
+  /** A waiter left early: with none left, stop the platform's wait (the loop looks again). */
+  #left(): void {
+    if (this.#waiters.size === 0) this.#inner?.abort();
   }
 
   async #loop(): Promise<void> {
@@ -218,40 +252,39 @@ export async function waitForCompletion(source: CompletionSource, signal?: Abort
 }
 
 /**
- * The reason a finished sleep aborts its leftover waits with (a plain object: `abort()` with no
- * reason would make a DOMException, stack trace included, on every wake-up of a busy queue pair).
+ * Sleep until the first of: the interrupt (a failed interrupt wait counts: `check` says whether
+ * the device is still there), the host-side wake-up, the poll period, the caller's abort. The
+ * interrupt and the wake-up take this sleep's waiters directly and give them back when it ends
+ * (no AbortController, listener or promise per sleep: a queue pair sleeps once per round trip).
  */
-const SLEEP_OVER = Object.freeze({ sleep: 'over' });
-
 function sleep(source: CompletionSource, signal: AbortSignal | undefined): Promise<WakeCause> {
   return new Promise<WakeCause>((resolve, reject) => {
-    const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let immediate: ReturnType<typeof setImmediate> | undefined;
     let settled = false;
+    const irq = source.irq;
+    const wakeup = source.wakeup;
     const finish = (cause: WakeCause | undefined, error?: unknown): void => {
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
       if (immediate !== undefined) clearImmediate(immediate);
       signal?.removeEventListener('abort', onAbort);
-      stop.abort(SLEEP_OVER);
+      irq?.unlisten(onIrq);
+      wakeup?.unlisten(onWakeup);
       if (cause === undefined) reject(error);
       else resolve(cause);
     };
     const onAbort = (): void => finish(undefined, new AbortedError(undefined, { cause: signal?.reason }));
+    const onIrq: Waiter = { resolve: () => finish('irq'), reject: () => finish('irq') };
+    // A failed wake-up (the device closed under the wait) is not a wake-up: the poll or the
+    // interrupt ends the sleep, and `check` reports the device.
+    const onWakeup: Waiter = { resolve: () => finish('wakeup'), reject: () => {} };
     signal?.addEventListener('abort', onAbort, { once: true });
     const ms = typeof source.pollMs === 'function' ? source.pollMs() : source.pollMs;
     if (ms > 0) timer = setTimeout(() => finish('poll'), ms);
     else immediate = setImmediate(() => finish('poll'));
-    const ignore = (): void => {};
-    const irq = source.irq;
-    // A failed interrupt wait is a wake-up too: `check` says whether the device is still there.
-    if (irq?.usable)
-      irq.next(stop.signal).then(
-        () => finish('irq'),
-        () => !stop.signal.aborted && finish('irq'),
-      );
-    source.wakeup?.next(stop.signal).then(() => finish('wakeup'), ignore);
+    irq?.listen(onIrq);
+    wakeup?.listen(onWakeup);
   });
 }
