@@ -38,6 +38,8 @@ const SELF_WAKE_MS = 0.1;
  * PKACCEL_SIM_IDLE_SPIN_MS overrides it (0: sleep at once).
  */
 const IDLE_SPIN_MS = Number(process.env.PKACCEL_SIM_IDLE_SPIN_MS ?? 0.05);
+/** After idle looks that found nothing, at most this many idle waits in a row skip the look. */
+const MAX_SPIN_SKIPS = 64;
 /** Longest stretch (ms) without returning to the event loop (messages, termination). */
 const YIELD_EVERY_MS = 20;
 
@@ -55,6 +57,8 @@ async function main(init: WorkerInit): Promise<void> {
   parentPort?.on('message', () => {});
   parentPort?.postMessage({ type: 'ready' });
   let yieldedAt = performance.now();
+  let skipSpins = 0;
+  let skipAfterMiss = 1;
   for (;;) {
     // Read HEAD before draining: a write posted during the drain then makes the wait return at once
     // (reading it after could wait on a value that already includes an undrained write, and stall the host).
@@ -73,7 +77,18 @@ async function main(init: WorkerInit): Promise<void> {
       continue;
     }
     if (wait <= SPIN_MS) continue;
-    if (idle && IDLE_SPIN_MS > 0 && headMovesWithin(control, head, IDLE_SPIN_MS)) continue;
+    if (idle && IDLE_SPIN_MS > 0) {
+      // Spin only while spinning pays: a look that found no doorbell (one job at a time, the
+      // host's round trip longer than the spin) skips the next 1, 2, 4 … 64 idle looks.
+      if (skipSpins > 0) skipSpins--;
+      else if (headMovesWithin(control, head, IDLE_SPIN_MS)) {
+        skipAfterMiss = 1;
+        continue;
+      } else {
+        skipSpins = skipAfterMiss;
+        skipAfterMiss = Math.min(MAX_SPIN_SKIPS, skipAfterMiss * 2);
+      }
+    }
     // Announce the wait, then look at HEAD once more: a post that did not see the announcement
     // stored its HEAD before it, and this load sees that (see MODEL_WAITING). A short wait (work
     // due within SELF_WAKE_MS) is announced as one the host need not cut short: this thread looks
