@@ -6,8 +6,9 @@
  * operation class c (op + key size / curve, latency.ts) would finish there, and place
  * the job where that is soonest:
  *
- *   ECT = max(floor_c, jobs ahead × meanCost + cost_c) + TAIL × jitter_c
- *         + cost_c × KEY_LOAD_COST   when the device has key slots and does not hold the key
+ *   ECT = max(floor_c, jobs ahead × meanCost + cost_c)
+ *         + cost_c × KEY_LOAD_COST   when the device has key slots and does not hold the job's
+ *                                    private key (a public-key job loads none)
  *
  * - jobs ahead: the device's jobs in flight (this tick's batch included) plus the jobs of
  *   this pass over the backlog that chose to wait for it.
@@ -15,8 +16,7 @@
  *   register writes, interrupt, harvest); cost_c: device time per job at saturation
  *   (1 / throughput); meanCost: the same over whatever mix the device runs; jitter_c: how
  *   far the latency of a job that found a free engine strays from the floor (the unloaded
- *   estimate's uncertainty: at low load a job goes where its latency's tail, not its mean,
- *   is lowest — a card whose round trip varies loses to a steady one). All are learned
+ *   estimate's uncertainty). All are learned
  *   from completions (service-time.ts: Little's law per job, so latency that is only
  *   queueing is not taken for slowness, and a device given fewer jobs than it has engines
  *   is not judged slow for it).
@@ -38,7 +38,10 @@
  *   each completes work in proportion to its throughput; at low load a job goes where it
  *   finishes first (the lowest floor).
  * - Priority and key-slot affinity are no longer absolute orders: a key-slot miss costs a
- *   key load (above), and ECTs within TIE of each other are decided by the static order
+ *   key load (above), and ECTs within TIE of each other, or closer than their jitters
+ *   summed (a difference the estimates' uncertainty cannot tell: on a loaded host a card
+ *   whose hiccups had inflated its jitter, counted into its ECT as a tail, was passed over
+ *   until the other card ran at 98% of its capacity), are decided by the static order
  *   (not the device that last failed the job, not a fallback; then, when both would have a
  *   free engine for it, the one with fewer of its engines busy — (jobs + 1) × cost ÷ floor
  *   — so that at low load each card runs as it would alone at its share of the load
@@ -82,8 +85,8 @@ export const KEY_LOAD_COST = 1;
 export const FREE = 1 + TIE;
 /** A device with a free engine is preferred to a best that would queue the job if its ECT is within this factor. */
 export const ROOM = 1.5;
-/** The floor's jitters added to it: the unloaded latency's tail (about a 97th percentile), not its mean. */
-export const TAIL = 2;
+/** ECTs closer than this many of their jitters (summed) are a tie: a difference the estimates cannot tell. */
+export const UNCERTAINTY = 1;
 /** An idle device that got no job for this many picks gets the next one (exploration probe). */
 export const PROBE_EVERY = 256;
 
@@ -104,6 +107,9 @@ export class Scheduler {
   readonly #cost: number[] = [];
   readonly #jobs: number[] = [];
   readonly #util: number[] = [];
+  readonly #spread: number[] = [];
+  /** Whether this pick's job has a private key (a key-slot miss costs it a key load). */
+  #keyed = false;
 
   constructor(devices: readonly DeviceEntry[]) {
     this.#devices = devices;
@@ -157,6 +163,8 @@ export class Scheduler {
       affinities[n] = affinity;
       n++;
     }
+    // A key load is a cost only for a job with a private key (a public-key job loads none).
+    this.#keyed = key !== null && key !== undefined;
     const chosen = n === 0 ? -1 : n === 1 ? this.#single(record) : this.#choose(record, n);
     entries.fill(undefined as never, 0, n);
     if (chosen >= 0) {
@@ -196,6 +204,7 @@ export class Scheduler {
     const costs = this.#cost;
     const jobsAhead = this.#jobs;
     const util = this.#util;
+    const spread = this.#spread;
     // Known figures: the best floor and cost among devices that have one (for those without).
     let bestFloor = Number.POSITIVE_INFINITY;
     let bestCost = Number.POSITIVE_INFINITY;
@@ -214,9 +223,8 @@ export class Scheduler {
         continue;
       }
       costs[i] = figures.cost;
-      // The floor's tail rather than its mean: at low load, where a job's latency will stray least.
       ect[i] = figures.floor; // the floor, for now
-      util[i] = TAIL * figures.jitter; // the tail, for now
+      spread[i] = figures.jitter;
       if (figures.floor < bestFloor) bestFloor = figures.floor;
       if (figures.cost < bestCost) bestCost = figures.cost;
     }
@@ -233,20 +241,16 @@ export class Scheduler {
       }
       let cost = costs[i]!;
       let floor = ect[i]!;
-      let tail = util[i]!;
       if (cost < 0) {
         cost = bestCost;
         floor = bestFloor;
-        tail = 0;
+        spread[i] = 0;
         costs[i] = cost;
       }
       // The share of its engines the device would have busy with this job (above 1: it queues).
       util[i] = ((jobs + 1) * cost) / floor;
-      // The tail is added whether the job would find a free engine or queue: a device whose
-      // latency strays must not look steady once it is full (a card with no queue would be sent
-      // jobs to wait for it while a card with a free engine but a wider tail stood by).
-      let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost) + tail;
-      if (entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
+      let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost);
+      if (this.#keyed && entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
       ect[i] = t;
       if (best < 0 || better(this, i, best, record.avoid, true)) best = i;
     }
@@ -315,6 +319,10 @@ export class Scheduler {
   ectAt(i: number): number {
     return this.#ect[i]!;
   }
+  /** Candidate i's jitter (the uncertainty of its unloaded estimate), ms. */
+  spreadAt(i: number): number {
+    return this.#spread[i]!;
+  }
   /** Candidate i's engines busy with the job, as a share of its engines (floor ÷ cost); above 1 it queues. */
   utilAt(i: number): number {
     return this.#util[i]!;
@@ -335,7 +343,7 @@ function occupied(entry: DeviceEntry): number {
 
 /**
  * Whether candidate a goes before b. The retry rule comes first; then, when figures are
- * known (`byEct`), the lower expected completion time, ECTs within TIE being a tie; then the
+ * known (`byEct`), the lower expected completion time, ECTs within TIE or their jitters being a tie; then the
  * static order. In a tie decided with figures known, a device that already has jobs for this
  * tick's doorbell goes before one without, so that equal devices under load take a tick's
  * jobs in runs (one doorbell and one interrupt's worth of completions per run, instead of
@@ -351,7 +359,8 @@ function better(s: Scheduler, a: number, b: number, avoid: string | null, byEct:
   if (byEct) {
     const ta = s.ectAt(a);
     const tb = s.ectAt(b);
-    if (Math.abs(ta - tb) > TIE * Math.min(ta, tb)) return ta < tb;
+    const margin = TIE * Math.min(ta, tb) + UNCERTAINTY * (s.spreadAt(a) + s.spreadAt(b));
+    if (Math.abs(ta - tb) > margin) return ta < tb;
   }
   if (ea.fallback !== eb.fallback) return !ea.fallback;
   if (byEct) {

@@ -24,8 +24,9 @@
  *   whole queue's latency behind).
  * - `jitter` (s): how far the latency of a job that found a free engine (fewer jobs
  *   ahead than floor ÷ cost) strays from the floor, EWMA of |L − floor|: the
- *   uncertainty of the unloaded estimate. The scheduler adds it to the floor, so that
- *   at low load a job goes where its latency's tail, not its mean, is lowest.
+ *   uncertainty of the unloaded estimate. The scheduler takes ECTs closer than their
+ *   jitters for a tie (it does not add the jitter to the ECT: a card whose hiccups had
+ *   inflated it was passed over until the other ran at 98% of its capacity).
  * - `meanCost`, per device: the same share over whatever mix of classes it runs, the
  *   work one job in flight stands for in the scheduler's estimate.
  *
@@ -112,13 +113,16 @@ export class ServiceModel {
     // Slowly, and each sample counted at most one floor: on a loaded host a single hiccup (a model
     // thread descheduled for 300 ms) moved a 1/8 average from 1 to 86 ms and sent the next jobs
     // all to the other card, past its engines, where they queued.
-    if ((jobs + 1) * c.cost <= c.floor)
-      c.jitter += JITTER_WEIGHT * (Math.min(Math.abs(ms - c.floor), c.floor) - c.jitter);
+    const free = (jobs + 1) * c.cost <= c.floor;
+    if (free) c.jitter += JITTER_WEIGHT * (Math.min(Math.abs(ms - c.floor), c.floor) - c.jitter);
     // The floor is the latency with nothing ahead: down fast (a cold start — worker spin-up,
     // JIT — makes the first samples far too slow), up only from a job that had nothing ahead of
-    // it. A job behind others says nothing about the floor.
-    if (ms < c.floor) c.floor += 0.5 * (ms - c.floor);
-    else if (jobs === 0) c.floor += SERVICE_WEIGHT * (ms - c.floor);
+    // it. A job behind others says nothing about the floor, down or up: after 3 s of saturation
+    // a timed ring card of 80 ms per job had its floor pulled to 49.5 ms by such samples, took its
+    // 80 ms latency at low load for queueing, and its cost rose to 3× the truth.
+    if (ms < c.floor) {
+      if (free) c.floor += 0.5 * (ms - c.floor);
+    } else if (jobs === 0) c.floor += SERVICE_WEIGHT * (ms - c.floor);
     // Queueing seen (jobs ahead and a latency well above the floor): the share is the cost.
     // Otherwise it is an upper bound: it may lower the cost, never raise it (an underfed
     // device is not judged slow for being underfed).

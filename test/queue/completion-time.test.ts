@@ -13,9 +13,24 @@ import { openAccelerator } from '../../index.js';
 import { GATE_OFF_OPTIONS, importJwk } from '../support/accel.js';
 import { expectedValue, FakeDevice, request, settle } from '../support/fake-device.js';
 
-/** A card of `engines` engines × `serviceMs` behind a 32-deep queue; `estimate`: it tells the scheduler its true speed. */
-function rateDevice(id: string, engines: number, serviceMs: number, priority = 100, estimate = false) {
-  const device = new FakeDevice({ id, priority, qp: { depth: 32, engines, latencyMs: serviceMs } });
+/**
+ * A card of `engines` engines × `serviceMs` behind a 32-deep queue; `estimate`: it tells the
+ * scheduler its true speed; `slots`: it keeps keys in slots (holding none).
+ */
+function rateDevice(
+  id: string,
+  engines: number,
+  serviceMs: number,
+  priority = 100,
+  estimate = false,
+  slots = false,
+) {
+  const device = new FakeDevice({
+    id,
+    priority,
+    qp: { depth: 32, engines, latencyMs: serviceMs },
+    ...(slots ? { holds: () => false } : {}),
+  });
   if (estimate)
     Object.assign(device, {
       serviceEstimate: () => ({ opsPerSecond: (engines * 1000) / serviceMs, latencyMs: serviceMs }),
@@ -260,7 +275,8 @@ describe('placement at low load (simulated time)', () => {
     // would fill the first card to its 16 engines (a job arriving when all 16 are busy queues
     // behind them) before the second got any.
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
-    const first = rateDevice('first', 16, 80, 300, true);
+    // The first keeps keys in slots: a public-key job loads none, so that must not count against it.
+    const first = rateDevice('first', 16, 80, 300, true, true);
     const second = rateDevice('second', 16, 80, 200, true);
     const q = new JobQueue();
     q.addDevice(first);
