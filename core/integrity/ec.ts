@@ -89,7 +89,9 @@ export function signatureScalars(curve: CurveParams, signature: unknown): { r: b
  */
 export function ecdsaWitnessVerdict(curve: CurveParams, signature: Uint8Array, x: bigint | null): boolean {
   if (x === null || !p1363InRange(curve, signature)) return false;
-  return mod(x, curve.n) === bytesToBigint(signature.subarray(0, curve.bytes));
+  // x mod n without a division when x is already below n (almost always: x < p < 2n).
+  const reduced = x >= 0n && x < curve.n ? x : mod(x, curve.n);
+  return reduced === bytesToBigint(signature.subarray(0, curve.bytes));
 }
 
 const ecKeyObjects = new WeakMap<EcPublicKeyMaterial, KeyObject | null>();
