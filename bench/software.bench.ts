@@ -140,6 +140,41 @@ function both(
   return [() => call(accels[0], 0), () => call(accels[1], 1)];
 }
 
+/** What a verify row needs: the rest of its case (true from every layer) follows from these. */
+interface VerifyCaseSpec {
+  readonly name: string;
+  readonly op: 'rsa-verify' | 'ecdsa-verify';
+  /** The verify call's algorithm (with its hash for ECDSA). */
+  readonly algorithm: webcrypto.Algorithm & object;
+  /** The algorithm the public key is imported as. */
+  readonly keyAlgorithm: webcrypto.Algorithm & object;
+  readonly publicJwk: Jwk;
+  readonly nodeKey: webcrypto.CryptoKey;
+  readonly accelKeys: readonly [Key, Key];
+  readonly signature: Uint8Array;
+  readonly queuePair: () => Promise<unknown>;
+}
+
+/** A verify row: the same public key and signature at every layer, node's and the ceiling's included. */
+function verifyCase(accel: readonly [AccelSubtle, AccelSubtle], spec: VerifyCaseSpec): Case {
+  const { algorithm, signature } = spec;
+  return {
+    name: spec.name,
+    ceiling: { op: spec.op, message, publicKey: KeyObject.from(spec.nodeKey), signature },
+    layers: {
+      op: spec.op,
+      value: true,
+      keys: [[spec.publicJwk, spec.keyAlgorithm, ['verify']]],
+      call: (a, [k]) => a.verify(algorithm as never, k as never, signature, message),
+    },
+    node: () => subtle.verify(algorithm, spec.nodeKey, signature, message),
+    accel: both(accel, (a, i) =>
+      a.verify(algorithm as never, spec.accelKeys[i] as never, signature, message),
+    ),
+    queuePair: spec.queuePair,
+  };
+}
+
 async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairExecutor): Promise<Case[]> {
   const run = (request: PrimitiveRequest) => qp.run(request);
 
@@ -219,22 +254,15 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
           message: prehashed,
         }),
     },
-    {
+    verifyCase(accel, {
       name: 'RSA-2048 verify',
-      ceiling: {
-        op: 'rsa-verify',
-        message,
-        publicKey: KeyObject.from(rsa.publicKey),
-        signature: new Uint8Array(rsaSig),
-      },
-      layers: {
-        op: 'rsa-verify',
-        value: true,
-        keys: [[rsaPubJwk, rsaAlg, ['verify']]],
-        call: (a, [k]) => a.verify(rsaAlg, k as never, rsaSig, message),
-      },
-      node: () => subtle.verify(rsaAlg, rsa.publicKey, rsaSig, message),
-      accel: both(accel, (a, i) => a.verify(rsaAlg, aRsaPub[i] as never, rsaSig, message)),
+      op: 'rsa-verify',
+      algorithm: rsaAlg,
+      keyAlgorithm: rsaAlg,
+      publicJwk: rsaPubJwk,
+      nodeKey: rsa.publicKey,
+      accelKeys: aRsaPub,
+      signature: new Uint8Array(rsaSig),
       queuePair: () =>
         run({
           op: 'rsa-verify',
@@ -244,7 +272,7 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
           signature: new Uint8Array(rsaSig),
           message: prehashed,
         }),
-    },
+    }),
     {
       name: 'ECDSA P-256 sign',
       ceiling: { op: 'ecdsa-sign', message, privateKey: KeyObject.from(ec.privateKey) },
@@ -258,17 +286,15 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
       accel: both(accel, (a, i) => a.sign(ecSignAlg, aEc[i] as never, message)),
       queuePair: () => run({ op: 'ecdsa-sign', key: ecMat, digest: sha256(message), message: prehashed }),
     },
-    {
+    verifyCase(accel, {
       name: 'ECDSA P-256 verify',
-      ceiling: { op: 'ecdsa-verify', message, publicKey: KeyObject.from(ec.publicKey), signature: ecSig },
-      layers: {
-        op: 'ecdsa-verify',
-        value: true,
-        keys: [[ecPubJwk, ecAlg, ['verify']]],
-        call: (a, [k]) => a.verify(ecSignAlg, k as never, ecSig, message),
-      },
-      node: () => subtle.verify(ecSignAlg, ec.publicKey, ecSig, message),
-      accel: both(accel, (a, i) => a.verify(ecSignAlg, aEcPub[i] as never, ecSig, message)),
+      op: 'ecdsa-verify',
+      algorithm: ecSignAlg,
+      keyAlgorithm: ecAlg,
+      publicJwk: ecPubJwk,
+      nodeKey: ec.publicKey,
+      accelKeys: aEcPub,
+      signature: ecSig,
       queuePair: () =>
         run({
           op: 'ecdsa-verify',
@@ -277,7 +303,7 @@ async function cases(accel: readonly [AccelSubtle, AccelSubtle], qp: QueuePairEx
           signature: ecSig,
           message: prehashed,
         }),
-    },
+    }),
     {
       name: 'ECDH P-256',
       ceiling: {
