@@ -12,6 +12,9 @@
  * share of the row's time the broker's and the busiest client's main thread were busy — near
  * 1, that thread is the limit; both well below 1 with throughput short of the card's, the
  * jobs in flight are (each client's 256 cover the round trip, or not).
+ * The last rows ("goal: …") give issue 15's three figures from this run beside their targets.
+ * `PKACCEL_BENCH_BROKER_DEVICES=null,timed` runs only the devices whose spec contains one of
+ * the words (software's rows take half the run).
  */
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -70,11 +73,14 @@ const bench: Bench = async (ctx) => {
   const seconds = ctx.quick ? 1 : 3;
   const dir = mkdtempSync(join(tmpdir(), 'pkaccel-bench-broker-'));
   const rows: BenchRow[] = [];
-  const devices: [string, string][] = [
-    ['sim:ring?engine=null', 'off'],
-    ['sim:ring?engine=timed&rate=100000', 'off'],
-    ['software', 'on'],
-  ];
+  const only = (process.env.PKACCEL_BENCH_BROKER_DEVICES ?? '').split(',').filter((w) => w !== '');
+  const devices = (
+    [
+      ['sim:ring?engine=null', 'off'],
+      ['sim:ring?engine=timed&rate=100000', 'off'],
+      ['software', 'on'],
+    ] as const
+  ).filter(([spec]) => only.length === 0 || only.some((w) => spec.includes(w)));
   try {
     for (const [device, gate] of devices) {
       ctx.log(`${device}: in-process`);
@@ -156,7 +162,56 @@ const bench: Bench = async (ctx) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return rows;
+  return [...rows, ...goals(rows)];
 };
+
+/** A figure of a row of this run (undefined when that row is absent or failed). */
+function figure(rows: readonly BenchRow[], name: string, device: string, column: string): number | undefined {
+  const value = rows.find((r) => r.name === name && r.device === device)?.[column];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * Issue 15's goals, each computed from this run's rows: the CPU the IPC adds per operation on
+ * the null card at 256 in flight (client + broker − in-process, ≤ 5 µs), 2 client processes
+ * on the 100k/s timed card against in-process (≥ 0.9 ×), and the p50 the broker adds at 1 in
+ * flight (≤ 50 µs). A goal whose rows did not run is left out.
+ */
+function goals(rows: readonly BenchRow[]): BenchRow[] {
+  const out: BenchRow[] = [];
+  const add = (
+    name: string,
+    device: string,
+    value: number | undefined,
+    goal: string,
+    met: (v: number) => boolean,
+  ) => {
+    if (value !== undefined) out.push({ name, device, figure: value, goal, met: met(value) });
+  };
+  const nul = 'sim:ring?engine=null';
+  const timed = 'sim:ring?engine=timed&rate=100000';
+  const base = figure(rows, 'in-process', nul, 'total CPU µs/op');
+  for (const n of ['broker, 1 client', 'broker, 2 clients']) {
+    const through = figure(rows, n, nul, 'total CPU µs/op');
+    const added = base === undefined || through === undefined ? undefined : through - base;
+    add(`goal: IPC CPU µs/op, ${n.slice(8)}`, nul, added, '≤ 5', (v) => v <= 5);
+  }
+  add(
+    'goal: 2 clients × in-process',
+    timed,
+    figure(rows, 'broker, 2 clients', timed, 'vs in-process'),
+    '≥ 0.9',
+    (v) => v >= 0.9,
+  );
+  for (const device of [nul, timed])
+    add(
+      'goal: p50 added µs, 1 in flight',
+      device,
+      figure(rows, 'broker, 1 client, low load', device, 'p50 added µs'),
+      '≤ 50',
+      (v) => v <= 50,
+    );
+  return out;
+}
 
 export default bench;
