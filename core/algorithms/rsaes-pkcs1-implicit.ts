@@ -21,17 +21,16 @@
  * small-integer and array paths take the same time for every value, and that the
  * bigint-to-bytes conversion of the raw result (done before decoding, in native
  * code through hex) runs in time independent of the value's leading zero bytes.
- * The HMAC and SHA-256 calls are OpenSSL's (node:crypto). Implicit rejection is
- * what makes such residual leaks matter less: the output no longer depends on a
- * secret validity bit an attacker can learn from an error.
+ * The HMAC and SHA-256 calls are OpenSSL's (node:crypto, through core/encoding/digest).
+ * Implicit rejection is what makes such residual leaks matter less: the output no
+ * longer depends on a secret validity bit an attacker can learn from an error.
  */
 
-import { createHmac } from 'node:crypto';
 import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor } from '../driver/index.js';
 import type { RsaPrivateKeyMaterial } from '../driver/keys.js';
 import { bigintToBytes } from '../encoding/bytes.js';
-import { digest } from '../encoding/digest.js';
+import { digest, hmac } from '../encoding/digest.js';
 import type { Options } from './params.js';
 import { modulusBytes } from './rsa-public.js';
 import { rsaRawPrivate } from './rsa-raw.js';
@@ -58,17 +57,16 @@ export function rejectionSecret(key: RsaPrivateKeyMaterial): Uint8Array {
 function prf(kdk: Uint8Array, label: string, length: number): Uint8Array {
   const out = new Uint8Array(Math.ceil(length / HMAC_BYTES) * HMAC_BYTES);
   const bits = length * 8;
-  const suffix = Buffer.from([bits >>> 8, bits & 0xff]);
+  const labelBytes = latin1(label);
+  const suffix = Uint8Array.of(bits >>> 8, bits & 0xff);
   for (let i = 0; i * HMAC_BYTES < length; i++) {
-    const block = createHmac('sha256', kdk)
-      .update(Buffer.from([i >>> 8, i & 0xff]))
-      .update(label, 'latin1')
-      .update(suffix)
-      .digest();
-    out.set(block, i * HMAC_BYTES);
+    out.set(hmac('SHA-256', kdk, Uint8Array.of(i >>> 8, i & 0xff), labelBytes, suffix), i * HMAC_BYTES);
   }
   return out.subarray(0, length);
 }
+
+/** The draft's labels ("length", "message") as bytes. */
+const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
 // Constant-time helpers over small non-negative integers (< 2^30): masks are 0 or -1 (all ones).
 /** -1 when x is 0. */
@@ -111,7 +109,7 @@ export function emePkcs1DecodeImplicit(
   const k = em.length;
   if (ciphertext.length !== k || k < 2 + MIN_PADDING + 1)
     throw new InvalidInputError(`the encoded message and the ciphertext must both be k ≥ 11 bytes`);
-  const kdk = createHmac('sha256', secret).update(ciphertext).digest();
+  const kdk = hmac('SHA-256', secret, ciphertext);
   const synthetic = prf(kdk, 'message', k);
   const syntheticStart = k - syntheticLength(kdk, k);
   kdk.fill(0);
