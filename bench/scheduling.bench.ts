@@ -27,13 +27,29 @@
  *    thread, the window card's model does the arithmetic), "the sum of each alone"
  *    counts the CPUs more than once and no scheduler reaches it; row 1d shows that
  *    case for reference. The baseline "each on its own queue, concurrently" runs the
- *    three at once on separate queues (the ideal partition, on the same CPUs). In the
+ *    three at once on separate queues (the ideal partition, on the same CPUs).
+ *    Which capacity: the one-class rows that hold the software device (1b, 1c)
+ *    judge the ≥ 0.95 goal on that concurrent baseline ('goal capacity',
+ *    'goal ≥0.95 met'); the mixed rows (1a, the issue's goal as worded; 1d, for
+ *    reference) and 1e (no software device) on the sum alone. Alone, the software device's worker has a CPU
+ *    to itself and the main thread feeds nothing else; beside the cards the same two
+ *    CPUs also run the cards' model threads and the main thread's work for their
+ *    completions, so its rate alone is CPU that is not there together (1b: 0.80 of
+ *    its rate alone while held full, 1c: 0.75; on its own queue at the same time
+ *    0.86 / 0.82). The sum alone counts that CPU twice; the concurrent baseline
+ *    shares the CPUs exactly as the run together does and differs from it only by
+ *    the scheduler (one queue and its placement cost vs. each device its own queue),
+ *    which is what the goal is about. Both ratios are printed. In the
  *    mixed row a device may take more of the class it is relatively fast at (the
  *    software device signs P-256 ~10× faster than it does RSA-2048), so its share of
  *    jobs may differ from its share measured with the 50/50 mix; rows 1b and 1c (one
  *    class each) test the shares.
  * 2. Two ring cards (`sim:ring?engine=timed&rate=50000&seed=1`, `…&seed=2`) ÷ one,
- *    through subtle.verify ECDSA P-256 (goal ≥ 1.9), interleaved rounds. The same
+ *    through subtle.verify ECDSA P-256 (goal ≥ 1.9), interleaved rounds, with the
+ *    integrity gate on as it is for every user of subtle.verify (the timed ring
+ *    engine answers "valid" with r as the witness, which the gate accepts; the row
+ *    ran with the gate off before, a lighter main thread than the path the issue
+ *    names). The same
  *    at a modeled rate the host path can feed twice over on a loaded machine (row
  *    2b, 1k/s per card): at 50k/s per card the host path of `subtle` (the other
  *    half of issue 14) is the limit, and the row says how far one card gets.
@@ -43,16 +59,18 @@
  *    engine idles for a host round trip after each completion, so the rate is chosen
  *    for a service time well above that trip on a loaded machine.
  * 4. Latency at half of 3's total capacity (open-loop arrivals): p99 ÷ the best
- *    single device's p99 at the same per-device load (goal ≤ 1). Three interleaved
- *    rounds pooled per case (~1,000 jobs each), with the pair's split.
+ *    single device's p99 at the same per-device load (goal ≤ 1): in each round the
+ *    pair first, then each card alone at the rate it carried in the pair that round.
+ *    Three interleaved rounds pooled per case (~1,000 jobs each), with the pair's split.
  *
  * Rerun (about 5 minutes): `node --import tsx bench/run.ts scheduling`;
  * PKACCEL_BENCH_PARTS=mixed,rings,pair picks parts, PKACCEL_BENCH_ROWS=1b,1e rows of
  * part 1.
  *
- * The integrity gate is off: the timed ring engine answers fixed values, which the
- * gate refuses (its cost is bench/integrity.bench.ts). The stall limit is fixed:
- * stall detection is not what is measured here.
+ * The integrity gate is off except in part 2: the timed engines answer fixed values to
+ * private-key and raw RSA jobs, which the gate rightly refuses (its cost is
+ * bench/integrity.bench.ts's). The stall limit is fixed: stall detection is not what is
+ * measured here.
  */
 
 import { loadavg } from 'node:os';
@@ -68,6 +86,9 @@ const QUEUE = { integrity: { [GATE_OFF]: true } as IntegrityOptions, stallTimeou
 const load1 = () => loadavg()[0]!.toFixed(2);
 
 const open = (devices: readonly string[]) => openAccelerator({ devices: [...devices], queue: QUEUE });
+/** With the integrity gate on: what a user of subtle gets. */
+const openGated = (devices: readonly string[]) =>
+  openAccelerator({ devices: [...devices], queue: { stallTimeoutMs: QUEUE.stallTimeoutMs } });
 
 /** What `snapshot()` gives: the accelerator's queue or a bare JobQueue. */
 interface Snapshots {
@@ -326,6 +347,10 @@ async function mixed(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
     if (only !== undefined && !only.some((prefix) => name.startsWith(prefix))) continue;
     ctx.log(`${name}: ${specs.join(', ')}`);
     const r = await together(ctx, specs, loads[loadIndex]![1], ms, rounds);
+    // The software device computes on the host's CPUs, which the cards' models and completions
+    // also use: its capacity beside them is what it does on its own queue at the same time. The
+    // mixed row (1a) keeps the issue's own wording, the sum of each alone.
+    const sharesCpu = loadIndex !== 0 && specs.some((spec) => spec.startsWith('software'));
     const worst = worstShare(r.share, r.capacityShare);
     const worstSeparate = worstShare(r.share, r.capacityShareSeparate);
     rows.push({
@@ -337,6 +362,9 @@ async function mixed(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
       'together ÷ sum alone': r.ratio,
       'together ÷ sum concurrent': r.ratioSeparate,
       'goal ≥0.95 met (alone/concurrent)': `${r.ratio >= 0.95}/${r.ratioSeparate >= 0.95}`,
+      // Which capacity the goal is judged on, and its verdict (see the header: "Which capacity").
+      'goal capacity': sharesCpu ? 'concurrent' : 'alone',
+      'goal ≥0.95 met': (sharesCpu ? r.ratioSeparate : r.ratio) >= 0.95,
       'completed (devices in order)': fixed(r.done),
       'share of completions': fixed(r.share, 3),
       'capacity share (alone)': fixed(r.capacityShare, 3),
@@ -374,7 +402,7 @@ async function twoRings(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
   const data = new Uint8Array(64);
   const signature = new Uint8Array(64).fill(1);
   const verifier = async (devices: string[]) => {
-    const accel = await open(devices);
+    const accel = await openGated(devices);
     const pub = await accel.subtle.importKey(
       'jwk',
       key.publicKey.export({ format: 'jwk' }),
@@ -382,7 +410,11 @@ async function twoRings(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
       false,
       ['verify'],
     );
-    const op = () => accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, signature, data);
+    // The card's verdict, after the gate checked its witness: anything but true is a fault here.
+    const op = async () => {
+      if (!(await accel.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, signature, data)))
+        throw new Error('subtle.verify answered false on the timed ring card');
+    };
     return { accel, op };
   };
   const rows: BenchRow[] = [];
@@ -409,7 +441,7 @@ async function twoRings(ctx: BenchContext, ms: number): Promise<BenchRow[]> {
       await b.accel.close();
     }
     rows.push({
-      name: `${label} subtle.verify ECDSA P-256: two ring cards (timed ${rate}/s, seeds 1, 2) ÷ one`,
+      name: `${label} subtle.verify ECDSA P-256 (gate on): two ring cards (timed ${rate}/s, seeds 1, 2) ÷ one`,
       'one card ops/s': one / rounds,
       'one card ÷ modeled': one / rounds / rate,
       'two cards ops/s': two / rounds,
@@ -456,24 +488,35 @@ async function ringAndWindow(ctx: BenchContext, ms: number): Promise<BenchRow[]>
       'load avg': load1(),
     },
   ];
-  // 4. Latency at half capacity: the pair at half of (ring + window), each alone at half of its own.
-  // Interleaved rounds pooled per case (about 1,000 jobs per case in all: a p99 of 400 is its 4th
-  // worst, one hiccup of a loaded machine).
+  // 4. Latency at half capacity: the pair at half of (ring + window); then each alone at the load
+  // the pair gave it in that round (its completions there ÷ the window) — "the same per-device
+  // load" of the goal. Each alone at half of its own capacity, as before, differed from the pair's
+  // split by up to 4% (572/619 jobs): a device alone at a lighter load than it carried beside the
+  // other is not the same per-device load. Interleaved rounds pooled per case (about 1,000 jobs
+  // per case in all: a p99 of 400 is its 4th worst, one hiccup of a loaded machine).
   const half = (ringAlone + windowAlone) / 2;
   // Exact percentiles of the samples: the queue's histogram buckets are ~7% wide, as wide as
   // the differences this goal is about.
   const hists: [number[], number[], number[]] = [[], [], []];
   const rounds = ctx.quick ? 1 : 3;
   const pairSplit: number[] = [];
+  const singles: [{ op: () => Promise<unknown> }, number][] = [
+    [a, 0],
+    [w, 1],
+  ];
   for (let round = 0; round < rounds; round++) {
-    ctx.log(`open loop (round ${round + 1}): both at ${half.toFixed(0)}/s, each alone at half its capacity`);
-    await openLoop(a.op, ringAlone / 2, ms, hists[0]!);
-    await openLoop(w.op, windowAlone / 2, ms, hists[1]!);
+    ctx.log(
+      `open loop (round ${round + 1}): both at ${half.toFixed(0)}/s, then each alone at its load there`,
+    );
     const before = completedPerDevice(b.accel.queue);
     await openLoop(b.op, half, ms, hists[2]!);
-    completedPerDevice(b.accel.queue).forEach((c, i) => {
-      pairSplit[i] = (pairSplit[i] ?? 0) + c - before[i]!;
+    const got = completedPerDevice(b.accel.queue).map((c, i) => c - before[i]!);
+    got.forEach((c, i) => {
+      pairSplit[i] = (pairSplit[i] ?? 0) + c;
     });
+    // Alternate which single runs first, so neither always follows the pair.
+    for (const [single, i] of round % 2 === 0 ? singles : [...singles].reverse())
+      await openLoop(single.op, got[i]! / (ms / 1000), ms, hists[i]!);
   }
   const [ringHalf, windowHalf, bothHalf] = hists.map(percentilesOf) as [Tail, Tail, Tail];
   const best = Math.min(ringHalf.p99, windowHalf.p99);
@@ -483,6 +526,9 @@ async function ringAndWindow(ctx: BenchContext, ms: number): Promise<BenchRow[]>
     'pair p50 ms': bothHalf.p50,
     'pair p99 ms': bothHalf.p99,
     'pair completed ring/window': fixed(pairSplit),
+    'each alone at ops/s (ring/window, mean of rounds)': fixed(
+      pairSplit.map((c) => c / rounds / (ms / 1000)),
+    ),
     'ring alone p50 ms': ringHalf.p50,
     'window alone p50 ms': windowHalf.p50,
     'ring alone p99 ms': ringHalf.p99,
