@@ -68,6 +68,11 @@ export class DeviceEntry {
   readonly latency = new LatencyModel(undefined, this.service);
   /** Set by `laneForNext`: in flight ÷ capacity over the open lanes. */
   load = 0;
+  /**
+   * Set by `laneForNext`: jobs holding a tag on the device (this tick's batch and in flight),
+   * over all its lanes — the scheduler's jobs ahead, counted in the same pass over the lanes.
+   */
+  held = 0;
   /** Where the device is in recovery (see RecoveryState). */
   recovery: RecoveryState = 'none';
   /** Why the device is out of service, for errors and `devices`; '' while in service. */
@@ -155,7 +160,7 @@ export class DeviceEntry {
   }
 
   /**
-   * The lane for the next job, or undefined when every lane is full; sets `load`.
+   * The lane for the next job, or undefined when every lane is full; sets `load` and `held`.
    * A lane that already has jobs for this tick's doorbell is kept while it has room
    * (one doorbell per tick rather than one per queue pair: each costs a register
    * write and, later, an interrupt); otherwise the lane with the most room.
@@ -166,9 +171,11 @@ export class DeviceEntry {
     let bestRoom = 0;
     let batching: Lane<DeviceEntry> | undefined;
     let occupied = 0;
+    let held = 0;
     let capacity = 0;
     for (let i = 0; i < lanes.length; i++) {
       const lane = lanes[i]!;
+      held += lane.occupied;
       if (!lane.open) continue;
       occupied += lane.occupied;
       capacity += lane.depth;
@@ -181,6 +188,7 @@ export class DeviceEntry {
       }
     }
     this.load = capacity === 0 ? 1 : occupied / capacity;
+    this.held = held;
     return batching ?? best;
   }
 
