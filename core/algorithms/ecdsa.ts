@@ -47,7 +47,6 @@ const MAX_SIGN_ATTEMPTS = 8;
  * ecdsaVerify offers them, and they depend on the key alone.
  */
 const signProbes = new WeakMap<EcPrivateKeyMaterial, PrimitiveRequest>();
-const verifyProbes = new WeakMap<EcPublicKeyMaterial, PrimitiveRequest>();
 
 function signProbe(key: EcPrivateKeyMaterial): PrimitiveRequest {
   let probe = signProbes.get(key);
@@ -58,13 +57,29 @@ function signProbe(key: EcPrivateKeyMaterial): PrimitiveRequest {
   return probe;
 }
 
-function verifyProbe(key: EcPublicKeyMaterial): PrimitiveRequest {
-  let probe = verifyProbes.get(key);
-  if (probe === undefined) {
-    probe = { op: 'ec-mul', curve: key.curve, scalar: 1n, point: { x: key.x, y: key.y } };
-    verifyProbes.set(key, probe);
-  }
-  return probe;
+/**
+ * What verifying needs of a public key that depends on the key alone, found with one look-up
+ * per call: the key validated, its curve, and the capability probe of the composed form.
+ */
+interface VerifyingKey {
+  readonly curve: CurveParams;
+  readonly probe: PrimitiveRequest;
+  /** The values validated (a key whose values differ is validated again). */
+  readonly name: EcPublicKeyMaterial['curve'];
+  readonly x: bigint;
+  readonly y: bigint;
+}
+const verifyingKeys = new WeakMap<EcPublicKeyMaterial, VerifyingKey>();
+
+function verifyingKey(key: EcPublicKeyMaterial): VerifyingKey {
+  const known = verifyingKeys.get(key);
+  if (known !== undefined && known.name === key.curve && known.x === key.x && known.y === key.y) return known;
+  validateEcPublicKey(key);
+  const { curve: name, x, y } = key;
+  const probe: PrimitiveRequest = { op: 'ec-mul', curve: name, scalar: 1n, point: { x, y } };
+  const made = { curve: curveParams(name), probe, name, x, y };
+  verifyingKeys.set(key, made);
+  return made;
 }
 
 /**
@@ -236,8 +251,8 @@ function verify(
 ): Promise<boolean> {
   try {
     throwIfAborted(options?.signal);
-    validateEcPublicKey(key);
-    const curve = curveParams(key.curve);
+    const verifying = verifyingKey(key);
+    const curve = verifying.curve;
     const p1363 = checkedP1363(curve, signature, format);
     if (p1363 === null) return FALSE;
     const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
@@ -245,7 +260,7 @@ function verify(
       hash === undefined
         ? { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 }
         : { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data } };
-    return verifyDigest(exec, key, curve, p1363, eBytes, device, options?.signal);
+    return verifyDigest(exec, verifying, key, p1363, eBytes, device, options?.signal);
   } catch (error) {
     return Promise.reject(error);
   }
@@ -271,15 +286,15 @@ function checkedP1363(
 
 function verifyDigest(
   exec: PrimitiveExecutor,
+  verifying: VerifyingKey,
   key: EcPublicKeyMaterial,
-  curve: CurveParams,
   p1363: Uint8Array,
   eBytes: Uint8Array,
   device: PrimitiveRequest,
   signal: AbortSignal | undefined,
 ): Promise<boolean> {
   // The composed form's arithmetic (an inversion mod n) runs only if it is chosen.
-  const composed = new ComposedVerification(verifyProbe(key), key, curve, p1363, eBytes);
+  const composed = new ComposedVerification(verifying.probe, key, verifying.curve, p1363, eBytes);
   const runOptions = signal === undefined ? undefined : { signal };
   // A reaction rather than an async frame: the device's own verdict (the usual case) is one step.
   return exec

@@ -81,15 +81,27 @@ export function rsaSignDigest(
   return signDigest(exec, key, params, mHash, undefined, options);
 }
 
-/** The capability probe of the raw-RSA form, made once per key (it depends on the key alone). */
-const rawProbes = new WeakMap<RsaPrivateKeyMaterial, PrimitiveRequest>();
-function rawProbe(key: RsaPrivateKeyMaterial, k: number): PrimitiveRequest {
-  let probe = rawProbes.get(key);
-  if (probe === undefined) {
-    probe = { op: 'rsa-private', key, input: new Uint8Array(k) };
-    rawProbes.set(key, probe);
+/**
+ * What signing needs of a private key that depends on the key alone, made once per key: the key
+ * checked, the modulus length, and the capability probe of the raw-RSA form.
+ */
+interface SigningKey {
+  readonly k: number;
+  readonly probe: PrimitiveRequest;
+  /** The values the checks passed for (a key whose values differ is checked again). */
+  readonly bits: number;
+  readonly e: bigint;
+}
+const signingKeys = new WeakMap<RsaPrivateKeyMaterial, SigningKey>();
+function signingKey(key: RsaPrivateKeyMaterial): SigningKey {
+  let known = signingKeys.get(key);
+  if (known === undefined || known.bits !== key.bits || known.e !== key.e) {
+    checkRsaPrivateKey(key);
+    const k = modulusBytes(key.publicKey);
+    known = { k, probe: { op: 'rsa-private', key, input: new Uint8Array(k) }, bits: key.bits, e: key.e };
+    signingKeys.set(key, known);
   }
-  return probe;
+  return known;
 }
 
 /** The device's padding of PKCS#1 v1.5, one object per hash (every signature asks for one). */
@@ -128,8 +140,11 @@ class RawSignature {
   }
 }
 
-/** With `message`, `data` is that message (hashed here); without, `data` is the hash. */
-async function signDigest(
+/**
+ * With `message`, `data` is that message (hashed here); without, `data` is the hash. Not async
+ * (as ECDSA's sign): what it throws becomes a rejection, and the result's check is one reaction.
+ */
+function signDigest(
   exec: PrimitiveExecutor,
   key: RsaPrivateKeyMaterial,
   params: RsaSignatureParams,
@@ -137,32 +152,38 @@ async function signDigest(
   message: Uint8Array | undefined,
   options: Options | undefined,
 ): Promise<Uint8Array> {
-  throwIfAborted(options?.signal);
-  checkRsaPrivateKey(key);
-  checkSaltLength(params, key.bits);
-  if (message === undefined && data.length !== HASH_BYTES[params.hash])
-    throw new InvalidInputError(
-      `a ${params.hash} digest is ${HASH_BYTES[params.hash]} bytes, not ${data.length}`,
-    );
-  const mHash = message === undefined ? data : digest(params.hash, message);
-  const publicKey = key.publicKey;
-  const k = modulusBytes(publicKey);
-  // PKCS#1 v1.5 is deterministic: its encoding waits for the raw form to be chosen, its length
-  // check does not (a modulus too short fails the call whichever form runs).
-  if (params.scheme === 'pkcs1-v1_5') checkPkcs1v15Length(params.hash, k);
-  const padding = devicePadding(params);
-  const alternatives: Alternative[] = [
-    // The message rides along for providers whose library signs messages only (PrehashedMessage).
-    message === undefined
-      ? { op: 'rsa-sign', key, padding, digest: mHash }
-      : { op: 'rsa-sign', key, padding, digest: mHash, message: { hash: params.hash, data: message } },
-    new RawSignature(rawProbe(key, k), key, params, mHash, k),
-  ];
+  let alternatives: Alternative[];
+  let k: number;
+  try {
+    throwIfAborted(options?.signal);
+    const signing = signingKey(key);
+    k = signing.k;
+    checkSaltLength(params, key.bits);
+    if (message === undefined && data.length !== HASH_BYTES[params.hash])
+      throw new InvalidInputError(
+        `a ${params.hash} digest is ${HASH_BYTES[params.hash]} bytes, not ${data.length}`,
+      );
+    const mHash = message === undefined ? data : digest(params.hash, message);
+    // PKCS#1 v1.5 is deterministic: its encoding waits for the raw form to be chosen, its length
+    // check does not (a modulus too short fails the call whichever form runs).
+    if (params.scheme === 'pkcs1-v1_5') checkPkcs1v15Length(params.hash, k);
+    const padding = devicePadding(params);
+    alternatives = [
+      // The message rides along for providers whose library signs messages only (PrehashedMessage).
+      message === undefined
+        ? { op: 'rsa-sign', key, padding, digest: mHash }
+        : { op: 'rsa-sign', key, padding, digest: mHash, message: { hash: params.hash, data: message } },
+      new RawSignature(signing.probe, key, params, mHash, k),
+    ];
+  } catch (error) {
+    return Promise.reject(error);
+  }
   // The integrity gate (core/integrity) has opened the signature with the public key and
   // compared it with the encoding (device padding) or the input (raw RSA) before release.
   const signal = options?.signal;
-  const result = await exec.runFirst(alternatives, signal === undefined ? undefined : { signal });
-  return bytesResult(result, k);
+  return exec
+    .runFirst(alternatives, signal === undefined ? undefined : { signal })
+    .then((result) => bytesResult(result, k));
 }
 
 export async function rsaVerify(

@@ -67,6 +67,53 @@ export function prepareCall(
   usage: KeyUsage,
   context: Context,
 ): Call<never> {
+  const memo = calls.get(key);
+  if (
+    memo !== undefined &&
+    memo.held === held &&
+    memo.context === context &&
+    memo.operation === operation &&
+    memo.usage === usage
+  ) {
+    // The same checks passed for these very values (a key's attributes never change); the
+    // policy is the caller's object, so it is asked again.
+    const call = memo.call;
+    if (context.policy !== undefined)
+      checkPolicy(context.policy, call.spec, privateOperation(operation) ? 'private' : 'public', call.key);
+    return call;
+  }
+  const call = makeCall(held, key, operation, usage, context);
+  // Remembered for calls without a signal and without a peer key (those are made per call anyway).
+  if (context.signal === undefined && held.params.public === undefined)
+    calls.set(key, { held, context, operation, usage, call });
+  return call;
+}
+
+/**
+ * The last call made with each key (prepareCall): a key used again the same way (the same
+ * algorithm object, members, operation and accelerator: nearly every call in a loop) gets the
+ * same Call, without its checks redone, five WeakMap look-ups and an object per call.
+ */
+interface CallMemo {
+  readonly held: Held;
+  readonly context: Context;
+  readonly operation: Operation;
+  readonly usage: KeyUsage;
+  readonly call: Call<never>;
+}
+const calls = new WeakMap<CryptoKeyLike, CallMemo>();
+
+function privateOperation(operation: Operation): boolean {
+  return operation === 'sign' || operation === 'decrypt' || operation === 'deriveBits';
+}
+
+function makeCall(
+  held: Held,
+  key: CryptoKeyLike,
+  operation: Operation,
+  usage: KeyUsage,
+  context: Context,
+): Call<never> {
   const { algorithm, params } = held;
   if (!isAcceleratorKey(key))
     throw domError('InvalidAccessError', `${algorithm.name} needs a key created by this accelerator`);
@@ -76,8 +123,7 @@ export function prepareCall(
   if (!CryptoKey.allows(key, usage))
     throw domError('InvalidAccessError', `key usages do not include "${usage}"`);
   const { material, spec } = secretOf(key);
-  const isPrivate = operation === 'sign' || operation === 'decrypt' || operation === 'deriveBits';
-  checkPolicy(context.policy, spec, isPrivate ? 'private' : 'public', material);
+  checkPolicy(context.policy, spec, privateOperation(operation) ? 'private' : 'public', material);
   const peer = params.public && peerMaterial(algorithm, material, params.public as unknown as CryptoKeyLike);
   return {
     exec: executorFor(context.exec, material),

@@ -17,7 +17,14 @@
  * Errors are what WebCrypto names (./dom-errors.ts); a PkaccelError stays as `cause`.
  */
 
-import { type Call, findAlgorithm, type KeyUsage, type Operation } from '../algorithms/suite.js';
+import {
+  type AsymmetricAlgorithm,
+  type Call,
+  findAlgorithm,
+  type KeyUsage,
+  type Operation,
+  type Params,
+} from '../algorithms/suite.js';
 import type { PrimitiveExecutor } from '../driver/device.js';
 import { domError, settle } from './dom-errors.js';
 import {
@@ -59,6 +66,22 @@ function publicKeyOf(record: { readonly name: string }): (value: unknown) => unk
     publicKeyConverters.set(record.name, convert);
   }
   return convert;
+}
+
+/**
+ * The Held of a record and its converted members, one per members object: idl.dictionary hands
+ * back the same frozen members for a call like the one before, and so the same Held (no object
+ * per call). Keyed by the members alone, the record is checked (a dictionary without members is
+ * shared by records).
+ */
+const helds = new WeakMap<Params, Held>();
+function heldOf(algorithm: AsymmetricAlgorithm, params: Params): Held {
+  let held = helds.get(params);
+  if (held === undefined || held.algorithm !== algorithm) {
+    held = { algorithm, params };
+    helds.set(params, held);
+  }
+  return held;
 }
 
 /**
@@ -457,10 +480,7 @@ export class AcceleratorSubtle {
           : record.operationParams[operation];
     if (members === undefined)
       throw domError('NotSupportedError', `${record.name} does not support ${caller}`);
-    return {
-      algorithm: record,
-      params: idl.dictionary(algorithm, record.name, members, publicKeyOf(record)),
-    };
+    return heldOf(record, idl.dictionary(algorithm, record.name, members, publicKeyOf(record)));
   }
 
   #context(options: Opts | undefined): Context {

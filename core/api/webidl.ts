@@ -94,8 +94,11 @@ export function boolean(value: unknown): boolean {
   return Boolean(value);
 }
 
+/** The global SharedArrayBuffer, looked up once (undefined where a host leaves it out). */
+const SharedBuffer: typeof SharedArrayBuffer | undefined = globalThis.SharedArrayBuffer;
+
 function isSharedBuffer(value: unknown): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer;
+  return SharedBuffer !== undefined && value instanceof SharedBuffer;
 }
 
 /** Whether `value` is a BufferSource (an ArrayBuffer or a view on one, not on a SharedArrayBuffer). */
@@ -109,6 +112,12 @@ export function isBufferSource(value: unknown): boolean {
  * is a TypeError (as node refuses it).
  */
 export function bufferSource(value: unknown, what: string): Uint8Array {
+  // A plain Uint8Array, the usual argument of every sign and verify, checked and copied first
+  // (a third of this function's time went to the general tests below before it).
+  if (value instanceof Uint8Array && value.constructor === Uint8Array) {
+    if (isSharedBuffer(value.buffer)) throw new TypeError(`${what} is a view on a SharedArrayBuffer`);
+    return value.byteLength === 0 ? new Uint8Array(0) : new Uint8Array(value);
+  }
   if (value instanceof ArrayBuffer) {
     // A detached buffer has byteLength 0, and constructing a view on it would throw.
     if (value.byteLength === 0) return new Uint8Array(0);
@@ -157,43 +166,110 @@ export function hashName(value: unknown): HashName {
   return hash;
 }
 
-/** The dictionary members of `dictionary`, read from `algorithm` in order and converted. */
+/**
+ * The dictionary members of `dictionary`, read from `algorithm` in order and converted.
+ *
+ * Every `subtle` call converts one, nearly always with the same member values as the call
+ * before (`{ name: 'ECDSA', hash: 'SHA-256' }`): each member is still read from the caller's
+ * object, in order, every time (a getter runs as WebIDL says), but when every value read is a
+ * primitive identical to the last conversion's, that conversion's result (frozen) is returned
+ * instead of converting again. Converting a primitive runs no caller code and depends on the
+ * value alone, so the result is the same object of the same values; the first value that
+ * differs (or is an object) makes the conversion run as before, the members ahead of it
+ * converted from the primitives already read (no caller code runs for those either, so the
+ * order of what a caller can observe is unchanged).
+ */
 export function dictionary(
   algorithm: string | object,
   name: string,
   members: Dictionary,
   convertKey: (value: unknown) => unknown,
 ): Params {
-  const source = typeof algorithm === 'string' ? {} : (algorithm as Record<string, unknown>);
-  const out: Record<string, unknown> = {};
-  const entries = entriesOf(members);
+  const source = typeof algorithm === 'string' ? NO_MEMBERS : (algorithm as Record<string, unknown>);
+  const memo = memoOf(members);
+  const entries = memo.entries;
+  const last = memo.raw;
+  let out: Record<string, unknown> | undefined;
+  /** The values read, kept from the first difference on (before it they are `last`'s). */
+  let raw: unknown[] | undefined;
+  let primitives = true;
   let hashes = false;
   for (let i = 0; i < entries.length; i++) {
-    const [member, spec] = entries[i]!;
-    const value = source[member];
-    if (value === undefined) {
-      if (spec.required) throw new TypeError(`${name}: the "${member}" member is required`);
-      continue;
+    const value = source[entries[i]![0]];
+    const primitive = isPrimitive(value);
+    if (!primitive) primitives = false;
+    if (out === undefined) {
+      if (primitive && last !== undefined && value === last[i]) continue;
+      // The first value unlike the last conversion's: the members before it were the same
+      // primitives, converted now (no caller code runs for them).
+      out = {};
+      raw = last === undefined ? [] : last.slice(0, i);
+      for (let j = 0; j < i; j++) hashes = store(out, entries[j]!, raw[j], name, convertKey) || hashes;
     }
-    out[member] = convert(value, spec, `${name}.${member}`, convertKey);
-    if (spec.type === 'hash') hashes = true;
+    raw!.push(value);
+    hashes = store(out, entries[i]!, value, name, convertKey) || hashes;
+  }
+  if (out === undefined) {
+    if (last !== undefined) return memo.params!;
+    // A dictionary without members, converted for the first time.
+    out = {};
+    raw = [];
   }
   // WebCrypto normalises a HashAlgorithmIdentifier member after converting the whole dictionary.
   if (hashes)
     for (const [member, spec] of entries)
       if (spec.type === 'hash' && member in out) out[member] = hashName(out[member]);
-  return out as Params;
+  const params = Object.freeze(out) as Params;
+  if (primitives) {
+    memo.raw = raw;
+    memo.params = params;
+  }
+  return params;
 }
 
-/** A dictionary's members in order, listed once per dictionary (every `subtle` call converts one). */
-const memberLists = new WeakMap<Dictionary, readonly (readonly [string, Member])[]>();
-function entriesOf(members: Dictionary): readonly (readonly [string, Member])[] {
-  let entries = memberLists.get(members);
-  if (entries === undefined) {
-    entries = Object.entries(members);
-    memberLists.set(members, entries);
+/** The members of a dictionary given as a string (`'ECDSA'`): none. */
+const NO_MEMBERS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
+}
+
+/**
+ * Convert one member's value into `out` (a missing required member is a TypeError); true if it is
+ * a hash member that was present (normalised afterwards).
+ */
+function store(
+  out: Record<string, unknown>,
+  [member, spec]: readonly [string, Member],
+  value: unknown,
+  name: string,
+  convertKey: (value: unknown) => unknown,
+): boolean {
+  if (value === undefined) {
+    if (spec.required) throw new TypeError(`${name}: the "${member}" member is required`);
+    return false;
   }
-  return entries;
+  out[member] = convert(value, spec, `${name}.${member}`, convertKey);
+  return spec.type === 'hash';
+}
+
+/**
+ * Per dictionary: its members in order (listed once), and the raw values of the last conversion
+ * whose values were all primitives with its result.
+ */
+interface DictionaryMemo {
+  readonly entries: readonly (readonly [string, Member])[];
+  raw: unknown[] | undefined;
+  params: Params | undefined;
+}
+const memos = new WeakMap<Dictionary, DictionaryMemo>();
+function memoOf(members: Dictionary): DictionaryMemo {
+  let memo = memos.get(members);
+  if (memo === undefined) {
+    memo = { entries: Object.entries(members), raw: undefined, params: undefined };
+    memos.set(members, memo);
+  }
+  return memo;
 }
 
 function convert(value: unknown, member: Member, what: string, convertKey: (value: unknown) => unknown) {

@@ -22,15 +22,35 @@ export function checkPkcs1v15Length(hash: HashName, emLen: number): void {
 /** The encoded message of length `emLen` for the digest `mHash`. */
 export function emsaPkcs1v15Encode(hash: HashName, mHash: Uint8Array, emLen: number): Uint8Array {
   if (mHash.length !== HASH_BYTES[hash]) throw new InvalidInputError(`digest length does not match ${hash}`);
-  const prefix = DIGEST_INFO_PREFIX[hash];
-  const tLen = prefix.length + mHash.length;
-  checkPkcs1v15Length(hash, emLen);
-  const em = new Uint8Array(emLen);
-  em[0] = 0x00;
-  em[1] = 0x01;
-  em.fill(0xff, 2, emLen - tLen - 1);
-  em[emLen - tLen - 1] = 0x00;
-  em.set(prefix, emLen - tLen);
+  // Everything but the digest depends on the hash and the length alone: copied from a template
+  // made once per pair (every signature on a raw-RSA card, every host check of one, encodes).
+  const em = template(hash, emLen).slice();
   em.set(mHash, emLen - mHash.length);
+  return em;
+}
+
+/** Per hash, per length: 00 01 FF…FF 00 ‖ DigestInfo prefix, the digest's place left zero. */
+const templates = new Map<HashName, Map<number, Uint8Array>>();
+
+function template(hash: HashName, emLen: number): Uint8Array {
+  let byLength = templates.get(hash);
+  if (byLength === undefined) {
+    byLength = new Map();
+    templates.set(hash, byLength);
+  }
+  let em = byLength.get(emLen);
+  if (em === undefined) {
+    checkPkcs1v15Length(hash, emLen);
+    const prefix = DIGEST_INFO_PREFIX[hash];
+    const tLen = prefix.length + HASH_BYTES[hash];
+    em = new Uint8Array(emLen);
+    em[0] = 0x00;
+    em[1] = 0x01;
+    em.fill(0xff, 2, emLen - tLen - 1);
+    em[emLen - tLen - 1] = 0x00;
+    em.set(prefix, emLen - tLen);
+    // A handful of key sizes in any one process; the bound only stops a caller that invents lengths.
+    if (byLength.size < 64) byLength.set(emLen, em);
+  }
   return em;
 }
