@@ -251,12 +251,15 @@ async function loadSystem(log: (l: string) => void): Promise<System | undefined>
 
 interface WitnessSlot {
   witness: Witness | undefined;
+  /** The queue settled the job on a reference device (its node:crypto provider). */
+  reference: boolean;
 }
 
 /** The queue's witness callback for one job: an unnamed closure (see `done` in serve). */
-function keepWitness(slot: WitnessSlot): (witness: Witness | undefined) => void {
-  return (witness) => {
+function keepWitness(slot: WitnessSlot): (witness: Witness | undefined, reference: boolean) => void {
+  return (witness, reference) => {
     slot.witness = witness;
+    slot.reference = reference;
   };
 }
 
@@ -598,13 +601,15 @@ export async function serve(options: ServeOptions = {}): Promise<Broker> {
       return;
     }
     // The device's witness travels with the value: the client's gate checks verdicts and points with it.
-    const kept: WitnessSlot = { witness: undefined };
+    // So does whether the reference device computed it: the client then checks it as it would that
+    // device's in process (docs/broker.md, "Integrity through the broker").
+    const kept: WitnessSlot = { witness: undefined, reference: false };
     accel.queue.submit(request, { witness: keepWitness(kept) }).then(
       (value) => {
         if (!c.closed) {
           c.completed++;
           try {
-            send(c, encodeOk(f.tag, request.op, value, kept.witness, pointBytesOf(request)));
+            send(c, encodeOk(f.tag, request.op, value, kept.witness, pointBytesOf(request), kept.reference));
           } catch (error) {
             failure(c, f, error);
           }

@@ -76,6 +76,13 @@ export type Completion =
       readonly value: PrimitiveValue;
       /** What the value was computed from, when the card returns it (checked by core/integrity). */
       readonly witness?: Witness;
+      /**
+       * Set only by a device that is another job queue (the `broker:` driver): that queue
+       * ran the job on its reference device (node:crypto) and gated it there. The
+       * integrity gate then applies the checks a reference device gets (no host
+       * recomputation of signatures and verdicts) to this completion only.
+       */
+      readonly reference?: boolean;
     }
   | {
       /** The tag of the job this completes (as given in {@link Job.tag}). */

@@ -32,6 +32,10 @@
  * compute with the very library the host checks would use, so host
  * recomputation proves nothing new there: they get the cheap checks (RSA public
  * key, points on the curve) and their signatures and verdicts are not redone.
+ * The same holds per completion for a `broker:` device: a completion the broker's
+ * own queue settled on its reference device carries `reference` (docs/broker.md,
+ * "Integrity through the broker") and gets those checks; one a card computed
+ * gets everything a card's does.
  *
  * Why `signCheck: 'device'` is the default (`npm run bench -- integrity`, this
  * 2-CPU machine shared with other work; figures move ±30% between runs): a host
@@ -152,22 +156,34 @@ export class IntegrityGate {
     this.#record(device).suspect = this.options.suspectWindow;
   }
 
+  /** Whether `device` was added as a reference device (the broker marks what such a device settled). */
+  isReference(device: string): boolean {
+    return this.#devices.get(device)?.reference === true;
+  }
+
   /** Forget a device (removed from the queue). */
   forget(device: string): void {
     this.#devices.delete(device);
   }
 
-  /** Check one ok completion of `request` from `device`. */
+  /**
+   * Check one ok completion of `request` from `device`. `reference`: this completion
+   * (not the device) was computed by a reference device behind `device` — a broker
+   * whose own queue ran it on its node:crypto provider (Completion.reference): it
+   * gets the checks that device would get in process, no more.
+   */
   check(
     device: string,
     job: GateJob,
     request: PrimitiveRequest,
     value: PrimitiveValue,
     witness: Witness | undefined,
+    reference?: boolean,
   ): GateOutcome {
     if (this.options.off) return undefined;
     const record = this.#record(device);
-    const outcome = this.#check(device, record, job, request, value, witness);
+    const ref = reference === true || record.reference;
+    const outcome = this.#check(device, record, job, request, value, witness, ref);
     if (this.options.dry) return outcome instanceof Promise ? outcome.then(released, released) : undefined;
     if (outcome !== undefined && !(outcome instanceof Promise)) record.suspect = this.options.suspectWindow;
     return outcome;
@@ -180,6 +196,7 @@ export class IntegrityGate {
     request: PrimitiveRequest,
     value: PrimitiveValue,
     witness: Witness | undefined,
+    reference: boolean,
   ): GateOutcome {
     switch (request.op) {
       case 'rsa-private':
@@ -202,11 +219,11 @@ export class IntegrityGate {
           ? undefined
           : failure('RSA public-key result is not a value below the modulus');
       case 'ecdsa-sign':
-        return this.#ecdsaSign(device, record, job, request, value);
+        return this.#ecdsaSign(device, record, job, request, value, reference);
       case 'ecdsa-verify':
       case 'rsa-verify':
       case 'eddsa-verify':
-        return this.#verdict(record, request, value, witness);
+        return this.#verdict(record, request, value, witness, reference);
       case 'ec-mul':
         return pointHolds(curveOf(request.curve), value)
           ? undefined
@@ -214,7 +231,7 @@ export class IntegrityGate {
       case 'ecdh': {
         const y = witness?.kind === 'ecdh-point' ? witness.y : undefined;
         // The reference provider returns x only, and the square test costs more than it proves there.
-        if (record.reference && y === undefined) return undefined;
+        if (reference && y === undefined) return undefined;
         return ecdhHolds(curveOf(request.key.curve), value, y)
           ? undefined
           : failure(
@@ -266,10 +283,11 @@ export class IntegrityGate {
     job: GateJob,
     request: RequestOf<'ecdsa-sign'>,
     value: PrimitiveValue,
+    reference: boolean,
   ): GateOutcome {
     const curve = curveOf(request.key.curve);
     if (signatureScalars(curve, value) === null) return failure('ECDSA signature out of range');
-    if (record.reference) return undefined;
+    if (reference) return undefined;
     const signature = value as Uint8Array;
     const publicKey = request.key.publicKey;
     let mode = this.options.signCheck;
@@ -312,9 +330,10 @@ export class IntegrityGate {
     request: RequestOf<'ecdsa-verify' | 'rsa-verify' | 'eddsa-verify'>,
     value: PrimitiveValue,
     witness: Witness | undefined,
+    reference: boolean,
   ): GateOutcome {
     if (typeof value !== 'boolean') return failure('verdict is not a boolean');
-    if (record.reference) return undefined;
+    if (reference) return undefined;
     const policy = this.options.verifyCheck;
     if (policy === 'trust') return undefined;
     if (request.op === 'ecdsa-verify') {

@@ -606,6 +606,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         record.request,
         completion.value,
         completion.witness,
+        completion.reference,
       );
       if (outcome !== undefined) {
         this.#gated(lane, record, completion.value, completion.witness, outcome);
@@ -634,7 +635,8 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     const resolve = record.resolve;
     const result =
       record.alternatives === null ? value : { index: record.altIndex, value, device: record.device };
-    if (record.onWitness !== null) record.onWitness(witness);
+    // Only the broker asks (SubmitOptions.witness): whether a reference device settled it, for its clients' gates.
+    if (record.onWitness !== null) record.onWitness(witness, this.#gate.isReference(lane.device.id));
     this.#finish(record);
     resolve(result);
   }

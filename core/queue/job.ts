@@ -75,8 +75,8 @@ export class JobRecord implements Job {
   device = '';
   /** The last device error, reported if no device is left to retry on. */
   lastError: PkaccelError | null = null;
-  /** SubmitOptions.witness: told the released value's witness. */
-  onWitness: ((witness: Witness | undefined) => void) | null = null;
+  /** SubmitOptions.witness: told the released value's witness and whether a reference device computed it. */
+  onWitness: ((witness: Witness | undefined, reference: boolean) => void) | null = null;
   /** The probe request of alternative `i` (or the plain request), for capability checks. */
   probeOf(i: number): PrimitiveRequest {
     const alternatives = this.alternatives;

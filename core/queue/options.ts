@@ -177,8 +177,10 @@ export interface SubmitOptions {
   readonly device?: string;
   /**
    * Called once, just before the job resolves, with the witness the device returned
-   * beside the released value (undefined when it gave none). The broker forwards it
-   * so its clients' integrity gates can check the verdicts and points they receive.
+   * beside the released value (undefined when it gave none), and whether the device
+   * that computed it is a reference device (AddDeviceOptions.reference). The broker
+   * forwards both so its clients' integrity gates can check the verdicts and points
+   * they receive, and apply to each the checks its computing device would get.
    */
-  readonly witness?: (witness: Witness | undefined) => void;
+  readonly witness?: (witness: Witness | undefined, reference: boolean) => void;
 }

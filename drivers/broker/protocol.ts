@@ -125,6 +125,13 @@ export const Flag = {
   scalar: 0x08,
   /** ecdsa-verify witness: the point at infinity. */
   infinity: 0x10,
+  /**
+   * COMPLETION: the broker's job queue settled this job on a reference device (its
+   * node:crypto provider) and its own gate checked it there; the client's gate gives it
+   * the checks a reference device gets in process (docs/broker.md, "Integrity through
+   * the broker"). Never set on what a card computed.
+   */
+  reference: 0x20,
 } as const;
 
 export const ERROR_CODES = [
@@ -810,16 +817,22 @@ function pointOf(curve: EcCurveName, b: Uint8Array): { x: bigint; y: bigint } {
 
 // ---- completions ----
 
+/**
+ * A COMPLETION with status 0. `reference`: the broker's queue ran the job on a reference
+ * device (SubmitOptions.witness says so): Flag.reference.
+ */
 export function encodeOk(
   tag: number,
   op: PrimitiveOp,
   value: PrimitiveValue,
   witness: Witness | undefined,
   curveBytes?: number,
+  reference = false,
 ): Frame {
   const f = emptyFrame(FrameType.completion);
   f.tag = tag;
   f.op = opCode(op);
+  if (reference) f.flags = Flag.reference;
   if (typeof value === 'boolean') f.param = value ? 1 : 0;
   else if (value instanceof Uint8Array) f.fields[1] = value;
   else if ('x' in value && typeof value.x === 'bigint')
@@ -836,7 +849,11 @@ export function encodeOk(
   return f;
 }
 
-export function decodeOk(f: Frame, op: PrimitiveOp): { value: PrimitiveValue; witness?: Witness } {
+/** A COMPLETION with status 0: its value, the device's witness, and whether a reference device computed it. */
+export function decodeOk(
+  f: Frame,
+  op: PrimitiveOp,
+): { value: PrimitiveValue; witness?: Witness; reference: boolean } {
   let value: PrimitiveValue;
   switch (op) {
     case 'rsa-verify':
@@ -870,7 +887,8 @@ export function decodeOk(f: Frame, op: PrimitiveOp): { value: PrimitiveValue; wi
   else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: f.fields[2].slice() };
   else if (f.witness === 3) witness = { kind: 'ecdh-point', y: bytesToBigint(f.fields[2]) };
   else if (f.witness !== 0) throw new ProtocolError('unknown witness kind');
-  return witness === undefined ? { value } : { value, witness };
+  const reference = (f.flags & Flag.reference) !== 0;
+  return witness === undefined ? { value, reference } : { value, witness, reference };
 }
 
 const encoder = new TextEncoder();

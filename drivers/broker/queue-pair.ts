@@ -107,8 +107,13 @@ export class BrokerQueuePair implements QueuePair {
       });
     } else {
       try {
-        const { value, witness } = decodeOk(frame, op);
-        this.#done.push(witness === undefined ? { tag, ok: true, value } : { tag, ok: true, value, witness });
+        const { value, witness, reference } = decodeOk(frame, op);
+        // reference: the broker's own reference device computed it; the job queue's gate gives it those checks.
+        this.#done.push(
+          witness === undefined
+            ? { tag, ok: true, value, reference }
+            : { tag, ok: true, value, witness, reference },
+        );
       } catch (error) {
         const message = error instanceof ProtocolError ? error.message : String(error);
         this.#done.push({

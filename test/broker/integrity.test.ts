@@ -14,62 +14,21 @@
  */
 
 import { createECDH, createHash, createSign, sign } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GATE_OFF, type IntegrityOptions } from '../../core/integrity/options.js';
 import { BrokerDevice } from '../../drivers/broker/device.js';
-import {
-  type Accelerator,
-  type OpenAcceleratorOptions,
-  openAccelerator,
-  type QueueEvent,
-} from '../../index.js';
-import { type Broker, serve } from '../../server/index.js';
+import type { OpenAcceleratorOptions, QueueEvent } from '../../index.js';
 import * as matrix from '../integrity/fault-matrix.js';
 import { newEcKey, newRsaKey } from '../support/keys.js';
 import { collect } from '../support/sim.js';
+import * as fronting from './behind-broker.js';
+import { closingAll } from './behind-broker.js';
 
-let dir: string;
-let sockets = 0;
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pkaccel-broker-integrity-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Fronted {
-  readonly client: Accelerator;
-  readonly broker: Broker;
-  readonly card: Accelerator;
-}
+const nextSocket = fronting.socketDir('pkaccel-broker-integrity-');
 
 /** The card accelerator `options` describe, served by an embedded broker; a client accelerator over it. */
-async function behindBroker(options: OpenAcceleratorOptions, cardQueue = options.queue): Promise<Fronted> {
-  const card = await openAccelerator({
-    ...options,
-    ...(cardQueue === undefined ? {} : { queue: cardQueue }),
-  });
-  const socketPath = join(dir, `b${sockets++}.sock`);
-  const broker = await serve({ accelerator: card, socketPath, nonDumpable: false });
-  const client = await openAccelerator({
-    devices: [`broker:${socketPath}`],
-    ...(options.queue === undefined ? {} : { queue: options.queue }),
-  });
-  return { client, broker, card };
-}
-
-/** The client accelerator, whose close also closes the broker and its card. */
-function closingAll({ client, broker, card }: Fronted): Accelerator {
-  return {
-    ...client,
-    close: async (closeOptions) => {
-      await client.close(closeOptions);
-      await broker.close({ drainMs: 1000 });
-      await card.close({ drain: false });
-    },
-  };
+function behindBroker(options: OpenAcceleratorOptions, cardQueue = options.queue) {
+  return fronting.behindBroker(nextSocket(), options, cardQueue);
 }
 
 describe('integrity through the broker', () => {
