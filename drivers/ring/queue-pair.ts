@@ -47,7 +47,7 @@ import {
   encodeRequest,
   type ResultShape,
   resultLength,
-  writeDescriptor,
+  writeAreaDescriptor,
 } from './requests.js';
 
 /** Low bits of a descriptor tag: the operand area (and entry) index; high bits: a use count. */
@@ -77,12 +77,8 @@ export interface QueuePairConfig {
   readonly irqCtrl: number;
 }
 
-interface InFlight {
-  readonly jobTag: number;
-  readonly deviceTag: number;
-  readonly result: ResultShape;
-  readonly pinned: number | undefined;
-}
+/** `#pinned` of an area whose job pinned no key slot. */
+const NO_SLOT = -1;
 
 export class RingQueuePair implements QueuePair {
   readonly index: number;
@@ -99,7 +95,15 @@ export class RingQueuePair implements QueuePair {
   readonly #areaBytes: Uint8Array[];
   readonly #sqView: DataView;
   readonly #cqView: DataView;
-  readonly #entries: (InFlight | undefined)[];
+  /**
+   * What each operand area's job in flight is, in parallel arrays indexed by area (no object per
+   * job): the job's tag, the tag the card must give back, the result it must give back (undefined:
+   * the area is free), and the key slot it pinned (NO_SLOT: none).
+   */
+  readonly #jobTag: Float64Array;
+  readonly #deviceTag: Uint32Array;
+  readonly #result: (ResultShape | undefined)[];
+  readonly #pinned: Int32Array;
   readonly #uses: Uint32Array;
   readonly #freeAreas: number[] = [];
   readonly #synthetic: Completion[] = [];
@@ -136,7 +140,10 @@ export class RingQueuePair implements QueuePair {
     );
     this.#sqView = new DataView(this.#sq.bytes.buffer, this.#sq.bytes.byteOffset, this.#sq.size);
     this.#cqView = new DataView(this.#cq.bytes.buffer, this.#cq.bytes.byteOffset, this.#cq.size);
-    this.#entries = new Array<InFlight | undefined>(this.depth);
+    this.#jobTag = new Float64Array(this.depth);
+    this.#deviceTag = new Uint32Array(this.depth);
+    this.#result = new Array<ResultShape | undefined>(this.depth).fill(undefined);
+    this.#pinned = new Int32Array(this.depth).fill(NO_SLOT);
     this.#uses = new Uint32Array(this.depth);
     this.#resetLocal();
   }
@@ -225,20 +232,11 @@ export class RingQueuePair implements QueuePair {
       this.#uses[area] = (this.#uses[area]! + 1) & 0xfffff;
       const deviceTag = ((this.#uses[area]! << SLOT_BITS) | area) >>> 0;
       const base = this.#operandsBus + area * AREA.SIZE;
-      writeDescriptor(this.#sqView, this.#sqTail * DESCRIPTOR_BYTES, {
-        opcode: encoding.opcode,
-        flags: encoding.flags,
-        keySlot: encoding.keySlot,
-        tag: deviceTag,
-        srcAddr: base + AREA.SRC,
-        srcLen: encoding.srcLen,
-        dstAddr: base + AREA.DST,
-        dstLen: encoding.dstLen,
-        keyAddr: encoding.keyLen > 0 ? base + AREA.KEY : 0,
-        keyLen: encoding.keyLen,
-        param: encoding.param,
-      });
-      this.#entries[area] = { jobTag: job.tag, deviceTag, result: encoding.result, pinned: encoding.pinned };
+      writeAreaDescriptor(this.#sqView, this.#sqTail * DESCRIPTOR_BYTES, encoding, deviceTag, base);
+      this.#jobTag[area] = job.tag;
+      this.#deviceTag[area] = deviceTag;
+      this.#result[area] = encoding.result;
+      this.#pinned[area] = encoding.pinned ?? NO_SLOT;
       this.#sqTail = (this.#sqTail + 1) % this.#ringDepth;
       posted++;
       taken++;
@@ -256,32 +254,58 @@ export class RingQueuePair implements QueuePair {
 
   harvest(sink: (completion: Completion) => void, max = Number.POSITIVE_INFINITY): number {
     let count = 0;
-    let advanced = false;
-    let consumed = 0;
-    while (count < max) {
-      const synthetic = this.#synthetic.shift();
-      if (synthetic) {
-        sink(synthetic);
-        count++;
-        continue;
-      }
-      if (this.#host.state() !== 'ready' || !this.#cqHasEntry()) break;
-      this.#host.bar.barrier(); // the entry's other fields after its phase
-      const completion = this.#take();
-      advanced = true;
-      consumed++;
-      if (completion) {
+    while (count < max && this.#synthetic.length > 0) {
+      sink(this.#synthetic.shift()!);
+      count++;
+    }
+    while (count < max && this.#host.state() === 'ready') {
+      // Every new entry's phase first, then one read barrier, then their other fields (§4.2: the
+      // card writes the flags word last): one barrier per batch, as drivers do, not per entry.
+      const ready = this.#newEntries(max - count);
+      if (ready === 0) break;
+      this.#host.bar.barrier();
+      let taken = 0;
+      while (taken < ready) {
+        const completion = this.#take();
+        taken++;
+        if (completion === undefined) break; // the card is out of service: stop reading its ring
         sink(completion);
         count++;
       }
+      this.#unreported += taken;
+      if (taken < ready) break;
     }
-    if (advanced) this.#unreported += consumed;
-    // The CQ head goes to the card with the next doorbell (one posted burst), or now when this
-    // harvest found nothing new (the host is about to wait or poll: the card must see the room)
-    // or half the ring is consumed unreported (it must never see a full CQ that is not).
-    if (this.#unreported > 0 && (count === 0 || this.#unreported >= this.#ringDepth >> 1))
-      this.#reportCqHead();
+    // The CQ head goes to the card with the next doorbell (one posted burst), or now when the card
+    // could otherwise hold a completion back for a CQ it sees full (§4.2). A register write here is
+    // a posted write that wakes the model's thread: not one per harvest (see #cardMayStall).
+    if (this.#cardMayStall()) this.#reportCqHead();
     return count;
+  }
+
+  /** How many consecutive entries from the CQ head (at most `max`) have the expected phase. */
+  #newEntries(max: number): number {
+    let head = this.#cqHead;
+    let phase = this.#phase;
+    let ready = 0;
+    while (ready < max && completionPhase(this.#cqView, head * COMPLETION_BYTES) === phase) {
+      ready++;
+      head++;
+      if (head === this.#ringDepth) {
+        head = 0;
+        phase ^= 1;
+      }
+    }
+    return ready;
+  }
+
+  /**
+   * Whether the card could find its CQ full while the host has room (§4.2: it then holds
+   * completions until CQ_HEAD moves): entries it sees used are at most the consumed ones it has
+   * not been told of plus one per job in flight, and a CQ of `ringDepth` entries is full at
+   * `ringDepth − 1`. Below that, telling it now would cost a posted write for nothing.
+   */
+  #cardMayStall(): boolean {
+    return this.#unreported > 0 && this.#unreported + this.inFlight > this.#ringDepth - 1;
   }
 
   /** Tell the card how far the CQ is consumed, if it does not know yet. */
@@ -303,8 +327,8 @@ export class RingQueuePair implements QueuePair {
     this.#cqHead = (this.#cqHead + 1) % this.#ringDepth;
     if (this.#cqHead === 0) this.#phase ^= 1;
     const area = tag & SLOT_MASK;
-    const entry = area < this.depth ? this.#entries[area] : undefined;
-    if (!entry || entry.deviceTag !== tag) {
+    const result = area < this.depth ? this.#result[area] : undefined;
+    if (result === undefined || this.#deviceTag[area] !== tag) {
       this.#host.fail(
         `completion with tag 0x${tag.toString(16)} that the driver did not issue (queue ${this.index})`,
       );
@@ -314,36 +338,45 @@ export class RingQueuePair implements QueuePair {
       this.#host.fail(`completion with impossible status ${status} (queue ${this.index})`);
       return undefined;
     }
-    const expected = status === STATUS.OK ? resultLength(entry.result) : 0;
+    const expected = status === STATUS.OK ? resultLength(result) : 0;
     if (length !== expected) {
       this.#host.fail(
         `completion with result length ${length} where ${expected} was due (queue ${this.index}, buffer ${AREA.DST_BYTES} bytes)`,
       );
       return undefined;
     }
+    const jobTag = this.#jobTag[area]!;
+    const pinned = this.#pinned[area]!;
     let completion: Completion;
     if (status === STATUS.OK) {
-      const decoded = decodeResult(entry.result, this.#operands.bytes, area * AREA.SIZE + AREA.DST);
-      if (!decoded.ok) {
-        this.#host.fail(`${decoded.reason} (queue ${this.index})`);
-        return undefined;
+      const at = area * AREA.SIZE + AREA.DST;
+      if (result.kind === 'bytes') {
+        // The common case (signatures, RSA results) without a decoded-result object in between.
+        completion = { tag: jobTag, ok: true, value: this.#operands.bytes.slice(at, at + result.length) };
+      } else {
+        const decoded = decodeResult(result, this.#operands.bytes, at);
+        if (!decoded.ok) {
+          this.#host.fail(`${decoded.reason} (queue ${this.index})`);
+          return undefined;
+        }
+        completion =
+          decoded.witness === undefined
+            ? { tag: jobTag, ok: true, value: decoded.value }
+            : { tag: jobTag, ok: true, value: decoded.value, witness: decoded.witness };
       }
-      completion =
-        decoded.witness === undefined
-          ? { tag: entry.jobTag, ok: true, value: decoded.value }
-          : { tag: entry.jobTag, ok: true, value: decoded.value, witness: decoded.witness };
     } else {
-      if (status === STATUS.KEY_SLOT_EMPTY && entry.pinned !== undefined)
-        this.#host.keySlots.forget(entry.pinned);
-      completion = { tag: entry.jobTag, ok: false, error: statusError(status, this.#host.id) };
+      if (status === STATUS.KEY_SLOT_EMPTY && pinned !== NO_SLOT) this.#host.keySlots.forget(pinned);
+      completion = { tag: jobTag, ok: false, error: statusError(status, this.#host.id) };
     }
-    this.#release(area, entry);
+    this.#release(area);
     return completion;
   }
 
-  #release(area: number, entry: InFlight): void {
-    if (entry.pinned !== undefined) this.#host.keySlots.release(entry.pinned);
-    this.#entries[area] = undefined;
+  #release(area: number): void {
+    const pinned = this.#pinned[area]!;
+    if (pinned !== NO_SLOT) this.#host.keySlots.release(pinned);
+    this.#result[area] = undefined;
+    this.#pinned[area] = NO_SLOT;
     this.#freeAreas.push(area);
   }
 
@@ -353,7 +386,8 @@ export class RingQueuePair implements QueuePair {
 
   /** Until harvest has something, the card is out of service, or `signal` aborts (core/driver/completion-wait). */
   waitForCompletions(signal?: AbortSignal): Promise<void> {
-    this.#reportCqHead(); // a card holding completions back for a full CQ must learn of the room
+    // A card holding completions back for a CQ it sees full must learn of the room before the host sleeps.
+    if (this.#cardMayStall()) this.#reportCqHead();
     return waitForCompletion(
       {
         check: () => {
@@ -390,10 +424,10 @@ export class RingQueuePair implements QueuePair {
   /** The card is out of service: every job in flight completes with `error`. */
   failAll(error: PkaccelError): void {
     for (let area = 0; area < this.depth; area++) {
-      const entry = this.#entries[area];
-      if (entry) {
-        this.#synthetic.push({ tag: entry.jobTag, ok: false, error });
-        this.#entries[area] = undefined;
+      if (this.#result[area] !== undefined) {
+        this.#synthetic.push({ tag: this.#jobTag[area]!, ok: false, error });
+        this.#result[area] = undefined;
+        this.#pinned[area] = NO_SLOT;
         this.#freeAreas.push(area);
       }
     }
@@ -404,10 +438,10 @@ export class RingQueuePair implements QueuePair {
   #dropAll(): number[] {
     const tags = this.#synthetic.splice(0).map((c) => c.tag);
     for (let area = 0; area < this.depth; area++) {
-      const entry = this.#entries[area];
-      if (entry) {
-        tags.push(entry.jobTag);
-        if (entry.pinned !== undefined) this.#host.keySlots.release(entry.pinned);
+      if (this.#result[area] !== undefined) {
+        tags.push(this.#jobTag[area]!);
+        const pinned = this.#pinned[area]!;
+        if (pinned !== NO_SLOT) this.#host.keySlots.release(pinned);
       }
     }
     this.#resetLocal();
@@ -420,7 +454,8 @@ export class RingQueuePair implements QueuePair {
   }
 
   #resetLocal(): void {
-    this.#entries.fill(undefined);
+    this.#result.fill(undefined);
+    this.#pinned.fill(NO_SLOT);
     this.#freeAreas.length = 0;
     for (let area = this.depth - 1; area >= 0; area--) this.#freeAreas.push(area);
     this.#sqTail = 0;

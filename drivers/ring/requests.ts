@@ -97,6 +97,28 @@ export type Encoding =
 
 export type DescriptorEncoding = Extract<Encoding, { kind: 'descriptor' }>;
 
+/** Result shapes made once per kind and size (every job of a key has the same one): not an object per job. */
+const shapes = new Map<ResultShape['kind'], ResultShape[]>();
+
+function shape(kind: ResultShape['kind'], size: number): ResultShape {
+  let bySize = shapes.get(kind);
+  if (bySize === undefined) {
+    bySize = [];
+    shapes.set(kind, bySize);
+  }
+  const made = bySize[size];
+  if (made !== undefined) return made;
+  const fresh: ResultShape = Object.freeze(
+    kind === 'bytes'
+      ? { kind, length: size }
+      : kind === 'rsa-verify'
+        ? { kind, modulusBytes: size }
+        : { kind, fieldBytes: size },
+  );
+  bySize[size] = fresh;
+  return fresh;
+}
+
 function curveId(curve: EcCurveName): number {
   if (curve === 'P-256' || curve === 'P-384') return CURVE_ID[curve];
   throw new UnsupportedError(`the ring card has no ${curve}`);
@@ -116,7 +138,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
         throw new InvalidInputError('RSA public exponent must be below the modulus');
       area.set(request.input, AREA.SRC);
       area.set(rsaKeyOperand(request.key, k), AREA.KEY);
-      return descriptor(OPCODE.RSA_PUBLIC, undefined, k, 2 * k, k, k, { kind: 'bytes', length: k });
+      return descriptor(OPCODE.RSA_PUBLIC, undefined, k, 2 * k, k, k, shape('bytes', k));
     }
     case 'rsa-private': {
       const k = Math.ceil(request.key.bits / 8);
@@ -125,7 +147,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       const slot = slots.acquire(request.key);
       if (slot === undefined) return { kind: 'no-key-slot' };
       area.set(request.input, AREA.SRC);
-      return descriptor(OPCODE.RSA_PRIVATE_CRT, slot, k, 0, k, k, { kind: 'bytes', length: k });
+      return descriptor(OPCODE.RSA_PRIVATE_CRT, slot, k, 0, k, k, shape('bytes', k));
     }
     case 'ecdsa-sign': {
       const id = curveId(request.key.curve);
@@ -134,10 +156,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       const slot = slots.acquire(request.key);
       if (slot === undefined) return { kind: 'no-key-slot' };
       area.set(request.digest, AREA.SRC);
-      return descriptor(OPCODE.ECDSA_SIGN, slot, request.digest.length, 0, 2 * L, id, {
-        kind: 'bytes',
-        length: 2 * L,
-      });
+      return descriptor(OPCODE.ECDSA_SIGN, slot, request.digest.length, 0, 2 * L, id, shape('bytes', 2 * L));
     }
     case 'ecdsa-verify': {
       const id = curveId(request.key.curve);
@@ -150,10 +169,8 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       area.set(request.signature, AREA.SRC);
       area.set(request.digest, AREA.SRC + 2 * L);
       area.set(ecKeyOperand(request.key, L), AREA.KEY);
-      return descriptor(OPCODE.ECDSA_VERIFY, undefined, 2 * L + request.digest.length, 2 * L, 2 + L, id, {
-        kind: 'ecdsa-verify',
-        fieldBytes: L,
-      });
+      const srcLen = 2 * L + request.digest.length;
+      return descriptor(OPCODE.ECDSA_VERIFY, undefined, srcLen, 2 * L, 2 + L, id, shape('ecdsa-verify', L));
     }
     case 'rsa-verify': {
       const k = Math.ceil(request.key.bits / 8);
@@ -172,10 +189,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       area.set(request.digest, AREA.SRC + RSA_PAD_BLOCK_BYTES + k);
       area.set(rsaKeyOperand(request.key, k), AREA.KEY);
       const srcLen = RSA_PAD_BLOCK_BYTES + k + request.digest.length;
-      return descriptor(OPCODE.RSA_VERIFY, undefined, srcLen, 2 * k, 1 + k, k, {
-        kind: 'rsa-verify',
-        modulusBytes: k,
-      });
+      return descriptor(OPCODE.RSA_VERIFY, undefined, srcLen, 2 * k, 1 + k, k, shape('rsa-verify', k));
     }
     case 'ecdh': {
       const id = curveId(request.key.curve);
@@ -186,7 +200,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       if (slot === undefined) return { kind: 'no-key-slot' };
       area.set(bigintToBytes(request.peer.x, L), AREA.SRC);
       area.set(bigintToBytes(request.peer.y, L), AREA.SRC + L);
-      return descriptor(OPCODE.ECDH, slot, 2 * L, 0, 2 * L, id, { kind: 'ecdh', fieldBytes: L });
+      return descriptor(OPCODE.ECDH, slot, 2 * L, 0, 2 * L, id, shape('ecdh', L));
     }
     default:
       throw new UnsupportedError(`the ring card does not do ${request.op}`);
@@ -310,22 +324,55 @@ function setBusAddress(view: DataView, offset: number, address: BusAddress): voi
 
 /** Write a whole 64-byte descriptor at `offset` (reserved fields zero). */
 export function writeDescriptor(view: DataView, offset: number, d: DescriptorFields): void {
-  view.setUint8(offset + DESC.OPCODE, d.opcode);
-  view.setUint8(offset + DESC.FLAGS, d.flags);
-  view.setUint16(offset + DESC.KEY_SLOT, d.keySlot, true);
-  view.setUint32(offset + DESC.TAG, d.tag >>> 0, true);
-  setBusAddress(view, offset + DESC.SRC_ADDR, d.srcAddr);
-  view.setUint32(offset + DESC.SRC_LEN, d.srcLen, true);
+  writeHead(view, offset, d.opcode, d.flags, d.keySlot, d.tag, d.param);
+  writeOperand(view, offset + DESC.SRC_ADDR, d.srcAddr, d.srcLen);
+  writeOperand(view, offset + DESC.DST_ADDR, d.dstAddr, d.dstLen);
+  writeOperand(view, offset + DESC.KEY_ADDR, d.keyAddr, d.keyLen);
+}
+
+/**
+ * The descriptor of `e` for the operand area at bus address `area` (AREA's layout), written at
+ * `offset`: the queue pair's hot path, with no fields object per job.
+ */
+export function writeAreaDescriptor(
+  view: DataView,
+  offset: number,
+  e: DescriptorEncoding,
+  tag: number,
+  area: number,
+): void {
+  writeHead(view, offset, e.opcode, e.flags, e.keySlot, tag, e.param);
+  writeOperand(view, offset + DESC.SRC_ADDR, area + AREA.SRC, e.srcLen);
+  writeOperand(view, offset + DESC.DST_ADDR, area + AREA.DST, e.dstLen);
+  writeOperand(view, offset + DESC.KEY_ADDR, e.keyLen > 0 ? area + AREA.KEY : 0, e.keyLen);
+}
+
+/** Opcode, flags, key slot, tag and param; every reserved field zero. */
+function writeHead(
+  view: DataView,
+  offset: number,
+  opcode: number,
+  flags: number,
+  keySlot: number,
+  tag: number,
+  param: number,
+): void {
+  view.setUint8(offset + DESC.OPCODE, opcode);
+  view.setUint8(offset + DESC.FLAGS, flags);
+  view.setUint16(offset + DESC.KEY_SLOT, keySlot, true);
+  view.setUint32(offset + DESC.TAG, tag >>> 0, true);
   view.setUint32(offset + 0x14, 0, true);
-  setBusAddress(view, offset + DESC.DST_ADDR, d.dstAddr);
-  view.setUint32(offset + DESC.DST_LEN, d.dstLen, true);
   view.setUint32(offset + 0x24, 0, true);
-  setBusAddress(view, offset + DESC.KEY_ADDR, d.keyAddr);
-  view.setUint32(offset + DESC.KEY_LEN, d.keyLen, true);
-  view.setUint16(offset + DESC.PARAM, d.param, true);
+  view.setUint16(offset + DESC.PARAM, param, true);
   view.setUint16(offset + 0x36, 0, true);
   view.setUint32(offset + 0x38, 0, true);
   view.setUint32(offset + 0x3c, 0, true);
+}
+
+/** An operand's 64-bit address and, after it, its 32-bit length (src, dst and key alike, §4.1). */
+function writeOperand(view: DataView, at: number, address: BusAddress, length: number): void {
+  setBusAddress(view, at, address);
+  view.setUint32(at + 8, length, true);
 }
 
 /** A completion's fields (§4.2). */
