@@ -313,3 +313,75 @@ describe('placement at low load (simulated time)', () => {
     expect(Math.max(...latencies)).toBeLessThan(85);
   });
 });
+
+describe('placement after a phase change (simulated time)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('at half capacity after saturation, no job waits for an engine on either card', async () => {
+    // Bench part 4's cards: a ring card (a deep queue in front of 16 engines × 80 ms) and a
+    // window card (no queue: 16 engines × 80 ms), 200/s each. Three seconds of saturation first
+    // (bench part 3 runs on the same pair before part 4), then 200 jobs/s, one every 5 ms: each
+    // card alone at half its capacity has about 8 jobs in flight and never queues, so neither
+    // must here: every latency the service time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const ring = new FakeDevice({
+      id: 'ring',
+      priority: 300,
+      qp: { depth: 256, engines: 16, latencyMs: 80 },
+    });
+    const window = new FakeDevice({
+      id: 'window',
+      priority: 200,
+      qp: { depth: 16, engines: 16, latencyMs: 80 },
+    });
+    for (const device of [ring, window])
+      Object.assign(device, { serviceEstimate: () => ({ opsPerSecond: 200, latencyMs: 80 }) });
+    const q = new JobQueue();
+    q.addDevice(ring);
+    q.addDevice(window);
+    let stop = false;
+    let next = 0;
+    const loops = Array.from({ length: 288 }, async () => {
+      while (!stop) {
+        const r = request(next++);
+        expect(await q.submit(r)).toEqual(expectedValue(r));
+      }
+    });
+    await vi.advanceTimersByTimeAsync(3000);
+    stop = true;
+    await vi.advanceTimersByTimeAsync(2000);
+    await Promise.all(loops);
+    const before = [ring.queuePairs[0]!.submitted, window.queuePairs[0]!.submitted];
+    const latencies: number[] = [];
+    const jobs: Promise<void>[] = [];
+    for (let i = 0; i < 600; i++) {
+      const r = request(next++);
+      const t = performance.now();
+      jobs.push(
+        q.submit(r).then((v) => {
+          expect(v).toEqual(expectedValue(r));
+          latencies.push(performance.now() - t);
+        }),
+      );
+      await vi.advanceTimersByTimeAsync(5);
+    }
+    await vi.advanceTimersByTimeAsync(1000);
+    await Promise.all(jobs);
+    await q.close();
+    const split = [ring.queuePairs[0]!.submitted - before[0]!, window.queuePairs[0]!.submitted - before[1]!];
+    const sorted = [...latencies].sort((a, b) => a - b);
+    console.log(
+      'after saturation, ring/window:',
+      split,
+      'p50/p99/max ms:',
+      sorted[299],
+      sorted[593],
+      sorted[599],
+    );
+    expect(split[0]! + split[1]!).toBe(600);
+    expect(Math.min(...split)).toBeGreaterThan(600 * 0.35);
+    expect(Math.max(...latencies)).toBeLessThan(85);
+  });
+});
