@@ -4,8 +4,9 @@
  *
  * 1. C_Sign round trips through p11-kit-client.so at low load (one signature at
  *    a time): a small Python driver (Debian's python3-pykcs11, C_SignInit +
- *    C_Sign with the signature buffer sized up front — the two calls libp11
- *    makes per signature; and one C_GetSessionInfo, a round trip with no crypto)
+ *    C_Sign into one signature buffer sized up front and made once — the two
+ *    calls libp11 makes per signature; and one C_GetSessionInfo, a round trip
+ *    with no crypto)
  *    vs the broker's native `broker:` client signing with the same named key on
  *    the same card, one at a time, with its own integrity gate (what an
  *    application gets) and without it (the transport and the broker alone, the
@@ -73,12 +74,15 @@ else:
     prefix = bytes.fromhex('3031300d060960864801650304020105000420')
     mech, data, size = PyKCS11.Mechanism(PyKCS11.CKM_RSA_PKCS), prefix + bytes(range(32)), int(kind)
 raw, mech_native, data_native = session.lib, mech.to_native(), PyKCS11.ckbytelist(data)
+# One output buffer for every signature, as a C caller passes the same array: making a ckbytelist
+# of 256 elements in Python costs tens of µs (more than a p11-kit round trip), none of it PKCS#11's.
+out = PyKCS11.ckbytelist([0] * size)
 def sign():
-    out = PyKCS11.ckbytelist([0] * size)
     rv = raw.C_SignInit(session.session, mech_native, key)
     if rv != 0: raise PyKCS11.PyKCS11Error(rv)
     rv = raw.C_Sign(session.session, data_native, out)
     if rv != 0: raise PyKCS11.PyKCS11Error(rv)
+    if len(out) != size: raise RuntimeError(f"a signature of {len(out)} bytes, not {size}")
 for _ in range(20): sign()
 lat = []
 start = time.perf_counter()
@@ -89,10 +93,12 @@ while time.perf_counter() - start < seconds:
 elapsed = time.perf_counter() - start
 lat.sort()
 rpc = []
+info = LL.CK_SESSION_INFO()
 for _ in range(500):
     t0 = time.perf_counter_ns()
-    session.getSessionInfo()
+    rv = raw.C_GetSessionInfo(session.session, info)
     rpc.append((time.perf_counter_ns() - t0) / 1000)
+    if rv != 0: raise PyKCS11.PyKCS11Error(rv)
 rpc.sort()
 print(json.dumps({"ops": len(lat), "seconds": elapsed, "p50Us": lat[len(lat) // 2], "p99Us": lat[min(len(lat) - 1, int(len(lat) * 0.99))], "rpcP50Us": rpc[len(rpc) // 2]}))
 `;
@@ -376,9 +382,22 @@ const KEYS: readonly KeySpec[] = [
   { name: 'rsa4096', type: 'rsa', bits: 4096 },
 ];
 
+/**
+ * PKACCEL_BENCH_PKCS11_PARTS=sign or =tls runs only the C_Sign rows or only the TLS rows (the
+ * C_Sign goal alone takes a minute; the TLS rows several). Default: both.
+ */
+function parts(env: NodeJS.ProcessEnv = process.env): { sign: boolean; tls: boolean } {
+  const wanted = env.PKACCEL_BENCH_PKCS11_PARTS?.split(',').map((p) => p.trim()) ?? ['sign', 'tls'];
+  const unknown = wanted.filter((p) => p !== 'sign' && p !== 'tls');
+  if (unknown.length > 0)
+    throw new Error(`PKACCEL_BENCH_PKCS11_PARTS: unknown part ${unknown.join(', ')} (sign, tls)`);
+  return { sign: wanted.includes('sign'), tls: wanted.includes('tls') };
+}
+
 const bench: Bench = async (ctx) => {
   const skipped = missingTools('bench pkcs11', ['p11-kit-client.so', 'libp11 engine', 'openssl']);
   if (skipped !== undefined) return [{ name: 'pkcs11', skipped }];
+  const run = parts();
   const seconds = ctx.quick ? 1 : 4;
   // The card alone: every signature is the simulated card's (the software device is not opened).
   const broker = await startPkcs11Broker({ devices: 'sim:ring', keys: KEYS });
@@ -387,7 +406,10 @@ const bench: Bench = async (ctx) => {
     // A second broker over the modeled card with the same RSA-4096 key (idle until its rows).
     modeled = await startPkcs11Broker({ devices: MODELED_CARD, reuseKeys: [broker.keys.rsa4096!] });
     ctx.log(`broker ${broker.pkcs11Socket} (sim:ring), load average ${loadavg().map(round).join(' ')}`);
-    return [...(await csignRows(ctx, broker, seconds)), ...(await tlsRows(ctx, broker, modeled, seconds))];
+    return [
+      ...(run.sign ? await csignRows(ctx, broker, seconds) : []),
+      ...(run.tls ? await tlsRows(ctx, broker, modeled, seconds) : []),
+    ];
   } finally {
     await modeled?.close();
     await broker.close();

@@ -42,10 +42,6 @@ export type BufferSize = number;
 /** An `ay` field: present data, or only a length (a size-query answer, or the client's NULL). */
 export type PresentBytes = { readonly data: Uint8Array } | { readonly data: null; readonly length: number };
 
-function safe(v: bigint): number {
-  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : -1;
-}
-
 /** Reads the fields of one message body in order. */
 export class RpcReader {
   #at = 0;
@@ -77,7 +73,10 @@ export class RpcReader {
   }
   /** A CK_ULONG (u64) as a number; -1 if it does not fit exactly. */
   ulong(): number {
-    return safe(this.u64());
+    const at = this.#need(8);
+    const high = this.#view.getUint32(at);
+    // Above 0x1fffff in the high half the value is beyond 2^53 - 1 (read without a bigint).
+    return high > 0x1f_ffff ? -1 : high * 0x1_0000_0000 + this.#view.getUint32(at + 4);
   }
   /** Skip `n` bytes (the parameter of a mechanism this server does not decode). */
   skip(n: number): void {
@@ -177,15 +176,19 @@ export class RpcReader {
 
 /** Builds one message body; grows as needed. */
 export class RpcWriter {
-  #buf = new Uint8Array(256);
-  #view = new DataView(this.#buf.buffer);
+  // A Buffer from Node's pool (small ones share a slab): a reply per call each allocating its own
+  // ArrayBuffer and DataView was most of this codec's cost per signature.
+  #buf: Buffer;
   #at = 0;
+  /** `capacity`: the bytes expected (the buffer doubles when they are exceeded). */
+  constructor(capacity = 256) {
+    this.#buf = Buffer.allocUnsafe(capacity);
+  }
   #room(n: number): number {
     if (this.#at + n > this.#buf.length) {
-      const next = new Uint8Array(Math.max(this.#buf.length * 2, this.#at + n));
-      next.set(this.#buf.subarray(0, this.#at));
+      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
+      this.#buf.copy(next, 0, 0, this.#at);
       this.#buf = next;
-      this.#view = new DataView(next.buffer);
     }
     const at = this.#at;
     this.#at += n;
@@ -196,17 +199,21 @@ export class RpcWriter {
   }
   byte(v: number): this {
     const at = this.#room(1);
-    this.#view.setUint8(at, v);
+    this.#buf[at] = v;
     return this;
   }
   u32(v: number): this {
     const at = this.#room(4);
-    this.#view.setUint32(at, v);
+    this.#buf.writeUInt32BE(v >>> 0, at);
     return this;
   }
   u64(v: number | bigint): this {
     const at = this.#room(8);
-    this.#view.setBigUint64(at, BigInt.asUintN(64, BigInt(v)));
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) {
+      // Two u32 halves: no bigint per handle, length or flag word.
+      this.#buf.writeUInt32BE(Math.floor(v / 0x1_0000_0000), at);
+      this.#buf.writeUInt32BE(v >>> 0, at + 4);
+    } else this.#buf.writeBigUInt64BE(BigInt.asUintN(64, BigInt(v)), at);
     return this;
   }
   raw(bytes: Uint8Array): this {
@@ -276,6 +283,7 @@ export class RpcWriter {
   }
   /** The bytes written (a copy-free view). */
   bytes(): Uint8Array {
-    return this.#buf.subarray(0, this.#at);
+    // A plain Uint8Array (not a Buffer) over the bytes: readers of it hand out plain subarrays.
+    return new Uint8Array(this.#buf.buffer, this.#buf.byteOffset, this.#at);
   }
 }

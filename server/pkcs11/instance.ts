@@ -30,7 +30,7 @@ import {
   verify,
 } from './operations.js';
 import type { PinCheck } from './pin.js';
-import { SLOT_ID, type Token } from './token.js';
+import { type ObjectView, SLOT_ID, type Token } from './token.js';
 
 /** The string p11-kit's client sends in C_Initialize (rpc.h, P11_RPC_HANDSHAKE). */
 const HANDSHAKE = 'PRIVATE-GNOME-KEYRING-PKCS11-PROTOCOL-V-1';
@@ -77,13 +77,17 @@ export class Cryptoki {
   #nextSession = 1;
   readonly #sessions = new Map<number, Session>();
   readonly #abort = new AbortController();
+  /** The objects this connection's peer may see (its ACL, decided once: peer and keys are fixed). */
+  readonly #view: ObjectView;
 
   constructor(
     readonly token: Token,
     readonly peer: PeerCredentials,
     readonly pin: PinCheck | undefined,
     readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.#view = token.view(peer);
+  }
 
   /** The connection closed: operations in flight are abandoned. */
   close(): void {
@@ -118,19 +122,18 @@ export class Cryptoki {
     return s;
   }
 
-  #visible(): TokenObject[] {
-    return this.token.visible(this.peer, this.#loggedIn);
+  #visible(): readonly TokenObject[] {
+    return this.#view.visible(this.#loggedIn);
   }
 
   #object(handle: number, rv: number = CKR.OBJECT_HANDLE_INVALID): TokenObject {
-    const o = this.#visible().find((x) => x.handle === handle);
+    const o = this.#view.object(handle, this.#loggedIn);
     if (o === undefined) throw new CkError(rv, `no object ${handle}`);
     return o;
   }
 
   async #dispatch(id: number, a: Args): Promise<Answer> {
-    const reply = () => new Reply(a.call);
-    if (id === 1) return this.#initialize(a, reply());
+    if (id === 1) return this.#initialize(a, new Reply(a.call));
     if (!this.#initialized) {
       return CKR.CRYPTOKI_NOT_INITIALIZED;
     }
@@ -139,10 +142,10 @@ export class Cryptoki {
         a.end();
         this.#initialized = false;
         this.#reset();
-        return reply();
+        return new Reply(a.call);
       case 3: // C_GetInfo
         a.end();
-        return reply()
+        return new Reply(a.call)
           .put('v', 2, 40)
           .put('s', 'pkaccel', 32)
           .put('u', 0)
@@ -153,11 +156,11 @@ export class Cryptoki {
         a.read('y');
         const size = a.read('fu');
         a.end();
-        return reply().put('au', size === 0 ? { length: 1, only: 'length' } : [SLOT_ID]);
+        return new Reply(a.call).put('au', size === 0 ? { length: 1, only: 'length' } : [SLOT_ID]);
       }
       case 5:
         this.#slot(a);
-        return reply()
+        return new Reply(a.call)
           .put('s', this.token.slotDescription(), 64)
           .put('s', 'pkaccel', 32)
           .put('u', this.token.slotFlags())
@@ -165,14 +168,17 @@ export class Cryptoki {
           .put('v', this.token.version.major, this.token.version.minor);
       case 6:
         this.#slot(a);
-        return this.#tokenInfo(reply());
+        return this.#tokenInfo(new Reply(a.call));
       case 7: {
         const slot = a.read('u');
         const size = a.read('fu');
         a.end();
         if (slot !== SLOT_ID) return CKR.SLOT_ID_INVALID;
         const list = this.token.mechanisms().map((d) => d.type);
-        return reply().put('au', size < list.length ? { length: list.length, only: 'length' } : list);
+        return new Reply(a.call).put(
+          'au',
+          size < list.length ? { length: list.length, only: 'length' } : list,
+        );
       }
       case 8: {
         const slot = a.read('u');
@@ -182,31 +188,31 @@ export class Cryptoki {
         const def = mechanismDef(type);
         const info = def === undefined ? undefined : this.token.mechanismInfo(def);
         if (info === undefined) return CKR.MECHANISM_INVALID;
-        return reply().put('u', info.minKeySize).put('u', info.maxKeySize).put('u', info.flags);
+        return new Reply(a.call).put('u', info.minKeySize).put('u', info.maxKeySize).put('u', info.flags);
       }
       case 10:
-        return this.#openSession(a, reply());
+        return this.#openSession(a, new Reply(a.call));
       case 11: {
         const handle = a.read('u');
         a.end();
         this.#session(handle);
         this.#sessions.delete(handle);
         if (this.#sessions.size === 0) this.#loggedIn = false;
-        return reply();
+        return new Reply(a.call);
       }
       case 12:
         this.#slot(a);
         this.#reset();
-        return reply();
+        return new Reply(a.call);
       case 13: {
         const s = this.#session(a.read('u'));
         a.end();
         const rw = (s.flags & CKF_SESSION.RW) !== 0;
         const state = this.#loggedIn ? (rw ? CKS.RW_USER : CKS.RO_USER) : rw ? CKS.RW_PUBLIC : CKS.RO_PUBLIC;
-        return reply().put('u', SLOT_ID).put('u', state).put('u', s.flags).put('u', 0);
+        return new Reply(a.call).put('u', SLOT_ID).put('u', state).put('u', s.flags).put('u', 0);
       }
       case 18:
-        return this.#login(a, reply());
+        return this.#login(a, new Reply(a.call));
       case 19: {
         this.#session(a.read('u'));
         a.end();
@@ -217,10 +223,10 @@ export class Cryptoki {
           if (s.operation?.object.isPrivate) s.operation = undefined;
           s.find = undefined;
         }
-        return reply();
+        return new Reply(a.call);
       }
       case 24:
-        return this.#getAttributes(a, reply());
+        return this.#getAttributes(a, new Reply(a.call));
       case 26: {
         const s = this.#session(a.read('u'));
         const template = a.read('aA');
@@ -230,7 +236,7 @@ export class Cryptoki {
           .filter((o) => template.every((t) => attributeMatches(o.attributes.get(t.type), t.value)))
           .map((o) => o.handle);
         s.find = { results, at: 0 };
-        return reply();
+        return new Reply(a.call);
       }
       case 27: {
         const s = this.#session(a.read('u'));
@@ -239,31 +245,31 @@ export class Cryptoki {
         if (s.find === undefined) return CKR.OPERATION_NOT_INITIALIZED;
         const out = s.find.results.slice(s.find.at, s.find.at + max);
         s.find.at += out.length;
-        return reply().put('au', out);
+        return new Reply(a.call).put('au', out);
       }
       case 28: {
         const s = this.#session(a.read('u'));
         a.end();
         if (s.find === undefined) return CKR.OPERATION_NOT_INITIALIZED;
         s.find = undefined;
-        return reply();
+        return new Reply(a.call);
       }
       case 33:
-        return this.#init(a, reply(), 'decrypt');
+        return this.#init(a, new Reply(a.call), 'decrypt');
       case 42:
-        return this.#init(a, reply(), 'sign');
+        return this.#init(a, new Reply(a.call), 'sign');
       case 48:
-        return this.#init(a, reply(), 'verify');
+        return this.#init(a, new Reply(a.call), 'verify');
       case 34:
-        return this.#decrypt(a, reply());
+        return this.#decrypt(a, new Reply(a.call));
       case 43:
-        return this.#sign(a, reply());
+        return this.#sign(a, new Reply(a.call));
       case 44:
-        return this.#signUpdate(a, reply());
+        return this.#signUpdate(a, new Reply(a.call));
       case 45:
-        return this.#signFinal(a, reply());
+        return this.#signFinal(a, new Reply(a.call));
       case 49:
-        return this.#verify(a, reply());
+        return this.#verify(a, new Reply(a.call));
       case 63:
         this.#session(a.read('u'));
         a.read('ay');
@@ -275,7 +281,7 @@ export class Cryptoki {
         a.end();
         if (size > MAX_RANDOM) return CKR.DATA_LEN_RANGE;
         // The host's CSPRNG (no device primitive generates random bytes).
-        return reply().put('ay', { data: randomFillSync(new Uint8Array(size)) });
+        return new Reply(a.call).put('ay', { data: randomFillSync(new Uint8Array(size)) });
       }
       default:
         return CKR.FUNCTION_NOT_SUPPORTED;

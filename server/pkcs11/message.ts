@@ -78,14 +78,22 @@ const WRITERS = {
 
 type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
 
+/** Each signature's parts, split once (a request and a reply check theirs on every call). */
+const PARTS = new Map<string, readonly string[]>();
+
 class Parts {
   #i = 0;
-  readonly #parts: string[];
+  readonly #parts: readonly string[];
   constructor(
     readonly call: CallSpec,
     signature: string,
   ) {
-    this.#parts = signatureParts(signature);
+    let parts = PARTS.get(signature);
+    if (parts === undefined) {
+      parts = signatureParts(signature);
+      PARTS.set(signature, parts);
+    }
+    this.#parts = parts;
   }
   take(part: string): void {
     const expected = this.#parts[this.#i];
@@ -157,19 +165,39 @@ export function parseRequest(body: Uint8Array): Request {
   const call = servedCall(id);
   if (call === undefined) return { unserved: id };
   const signature = reader.byteArray();
-  const text = signature === null ? '' : Buffer.from(signature).toString('latin1');
-  if (text !== call.request)
+  if (
+    signature === null ||
+    !Buffer.from(signature.buffer, signature.byteOffset, signature.length).equals(
+      signatureBytes(call.request),
+    )
+  ) {
+    const text = signature === null ? '' : Buffer.from(signature).toString('latin1');
     throw new RpcFormatError(`${call.name}: signature "${text}", expected "${call.request}"`);
+  }
   return { call, args: new Args(call, reader) };
 }
+
+/** Each signature's bytes, made once (every request is checked against one, every reply starts with one). */
+const SIGNATURE_BYTES = new Map<string, Buffer>();
+function signatureBytes(signature: string): Buffer {
+  let bytes = SIGNATURE_BYTES.get(signature);
+  if (bytes === undefined) {
+    bytes = Buffer.from(signature, 'latin1');
+    SIGNATURE_BYTES.set(signature, bytes);
+  }
+  return bytes;
+}
+
+/** Room for the largest common reply (an RSA-4096 signature: 527 bytes) without growing the buffer. */
+const REPLY_CAPACITY = 640;
 
 /** The reply to one call, written in its reply signature's order. */
 export class Reply {
   readonly #parts: Parts;
-  readonly #w = new RpcWriter();
+  readonly #w = new RpcWriter(REPLY_CAPACITY);
   constructor(readonly call: CallSpec) {
     this.#parts = new Parts(call, call.reply);
-    this.#w.u32(call.id).byteArray(Buffer.from(call.reply, 'latin1'));
+    this.#w.u32(call.id).byteArray(signatureBytes(call.reply));
   }
   /** Write the next field, which must be `part` of the reply signature. */
   put<P extends keyof typeof WRITERS>(part: P, ...values: Tail<Parameters<(typeof WRITERS)[P]>>): this {

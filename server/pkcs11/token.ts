@@ -88,12 +88,18 @@ export class Token {
   }
 
   /** The objects this peer may see: ACL first, then private keys only when logged in (or no PIN). */
-  visible(peer: PeerCredentials, loggedIn: boolean): TokenObject[] {
-    return this.objects.filter(
-      (o) =>
-        namedKeyPermits(o.key, peer.uid, peer.gid) &&
-        (!o.isPrivate || loggedIn || !this.config.loginRequired),
-    );
+  visible(peer: PeerCredentials, loggedIn: boolean): readonly TokenObject[] {
+    return this.view(peer).visible(loggedIn);
+  }
+
+  /**
+   * What one peer may see, decided once: the ACL depends on the peer's credentials and the keys
+   * alone, both fixed for a connection (the check asks the kernel for the broker's uid, a system
+   * call per object, which every object lookup of every call repeated).
+   */
+  view(peer: PeerCredentials): ObjectView {
+    const permitted = this.objects.filter((o) => namedKeyPermits(o.key, peer.uid, peer.gid));
+    return new ObjectView(permitted, this.config.loginRequired);
   }
 
   /** One line for the log: keys and mechanisms. */
@@ -104,5 +110,29 @@ export class Token {
         .map((d) => d.name)
         .join(' ') || '(none)'
     }${this.config.loginRequired ? '; PIN required' : ''}`;
+  }
+}
+
+/** One peer's objects (the ACL applied), with and without login; lookups by handle. */
+export class ObjectView {
+  readonly #all: readonly TokenObject[];
+  readonly #public: readonly TokenObject[];
+  readonly #byHandle: ReadonlyMap<number, TokenObject>;
+  constructor(
+    permitted: readonly TokenObject[],
+    readonly loginRequired: boolean,
+  ) {
+    this.#all = permitted;
+    this.#public = permitted.filter((o) => !o.isPrivate);
+    this.#byHandle = new Map(permitted.map((o) => [o.handle, o]));
+  }
+  /** Private keys only when logged in (or when no PIN is set). */
+  visible(loggedIn: boolean): readonly TokenObject[] {
+    return loggedIn || !this.loginRequired ? this.#all : this.#public;
+  }
+  /** The object with this handle if this peer sees it now. */
+  object(handle: number, loggedIn: boolean): TokenObject | undefined {
+    const o = this.#byHandle.get(handle);
+    return o === undefined || (o.isPrivate && !loggedIn && this.loginRequired) ? undefined : o;
   }
 }
