@@ -10,7 +10,7 @@
 import { bigintToBytes, bytesToBigint, p1363InRange } from '../driver/bytes.js';
 import type { CurveParams } from '../driver/curves.js';
 import { DeviceError, throwIfAborted } from '../driver/errors.js';
-import type { PrimitiveExecutor } from '../driver/index.js';
+import type { AlternativeResult, PrimitiveExecutor } from '../driver/index.js';
 import type { EcPrivateKeyMaterial, EcPublicKeyMaterial, HashName } from '../driver/keys.js';
 import type { EcPoint, PrimitiveRequest } from '../driver/primitives.js';
 import { digest } from '../encoding/digest.js';
@@ -152,38 +152,69 @@ function sign(
     throwIfAborted(options?.signal);
     const curve = curveParams(key.curve);
     const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
-    const request = signRequest(key, eBytes, hash, data);
-    return signDigest(exec, key, curve, eBytes, request, format, options?.signal);
+    const device = signRequest(key, eBytes, hash, data);
+    const signal = options?.signal;
+    const runOptions = signal === undefined ? undefined : { signal };
+    return signDigest({ exec, key, curve, eBytes, device, format, runOptions });
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-async function signDigest(
-  exec: PrimitiveExecutor,
-  key: EcPrivateKeyMaterial,
-  curve: CurveParams,
-  eBytes: Uint8Array,
-  device: PrimitiveRequest,
-  format: EcdsaSignatureFormat,
-  signal: AbortSignal | undefined,
-): Promise<Uint8Array> {
+/** One signature's inputs, shared by its attempts. */
+interface Signing {
+  readonly exec: PrimitiveExecutor;
+  readonly key: EcPrivateKeyMaterial;
+  readonly curve: CurveParams;
+  readonly eBytes: Uint8Array;
+  /** The device's own ecdsa-sign request (alternative 0). */
+  readonly device: PrimitiveRequest;
+  readonly format: EcdsaSignatureFormat;
+  readonly runOptions: { readonly signal: AbortSignal } | undefined;
+}
+
+/**
+ * The first attempt as a reaction (no async frame: the device's own signature, the usual case,
+ * is one step); the rare retries, when the composed form makes r or s 0, in signAgain.
+ */
+function signDigest(signing: Signing): Promise<Uint8Array> {
+  const composed = new NonceMultiplication(signProbe(signing.key), signing.curve);
+  return signing.exec
+    .runFirst([signing.device, composed], signing.runOptions)
+    .then((result) => signatureOf(signing, composed, result) ?? signAgain(signing));
+}
+
+/**
+ * The signature an attempt made: the device's own (range and validity checked by the integrity
+ * gate, core/integrity, before release), or s = k⁻¹(e + r·d) mod n from R = k·G of the composed
+ * form; null when r or s came out 0 (try again with a new nonce).
+ */
+function signatureOf(
+  signing: Signing,
+  composed: NonceMultiplication,
+  result: AlternativeResult,
+): Uint8Array | null {
+  const { curve, format } = signing;
+  if (result.index === 0) {
+    const signature = bytesResult(result, 2 * curve.bytes);
+    return format === 'der' ? p1363ToDer(signature, curve.bytes)! : signature;
+  }
+  const R = pointResult(result);
   const { n } = curve;
-  const runOptions = signal === undefined ? undefined : { signal };
-  for (let attempt = 0; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
-    const composed = new NonceMultiplication(signProbe(key), curve);
-    const result = await exec.runFirst([device, composed], runOptions);
-    if (result.index === 0) {
-      // Range and validity: checked by the integrity gate (core/integrity) before release.
-      const signature = bytesResult(result, 2 * curve.bytes);
-      return format === 'der' ? p1363ToDer(signature, curve.bytes)! : signature;
-    }
-    const R = pointResult(result);
-    const r = mod(R.x, n);
-    if (r === 0n) continue;
-    const s = mod(modInv(composed.nonce, n) * (bytesToBigint(eBytes) + r * key.d), n);
-    if (s === 0n) continue;
-    return format === 'der' ? encodeDer(r, s) : encodeP1363(r, s, curve.bytes);
+  const r = mod(R.x, n);
+  if (r === 0n) return null;
+  const s = mod(modInv(composed.nonce, n) * (bytesToBigint(signing.eBytes) + r * signing.key.d), n);
+  if (s === 0n) return null;
+  return format === 'der' ? encodeDer(r, s) : encodeP1363(r, s, curve.bytes);
+}
+
+/** The attempts after a first that made r or s 0. */
+async function signAgain(signing: Signing): Promise<Uint8Array> {
+  for (let attempt = 1; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
+    const composed = new NonceMultiplication(signProbe(signing.key), signing.curve);
+    const result = await signing.exec.runFirst([signing.device, composed], signing.runOptions);
+    const signature = signatureOf(signing, composed, result);
+    if (signature !== null) return signature;
   }
   throw new DeviceError(
     'ECDSA signing kept producing r = 0 or s = 0; the device multiplying points is suspect',
