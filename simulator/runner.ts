@@ -106,6 +106,15 @@ export class ModelRunner {
   /** While due work runs: its due time, the instant work it schedules is timed from (see #schedule). */
   #runningAt: number | undefined;
   #reportedError = false;
+  /**
+   * Inside a worker step (drainFifo, runDue): interrupts raised are counted at once and their
+   * waiters notified when the step ends, one Atomics.notify per vector and step instead of one per
+   * completion (a batch of 255 null-engine completions was 255 notifies). MSI-X interrupts are
+   * edge events that say "look at the CQ" (ring-card.md §8): a host woken once sees every entry.
+   */
+  #stepping = 0;
+  readonly #raised = new Uint8Array(MAX_VECTORS);
+  readonly #raisedList: number[] = [];
 
   constructor(
     definition: ModelDefinition,
@@ -131,8 +140,14 @@ export class ModelRunner {
         if (vector < 0 || vector >= MAX_VECTORS)
           throw new RangeError(`interrupt vector ${vector} out of range`);
         if (this.stopped) return;
+        // The event counts at once (a host looking at the counter sees it); the wake-up of a host
+        // waiting on it goes out when this step ends, once per vector (see #step).
         Atomics.add(control, IRQ_BASE + vector, 1);
-        Atomics.notify(control, IRQ_BASE + vector);
+        if (this.#stepping === 0) Atomics.notify(control, IRQ_BASE + vector);
+        else if (this.#raised[vector] === 0) {
+          this.#raised[vector] = 1;
+          this.#raisedList.push(vector);
+        }
       },
       now: () => performance.now(),
       schedule: (delayMs, work) => this.#schedule(delayMs, work),
@@ -181,6 +196,26 @@ export class ModelRunner {
 
   /** Apply every posted write in the FIFO, in order; returns how many. */
   drainFifo(): number {
+    return this.#step(() => this.#drain());
+  }
+
+  /** Run `work` as one step: the interrupts it raises wake their waiters when it returns. */
+  #step(work: () => number): number {
+    this.#stepping++;
+    try {
+      return work();
+    } finally {
+      if (--this.#stepping === 0) {
+        for (const vector of this.#raisedList) {
+          this.#raised[vector] = 0;
+          Atomics.notify(this.#control, IRQ_BASE + vector);
+        }
+        this.#raisedList.length = 0;
+      }
+    }
+  }
+
+  #drain(): number {
     const c = this.#control;
     let tail = Atomics.load(c, TAIL);
     const head = Atomics.load(c, HEAD);
@@ -207,6 +242,10 @@ export class ModelRunner {
    * already due runs too); returns how many ran.
    */
   runDue(): number {
+    return this.#step(() => this.#runDue());
+  }
+
+  #runDue(): number {
     let ran = 0;
     let now = performance.now();
     while (this.#due.nextAt <= now) {

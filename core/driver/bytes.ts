@@ -15,6 +15,15 @@ export function inRangeBelow(bound: Uint8Array, bytes: Uint8Array, at: number): 
   let first = 0;
   while (first < length && bytes[at + first] === 0) first++;
   if (first === length) return false;
+  return below(bound, bytes, at);
+}
+
+/**
+ * Whether the big-endian value of `bound.length` bytes at `at` of `bytes` is below `bound`
+ * (big-endian): byte by byte, no bigint. Stops at the first deciding byte (public values only).
+ */
+export function below(bound: Uint8Array, bytes: Uint8Array, at: number): boolean {
+  const length = bound.length;
   for (let i = 0; i < length; i++) {
     const b = bytes[at + i]!;
     if (b !== bound[i]) return b < bound[i]!;

@@ -377,18 +377,21 @@ class RingModel implements DeviceModel {
         if ((value & 1) !== 0 && !s.enabled) this.#enableQueue(q);
         else if ((value & 1) === 0 && s.enabled) this.#resetQueue(q);
         break;
+      // The doorbells: what they change in the registers (SQ_HEAD, CQ_TAIL, a stall) is written
+      // where it changes, so no whole-queue register sync per doorbell.
       case QREG.SQ_TAIL:
         if (s.enabled && value >>> 0 < s.depth) {
           s.sqTail = value >>> 0;
           this.#pump();
         }
-        break;
+        return;
       case QREG.CQ_HEAD:
         if (s.enabled && value >>> 0 < s.depth) {
           s.cqHead = value >>> 0;
+          this.#set(this.#qreg(q, QREG.CQ_HEAD), s.cqHead);
           this.#drainBacklog(q);
         }
-        break;
+        return;
       case QREG.IRQ_CTRL: {
         const wasMasked = (s.irqCtrl & IRQ_CTRL_MASK) !== 0;
         s.irqCtrl = value >>> 0;
@@ -492,7 +495,8 @@ class RingModel implements DeviceModel {
       return;
     }
     this.#engines.take();
-    const epochs = { card: this.#cardEpoch, queue: s.epoch };
+    const cardEpoch = this.#cardEpoch;
+    const queueEpoch = s.epoch;
     // Real engines on a schedule (simulator/engines.ts) compute at once and post at the deadline:
     // both are timed from this start, and the computation (due now, scheduled first) runs before
     // the deadline's work can — completion at max(start + service, the computation's end). The
@@ -502,13 +506,13 @@ class RingModel implements DeviceModel {
     let computed: Executed | undefined;
     if (realOnSchedule(config))
       this.#host.schedule(0, () => {
-        if (computed === undefined && epochs.card === this.#cardEpoch && epochs.queue === s.epoch)
+        if (computed === undefined && cardEpoch === this.#cardEpoch && queueEpoch === s.epoch)
           computed = this.#execute(descriptor, fault);
       });
     this.#host.schedule(delay, () => {
-      if (epochs.card !== this.#cardEpoch) return; // card reset: the engine was cleared with it
+      if (cardEpoch !== this.#cardEpoch) return; // card reset: the engine was cleared with it
       this.#engines.give();
-      if (epochs.queue === s.epoch) {
+      if (queueEpoch === s.epoch) {
         computed ??= this.#execute(descriptor, fault);
         this.#finish(q, descriptor, fault, computed);
       }
@@ -558,9 +562,8 @@ class RingModel implements DeviceModel {
       if (this.#garbageCount++ % 2 === 0) tag = (d.tag ^ 0x5a5a_0000 ^ (s.depth << 4)) >>> 0;
       else resultLength = d.dstLen + 4096;
     }
-    const entry: PendingCompletion = { tag, status, resultLength, sqHead: s.sqHead };
-    this.#post(q, entry);
-    if (fault === 'duplicate-completion') this.#post(q, entry);
+    this.#post(q, tag, status, resultLength, s.sqHead);
+    if (fault === 'duplicate-completion') this.#post(q, tag, status, resultLength, s.sqHead);
   }
 
   /**
@@ -591,21 +594,24 @@ class RingModel implements DeviceModel {
     return out;
   }
 
-  /** Write a completion at the CQ tail (phase last), or hold it while the CQ is full. */
-  #post(q: number, entry: PendingCompletion): void {
+  /**
+   * Write a completion at the CQ tail (phase last), or hold it while the CQ is full (fields as
+   * arguments: an object only for one held back).
+   */
+  #post(q: number, tag: number, status: number, resultLength: number, sqHead: number): void {
     const s = this.#queues[q]!;
     if (s.backlog.length > 0 || (s.cqTail + 1) % s.depth === s.cqHead) {
-      s.backlog.push(entry);
+      s.backlog.push({ tag, status, resultLength, sqHead });
       return;
     }
     try {
       const dma = this.#host.dma;
       const at = dma.offsetOf(Number(s.cqBase) + s.cqTail * COMPLETION_BYTES, COMPLETION_BYTES);
       const view = dma.arenaView;
-      view.setUint32(at + CQE.TAG, entry.tag, true);
-      view.setUint16(at + CQE.STATUS, entry.status, true);
-      view.setUint32(at + CQE.RESULT_LEN, entry.resultLength, true);
-      view.setUint32(at + CQE.SQ_HEAD, entry.sqHead, true);
+      view.setUint32(at + CQE.TAG, tag, true);
+      view.setUint16(at + CQE.STATUS, status, true);
+      view.setUint32(at + CQE.RESULT_LEN, resultLength, true);
+      view.setUint32(at + CQE.SQ_HEAD, sqHead, true);
       // The phase last, with release order: a host that sees it sees the fields above.
       // (CQ entries are 16-byte aligned — checked at enable — so the word index is exact.)
       Atomics.store(this.#arenaWords, (at + CQE.FLAGS) >>> 1, s.phase);
@@ -624,7 +630,7 @@ class RingModel implements DeviceModel {
     const s = this.#queues[q]!;
     const waiting = s.backlog;
     s.backlog = [];
-    for (const entry of waiting) this.#post(q, entry);
+    for (const e of waiting) this.#post(q, e.tag, e.status, e.resultLength, e.sqHead);
   }
 
   // ---- interrupts (§8) ----

@@ -4,7 +4,7 @@
  * caller writes the result and the completion.
  */
 
-import { bigintToBytes, bytesToBigint } from '../../../core/driver/bytes.js';
+import { below, bigintToBytes, bytesToBigint } from '../../../core/driver/bytes.js';
 import { CURVES, type CurveParams } from '../../../core/driver/curves.js';
 import { constantTimeEqual } from '../../../core/encoding/bytes.js';
 import { emsaPkcs1v15Encode } from '../../../core/encoding/emsa-pkcs1v15.js';
@@ -149,6 +149,18 @@ function knownOnCurve(curve: CurveParams, key: Uint8Array): boolean {
   return true;
 }
 
+/** Each slot key's modulus as k big-endian bytes, made when the key is first used. */
+const moduli = new WeakMap<RsaSlotKey, Uint8Array>();
+
+function modulusBytes(key: RsaSlotKey): Uint8Array {
+  let n = moduli.get(key);
+  if (n === undefined) {
+    n = bigintToBytes(key.n, key.k);
+    moduli.set(key, n);
+  }
+  return n;
+}
+
 /** An `RSA_VERIFY` result (§4.4): verdict ‖ s^e mod n. */
 function rsaVerifyResult(valid: boolean, opened: Uint8Array): Uint8Array {
   const out = new Uint8Array(1 + opened.length);
@@ -269,8 +281,11 @@ export function executeDescriptor(
       if (key?.kind !== 'rsa') return fail(STATUS.KEY_SLOT_EMPTY);
       const k = key.k;
       if (d.param !== k || d.srcLen !== k || d.dstLen < k) return fail(STATUS.BAD_DESCRIPTOR);
-      const x = read(host, d.srcAddr, k);
-      if (bytesToBigint(x) >= key.n) return fail(STATUS.INVALID_OPERAND);
+      // x < n compared on the bytes (no bigint per operation); a real engine latches its copy first.
+      const arena = host.dma.arena;
+      const at = host.dma.offsetOf(d.srcAddr, k);
+      const x = real ? arena.slice(at, at + k) : arena;
+      if (!below(modulusBytes(key), x, real ? 0 : at)) return fail(STATUS.INVALID_OPERAND);
       return ok(real ? key.private(x) : zeroResult(k), 'rsa-private');
     }
     case OPCODE.ECDSA_SIGN: {

@@ -116,6 +116,20 @@ describe('ring driver on the inline simulator', () => {
     expect(c.ok ? undefined : c.error.code).toBe('invalid-input');
   });
 
+  for (const engine of ['real', 'null'] as const) {
+    it(`${engine} engine: an RSA private input of n or above is refused, n − 1 is taken`, async () => {
+      const { device } = await card(`mode=inline&depth=8&engine=${engine}`);
+      const qp = device.queuePairs[0]!;
+      const key = rsaKey(2048);
+      const run = (value: bigint) => runOne(qp, { op: 'rsa-private', key, input: bytesOf(value, 256) });
+      for (const input of [key.n, key.n + 1n]) {
+        const c = await run(input);
+        expect(c.ok ? undefined : c.error.code).toBe('invalid-input');
+      }
+      expect((await run(key.n - 1n)).ok).toBe(true);
+    });
+  }
+
   for (const curve of ['P-256', 'P-384'] as const) {
     it(`ECDSA ${curve} sign verifies with node, verify agrees with node, ECDH matches node`, async () => {
       const { device } = await card();
