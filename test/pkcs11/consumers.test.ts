@@ -18,8 +18,9 @@
  *
  * - `openssl req -x509 -engine pkcs11` makes certificates `openssl verify` accepts,
  *   whose public key is the named key's;
- * - `openssl s_server` and Node's `https.createServer` (examples/pkcs11-https.ts,
- *   in a child process: engine calls block their thread) with the engine key
+ * - `openssl s_server`, nginx (`ssl_certificate_key "engine:pkcs11:…"`, where
+ *   installed) and Node's `https.createServer` (examples/pkcs11-https.ts, in a
+ *   child process: engine calls block their thread) with the engine key
  *   serve curl over TLS 1.2 and 1.3, and gnutls-cli with the signature scheme
  *   pinned (RSA PKCS#1 v1.5 in TLS 1.2, RSA-PSS in TLS 1.3, ECDSA);
  * - the broker's per-device counters grow by at least the handshakes served,
@@ -35,6 +36,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../cli/run-cli.js';
 import { type Pkcs11Broker, startPkcs11Broker } from './support/broker.js';
 import { deviceCounts } from './support/counters.js';
+import { NGINX_ANSWER, startNginx } from './support/nginx.js';
 import { handshake, startNodeHttps } from './support/node-https.js';
 import { runOk, type Service, startService } from './support/process.js';
 import {
@@ -55,6 +57,12 @@ const skipped = missingTools('test/pkcs11/consumers (OpenSSL engine, curl, GnuTL
   'gnutls-cli',
   'p11tool',
 ]);
+
+/** nginx is tested where it is installed (CI installs it); its absence skips only its tests. */
+const nginxSkipped =
+  skipped === undefined
+    ? missingTools('test/pkcs11/consumers, nginx with the engine key', ['nginx'])
+    : skipped;
 
 const PIN = '2468';
 
@@ -201,6 +209,15 @@ describe.skipIf(skipped !== undefined)('stock PKCS#11 consumers against pkaccel 
         /HTTP\/1\.0 200 ok/,
       );
     }, 120_000);
+
+    it.skipIf(nginxSkipped !== undefined)(
+      'nginx with ssl_certificate_key "engine:pkcs11:<URI>" serves curl (TLS 1.2, 1.3) and gnutls-cli; the broker devices sign',
+      async () => {
+        const cert = await certificate(key);
+        await serveAndCount(broker, () => startNginx(broker, key, cert), cert, key, new RegExp(NGINX_ANSWER));
+      },
+      120_000,
+    );
 
     it("Node's https.createServer({ privateKeyEngine: 'pkcs11' }) serves curl and gnutls-cli; the broker devices sign", async () => {
       const cert = await certificate(key);

@@ -109,10 +109,10 @@ export function engineConfigText(): string {
   ].join('\n');
 }
 
-/** Resolves true when a Unix socket at `path` accepts a connection (closed at once). */
-export function accepts(path: string): Promise<boolean> {
+/** Resolves true when a Unix socket at `path` (or 127.0.0.1's TCP `port`) accepts a connection (closed at once). */
+export function accepts(where: string | number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(path);
+    const socket = typeof where === 'number' ? connect(where, '127.0.0.1') : connect(where);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
