@@ -12,7 +12,12 @@
  * share of the row's time the broker's and the busiest client's main thread were busy — near
  * 1, that thread is the limit; both well below 1 with throughput short of the card's, the
  * jobs in flight are (each client's 256 cover the round trip, or not).
- * The last rows ("goal: …") give issue 15's three figures from this run beside their targets.
+ * The first two rows ("floor: …") are the same round trip at low load with no pkaccel code
+ * (bench/lib/broker-load.ts `echo`/`ping`): two processes over a Unix socket, then with a hop
+ * to a worker thread and back woken the way the simulated card is — the wake-ups of idle
+ * threads a request through the broker cannot avoid on this machine.
+ * The last rows ("goal: …") give issue 15's three figures from this run beside their targets,
+ * the latency goal with the two floors' p50.
  * `PKACCEL_BENCH_BROKER_DEVICES=null,timed` runs only the devices whose spec contains one of
  * the words (software's rows take half the run).
  */
@@ -36,10 +41,15 @@ interface Result {
 }
 
 function client(spec: string, seconds: number, inflight: number, gate: string): Promise<Result> {
+  return load(['client', spec, String(seconds), String(inflight), gate]);
+}
+
+/** A broker-load.ts process that prints one Result line (`client` or `ping`). */
+function load(args: readonly string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', script, 'client', spec, String(seconds), String(inflight), gate],
+      ['--import', 'tsx', script, ...args],
       { timeout: 120_000, env: { ...process.env, PKACCEL_DEVICES: '' } },
       (error, stdout, stderr) => {
         if (error) return reject(new Error(`${error.message}\n${stderr}`));
@@ -69,6 +79,66 @@ function lines(proc: ChildProcess): () => Promise<string> {
   };
 }
 
+/** A broker-load.ts server process (`server` or `echo`), started and READY, with its CPU sampler. */
+async function startServer(args: readonly string[]) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, PKACCEL_DEVICES: '' },
+  });
+  const next = lines(proc);
+  if ((await next()) !== 'READY') throw new Error(`${args[0]} did not start`);
+  return {
+    /** Its CPU (µs) and event-loop busy and idle time (ms) so far. */
+    async sample() {
+      proc.stdin!.write('cpu\n');
+      const u = JSON.parse(await next()) as { user: number; system: number; active: number; idle: number };
+      return { cpuUs: u.user + u.system, active: u.active, idle: u.idle };
+    },
+    async stop() {
+      proc.stdin!.end();
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+type Sample = Awaited<ReturnType<Awaited<ReturnType<typeof startServer>>['sample']>>;
+
+/** CPU and event-loop utilisation between two samples. */
+function between(a: Sample, b: Sample) {
+  return { cpuUs: b.cpuUs - a.cpuUs, elu: (b.active - a.active) / (b.active - a.active + b.idle - a.idle) };
+}
+
+/**
+ * The floor at low load: one request at a time between two processes over a Unix socket with
+ * no pkaccel code on the path (frames of the sizes the broker rows send), answered at once
+ * (`none`: two wake-ups of idle processes) or after a hop to a worker thread and back woken
+ * as the simulated card is (`thread`: four wake-ups, as a request through the broker to
+ * sim:ring takes when every thread sleeps between requests).
+ */
+async function floorRow(dir: string, hop: 'none' | 'thread', seconds: number): Promise<BenchRow> {
+  const server = await startServer(['echo', join(dir, `echo-${hop}.sock`), hop]);
+  try {
+    const s0 = await server.sample();
+    const r = await load(['ping', join(dir, `echo-${hop}.sock`), String(seconds)]);
+    const s1 = await server.sample();
+    const cpu = between(s0, s1);
+    return {
+      name: hop === 'none' ? 'floor: 2 processes, Unix socket' : 'floor: 2 processes + a thread hop',
+      device: 'none (no pkaccel code)',
+      'in flight/client': 1,
+      'ops/s': r.ops / r.seconds,
+      'p50 µs': r.p50Us,
+      'p99 µs': r.p99Us,
+      'client CPU µs/op': r.cpuUs / r.ops,
+      'broker CPU µs/op': cpu.cpuUs / r.ops,
+      'client ELU': r.elu,
+      'broker ELU': cpu.elu,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
 const bench: Bench = async (ctx) => {
   const seconds = ctx.quick ? 1 : 3;
   const dir = mkdtempSync(join(tmpdir(), 'pkaccel-bench-broker-'));
@@ -82,6 +152,9 @@ const bench: Bench = async (ctx) => {
     ] as const
   ).filter(([spec]) => only.length === 0 || only.some((w) => spec.includes(w)));
   try {
+    // Always (a few seconds): the goal on added latency reads against it.
+    ctx.log('floor: ping-pong between two processes with no pkaccel code');
+    rows.push(await floorRow(dir, 'none', seconds), await floorRow(dir, 'thread', seconds));
     for (const [device, gate] of devices) {
       ctx.log(`${device}: in-process`);
       const base = await client(device, seconds, 256, gate);
@@ -115,23 +188,8 @@ const bench: Bench = async (ctx) => {
       const low = await client(device, seconds, 1, gate);
       const lowRow = row('in-process, low load', [low], null, 1);
       const path = join(dir, 'b.sock');
-      const server = spawn(process.execPath, ['--import', 'tsx', script, 'server', path, device, gate], {
-        stdio: ['pipe', 'pipe', 'inherit'],
-        env: { ...process.env, PKACCEL_DEVICES: '' },
-      });
-      const next = lines(server);
-      if ((await next()) !== 'READY') throw new Error('broker did not start');
-      /** The broker's CPU (µs) and event-loop busy and idle time (ms) so far. */
-      const brokerCpu = async () => {
-        server.stdin!.write('cpu\n');
-        const u = JSON.parse(await next()) as { user: number; system: number; active: number; idle: number };
-        return { cpuUs: u.user + u.system, active: u.active, idle: u.idle };
-      };
-      type Sample = Awaited<ReturnType<typeof brokerCpu>>;
-      const between = (a: Sample, b: Sample) => ({
-        cpuUs: b.cpuUs - a.cpuUs,
-        elu: (b.active - a.active) / (b.active - a.active + b.idle - a.idle),
-      });
+      const server = await startServer(['server', path, device, gate]);
+      const brokerCpu = server.sample;
       const spec = `broker:${path}`;
       for (const n of [1, 2, 4]) {
         ctx.log(`${device}: ${n} client process(es) through the broker`);
@@ -156,8 +214,7 @@ const bench: Bench = async (ctx) => {
         'vs in-process': lowBroker.ops / lowBroker.seconds / (low.ops / low.seconds),
         'p50 added µs': lowBroker.p50Us - low.p50Us,
       };
-      server.stdin!.end();
-      await new Promise((r) => server.once('exit', r));
+      await server.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -211,6 +268,15 @@ function goals(rows: readonly BenchRow[]): BenchRow[] {
       '≤ 50',
       (v) => v <= 50,
     );
+  // Beside the latency goal: what the same hops cost with no pkaccel code (the floor rows).
+  const floor = (name: string) => figure(rows, name, 'none (no pkaccel code)', 'p50 µs');
+  for (const [i, row] of out.entries())
+    if (row.name === 'goal: p50 added µs, 1 in flight')
+      out[i] = {
+        ...row,
+        'floor p50 µs, 2 processes': floor('floor: 2 processes, Unix socket') ?? null,
+        'floor p50 µs, + thread hop': floor('floor: 2 processes + a thread hop') ?? null,
+      };
   return out;
 }
 
