@@ -158,15 +158,22 @@ async function nullDeviceRows(ctx: BenchContext, keys: Keys, ms: number): Promis
     // The framework's own share of a call: the subtle call's CPU less the queue's and the hash's.
     const framework = m.cpuPerCall - base.cpuPerCall - hashCpuPerCall();
     rows.push(
-      goalRow(
-        `A null device: accel.subtle.${c.label} ECDSA P-256 (framework ${framework.toFixed(2)} µs/call beyond queue and SHA-256)`,
-        IN_FLIGHT,
-        m,
-        { name: `queue.submit ${c.op}`, opsPerSecond: base.opsPerSecond },
-        c.op === 'ecdsa-verify'
-          ? { text: '≥1M ops/s, ≤1 µs main/call', met: m.opsPerSecond >= 1e6 && m.mainPerCall <= 1 }
-          : { text: '(reported)', met: true },
-      ),
+      {
+        ...goalRow(
+          `A null device: accel.subtle.${c.label} ECDSA P-256 (framework ${framework.toFixed(2)} µs/call beyond queue and SHA-256)`,
+          IN_FLIGHT,
+          m,
+          { name: `queue.submit ${c.op}`, opsPerSecond: base.opsPerSecond },
+          // The issue's two figures, and the main thread's time that 1M calls a second leaves.
+          c.op === 'ecdsa-verify'
+            ? {
+                text: '≥1M ops/s, ≤1 µs framework and main/call',
+                met: m.opsPerSecond >= 1e6 && framework <= 1 && m.mainPerCall <= 1,
+              }
+            : { text: '(reported)', met: true },
+        ),
+        'framework µs/call': framework,
+      },
       goalRow(
         `A null device: queue.submit ${c.op}`,
         IN_FLIGHT,

@@ -126,6 +126,7 @@ export interface AsymmetricAlgorithm {
   keygen(spec: KeySpec, params: Params): KeygenSpec;
   /** Members each operation reads, for the operations the algorithm has. */
   readonly operationParams: Readonly<Partial<Record<Operation, Dictionary>>>;
+  // The operations use no `this`: core/api calls them unbound (dom-errors.ts startWork).
   sign?(call: Call<PrivateKeyMaterial>, data: Uint8Array): Promise<Uint8Array>;
   verify?(call: Call<PublicKeyMaterial>, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
   encrypt?(call: Call<PublicKeyMaterial>, data: Uint8Array): Promise<Uint8Array>;

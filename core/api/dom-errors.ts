@@ -63,7 +63,7 @@ export function asNodeDoes<T>(promise: Promise<T>): Promise<T> {
 export function settle<T>(
   operation: string,
   signal: AbortSignal | undefined,
-  prepare: () => () => Promise<T>,
+  prepare: () => Work<T>,
 ): Promise<T>;
 /**
  * The same, with the work's value passed through `map` (a result's bytes to an ArrayBuffer) in
@@ -72,19 +72,19 @@ export function settle<T>(
 export function settle<W, T>(
   operation: string,
   signal: AbortSignal | undefined,
-  prepare: () => () => Promise<W>,
+  prepare: () => Work<W>,
   map: (value: W) => T,
 ): Promise<T>;
 export function settle<W, T>(
   operation: string,
   signal: AbortSignal | undefined,
-  prepare: () => () => Promise<W>,
+  prepare: () => Work<W>,
   map?: (value: W) => T,
 ): Promise<T | W> {
   if (signal !== undefined) return settleSignalled(operation, signal, prepare, map);
   // No signal (the hot path): the two phases back to back, with no async frame or closure of
   // its own per call; the same errors as below.
-  let work: () => Promise<W>;
+  let work: Work<W>;
   try {
     work = prepare();
   } catch (error) {
@@ -92,11 +92,34 @@ export function settle<W, T>(
   }
   let started: Promise<W>;
   try {
-    started = work();
+    started = typeof work === 'function' ? work() : work;
   } catch (error) {
     return Promise.reject(workError(error, operation));
   }
   return started.then(map, workFailed(operation));
+}
+
+/**
+ * What `prepare` hands back: the work, or the work already started (`startWork`) — the same
+ * thing one step sooner, without a closure per call (sign and verify, the hot path).
+ */
+export type Work<W> = (() => Promise<W>) | Promise<W>;
+
+/**
+ * `run(call, a, b)` started at the end of `prepare`: what it throws becomes a rejection, which
+ * `settle` converts as it converts the work's (never as a preparation error).
+ */
+export function startWork<C, A, B, W>(
+  run: (call: C, a: A, b: B) => Promise<W>,
+  call: C,
+  a: A,
+  b: B,
+): Promise<W> {
+  try {
+    return run(call, a, b);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function preparationError(error: unknown, operation: string): unknown {
@@ -123,11 +146,11 @@ function workFailed(operation: string): (error: unknown) => never {
 async function settleSignalled<W, T>(
   operation: string,
   signal: AbortSignal,
-  prepare: () => () => Promise<W>,
+  prepare: () => Work<W>,
   map: ((value: W) => T) | undefined,
 ): Promise<T | W> {
   if (signal.aborted) throw domError('AbortError', `${operation} was aborted`, signal.reason);
-  let work: () => Promise<W>;
+  let work: Work<W>;
   try {
     work = prepare();
   } catch (error) {
@@ -138,7 +161,7 @@ async function settleSignalled<W, T>(
       const onAbort = (): void => reject(domError('AbortError', `${operation} was aborted`, signal.reason));
       signal.addEventListener('abort', onAbort, { once: true });
       const done = (): void => signal.removeEventListener('abort', onAbort);
-      work().then(
+      (typeof work === 'function' ? work() : work).then(
         (value) => {
           done();
           resolve(map === undefined ? value : map(value));

@@ -26,7 +26,7 @@ import {
   type Params,
 } from '../algorithms/suite.js';
 import type { PrimitiveExecutor } from '../driver/device.js';
-import { domError, settle } from './dom-errors.js';
+import { domError, settle, startWork, type Work } from './dom-errors.js';
 import {
   type Context,
   exportHeld,
@@ -168,15 +168,14 @@ export class AcceleratorSubtle {
     return settle(
       'sign',
       options?.signal,
-      (): (() => Promise<Uint8Array | ArrayBuffer>) => {
+      (): Work<Uint8Array | ArrayBuffer> => {
         // Left to right, as WebIDL converts them (no array per call: this is the hot path).
         const alg = idl.algorithmIdentifier(algorithm);
         const k = idl.cryptoKey(key, 'key');
         const bytes = idl.bufferSource(data, 'data');
         const held = this.#normalize(alg, 'sign');
         if (!held) return () => node.nodeSubtle.sign(node.nodeAlgorithm(alg), node.forNode(k), bytes);
-        const call = this.#use(held, k, 'sign', 'sign', options);
-        return () => held.algorithm.sign!(call, bytes);
+        return startWork(held.algorithm.sign!, this.#use(held, k, 'sign', 'sign', options), bytes, undefined);
       },
       asArrayBuffer,
     );
@@ -195,8 +194,7 @@ export class AcceleratorSubtle {
       const bytes = idl.bufferSource(data, 'data');
       const held = this.#normalize(alg, 'verify');
       if (!held) return () => node.nodeSubtle.verify(node.nodeAlgorithm(alg), node.forNode(k), sig, bytes);
-      const call = this.#use(held, k, 'verify', 'verify', options);
-      return () => held.algorithm.verify!(call, sig, bytes);
+      return startWork(held.algorithm.verify!, this.#use(held, k, 'verify', 'verify', options), sig, bytes);
     });
   }
 

@@ -73,6 +73,19 @@ describe('repeated subtle calls', () => {
     });
   });
 
+  it('still abort a sign or verify given a signal, and complete one whose signal stays quiet', async () => {
+    const alg = { name: 'ECDSA', hash: 'SHA-256' };
+    const quiet = new AbortController();
+    const signature = await accel.subtle.sign(alg, signKey, data, { signal: quiet.signal });
+    expect(await accel.subtle.verify(alg, verifyKey, signature, data, { signal: quiet.signal })).toBe(true);
+    const controller = new AbortController();
+    const signing = accel.subtle.sign(alg, signKey, data, { signal: controller.signal });
+    const verifying = accel.subtle.verify(alg, verifyKey, signature, data, { signal: controller.signal });
+    controller.abort();
+    await expect(signing).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(verifying).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
   it('ask a policy the caller changed after a remembered call', async () => {
     const policy: { curves?: readonly string[] } = {};
     const strict = await openAccelerator({ devices: ['software'], policy: policy as never });
