@@ -174,8 +174,12 @@ export class SharedIrq {
     this.#running = true;
     try {
       while (this.#waiters.size > 0 && this.usable) {
-        const inner = new AbortController();
-        this.#inner = inner;
+        // One controller for every wait until it is used (a wait per interrupt made one each).
+        let inner = this.#inner;
+        if (inner === undefined || inner.signal.aborted) {
+          inner = new AbortController();
+          this.#inner = inner;
+        }
         try {
           await this.#irq.wait(inner.signal);
         } catch (error) {

@@ -109,7 +109,7 @@ export class RingQueuePair implements QueuePair {
   readonly #synthetic: Completion[] = [];
   #sqTail = 0;
   #cqHead = 0;
-  /** CQ entries consumed since CQ_HEAD was last written (it goes with the next doorbell). */
+  /** CQ entries consumed since CQ_HEAD was last written (it goes with a doorbell when the card needs it). */
   #unreported = 0;
   #phase = 1;
   /** Wakes a pending wait from the host side (state change, jobs completed by the driver). */
@@ -243,7 +243,9 @@ export class RingQueuePair implements QueuePair {
     }
     if (posted > 0) {
       const bar = this.#host.bar;
-      this.#reportCqHead();
+      // The CQ head only when the card could otherwise see its CQ full with these jobs in flight
+      // (#cardMayStall): a queue pair that is not full saves the register write.
+      if (this.#cardMayStall()) this.#reportCqHead();
       bar.barrier(); // descriptors and operands before the doorbell
       bar.write32(queueReg(this.index, QREG.SQ_TAIL), this.#sqTail);
       this.submitted += posted;
@@ -275,9 +277,9 @@ export class RingQueuePair implements QueuePair {
       this.#unreported += taken;
       if (taken < ready) break;
     }
-    // The CQ head goes to the card with the next doorbell (one posted burst), or now when the card
-    // could otherwise hold a completion back for a CQ it sees full (§4.2). A register write here is
-    // a posted write that wakes the model's thread: not one per harvest (see #cardMayStall).
+    // The CQ head goes to the card when it could otherwise hold a completion back for a CQ it sees
+    // full (§4.2), with a doorbell or here: a register write is a posted write that wakes the
+    // model's thread, not one to make per harvest (see #cardMayStall).
     if (this.#cardMayStall()) this.#reportCqHead();
     return count;
   }
