@@ -62,11 +62,19 @@
  * - Devices out of service (recovery: reset, self-test, backoff, absent) get nothing; one
  *   resetting by itself makes the job wait.
  * Within the device, see DeviceEntry.laneForNext.
+ *
+ * Cost. A pass over the backlog picks every job in it until one fits (jobs that wait count
+ * ahead of their device): at saturation with a deep backlog that was ~50 picks per job
+ * completed. Within a pass, after a job waits and before anything is placed, a job of the same
+ * shape (no pin, exclusion or device to avoid; the same alternatives array, or the same op, key
+ * object and padding) has the same candidates, figures and key costs; only the device it waits
+ * for has one more job ahead. That one estimate is redone and the same selection run — the
+ * placement a full pick would make (test/queue/completion-time: "a backlog waiting").
  */
 
 import { type PrimitiveRequest, privateKeyOf } from '../driver/primitives.js';
 import type { DeviceEntry } from './device-entry.js';
-import type { JobRecord } from './job.js';
+import { type JobRecord, JobState } from './job.js';
 import type { Lane } from './lane.js';
 import { operationClass } from './latency.js';
 import type { ClassService } from './service-time.js';
@@ -105,12 +113,26 @@ export class Scheduler {
   readonly #alts: number[] = [];
   readonly #affinity: boolean[] = [];
   readonly #ect: number[] = [];
+  readonly #floor: number[] = [];
   readonly #cost: number[] = [];
   readonly #jobs: number[] = [];
   readonly #util: number[] = [];
   readonly #spread: number[] = [];
+  /** The candidate arrays #select reads, by name. */
+  readonly #scratch = { lanes: this.#lanes, ect: this.#ect, util: this.#util };
   /** Whether this pick's job has a private key (a key-slot miss costs it a key load). */
   #keyed = false;
+  /**
+   * The candidate the last pick of this pass made its job wait for (-1: none), while nothing has
+   * been placed since: a job of the same shape (see #sameShape) sees the same candidates and
+   * figures with one more job waiting ahead on that one, so only its estimate is redone.
+   */
+  #memo = -1;
+  #memoN = 0;
+  #memoAlternatives: JobRecord['alternatives'] = null;
+  #memoOp = '';
+  #memoKey: unknown = undefined;
+  #memoPadding: unknown = undefined;
 
   constructor(devices: readonly DeviceEntry[]) {
     this.#devices = devices;
@@ -119,10 +141,18 @@ export class Scheduler {
   /** A new pass over the backlog starts: forget which jobs waited for which device. */
   beginPass(): void {
     if (this.#reserved.size > 0) this.#reserved.clear();
+    this.#memo = -1;
   }
 
   /** The lane for the job, with `record.altIndex` set to the alternative it will run; or null and `reason`. */
   pick(record: JobRecord): Lane<DeviceEntry> | null {
+    if (this.#memo >= 0) {
+      // A pass over a backlog whose jobs wait for a full device re-picked every one of them on
+      // each pass (50 picks per job completed at saturation on ring + window + software, the
+      // main thread's time per job doubled). The same decision, from the one estimate that moved.
+      if (record.state === JobState.backlog && this.#sameShape(record)) return this.#again(record);
+      this.#memo = -1;
+    }
     const devices = this.#devices;
     const entries = this.#entries;
     const lanes = this.#lanes;
@@ -198,13 +228,90 @@ export class Scheduler {
   }
 
   #choose(record: JobRecord, n: number): number {
+    const known = this.#evaluate(record, n);
+    if (known) {
+      const chosen = this.#select(record, n);
+      // Only backlog jobs (picked in a pass, with beginPass before) may reuse this.
+      if (this.#lanes[chosen] === undefined && record.state === JobState.backlog)
+        this.#remember(record, chosen, n);
+      return chosen;
+    }
+    {
+      // A cold start (no figures, no estimates anywhere): the static order decides.
+      const lanes = this.#lanes;
+      let best = -1;
+      for (let i = 0; i < n; i++)
+        if (lanes[i] !== undefined && (best < 0 || better(this, i, best, record.avoid, false))) best = i;
+      return best < 0 ? -1 : this.#place(record, best);
+    }
+  }
+
+  /** The job of this pick waits for candidate `chosen`: remember its shape for the next pick. */
+  #remember(record: JobRecord, chosen: number, n: number): void {
+    if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return;
+    const alternatives = record.alternatives;
+    if (alternatives === null) {
+      const request = record.request as {
+        readonly op: string;
+        readonly key?: unknown;
+        readonly padding?: unknown;
+      };
+      if (request.key === undefined) return;
+      this.#memoOp = request.op;
+      this.#memoKey = request.key;
+      this.#memoPadding = request.padding;
+    }
+    this.#memoAlternatives = alternatives;
+    this.#memoN = n;
+    this.#memo = chosen;
+  }
+
+  /**
+   * Whether the job is of the remembered shape: no pin, exclusion or device to avoid, and the
+   * same alternatives (the same array), or the same op, key object and padding — what decides
+   * which devices cover it, its operation class and its key-slot cost.
+   */
+  #sameShape(record: JobRecord): boolean {
+    if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return false;
+    const alternatives = record.alternatives;
+    if (alternatives !== null || this.#memoAlternatives !== null)
+      return alternatives === this.#memoAlternatives;
+    const request = record.request as {
+      readonly op: string;
+      readonly key?: unknown;
+      readonly padding?: unknown;
+    };
+    return (
+      request.key === this.#memoKey && request.op === this.#memoOp && request.padding === this.#memoPadding
+    );
+  }
+
+  /** The remembered candidates, with one more job waiting for the one the last job waited for. */
+  #again(record: JobRecord): Lane<DeviceEntry> | null {
+    const waited = this.#memo;
+    this.#jobs[waited]!++;
+    this.#estimate(waited);
+    const chosen = this.#select(record, this.#memoN);
+    const lane = this.#lanes[chosen];
+    if (lane !== undefined) {
+      this.#memo = -1;
+      record.altIndex = this.#alts[chosen]!;
+      return lane;
+    }
+    this.#memo = chosen;
+    this.reason = 'wait';
+    return null;
+  }
+
+  /**
+   * Each candidate's figures, jobs ahead, engines busy with the job (`util`) and ECT; false when
+   * no candidate has figures (a cold start).
+   */
+  #evaluate(record: JobRecord, n: number): boolean {
     const entries = this.#entries;
-    const lanes = this.#lanes;
     const alts = this.#alts;
-    const ect = this.#ect;
+    const floors = this.#floor;
     const costs = this.#cost;
-    const jobsAhead = this.#jobs;
-    const util = this.#util;
     const spread = this.#spread;
     // Known figures: the best floor and cost among devices that have one (for those without).
     let bestFloor = Number.POSITIVE_INFINITY;
@@ -220,43 +327,48 @@ export class Scheduler {
       const figures = this.#figures(entries[i]!, cls, record.probeOf(alt));
       if (figures === undefined) {
         costs[i] = -1;
-        ect[i] = -1;
         continue;
       }
       costs[i] = figures.cost;
-      ect[i] = figures.floor; // the floor, for now
+      floors[i] = figures.floor;
       spread[i] = figures.jitter;
       if (figures.floor < bestFloor) bestFloor = figures.floor;
       if (figures.cost < bestCost) bestCost = figures.cost;
     }
-    const known = bestCost !== Number.POSITIVE_INFINITY;
+    if (bestCost === Number.POSITIVE_INFINITY) return false;
     const reserved = this.#reserved;
-    let best = -1;
     for (let i = 0; i < n; i++) {
-      const entry = entries[i]!;
-      const jobs = entry.held + (reserved.size === 0 ? 0 : (reserved.get(entry) ?? 0));
-      jobsAhead[i] = jobs;
-      if (!known) {
-        if (lanes[i] !== undefined && (best < 0 || better(this, i, best, record.avoid, false))) best = i;
-        continue;
-      }
-      let cost = costs[i]!;
-      let floor = ect[i]!;
-      if (cost < 0) {
-        cost = bestCost;
-        floor = bestFloor;
+      if (costs[i]! < 0) {
+        costs[i] = bestCost;
+        floors[i] = bestFloor;
         spread[i] = 0;
-        costs[i] = cost;
       }
-      // The share of its engines the device would have busy with this job (above 1: it queues).
-      util[i] = ((jobs + 1) * cost) / floor;
-      let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost);
-      if (this.#keyed && entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
-      ect[i] = t;
-      if (best < 0 || better(this, i, best, record.avoid, true)) best = i;
+      const entry = entries[i]!;
+      this.#jobs[i] = entry.held + (reserved.size === 0 ? 0 : (reserved.get(entry) ?? 0));
+      this.#estimate(i);
     }
-    if (best < 0) return -1;
-    if (known && util[best]! > FREE) {
+    return true;
+  }
+
+  /** Candidate i's util and ECT from its jobs ahead and figures. */
+  #estimate(i: number): void {
+    const cost = this.#cost[i]!;
+    const floor = this.#floor[i]!;
+    const jobs = this.#jobs[i]!;
+    const entry = this.#entries[i]!;
+    // The share of its engines the device would have busy with this job (above 1: it queues).
+    this.#util[i] = ((jobs + 1) * cost) / floor;
+    let t = Math.max(floor, jobs * (entry.service.meanCost || cost) + cost);
+    if (this.#keyed && entry.device.keySlots !== undefined && !this.#affinity[i]) t += KEY_LOAD_COST * cost;
+    this.#ect[i] = t;
+  }
+
+  /** With every candidate estimated: the lowest ECT, then the free-engine rule and the probes. */
+  #select(record: JobRecord, n: number): number {
+    const { lanes, ect, util } = this.#scratch;
+    let best = -1;
+    for (let i = 0; i < n; i++) if (best < 0 || better(this, i, best, record.avoid, true)) best = i;
+    if (util[best]! > FREE) {
       // The best would queue the job (or make it wait for a full device): a device where it
       // finds a free engine goes first if its ECT is within ROOM of the best. A job behind
       // others finishes only after all of them, so its latency's spread grows with the queue,
@@ -269,39 +381,41 @@ export class Scheduler {
           lanes[i] !== undefined &&
           util[i]! <= FREE &&
           ect[i]! <= ROOM * ect[best]! &&
-          entries[i]!.id !== record.avoid &&
+          this.#entries[i]!.id !== record.avoid &&
           (free < 0 || ect[i]! < ect[free]!)
         )
           free = i;
       if (free >= 0) best = free;
     }
-    if (known) {
-      // Exploration probe: an idle device passed over for PROBE_EVERY picks gets this job, so
-      // figures that went stale (a cold start, a burst) are measured again.
-      const stale = this.#picks - PROBE_EVERY;
-      for (let i = 0; i < n; i++)
-        if (
-          i !== best &&
-          lanes[i] !== undefined &&
-          jobsAhead[i] === 0 &&
-          entries[i]!.service.lastPick < stale &&
-          entries[i]!.id !== record.avoid
-        ) {
-          best = i;
-          break;
-        }
-    }
-    if (lanes[best] === undefined && known) {
+    // Exploration probe: an idle device passed over for PROBE_EVERY picks gets this job, so
+    // figures that went stale (a cold start, a burst) are measured again.
+    const stale = this.#picks - PROBE_EVERY;
+    for (let i = 0; i < n; i++)
+      if (
+        i !== best &&
+        lanes[i] !== undefined &&
+        this.#jobs[i] === 0 &&
+        this.#entries[i]!.service.lastPick < stale &&
+        this.#entries[i]!.id !== record.avoid
+      ) {
+        best = i;
+        break;
+      }
+    if (lanes[best] === undefined) {
       // Work-conserving probe: rather than wait, an idle device takes the job. Its figures may
       // be stale (learned under a cold start or a burst); without a job it never learns better.
       let idle = -1;
       for (let i = 0; i < n; i++)
-        if (lanes[i] !== undefined && jobsAhead[i] === 0 && (idle < 0 || ect[i]! < ect[idle]!)) idle = i;
+        if (lanes[i] !== undefined && this.#jobs[i] === 0 && (idle < 0 || ect[i]! < ect[idle]!)) idle = i;
       if (idle >= 0) best = idle;
     }
-    const entry = entries[best]!;
-    if (lanes[best] === undefined) {
-      // Waiting for this full device finishes first: the job stays in the backlog, counted ahead of it.
+    return this.#place(record, best);
+  }
+
+  /** Candidate `best` takes the job now, or (full) the job waits for it, counted ahead of it. */
+  #place(record: JobRecord, best: number): number {
+    const entry = this.#entries[best]!;
+    if (this.#lanes[best] === undefined) {
       this.#reserved.set(entry, (this.#reserved.get(entry) ?? 0) + 1);
       return best;
     }
