@@ -63,7 +63,8 @@ export class FrameSplitter {
       }
       const options = pending.subarray(at + 12, at + 12 + optionsLength);
       const body = pending.subarray(at + 12 + optionsLength, end);
-      frames.push({ code, options: Uint8Array.from(options), body: Uint8Array.from(body) });
+      // Copies (the consumed input is cleared below); a typed-array copy, not from()'s element-wise iteration.
+      frames.push({ code, options: new Uint8Array(options), body: new Uint8Array(body) });
       at = end;
     }
     const rest = Buffer.from(pending.subarray(at));
