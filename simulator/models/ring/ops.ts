@@ -120,12 +120,12 @@ function ecdsaResult(L: number, valid: boolean, flags: number, x: bigint): Uint8
   return out;
 }
 
-/** The null and timed engines' `ECDSA_VERIFY` result: "valid", its witness x = r (copied, not converted). */
-function nullVerifyResult(L: number, src: Uint8Array): Uint8Array {
+/** The null and timed engines' `ECDSA_VERIFY` result: "valid", its witness x = r (copied from `src` at `at`, not converted). */
+function nullVerifyResult(L: number, src: Uint8Array, at: number): Uint8Array {
   const out = new Uint8Array(2 + L);
   out[0] = 1;
   out[1] = WITNESS_FLAGS.POINT;
-  out.set(src.subarray(0, L), 2);
+  out.set(src.subarray(at, at + L), 2);
   return out;
 }
 
@@ -136,14 +136,16 @@ function nullVerifyResult(L: number, src: Uint8Array): Uint8Array {
  */
 const lastValidKey = new Map<string, Uint8Array>();
 
-function knownOnCurve(curve: CurveParams, key: Uint8Array): boolean {
+/** Whether the `length` key bytes at `at` of `bytes` (x ‖ y) are a point on the curve. */
+function knownOnCurve(curve: CurveParams, bytes: Uint8Array, at: number, length: number): boolean {
   const last = lastValidKey.get(curve.name);
-  if (last !== undefined && last.length === key.length) {
+  if (last !== undefined && last.length === length) {
     let same = true;
-    for (let i = 0; i < key.length && same; i++) same = last[i] === key[i];
+    for (let i = 0; i < length && same; i++) same = last[i] === bytes[at + i];
     if (same) return true;
   }
-  const L = key.length >> 1;
+  const key = bytes.slice(at, at + length); // latched: the check and the key kept are the same bytes
+  const L = length >> 1;
   if (!pointOnCurve(curve, bytesToBigint(key.subarray(0, L)), bytesToBigint(key.subarray(L)))) return false;
   lastValidKey.set(curve.name, key);
   return true;
@@ -309,11 +311,15 @@ export function executeDescriptor(
       if (usesSlot || d.keyLen !== 2 * L || digestLen < 1 || digestLen > 64 || d.dstLen < 2 + L) {
         return fail(STATUS.BAD_DESCRIPTOR);
       }
-      const key = read(host, d.keyAddr, 2 * L);
-      if (!knownOnCurve(curve, key)) return fail(STATUS.INVALID_OPERAND);
-      const src = read(host, d.srcAddr, d.srcLen);
+      // A real engine latches its copy of the key and checks that; null/timed engines compute
+      // nothing from the operands and read them in place (no copies per operation).
+      const arena = host.dma.arena;
+      const keyAt = host.dma.offsetOf(d.keyAddr, 2 * L);
+      const key = real ? arena.slice(keyAt, keyAt + 2 * L) : arena;
+      if (!knownOnCurve(curve, key, real ? 0 : keyAt, 2 * L)) return fail(STATUS.INVALID_OPERAND);
       // null/timed: "valid", with r as its witness (consistent, so the host's check passes).
-      if (!real) return ok(nullVerifyResult(L, src), 'verify');
+      if (!real) return ok(nullVerifyResult(L, arena, host.dma.offsetOf(d.srcAddr, d.srcLen)), 'verify');
+      const src = read(host, d.srcAddr, d.srcLen);
       const qx = bytesToBigint(key.subarray(0, L));
       const qy = bytesToBigint(key.subarray(L));
       const r = bytesToBigint(src.subarray(0, L));

@@ -130,6 +130,27 @@ describe('ring driver on the inline simulator', () => {
     });
   }
 
+  for (const engine of ['real', 'null'] as const) {
+    it(`${engine} engine: an ECDSA verify under a public key off the curve is refused, before and after a valid one`, async () => {
+      const { device } = await card(`mode=inline&depth=8&engine=${engine}`);
+      const qp = device.queuePairs[0]!;
+      const good = ecKey('P-256').publicKey;
+      const bad = { ...good, y: good.y ^ 1n };
+      const verify = (key: typeof good) =>
+        runOne(qp, {
+          op: 'ecdsa-verify',
+          key,
+          digest: new Uint8Array(32).fill(7),
+          signature: new Uint8Array(64).fill(1),
+        });
+      for (const key of [bad, good, bad]) {
+        const c = await verify(key);
+        if (key === good) expect(c.ok).toBe(true);
+        else expect(c.ok ? undefined : c.error.code).toBe('invalid-input');
+      }
+    });
+  }
+
   for (const curve of ['P-256', 'P-384'] as const) {
     it(`ECDSA ${curve} sign verifies with node, verify agrees with node, ECDH matches node`, async () => {
       const { device } = await card();
