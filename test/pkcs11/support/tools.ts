@@ -17,7 +17,7 @@ export const P11_KIT_CLIENT =
 /** Where OpenSSL 3 engines live; libp11's engine is `pkcs11.so` there (package libengine-pkcs11-openssl). */
 export const ENGINES_DIR = process.env.PKACCEL_OPENSSL_ENGINES ?? join(LIBDIR, 'engines-3');
 export const LIBP11_ENGINE = join(ENGINES_DIR, 'pkcs11.so');
-/** nginx (package nginx-light): Debian installs it in /usr/sbin, often not on a user's PATH. */
+/** nginx (package nginx; nginx-light only adds a module to it): in /usr/sbin, often not on a user's PATH. */
 export const NGINX = process.env.PKACCEL_NGINX ?? '/usr/sbin/nginx';
 
 /** The Debian packages that provide each tool (what the skip message tells the reader to install). */
@@ -29,7 +29,7 @@ export const TOOLS = {
   'gnutls-cli': { check: () => onPath('gnutls-cli'), pkg: 'gnutls-bin' },
   p11tool: { check: () => onPath('p11tool'), pkg: 'gnutls-bin' },
   curl: { check: () => onPath('curl'), pkg: 'curl' },
-  nginx: { check: () => existsSync(NGINX), pkg: 'nginx-light' },
+  nginx: { check: () => existsSync(NGINX), pkg: 'nginx' },
 } as const;
 
 export type ToolName = keyof typeof TOOLS;
