@@ -65,11 +65,12 @@
  *
  * Cost. A pass over the backlog picks every job in it until one fits (jobs that wait count
  * ahead of their device): at saturation with a deep backlog that was ~50 picks per job
- * completed. Within a pass, after a job waits and before anything is placed, a job of the same
- * shape (no pin, exclusion or device to avoid; the same alternatives array, or the same op, key
- * object and padding) has the same candidates, figures and key costs; only the device it waits
- * for has one more job ahead. That one estimate is redone and the same selection run — the
- * placement a full pick would make (test/queue/completion-time: "a backlog waiting").
+ * completed. Within a pass, the job after one of the same shape (no pin, exclusion or device
+ * to avoid; the same alternatives array, or the same op, key object and padding) has the same
+ * candidates, figures and key costs; only the device the one before went to has changed — one
+ * more job waiting for it, or one more placed on it (its lane and jobs ahead are read again).
+ * That one estimate is redone and the same selection run: the placement a full pick would make
+ * (test/queue/completion-time: "a backlog waiting").
  */
 
 import { type PrimitiveRequest, privateKeyOf } from '../driver/primitives.js';
@@ -123,11 +124,13 @@ export class Scheduler {
   /** Whether this pick's job has a private key (a key-slot miss costs it a key load). */
   #keyed = false;
   /**
-   * The candidate the last pick of this pass made its job wait for (-1: none), while nothing has
-   * been placed since: a job of the same shape (see #sameShape) sees the same candidates and
-   * figures with one more job waiting ahead on that one, so only its estimate is redone.
+   * The candidate the last pick of this pass sent its job to, placed or waiting (-1: none): a
+   * job of the same shape next (see #sameShape) sees the same candidates and figures but for
+   * that one, so only its estimate is redone.
    */
   #memo = -1;
+  /** Whether the job of the last pick was placed on candidate #memo (else it waits for it). */
+  #memoPlaced = false;
   #memoN = 0;
   #memoAlternatives: JobRecord['alternatives'] = null;
   #memoOp = '';
@@ -232,8 +235,7 @@ export class Scheduler {
     if (known) {
       const chosen = this.#select(record, n);
       // Only backlog jobs (picked in a pass, with beginPass before) may reuse this.
-      if (this.#lanes[chosen] === undefined && record.state === JobState.backlog)
-        this.#remember(record, chosen, n);
+      if (record.state === JobState.backlog) this.#remember(record, chosen, n);
       return chosen;
     }
     {
@@ -264,6 +266,7 @@ export class Scheduler {
     this.#memoAlternatives = alternatives;
     this.#memoN = n;
     this.#memo = chosen;
+    this.#memoPlaced = this.#lanes[chosen] !== undefined;
   }
 
   /**
@@ -288,19 +291,24 @@ export class Scheduler {
 
   /** The remembered candidates, with one more job waiting for the one the last job waited for. */
   #again(record: JobRecord): Lane<DeviceEntry> | null {
-    const waited = this.#memo;
-    this.#jobs[waited]!++;
-    this.#estimate(waited);
+    const moved = this.#memo;
+    if (this.#memoPlaced) {
+      // The last job was placed there: its lane and jobs ahead as they are now.
+      const entry = this.#entries[moved]!;
+      this.#lanes[moved] = entry.laneForNext();
+      this.#jobs[moved] = entry.held + (this.#reserved.size === 0 ? 0 : (this.#reserved.get(entry) ?? 0));
+    } else this.#jobs[moved]!++; // the last job waits for it
+    this.#estimate(moved);
     const chosen = this.#select(record, this.#memoN);
-    const lane = this.#lanes[chosen];
-    if (lane !== undefined) {
-      this.#memo = -1;
-      record.altIndex = this.#alts[chosen]!;
-      return lane;
-    }
     this.#memo = chosen;
-    this.reason = 'wait';
-    return null;
+    const lane = this.#lanes[chosen];
+    this.#memoPlaced = lane !== undefined;
+    if (lane === undefined) {
+      this.reason = 'wait';
+      return null;
+    }
+    record.altIndex = this.#alts[chosen]!;
+    return lane;
   }
 
   /**
