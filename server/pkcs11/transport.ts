@@ -37,10 +37,19 @@ export class FrameSplitter {
   }
   /** Feed bytes; returns the complete frames now available (the version byte is not one). */
   push(chunk: Uint8Array): RpcFrame[] {
-    this.#chunks.push(Buffer.from(chunk));
-    this.#length += chunk.length;
-    if (this.#length < this.#need) return [];
-    const pending = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    // Nothing kept and whole frames here (a request per read, the usual case): parse the chunk
+    // where it is. Kept input is our own copy, cleared once consumed.
+    const inPlace = this.#chunks.length === 0 && chunk.length >= this.#need;
+    if (!inPlace) {
+      this.#chunks.push(Buffer.from(chunk));
+      this.#length += chunk.length;
+      if (this.#length < this.#need) return [];
+    }
+    const pending = inPlace
+      ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)
+      : this.#chunks.length === 1
+        ? this.#chunks[0]!
+        : Buffer.concat(this.#chunks);
     const frames: RpcFrame[] = [];
     let at = 0;
     if (this.#version === undefined) {
@@ -63,15 +72,16 @@ export class FrameSplitter {
       }
       const options = pending.subarray(at + 12, at + 12 + optionsLength);
       const body = pending.subarray(at + 12 + optionsLength, end);
-      // Copies (the consumed input is cleared below); a typed-array copy, not from()'s element-wise iteration.
+      // Copies: our input is cleared below, the caller's is its own (typed-array copies, not from()'s iteration).
       frames.push({ code, options: new Uint8Array(options), body: new Uint8Array(body) });
       at = end;
     }
-    const rest = Buffer.from(pending.subarray(at));
-    // Consumed bytes may hold a PIN or data to sign: clear this copy of them.
-    pending.fill(0, 0, at);
-    this.#chunks = rest.length === 0 ? [] : [rest];
-    this.#length = rest.length;
+    const rest = at === pending.length ? undefined : Buffer.from(pending.subarray(at));
+    // Consumed bytes may hold a PIN or data to sign: clear our copy of them (a chunk parsed in
+    // place is the caller's, which it holds and drops as before).
+    if (!inPlace) pending.fill(0, 0, at);
+    this.#chunks = rest === undefined ? [] : [rest];
+    this.#length = rest?.length ?? 0;
     return frames;
   }
   /** Drop buffered input (the connection is closing). */
