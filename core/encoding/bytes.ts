@@ -87,6 +87,36 @@ export function bytesToBigint(bytes: Uint8Array): bigint {
 }
 
 /**
+ * The unsigned big-endian integer in the `length` bytes of `bytes` from `at`, read six bytes
+ * (48 bits, exact in a Number) at a time: no subarray, no DataView and so no `.buffer`. A small
+ * typed array made by copying (a signature `subtle` copied, a result a driver sliced: 64 bytes
+ * or less) keeps its bytes on V8's heap until something asks for its buffer, which then moves
+ * them into a new ArrayBuffer; bytesToBigint's DataView asks. For a scalar of such an array this
+ * costs 0.31 against 0.55-0.94 us (32 bytes, a micro-probe at load 9-12); for bytes already in
+ * an ArrayBuffer bytesToBigint is quicker (0.23 against 0.31 us).
+ */
+export function bytesToBigintAt(bytes: Uint8Array, at: number, length: number): bigint {
+  let value = 0n;
+  let i = at;
+  const end = at + length;
+  const head = length % 6;
+  if (head > 0) {
+    let word = 0;
+    for (; i < at + head; i++) word = word * 256 + bytes[i]!;
+    value = BigInt(word);
+  }
+  for (; i < end; i += 6) {
+    const word =
+      bytes[i]! * 0x10000000000 +
+      bytes[i + 1]! * 0x100000000 +
+      bytes[i + 2]! * 0x1000000 +
+      ((bytes[i + 3]! << 16) | (bytes[i + 4]! << 8) | bytes[i + 5]!);
+    value = (value << 48n) | BigInt(word);
+  }
+  return value;
+}
+
+/**
  * Byte length needed for the unsigned value (at least 1).
  *
  * @category Driver contracts

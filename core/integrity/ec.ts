@@ -23,6 +23,7 @@ import { bigintToBytes, bytesToBigint, p1363InRange } from '../driver/bytes.js';
 import { CURVES, type CurveParams } from '../driver/curves.js';
 import type { EcCurveName, EcPublicKeyMaterial } from '../driver/keys.js';
 import type { EcPoint, PrehashedMessage } from '../driver/primitives.js';
+import { bytesToBigintAt } from '../encoding/bytes.js';
 import { NODE_HASH } from '../encoding/hashes.js';
 import { ecMultiplyDouble, isOnCurve } from '../math/ec.js';
 import { mod, modInv } from '../math/modular.js';
@@ -76,8 +77,9 @@ export function ecdhHolds(curve: CurveParams, value: unknown, y: bigint | undefi
 /** r and s of a P1363 signature when both are in [1, n−1], else null. */
 export function signatureScalars(curve: CurveParams, signature: unknown): { r: bigint; s: bigint } | null {
   if (!(signature instanceof Uint8Array) || signature.length !== 2 * curve.bytes) return null;
-  const r = bytesToBigint(signature.subarray(0, curve.bytes));
-  const s = bytesToBigint(signature.subarray(curve.bytes));
+  // Read in place (bytesToBigintAt): a signature is a small array a driver sliced or subtle copied.
+  const r = bytesToBigintAt(signature, 0, curve.bytes);
+  const s = bytesToBigintAt(signature, curve.bytes, curve.bytes);
   if (r < 1n || r >= curve.n || s < 1n || s >= curve.n) return null;
   return { r, s };
 }
@@ -91,7 +93,7 @@ export function ecdsaWitnessVerdict(curve: CurveParams, signature: Uint8Array, x
   if (x === null || !p1363InRange(curve, signature)) return false;
   // x mod n without a division when x is already below n (almost always: x < p < 2n).
   const reduced = x >= 0n && x < curve.n ? x : mod(x, curve.n);
-  return reduced === bytesToBigint(signature.subarray(0, curve.bytes));
+  return reduced === bytesToBigintAt(signature, 0, curve.bytes);
 }
 
 const ecKeyObjects = new WeakMap<EcPublicKeyMaterial, KeyObject | null>();
