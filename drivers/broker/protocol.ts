@@ -215,40 +215,76 @@ export function frameBytes(frame: Frame): number {
   return HEADER_BYTES + f[0].length + f[1].length + f[2].length + f[3].length;
 }
 
-/** Write `frame` at `offset` of `out` (which has room); returns the offset after it. */
+/** Big-endian u32 at `at` of `out`. */
+function putU32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
+}
+
+/**
+ * Write `frame` at `offset` of `out` (which has room); returns the offset after it.
+ * Byte stores rather than a DataView per frame, and no `set` call for an empty field or
+ * the 16-byte handle: every frame of both directions passes here, a completion with two or three empty
+ * fields, and those calls were most of its cost (an interleaved probe: about 2x faster).
+ */
 export function writeFrame(frame: Frame, out: Uint8Array, offset: number): number {
-  const view = new DataView(out.buffer, out.byteOffset + offset, HEADER_BYTES);
-  view.setUint32(0, MAGIC);
-  view.setUint8(4, frame.type);
-  view.setUint8(5, frame.op);
-  view.setUint8(6, frame.flags);
-  view.setUint8(7, frame.status);
-  view.setUint32(8, frame.tag >>> 0);
-  out.set(frame.handle.length === HANDLE_BYTES ? frame.handle : ZERO_HANDLE, offset + 12);
-  view.setUint8(28, frame.keyKind);
-  view.setUint8(29, frame.curve);
-  view.setUint8(30, frame.scheme);
-  view.setUint8(31, frame.hash);
-  view.setUint8(32, frame.mgfHash);
-  view.setUint8(33, frame.msgHash);
-  view.setUint8(34, frame.witness);
-  view.setUint8(35, 0);
-  view.setUint32(36, frame.param >>> 0);
-  let at = offset + HEADER_BYTES;
+  const o = offset;
+  putU32(out, o, MAGIC);
+  out[o + 4] = frame.type;
+  out[o + 5] = frame.op;
+  out[o + 6] = frame.flags;
+  out[o + 7] = frame.status;
+  putU32(out, o + 8, frame.tag);
+  const handle = frame.handle.length === HANDLE_BYTES ? frame.handle : ZERO_HANDLE;
+  for (let i = 0; i < HANDLE_BYTES; i++) out[o + 12 + i] = handle[i]!;
+  out[o + 28] = frame.keyKind;
+  out[o + 29] = frame.curve;
+  out[o + 30] = frame.scheme;
+  out[o + 31] = frame.hash;
+  out[o + 32] = frame.mgfHash;
+  out[o + 33] = frame.msgHash;
+  out[o + 34] = frame.witness;
+  out[o + 35] = 0;
+  putU32(out, o + 36, frame.param);
+  let at = o + HEADER_BYTES;
+  const fields = frame.fields;
   for (let i = 0; i < 4; i++) {
-    const field = frame.fields[i]!;
-    view.setUint32(40 + 4 * i, field.length);
-    out.set(field, at);
-    at += field.length;
+    const field = fields[i]!;
+    const n = field.length;
+    putU32(out, o + 40 + 4 * i, n);
+    if (n > 0) {
+      out.set(field, at);
+      at += n;
+    }
   }
   return at;
 }
 
-/** Encode frames into one buffer (one write per tick). */
+/** Whether the frame carries a private key in field 0 (key layouts 2, 4, 6). */
+function carriesPrivateKey(f: Frame): boolean {
+  return (
+    f.keyKind === KeyKind.rsaPrivate || f.keyKind === KeyKind.ecPrivate || f.keyKind === KeyKind.okpPrivate
+  );
+}
+
+/**
+ * Encode frames into one buffer (one write per tick). writeFrame stores every byte, so
+ * the buffer needs no zeroing: frames without a private key go into node's pooled
+ * `Buffer.allocUnsafe` (a new zeroed ArrayBuffer per write cost several times the
+ * encoding of a small batch); a batch with a private key gets an ArrayBuffer of its
+ * own, which the writer zeroes once the socket has taken it, and which no other
+ * buffer shares.
+ */
 export function encodeFrames(frames: readonly Frame[]): Uint8Array {
   let total = 0;
-  for (const f of frames) total += frameBytes(f);
-  const out = new Uint8Array(total);
+  let secret = false;
+  for (const f of frames) {
+    total += frameBytes(f);
+    if (carriesPrivateKey(f)) secret = true;
+  }
+  const out = secret ? new Uint8Array(total) : Buffer.allocUnsafe(total);
   let at = 0;
   for (const f of frames) at = writeFrame(f, out, at);
   return out;
