@@ -226,8 +226,9 @@ function putU32(out: Uint8Array, at: number, v: number): void {
 /**
  * Write `frame` at `offset` of `out` (which has room); returns the offset after it.
  * Byte stores rather than a DataView per frame, and no `set` call for an empty field or
- * the 16-byte handle: every frame of both directions passes here, a completion with two or three empty
- * fields, and those calls were most of its cost (an interleaved probe: about 2x faster).
+ * the 16-byte handle: every frame of both directions passes here (a completion has two
+ * or three empty fields), and those calls were most of its cost (an interleaved probe:
+ * about 2x faster).
  */
 export function writeFrame(frame: Frame, out: Uint8Array, offset: number): number {
   const o = offset;
