@@ -112,6 +112,8 @@ export class RingQueuePair implements QueuePair {
   /** CQ entries consumed since CQ_HEAD was last written (it goes with a doorbell when the card needs it). */
   #unreported = 0;
   #phase = 1;
+  /** Bumped when the ring restarts from empty (program, reset): a harvest in progress stops. */
+  #ring = 0;
   /** Wakes a pending wait from the host side (state change, jobs completed by the driver). */
   readonly #wakeup = new Wakeup();
   /** Descriptors submitted, for statistics and tests. */
@@ -260,22 +262,22 @@ export class RingQueuePair implements QueuePair {
       sink(this.#synthetic.shift()!);
       count++;
     }
-    while (count < max && this.#host.state() === 'ready') {
+    const ring = this.#ring;
+    batches: while (count < max && this.#host.state() === 'ready') {
       // Every new entry's phase first, then one read barrier, then their other fields (§4.2: the
       // card writes the flags word last): one barrier per batch, as drivers do, not per entry.
       const ready = this.#newEntries(max - count);
       if (ready === 0) break;
       this.#host.bar.barrier();
-      let taken = 0;
-      while (taken < ready) {
+      for (let taken = 0; taken < ready; taken++) {
+        // A sink may take the card out of service or reset this ring: then stop reading it.
+        if (this.#ring !== ring || this.#host.state() !== 'ready') break batches;
         const completion = this.#take();
-        taken++;
-        if (completion === undefined) break; // the card is out of service: stop reading its ring
+        this.#unreported++;
+        if (completion === undefined) break batches; // the card is out of service now
         sink(completion);
         count++;
       }
-      this.#unreported += taken;
-      if (taken < ready) break;
     }
     // The CQ head goes to the card when it could otherwise hold a completion back for a CQ it sees
     // full (§4.2), with a doorbell or here: a register write is a posted write that wakes the
@@ -464,6 +466,7 @@ export class RingQueuePair implements QueuePair {
     this.#cqHead = 0;
     this.#unreported = 0;
     this.#phase = 1;
+    this.#ring++;
   }
 
   /** Wake a pending wait (state change). */
