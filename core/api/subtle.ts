@@ -56,18 +56,6 @@ function asArrayBuffer(value: Uint8Array | ArrayBuffer): ArrayBuffer {
   return value instanceof ArrayBuffer ? value : toArrayBuffer(value);
 }
 
-/** Each record's converter of its `public` member (ECDH, X25519), made once per record. */
-const publicKeyConverters = new Map<string, (value: unknown) => unknown>();
-function publicKeyOf(record: { readonly name: string }): (value: unknown) => unknown {
-  let convert = publicKeyConverters.get(record.name);
-  if (convert === undefined) {
-    const what = `${record.name}.public`;
-    convert = (value: unknown) => idl.cryptoKey(value, what);
-    publicKeyConverters.set(record.name, convert);
-  }
-  return convert;
-}
-
 /**
  * The Held of a record and its converted members, one per members object: idl.dictionary hands
  * back the same frozen members for a call like the one before, and so the same Held (no object
@@ -478,7 +466,7 @@ export class AcceleratorSubtle {
           : record.operationParams[operation];
     if (members === undefined)
       throw domError('NotSupportedError', `${record.name} does not support ${caller}`);
-    return heldOf(record, idl.dictionary(algorithm, record.name, members, publicKeyOf(record)));
+    return heldOf(record, idl.dictionary(algorithm, record.name, members));
   }
 
   #context(options: Opts | undefined): Context {

@@ -179,12 +179,7 @@ export function hashName(value: unknown): HashName {
  * converted from the primitives already read (no caller code runs for those either, so the
  * order of what a caller can observe is unchanged).
  */
-export function dictionary(
-  algorithm: string | object,
-  name: string,
-  members: Dictionary,
-  convertKey: (value: unknown) => unknown,
-): Params {
+export function dictionary(algorithm: string | object, name: string, members: Dictionary): Params {
   const source = typeof algorithm === 'string' ? NO_MEMBERS : (algorithm as Record<string, unknown>);
   const memo = memoOf(members);
   const entries = memo.entries;
@@ -204,10 +199,10 @@ export function dictionary(
       // primitives, converted now (no caller code runs for them).
       out = {};
       raw = last === undefined ? [] : last.slice(0, i);
-      for (let j = 0; j < i; j++) hashes = store(out, entries[j]!, raw[j], name, convertKey) || hashes;
+      for (let j = 0; j < i; j++) hashes = store(out, entries[j]!, raw[j], name) || hashes;
     }
     raw!.push(value);
-    hashes = store(out, entries[i]!, value, name, convertKey) || hashes;
+    hashes = store(out, entries[i]!, value, name) || hashes;
   }
   if (out === undefined) {
     if (last !== undefined) return memo.params!;
@@ -243,13 +238,12 @@ function store(
   [member, spec]: readonly [string, Member],
   value: unknown,
   name: string,
-  convertKey: (value: unknown) => unknown,
 ): boolean {
   if (value === undefined) {
     if (spec.required) throw new TypeError(`${name}: the "${member}" member is required`);
     return false;
   }
-  out[member] = convert(value, spec, `${name}.${member}`, convertKey);
+  out[member] = convert(value, spec, `${name}.${member}`);
   return spec.type === 'hash';
 }
 
@@ -272,7 +266,7 @@ function memoOf(members: Dictionary): DictionaryMemo {
   return memo;
 }
 
-function convert(value: unknown, member: Member, what: string, convertKey: (value: unknown) => unknown) {
+function convert(value: unknown, member: Member, what: string) {
   switch (member.type) {
     case 'hash':
       return algorithmIdentifier(value);
@@ -286,7 +280,8 @@ function convert(value: unknown, member: Member, what: string, convertKey: (valu
     case 'string':
       return domString(value, what);
     case 'key':
-      return convertKey(value);
+      // ECDH's and X25519's `public` (a CryptoKey; its material is resolved by held-keys).
+      return cryptoKey(value, what);
     case 'ecdsaFormat': {
       const format = domString(value, what);
       if (format !== 'p1363' && format !== 'der') throw new TypeError(`${what} must be "p1363" or "der"`);
