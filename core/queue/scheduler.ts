@@ -238,17 +238,15 @@ export class Scheduler {
       if (record.state === JobState.backlog) this.#remember(record, chosen, n);
       return chosen;
     }
-    {
-      // A cold start (no figures, no estimates anywhere): the static order decides.
-      const lanes = this.#lanes;
-      let best = -1;
-      for (let i = 0; i < n; i++)
-        if (lanes[i] !== undefined && (best < 0 || better(this, i, best, record.avoid, false))) best = i;
-      return best < 0 ? -1 : this.#place(record, best);
-    }
+    // A cold start (no figures, no estimates anywhere): the static order decides.
+    const lanes = this.#lanes;
+    let best = -1;
+    for (let i = 0; i < n; i++)
+      if (lanes[i] !== undefined && (best < 0 || better(this, i, best, record.avoid, false))) best = i;
+    return best < 0 ? -1 : this.#place(record, best);
   }
 
-  /** The job of this pick waits for candidate `chosen`: remember its shape for the next pick. */
+  /** The job of this pick went to candidate `chosen` (placed, or waiting): remember its shape for the next pick. */
   #remember(record: JobRecord, chosen: number, n: number): void {
     if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return;
     const alternatives = record.alternatives;
@@ -289,7 +287,7 @@ export class Scheduler {
     );
   }
 
-  /** The remembered candidates, with one more job waiting for the one the last job waited for. */
+  /** The remembered candidates, with the one the last job went to brought up to date. */
   #again(record: JobRecord): Lane<DeviceEntry> | null {
     const moved = this.#memo;
     if (this.#memoPlaced) {
