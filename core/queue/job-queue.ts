@@ -38,7 +38,9 @@
  * it came back) and is still out `stallFactor` × its class's latency after that was
  * seen (a lost completion). Both within [`stallFloorMs`, `stallCeilingMs`] (the floor 4×
  * while the class has fewer than 8 samples; the ceiling for a class never seen), and
- * only when a harvest then finds nothing waiting. A stalled
+ * only when a harvest then finds nothing waiting, and again after the event loop has
+ * polled its I/O once more (a loop blocked by the application would otherwise judge a
+ * link to another process silent with its answers unread). A stalled
  * queue pair is abandoned (reset through `QueuePair.abandon`, which reclaims its
  * descriptors) and its live jobs retried elsewhere first. `stallTimeoutMs`, when
  * given, replaces the learned limit with a fixed one.
@@ -1049,13 +1051,45 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         if (retry < next) next = retry;
         continue;
       }
-      this.#abandon(lane);
+      this.#suspect(lane, now);
     }
     if (next < Number.POSITIVE_INFINITY && (this.#live > 0 || this.#anyOccupied())) {
       this.#timer.ensure(next);
       // Slots held only by aborted jobs are reclaimed on time, but keep no process alive.
       if (this.#live === 0) this.#timer.idle();
     }
+  }
+
+  /** Queue pairs found stalled by a sweep, each with the sweep's time, until the loop's I/O has run. */
+  readonly #suspects = new Map<Lane<DeviceEntry>, number>();
+
+  /**
+   * Abandon `lane` only after the event loop has polled its I/O once more. A sweep runs in
+   * the timers phase, and after the loop was blocked (a long synchronous call in the
+   * application) it runs before the poll phase reads what arrived meanwhile — a link to
+   * another process (the broker's socket) would be judged silent with its answers unread.
+   * setImmediate runs after that poll: a real stall costs one loop turn more.
+   */
+  #suspect(lane: Lane<DeviceEntry>, since: number): void {
+    if (this.#suspects.size === 0) setImmediate(() => this.#confirmStalls());
+    if (!this.#suspects.has(lane)) this.#suspects.set(lane, since);
+  }
+
+  #confirmStalls(): void {
+    const suspects = [...this.#suspects];
+    this.#suspects.clear();
+    if (this.#closed) return;
+    let retry = false;
+    for (const [lane, since] of suspects) {
+      if (!lane.open || lane.occupied === 0) continue;
+      const heard = lane.device.device.lastHeard ?? 0;
+      if (lane.harvestNow() > 0 || lane.lastProgress > since || heard > since) {
+        retry = true;
+        continue;
+      }
+      this.#abandon(lane);
+    }
+    if (retry) this.#timer.ensure(performance.now() + this.#options.stallFloorMs);
   }
 
   #anyOccupied(): boolean {

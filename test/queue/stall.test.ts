@@ -14,6 +14,7 @@ import { JobQueue } from '../../core/queue/index.js';
 import { LatencyModel, operationClass } from '../../core/queue/latency.js';
 import { type CryptoKeyPair, openAccelerator } from '../../index.js';
 import { expectedValue, FakeDevice, request, rsaKey } from '../support/fake-device.js';
+import { queueOver } from '../support/fake-queue.js';
 
 const RSA = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -127,5 +128,58 @@ describe('slots held by aborted jobs', () => {
     expect(held).toBeDefined();
     expect(card.queuePairs.reduce((sum, qp) => sum + qp.submitted, 0)).toBe(2);
     await q.close();
+  });
+});
+
+describe('a stall judged after the event loop was blocked', () => {
+  /** Busy-waits `ms` on this thread, as an application's long synchronous call would. */
+  function block(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // the event loop is blocked
+    }
+  }
+
+  it('waits for the loop to poll its I/O once before abandoning a queue pair', async () => {
+    // The completion arrives while the loop is blocked and becomes visible only in the loop turn
+    // after the stall timer's (as a broker's answer waits in its socket until the poll phase).
+    const device = new FakeDevice({ qp: { manual: true } });
+    const queue = queueOver(device, { stallTimeoutMs: 50 });
+    const resets: string[] = [];
+    queue.events$.subscribe((e) => {
+      if (e.type === 'device-reset') resets.push(e.reason);
+    });
+    try {
+      const job = queue.submit(request(1));
+      await new Promise((r) => setImmediate(r));
+      expect(device.queuePairs[0]!.inFlight).toBe(1);
+      block(200);
+      setImmediate(() => device.queuePairs[0]!.release());
+      expect(await job).toEqual(expectedValue(request(1)));
+      expect(resets).toEqual([]);
+    } finally {
+      await queue.close({ drain: false });
+    }
+  });
+
+  it('still abandons a queue pair that stays silent after that loop turn', async () => {
+    const device = new FakeDevice({ qp: { manual: true } });
+    const queue = queueOver(device, { stallTimeoutMs: 50 });
+    const resets: string[] = [];
+    queue.events$.subscribe((e) => {
+      if (e.type === 'device-reset') resets.push(e.reason);
+    });
+    try {
+      const job = queue.submit(request(2));
+      await new Promise((r) => setImmediate(r));
+      block(200);
+      // Nothing arrives: the stall stands; the queue pair is reset and the job runs again.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(resets.length).toBeGreaterThan(0);
+      device.queuePairs[0]!.release();
+      await job.catch(() => undefined);
+    } finally {
+      await queue.close({ drain: false });
+    }
   });
 });
