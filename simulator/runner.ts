@@ -107,10 +107,12 @@ export class ModelRunner {
   #runningAt: number | undefined;
   #reportedError = false;
   /**
-   * Inside a worker step (drainFifo, runDue): interrupts raised are counted at once and their
-   * waiters notified when the step ends, one Atomics.notify per vector and step instead of one per
-   * completion (a batch of 255 null-engine completions was 255 notifies). MSI-X interrupts are
-   * edge events that say "look at the CQ" (ring-card.md §8): a host woken once sees every entry.
+   * Inside a worker step (drainFifo, runDue): interrupts are counted at once; a vector's waiter is
+   * notified at its first event and, if more came, once more when the step ends — at most two
+   * Atomics.notify per vector and step instead of one per completion (a batch of 255 null-engine
+   * completions was 255). MSI-X interrupts are edge events that say "look at the CQ"
+   * (ring-card.md §8): a host woken sees every entry written by then, and is woken again for the
+   * rest. Per vector: 0 no event this step, 1 one (notified), 2 more (notify at the end).
    */
   #stepping = 0;
   readonly #raised = new Uint8Array(MAX_VECTORS);
@@ -140,14 +142,17 @@ export class ModelRunner {
         if (vector < 0 || vector >= MAX_VECTORS)
           throw new RangeError(`interrupt vector ${vector} out of range`);
         if (this.stopped) return;
-        // The event counts at once (a host looking at the counter sees it); the wake-up of a host
-        // waiting on it goes out when this step ends, once per vector (see #step).
+        // The event counts at once (a host looking at the counter sees it). Inside a step, the
+        // first event of a vector wakes its host at once (it harvests while this thread writes
+        // the rest) and the others wake it once more when the step ends (see #step).
         Atomics.add(control, IRQ_BASE + vector, 1);
-        if (this.#stepping === 0) Atomics.notify(control, IRQ_BASE + vector);
-        else if (this.#raised[vector] === 0) {
+        const raised = this.#stepping === 0 ? 2 : this.#raised[vector]!;
+        if (raised === 0) {
           this.#raised[vector] = 1;
           this.#raisedList.push(vector);
-        }
+          Atomics.notify(control, IRQ_BASE + vector);
+        } else if (raised === 1) this.#raised[vector] = 2;
+        else if (this.#stepping === 0) Atomics.notify(control, IRQ_BASE + vector);
       },
       now: () => performance.now(),
       schedule: (delayMs, work) => this.#schedule(delayMs, work),
@@ -207,8 +212,8 @@ export class ModelRunner {
     } finally {
       if (--this.#stepping === 0) {
         for (const vector of this.#raisedList) {
+          if (this.#raised[vector] === 2) Atomics.notify(this.#control, IRQ_BASE + vector);
           this.#raised[vector] = 0;
-          Atomics.notify(this.#control, IRQ_BASE + vector);
         }
         this.#raisedList.length = 0;
       }
