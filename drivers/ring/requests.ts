@@ -318,8 +318,9 @@ function setBusAddress(view: DataView, offset: number, address: BusAddress): voi
     view.setBigUint64(offset, address, true);
     return;
   }
-  view.setUint32(offset, address % TWO_32, true);
-  view.setUint32(offset + 4, Math.floor(address / TWO_32), true);
+  // Integers below 2^53: ToUint32 (>>> 0) is the low word exactly, and of the quotient the high one.
+  view.setUint32(offset, address >>> 0, true);
+  view.setUint32(offset + 4, (address / TWO_32) >>> 0, true);
 }
 
 /** Write a whole 64-byte descriptor at `offset` (reserved fields zero). */
