@@ -427,7 +427,7 @@ describe('a backlog waiting for a full device (simulated time)', () => {
       card('software', 100, 8, 2, 25),
     ];
     const q = new JobQueue();
-    devices.forEach((d, i) => q.addDevice(d, { fallback: i === 3 }));
+    for (const [i, d] of devices.entries()) q.addDevice(d, { fallback: i === 3 });
     let stop = false;
     let next = 0;
     const loops = Array.from({ length: 160 }, async () => {
