@@ -45,8 +45,11 @@ export type Witness =
   | {
       /** Witness of an `ecdsa-verify` verdict. */
       readonly kind: 'ecdsa-verify';
-      /** Affine x of u1·G + u2·Q, in [0, p); `null` when that sum is the point at infinity. */
-      readonly x: bigint | null;
+      /**
+       * Affine x of u1·G + u2·Q, in [0, p), big-endian (the ring card's field-length bytes: the gate
+       * compares them with r as bytes, no bigint per verify); `null` when that sum is the point at infinity.
+       */
+      readonly x: Uint8Array | null;
     }
   | {
       /** Witness of an `rsa-verify` verdict. */

@@ -19,7 +19,7 @@
  */
 
 import { createPublicKey, type KeyObject, verify as nodeVerify } from 'node:crypto';
-import { bigintToBytes, bytesToBigint, p1363InRange } from '../driver/bytes.js';
+import { below, bigintToBytes, bytesToBigint, orderBytes, p1363InRange } from '../driver/bytes.js';
 import { CURVES, type CurveParams } from '../driver/curves.js';
 import type { EcCurveName, EcPublicKeyMaterial } from '../driver/keys.js';
 import type { EcPoint, PrehashedMessage } from '../driver/primitives.js';
@@ -86,14 +86,23 @@ export function signatureScalars(curve: CurveParams, signature: unknown): { r: b
 
 /**
  * The verdict an `ecdsa-verify` witness implies: r and s in [1, n − 1] and the x of u1·G + u2·Q
- * reduced mod n equals r. The range is checked on the bytes and only r is made a bigint (every
- * gated verify runs this: one conversion instead of two, the same decision).
+ * (big-endian bytes) reduced mod n equals r. Every gated verify runs this, so the usual case is
+ * decided on the bytes with no bigint: a field-length x below n is its own residue, and equals r
+ * exactly when its bytes equal r's. Any other x (at or above n: rare, x < p < 2n; or not
+ * field-length, e.g. from a peer that trimmed it) is reduced in bigint — the same decision.
  */
-export function ecdsaWitnessVerdict(curve: CurveParams, signature: Uint8Array, x: bigint | null): boolean {
+export function ecdsaWitnessVerdict(
+  curve: CurveParams,
+  signature: Uint8Array,
+  x: Uint8Array | null,
+): boolean {
   if (x === null || !p1363InRange(curve, signature)) return false;
-  // x mod n without a division when x is already below n (almost always: x < p < 2n).
-  const reduced = x >= 0n && x < curve.n ? x : mod(x, curve.n);
-  return reduced === bytesToBigintAt(signature, 0, curve.bytes);
+  const length = curve.bytes;
+  if (x.length === length && below(orderBytes(curve), x, 0)) {
+    for (let i = 0; i < length; i++) if (x[i] !== signature[i]) return false;
+    return true;
+  }
+  return mod(bytesToBigint(x), curve.n) === bytesToBigintAt(signature, 0, length);
 }
 
 const ecKeyObjects = new WeakMap<EcPublicKeyMaterial, KeyObject | null>();

@@ -879,7 +879,7 @@ export function encodeOk(
     f.witness = WITNESS[witness.kind];
     if (witness.kind === 'ecdsa-verify') {
       if (witness.x === null) f.flags |= Flag.infinity;
-      else f.fields[2] = bigintToBytes(witness.x, byteLen(witness.x));
+      else f.fields[2] = witness.x;
     } else if (witness.kind === 'rsa-verify') f.fields[2] = witness.opened;
     else f.fields[2] = bigintToBytes(witness.y, byteLen(witness.y));
   }
@@ -920,7 +920,7 @@ export function decodeOk(
   }
   let witness: Witness | undefined;
   if (f.witness === 1)
-    witness = { kind: 'ecdsa-verify', x: f.flags & Flag.infinity ? null : bytesToBigint(f.fields[2]) };
+    witness = { kind: 'ecdsa-verify', x: f.flags & Flag.infinity ? null : new Uint8Array(f.fields[2]) };
   else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: f.fields[2].slice() };
   else if (f.witness === 3) witness = { kind: 'ecdh-point', y: bytesToBigint(f.fields[2]) };
   else if (f.witness !== 0) throw new ProtocolError('unknown witness kind');

@@ -450,7 +450,8 @@ export function decodeResult(shape: ResultShape, operands: Uint8Array, offset: n
       }
       const flags = operands[offset + 1]!;
       if (flags === WITNESS_FLAGS.POINT) {
-        const x = bytesToBigint(operands.subarray(offset + 2, offset + 2 + shape.fieldBytes));
+        // Bytes, not a bigint: the gate compares them with r as bytes (a copy: the area is reused).
+        const x = operands.slice(offset + 2, offset + 2 + shape.fieldBytes);
         return { ok: true, value: verdict, witness: { kind: 'ecdsa-verify', x } };
       }
       if (flags === WITNESS_FLAGS.INFINITY || flags === WITNESS_FLAGS.NOT_COMPUTED) {

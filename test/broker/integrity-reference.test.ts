@@ -149,7 +149,14 @@ describe('reference completions through the broker', () => {
   it('the flag travels in byte 6, bit 5 of a completion, and only when set', () => {
     for (const reference of [false, true]) {
       const bytes = encodeFrames([
-        encodeOk(9, 'ecdsa-verify', true, { kind: 'ecdsa-verify', x: 5n }, undefined, reference),
+        encodeOk(
+          9,
+          'ecdsa-verify',
+          true,
+          { kind: 'ecdsa-verify', x: new Uint8Array(32).fill(5) },
+          undefined,
+          reference,
+        ),
       ]);
       expect(bytes[6]! & 0x20).toBe(reference ? 0x20 : 0);
       expect(Flag.reference).toBe(0x20);
@@ -158,7 +165,7 @@ describe('reference completions through the broker', () => {
       const out = decodeOk(frame!, 'ecdsa-verify');
       expect(out.reference).toBe(reference);
       expect(out.value).toBe(true);
-      expect(out.witness).toEqual({ kind: 'ecdsa-verify', x: 5n });
+      expect(out.witness).toEqual({ kind: 'ecdsa-verify', x: new Uint8Array(32).fill(5) });
     }
   });
 

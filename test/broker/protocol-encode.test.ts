@@ -32,7 +32,14 @@ function frames(): Frame[] {
     encodeRequest(3, { op: 'rsa-private', key: rsa.material, input: new Uint8Array(256).fill(2) }, () =>
       new Uint8Array(16).fill(0x5c),
     ),
-    encodeOk(4, 'ecdsa-verify', true, { kind: 'ecdsa-verify', x: 123456789n }, undefined, true),
+    encodeOk(
+      4,
+      'ecdsa-verify',
+      true,
+      { kind: 'ecdsa-verify', x: new Uint8Array(32).fill(0x5b) },
+      undefined,
+      true,
+    ),
     encodeOk(5, 'ecdsa-sign', new Uint8Array(64).fill(7), undefined),
   ];
 }

@@ -124,7 +124,7 @@ describe('broker protocol', () => {
   it('carries values and witnesses in completions', () => {
     const cases = [
       { op: 'rsa-private', value: new Uint8Array([1, 2, 3]), witness: undefined },
-      { op: 'ecdsa-verify', value: true, witness: { kind: 'ecdsa-verify', x: 99n } },
+      { op: 'ecdsa-verify', value: true, witness: { kind: 'ecdsa-verify', x: new Uint8Array(32).fill(99) } },
       { op: 'ecdsa-verify', value: false, witness: { kind: 'ecdsa-verify', x: null } },
       { op: 'rsa-verify', value: true, witness: { kind: 'rsa-verify', opened: new Uint8Array([7, 7]) } },
       { op: 'ecdh', value: new Uint8Array(32).fill(1), witness: { kind: 'ecdh-point', y: 5n } },

@@ -204,7 +204,10 @@ describe('elliptic-curve results', () => {
     const request = { op: 'ecdsa-verify', key: ec.material.publicKey, digest: e, signature: good } as const;
     const r = bytesToBigint(good.subarray(0, 32));
     const check = (verdict: boolean, x: bigint | null) =>
-      gate.check('card', job, request, verdict, { kind: 'ecdsa-verify', x });
+      gate.check('card', job, request, verdict, {
+        kind: 'ecdsa-verify',
+        x: x === null ? null : bigintToBytes(x, 32),
+      });
     expect(check(true, r)).toBeUndefined();
     expect(check(false, r)).toBeDefined();
     expect(check(true, r + 1n)).toBeDefined();

@@ -219,7 +219,7 @@ describe('ring card faults', () => {
         const [done] = await harvestAll(qp, 1);
         if (!done!.ok || done!.witness?.kind !== 'ecdsa-verify')
           throw new Error('expected a witnessed verdict');
-        out.push(`${done!.value}:${done!.witness.x?.toString(16)}`);
+        out.push(`${done!.value}:${done!.witness.x && Buffer.from(done!.witness.x).toString('hex')}`);
       }
       return out;
     }
