@@ -11,6 +11,7 @@ import type { AsymmetricAlgorithm, Call, KeyUsage, Operation, Params } from '../
 import type { PrimitiveExecutor } from '../driver/device.js';
 import type { KeyStore } from '../driver/key-store.js';
 import type { PrivateKeyMaterial, PublicKeyMaterial } from '../driver/keys.js';
+import { ownedBuffer } from '../encoding/bytes.js';
 import {
   exportKeyMaterial,
   importKeyMaterial,
@@ -40,11 +41,11 @@ export interface Context {
   readonly keyStores?: readonly KeyStore[] | undefined;
 }
 
-export function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(bytes.byteLength);
-  new Uint8Array(out).set(bytes);
-  return out;
-}
+/**
+ * A result's bytes as the ArrayBuffer WebCrypto returns, one the caller alone holds: a buffer
+ * a driver handed over (core/encoding ownedBuffer) as it is, anything else copied.
+ */
+export const toArrayBuffer: (bytes: Uint8Array) => ArrayBuffer = ownedBuffer;
 
 /** Usages for a key of `type`: SyntaxError if any is not allowed, or if a private key would have none. */
 function usagesFor(alg: AsymmetricAlgorithm, type: 'public' | 'private', usages: readonly KeyUsage[]) {

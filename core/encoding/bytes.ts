@@ -34,6 +34,41 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/**
+ * Byte strings whose maker gave up its whole ArrayBuffer (handOver): a driver's fresh copy of a
+ * result out of its DMA area, which it keeps no reference to. Keyed by the view, not its
+ * buffer: reading `.buffer` of a small fresh array moves its bytes off V8's heap, a cost only
+ * the taker (ownedBuffer) should pay. Weak: a value nobody takes leaves with its view.
+ */
+const handedOver = new WeakSet<Uint8Array>();
+
+/**
+ * Mark `bytes` as its maker's to give away: the maker made it for this one value, keeps no
+ * reference to it or its buffer, and never writes it again. A value that shares its buffer (a
+ * subarray, a pooled Buffer) may be marked too: ownedBuffer copies it. Returns `bytes`.
+ */
+export function handOver(bytes: Uint8Array): Uint8Array {
+  handedOver.add(bytes);
+  return bytes;
+}
+
+/**
+ * The bytes as an ArrayBuffer of exactly their length that nobody else holds: a handed-over
+ * value's own buffer when it covers that buffer exactly (no copy: the RSA-2048 signature's 256
+ * bytes were the third off-heap allocation of every sign), else a fresh copy. A mark is taken
+ * once: a second call on the same view copies, so two callers never share one buffer.
+ */
+export function ownedBuffer(bytes: Uint8Array): ArrayBuffer {
+  if (handedOver.delete(bytes)) {
+    const buffer = bytes.buffer;
+    if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength)
+      return buffer;
+  }
+  const out = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(out).set(bytes);
+  return out;
+}
+
 /** Four lowercase hex digits (PCI vendor and device ids). */
 export function hex4(n: number): string {
   return n.toString(16).padStart(4, '0');
