@@ -8,6 +8,7 @@
  * it computed itself.
  */
 
+import { handOver } from '../../core/driver/bytes.js';
 import { type SharedIrq, Wakeup, waitForCompletion } from '../../core/driver/completion-wait.js';
 import {
   asPkaccelError,
@@ -356,7 +357,10 @@ export class RingQueuePair implements QueuePair {
       const at = area * AREA.SIZE + AREA.DST;
       if (result.kind === 'bytes') {
         // The common case (signatures, RSA results) without a decoded-result object in between.
-        completion = { tag: jobTag, ok: true, value: this.#operands.bytes.slice(at, at + result.length) };
+        // A fresh copy this driver keeps no reference to: handed over, subtle may return its
+        // buffer instead of copying it once more (core/encoding ownedBuffer).
+        const value = handOver(this.#operands.bytes.slice(at, at + result.length));
+        completion = { tag: jobTag, ok: true, value };
       } else {
         const decoded = decodeResult(result, this.#operands.bytes, at);
         if (!decoded.ok) {

@@ -10,6 +10,7 @@ import {
 } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bigintToBytes, DeviceGoneError, type Job } from '../../../core/driver/index.js';
+import { ownedBuffer } from '../../../core/encoding/bytes.js';
 import { completionPhase, readCompletion, writeDescriptor } from '../../../drivers/ring/requests.js';
 import { bytesOf, card, ecKey, freshRsaKey, harvestAll, openCard, rsaKey, runOne } from './harness.js';
 
@@ -93,6 +94,12 @@ describe('ring driver on the inline simulator', () => {
     const signed = await runOne(qp, { op: 'rsa-private', key, input: x });
     expect(signed.ok).toBe(true);
     const s = (signed as { value: Uint8Array }).value;
+    // Handed over (a fresh copy out of the operand area, nothing of the driver's): its own buffer
+    // is what subtle returns, once; a second taker gets a copy.
+    const buffer = ownedBuffer(s);
+    expect(buffer).toBe(s.buffer);
+    expect(buffer.byteLength).toBe(256);
+    expect(ownedBuffer(s)).not.toBe(s.buffer);
     const nodePub = rsaJwkPublic(key.n, key.e);
     expect(
       Buffer.from(publicEncrypt({ key: nodePub, padding: constants.RSA_NO_PADDING }, s)).equals(
