@@ -348,7 +348,7 @@ describe('broker', () => {
       // Its three keys are held and its flood is in the broker (waiting or on the card).
       await until('the client busy at the broker', async () =>
         (await readBrokerStats(path)).clients.some(
-          (c) => c.pid === pid && c.keysHeld === 3 && c.submitted > 64,
+          (c) => c.pid === pid && c.keysHeld === 3 && c.submitted > 64 && c.waiting + c.inFlight >= 64,
         ),
       );
       child.kill('SIGKILL');

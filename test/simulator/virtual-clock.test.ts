@@ -49,15 +49,18 @@ describe('virtual clock', () => {
   it('runs nothing before it is due, then everything due in due order', () => {
     const { runner, host } = runnerWithHost();
     const ran: string[] = [];
-    host.schedule(0.3, () => ran.push('late'));
-    host.schedule(0.1, () => ran.push('early'));
-    host.schedule(0.1, () => ran.push('early, scheduled second'));
-    host.schedule(1_000, () => ran.push('far'));
+    // Offsets of tens of ms, not tenths: a loaded machine can take this thread away for more
+    // than 0.1 ms between the schedule calls and the first look (seen in CI).
+    host.schedule(60, () => ran.push('late'));
+    host.schedule(20, () => ran.push('early'));
+    host.schedule(20, () => ran.push('early, scheduled second'));
+    host.schedule(100_000, () => ran.push('far'));
     expect(runner.msUntilNextDue()).toBeGreaterThan(0);
-    busyWaitMs(1);
+    expect(runner.runDue()).toBe(0);
+    busyWaitMs(70);
     expect(runner.runDue()).toBe(3);
     expect(ran).toEqual(['early', 'early, scheduled second', 'late']);
-    expect(runner.msUntilNextDue()).toBeGreaterThan(900);
+    expect(runner.msUntilNextDue()).toBeGreaterThan(90_000);
     runner.stop();
     expect(runner.msUntilNextDue()).toBe(Number.POSITIVE_INFINITY);
   });
