@@ -10,7 +10,12 @@ import type { HashName, RsaPrivateKeyMaterial, RsaPublicKeyMaterial } from '../d
 import type { PrimitiveRequest } from '../driver/primitives.js';
 import { constantTimeEqual } from '../encoding/bytes.js';
 import { digest } from '../encoding/digest.js';
-import { checkPkcs1v15Length, emsaPkcs1v15Encode } from '../encoding/emsa-pkcs1v15.js';
+import {
+  checkPkcs1v15Length,
+  emsaPkcs1v15Encode,
+  emsaPkcs1v15EncodeReused,
+  releasePkcs1v15,
+} from '../encoding/emsa-pkcs1v15.js';
 import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../encoding/emsa-pss.js';
 import { HASH_BYTES } from '../encoding/hashes.js';
 import type { Options, RsaSignatureParams } from './params.js';
@@ -123,6 +128,8 @@ function devicePadding(params: RsaSignatureParams): RsaSignaturePadding {
  * and an encoding per call.
  */
 class RawSignature {
+  /** The PKCS#1 v1.5 encoding built (the queue builds once per job), to give back once the job settled. */
+  em: Uint8Array | undefined = undefined;
   constructor(
     readonly probe: PrimitiveRequest,
     readonly key: RsaPrivateKeyMaterial,
@@ -132,11 +139,23 @@ class RawSignature {
   ) {}
   build(): PrimitiveRequest {
     const { key, params, mHash, k } = this;
-    const input =
-      params.scheme === 'pkcs1-v1_5'
-        ? emsaPkcs1v15Encode(params.hash, mHash, k)
-        : widen(emsaPssEncode(params.hash, mHash, key.bits, params.saltLength), k);
+    let input: Uint8Array;
+    if (params.scheme === 'pkcs1-v1_5') {
+      input = emsaPkcs1v15EncodeReused(params.hash, mHash, k);
+      this.em = input;
+    } else input = widen(emsaPssEncode(params.hash, mHash, key.bits, params.saltLength), k);
     return { op: 'rsa-private', key, input };
+  }
+
+  /**
+   * The job has settled with `signature`: no device, retry or check reads its request again, so
+   * the encoding goes back for another signature — unless the device answered with the
+   * encoding's own bytes (subtle may hand that very buffer to the caller).
+   */
+  settled(signature: Uint8Array): void {
+    const em = this.em;
+    this.em = undefined;
+    if (em !== undefined && signature.buffer !== em.buffer) releasePkcs1v15(this.params.hash, em);
   }
 }
 
@@ -153,6 +172,7 @@ function signDigest(
   options: Options | undefined,
 ): Promise<Uint8Array> {
   let alternatives: Alternative[];
+  let raw: RawSignature;
   let k: number;
   try {
     throwIfAborted(options?.signal);
@@ -168,12 +188,13 @@ function signDigest(
     // check does not (a modulus too short fails the call whichever form runs).
     if (params.scheme === 'pkcs1-v1_5') checkPkcs1v15Length(params.hash, k);
     const padding = devicePadding(params);
+    raw = new RawSignature(signing.probe, key, params, mHash, k);
     alternatives = [
       // The message rides along for providers whose library signs messages only (PrehashedMessage).
       message === undefined
         ? { op: 'rsa-sign', key, padding, digest: mHash }
         : { op: 'rsa-sign', key, padding, digest: mHash, message: { hash: params.hash, data: message } },
-      new RawSignature(signing.probe, key, params, mHash, k),
+      raw,
     ];
   } catch (error) {
     return Promise.reject(error);
@@ -181,9 +202,12 @@ function signDigest(
   // The integrity gate (core/integrity) has opened the signature with the public key and
   // compared it with the encoding (device padding) or the input (raw RSA) before release.
   const signal = options?.signal;
-  return exec
-    .runFirst(alternatives, signal === undefined ? undefined : { signal })
-    .then((result) => bytesResult(result, k));
+  return exec.runFirst(alternatives, signal === undefined ? undefined : { signal }).then((result) => {
+    const signature = bytesResult(result, k);
+    // Settled with a value: no device, retry or check reads the job's request again.
+    raw.settled(signature);
+    return signature;
+  });
 }
 
 export async function rsaVerify(

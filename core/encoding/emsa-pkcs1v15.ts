@@ -29,6 +29,48 @@ export function emsaPkcs1v15Encode(hash: HashName, mHash: Uint8Array, emLen: num
   return em;
 }
 
+/**
+ * emsaPkcs1v15Encode into an array that may have held an earlier encoding given back with
+ * releasePkcs1v15: a signature on a raw-RSA card encodes modulus-length bytes (256 for
+ * RSA-2048), an off-heap ArrayBuffer per call, which the caller gives back once the job has
+ * settled and nothing reads the encoding any more. The whole template is copied again, so
+ * what an earlier user left in the array does not matter.
+ */
+export function emsaPkcs1v15EncodeReused(hash: HashName, mHash: Uint8Array, emLen: number): Uint8Array {
+  if (mHash.length !== HASH_BYTES[hash]) throw new InvalidInputError(`digest length does not match ${hash}`);
+  const known = template(hash, emLen);
+  const em = spareOf(known).pop();
+  if (em === undefined) return emsaPkcs1v15Encode(hash, mHash, emLen);
+  em.set(known);
+  em.set(mHash, emLen - mHash.length);
+  return em;
+}
+
+/**
+ * Give back an encoding of emsaPkcs1v15EncodeReused (or emsaPkcs1v15Encode) that nothing will
+ * read or hand out again: the next encoding of that hash and length may overwrite it.
+ */
+export function releasePkcs1v15(hash: HashName, em: Uint8Array): void {
+  const known = templates.get(hash)?.get(em.length);
+  if (known === undefined || em === known || em.byteOffset !== 0 || em.byteLength !== em.buffer.byteLength)
+    return;
+  const spare = spareOf(known);
+  // As many as are in flight at once, bounded so a burst does not pin memory for ever.
+  if (spare.length < MAX_SPARE) spare.push(em);
+}
+
+const MAX_SPARE = 1024;
+/** Per template: encodings given back, to be written over. */
+const spares = new WeakMap<Uint8Array, Uint8Array[]>();
+function spareOf(known: Uint8Array): Uint8Array[] {
+  let spare = spares.get(known);
+  if (spare === undefined) {
+    spare = [];
+    spares.set(known, spare);
+  }
+  return spare;
+}
+
 /** Per hash, per length: 00 01 FF…FF 00 ‖ DigestInfo prefix, the digest's place left zero. */
 const templates = new Map<HashName, Map<number, Uint8Array>>();
 

@@ -1,0 +1,77 @@
+/**
+ * RSASSA-PKCS1-v1_5 on a raw-RSA device encodes into arrays given back after each job
+ * (core/encoding emsaPkcs1v15EncodeReused / releasePkcs1v15): what an earlier user left in an
+ * array must not show in a later encoding, and an encoding the caller still holds (a device
+ * that answered with its input's own bytes) must not be written over.
+ */
+
+import { afterEach, describe, expect, it } from 'vitest';
+import { nullRegistry } from '../../bench/lib/registries.js';
+import { type Accelerator, openAccelerator } from '../../core/api/index.js';
+import type { PrimitiveRequest } from '../../core/driver/index.js';
+import { handOver } from '../../core/encoding/bytes.js';
+import {
+  emsaPkcs1v15Encode,
+  emsaPkcs1v15EncodeReused,
+  releasePkcs1v15,
+} from '../../core/encoding/emsa-pkcs1v15.js';
+import { GATE_OFF_OPTIONS } from '../support/accel.js';
+import { FakeDevice } from '../support/fake-device.js';
+import { cachedRsaKey } from '../support/keys.js';
+
+describe('emsaPkcs1v15EncodeReused', () => {
+  it('encodes as emsaPkcs1v15Encode into a given-back array, whatever was left in it', () => {
+    const a = new Uint8Array(32).fill(0xaa);
+    const b = new Uint8Array(32).fill(0xbb);
+    const first = emsaPkcs1v15EncodeReused('SHA-256', a, 256);
+    expect(first).toEqual(emsaPkcs1v15Encode('SHA-256', a, 256));
+    first.fill(0x5a); // scribbled on by its last user
+    releasePkcs1v15('SHA-256', first);
+    const second = emsaPkcs1v15EncodeReused('SHA-256', b, 256);
+    expect(second).toBe(first);
+    expect(second).toEqual(emsaPkcs1v15Encode('SHA-256', b, 256));
+  });
+
+  it('never hands out the template, nor a view that does not own its buffer', () => {
+    const h = new Uint8Array(32).fill(1);
+    const whole = new Uint8Array(512);
+    releasePkcs1v15('SHA-256', whole.subarray(0, 256));
+    const em = emsaPkcs1v15EncodeReused('SHA-256', h, 256);
+    expect(em.buffer).not.toBe(whole.buffer);
+    expect(em).toEqual(emsaPkcs1v15Encode('SHA-256', h, 256));
+  });
+
+  it('refuses a digest of the wrong length', () => {
+    expect(() => emsaPkcs1v15EncodeReused('SHA-256', new Uint8Array(20), 256)).toThrow(/digest length/);
+  });
+});
+
+describe('RSASSA-PKCS1-v1_5 sign on a raw-RSA device', () => {
+  let accel: Accelerator | undefined;
+  afterEach(async () => {
+    await accel?.close();
+    accel = undefined;
+  });
+
+  it('keeps a signature that is the encoding itself intact through later signatures', async () => {
+    // A device that answers rsa-private with its input's own array (handed over, so subtle
+    // returns that very buffer): the encoding must not go back for reuse.
+    const device = new FakeDevice({
+      id: 'echo',
+      ops: ['rsa-private'],
+      compute: (request: PrimitiveRequest) =>
+        handOver((request as PrimitiveRequest & { input: Uint8Array }).input),
+    });
+    accel = await openAccelerator({
+      devices: ['null'],
+      registry: nullRegistry(() => device),
+      queue: { integrity: GATE_OFF_OPTIONS },
+    });
+    const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    const key = await accel.subtle.importKey('jwk', cachedRsaKey(2048).jwk, alg, false, ['sign']);
+    const first = await accel.subtle.sign(alg, key, new Uint8Array([1]));
+    const kept = new Uint8Array(first).slice();
+    for (let i = 2; i < 6; i++) await accel.subtle.sign(alg, key, new Uint8Array([i]));
+    expect(new Uint8Array(first)).toEqual(kept);
+  });
+});
