@@ -11,6 +11,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { HEAD, MODEL_WAITING, type SharedCard, STOP, WAITING, WAITING_BRIEFLY } from './control.js';
+import { IdleLinger } from './idle-linger.js';
 import { loadModel } from './models/index.js';
 import { ModelRunner } from './runner.js';
 import { waitAsync } from './wait-async.js';
@@ -40,6 +41,13 @@ const SELF_WAKE_MS = 0.1;
 const IDLE_SPIN_MS = Number(process.env.PKACCEL_SIM_IDLE_SPIN_MS ?? 0.05);
 /** After idle looks that found nothing, at most this many idle waits in a row skip the look. */
 const MAX_SPIN_SKIPS = 64;
+/**
+ * After a busy stretch of at least 16 scheduled events (a deep queue), the next 8 idle waits are
+ * SELF_WAKE_MS naps announced as brief, not sleeps a post must cut short (IdleLinger says why).
+ * Env PKACCEL_SIM_IDLE_LINGERS overrides the 8 (0: never nap).
+ */
+const IDLE_LINGERS = Number(process.env.PKACCEL_SIM_IDLE_LINGERS ?? 8);
+const IDLE_LINGER_MIN_EVENTS = 16;
 /** Longest stretch (ms) without returning to the event loop (messages, termination). */
 const YIELD_EVERY_MS = 20;
 
@@ -59,12 +67,14 @@ async function main(init: WorkerInit): Promise<void> {
   let yieldedAt = performance.now();
   let skipSpins = 0;
   let skipAfterMiss = 1;
+  let stretchEvents = 0;
+  const linger = new IdleLinger(IDLE_LINGERS, IDLE_LINGER_MIN_EVENTS);
   for (;;) {
     // Read HEAD before draining: a write posted during the drain then makes the wait return at once
     // (reading it after could wait on a value that already includes an undrained write, and stall the host).
     const head = Atomics.load(control, HEAD);
     runner.drainFifo();
-    runner.runDue();
+    stretchEvents += runner.runDue();
     // Let the model's microtasks run (the window model computes in one, after the FIFO is acknowledged).
     await undefined;
     if (Atomics.load(control, STOP) !== 0) return;
@@ -92,10 +102,15 @@ async function main(init: WorkerInit): Promise<void> {
     // Announce the wait, then look at HEAD once more: a post that did not see the announcement
     // stored its HEAD before it, and this load sees that (see MODEL_WAITING). A short wait (work
     // due within SELF_WAKE_MS) is announced as one the host need not cut short: this thread looks
-    // at the FIFO by itself that soon, and a wake-up would cost the host more than the wait.
-    Atomics.store(control, MODEL_WAITING, !idle && wait <= SELF_WAKE_MS ? WAITING_BRIEFLY : WAITING);
+    // at the FIFO by itself that soon, and a wake-up would cost the host more than the wait. So is
+    // a nap after a heavy stretch (IdleLinger): the host is busy and rings again soon.
+    const nap = idle && linger.nap(stretchEvents);
+    if (idle) stretchEvents = 0;
+    Atomics.store(control, MODEL_WAITING, nap || (!idle && wait <= SELF_WAKE_MS) ? WAITING_BRIEFLY : WAITING);
     if (Atomics.load(control, HEAD) === head) {
-      if (idle) {
+      if (nap) {
+        Atomics.wait(control, HEAD, head, SELF_WAKE_MS);
+      } else if (idle) {
         const pending = waitAsync(control, HEAD, head);
         if (pending.async) await pending.value;
         yieldedAt = performance.now();
