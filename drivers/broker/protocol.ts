@@ -915,13 +915,14 @@ export function decodeOk(
       break;
     }
     default:
-      // A copy the caller owns (the field is a view into the socket's read buffer).
-      value = f.fields[1].slice();
+      // A copy the caller owns: the field is a view into the socket's read Buffer, whose
+      // slice() is another view (it would keep the whole chunk alive), not a copy.
+      value = new Uint8Array(f.fields[1]);
   }
   let witness: Witness | undefined;
   if (f.witness === 1)
     witness = { kind: 'ecdsa-verify', x: f.flags & Flag.infinity ? null : new Uint8Array(f.fields[2]) };
-  else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: f.fields[2].slice() };
+  else if (f.witness === 2) witness = { kind: 'rsa-verify', opened: new Uint8Array(f.fields[2]) };
   else if (f.witness === 3) witness = { kind: 'ecdh-point', y: bytesToBigint(f.fields[2]) };
   else if (f.witness !== 0) throw new ProtocolError('unknown witness kind');
   const reference = (f.flags & Flag.reference) !== 0;

@@ -140,6 +140,24 @@ describe('broker protocol', () => {
     }
   });
 
+  it('gives a completion its own copy of the value and the opened witness, not views into the read buffer', () => {
+    const value = new Uint8Array(256).fill(3);
+    const opened = new Uint8Array(256).fill(4);
+    const chunk = Buffer.from(encodeFrames([encodeOk(5, 'rsa-private', value, undefined, 48)]));
+    const [frame] = new FrameReader().push(chunk);
+    const out = decodeOk(frame!, 'rsa-private').value as Uint8Array;
+    chunk.fill(0);
+    expect(out).toEqual(value);
+    expect(out.byteLength).toBe(out.buffer.byteLength);
+    const verdict = Buffer.from(
+      encodeFrames([encodeOk(6, 'rsa-verify', true, { kind: 'rsa-verify', opened }, 48)]),
+    );
+    const [vf] = new FrameReader().push(verdict);
+    const witness = decodeOk(vf!, 'rsa-verify').witness as { opened: Uint8Array };
+    verdict.fill(0);
+    expect(witness.opened).toEqual(opened);
+  });
+
   it('refuses bad magic, unknown types, a reserved byte and an oversized payload', () => {
     const good = encodeFrames([encodeRequest(1, requests[0]!, () => undefined)]);
     const mutate = (at: number, value: number) => {
