@@ -41,6 +41,30 @@ function rateDevice(
 }
 
 /** `total` jobs with `window` in flight at a time. */
+/**
+ * 600 jobs (requests from `first` on), one every 5 ms of fake time — 200/s — each answer checked;
+ * the latency of each, once all settled and the queue closed.
+ */
+async function paced(q: JobQueue, first: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const jobs: Promise<void>[] = [];
+  for (let i = 0; i < 600; i++) {
+    const r = request(first + i);
+    const t = performance.now();
+    jobs.push(
+      q.submit(r).then((v) => {
+        expect(v).toEqual(expectedValue(r));
+        latencies.push(performance.now() - t);
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(5);
+  }
+  await vi.advanceTimersByTimeAsync(1000);
+  await Promise.all(jobs);
+  await q.close();
+  return latencies;
+}
+
 async function drive(q: JobQueue, total: number, window: number): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -283,22 +307,7 @@ describe('placement at low load (simulated time)', () => {
     const q = new JobQueue();
     q.addDevice(first);
     q.addDevice(second);
-    const latencies: number[] = [];
-    const jobs: Promise<void>[] = [];
-    for (let i = 0; i < 600; i++) {
-      const r = request(i);
-      const t = performance.now();
-      jobs.push(
-        q.submit(r).then((v) => {
-          expect(v).toEqual(expectedValue(r));
-          latencies.push(performance.now() - t);
-        }),
-      );
-      await vi.advanceTimersByTimeAsync(5);
-    }
-    await vi.advanceTimersByTimeAsync(1000);
-    await Promise.all(jobs);
-    await q.close();
+    const latencies = await paced(q, 0);
     const [a, b] = [first.queuePairs[0]!, second.queuePairs[0]!];
     console.log(
       'submitted first/second:',
@@ -356,22 +365,7 @@ describe('placement after a phase change (simulated time)', () => {
     await vi.advanceTimersByTimeAsync(2000);
     await Promise.all(loops);
     const before = [ring.queuePairs[0]!.submitted, window.queuePairs[0]!.submitted];
-    const latencies: number[] = [];
-    const jobs: Promise<void>[] = [];
-    for (let i = 0; i < 600; i++) {
-      const r = request(next++);
-      const t = performance.now();
-      jobs.push(
-        q.submit(r).then((v) => {
-          expect(v).toEqual(expectedValue(r));
-          latencies.push(performance.now() - t);
-        }),
-      );
-      await vi.advanceTimersByTimeAsync(5);
-    }
-    await vi.advanceTimersByTimeAsync(1000);
-    await Promise.all(jobs);
-    await q.close();
+    const latencies = await paced(q, next);
     const split = [ring.queuePairs[0]!.submitted - before[0]!, window.queuePairs[0]!.submitted - before[1]!];
     const sorted = [...latencies].sort((a, b) => a - b);
     console.log(

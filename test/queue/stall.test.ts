@@ -140,15 +140,21 @@ describe('a stall judged after the event loop was blocked', () => {
     }
   }
 
-  it('waits for the loop to poll its I/O once before abandoning a queue pair', async () => {
-    // The completion arrives while the loop is blocked and becomes visible only in the loop turn
-    // after the stall timer's (as a broker's answer waits in its socket until the poll phase).
+  /** A queue over a device whose completions the test releases, and the resets it reports. */
+  function heldBack() {
     const device = new FakeDevice({ qp: { manual: true } });
     const queue = queueOver(device, { stallTimeoutMs: 50 });
     const resets: string[] = [];
     queue.events$.subscribe((e) => {
       if (e.type === 'device-reset') resets.push(e.reason);
     });
+    return { device, queue, resets };
+  }
+
+  it('waits for the loop to poll its I/O once before abandoning a queue pair', async () => {
+    // The completion arrives while the loop is blocked and becomes visible only in the loop turn
+    // after the stall timer's (as a broker's answer waits in its socket until the poll phase).
+    const { device, queue, resets } = heldBack();
     try {
       const job = queue.submit(request(1));
       await new Promise((r) => setImmediate(r));
@@ -163,12 +169,7 @@ describe('a stall judged after the event loop was blocked', () => {
   });
 
   it('still abandons a queue pair that stays silent after that loop turn', async () => {
-    const device = new FakeDevice({ qp: { manual: true } });
-    const queue = queueOver(device, { stallTimeoutMs: 50 });
-    const resets: string[] = [];
-    queue.events$.subscribe((e) => {
-      if (e.type === 'device-reset') resets.push(e.reason);
-    });
+    const { device, queue, resets } = heldBack();
     try {
       const job = queue.submit(request(2));
       await new Promise((r) => setImmediate(r));
