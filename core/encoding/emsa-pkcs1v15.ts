@@ -19,12 +19,26 @@ export function checkPkcs1v15Length(hash: HashName, emLen: number): void {
     throw new InvalidInputError(`modulus too short for PKCS#1 v1.5 with ${hash}`);
 }
 
-/** The encoded message of length `emLen` for the digest `mHash`. */
-export function emsaPkcs1v15Encode(hash: HashName, mHash: Uint8Array, emLen: number): Uint8Array {
+/**
+ * The encoded message of length `emLen` for the digest `mHash`, written into `into` when given
+ * (an array of `emLen` bytes whose earlier content does not matter), else into a new array.
+ */
+export function emsaPkcs1v15Encode(
+  hash: HashName,
+  mHash: Uint8Array,
+  emLen: number,
+  into?: Uint8Array,
+): Uint8Array {
   if (mHash.length !== HASH_BYTES[hash]) throw new InvalidInputError(`digest length does not match ${hash}`);
   // Everything but the digest depends on the hash and the length alone: copied from a template
   // made once per pair (every signature on a raw-RSA card, every host check of one, encodes).
-  const em = template(hash, emLen).slice();
+  const known = template(hash, emLen);
+  let em: Uint8Array;
+  if (into === undefined) em = known.slice();
+  else {
+    em = into;
+    em.set(known);
+  }
   em.set(mHash, emLen - mHash.length);
   return em;
 }
@@ -37,13 +51,7 @@ export function emsaPkcs1v15Encode(hash: HashName, mHash: Uint8Array, emLen: num
  * what an earlier user left in the array does not matter.
  */
 export function emsaPkcs1v15EncodeReused(hash: HashName, mHash: Uint8Array, emLen: number): Uint8Array {
-  if (mHash.length !== HASH_BYTES[hash]) throw new InvalidInputError(`digest length does not match ${hash}`);
-  const known = template(hash, emLen);
-  const em = spareOf(known).pop();
-  if (em === undefined) return emsaPkcs1v15Encode(hash, mHash, emLen);
-  em.set(known);
-  em.set(mHash, emLen - mHash.length);
-  return em;
+  return emsaPkcs1v15Encode(hash, mHash, emLen, spareOf(template(hash, emLen)).pop());
 }
 
 /**
