@@ -128,6 +128,16 @@ export interface QueuePair {
    */
   waitForCompletions(signal?: AbortSignal): Promise<void>;
   /**
+   * Interrupt moderation (optional: a card that coalesces interrupts, NAPI-style). From now
+   * on raise the completion interrupt after `count` completions, or `us` µs after the first
+   * one not yet signalled, whichever is first; `count` ≤ 1 returns to the driver's own
+   * setting (one interrupt per completion by default). While moderated, `waitForCompletions`
+   * may sleep with fewer than `count` completions waiting: it resolves at the interrupt, when
+   * `count` are waiting, or at the driver's poll period (the safety net). The job queue's lane
+   * moderates while the card, not the host, is the bound (core/queue/lane.ts).
+   */
+  moderate?(count: number, us: number): void;
+  /**
    * Abandon every job in flight (after a timeout or a hang): the queue pair is
    * reset, those jobs will never complete, and their tags are free again.
    * Returns the abandoned tags.

@@ -158,6 +158,7 @@ function asPkaccelError(error: unknown, device: string): PkaccelError {
 export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, FaultSink {
   readonly pollThreshold: number;
   readonly pollSpinLimit: number;
+  readonly moderationMaxUtilization: number;
   observing = false;
 
   /** Device added/removed/failed/reset/recovered. Completes on close. */
@@ -205,6 +206,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     this.#options = resolveQueueOptions(options);
     this.pollThreshold = this.#options.pollThreshold;
     this.pollSpinLimit = this.#options.pollSpinLimit;
+    this.moderationMaxUtilization = this.#options.moderationMaxUtilization;
     this.#scheduler = new Scheduler(this.#devices);
     this.#pool = new JobPool();
     this.#abortWatch = new AbortWatch((record) => this.#onAbort(record));

@@ -6,6 +6,37 @@
  * to the interrupt after `pollSpinLimit` polls in a row that found fewer. With
  * no job in flight it neither waits nor polls, so an idle accelerator costs no CPU.
  *
+ * Interrupt moderation (NAPI-style; queue pairs with `moderate`, e.g. the ring card's
+ * IRQ_CTRL coalescing). Polling pays while the host is the bound: each round finds what
+ * the card finished since the last. When the card is the bound it only keeps the main
+ * thread busy — the ring is full, and harvesting sooner cannot make the card faster. A
+ * poll round tells the two apart: it starts after the last harvest's completions were
+ * delivered and the owner refilled the lane in the same turn. If the lane is full again
+ * (`room === 0`: work was waiting for the slots) and that harvest left the card at least
+ * half a ring of its own work (so the card was not waiting for the host), the card is the
+ * bound: the lane programs the queue pair to interrupt after N completions or T µs after
+ * the first, and sleeps on that interrupt (`mode` `moderated`) instead of polling.
+ * - N = half the ring at first: the card still holds the other half (depth/2 × its time
+ *   per job) while the host wakes, harvests and refills, so it never runs dry. A wake that
+ *   finds less than a quarter of the ring left (the host woke late) halves N (at least
+ *   MODERATION.minCount), a timely one grows it back by depth/16.
+ * - T = the time 1.5 N completions take, at most 0.6 of the full ring's work (time per
+ *   job: the lane's learned cost, latency.ts `overall.cost`), within [10 µs, 5 ms]: the
+ *   count normally fires first; T bounds the wait when the card slows down or the work
+ *   runs out. 5 ms is far below stall detection's floor (250 ms): a moderated lane
+ *   completes something every T at the latest.
+ * After each moderated wake the lane harvests and lets the owner refill, and the next
+ * round looks again: still full, with at least an eighth of the ring left at the wake —
+ * wait again; otherwise (the lane is not full: the load dropped; or the card ran nearly
+ * dry: the host is the bound) it writes count 1 back (one interrupt per completion) and
+ * polls as before. And when the host is nearly the bound after all — the event loop's utilization
+ * over 100 ms of moderated time above QueueOptions.moderationMaxUtilization (0.85) — there is
+ * little idle time to win and waking in batches lets rings run low: it polls again for 100 ms,
+ * doubled each time in a row up to 3.2 s, before trying again. A lane whose queue pair has no
+ * `moderate` (or with moderationMaxUtilization 0) behaves as without this.
+ * Latency at low and half load is unchanged (the lane is never full there); at saturation
+ * a completion may wait up to N jobs' time in the CQ, which the ring's depth already bounds.
+ *
  * Tags are `generation * size + slot`: a stale or duplicated completion carries
  * an old generation and is dropped instead of settling a newer job.
  */
@@ -19,6 +50,8 @@ import { LatencyModel, operationClass } from './latency.js';
 export interface LaneOwner<D> {
   readonly pollThreshold: number;
   readonly pollSpinLimit: number;
+  /** Moderation's limit on the event loop's utilization (QueueOptions.moderationMaxUtilization); absent: 0.85. */
+  readonly moderationMaxUtilization?: number;
   /** Whether latencies are being recorded (someone observes stats). */
   readonly observing: boolean;
   /** A live job completed (its tag is free again). */
@@ -39,11 +72,37 @@ export interface LaneOwner<D> {
  * How a queue pair's completions are collected: `interrupt` waits for the completion
  * interrupt (sparse completions, no CPU while waiting); `poll` busy-polls once per
  * event-loop turn, entered when a harvest finds at least `pollThreshold` completions
- * and left after `pollSpinLimit` polls in a row that found fewer.
+ * and left after `pollSpinLimit` polls in a row that found fewer; `moderated` waits for a
+ * coalesced interrupt (after many completions) while the card, not the host, is the bound
+ * (the lane full after each refill; see core/queue/lane.ts).
  *
  * @category Queue and stats
  */
-export type LaneMode = 'interrupt' | 'poll';
+export type LaneMode = 'interrupt' | 'poll' | 'moderated';
+
+/** The figures of interrupt moderation (see the header). */
+const MODERATION = {
+  /** The least completion count a moderated interrupt waits for (fewer: polling is as cheap). */
+  minCount: 8,
+  /** Bounds of the moderated interrupt's time limit T, µs. */
+  minUs: 10,
+  maxUs: 5000,
+  /** Learned samples before the lane trusts its time per job for T. */
+  samples: 8,
+  /**
+   * Event-loop utilization above which moderation is given up for polling (the default of
+   * QueueOptions.moderationMaxUtilization): the host, not the card, is (nearly) the bound, so
+   * there is little idle time to win, and waking in batches lets rings run low. Judged over
+   * `judgeMs` of moderated time; then no moderation for `holdMs`, doubled each time it is given
+   * up in a row (up to `maxHoldMs`).
+   */
+  hostBusy: 0.85,
+  judgeMs: 100,
+  holdMs: 100,
+  maxHoldMs: 3200,
+} as const;
+
+type Utilization = ReturnType<typeof performance.eventLoopUtilization>;
 
 export class Lane<D> implements SlotHolder {
   readonly qp: QueuePair;
@@ -108,6 +167,18 @@ export class Lane<D> implements SlotHolder {
   #pollHandle: NodeJS.Immediate | undefined = undefined;
   #quietPolls = 0;
   #harvestTime = 0;
+  /** Jobs still held right after the last harvest (the card's own work then). */
+  #left = 0;
+  /** The completion count the next moderated interrupt waits for. */
+  #moderatedCount = 0;
+  /** What was last programmed with `qp.moderate` (count 1: not moderated). */
+  #programmedCount = 1;
+  #programmedUs = 0;
+  /** The host-busy judgement (MODERATION.hostBusy): the mark it is measured from, when, and the hold after a verdict of busy. */
+  #utilization: Utilization | undefined = undefined;
+  #judgeAt = 0;
+  #holdUntil = 0;
+  #holdMs: number = MODERATION.holdMs;
 
   constructor(qp: QueuePair, device: D, owner: LaneOwner<D>, deviceLatency?: LatencyModel) {
     this.latency = new LatencyModel(deviceLatency);
@@ -275,12 +346,22 @@ export class Lane<D> implements SlotHolder {
 
   /** Start harvesting if jobs are in flight: poll in poll mode, else wait for the interrupt. */
   arm(): void {
-    if (this.occupied === 0 || !this.open || this.#closed) return;
-    if (this.mode === 'poll') {
-      if (this.#pollHandle === undefined) this.#pollHandle = setImmediate(this.#poll);
+    if (!this.open || this.#closed) return;
+    if (this.occupied === 0) {
+      // Idle: the next job is waited for with one interrupt per completion.
+      if (this.mode === 'moderated') this.#unmoderate('interrupt');
       return;
     }
     if (this.#waiting) return;
+    if (this.mode !== 'interrupt') {
+      // Poll mode, or moderated between a wake's harvest and the round that looks at the refill.
+      if (this.#pollHandle === undefined) this.#pollHandle = setImmediate(this.#poll);
+      return;
+    }
+    this.#wait();
+  }
+
+  #wait(): void {
     this.#waiting = true;
     this.waits++;
     const epoch = this.#epoch;
@@ -311,6 +392,9 @@ export class Lane<D> implements SlotHolder {
       clearImmediate(this.#pollHandle);
       this.#pollHandle = undefined;
     }
+    // Stopping (a reset, out of service): the queue pair's own setting back, errors not reported
+    // (the owner is taking the lane down already; a reset re-programs the queue pair anyway).
+    if (this.#programmedCount !== 1) this.#program(1, 0, false);
     this.mode = 'interrupt';
     this.#quietPolls = 0;
   }
@@ -421,8 +505,96 @@ export class Lane<D> implements SlotHolder {
     if (epoch !== this.#epoch) return;
     this.#waiting = false;
     if (!this.open) return;
-    if (this.#harvestNow() >= this.#owner.pollThreshold) this.mode = 'poll';
+    const found = this.#harvestNow();
+    if (this.mode === 'moderated') {
+      // NAPI's budget: the wake took what was there; the next round (after the refill) decides.
+      this.#left = this.occupied;
+      const count = this.#moderatedCount;
+      if (this.#left * 4 < this.depth) this.#moderatedCount = Math.max(MODERATION.minCount, count >> 1);
+      else this.#moderatedCount = Math.min(this.depth >> 1, count + (this.depth >> 4));
+    } else if (found >= this.#owner.pollThreshold) this.mode = 'poll';
     this.arm();
+  }
+
+  /**
+   * Whether the card, not the host, is the bound (see the header): the queue pair can moderate,
+   * the lane is full after the owner's refill, the last harvest left the card at least half a
+   * ring (an eighth to stay moderated), and the lane knows its time per job.
+   */
+  #cardBound(): boolean {
+    if (this.qp.moderate === undefined || this.occupied < this.depth || this.pending.length > 0) return false;
+    if ((this.#owner.moderationMaxUtilization ?? MODERATION.hostBusy) <= 0) return false;
+    const least = this.mode === 'moderated' ? this.depth >> 3 : this.depth >> 1;
+    return (
+      this.#left >= least &&
+      this.#left >= MODERATION.minCount &&
+      this.latency.overall.samples >= MODERATION.samples &&
+      this.#harvestTime >= this.#holdUntil
+    );
+  }
+
+  /**
+   * Program the moderated interrupt (N, T: see the header) and wait on it; false if the host
+   * turned out to be the bound (MODERATION.hostBusy: back to polling) or the queue pair refused.
+   */
+  #moderate(): boolean {
+    const now = this.#harvestTime;
+    if (this.mode !== 'moderated') {
+      this.mode = 'moderated';
+      this.#quietPolls = 0;
+      this.#moderatedCount = Math.max(MODERATION.minCount, this.depth >> 1);
+      this.#utilization = eventLoopUtilization();
+      this.#judgeAt = now + MODERATION.judgeMs;
+    } else if (now >= this.#judgeAt) {
+      const mark = eventLoopUtilization();
+      const busy =
+        mark !== undefined && this.#utilization !== undefined
+          ? performance.eventLoopUtilization(mark, this.#utilization).utilization >
+            (this.#owner.moderationMaxUtilization ?? MODERATION.hostBusy)
+          : false;
+      this.#utilization = mark;
+      this.#judgeAt = now + MODERATION.judgeMs;
+      if (busy) {
+        this.#holdUntil = now + this.#holdMs;
+        this.#holdMs = Math.min(MODERATION.maxHoldMs, this.#holdMs * 2);
+        this.#unmoderate('poll');
+        return false;
+      }
+      this.#holdMs = MODERATION.holdMs;
+    }
+    const count = Math.min(this.#moderatedCount, this.depth);
+    const perJobUs = this.latency.overall.cost * 1000;
+    const us = Math.round(
+      Math.min(
+        MODERATION.maxUs,
+        Math.max(MODERATION.minUs, perJobUs * Math.min(1.5 * count, 0.6 * this.depth)),
+      ),
+    );
+    // Rewrite only on a real change (a register write wakes the card's thread, like a doorbell).
+    if (count !== this.#programmedCount || Math.abs(us - this.#programmedUs) * 4 > this.#programmedUs) {
+      if (!this.#program(count, us)) return false;
+    }
+    this.#wait();
+    return true;
+  }
+
+  /** Back to one interrupt per completion, in `mode`. */
+  #unmoderate(mode: LaneMode): void {
+    this.mode = mode;
+    if (this.#programmedCount !== 1) this.#program(1, 0);
+  }
+
+  /** `qp.moderate(count, us)`; false if it threw (then reported as the lane's error if `report`). */
+  #program(count: number, us: number, report = true): boolean {
+    this.#programmedCount = count;
+    this.#programmedUs = us;
+    try {
+      this.qp.moderate?.(count, us);
+      return true;
+    } catch (error) {
+      if (report) this.#owner.laneError(this, error);
+      return false;
+    }
   }
 
   #waitFailed(epoch: number, error: unknown): void {
@@ -434,8 +606,14 @@ export class Lane<D> implements SlotHolder {
   readonly #poll = (): void => {
     this.#pollHandle = undefined;
     if (!this.open) return;
+    // The last harvest's completions were delivered and the lane refilled since: is it full again?
+    if (this.#cardBound() && this.#moderate()) return;
+    if (!this.open) return;
+    if (this.mode === 'moderated') this.#unmoderate('poll');
     this.polls++;
-    if (this.#harvestNow() < this.#owner.pollThreshold) {
+    const found = this.#harvestNow();
+    this.#left = this.occupied;
+    if (found < this.#owner.pollThreshold) {
       if (++this.#quietPolls >= this.#owner.pollSpinLimit) {
         this.mode = 'interrupt';
         this.#quietPolls = 0;
@@ -445,4 +623,11 @@ export class Lane<D> implements SlotHolder {
     }
     this.arm();
   };
+}
+
+/** The event loop's utilization so far (Node's perf_hooks), or undefined where the runtime has none. */
+function eventLoopUtilization(): Utilization | undefined {
+  return typeof performance.eventLoopUtilization === 'function'
+    ? performance.eventLoopUtilization()
+    : undefined;
 }

@@ -100,6 +100,14 @@ export interface QueueOptions {
   readonly pollThreshold?: number;
   /** Polls in a row finding fewer than `pollThreshold` after which a queue pair goes back to its interrupt. Default 32. */
   readonly pollSpinLimit?: number;
+  /**
+   * Interrupt moderation (core/queue/lane.ts): while a card, not the host, is the bound, a queue
+   * pair that can moderate (`QueuePair.moderate`) is waited on with a coalesced interrupt instead
+   * of busy polling — unless the event loop's utilization while moderated is above this (the host
+   * is nearly the bound: back to polling for a while). 0 turns moderation off; 1 keeps it whatever
+   * the host's load. Default 0.85.
+   */
+  readonly moderationMaxUtilization?: number;
   /** Interval of `stats$` samples, in ms. Default 1,000. */
   readonly statsIntervalMs?: number;
   /** How the integrity gate checks device results (core/integrity/options.ts). Default: its defaults. */
@@ -136,6 +144,7 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     selfTest: options.selfTest ?? selfTestDevice,
     pollThreshold: positiveInteger(options.pollThreshold, 4, 'pollThreshold'),
     pollSpinLimit: positiveInteger(options.pollSpinLimit, 32, 'pollSpinLimit'),
+    moderationMaxUtilization: fraction(options.moderationMaxUtilization, 0.85, 'moderationMaxUtilization'),
     statsIntervalMs: positiveNumber(options.statsIntervalMs, 1_000, 'statsIntervalMs'),
     integrity: options.integrity ?? {},
   };
@@ -144,6 +153,13 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
 function nonNegative(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
   if (!(value >= 0)) throw new RangeError(`queue option ${name} must be a number >= 0, got ${value}`);
+  return value;
+}
+
+function fraction(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(value >= 0 && value <= 1))
+    throw new RangeError(`queue option ${name} must be a number from 0 to 1, got ${value}`);
   return value;
 }
 

@@ -11,6 +11,8 @@
  *   poll        polling period while waiting, ms (default 20; 1 with irq=poll)
  *   coalesce    interrupt after this many completions, 0…255 (default 1)
  *   coalesceUs  …or at most this many µs after the first one, 0…65535 (default 0)
+ *               (the setting while not moderated: the job queue moderates a queue pair at run
+ *               time while the card is the bound — RingQueuePair.moderate, core/queue/lane.ts)
  *   rate        the card's declared ops/s: the scheduler's starting estimate (core/driver/service-estimate)
  */
 

@@ -54,6 +54,10 @@ import {
 /** Results longer than this are handed over (a small one is as cheap to copy as to mark: 702 vs 735 ns). */
 const HAND_OVER_ABOVE = 64;
 
+/** IRQ_CTRL's coalescing fields (§3.4): COALESCE_COUNT bits 15:8, COALESCE_USEC bits 31:16. */
+const MAX_COALESCE_COUNT = 0xff;
+const MAX_COALESCE_USEC = 0xffff;
+
 /** Low bits of a descriptor tag: the operand area (and entry) index; high bits: a use count. */
 const SLOT_BITS = 12;
 const SLOT_MASK = (1 << SLOT_BITS) - 1;
@@ -126,6 +130,14 @@ export class RingQueuePair implements QueuePair {
   /** How waits ended: by an interrupt, or by the polling fallback (many of these means lost interrupts). */
   wakesByIrq = 0;
   wakesByPoll = 0;
+  /**
+   * The interrupt moderation `moderate` set (count 1: the probe's own IRQ_CTRL, one interrupt per
+   * completion by default), and how often IRQ_CTRL was written for it: for statistics and tests.
+   */
+  moderation = { count: 1, us: 0 };
+  moderations = 0;
+  /** The poll period (ms) of a moderated wait: the safety net against a lost interrupt, about 2 × `us`. */
+  #moderatedPollMs = 0;
 
   constructor(host: QueuePairHost, dma: DmaAllocator, config: QueuePairConfig) {
     this.index = config.index;
@@ -183,6 +195,26 @@ export class RingQueuePair implements QueuePair {
       );
     }
     bar.write32(reg(QREG.IRQ_CTRL), this.#config.irq ? this.#config.irqCtrl : IRQ_CTRL_MASK);
+    // A re-programmed queue starts from the probe's setting (the lane stops before a reset).
+    this.moderation = { count: 1, us: 0 };
+  }
+
+  /**
+   * Interrupt moderation (QueuePair.moderate, §8): IRQ_CTRL raises the vector after `count`
+   * completions or `us` µs after the first unsignalled one; `count` ≤ 1 writes the probe's own
+   * IRQ_CTRL back. Clamped to the register's fields; nothing is written when it would not
+   * change, or without an interrupt (irq=poll: the mask stays set).
+   */
+  moderate(count: number, us: number): void {
+    const n = count <= 1 ? 1 : Math.min(MAX_COALESCE_COUNT, Math.floor(count));
+    const t = n === 1 ? 0 : Math.max(1, Math.min(MAX_COALESCE_USEC, Math.round(us)));
+    if (this.#config.irq === undefined || (n === this.moderation.count && t === this.moderation.us)) return;
+    if (this.#host.state() !== 'ready') return;
+    this.moderation = { count: n, us: t };
+    this.moderations++;
+    this.#moderatedPollMs = Math.min(this.#config.pollMs, Math.max(1, Math.ceil((2 * t) / 1000)));
+    const value = n === 1 ? this.#config.irqCtrl : (t << 16) | (n << 8);
+    this.#host.bar.write32(queueReg(this.index, QREG.IRQ_CTRL), value >>> 0);
   }
 
   submit(jobs: readonly Job[]): number {
@@ -398,10 +430,17 @@ export class RingQueuePair implements QueuePair {
     return completionPhase(this.#cqView, this.#cqHead * COMPLETION_BYTES) === this.#phase;
   }
 
-  /** Until harvest has something, the card is out of service, or `signal` aborts (core/driver/completion-wait). */
+  /**
+   * Until harvest has something, the card is out of service, or `signal` aborts (core/driver/completion-wait).
+   * Moderated (`moderate`): until the interrupt, `count` completions waiting, or the moderated
+   * poll period — completions already in the CQ are counted by the card towards the next
+   * interrupt (§8), so the host may sleep on them.
+   */
   waitForCompletions(signal?: AbortSignal): Promise<void> {
     // A card holding completions back for a CQ it sees full must learn of the room before the host sleeps.
     if (this.#cardMayStall()) this.#reportCqHead();
+    const count = this.moderation.count;
+    let slept = false;
     return waitForCompletion(
       {
         check: () => {
@@ -410,12 +449,14 @@ export class RingQueuePair implements QueuePair {
           if (state !== 'ready' && state !== 'resetting') {
             throw new DeviceGoneError(`ring card ${this.#host.id} is ${state}`, { device: this.#host.id });
           }
-          return state === 'ready' && this.#cqHasEntry();
+          if (state !== 'ready' || !this.#cqHasEntry()) return false;
+          return count === 1 || slept || this.#newEntries(count) >= count;
         },
         irq: this.#config.irq,
-        pollMs: this.#config.pollMs,
+        pollMs: count === 1 ? this.#config.pollMs : this.#moderatedPollMs,
         wakeup: this.#wakeup,
         onWake: (cause) => {
+          slept = true;
           if (cause === 'irq') this.wakesByIrq++;
           else if (cause === 'poll') this.wakesByPoll++;
         },

@@ -105,6 +105,8 @@ interface QueueState {
   /** Completions written since the vector last fired. */
   unsignalled: number;
   coalesceTimer: boolean;
+  /** Bumped when the vector fires: a coalescing timer started before that is void (§8: COALESCE_USEC counts from the first unsignalled completion). */
+  fired: number;
   stalled: boolean;
   /** A `hang` fault stopped this queue until it is reset. */
   hung: boolean;
@@ -142,6 +144,7 @@ function newQueue(): QueueState {
     irqCtrl: IRQ_CTRL_MASK,
     unsignalled: 0,
     coalesceTimer: false,
+    fired: 0,
     stalled: false,
     hung: false,
     backlog: [],
@@ -395,7 +398,12 @@ class RingModel implements DeviceModel {
       case QREG.IRQ_CTRL: {
         const wasMasked = (s.irqCtrl & IRQ_CTRL_MASK) !== 0;
         s.irqCtrl = value >>> 0;
-        if (wasMasked && (s.irqCtrl & IRQ_CTRL_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
+        if ((s.irqCtrl & IRQ_CTRL_MASK) === 0 && s.unsignalled > 0) {
+          // Unmasked: fire at once (§8). Re-moderated while unmasked: a count already reached fires
+          // now, else the coalescing timer runs from the first unsignalled completion as before.
+          if (wasMasked) this.#fire(q);
+          else this.#maybeFire(q);
+        }
         break;
       }
       default:
@@ -647,14 +655,19 @@ class RingModel implements DeviceModel {
     s.coalesceTimer = true;
     const usec = (s.irqCtrl >>> 16) & 0xffff || 50;
     const epoch = s.epoch;
+    const fired = s.fired;
     this.#host.schedule(usec / 1000, () => {
+      if (fired !== s.fired) return; // the count fired first: a later completion started a new timer
       s.coalesceTimer = false;
       if (epoch === s.epoch && (s.irqCtrl & IRQ_CTRL_MASK) === 0 && s.unsignalled > 0) this.#fire(q);
     });
   }
 
   #fire(q: number): void {
-    this.#queues[q]!.unsignalled = 0;
+    const s = this.#queues[q]!;
+    s.unsignalled = 0;
+    s.fired++;
+    s.coalesceTimer = false;
     this.#host.raiseIrq(q);
   }
 }
