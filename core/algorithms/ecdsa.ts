@@ -10,17 +10,26 @@
 import { bigintToBytes, bytesToBigint, p1363InRange } from '../driver/bytes.js';
 import type { CurveParams } from '../driver/curves.js';
 import { DeviceError, throwIfAborted } from '../driver/errors.js';
-import type { AlternativeResult, PrimitiveExecutor } from '../driver/index.js';
+import type { Finish, PrimitiveExecutor } from '../driver/index.js';
 import type { EcPrivateKeyMaterial, EcPublicKeyMaterial, HashName } from '../driver/keys.js';
-import type { EcPoint, PrimitiveRequest } from '../driver/primitives.js';
+import type { EcPoint, PrimitiveRequest, PrimitiveValue } from '../driver/primitives.js';
 import { digest } from '../encoding/digest.js';
 import { ecAdd } from '../math/ec.js';
 import { mod, modInv } from '../math/modular.js';
 import { curveParams, validateEcPublicKey } from './ec-keys.js';
 import { derToP1363, encodeDer, encodeP1363, p1363ToDer, parseP1363 } from './ecdsa-encoding.js';
 import { randomScalar } from './nonce.js';
-import type { EcdsaSignatureFormat, Options } from './params.js';
-import { booleanResult, bytesResult, pointResult } from './results.js';
+import type { EcdsaSignatureFormat, Last, Options } from './params.js';
+import {
+  asIs,
+  booleanOf,
+  bytesOf,
+  endWith,
+  failedWith,
+  pointOf,
+  runFirstThen,
+  settledWith,
+} from './results.js';
 
 /**
  * The digest as the device takes it: the leftmost orderBits bits of the hash
@@ -83,30 +92,19 @@ function verifyingKey(key: EcPublicKeyMaterial): VerifyingKey {
 }
 
 /**
- * Signing composed from a device's scalar multiplication: R = k·G for a fresh nonce k, made
- * only if this alternative is chosen (an object with a method, not a closure per call).
+ * Sign `message` hashed with `hash`. With `last` (core/api's last step), the promise settles
+ * through it, applied where the job settles (results.ts runFirstThen).
  */
-class NonceMultiplication {
-  nonce = 0n;
-  constructor(
-    readonly probe: PrimitiveRequest,
-    readonly curve: CurveParams,
-  ) {}
-  build(): PrimitiveRequest {
-    this.nonce = randomScalar(this.curve);
-    return { op: 'ec-mul', curve: this.curve.name, scalar: this.nonce };
-  }
-}
-
-export function ecdsaSign(
+export function ecdsaSign<T = Uint8Array>(
   exec: PrimitiveExecutor,
   key: EcPrivateKeyMaterial,
   hash: HashName,
   message: Uint8Array,
   format: EcdsaSignatureFormat,
   options?: Options,
-): Promise<Uint8Array> {
-  return sign(exec, key, hash, message, format, options);
+  last: Last<Uint8Array, T> = asIs() as Last<Uint8Array, T>,
+): Promise<T> {
+  return sign(exec, key, hash, message, format, options, last);
 }
 
 /**
@@ -120,7 +118,7 @@ export function ecdsaSignDigest(
   format: EcdsaSignatureFormat,
   options?: Options,
 ): Promise<Uint8Array> {
-  return sign(exec, key, undefined, h, format, options);
+  return sign(exec, key, undefined, h, format, options, asIs());
 }
 
 /** The device's request: the message rides along for providers that sign messages only (PrehashedMessage). */
@@ -135,53 +133,79 @@ function signRequest(
     : { op: 'ecdsa-sign', key, digest: eBytes, message: { hash, data } };
 }
 
+/** A settled promise to start further work from, in a later microtask (Finish: never inside a harvest). */
+const LATER = Promise.resolve();
+
 /**
- * With `hash`, sign `data` hashed with it; without, `data` is the hash. Not async: it hands
- * signDigest's promise on (an async frame returning a promise costs a promise and three
- * microtask turns per call); what it throws becomes a rejection all the same.
+ * With `hash`, sign `data` hashed with it; without, `data` is the hash. Not async: the job's own
+ * promise, settled through the Signing (its last step), is the operation's; what it throws
+ * becomes a rejection all the same.
  */
-function sign(
+function sign<T>(
   exec: PrimitiveExecutor,
   key: EcPrivateKeyMaterial,
   hash: HashName | undefined,
   data: Uint8Array,
   format: EcdsaSignatureFormat,
   options: Options | undefined,
-): Promise<Uint8Array> {
+  last: Last<Uint8Array, T>,
+): Promise<T> {
   try {
     throwIfAborted(options?.signal);
     const curve = curveParams(key.curve);
     const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
     const device = signRequest(key, eBytes, hash, data);
     const signal = options?.signal;
-    const runOptions = signal === undefined ? undefined : { signal };
-    return signDigest({ exec, key, curve, eBytes, device, format, runOptions });
+    const signing = new Signing(exec, key, curve, eBytes, device, format, signal, last);
+    return runFirstThen(exec, [device, signing], signing.runOptions, signing);
   } catch (error) {
-    return Promise.reject(error);
+    return failedWith(last, error);
   }
 }
 
-/** One signature's inputs, shared by its attempts. */
-interface Signing {
-  readonly exec: PrimitiveExecutor;
-  readonly key: EcPrivateKeyMaterial;
-  readonly curve: CurveParams;
-  readonly eBytes: Uint8Array;
-  /** The device's own ecdsa-sign request (alternative 0). */
-  readonly device: PrimitiveRequest;
-  readonly format: EcdsaSignatureFormat;
-  readonly runOptions: { readonly signal: AbortSignal } | undefined;
-}
-
 /**
- * The first attempt as a reaction (no async frame: the device's own signature, the usual case,
- * is one step); the rare retries, when the composed form makes r or s 0, in signAgain.
+ * One signature: its inputs, shared by its attempts; the composed form's alternative (R = k·G
+ * for a fresh nonce k, made only if it is chosen: an object with a method, not a closure per
+ * call); and the job's last step (Finish) — the device's own signature, the usual case, is
+ * released with no step of its own; the rare retries, when the composed form makes r or s 0,
+ * in signAgain.
  */
-function signDigest(signing: Signing): Promise<Uint8Array> {
-  const composed = new NonceMultiplication(signProbe(signing.key), signing.curve);
-  return signing.exec
-    .runFirst([signing.device, composed], signing.runOptions)
-    .then((result) => signatureOf(signing, composed, result) ?? signAgain(signing));
+class Signing<T> implements Finish<T> {
+  nonce = 0n;
+  readonly probe: PrimitiveRequest;
+  readonly runOptions: { readonly signal: AbortSignal } | undefined;
+  constructor(
+    readonly exec: PrimitiveExecutor,
+    readonly key: EcPrivateKeyMaterial,
+    readonly curve: CurveParams,
+    readonly eBytes: Uint8Array,
+    /** The device's own ecdsa-sign request (alternative 0). */
+    readonly device: PrimitiveRequest,
+    readonly format: EcdsaSignatureFormat,
+    signal: AbortSignal | undefined,
+    readonly last: Last<Uint8Array, T>,
+  ) {
+    this.probe = signProbe(key);
+    this.runOptions = signal === undefined ? undefined : { signal };
+  }
+
+  build(): PrimitiveRequest {
+    this.nonce = randomScalar(this.curve);
+    return { op: 'ec-mul', curve: this.curve.name, scalar: this.nonce };
+  }
+
+  value(index: number, value: PrimitiveValue, device: string): T | Promise<T> {
+    const signature = signatureOf(this, index, value, device);
+    if (signature !== null) return this.last.value(signature);
+    return endWith(
+      LATER.then(() => signAgain(this)),
+      this.last,
+    );
+  }
+
+  error(error: unknown): unknown {
+    return this.last.error(error);
+  }
 }
 
 /**
@@ -190,30 +214,30 @@ function signDigest(signing: Signing): Promise<Uint8Array> {
  * form; null when r or s came out 0 (try again with a new nonce).
  */
 function signatureOf(
-  signing: Signing,
-  composed: NonceMultiplication,
-  result: AlternativeResult,
+  signing: Signing<unknown>,
+  index: number,
+  value: PrimitiveValue,
+  device: string,
 ): Uint8Array | null {
   const { curve, format } = signing;
-  if (result.index === 0) {
-    const signature = bytesResult(result, 2 * curve.bytes);
+  if (index === 0) {
+    const signature = bytesOf(value, device, 2 * curve.bytes);
     return format === 'der' ? p1363ToDer(signature, curve.bytes)! : signature;
   }
-  const R = pointResult(result);
+  const R = pointOf(value, device);
   const { n } = curve;
   const r = mod(R.x, n);
   if (r === 0n) return null;
-  const s = mod(modInv(composed.nonce, n) * (bytesToBigint(signing.eBytes) + r * signing.key.d), n);
+  const s = mod(modInv(signing.nonce, n) * (bytesToBigint(signing.eBytes) + r * signing.key.d), n);
   if (s === 0n) return null;
   return format === 'der' ? encodeDer(r, s) : encodeP1363(r, s, curve.bytes);
 }
 
-/** The attempts after a first that made r or s 0. */
-async function signAgain(signing: Signing): Promise<Uint8Array> {
+/** The attempts after a first that made r or s 0 (one at a time: each builds its own nonce). */
+async function signAgain(signing: Signing<unknown>): Promise<Uint8Array> {
   for (let attempt = 1; attempt < MAX_SIGN_ATTEMPTS; attempt++) {
-    const composed = new NonceMultiplication(signProbe(signing.key), signing.curve);
-    const result = await signing.exec.runFirst([signing.device, composed], signing.runOptions);
-    const signature = signatureOf(signing, composed, result);
+    const result = await signing.exec.runFirst([signing.device, signing], signing.runOptions);
+    const signature = signatureOf(signing, result.index, result.value, result.device);
     if (signature !== null) return signature;
   }
   throw new DeviceError(
@@ -221,32 +245,8 @@ async function signAgain(signing: Signing): Promise<Uint8Array> {
   );
 }
 
-/**
- * Verification composed from a device's scalar multiplication: u2·Q, with u1 = e·w and
- * u2 = r·w (w = s⁻¹ mod n) worked out only if this alternative is chosen.
- */
-class ComposedVerification {
-  r = 0n;
-  u1 = 0n;
-  constructor(
-    readonly probe: PrimitiveRequest,
-    readonly key: EcPublicKeyMaterial,
-    readonly curve: CurveParams,
-    readonly p1363: Uint8Array,
-    readonly eBytes: Uint8Array,
-  ) {}
-  build(): PrimitiveRequest {
-    const { n, bytes } = this.curve;
-    const rs = parseP1363(this.p1363, bytes)!;
-    this.r = rs.r;
-    const w = modInv(rs.s, n);
-    this.u1 = mod(bytesToBigint(this.eBytes) * w, n);
-    const point = { x: this.key.x, y: this.key.y };
-    return { op: 'ec-mul', curve: this.key.curve, scalar: mod(rs.r * w, n), point };
-  }
-}
-
-export function ecdsaVerify(
+/** Verify `signature` over `message` hashed with `hash`; `last` as ecdsaSign's. */
+export function ecdsaVerify<T = boolean>(
   exec: PrimitiveExecutor,
   key: EcPublicKeyMaterial,
   hash: HashName,
@@ -254,8 +254,9 @@ export function ecdsaVerify(
   signature: Uint8Array,
   format: EcdsaSignatureFormat,
   options?: Options,
-): Promise<boolean> {
-  return verify(exec, key, hash, message, signature, format, options);
+  last: Last<boolean, T> = asIs() as Last<boolean, T>,
+): Promise<T> {
+  return verify(exec, key, hash, message, signature, format, options, last);
 }
 
 /** Verify a signature over a hash someone else made (PKCS#11's CKM_ECDSA): `h` truncated as ecdsaSignDigest does. */
@@ -267,11 +268,14 @@ export function ecdsaVerifyDigest(
   format: EcdsaSignatureFormat,
   options?: Options,
 ): Promise<boolean> {
-  return verify(exec, key, undefined, h, signature, format, options);
+  return verify(exec, key, undefined, h, signature, format, options, asIs());
 }
 
-/** With `hash`, verify over `data` hashed with it; without, `data` is the hash. Not async, as `sign`. */
-function verify(
+/**
+ * With `hash`, verify over `data` hashed with it; without, `data` is the hash. Not async, as
+ * `sign`: the job's own promise, settled through the Verification, is the operation's.
+ */
+function verify<T>(
   exec: PrimitiveExecutor,
   key: EcPublicKeyMaterial,
   hash: HashName | undefined,
@@ -279,26 +283,26 @@ function verify(
   signature: Uint8Array,
   format: EcdsaSignatureFormat,
   options: Options | undefined,
-): Promise<boolean> {
+  last: Last<boolean, T>,
+): Promise<T> {
   try {
     throwIfAborted(options?.signal);
     const verifying = verifyingKey(key);
     const curve = verifying.curve;
     const p1363 = checkedP1363(curve, signature, format);
-    if (p1363 === null) return FALSE;
+    // A signature that cannot be valid: false, with no job.
+    if (p1363 === null) return settledWith(last, false);
     const eBytes = hash === undefined ? truncateToOrder(curve, data) : ecdsaDigest(curve, hash, data);
     const device: PrimitiveRequest =
       hash === undefined
         ? { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363 }
         : { op: 'ecdsa-verify', key, digest: eBytes, signature: p1363, message: { hash, data } };
-    return verifyDigest(exec, verifying, key, p1363, eBytes, device, options?.signal);
+    const verification = new Verification(verifying, key, p1363, eBytes, exec, options?.signal, last);
+    return runFirstThen(exec, [device, verification], verification.runOptions, verification);
   } catch (error) {
-    return Promise.reject(error);
+    return failedWith(last, error);
   }
 }
-
-/** The verdict on a signature that cannot be valid (one settled promise, shared). */
-const FALSE = Promise.resolve(false);
 
 /** The signature as P1363 r‖s with both halves in [1, n−1], or null if it cannot be valid. */
 function checkedP1363(
@@ -315,26 +319,54 @@ function checkedP1363(
   return p1363 !== null && p1363InRange(curve, p1363) ? p1363 : null;
 }
 
-function verifyDigest(
-  exec: PrimitiveExecutor,
-  verifying: VerifyingKey,
-  key: EcPublicKeyMaterial,
-  p1363: Uint8Array,
-  eBytes: Uint8Array,
-  device: PrimitiveRequest,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  // The composed form's arithmetic (an inversion mod n) runs only if it is chosen.
-  const composed = new ComposedVerification(verifying.probe, key, verifying.curve, p1363, eBytes);
-  const runOptions = signal === undefined ? undefined : { signal };
-  // A reaction rather than an async frame: the device's own verdict (the usual case) is one step.
-  return exec
-    .runFirst([device, composed], runOptions)
-    .then((result) =>
-      result.index === 0
-        ? booleanResult(result)
-        : composedVerdict(exec, composed, pointResult(result), runOptions),
+/**
+ * One verification: the composed form's alternative — u2·Q, with u1 = e·w and u2 = r·w
+ * (w = s⁻¹ mod n) worked out only if it is chosen — and the job's last step (Finish): the
+ * device's own verdict (the usual case, checked by the integrity gate before release) is
+ * released with no step of its own; the composed form's goes on in composedVerdict.
+ */
+class Verification<T> implements Finish<T> {
+  r = 0n;
+  u1 = 0n;
+  readonly probe: PrimitiveRequest;
+  readonly curve: CurveParams;
+  readonly runOptions: { readonly signal: AbortSignal } | undefined;
+  constructor(
+    verifying: VerifyingKey,
+    readonly key: EcPublicKeyMaterial,
+    readonly p1363: Uint8Array,
+    readonly eBytes: Uint8Array,
+    readonly exec: PrimitiveExecutor,
+    signal: AbortSignal | undefined,
+    readonly last: Last<boolean, T>,
+  ) {
+    this.probe = verifying.probe;
+    this.curve = verifying.curve;
+    this.runOptions = signal === undefined ? undefined : { signal };
+  }
+
+  build(): PrimitiveRequest {
+    const { n, bytes } = this.curve;
+    const rs = parseP1363(this.p1363, bytes)!;
+    this.r = rs.r;
+    const w = modInv(rs.s, n);
+    this.u1 = mod(bytesToBigint(this.eBytes) * w, n);
+    const point = { x: this.key.x, y: this.key.y };
+    return { op: 'ec-mul', curve: this.key.curve, scalar: mod(rs.r * w, n), point };
+  }
+
+  value(index: number, value: PrimitiveValue, device: string): T | Promise<T> {
+    if (index === 0) return this.last.value(booleanOf(value, device));
+    const uQ = pointOf(value, device);
+    return endWith(
+      LATER.then(() => composedVerdict(this, uQ)),
+      this.last,
     );
+  }
+
+  error(error: unknown): unknown {
+    return this.last.error(error);
+  }
 }
 
 /**
@@ -342,13 +374,8 @@ function verifyDigest(
  * never 0, so u2·Q is a finite point any ec-mul device can return; u1 is 0 when e ≡ 0 (mod n),
  * and then u1·G is the identity, not asked for.
  */
-async function composedVerdict(
-  exec: PrimitiveExecutor,
-  composed: ComposedVerification,
-  uQ: EcPoint,
-  runOptions: { readonly signal: AbortSignal } | undefined,
-): Promise<boolean> {
-  const { curve, key } = composed;
+async function composedVerdict(composed: Verification<unknown>, uQ: EcPoint): Promise<boolean> {
+  const { curve, key, exec, runOptions } = composed;
   let sum = uQ;
   if (composed.u1 !== 0n) {
     const uG = await exec.run({ op: 'ec-mul', curve: key.curve, scalar: composed.u1 }, runOptions);

@@ -3,11 +3,11 @@
  * device's own padded signing first, raw RSA with the encoding done here second.
  */
 
-import type { Alternative } from '../driver/device.js';
+import type { Alternative, Finish } from '../driver/device.js';
 import { InvalidInputError, throwIfAborted } from '../driver/errors.js';
 import type { PrimitiveExecutor, RsaSignaturePadding } from '../driver/index.js';
 import type { HashName, RsaPrivateKeyMaterial, RsaPublicKeyMaterial } from '../driver/keys.js';
-import type { PrimitiveRequest } from '../driver/primitives.js';
+import type { PrimitiveRequest, PrimitiveValue } from '../driver/primitives.js';
 import { constantTimeEqual } from '../encoding/bytes.js';
 import { digest } from '../encoding/digest.js';
 import {
@@ -18,8 +18,8 @@ import {
 } from '../encoding/emsa-pkcs1v15.js';
 import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../encoding/emsa-pss.js';
 import { HASH_BYTES } from '../encoding/hashes.js';
-import type { Options, RsaSignatureParams } from './params.js';
-import { booleanResult, bytesResult } from './results.js';
+import type { Last, Options, RsaSignatureParams } from './params.js';
+import { asIs, booleanResult, bytesOf, bytesResult, failedWith, runFirstThen } from './results.js';
 import { checkRsaPrivateKey, checkRsaPublicKey } from './rsa-limits.js';
 import { isRsaRepresentative, modulusBytes } from './rsa-public.js';
 
@@ -62,14 +62,19 @@ function checkSaltLength(params: RsaSignatureParams, modBits: number): void {
   }
 }
 
-export function rsaSign(
+/**
+ * Sign `message` (hashed here). With `last` (core/api's last step), the promise settles through
+ * it, applied where the job settles (results.ts runFirstThen).
+ */
+export function rsaSign<T = Uint8Array>(
   exec: PrimitiveExecutor,
   key: RsaPrivateKeyMaterial,
   params: RsaSignatureParams,
   message: Uint8Array,
   options?: Options,
-): Promise<Uint8Array> {
-  return signDigest(exec, key, params, message, message, options);
+  last: Last<Uint8Array, T> = asIs() as Last<Uint8Array, T>,
+): Promise<T> {
+  return signDigest(exec, key, params, message, message, options, last);
 }
 
 /**
@@ -83,7 +88,7 @@ export function rsaSignDigest(
   mHash: Uint8Array,
   options?: Options,
 ): Promise<Uint8Array> {
-  return signDigest(exec, key, params, mHash, undefined, options);
+  return signDigest(exec, key, params, mHash, undefined, options, asIs());
 }
 
 /**
@@ -125,9 +130,10 @@ function devicePadding(params: RsaSignatureParams): RsaSignaturePadding {
 /**
  * Signing composed from a device's raw RSA: the encoded message (PKCS#1 v1.5's, or PSS's with a
  * fresh salt) made only if this alternative is chosen — an object with a method, not a closure
- * and an encoding per call.
+ * and an encoding per call — and the job's last step (Finish): the signature's length checked
+ * (its validity by the integrity gate, before release), the encoding given back, the caller's step.
  */
-class RawSignature {
+class RawSignature<T> implements Finish<T> {
   /** The PKCS#1 v1.5 encoding built (the queue builds once per job), to give back once the job settled. */
   em: Uint8Array | undefined = undefined;
   constructor(
@@ -136,7 +142,20 @@ class RawSignature {
     readonly params: RsaSignatureParams,
     readonly mHash: Uint8Array,
     readonly k: number,
+    readonly last: Last<Uint8Array, T>,
   ) {}
+
+  value(_index: number, value: PrimitiveValue, device: string): T {
+    const signature = bytesOf(value, device, this.k);
+    // Settled with a value: no device, retry or check reads the job's request again.
+    this.settled(signature);
+    return this.last.value(signature);
+  }
+
+  error(error: unknown): unknown {
+    return this.last.error(error);
+  }
+
   build(): PrimitiveRequest {
     const { key, params, mHash, k } = this;
     let input: Uint8Array;
@@ -163,16 +182,17 @@ class RawSignature {
  * With `message`, `data` is that message (hashed here); without, `data` is the hash. Not async
  * (as ECDSA's sign): what it throws becomes a rejection, and the result's check is one reaction.
  */
-function signDigest(
+function signDigest<T>(
   exec: PrimitiveExecutor,
   key: RsaPrivateKeyMaterial,
   params: RsaSignatureParams,
   data: Uint8Array,
   message: Uint8Array | undefined,
   options: Options | undefined,
-): Promise<Uint8Array> {
+  last: Last<Uint8Array, T>,
+): Promise<T> {
   let alternatives: Alternative[];
-  let raw: RawSignature;
+  let raw: RawSignature<T>;
   let k: number;
   try {
     throwIfAborted(options?.signal);
@@ -188,7 +208,7 @@ function signDigest(
     // check does not (a modulus too short fails the call whichever form runs).
     if (params.scheme === 'pkcs1-v1_5') checkPkcs1v15Length(params.hash, k);
     const padding = devicePadding(params);
-    raw = new RawSignature(signing.probe, key, params, mHash, k);
+    raw = new RawSignature(signing.probe, key, params, mHash, k, last);
     alternatives = [
       // The message rides along for providers whose library signs messages only (PrehashedMessage).
       message === undefined
@@ -197,17 +217,12 @@ function signDigest(
       raw,
     ];
   } catch (error) {
-    return Promise.reject(error);
+    return failedWith(last, error);
   }
   // The integrity gate (core/integrity) has opened the signature with the public key and
   // compared it with the encoding (device padding) or the input (raw RSA) before release.
   const signal = options?.signal;
-  return exec.runFirst(alternatives, signal === undefined ? undefined : { signal }).then((result) => {
-    const signature = bytesResult(result, k);
-    // Settled with a value: no device, retry or check reads the job's request again.
-    raw.settled(signature);
-    return signature;
-  });
+  return runFirstThen(exec, alternatives, signal === undefined ? undefined : { signal }, raw);
 }
 
 export async function rsaVerify(

@@ -31,7 +31,8 @@ import type { KeySpec } from '../key-formats/index.js';
 import { ecdhDeriveBits } from './ecdh.js';
 import { ecdsaSign, ecdsaVerify } from './ecdsa.js';
 import { ed25519Sign, ed25519Verify, x25519DeriveBits } from './okp.js';
-import type { Options, RsaSignatureParams } from './params.js';
+import type { Last, Options, RsaSignatureParams } from './params.js';
+import { endWith } from './results.js';
 import { rsaOaepDecrypt, rsaOaepEncrypt } from './rsa-oaep.js';
 import { rsaRawPrivate, rsaRawPublic } from './rsa-raw.js';
 import { rsaSign, rsaVerify } from './rsa-signature.js';
@@ -126,9 +127,16 @@ export interface AsymmetricAlgorithm {
   keygen(spec: KeySpec, params: Params): KeygenSpec;
   /** Members each operation reads, for the operations the algorithm has. */
   readonly operationParams: Readonly<Partial<Record<Operation, Dictionary>>>;
-  // The operations use no `this`: core/api calls them unbound (dom-errors.ts startWork).
-  sign?(call: Call<PrivateKeyMaterial>, data: Uint8Array): Promise<Uint8Array>;
-  verify?(call: Call<PublicKeyMaterial>, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
+  // The operations use no `this`: core/api calls them unbound (subtle.ts).
+  // sign and verify take the caller's last step (params.ts Last; results.ts asIs for none): their
+  // promise settles through it, applied where the job settles when the algorithm can.
+  sign?<T>(call: Call<PrivateKeyMaterial>, data: Uint8Array, last: Last<Uint8Array, T>): Promise<T>;
+  verify?<T>(
+    call: Call<PublicKeyMaterial>,
+    signature: Uint8Array,
+    data: Uint8Array,
+    last: Last<boolean, T>,
+  ): Promise<T>;
   encrypt?(call: Call<PublicKeyMaterial>, data: Uint8Array): Promise<Uint8Array>;
   decrypt?(call: Call<PrivateKeyMaterial>, data: Uint8Array): Promise<Uint8Array>;
   deriveBits?(call: Call<PrivateKeyMaterial>, length: number | null): Promise<Uint8Array>;
@@ -172,10 +180,13 @@ function rsaSignature(name: 'RSASSA-PKCS1-v1_5' | 'RSA-PSS'): AsymmetricAlgorith
     ...rsaKey(name),
     usages: SIGNING,
     operationParams: { sign: params, verify: params },
-    sign: (call, data) =>
-      rsaSign(call.exec, call.key as RsaPrivateKeyMaterial, scheme(call), data, call.options),
-    verify: (call, signature, data) =>
-      rsaVerify(call.exec, call.key as RsaPublicKeyMaterial, scheme(call), data, signature, call.options),
+    sign: (call, data, last) =>
+      rsaSign(call.exec, call.key as RsaPrivateKeyMaterial, scheme(call), data, call.options, last),
+    verify: (call, signature, data, last) =>
+      endWith(
+        rsaVerify(call.exec, call.key as RsaPublicKeyMaterial, scheme(call), data, signature, call.options),
+        last,
+      ),
   };
 }
 
@@ -278,7 +289,7 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
       sign: { ...HASH, format: { type: 'ecdsaFormat' } },
       verify: { ...HASH, format: { type: 'ecdsaFormat' } },
     },
-    sign: (call, data) =>
+    sign: (call, data, last) =>
       ecdsaSign(
         call.exec,
         call.key as EcPrivateKeyMaterial,
@@ -286,8 +297,9 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
         data,
         call.params.format ?? 'p1363',
         call.options,
+        last,
       ),
-    verify: (call, signature, data) =>
+    verify: (call, signature, data, last) =>
       ecdsaVerify(
         call.exec,
         call.key as EcPublicKeyMaterial,
@@ -296,6 +308,7 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
         signature,
         call.params.format ?? 'p1363',
         call.options,
+        last,
       ),
   },
   ECDH: {
@@ -310,9 +323,13 @@ export const ALGORITHMS: Readonly<Record<AsymmetricName, AsymmetricAlgorithm>> =
     ...okpKey('Ed25519'),
     usages: SIGNING,
     operationParams: { sign: NONE, verify: NONE },
-    sign: (call, data) => ed25519Sign(call.exec, call.key as OkpPrivateKeyMaterial, data, call.options),
-    verify: (call, signature, data) =>
-      ed25519Verify(call.exec, call.key as OkpPublicKeyMaterial, data, signature, call.options),
+    sign: (call, data, last) =>
+      endWith(ed25519Sign(call.exec, call.key as OkpPrivateKeyMaterial, data, call.options), last),
+    verify: (call, signature, data, last) =>
+      endWith(
+        ed25519Verify(call.exec, call.key as OkpPublicKeyMaterial, data, signature, call.options),
+        last,
+      ),
   },
   X25519: {
     name: 'X25519',

@@ -28,6 +28,12 @@ export function executorFor(
     supports: (request) => exec.supports(request),
     run: (request, options) => exec.run(request, { ...options, device } as never),
     runFirst: (alternatives, options) => exec.runFirst(alternatives, { ...options, device } as never),
+    ...(exec.runFirstThen === undefined
+      ? {}
+      : {
+          runFirstThen: (alternatives, options, finish) =>
+            exec.runFirstThen!(alternatives, { ...options, device } as never, finish),
+        }),
   };
 }
 

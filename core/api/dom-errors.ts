@@ -4,6 +4,7 @@
  * TypeError where WebIDL would throw one), with the PkaccelError kept as `cause`.
  */
 
+import type { Last } from '../algorithms/params.js';
 import type { ErrorCode } from '../driver/errors.js';
 import { PkaccelError } from '../driver/errors.js';
 
@@ -100,26 +101,44 @@ export function settle<W, T>(
 }
 
 /**
- * What `prepare` hands back: the work, or the work already started (`startWork`) — the same
- * thing one step sooner, without a closure per call (sign and verify, the hot path).
+ * What `prepare` hands back: the work, or the work already started — the same thing one step
+ * sooner, without a closure per call.
  */
 export type Work<W> = (() => Promise<W>) | Promise<W>;
 
 /**
- * `run(call, a, b)` started at the end of `prepare`: what it throws becomes a rejection, which
- * `settle` converts as it converts the work's (never as a preparation error).
+ * The last step of a call of `operation` without a signal (core/algorithms params.ts Last): the
+ * value through `map`, errors as WebCrypto names them. One per operation, made once.
  */
-export function startWork<C, A, B, W>(
-  run: (call: C, a: A, b: B) => Promise<W>,
-  call: C,
-  a: A,
-  b: B,
-): Promise<W> {
+export function lastStep<W, T>(operation: string, map: (value: W) => T): Last<W, T> {
+  return { value: map, error: (error) => workError(error, operation) };
+}
+
+/**
+ * A call without a signal, the hot path (sign, verify): `prepare` has converted and checked the
+ * arguments and handed back either the operation already started with `last` — core/algorithms
+ * applies it where the job settles, so its promise is the call's as it is, with no reaction,
+ * promise or closure made here — or node's work (pass-through), started and mapped here as
+ * `settle` does. What `prepare` threw reaches the caller as `settle` passes it.
+ */
+export function settleNow<W, T>(
+  operation: string,
+  last: Last<W, T>,
+  prepared: (() => Promise<W>) | Promise<T>,
+): Promise<T> {
+  if (typeof prepared !== 'function') return prepared;
+  let started: Promise<W>;
   try {
-    return run(call, a, b);
+    started = prepared();
   } catch (error) {
-    return Promise.reject(error);
+    return Promise.reject(workError(error, operation));
   }
+  return started.then(last.value, workFailed(operation));
+}
+
+/** A call whose preparation threw `error`, rejected as `settle` rejects it. */
+export function preparationFailed<T>(error: unknown, operation: string): Promise<T> {
+  return Promise.reject(preparationError(error, operation));
 }
 
 function preparationError(error: unknown, operation: string): unknown {

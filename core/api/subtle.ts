@@ -17,6 +17,8 @@
  * Errors are what WebCrypto names (./dom-errors.ts); a PkaccelError stays as `cause`.
  */
 
+import type { Last } from '../algorithms/params.js';
+import { asIs } from '../algorithms/results.js';
 import {
   type AsymmetricAlgorithm,
   type Call,
@@ -26,7 +28,7 @@ import {
   type Params,
 } from '../algorithms/suite.js';
 import type { PrimitiveExecutor } from '../driver/device.js';
-import { domError, settle, startWork, type Work } from './dom-errors.js';
+import { domError, lastStep, preparationFailed, settle, settleNow } from './dom-errors.js';
 import {
   type Context,
   exportHeld,
@@ -55,6 +57,10 @@ type Usages = T.KeyUsages;
 function asArrayBuffer(value: Uint8Array | ArrayBuffer): ArrayBuffer {
   return value instanceof ArrayBuffer ? value : toArrayBuffer(value);
 }
+
+/** The last steps of sign and verify without a signal (dom-errors.ts settleNow), made once. */
+const SIGNED = lastStep<Uint8Array | ArrayBuffer, ArrayBuffer>('sign', asArrayBuffer);
+const VERIFIED = lastStep<boolean, boolean>('verify', (verdict) => verdict);
 
 /**
  * The Held of a record and its converted members, one per members object: idl.dictionary hands
@@ -153,20 +159,7 @@ export class AcceleratorSubtle {
    * DER with `format: 'der'`), Ed25519; HMAC passes through to node. Resolves to the signature.
    */
   sign(algorithm: Alg, key: Key, data: Bytes, options?: Opts): Promise<ArrayBuffer> {
-    return settle(
-      'sign',
-      options?.signal,
-      (): Work<Uint8Array | ArrayBuffer> => {
-        // Left to right, as WebIDL converts them (no array per call: this is the hot path).
-        const alg = idl.algorithmIdentifier(algorithm);
-        const k = idl.cryptoKey(key, 'key');
-        const bytes = idl.bufferSource(data, 'data');
-        const held = this.#normalize(alg, 'sign');
-        if (!held) return () => node.nodeSubtle.sign(node.nodeAlgorithm(alg), node.forNode(k), bytes);
-        return startWork(held.algorithm.sign!, this.#use(held, k, 'sign', 'sign', options), bytes, undefined);
-      },
-      asArrayBuffer,
-    );
+    return this.#signOrVerify('sign', algorithm, key, data, undefined, options, SIGNED);
   }
 
   /**
@@ -175,15 +168,75 @@ export class AcceleratorSubtle {
    * by the integrity gate before it is returned.
    */
   verify(algorithm: Alg, key: Key, signature: Bytes, data: Bytes, options?: Opts): Promise<boolean> {
-    return settle('verify', options?.signal, () => {
-      const alg = idl.algorithmIdentifier(algorithm);
-      const k = idl.cryptoKey(key, 'key');
-      const sig = idl.bufferSource(signature, 'signature');
-      const bytes = idl.bufferSource(data, 'data');
-      const held = this.#normalize(alg, 'verify');
-      if (!held) return () => node.nodeSubtle.verify(node.nodeAlgorithm(alg), node.forNode(k), sig, bytes);
-      return startWork(held.algorithm.verify!, this.#use(held, k, 'verify', 'verify', options), sig, bytes);
-    });
+    return this.#signOrVerify('verify', algorithm, key, signature, data, options, VERIFIED);
+  }
+
+  /**
+   * sign (`a` the data) and verify (`a` the signature, `b` the data) in settle's two phases. Without
+   * a signal (the hot path) the operation is started with `last`, sign's or verify's last step,
+   * and its own promise is the call's (dom-errors.ts settleNow): no closure, reaction or promise
+   * of subtle's per call.
+   */
+  #signOrVerify<T>(
+    operation: 'sign' | 'verify',
+    algorithm: Alg,
+    key: Key,
+    a: Bytes,
+    b: Bytes | undefined,
+    options: Opts | undefined,
+    last: Last<never, T>,
+  ): Promise<T> {
+    const signal = options?.signal;
+    if (signal !== undefined)
+      return settle(
+        operation,
+        signal,
+        () => this.#start(operation, asIs(), algorithm, key, a, b, options),
+        last.value as (value: unknown) => T,
+      );
+    let prepared: (() => Promise<unknown>) | Promise<T>;
+    try {
+      prepared = this.#start(operation, last, algorithm, key, a, b, undefined);
+    } catch (error) {
+      return preparationFailed(error, operation);
+    }
+    return settleNow(operation, last as Last<unknown, T>, prepared);
+  }
+
+  /**
+   * The first phase of sign or verify: the arguments converted left to right, as WebIDL converts
+   * them (no array per call), the algorithm normalised, the key checked; then the work — node's to
+   * start, or ours started with `last` (what it throws is the work's failure, through `last`).
+   */
+  #start<T>(
+    operation: 'sign' | 'verify',
+    last: Last<never, T>,
+    algorithm: Alg,
+    key: Key,
+    a: Bytes,
+    b: Bytes | undefined,
+    options: Opts | undefined,
+  ): (() => Promise<unknown>) | Promise<T> {
+    const alg = idl.algorithmIdentifier(algorithm);
+    const k = idl.cryptoKey(key, 'key');
+    const verifying = operation === 'verify';
+    const first = idl.bufferSource(a, verifying ? 'signature' : 'data');
+    const data = verifying ? idl.bufferSource(b, 'data') : first;
+    const held = this.#normalize(alg, operation);
+    if (!held) {
+      const [nodeAlg, nodeKey] = [node.nodeAlgorithm(alg), node.forNode(k)];
+      return verifying
+        ? () => node.nodeSubtle.verify(nodeAlg, nodeKey, first, data)
+        : () => node.nodeSubtle.sign(nodeAlg, nodeKey, data);
+    }
+    const call = this.#use(held, k, operation, operation, options);
+    try {
+      return verifying
+        ? held.algorithm.verify!(call, first, data, last as Last<boolean, T>)
+        : held.algorithm.sign!(call, data, last as Last<Uint8Array, T>);
+    } catch (error) {
+      return Promise.reject(last.error(error));
+    }
   }
 
   /** Hash `data` (SHA-1, SHA-256, SHA-384, SHA-512); always node's, never a device. */

@@ -405,6 +405,28 @@ export interface AlternativeResult {
 }
 
 /**
+ * The caller's last step of a `runFirstThen` job, applied by the executor where the job
+ * settles: the promise it returns is then the only one the operation makes (no reaction,
+ * promise or microtask turn of the caller's own per job).
+ *
+ * `value` runs inside the executor's completion processing (for the job queue: inside a
+ * queue pair's harvest), so it must not submit work or run a caller's code synchronously;
+ * for more work it returns a promise (started in a later microtask), which the job's promise
+ * adopts as it is — that promise's own rejection is not passed through `error`.
+ *
+ * @category Driver contracts
+ */
+export interface Finish<T> {
+  /**
+   * What the job's promise resolves with, from the alternative that ran (its index), its value
+   * and the device's id. What it throws rejects the promise, through `error`.
+   */
+  value(index: number, value: PrimitiveValue, device: string): T | PromiseLike<T>;
+  /** What the promise rejects with, given the job's error (or what `value` threw). Must not throw. */
+  error(error: unknown): unknown;
+}
+
+/**
  * What the algorithms layer needs from below: run a primitive somewhere. The job
  * queue implements it over every device in service; tests may implement it over one.
  *
@@ -429,4 +451,15 @@ export interface PrimitiveExecutor {
     alternatives: readonly Alternative[],
     options?: { readonly signal?: AbortSignal },
   ): Promise<AlternativeResult>;
+  /**
+   * `runFirst` with the caller's last step (`finish`) applied where the job settles: its
+   * promise resolves with `finish.value(index, value, device)` and rejects with
+   * `finish.error(error)`. Optional: core/algorithms' `runFirstThen` falls back to
+   * `runFirst(…).then(…)`, with the same results, on an executor without it.
+   */
+  runFirstThen?<T>(
+    alternatives: readonly Alternative[],
+    options: { readonly signal?: AbortSignal } | undefined,
+    finish: Finish<T>,
+  ): Promise<T>;
 }

@@ -62,6 +62,7 @@ import type {
   DeviceEvent,
   DeviceInfo,
   DeviceState,
+  Finish,
   PrimitiveExecutor,
   Witness,
 } from '../driver/device.js';
@@ -307,14 +308,36 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     alternatives: readonly Alternative[],
     options?: { readonly signal?: AbortSignal },
   ): Promise<AlternativeResult> {
-    if (alternatives.length === 0)
-      return Promise.reject(new UnsupportedError('runFirst was given no alternative'));
-    const refusal = this.#refusal(options);
-    if (refusal !== undefined) return Promise.reject(refusal);
+    return this.#runFirst(alternatives, options, null);
+  }
+
+  /**
+   * runFirst with the caller's last step applied where the job settles (PrimitiveExecutor):
+   * the job's own promise is the operation's, with no reaction of the caller's per job.
+   */
+  runFirstThen<T>(
+    alternatives: readonly Alternative[],
+    options: { readonly signal?: AbortSignal } | undefined,
+    finish: Finish<T>,
+  ): Promise<T> {
+    return this.#runFirst(alternatives, options, finish as Finish<unknown>);
+  }
+
+  #runFirst<T>(
+    alternatives: readonly Alternative[],
+    options: { readonly signal?: AbortSignal } | undefined,
+    finish: Finish<unknown> | null,
+  ): Promise<T> {
+    const refusal =
+      alternatives.length === 0
+        ? new UnsupportedError('runFirst was given no alternative')
+        : this.#refusal(options);
+    if (refusal !== undefined) return Promise.reject(finish === null ? refusal : failure(finish, refusal));
     const record = this.#pool.acquire();
     record.alternatives = alternatives;
     record.request = record.probeOf(0);
-    const promise = promiseFor<AlternativeResult>(record);
+    record.finish = finish;
+    const promise = promiseFor<T>(record);
     this.#enqueue(record, options);
     return promise;
   }
@@ -637,12 +660,28 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     lane.completed++;
     this.#totals.completed++;
     const resolve = record.resolve;
-    const result =
-      record.alternatives === null ? value : { index: record.altIndex, value, device: record.device };
+    const finish = record.finish;
+    const index = record.altIndex;
+    const device = record.device;
     // Only the broker asks (SubmitOptions.witness): whether a reference device settled it, for its clients' gates.
     if (record.onWitness !== null) record.onWitness(witness, this.#gate.isReference(lane.device.id));
+    if (finish === null) {
+      const result = record.alternatives === null ? value : { index, value, device };
+      this.#finish(record);
+      resolve(result);
+      return;
+    }
+    // runFirstThen: the caller's last step, after the record went back to the pool.
+    const reject = record.reject;
     this.#finish(record);
-    resolve(result);
+    let out: unknown;
+    try {
+      out = finish.value(index, value, device);
+    } catch (error) {
+      reject(failure(finish, error));
+      return;
+    }
+    resolve(out);
   }
 
   recycle(record: JobRecord): void {
@@ -897,8 +936,9 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
   /** Settle with an error and release the record (it holds no tag). */
   #reject(record: JobRecord, error: unknown): void {
     const reject = record.reject;
+    const finish = record.finish;
     this.#finish(record);
-    reject(error);
+    reject(finish === null ? error : failure(finish, error));
   }
 
   /** Bookkeeping of a settled job whose record holds no tag: release it to the pool. */
@@ -922,17 +962,19 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
   /** Settle an in-flight job early; its tag stays out until the device returns it. */
   #discard(record: JobRecord, lane: Lane<DeviceEntry>, error: PkaccelError): void {
     const reject = record.reject;
+    const finish = record.finish;
     // The device still holds the slot: the sweep reclaims it if the device never returns it.
     if (!this.#closed) this.#timer.ensure(record.dispatchedAt + this.#stallLimit(lane, record));
     lane.discard(record.slot);
     this.#unlisten(record);
     record.resolve = noop;
     record.reject = noop;
+    record.finish = null;
     if (error.code === 'aborted') lane.aborted++;
     else if (error.code === 'timeout') lane.timedOut++;
     else this.#totals.failed++;
     this.#settled();
-    reject(error);
+    reject(finish === null ? error : failure(finish, error));
   }
 
   #onAbort(record: JobRecord): void {
@@ -1214,6 +1256,15 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
 }
 
 const noop = (): void => {};
+
+/** What a runFirstThen job rejects with: its caller's mapping of `error` (or what the mapping threw). */
+function failure(finish: Finish<unknown>, error: unknown): unknown {
+  try {
+    return finish.error(error);
+  } catch (thrown) {
+    return thrown;
+  }
+}
 
 function describe(record: JobRecord): string {
   return record.alternatives === null

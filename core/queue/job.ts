@@ -5,7 +5,7 @@
  * submitting allocates nothing either.
  */
 
-import type { Alternative, Job, Witness } from '../driver/device.js';
+import type { Alternative, Finish, Job, Witness } from '../driver/device.js';
 import type { PkaccelError } from '../driver/errors.js';
 import type { PrimitiveRequest } from '../driver/primitives.js';
 
@@ -77,6 +77,8 @@ export class JobRecord implements Job {
   lastError: PkaccelError | null = null;
   /** SubmitOptions.witness: told the released value's witness and whether a reference device computed it. */
   onWitness: ((witness: Witness | undefined, reference: boolean) => void) | null = null;
+  /** runFirstThen: the caller's last step, applied to the value and to the error the job settles with. */
+  finish: Finish<unknown> | null = null;
   /** The probe request of alternative `i` (or the plain request), for capability checks. */
   probeOf(i: number): PrimitiveRequest {
     const alternatives = this.alternatives;
@@ -106,6 +108,7 @@ export class JobRecord implements Job {
     this.device = '';
     this.lastError = null;
     this.onWitness = null;
+    this.finish = null;
   }
 }
 
