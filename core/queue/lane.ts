@@ -29,10 +29,12 @@
  * round looks again: still full, with at least an eighth of the ring left at the wake —
  * wait again; otherwise (the lane is not full: the load dropped; or the card ran nearly
  * dry: the host is the bound) it writes count 1 back (one interrupt per completion) and
- * polls as before. And when the host is nearly the bound after all — the event loop's utilization
- * over 100 ms of moderated time above QueueOptions.moderationMaxUtilization (0.85) — there is
- * little idle time to win and waking in batches lets rings run low: it polls again for 100 ms,
- * doubled each time in a row up to 3.2 s, before trying again. A lane whose queue pair has no
+ * polls as before. The host is (nearly) the bound after all when a wake finds less than an
+ * eighth of the ring left, or when the event loop's utilization over 100 ms of moderated time
+ * is above QueueOptions.moderationMaxUtilization (0.85): there is little idle time to win and
+ * waking in batches lets rings run low, so it polls, and moderates again only after a hold of
+ * 100 ms, doubled each time in a row up to 3.2 s (back to 100 ms after 100 ms moderated
+ * within the limit). N carries over from one moderated stretch to the next. A lane whose queue pair has no
  * `moderate` (or with moderationMaxUtilization 0) behaves as without this.
  * Latency at low and half load is unchanged (the lane is never full there); at saturation
  * a completion may wait up to N jobs' time in the CQ, which the ring's depth already bounds.
@@ -395,6 +397,7 @@ export class Lane<D> implements SlotHolder {
     // Stopping (a reset, out of service): the queue pair's own setting back, errors not reported
     // (the owner is taking the lane down already; a reset re-programs the queue pair anyway).
     if (this.#programmedCount !== 1) this.#program(1, 0, false);
+    this.#moderatedCount = 0;
     this.mode = 'interrupt';
     this.#quietPolls = 0;
   }
@@ -512,6 +515,8 @@ export class Lane<D> implements SlotHolder {
       const count = this.#moderatedCount;
       if (this.#left * 4 < this.depth) this.#moderatedCount = Math.max(MODERATION.minCount, count >> 1);
       else this.#moderatedCount = Math.min(this.depth >> 1, count + (this.depth >> 4));
+      // Nearly dry: the host is (for now) the bound; poll, and moderate again only after a hold.
+      if (this.#left * 8 < this.depth) this.#hold(this.#harvestTime);
     } else if (found >= this.#owner.pollThreshold) this.mode = 'poll';
     this.arm();
   }
@@ -542,7 +547,8 @@ export class Lane<D> implements SlotHolder {
     if (this.mode !== 'moderated') {
       this.mode = 'moderated';
       this.#quietPolls = 0;
-      this.#moderatedCount = Math.max(MODERATION.minCount, this.depth >> 1);
+      // The count learned last time (a late wake halved it) stands; half the ring the first time.
+      if (this.#moderatedCount === 0) this.#moderatedCount = Math.max(MODERATION.minCount, this.depth >> 1);
       this.#utilization = eventLoopUtilization();
       this.#judgeAt = now + MODERATION.judgeMs;
     } else if (now >= this.#judgeAt) {
@@ -555,8 +561,7 @@ export class Lane<D> implements SlotHolder {
       this.#utilization = mark;
       this.#judgeAt = now + MODERATION.judgeMs;
       if (busy) {
-        this.#holdUntil = now + this.#holdMs;
-        this.#holdMs = Math.min(MODERATION.maxHoldMs, this.#holdMs * 2);
+        this.#hold(now);
         this.#unmoderate('poll');
         return false;
       }
@@ -576,6 +581,12 @@ export class Lane<D> implements SlotHolder {
     }
     this.#wait();
     return true;
+  }
+
+  /** No moderation until `holdMs` after `now`; the next hold in a row twice as long. */
+  #hold(now: number): void {
+    this.#holdUntil = now + this.#holdMs;
+    this.#holdMs = Math.min(MODERATION.maxHoldMs, this.#holdMs * 2);
   }
 
   /** Back to one interrupt per completion, in `mode`. */
