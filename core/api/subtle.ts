@@ -69,12 +69,17 @@ const VERIFIED = lastStep<boolean, boolean>('verify', (verdict) => verdict);
  * shared by records).
  */
 const helds = new WeakMap<Params, Held>();
+/** The Held returned last, when its members hold no caller object (a peer key): a like call is one comparison. */
+let lastHeld: Held | undefined;
 function heldOf(algorithm: AsymmetricAlgorithm, params: Params): Held {
+  if (lastHeld !== undefined && lastHeld.params === params && lastHeld.algorithm === algorithm)
+    return lastHeld;
   let held = helds.get(params);
   if (held === undefined || held.algorithm !== algorithm) {
     held = { algorithm, params };
     helds.set(params, held);
   }
+  if (params.public === undefined) lastHeld = held;
   return held;
 }
 
