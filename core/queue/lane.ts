@@ -14,8 +14,9 @@
  * delivered and the owner refilled the lane in the same turn. If the lane is full again
  * (`room === 0`: work was waiting for the slots) and that harvest left the card at least
  * half a ring of its own work (so the card was not waiting for the host), the card is the
- * bound: the lane programs the queue pair to interrupt after N completions or T µs after
- * the first, and sleeps on that interrupt (`mode` `moderated`) instead of polling.
+ * bound (once it is so for 4 rounds in a row): the lane programs the queue pair to interrupt
+ * after N completions or T µs after the first, and sleeps on that interrupt (`mode`
+ * `moderated`) instead of polling.
  * - N = half the ring at first: the card still holds the other half (depth/2 × its time
  *   per job) while the host wakes, harvests and refills, so it never runs dry. A wake that
  *   finds less than a quarter of the ring left (the host woke late) halves N (at least
@@ -91,6 +92,8 @@ const MODERATION = {
   maxUs: 5000,
   /** Learned samples before the lane trusts its time per job for T. */
   samples: 8,
+  /** Poll rounds in a row that find the card the bound before the lane moderates. */
+  rounds: 4,
   /**
    * Event-loop utilization above which moderation is given up for polling (the default of
    * QueueOptions.moderationMaxUtilization): the host, not the card, is (nearly) the bound, so
@@ -171,6 +174,8 @@ export class Lane<D> implements SlotHolder {
   #harvestTime = 0;
   /** Jobs still held right after the last harvest (the card's own work then). */
   #left = 0;
+  /** Poll rounds in a row that found the card the bound. */
+  #boundRounds = 0;
   /** The completion count the next moderated interrupt waits for. */
   #moderatedCount = 0;
   /** What was last programmed with `qp.moderate` (count 1: not moderated). */
@@ -618,7 +623,10 @@ export class Lane<D> implements SlotHolder {
     this.#pollHandle = undefined;
     if (!this.open) return;
     // The last harvest's completions were delivered and the lane refilled since: is it full again?
-    if (this.#cardBound() && this.#moderate()) return;
+    // Entered after a few such rounds in a row (a card that fell behind once is not the bound).
+    if (!this.#cardBound()) this.#boundRounds = 0;
+    else if ((this.mode === 'moderated' || ++this.#boundRounds >= MODERATION.rounds) && this.#moderate())
+      return;
     if (!this.open) return;
     if (this.mode === 'moderated') this.#unmoderate('poll');
     this.polls++;
