@@ -190,7 +190,7 @@ export function dictionary(algorithm: string | object, name: string, members: Di
   let primitives = true;
   let hashes = false;
   for (let i = 0; i < entries.length; i++) {
-    const value = member(source, entries[i]![0]);
+    const value = source[entries[i]![0]];
     const primitive = isPrimitive(value);
     if (!primitive) primitives = false;
     if (out === undefined) {
@@ -220,33 +220,6 @@ export function dictionary(algorithm: string | object, name: string, members: Di
     memo.params = params;
   }
   return params;
-}
-
-/**
- * `source[name]`: the members of the table's dictionaries each read at a site of its own (one
- * keyed read of several names is a megamorphic look-up on every call); any other name keyed.
- */
-function member(source: Readonly<Record<string, unknown>>, name: string): unknown {
-  switch (name) {
-    case 'hash':
-      return source.hash;
-    case 'format':
-      return source.format;
-    case 'saltLength':
-      return source.saltLength;
-    case 'label':
-      return source.label;
-    case 'namedCurve':
-      return source.namedCurve;
-    case 'modulusLength':
-      return source.modulusLength;
-    case 'publicExponent':
-      return source.publicExponent;
-    case 'public':
-      return source.public;
-    default:
-      return source[name];
-  }
 }
 
 /** The members of a dictionary given as a string (`'ECDSA'`): none. */
