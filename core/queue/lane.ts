@@ -32,7 +32,7 @@
  * dry: the host is the bound) it writes count 1 back (one interrupt per completion) and
  * polls as before. The host is (nearly) the bound after all when a wake finds less than an
  * eighth of the ring left, or when the event loop's utilization over 100 ms of moderated time
- * is above QueueOptions.moderationMaxUtilization (0.85): there is little idle time to win and
+ * is above QueueOptions.moderationMaxUtilization (0.9): there is little idle time to win and
  * waking in batches lets rings run low, so it polls, and moderates again only after a hold of
  * 100 ms, doubled each time in a row up to 3.2 s (back to 100 ms after 100 ms moderated
  * within the limit). N carries over from one moderated stretch to the next. A lane whose queue pair has no
@@ -53,7 +53,7 @@ import { LatencyModel, operationClass } from './latency.js';
 export interface LaneOwner<D> {
   readonly pollThreshold: number;
   readonly pollSpinLimit: number;
-  /** Moderation's limit on the event loop's utilization (QueueOptions.moderationMaxUtilization); absent: 0.85. */
+  /** Moderation's limit on the event loop's utilization (QueueOptions.moderationMaxUtilization); absent: 0.9. */
   readonly moderationMaxUtilization?: number;
   /** Whether latencies are being recorded (someone observes stats). */
   readonly observing: boolean;
@@ -101,7 +101,7 @@ const MODERATION = {
    * `judgeMs` of moderated time; then no moderation for `holdMs`, doubled each time it is given
    * up in a row (up to `maxHoldMs`).
    */
-  hostBusy: 0.85,
+  hostBusy: 0.9,
   judgeMs: 100,
   holdMs: 100,
   maxHoldMs: 3200,

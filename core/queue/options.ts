@@ -105,7 +105,7 @@ export interface QueueOptions {
    * pair that can moderate (`QueuePair.moderate`) is waited on with a coalesced interrupt instead
    * of busy polling — unless the event loop's utilization while moderated is above this (the host
    * is nearly the bound: back to polling for a while). 0 turns moderation off; 1 keeps it whatever
-   * the host's load. Default 0.85.
+   * the host's load. Default 0.9 (at 300k ops/s, 3 µs of main thread per call).
    */
   readonly moderationMaxUtilization?: number;
   /** Interval of `stats$` samples, in ms. Default 1,000. */
@@ -144,7 +144,7 @@ export function resolveQueueOptions(options: QueueOptions = {}): ResolvedQueueOp
     selfTest: options.selfTest ?? selfTestDevice,
     pollThreshold: positiveInteger(options.pollThreshold, 4, 'pollThreshold'),
     pollSpinLimit: positiveInteger(options.pollSpinLimit, 32, 'pollSpinLimit'),
-    moderationMaxUtilization: fraction(options.moderationMaxUtilization, 0.85, 'moderationMaxUtilization'),
+    moderationMaxUtilization: fraction(options.moderationMaxUtilization, 0.9, 'moderationMaxUtilization'),
     statsIntervalMs: positiveNumber(options.statsIntervalMs, 1_000, 'statsIntervalMs'),
     integrity: options.integrity ?? {},
   };
