@@ -11,6 +11,8 @@
  * raw RSA, ECDSA and ECDH and EC keygen over scalar multiplication), so a card
  * that only does raw RSA or point multiplication still gets the work. Every
  * RSA private-key result is checked with the public key before release.
+ * ECDSA sign/verify and RSA sign take the caller's last step (params.ts Last), applied where the
+ * job settles through `exec.runFirstThen` (results.ts), so core/api makes no promise of its own.
  */
 
 export { ecPublicKeyFromPrivate, validateEcPublicKey } from './ec-keys.js';
@@ -19,7 +21,7 @@ export { ecdsaSign, ecdsaVerify } from './ecdsa.js';
 export { derToP1363, p1363ToDer } from './ecdsa-encoding.js';
 export { generateKeyPair } from './keygen.js';
 export { ed25519Sign, ed25519Verify, x25519DeriveBits } from './okp.js';
-export type { EcdsaSignatureFormat, Options, RsaOaepParams, RsaSignatureParams } from './params.js';
+export type { EcdsaSignatureFormat, Last, Options, RsaOaepParams, RsaSignatureParams } from './params.js';
 export { rsaOaepDecrypt, rsaOaepEncrypt } from './rsa-oaep.js';
 export { rsaRawPrivate, rsaRawPublic } from './rsa-raw.js';
 export { rsaSign, rsaVerify } from './rsa-signature.js';
