@@ -30,11 +30,12 @@
  * round looks again: still full, with at least an eighth of the ring left at the wake —
  * wait again; otherwise (the lane is not full: the load dropped; or the card ran nearly
  * dry: the host is the bound) it writes count 1 back (one interrupt per completion) and
- * polls as before. The host is (nearly) the bound after all when a wake finds less than an
- * eighth of the ring left, or when the event loop's utilization over 100 ms of moderated time
- * is above QueueOptions.moderationMaxUtilization (0.9): there is little idle time to win and
- * waking in batches lets rings run low, so it polls, and moderates again only after a hold of
- * 100 ms, doubled each time in a row up to 3.2 s (back to 100 ms after 100 ms moderated
+ * polls as before. A wake that finds less than an eighth of the ring left (the host woke late:
+ * a busy or descheduled main thread) holds moderation off for 20 ms. The host is (nearly) the
+ * bound when the event loop's utilization over 100 ms of moderated stretches and the polling
+ * between them is above QueueOptions.moderationMaxUtilization (0.9): there is little idle time
+ * to win and waking in batches lets rings run low, so it polls, and moderates again only after
+ * a hold of 100 ms, doubled each time in a row up to 3.2 s (back to 100 ms after a window
  * within the limit). N carries over from one moderated stretch to the next. A lane whose queue pair has no
  * `moderate` (or with moderationMaxUtilization 0) behaves as without this.
  * Latency at low and half load is unchanged (the lane is never full there); at saturation
@@ -105,6 +106,8 @@ const MODERATION = {
   judgeMs: 100,
   holdMs: 100,
   maxHoldMs: 3200,
+  /** After a wake that found the ring nearly dry (< 1/8 left): polling for this long (ms). */
+  dryHoldMs: 20,
 } as const;
 
 type Utilization = ReturnType<typeof performance.eventLoopUtilization>;
@@ -521,7 +524,7 @@ export class Lane<D> implements SlotHolder {
       if (this.#left * 4 < this.depth) this.#moderatedCount = Math.max(MODERATION.minCount, count >> 1);
       else this.#moderatedCount = Math.min(this.depth >> 1, count + (this.depth >> 4));
       // Nearly dry: the host is (for now) the bound; poll, and moderate again only after a hold.
-      if (this.#left * 8 < this.depth) this.#hold(this.#harvestTime);
+      if (this.#left * 8 < this.depth) this.#holdUntil = this.#harvestTime + MODERATION.dryHoldMs;
     } else if (found >= this.#owner.pollThreshold) this.mode = 'poll';
     this.arm();
   }
@@ -554,9 +557,14 @@ export class Lane<D> implements SlotHolder {
       this.#quietPolls = 0;
       // The count learned last time (a late wake halved it) stands; half the ring the first time.
       if (this.#moderatedCount === 0) this.#moderatedCount = Math.max(MODERATION.minCount, this.depth >> 1);
-      this.#utilization = eventLoopUtilization();
-      this.#judgeAt = now + MODERATION.judgeMs;
-    } else if (now >= this.#judgeAt) {
+      // The utilization is judged over moderated stretches and the polling between them alike
+      // (short stretches would never be judged); a window left long ago starts afresh.
+      if (this.#utilization === undefined || now >= this.#judgeAt + MODERATION.judgeMs) {
+        this.#utilization = eventLoopUtilization();
+        this.#judgeAt = now + MODERATION.judgeMs;
+      }
+    }
+    if (now >= this.#judgeAt) {
       const mark = eventLoopUtilization();
       const busy =
         mark !== undefined && this.#utilization !== undefined
@@ -566,6 +574,7 @@ export class Lane<D> implements SlotHolder {
       this.#utilization = mark;
       this.#judgeAt = now + MODERATION.judgeMs;
       if (busy) {
+        this.#utilization = undefined; // the next window starts when moderation does
         this.#hold(now);
         this.#unmoderate('poll');
         return false;
