@@ -63,6 +63,11 @@ export class QueuePairExecutor {
         this.#harvest();
         if (this.#backlog.length > 0) this.#flush();
       }
+    } catch (error) {
+      // A flush's own harvest can settle the last call while this loop still waits: the wait
+      // then ends only when the device closes (DeviceGoneError), with no call left to fail.
+      for (const waiter of this.#waiting.values()) waiter.reject(error);
+      this.#waiting.clear();
     } finally {
       this.#pumping = false;
     }
