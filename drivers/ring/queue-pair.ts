@@ -14,6 +14,7 @@ import {
   asPkaccelError,
   type Capability,
   type Completion,
+  capabilityCovers,
   DeviceError,
   DeviceGoneError,
   type DeviceState,
@@ -21,7 +22,6 @@ import {
   type Job,
   type PkaccelError,
   type QueuePair,
-  supports,
   throwIfAborted,
   UnsupportedError,
 } from '../../core/driver/index.js';
@@ -124,6 +124,9 @@ export class RingQueuePair implements QueuePair {
   #ring = 0;
   /** Wakes a pending wait from the host side (state change, jobs completed by the driver). */
   readonly #wakeup = new Wakeup();
+  /** The capability the last submitted job matched, and of which list (submit). */
+  #covering: Capability | undefined;
+  #coveringIn: readonly Capability[] | undefined;
   /** Descriptors submitted, for statistics and tests. */
   submitted = 0;
   doorbells = 0;
@@ -224,10 +227,18 @@ export class RingQueuePair implements QueuePair {
     }
     const capabilities = this.#host.capabilities();
     let taken = 0;
+    // The capability the last job matched is tried first: like jobs come in runs, and a scan of
+    // every capability per job cost more than the descriptor write.
+    let covering = this.#coveringIn === capabilities ? this.#covering : undefined;
     let posted = 0;
     for (const job of jobs) {
       if (this.inFlight >= this.depth) break;
-      if (!supports(capabilities, job.request)) {
+      if (covering === undefined || !capabilityCovers(covering, job.request)) {
+        covering = capabilities.find((cap) => capabilityCovers(cap, job.request));
+        this.#covering = covering;
+        this.#coveringIn = capabilities;
+      }
+      if (covering === undefined) {
         this.#fail(
           job.tag,
           new UnsupportedError(`ring card ${this.#host.id} cannot do this ${job.request.op} request`),

@@ -97,15 +97,19 @@ export type Encoding =
 
 export type DescriptorEncoding = Extract<Encoding, { kind: 'descriptor' }>;
 
-/** Result shapes made once per kind and size (every job of a key has the same one): not an object per job. */
-const shapes = new Map<ResultShape['kind'], ResultShape[]>();
+/**
+ * Result shapes made once per kind and size (every job of a key has the same one): not an object
+ * per job, and no hash-table lookup per job either (a fixed record of the four kinds).
+ */
+const shapes: Record<ResultShape['kind'], ResultShape[]> = {
+  bytes: [],
+  'ecdsa-verify': [],
+  'rsa-verify': [],
+  ecdh: [],
+};
 
 function shape(kind: ResultShape['kind'], size: number): ResultShape {
-  let bySize = shapes.get(kind);
-  if (bySize === undefined) {
-    bySize = [];
-    shapes.set(kind, bySize);
-  }
+  const bySize = shapes[kind];
   const made = bySize[size];
   if (made !== undefined) return made;
   const fresh: ResultShape = Object.freeze(
@@ -126,7 +130,8 @@ function curveId(curve: EcCurveName): number {
 
 /**
  * Fill `area` (one operand area) for `request`. Throws a typed error for a
- * request the card cannot take; the caller completes the job with it.
+ * request the card cannot take; the caller completes the job with it. A descriptor encoding is
+ * one object filled again by the next call (no object per job): read it before encoding another.
  */
 export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots: KeySlotManager): Encoding {
   switch (request.op) {
@@ -267,6 +272,20 @@ function checkDigest(digest: Uint8Array): void {
     throw new InvalidInputError('ECDSA digest must be 1 to 64 bytes');
 }
 
+/** The descriptor encoding `encodeRequest` returns: one object, filled again by each call. */
+const scratch: { -readonly [F in keyof DescriptorEncoding]: DescriptorEncoding[F] } = {
+  kind: 'descriptor',
+  opcode: 0,
+  flags: 0,
+  keySlot: 0,
+  srcLen: 0,
+  keyLen: 0,
+  dstLen: 0,
+  param: 0,
+  result: shape('bytes', 0),
+  pinned: undefined,
+};
+
 function descriptor(
   opcode: number,
   slot: number | undefined,
@@ -279,18 +298,17 @@ function descriptor(
   // Operands were written within the area; the card must not be told to read or write past it.
   if (srcLen > AREA.SRC_BYTES || keyLen > AREA.KEY_BYTES || dstLen > AREA.DST_BYTES)
     throw new UnsupportedError("the request does not fit the ring card driver's operand area");
-  return {
-    kind: 'descriptor',
-    opcode,
-    flags: slot === undefined ? 0 : DESC_FLAG_KEY_SLOT,
-    keySlot: slot ?? 0,
-    srcLen,
-    keyLen,
-    dstLen,
-    param,
-    result,
-    pinned: slot,
-  };
+  const e = scratch;
+  e.opcode = opcode;
+  e.flags = slot === undefined ? 0 : DESC_FLAG_KEY_SLOT;
+  e.keySlot = slot ?? 0;
+  e.srcLen = srcLen;
+  e.keyLen = keyLen;
+  e.dstLen = dstLen;
+  e.param = param;
+  e.result = result;
+  e.pinned = slot;
+  return e;
 }
 
 /** A 64-bit bus address; the hot path passes numbers (exact below 2^53), so no bigint is made per descriptor. */
