@@ -263,6 +263,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
       queueMicrotask(() => this.#onDeviceEvent(entry, event));
     });
     this.#devices.push(entry);
+    this.#scheduler.forget();
     this.#gate.addDevice(id, options.reference === true);
     this.#emit({ type: 'device-added', device: id, fallback: entry.fallback });
     this.#scheduleFlush();
@@ -282,6 +283,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     });
     for (const lane of entry.lanes) lane.close();
     this.#devices.splice(this.#devices.indexOf(entry), 1);
+    this.#scheduler.forget();
     this.#scheduleFlush();
   }
 
@@ -1184,6 +1186,7 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
     if (this.#closed || entry.removed) return;
     if (event.type === 'capabilities') {
       entry.refreshCapabilities();
+      this.#scheduler.forget();
       this.#scheduleFlush();
       return;
     }

@@ -70,9 +70,16 @@
  * candidates, figures and key costs; only the device the one before went to has changed — one
  * more job waiting for it, or one more placed on it (its lane and jobs ahead are read again).
  * That one estimate is redone and the same selection run: the placement a full pick would make
- * (test/queue/completion-time: "a backlog waiting").
+ * (test/queue/completion-time: "a backlog waiting"). The shape of a runFirst job is its
+ * alternatives' (each one's op, key object and padding, or the probe of one that builds its
+ * request), so subtle's calls, each with alternatives of its own, share one.
+ * With one device in the queue, a job of the shape the last pick placed on it is not checked
+ * against its capabilities again (the one device could do that shape): only the device's state
+ * and lane are read, as the full pick reads them — this was a tenth of the queue's intake per
+ * `subtle` call on one card.
  */
 
+import type { Alternative } from '../driver/device.js';
 import { type PrimitiveRequest, privateKeyOf } from '../driver/primitives.js';
 import type { DeviceEntry } from './device-entry.js';
 import { type JobRecord, JobState } from './job.js';
@@ -132,10 +139,12 @@ export class Scheduler {
   /** Whether the job of the last pick was placed on candidate #memo (else it waits for it). */
   #memoPlaced = false;
   #memoN = 0;
-  #memoAlternatives: JobRecord['alternatives'] = null;
-  #memoOp = '';
-  #memoKey: unknown = undefined;
-  #memoPadding: unknown = undefined;
+  /** The shape of the job of the last pick of this pass. */
+  readonly #memoShape = new Shape();
+  /** The one device of the queue, while the jobs have the shape of the last one placed on it (else null). */
+  #sole: DeviceEntry | null = null;
+  #soleAlt = 0;
+  readonly #soleShape = new Shape();
 
   constructor(devices: readonly DeviceEntry[]) {
     this.#devices = devices;
@@ -147,16 +156,38 @@ export class Scheduler {
     this.#memo = -1;
   }
 
+  /** The devices or a device's capabilities changed: rely on no shape remembered. */
+  forget(): void {
+    this.#memo = -1;
+    this.#sole = null;
+  }
+
   /** The lane for the job, with `record.altIndex` set to the alternative it will run; or null and `reason`. */
   pick(record: JobRecord): Lane<DeviceEntry> | null {
     if (this.#memo >= 0) {
       // A pass over a backlog whose jobs wait for a full device re-picked every one of them on
       // each pass (50 picks per job completed at saturation on ring + window + software, the
       // main thread's time per job doubled). The same decision, from the one estimate that moved.
-      if (record.state === JobState.backlog && this.#sameShape(record)) return this.#again(record);
+      if (record.state === JobState.backlog && this.#memoShape.matches(record)) return this.#again(record);
       this.#memo = -1;
     }
     const devices = this.#devices;
+    const sole = this.#sole;
+    if (sole !== null) {
+      if (devices.length === 1 && devices[0] === sole && this.#soleShape.matches(record)) {
+        // As the full pick below, without the capability checks: the device's state, then its lane.
+        if (sole.inService && sole.device.state === 'ready') {
+          const lane = sole.laneForNext();
+          if (lane === undefined) {
+            this.reason = 'wait';
+            return null;
+          }
+          record.aheadJobs = sole.held;
+          record.altIndex = this.#soleAlt;
+          return lane;
+        }
+      } else this.#sole = null;
+    }
     const entries = this.#entries;
     const lanes = this.#lanes;
     const alts = this.#alts;
@@ -200,6 +231,10 @@ export class Scheduler {
     // A key load is a cost only for a job with a private key (a public-key job loads none).
     this.#keyed = key !== null && key !== undefined;
     const chosen = n === 0 ? -1 : n === 1 ? this.#single(record) : this.#choose(record, n);
+    if (n === 1 && devices.length === 1 && this.#soleShape.remember(record)) {
+      this.#sole = entries[0]!;
+      this.#soleAlt = alts[0]!;
+    }
     // The candidate arrays are not cleared: they hold the queue's own long-lived device entries
     // and lanes (two Array.fill calls per job were a tenth of the pick's time).
     if (chosen >= 0) {
@@ -248,43 +283,10 @@ export class Scheduler {
 
   /** The job of this pick went to candidate `chosen` (placed, or waiting): remember its shape for the next pick. */
   #remember(record: JobRecord, chosen: number, n: number): void {
-    if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return;
-    const alternatives = record.alternatives;
-    if (alternatives === null) {
-      const request = record.request as {
-        readonly op: string;
-        readonly key?: unknown;
-        readonly padding?: unknown;
-      };
-      if (request.key === undefined) return;
-      this.#memoOp = request.op;
-      this.#memoKey = request.key;
-      this.#memoPadding = request.padding;
-    }
-    this.#memoAlternatives = alternatives;
+    if (!this.#memoShape.remember(record)) return;
     this.#memoN = n;
     this.#memo = chosen;
     this.#memoPlaced = this.#lanes[chosen] !== undefined;
-  }
-
-  /**
-   * Whether the job is of the remembered shape: no pin, exclusion or device to avoid, and the
-   * same alternatives (the same array), or the same op, key object and padding — what decides
-   * which devices cover it, its operation class and its key-slot cost.
-   */
-  #sameShape(record: JobRecord): boolean {
-    if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return false;
-    const alternatives = record.alternatives;
-    if (alternatives !== null || this.#memoAlternatives !== null)
-      return alternatives === this.#memoAlternatives;
-    const request = record.request as {
-      readonly op: string;
-      readonly key?: unknown;
-      readonly padding?: unknown;
-    };
-    return (
-      request.key === this.#memoKey && request.op === this.#memoOp && request.padding === this.#memoPadding
-    );
   }
 
   /** The remembered candidates, with the one the last job went to brought up to date. */
@@ -491,4 +493,69 @@ function better(s: Scheduler, a: number, b: number, avoid: string | null, byEct:
     if (batching !== s.batchingAt(b)) return batching;
   }
   return ea.load < eb.load;
+}
+
+/** A request's fields the shape reads. */
+type Shaped = { readonly op: string; readonly key?: unknown; readonly padding?: unknown };
+/** Marks an alternative that builds its request: its probe stands for it (in `ops`). */
+const BUILDS = Symbol('builds');
+
+/**
+ * What decides which devices cover a job, its operation class and its key-slot cost: no pin,
+ * exclusion or device to avoid, and per alternative (the plain request is one) the op, key object
+ * and padding — or the probe object of one that builds its request. A request with no key
+ * (ec-mul, keygen) has no shape.
+ */
+class Shape {
+  #n = -1;
+  readonly #ops: unknown[] = [];
+  readonly #keys: unknown[] = [];
+  readonly #paddings: unknown[] = [];
+
+  /** Remember the job's shape; false (and none remembered) if it has none. */
+  remember(record: JobRecord): boolean {
+    this.#n = -1;
+    if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return false;
+    const alternatives = record.alternatives;
+    const n = alternatives === null ? 1 : alternatives.length;
+    for (let i = 0; i < n; i++) {
+      const alt: Alternative = alternatives === null ? record.request : alternatives[i]!;
+      if ('probe' in alt) {
+        this.#ops[i] = alt.probe;
+        this.#keys[i] = BUILDS;
+        this.#paddings[i] = undefined;
+        continue;
+      }
+      const request = alt as Shaped;
+      if (request.key === undefined) return false;
+      this.#ops[i] = request.op;
+      this.#keys[i] = request.key;
+      this.#paddings[i] = request.padding;
+    }
+    this.#n = n;
+    return true;
+  }
+
+  /** Whether the job is of the remembered shape. */
+  matches(record: JobRecord): boolean {
+    if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return false;
+    const alternatives = record.alternatives;
+    const n = alternatives === null ? 1 : alternatives.length;
+    if (n !== this.#n) return false;
+    for (let i = 0; i < n; i++) {
+      const alt: Alternative = alternatives === null ? record.request : alternatives[i]!;
+      if ('probe' in alt) {
+        if (this.#keys[i] !== BUILDS || this.#ops[i] !== alt.probe) return false;
+        continue;
+      }
+      const request = alt as Shaped;
+      if (
+        request.key !== this.#keys[i] ||
+        request.op !== this.#ops[i] ||
+        request.padding !== this.#paddings[i]
+      )
+        return false;
+    }
+    return true;
+  }
 }

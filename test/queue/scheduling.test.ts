@@ -53,6 +53,26 @@ describe('scheduling', () => {
     await q.close();
   });
 
+  it('on a sole device, checks each job of another shape, and every job after its capabilities change', async () => {
+    // The one device's capability checks are skipped for a job of the last placed job's shape.
+    const only = new FakeDevice({
+      id: 'only',
+      capabilities: [{ op: 'rsa-public', modulusBits: { min: 1024, max: 2048 } }],
+    });
+    const q = new JobQueue();
+    q.addDevice(only);
+    const key = rsaKey(2048);
+    const r2048 = request(1, key);
+    await expect(q.submit(r2048)).resolves.toEqual(expectedValue(r2048));
+    await expect(q.submit(request(2, rsaKey(3072)))).rejects.toMatchObject({ code: 'unsupported' });
+    await expect(q.submit(request(3, key))).resolves.toEqual(expectedValue(request(3, key)));
+    only.setCapabilities([{ op: 'rsa-public', modulusBits: { min: 4096, max: 4096 } }]);
+    await settle();
+    await expect(q.submit(request(4, key))).rejects.toMatchObject({ code: 'unsupported' });
+    expect(only.queuePairs[0]!.submitted).toBe(2);
+    await q.close();
+  });
+
   it('at a cold start (no figures, no estimates) prefers higher priority, spilling only when it is full', async () => {
     const hi = new FakeDevice({ id: 'hi', priority: 300, qp: { depth: 4, manual: true } });
     const lo = new FakeDevice({ id: 'lo', priority: 100, qp: { depth: 4, manual: true } });
