@@ -575,7 +575,8 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
       record.request = alt;
       return true;
     }
-    let request = record.built?.[i];
+    // The first built is kept in the record itself (no list per job); a list only for more.
+    let request = record.builtIndex === i ? record.builtFirst! : record.built?.[i];
     if (request === undefined) {
       try {
         request = alt.build();
@@ -584,8 +585,13 @@ export class JobQueue implements PrimitiveExecutor, LaneOwner<DeviceEntry>, Faul
         this.#reject(record, error);
         return false;
       }
-      record.built ??= [];
-      record.built[i] = request;
+      if (record.builtIndex < 0) {
+        record.builtIndex = i;
+        record.builtFirst = request;
+      } else {
+        record.built ??= [];
+        record.built[i] = request;
+      }
     }
     record.request = request;
     return true;

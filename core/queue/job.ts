@@ -65,8 +65,10 @@ export class JobRecord implements Job {
   avoid: string | null = null;
   /** Only this device may run it. */
   pinned: string | null = null;
-  /** For runFirst: the alternatives, the ones built so far, and which one runs. */
+  /** For runFirst: the alternatives, the ones built so far (the first: builtIndex, builtFirst), and which one runs. */
   alternatives: readonly Alternative[] | null = null;
+  builtIndex = -1;
+  builtFirst: PrimitiveRequest | null = null;
   built: (PrimitiveRequest | undefined)[] | null = null;
   altIndex = 0;
   /** Set by the Scheduler at dispatch, for service-time learning: jobs in flight on the device. */
@@ -103,6 +105,8 @@ export class JobRecord implements Job {
     this.avoid = null;
     this.pinned = null;
     this.alternatives = null;
+    this.builtIndex = -1;
+    this.builtFirst = null;
     this.built = null;
     this.altIndex = 0;
     this.device = '';
