@@ -11,10 +11,11 @@ import type { PrimitiveRequest, PrimitiveValue } from '../driver/primitives.js';
 import { constantTimeEqual } from '../encoding/bytes.js';
 import { digest } from '../encoding/digest.js';
 import {
-  checkPkcs1v15Length,
   emsaPkcs1v15Encode,
-  emsaPkcs1v15EncodeReused,
-  releasePkcs1v15,
+  encodeReused,
+  type Pkcs1v15Reuse,
+  pkcs1v15Reuse,
+  releaseReused,
 } from '../encoding/emsa-pkcs1v15.js';
 import { emsaPssEncode, emsaPssVerify, pssMaxSaltLength } from '../encoding/emsa-pss.js';
 import { HASH_BYTES } from '../encoding/hashes.js';
@@ -101,6 +102,11 @@ interface SigningKey {
   /** The values the checks passed for (a key whose values differ is checked again). */
   readonly bits: number;
   readonly e: bigint;
+  /**
+   * PKCS#1 v1.5's encodings of the last hash signed with (template and given-back arrays): looked
+   * up here once, not in the encoding's maps twice per signature.
+   */
+  reuse: Pkcs1v15Reuse | undefined;
 }
 const signingKeys = new WeakMap<RsaPrivateKeyMaterial, SigningKey>();
 function signingKey(key: RsaPrivateKeyMaterial): SigningKey {
@@ -108,7 +114,13 @@ function signingKey(key: RsaPrivateKeyMaterial): SigningKey {
   if (known === undefined || known.bits !== key.bits || known.e !== key.e) {
     checkRsaPrivateKey(key);
     const k = modulusBytes(key.publicKey);
-    known = { k, probe: { op: 'rsa-private', key, input: new Uint8Array(k) }, bits: key.bits, e: key.e };
+    known = {
+      k,
+      probe: { op: 'rsa-private', key, input: new Uint8Array(k) },
+      bits: key.bits,
+      e: key.e,
+      reuse: undefined,
+    };
     signingKeys.set(key, known);
   }
   return known;
@@ -138,6 +150,8 @@ class RawSignature<T> implements Finish<T> {
   em: Uint8Array | undefined = undefined;
   constructor(
     readonly probe: PrimitiveRequest,
+    /** PKCS#1 v1.5's encodings (for PSS: undefined). */
+    readonly reuse: Pkcs1v15Reuse | undefined,
     readonly key: RsaPrivateKeyMaterial,
     readonly params: RsaSignatureParams,
     readonly mHash: Uint8Array,
@@ -160,7 +174,8 @@ class RawSignature<T> implements Finish<T> {
     const { key, params, mHash, k } = this;
     let input: Uint8Array;
     if (params.scheme === 'pkcs1-v1_5') {
-      input = emsaPkcs1v15EncodeReused(params.hash, mHash, k);
+      // The digest is the hash's own (signDigest made or checked it).
+      input = encodeReused(this.reuse!, mHash);
       this.em = input;
     } else input = widen(emsaPssEncode(params.hash, mHash, key.bits, params.saltLength), k);
     return { op: 'rsa-private', key, input };
@@ -174,7 +189,7 @@ class RawSignature<T> implements Finish<T> {
   settled(signature: Uint8Array): void {
     const em = this.em;
     this.em = undefined;
-    if (em !== undefined && signature.buffer !== em.buffer) releasePkcs1v15(this.params.hash, em);
+    if (em !== undefined && signature.buffer !== em.buffer) releaseReused(this.reuse!, em);
   }
 }
 
@@ -205,10 +220,14 @@ function signDigest<T>(
       );
     const mHash = message === undefined ? data : digest(params.hash, message);
     // PKCS#1 v1.5 is deterministic: its encoding waits for the raw form to be chosen, its length
-    // check does not (a modulus too short fails the call whichever form runs).
-    if (params.scheme === 'pkcs1-v1_5') checkPkcs1v15Length(params.hash, k);
+    // check does not (a modulus too short fails the call whichever form runs: pkcs1v15Reuse).
+    let reuse: Pkcs1v15Reuse | undefined;
+    if (params.scheme === 'pkcs1-v1_5') {
+      reuse = signing.reuse;
+      if (reuse?.hash !== params.hash) reuse = signing.reuse = pkcs1v15Reuse(params.hash, k);
+    }
     const padding = devicePadding(params);
-    raw = new RawSignature(signing.probe, key, params, mHash, k, last);
+    raw = new RawSignature(signing.probe, reuse, key, params, mHash, k, last);
     alternatives = [
       // The message rides along for providers whose library signs messages only (PrehashedMessage).
       message === undefined

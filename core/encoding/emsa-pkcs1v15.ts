@@ -29,17 +29,25 @@ export function emsaPkcs1v15Encode(
   emLen: number,
   into?: Uint8Array,
 ): Uint8Array {
-  if (mHash.length !== HASH_BYTES[hash]) throw new InvalidInputError(`digest length does not match ${hash}`);
+  checkDigestLength(hash, mHash);
   // Everything but the digest depends on the hash and the length alone: copied from a template
   // made once per pair (every signature on a raw-RSA card, every host check of one, encodes).
-  const known = template(hash, emLen);
+  return fill(template(hash, emLen), mHash, into);
+}
+
+function checkDigestLength(hash: HashName, mHash: Uint8Array): void {
+  if (mHash.length !== HASH_BYTES[hash]) throw new InvalidInputError(`digest length does not match ${hash}`);
+}
+
+/** The template with `mHash` in the digest's place, in `into` (whatever it held) or a new array. */
+function fill(known: Uint8Array, mHash: Uint8Array, into: Uint8Array | undefined): Uint8Array {
   let em: Uint8Array;
   if (into === undefined) em = known.slice();
   else {
     em = into;
     em.set(known);
   }
-  em.set(mHash, emLen - mHash.length);
+  em.set(mHash, known.length - mHash.length);
   return em;
 }
 
@@ -51,7 +59,8 @@ export function emsaPkcs1v15Encode(
  * what an earlier user left in the array does not matter.
  */
 export function emsaPkcs1v15EncodeReused(hash: HashName, mHash: Uint8Array, emLen: number): Uint8Array {
-  return emsaPkcs1v15Encode(hash, mHash, emLen, spareOf(template(hash, emLen)).pop());
+  checkDigestLength(hash, mHash);
+  return encodeReused(pkcs1v15Reuse(hash, emLen), mHash);
 }
 
 /**
@@ -60,23 +69,55 @@ export function emsaPkcs1v15EncodeReused(hash: HashName, mHash: Uint8Array, emLe
  */
 export function releasePkcs1v15(hash: HashName, em: Uint8Array): void {
   const known = templates.get(hash)?.get(em.length);
-  if (known === undefined || em === known || em.byteOffset !== 0 || em.byteLength !== em.buffer.byteLength)
+  if (known !== undefined) releaseReused(reuseOf(hash, known), em);
+}
+
+/**
+ * The reuse of one (hash, length) pair: its template and the encodings given back, looked up
+ * once — a signing key keeps the one it signs with (emsaPkcs1v15EncodeReused and
+ * releasePkcs1v15 look them up per call: two Map reads and a WeakMap read each way).
+ * InvalidInputError when `emLen` cannot hold a `hash` encoding.
+ */
+export interface Pkcs1v15Reuse {
+  readonly hash: HashName;
+  readonly template: Uint8Array;
+  readonly spare: Uint8Array[];
+}
+
+export function pkcs1v15Reuse(hash: HashName, emLen: number): Pkcs1v15Reuse {
+  return reuseOf(hash, template(hash, emLen));
+}
+
+/** As emsaPkcs1v15EncodeReused, for a digest of `reuse.hash`'s length (the caller made or checked it). */
+export function encodeReused(reuse: Pkcs1v15Reuse, mHash: Uint8Array): Uint8Array {
+  return fill(reuse.template, mHash, reuse.spare.pop());
+}
+
+/** As releasePkcs1v15, into `reuse` (an encoding of its length: else it is dropped). */
+export function releaseReused(reuse: Pkcs1v15Reuse, em: Uint8Array): void {
+  const known = reuse.template;
+  if (
+    em === known ||
+    em.length !== known.length ||
+    em.byteOffset !== 0 ||
+    em.byteLength !== em.buffer.byteLength
+  )
     return;
-  const spare = spareOf(known);
+  const spare = reuse.spare;
   // As many as are in flight at once, bounded so a burst does not pin memory for ever.
   if (spare.length < MAX_SPARE) spare.push(em);
 }
 
 const MAX_SPARE = 1024;
-/** Per template: encodings given back, to be written over. */
-const spares = new WeakMap<Uint8Array, Uint8Array[]>();
-function spareOf(known: Uint8Array): Uint8Array[] {
-  let spare = spares.get(known);
-  if (spare === undefined) {
-    spare = [];
-    spares.set(known, spare);
+/** Per template: its reuse (the encodings given back, to be written over). */
+const reuses = new WeakMap<Uint8Array, Pkcs1v15Reuse>();
+function reuseOf(hash: HashName, known: Uint8Array): Pkcs1v15Reuse {
+  let reuse = reuses.get(known);
+  if (reuse === undefined) {
+    reuse = { hash, template: known, spare: [] };
+    reuses.set(known, reuse);
   }
-  return spare;
+  return reuse;
 }
 
 /** Per hash, per length: 00 01 FF…FF 00 ‖ DigestInfo prefix, the digest's place left zero. */
