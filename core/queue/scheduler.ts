@@ -503,11 +503,15 @@ const BUILDS = Symbol('builds');
 /**
  * What decides which devices cover a job, its operation class and its key-slot cost: no pin,
  * exclusion or device to avoid, and per alternative (the plain request is one) the op, key object
- * and padding — or the probe object of one that builds its request. A request with no key
- * (ec-mul, keygen) has no shape.
+ * and padding — or the probe object of one that builds its request. A job whose alternatives are
+ * the same array as the remembered one's has its shape whatever they hold; otherwise a request
+ * with no key (ec-mul, keygen) has none: a plain one, or one among alternatives of another array.
  */
 class Shape {
   #n = -1;
+  /** The remembered job's alternatives (null: a plain request), and whether only that array matches. */
+  #alternatives: readonly Alternative[] | null = null;
+  #sameArrayOnly = false;
   readonly #ops: unknown[] = [];
   readonly #keys: unknown[] = [];
   readonly #paddings: unknown[] = [];
@@ -518,6 +522,7 @@ class Shape {
     if (record.pinned !== null || record.excluded !== null || record.avoid !== null) return false;
     const alternatives = record.alternatives;
     const n = alternatives === null ? 1 : alternatives.length;
+    this.#sameArrayOnly = false;
     for (let i = 0; i < n; i++) {
       const alt: Alternative = alternatives === null ? record.request : alternatives[i]!;
       if ('probe' in alt) {
@@ -527,11 +532,15 @@ class Shape {
         continue;
       }
       const request = alt as Shaped;
-      if (request.key === undefined) return false;
+      if (request.key === undefined) {
+        if (alternatives === null) return false;
+        this.#sameArrayOnly = true;
+      }
       this.#ops[i] = request.op;
       this.#keys[i] = request.key;
       this.#paddings[i] = request.padding;
     }
+    this.#alternatives = alternatives;
     this.#n = n;
     return true;
   }
@@ -542,6 +551,8 @@ class Shape {
     const alternatives = record.alternatives;
     const n = alternatives === null ? 1 : alternatives.length;
     if (n !== this.#n) return false;
+    if (alternatives !== null && alternatives === this.#alternatives) return true;
+    if (this.#sameArrayOnly) return false;
     for (let i = 0; i < n; i++) {
       const alt: Alternative = alternatives === null ? record.request : alternatives[i]!;
       if ('probe' in alt) {

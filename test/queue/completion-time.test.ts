@@ -7,7 +7,7 @@
 
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Job } from '../../core/driver/device.js';
+import type { Alternative, Job } from '../../core/driver/device.js';
 import { DeviceEntry } from '../../core/queue/device-entry.js';
 import { JobQueue } from '../../core/queue/index.js';
 import { ServiceModel } from '../../core/queue/service-time.js';
@@ -395,7 +395,7 @@ describe('a backlog waiting for a full device (simulated time)', () => {
    * moved for each backlog job after the first that waits); otherwise each names its own copy
    * of it (equal parameters, so the same devices, class and costs: every job is picked in full).
    */
-  async function backlogRun(sameKey: boolean) {
+  async function backlogRun(sameKey: boolean, alternatives?: 'shared' | 'copied') {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const lookups = vi.spyOn(DeviceEntry.prototype, 'laneForNext');
     // Which card each job went to, by the job's number (request(i) writes i at the input's end).
@@ -424,7 +424,13 @@ describe('a backlog waiting for a full device (simulated time)', () => {
     for (const [i, d] of devices.entries()) q.addDevice(d, { fallback: i === 3 });
     let stop = false;
     let next = 0;
+    // runFirst jobs: a card's request and one no card here does, with no key (an EC multiplication).
+    const alts: readonly Alternative[] = [request(0), { op: 'ec-mul', curve: 'P-256', scalar: 5n }];
     const loops = Array.from({ length: 160 }, async () => {
+      while (!stop && alternatives !== undefined) {
+        const result = await q.runFirst(alternatives === 'shared' ? alts : [...alts]);
+        expect(result.value).toEqual(expectedValue(request(0)));
+      }
       while (!stop) {
         const shared = request(next++);
         const r = sameKey ? shared : { ...shared, key: { ...(shared as { key: object }).key } };
@@ -453,6 +459,17 @@ describe('a backlog waiting for a full device (simulated time)', () => {
     // Every card got work, and the backlog was there to wait (more jobs than the cards hold).
     for (const n of full.taken) expect(n).toBeGreaterThan(0);
     // The shortcut ran: far fewer lanes looked up for the same jobs.
+    expect(fast.calls).toBeLessThan(full.calls / 2);
+  });
+
+  it('decides runFirst jobs of one alternatives array by the shortcut, a key-less alternative among them', async () => {
+    // The same array: the same shape whatever it holds (the P-256 mixed bench row runs so).
+    // Copies of it: an alternative with no key (ec-mul) leaves the shape unknown, every job picked in full.
+    const fast = await backlogRun(true, 'shared');
+    const full = await backlogRun(true, 'copied');
+    console.log('runFirst taken', fast.taken, full.taken, 'lane lookups', fast.calls, full.calls);
+    expect(fast.taken).toEqual(full.taken);
+    for (const n of full.taken) expect(n).toBeGreaterThan(0);
     expect(fast.calls).toBeLessThan(full.calls / 2);
   });
 });
