@@ -52,30 +52,10 @@ function fill(known: Uint8Array, mHash: Uint8Array, into: Uint8Array | undefined
 }
 
 /**
- * emsaPkcs1v15Encode into an array that may have held an earlier encoding given back with
- * releasePkcs1v15: a signature on a raw-RSA card encodes modulus-length bytes (256 for
- * RSA-2048), an off-heap ArrayBuffer per call, which the caller gives back once the job has
- * settled and nothing reads the encoding any more. The whole template is copied again, so
- * what an earlier user left in the array does not matter.
- */
-export function emsaPkcs1v15EncodeReused(hash: HashName, mHash: Uint8Array, emLen: number): Uint8Array {
-  checkDigestLength(hash, mHash);
-  return encodeReused(pkcs1v15Reuse(hash, emLen), mHash);
-}
-
-/**
- * Give back an encoding of emsaPkcs1v15EncodeReused (or emsaPkcs1v15Encode) that nothing will
- * read or hand out again: the next encoding of that hash and length may overwrite it.
- */
-export function releasePkcs1v15(hash: HashName, em: Uint8Array): void {
-  const known = templates.get(hash)?.get(em.length);
-  if (known !== undefined) releaseReused(reuseOf(hash, known), em);
-}
-
-/**
  * The reuse of one (hash, length) pair: its template and the encodings given back, looked up
- * once — a signing key keeps the one it signs with (emsaPkcs1v15EncodeReused and
- * releasePkcs1v15 look them up per call: two Map reads and a WeakMap read each way).
+ * once — a signing key keeps the one it signs with. A signature on a raw-RSA card encodes
+ * modulus-length bytes (256 for RSA-2048), an off-heap ArrayBuffer per call; the caller gives
+ * the encoding back (releaseReused) once the job has settled and nothing reads it any more.
  * InvalidInputError when `emLen` cannot hold a `hash` encoding.
  */
 export interface Pkcs1v15Reuse {
@@ -88,12 +68,20 @@ export function pkcs1v15Reuse(hash: HashName, emLen: number): Pkcs1v15Reuse {
   return reuseOf(hash, template(hash, emLen));
 }
 
-/** As emsaPkcs1v15EncodeReused, for a digest of `reuse.hash`'s length (the caller made or checked it). */
+/**
+ * emsaPkcs1v15Encode into an array given back to `reuse`, if any, for a digest of `reuse.hash`'s
+ * length (the caller made or checked it). The whole template is copied again, so what an
+ * earlier user left in the array does not matter.
+ */
 export function encodeReused(reuse: Pkcs1v15Reuse, mHash: Uint8Array): Uint8Array {
   return fill(reuse.template, mHash, reuse.spare.pop());
 }
 
-/** As releasePkcs1v15, into `reuse` (an encoding of its length: else it is dropped). */
+/**
+ * Give back an encoding of encodeReused (or emsaPkcs1v15Encode) that nothing will read or hand
+ * out again: the next encoding of `reuse` may overwrite it. Not the template, nor an array of
+ * another length or a view that does not own its buffer (dropped).
+ */
 export function releaseReused(reuse: Pkcs1v15Reuse, em: Uint8Array): void {
   const known = reuse.template;
   if (

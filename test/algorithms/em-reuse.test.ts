@@ -1,6 +1,6 @@
 /**
  * RSASSA-PKCS1-v1_5 on a raw-RSA device encodes into arrays given back after each job
- * (core/encoding emsaPkcs1v15EncodeReused / releasePkcs1v15): what an earlier user left in an
+ * (core/encoding pkcs1v15Reuse, encodeReused / releaseReused): what an earlier user left in an
  * array must not show in a later encoding, and an encoding the caller still holds (a device
  * that answered with its input's own bytes) must not be written over.
  */
@@ -12,37 +12,42 @@ import type { PrimitiveRequest } from '../../core/driver/index.js';
 import { handOver } from '../../core/encoding/bytes.js';
 import {
   emsaPkcs1v15Encode,
-  emsaPkcs1v15EncodeReused,
-  releasePkcs1v15,
+  encodeReused,
+  pkcs1v15Reuse,
+  releaseReused,
 } from '../../core/encoding/emsa-pkcs1v15.js';
 import { GATE_OFF_OPTIONS } from '../support/accel.js';
 import { FakeDevice } from '../support/fake-device.js';
 import { cachedRsaKey } from '../support/keys.js';
 
-describe('emsaPkcs1v15EncodeReused', () => {
+describe('encodeReused', () => {
   it('encodes as emsaPkcs1v15Encode into a given-back array, whatever was left in it', () => {
+    const reuse = pkcs1v15Reuse('SHA-256', 256);
     const a = new Uint8Array(32).fill(0xaa);
     const b = new Uint8Array(32).fill(0xbb);
-    const first = emsaPkcs1v15EncodeReused('SHA-256', a, 256);
+    const first = encodeReused(reuse, a);
     expect(first).toEqual(emsaPkcs1v15Encode('SHA-256', a, 256));
     first.fill(0x5a); // scribbled on by its last user
-    releasePkcs1v15('SHA-256', first);
-    const second = emsaPkcs1v15EncodeReused('SHA-256', b, 256);
+    releaseReused(reuse, first);
+    const second = encodeReused(reuse, b);
     expect(second).toBe(first);
     expect(second).toEqual(emsaPkcs1v15Encode('SHA-256', b, 256));
   });
 
   it('never hands out the template, nor a view that does not own its buffer', () => {
+    const reuse = pkcs1v15Reuse('SHA-256', 256);
     const h = new Uint8Array(32).fill(1);
     const whole = new Uint8Array(512);
-    releasePkcs1v15('SHA-256', whole.subarray(0, 256));
-    const em = emsaPkcs1v15EncodeReused('SHA-256', h, 256);
+    releaseReused(reuse, whole.subarray(0, 256));
+    releaseReused(reuse, reuse.template);
+    const em = encodeReused(reuse, h);
     expect(em.buffer).not.toBe(whole.buffer);
+    expect(em).not.toBe(reuse.template);
     expect(em).toEqual(emsaPkcs1v15Encode('SHA-256', h, 256));
   });
 
   it('refuses a digest of the wrong length', () => {
-    expect(() => emsaPkcs1v15EncodeReused('SHA-256', new Uint8Array(20), 256)).toThrow(/digest length/);
+    expect(() => emsaPkcs1v15Encode('SHA-256', new Uint8Array(20), 256)).toThrow(/digest length/);
   });
 });
 
