@@ -178,7 +178,7 @@ class RawSignature<T> implements Finish<T> {
       input = encodeReused(this.reuse!, mHash);
       this.em = input;
     } else input = widen(emsaPssEncode(params.hash, mHash, key.bits, params.saltLength), k);
-    return { op: 'rsa-private', key, input };
+    return { op: 'rsa-private', key, input, takesBuffer: true };
   }
 
   /**

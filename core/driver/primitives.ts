@@ -138,6 +138,13 @@ export type PrimitiveRequest =
       readonly key: RsaPrivateKeyMaterial;
       /** The integer to raise to d, modulus-length big-endian, less than n. */
       readonly input: Uint8Array;
+      /**
+       * The caller takes the result's ArrayBuffer (RSA signing sets it: subtle returns the signature
+       * as an ArrayBuffer, core/encoding ownedBuffer).
+       * A device may then answer with a copy made by handOverCopy, which ownedBuffer returns
+       * without copying again; without it, a plain array. Devices may ignore it.
+       */
+      readonly takesBuffer?: boolean;
     }
   /** RSA signature over a digest with padding done by the device. */
   | {

@@ -8,7 +8,7 @@
  * it computed itself.
  */
 
-import { handOver } from '../../core/driver/bytes.js';
+import { handOverCopy } from '../../core/driver/bytes.js';
 import { type SharedIrq, Wakeup, waitForCompletion } from '../../core/driver/completion-wait.js';
 import {
   asPkaccelError,
@@ -50,9 +50,6 @@ import {
   resultLength,
   writeAreaDescriptor,
 } from './requests.js';
-
-/** Results longer than this are handed over (a small one is as cheap to copy as to mark: 702 vs 735 ns). */
-const HAND_OVER_ABOVE = 64;
 
 /** IRQ_CTRL's coalescing fields (§3.4): COALESCE_COUNT bits 15:8, COALESCE_USEC bits 31:16. */
 const MAX_COALESCE_COUNT = 0xff;
@@ -402,13 +399,14 @@ export class RingQueuePair implements QueuePair {
     if (status === STATUS.OK) {
       const at = area * AREA.SIZE + AREA.DST;
       if (result.kind === 'bytes') {
-        // The common case (signatures, RSA results) without a decoded-result object in between.
-        // A fresh copy this driver keeps no reference to: handed over, subtle may return its
-        // buffer instead of copying it once more (core/encoding ownedBuffer). Only above 64 bytes
-        // (an RSA result): a mark costs a WeakSet entry, which at a million 64-byte signatures a
-        // second cost queue.submit more than the copy it saves (B row 1.10M -> 0.69M ops/s).
-        const fresh = this.#operands.bytes.slice(at, at + result.length);
-        const value = result.length > HAND_OVER_ABOVE ? handOver(fresh) : fresh;
+        // The common case (signatures, RSA results) without a decoded-result object in between:
+        // a fresh copy this driver keeps no reference to. Handed over when the request said its
+        // caller takes the buffer (an RSA signature, which subtle returns as an ArrayBuffer): then
+        // subtle returns the copy's own buffer (core/encoding ownedBuffer). Else a plain slice,
+        // the cheapest for queue.submit (B row): marking every result cost more than a copy.
+        const operands = this.#operands.bytes;
+        const end = at + result.length;
+        const value = result.handOver === true ? handOverCopy(operands, at, end) : operands.slice(at, end);
         completion = { tag: jobTag, ok: true, value };
       } else {
         const decoded = decodeResult(result, this.#operands.bytes, at);

@@ -65,7 +65,8 @@ export const AREA = {
 
 /** What the card must give back (§4.3), and how to turn it into the primitive's value and witness. */
 export type ResultShape =
-  | { readonly kind: 'bytes'; readonly length: number }
+  /** `handOver`: copied out with handOverCopy (the request's takesBuffer), else a plain slice. */
+  | { readonly kind: 'bytes'; readonly length: number; readonly handOver?: true }
   /** verdict ‖ witness flags ‖ x (L bytes). */
   | { readonly kind: 'ecdsa-verify'; readonly fieldBytes: number }
   /** verdict ‖ s^e mod n (k bytes). */
@@ -123,6 +124,17 @@ function shape(kind: ResultShape['kind'], size: number): ResultShape {
   return fresh;
 }
 
+/** The bytes shape of `size` whose result is handed over (see ResultShape), made once per size. */
+const handedBytes: ResultShape[] = [];
+function handedShape(size: number): ResultShape {
+  let made = handedBytes[size];
+  if (made === undefined) {
+    made = Object.freeze({ kind: 'bytes', length: size, handOver: true });
+    handedBytes[size] = made;
+  }
+  return made;
+}
+
 function curveId(curve: EcCurveName): number {
   if (curve === 'P-256' || curve === 'P-384') return CURVE_ID[curve];
   throw new UnsupportedError(`the ring card has no ${curve}`);
@@ -152,7 +164,8 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       const slot = slots.acquire(request.key);
       if (slot === undefined) return { kind: 'no-key-slot' };
       area.set(request.input, AREA.SRC);
-      return descriptor(OPCODE.RSA_PRIVATE_CRT, slot, k, 0, k, k, shape('bytes', k));
+      const result = request.takesBuffer === true ? handedShape(k) : shape('bytes', k);
+      return descriptor(OPCODE.RSA_PRIVATE_CRT, slot, k, 0, k, k, result);
     }
     case 'ecdsa-sign': {
       const id = curveId(request.key.curve);

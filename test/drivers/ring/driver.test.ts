@@ -94,12 +94,19 @@ describe('ring driver on the inline simulator', () => {
     const signed = await runOne(qp, { op: 'rsa-private', key, input: x });
     expect(signed.ok).toBe(true);
     const s = (signed as { value: Uint8Array }).value;
-    // Handed over (a fresh copy out of the operand area, nothing of the driver's): its own buffer
-    // is what subtle returns, once; a second taker gets a copy.
-    const buffer = ownedBuffer(s);
-    expect(buffer).toBe(s.buffer);
-    expect(buffer.byteLength).toBe(256);
+    // A plain array (queue.submit's callers keep what they get; nothing marks it): a taker copies.
+    expect(Object.getPrototypeOf(s)).toBe(Uint8Array.prototype);
     expect(ownedBuffer(s)).not.toBe(s.buffer);
+    // The caller takes the buffer (RSA signing for subtle): handed over — a fresh copy out of the
+    // operand area, nothing of the driver's — its own buffer is what subtle returns, once; a
+    // second taker gets a copy.
+    const taken = await runOne(qp, { op: 'rsa-private', key, input: x, takesBuffer: true });
+    const t = (taken as { value: Uint8Array }).value;
+    expect(Buffer.from(t).equals(Buffer.from(s))).toBe(true);
+    const buffer = ownedBuffer(t);
+    expect(buffer).toBe(t.buffer);
+    expect(buffer.byteLength).toBe(256);
+    expect(ownedBuffer(t)).not.toBe(t.buffer);
     const nodePub = rsaJwkPublic(key.n, key.e);
     expect(
       Buffer.from(publicEncrypt({ key: nodePub, padding: constants.RSA_NO_PADDING }, s)).equals(
