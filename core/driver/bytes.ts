@@ -3,7 +3,7 @@
 import { bigintToBytes } from '../encoding/bytes.js';
 import type { CurveParams } from './curves.js';
 
-export { bigintToBytes, byteLength, bytesToBigint, handOver, handOverCopy } from '../encoding/bytes.js';
+export { bigintToBytes, byteLength, bytesToBigint, handOverCopy } from '../encoding/bytes.js';
 
 /**
  * Whether the big-endian value of `bound.length` bytes at `at` of `bytes` is in [1, bound − 1]

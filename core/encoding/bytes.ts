@@ -35,18 +35,10 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Byte strings whose maker gave up its whole ArrayBuffer (handOver): a driver's fresh copy of a
- * result out of its DMA area, which it keeps no reference to. Keyed by the view, not its
- * buffer: reading `.buffer` of a small fresh array moves its bytes off V8's heap, a cost only
- * the taker (ownedBuffer) should pay. Weak: a value nobody takes leaves with its view.
- */
-const handedOver = new WeakSet<Uint8Array>();
-
-/**
- * A copy made by handOverCopy: the mark is its class and a field in the object, not a WeakSet
- * entry (256 bytes copied, marked and taken: 652-712 ns of main thread against 877-1376 with
- * the WeakSet's add and delete, 1,020 alive). Its slices, subarrays and maps are plain
- * Uint8Arrays (species): what someone makes of it is theirs.
+ * A copy made by handOverCopy: the mark is its class and a field in the object, not an entry in a
+ * WeakSet (256 bytes copied, marked and taken: 652-712 ns of main thread against 877-1376 with a
+ * WeakSet's add and delete, 1,020 alive). Its slices, subarrays and maps are plain Uint8Arrays
+ * (species): what someone makes of it is theirs.
  */
 class HandedOverCopy extends Uint8Array {
   static get [Symbol.species](): Uint8ArrayConstructor {
@@ -65,19 +57,9 @@ class HandedOverCopy extends Uint8Array {
 }
 
 /**
- * Mark `bytes` as its maker's to give away: the maker made it for this one value, keeps no
- * reference to it or its buffer, and never writes it again. A value that shares its buffer (a
- * subarray, a pooled Buffer) may be marked too: ownedBuffer copies it. Returns `bytes`.
- */
-export function handOver(bytes: Uint8Array): Uint8Array {
-  handedOver.add(bytes);
-  return bytes;
-}
-
-/**
- * A copy of `source[start, end)` in an array of its own, handed over as handOver marks a value
- * (its maker keeps no reference to it and never writes it again), without a WeakSet entry: for a
- * driver copying results out of its DMA area. Above 64 bytes its buffer is off V8's heap from the
+ * A copy of `source[start, end)` in an array of its own, handed over: its maker (a driver copying a
+ * result out of its DMA area) keeps no reference to it and never writes it again, so subtle may
+ * return its buffer as the caller's ArrayBuffer. Above 64 bytes its buffer is off V8's heap from the
  * start, and ownedBuffer returns it with no copy; at 64 bytes or fewer the bytes live on V8's
  * heap until the taker reads `.buffer`.
  */
@@ -88,19 +70,14 @@ export function handOverCopy(source: Uint8Array, start: number, end: number): Ui
 }
 
 /**
- * The bytes as an ArrayBuffer of exactly their length that nobody else holds: a handed-over
- * value's own buffer when it covers that buffer exactly (no copy: the RSA-2048 signature's 256
- * bytes were the third off-heap allocation of every sign), else a fresh copy. A mark is taken
- * once: a second call on the same view copies, so two callers never share one buffer.
+ * The bytes as an ArrayBuffer of exactly their length that nobody else holds: a handOverCopy's own
+ * buffer (no copy: the RSA-2048 signature's 256 bytes were the third off-heap allocation of every
+ * sign), else a fresh copy. A copy is taken once: a second call on it copies, so two callers never
+ * share one buffer.
  */
 export function ownedBuffer(bytes: Uint8Array): ArrayBuffer {
   const copy = HandedOverCopy.take(bytes);
   if (copy !== undefined) return copy;
-  if (handedOver.delete(bytes)) {
-    const buffer = bytes.buffer;
-    if (buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength)
-      return buffer;
-  }
   const out = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(out).set(bytes);
   return out;

@@ -7,15 +7,16 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { nullRegistry } from '../../bench/lib/registries.js';
+import { rsaSign } from '../../core/algorithms/rsa-signature.js';
 import { type Accelerator, openAccelerator } from '../../core/api/index.js';
 import type { PrimitiveRequest } from '../../core/driver/index.js';
-import { handOver } from '../../core/encoding/bytes.js';
 import {
   emsaPkcs1v15Encode,
   encodeReused,
   pkcs1v15Reuse,
   releaseReused,
 } from '../../core/encoding/emsa-pkcs1v15.js';
+import { JobQueue } from '../../core/queue/index.js';
 import { GATE_OFF_OPTIONS } from '../support/accel.js';
 import { FakeDevice } from '../support/fake-device.js';
 import { cachedRsaKey } from '../support/keys.js';
@@ -58,15 +59,32 @@ describe('RSASSA-PKCS1-v1_5 sign on a raw-RSA device', () => {
     accel = undefined;
   });
 
-  it('keeps a signature that is the encoding itself intact through later signatures', async () => {
-    // A device that answers rsa-private with its input's own array (handed over, so subtle
-    // returns that very buffer): the encoding must not go back for reuse.
-    const device = new FakeDevice({
+  // A device that answers rsa-private with its input's own array: the encoding must not go back
+  // for reuse, or a caller given the array itself would see it overwritten.
+  const echo = () =>
+    new FakeDevice({
       id: 'echo',
       ops: ['rsa-private'],
-      compute: (request: PrimitiveRequest) =>
-        handOver((request as PrimitiveRequest & { input: Uint8Array }).input),
+      compute: (request: PrimitiveRequest) => (request as PrimitiveRequest & { input: Uint8Array }).input,
     });
+
+  it('keeps a signature that is the encoding itself intact, given as the array (as PKCS#11 gets it)', async () => {
+    const queue = new JobQueue({ integrity: GATE_OFF_OPTIONS });
+    queue.addDevice(echo());
+    try {
+      const key = cachedRsaKey(2048).material;
+      const params = { scheme: 'pkcs1-v1_5', hash: 'SHA-256' } as const;
+      const first = await rsaSign(queue, key, params, new Uint8Array([1]));
+      const kept = first.slice();
+      for (let i = 2; i < 6; i++) await rsaSign(queue, key, params, new Uint8Array([i]));
+      expect(first).toEqual(kept);
+    } finally {
+      await queue.close({ drain: false });
+    }
+  });
+
+  it('keeps a signature that is the encoding itself intact through subtle', async () => {
+    const device = echo();
     accel = await openAccelerator({
       devices: ['null'],
       registry: nullRegistry(() => device),

@@ -1,11 +1,11 @@
 /**
- * core/encoding/bytes handOverCopy: a driver's fresh copy of a result, handed over without a
- * WeakSet entry — ownedBuffer returns its own buffer once, and what anyone makes of it (slices,
+ * core/encoding/bytes handOverCopy: a driver's fresh copy of a result, handed over —
+ * ownedBuffer returns its own buffer once, and what anyone makes of it (slices,
  * subarrays, maps) is theirs, not handed over.
  */
 
 import { describe, expect, it } from 'vitest';
-import { handOver, handOverCopy, ownedBuffer } from '../../core/encoding/bytes.js';
+import { handOverCopy, ownedBuffer } from '../../core/encoding/bytes.js';
 
 const source = (length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (i * 7 + 1) & 0xff);
 
@@ -48,11 +48,12 @@ describe('handOverCopy', () => {
     expect(ownedBuffer(copy)).toBe(copy.buffer);
   });
 
-  it('leaves handOver on any array as it was', () => {
-    const bytes = handOver(new Uint8Array(300));
-    expect(ownedBuffer(bytes)).toBe(bytes.buffer);
-    expect(ownedBuffer(bytes)).not.toBe(bytes.buffer);
+  it('copies any other array, and a copy out of a SharedArrayBuffer is its own', () => {
     const plain = new Uint8Array(300);
     expect(ownedBuffer(plain)).not.toBe(plain.buffer);
+    const shared = new Uint8Array(new SharedArrayBuffer(8)).fill(5);
+    const out = ownedBuffer(handOverCopy(shared, 0, 8));
+    expect(out).toBeInstanceOf(ArrayBuffer);
+    expect([...new Uint8Array(out)]).toEqual([5, 5, 5, 5, 5, 5, 5, 5]);
   });
 });
