@@ -107,7 +107,20 @@ export interface SharedIrqOptions {
   readonly name?: string;
 }
 
-/** One interrupt vector shared by every waiter of a device (its queue pairs, its control path). */
+/** Why the platform's wait is stopped when nobody waits any more: a constant (no DOMException per stop). */
+const NOBODY_WAITS = 'every waiter of the interrupt left';
+
+/**
+ * One interrupt vector shared by every waiter of a device (its queue pairs, its control path).
+ *
+ * When the last waiter leaves (its sleep ended by the poll period or a wake-up), the platform's
+ * wait is stopped a turn of the event loop later, not at once: a queue pair that polls while its
+ * jobs run leaves and comes back on every poll, and stopping and restarting the wait each time
+ * (an abort, its DOMException and AbortedError, a new AbortController) was most of the main
+ * thread's work per job at low load. An interrupt that the running wait catches while nobody
+ * waits is kept (`#unclaimed`) and wakes the next waiter at once, as the platform's count would
+ * have had the wait been stopped: none is lost.
+ */
 export class SharedIrq {
   readonly #irq: Irq;
   readonly #service: (() => void) | undefined;
@@ -117,6 +130,10 @@ export class SharedIrq {
   #inner: AbortController | undefined;
   #closed = false;
   #broken = false;
+  /** An interrupt fired and was serviced while nobody waited: the next waiter wakes at once. */
+  #unclaimed = false;
+  /** The stop of the platform's wait, deferred to the next turn (see the class comment). */
+  #stop: ReturnType<typeof setImmediate> | undefined;
 
   constructor(irq: Irq, options: SharedIrqOptions = {}) {
     this.#irq = irq;
@@ -144,6 +161,10 @@ export class SharedIrq {
       return Promise.reject(
         new DeviceGoneError(`${this.#name}: interrupt ${this.#closed ? 'closed' : 'lost'}`),
       );
+    if (this.#unclaimed && !signal?.aborted) {
+      this.#unclaimed = false;
+      return Promise.resolve();
+    }
     const waiting = this.#waiters.next(signal, () => this.#left());
     if (!this.#running) void this.#loop();
     return waiting;
@@ -157,6 +178,14 @@ export class SharedIrq {
   listen(waiter: Waiter): boolean {
     if (!this.usable) return false;
     this.#waiters.add(waiter);
+    if (this.#unclaimed) {
+      // Woken as the interrupt would wake it, a microtask later (the caller is still listening).
+      this.#unclaimed = false;
+      queueMicrotask(() => {
+        if (this.#waiters.remove(waiter)) waiter.resolve();
+      });
+      return true;
+    }
     if (!this.#running) void this.#loop();
     return true;
   }
@@ -165,9 +194,13 @@ export class SharedIrq {
     if (this.#waiters.remove(waiter)) this.#left();
   }
 
-  /** A waiter left early: with none left, stop the platform's wait (the loop looks again). */
+  /** A waiter left early: with none left by the next turn, stop the platform's wait (the loop looks again). */
   #left(): void {
-    if (this.#waiters.size === 0) this.#inner?.abort();
+    if (this.#waiters.size > 0 || this.#stop !== undefined || !this.#running) return;
+    this.#stop = setImmediate(() => {
+      this.#stop = undefined;
+      if (this.#waiters.size === 0 && this.#running) this.#inner?.abort(NOBODY_WAITS);
+    });
   }
 
   async #loop(): Promise<void> {
@@ -193,11 +226,12 @@ export class SharedIrq {
           return;
         }
         this.#service?.();
-        this.#waiters.settle((w) => w.resolve());
+        if (this.#waiters.size === 0) this.#unclaimed = true;
+        else this.#waiters.settle((w) => w.resolve());
       }
     } finally {
+      // The controller stays for the next wait unless it was used (aborted).
       this.#running = false;
-      this.#inner = undefined;
     }
   }
 
@@ -210,6 +244,8 @@ export class SharedIrq {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#stop !== undefined) clearImmediate(this.#stop);
+    this.#stop = undefined;
     this.#inner?.abort();
     this.fail(new DeviceGoneError(`${this.#name}: device closed`));
     this.#irq.close();

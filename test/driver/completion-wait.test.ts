@@ -167,3 +167,57 @@ describe('waitForCompletion', () => {
     await expect(irq.next()).rejects.toBeInstanceOf(DeviceGoneError);
   });
 });
+
+describe('SharedIrq, when its waiters leave', () => {
+  it('keeps its one platform wait while a waiter polls: leaving and coming back within a turn stops nothing', async () => {
+    const line = new ManualIrq();
+    const irq = new SharedIrq(line);
+    let looks = 0;
+    const causes: string[] = [];
+    await waitForCompletion({ check: () => ++looks >= 6, irq, pollMs: 0, onWake: (c) => causes.push(c) });
+    expect(causes).toEqual(['poll', 'poll', 'poll', 'poll', 'poll']);
+    expect(line.waits).toBe(1); // one platform wait for five sleeps (it was one per sleep)
+    irq.close();
+  });
+
+  it('stops the platform wait when nobody is back by the next turn', async () => {
+    const line = new ManualIrq();
+    const irq = new SharedIrq(line);
+    const waiter = { resolve: () => {}, reject: () => {} };
+    irq.listen(waiter);
+    await tick();
+    expect(line.waits).toBe(1);
+    irq.unlisten(waiter);
+    await tick();
+    await tick();
+    line.fire(); // no wait pending: the platform counts it
+    expect(line.pending).toBe(1);
+    await irq.next(); // and the next wait gets it at once
+    expect(line.waits).toBe(2);
+    irq.close();
+  });
+
+  it('loses no interrupt caught while nobody waited: the next waiter wakes at once', async () => {
+    const line = new ManualIrq();
+    let serviced = 0;
+    const irq = new SharedIrq(line, { service: () => serviced++ });
+    const waiter = { resolve: () => {}, reject: () => {} };
+    irq.listen(waiter);
+    await tick();
+    irq.unlisten(waiter);
+    line.fire(); // the running wait catches it, before the stop
+    await tick();
+    expect(serviced).toBe(1);
+    expect(line.pending).toBe(0);
+    const woken = await Promise.race([
+      irq.next().then(() => 'woken'),
+      new Promise((resolve) => setTimeout(() => resolve('asleep'), 200)),
+    ]);
+    expect(woken).toBe('woken');
+    let heard = 0;
+    irq.listen({ resolve: () => heard++, reject: () => {} }); // taken once: this one sleeps
+    await tick();
+    expect(heard).toBe(0);
+    irq.close();
+  });
+});
