@@ -64,8 +64,9 @@
  *    the pair's. After two settling rounds of every case (not counted), each case runs
  *    500 ms at its rate before its measured window, the cases' order turns by one each
  *    round (PKACCEL_BENCH_P99_ROUNDS, default 4: each case once in each position),
- *    rounds pooled (~1,600 jobs per case); each round's p99s are logged. 'apart' is a reference, not the goal: both cards at once, each on
- *    its own queue, one open loop alternating between them at the pair's split — the
+ *    rounds pooled (~1,600 jobs per case); each round's p99s are logged. 'apart' is a
+ *    reference, not the goal: both cards at once, each on its own queue, one open loop
+ *    alternating between them at the pair's split — the
  *    pair's per-device loads and host work without the shared queue and its
  *    scheduler: 'pair ÷ apart' is what the shared queue adds, 'apart ÷ best single'
  *    what running both cards at once costs on this host.
@@ -538,12 +539,13 @@ async function ringAndWindow(ctx: BenchContext, ms: number): Promise<BenchRow[]>
   // (572/619 jobs). Exact percentiles of the samples: the queue's histogram buckets are ~7% wide,
   // as wide as the differences this goal is about.
   // How the cases are run (the tail is the host's: see the header): settling rounds of every
-  // case, not counted (SETTLE_ROUNDS), then each case's open loop runs WARM_MS before its measured window (the
-  // pair, always run first after row 3's saturation, read 3-15 ms higher at p99 in that round
-  // than in later ones in 6 of 7 probe runs; after a settling run of the pair alone, the first
-  // measured round was still the noisiest for every case); the order of the cases turns by one each round, so none always runs
-  // first or right after another; PKACCEL_BENCH_P99_ROUNDS rounds (default 4: every case once in
-  // every position) pooled, ~1,600 jobs per case (p99 = the 16th worst). 'apart': see the header.
+  // case, not counted (SETTLE_ROUNDS), then each case's open loop runs WARM_MS before its
+  // measured window (the pair, always run first after row 3's saturation, read 3-15 ms higher at
+  // p99 in that round than in later ones in 6 of 7 probe runs; after a settling run of the pair
+  // alone, the first measured round was still the noisiest for every case); the order of the
+  // cases turns by one each round, so none always runs first or right after another;
+  // PKACCEL_BENCH_P99_ROUNDS rounds (default 4: every case once in every position) pooled, ~1,600
+  // jobs per case (p99 = the 16th worst). 'apart': see the header.
   const half = (ringAlone + windowAlone) / 2;
   const rounds = ctx.quick ? 1 : Math.max(1, Math.floor(Number(process.env.PKACCEL_BENCH_P99_ROUNDS) || 4));
   const samples: Record<Row4Case, number[]> = { pair: [], ring: [], window: [], apart: [] };
