@@ -161,12 +161,8 @@ export class SharedIrq {
       return Promise.reject(
         new DeviceGoneError(`${this.#name}: interrupt ${this.#closed ? 'closed' : 'lost'}`),
       );
-    if (this.#unclaimed && !signal?.aborted) {
-      this.#unclaimed = false;
-      return Promise.resolve();
-    }
     const waiting = this.#waiters.next(signal, () => this.#left());
-    if (!this.#running) void this.#loop();
+    this.#start();
     return waiting;
   }
 
@@ -178,16 +174,23 @@ export class SharedIrq {
   listen(waiter: Waiter): boolean {
     if (!this.usable) return false;
     this.#waiters.add(waiter);
+    this.#start();
+    return true;
+  }
+
+  /**
+   * A waiter came: an unclaimed interrupt wakes it, and whoever else comes within this turn's
+   * microtasks, a microtask later (as a platform wait that finds the event counted resolves);
+   * else the platform's wait runs.
+   */
+  #start(): void {
     if (this.#unclaimed) {
-      // Woken as the interrupt would wake it, a microtask later (the caller is still listening).
       this.#unclaimed = false;
       queueMicrotask(() => {
-        if (this.#waiters.remove(waiter)) waiter.resolve();
+        this.#waiters.settle((w) => w.resolve());
+        this.#left(); // a platform wait a later waiter started is stopped if nobody comes back
       });
-      return true;
-    }
-    if (!this.#running) void this.#loop();
-    return true;
+    } else if (!this.#running) void this.#loop();
   }
 
   unlisten(waiter: Waiter): void {

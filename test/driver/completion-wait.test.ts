@@ -220,4 +220,25 @@ describe('SharedIrq, when its waiters leave', () => {
     expect(heard).toBe(0);
     irq.close();
   });
+
+  it('wakes every waiter that comes within the turn for an interrupt caught while nobody waited', async () => {
+    const line = new ManualIrq();
+    const irq = new SharedIrq(line);
+    const waiter = { resolve: () => {}, reject: () => {} };
+    irq.listen(waiter);
+    await tick();
+    irq.unlisten(waiter);
+    line.fire();
+    await tick();
+    // Two waiters of the device (two queue pairs), as the counted event of a stopped wait would wake both.
+    const later = (p: Promise<void>) =>
+      Promise.race([p.then(() => 'woken'), new Promise((r) => setTimeout(() => r('asleep'), 200))]);
+    const both = [later(irq.next()), later(irq.next())];
+    expect(await Promise.all(both)).toEqual(['woken', 'woken']);
+    await tick();
+    await tick();
+    line.fire(); // nobody waits: the platform wait the second one started was stopped again
+    expect(line.pending).toBe(1);
+    irq.close();
+  });
 });
