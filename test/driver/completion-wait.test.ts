@@ -197,7 +197,8 @@ describe('SharedIrq, when its waiters leave', () => {
     irq.close();
   });
 
-  it('loses no interrupt caught while nobody waited: the next waiter wakes at once', async () => {
+  /** A waiter listens and leaves; the interrupt fires before the stop: the running wait catches it. */
+  async function caughtWhileNobodyWaits() {
     const line = new ManualIrq();
     let serviced = 0;
     const irq = new SharedIrq(line, { service: () => serviced++ });
@@ -205,15 +206,19 @@ describe('SharedIrq, when its waiters leave', () => {
     irq.listen(waiter);
     await tick();
     irq.unlisten(waiter);
-    line.fire(); // the running wait catches it, before the stop
+    line.fire();
     await tick();
     expect(serviced).toBe(1);
     expect(line.pending).toBe(0);
-    const woken = await Promise.race([
-      irq.next().then(() => 'woken'),
-      new Promise((resolve) => setTimeout(() => resolve('asleep'), 200)),
-    ]);
-    expect(woken).toBe('woken');
+    return { line, irq };
+  }
+  /** 'woken' if `wait` resolves within 200 ms, else 'asleep'. */
+  const within = (wait: Promise<void>) =>
+    Promise.race([wait.then(() => 'woken'), new Promise((r) => setTimeout(() => r('asleep'), 200))]);
+
+  it('loses no interrupt caught while nobody waited: the next waiter wakes at once', async () => {
+    const { irq } = await caughtWhileNobodyWaits();
+    expect(await within(irq.next())).toBe('woken');
     let heard = 0;
     irq.listen({ resolve: () => heard++, reject: () => {} }); // taken once: this one sleeps
     await tick();
@@ -222,19 +227,9 @@ describe('SharedIrq, when its waiters leave', () => {
   });
 
   it('wakes every waiter that comes within the turn for an interrupt caught while nobody waited', async () => {
-    const line = new ManualIrq();
-    const irq = new SharedIrq(line);
-    const waiter = { resolve: () => {}, reject: () => {} };
-    irq.listen(waiter);
-    await tick();
-    irq.unlisten(waiter);
-    line.fire();
-    await tick();
+    const { line, irq } = await caughtWhileNobodyWaits();
     // Two waiters of the device (two queue pairs), as the counted event of a stopped wait would wake both.
-    const later = (p: Promise<void>) =>
-      Promise.race([p.then(() => 'woken'), new Promise((r) => setTimeout(() => r('asleep'), 200))]);
-    const both = [later(irq.next()), later(irq.next())];
-    expect(await Promise.all(both)).toEqual(['woken', 'woken']);
+    expect(await Promise.all([within(irq.next()), within(irq.next())])).toEqual(['woken', 'woken']);
     await tick();
     await tick();
     line.fire(); // nobody waits: the platform wait the second one started was stopped again
