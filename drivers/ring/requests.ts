@@ -100,39 +100,32 @@ export type DescriptorEncoding = Extract<Encoding, { kind: 'descriptor' }>;
 
 /**
  * Result shapes made once per kind and size (every job of a key has the same one): not an object
- * per job, and no hash-table lookup per job either (a fixed record of the four kinds).
+ * per job, and no hash-table lookup per job either (a fixed record of the kinds).
  */
-const shapes: Record<ResultShape['kind'], ResultShape[]> = {
+const shapes: Record<ResultShape['kind'] | 'handed-bytes', ResultShape[]> = {
   bytes: [],
+  'handed-bytes': [],
   'ecdsa-verify': [],
   'rsa-verify': [],
   ecdh: [],
 };
 
-function shape(kind: ResultShape['kind'], size: number): ResultShape {
+/** `handed-bytes`: the bytes shape whose result is handed over (see ResultShape). */
+function shape(kind: ResultShape['kind'] | 'handed-bytes', size: number): ResultShape {
   const bySize = shapes[kind];
   const made = bySize[size];
   if (made !== undefined) return made;
   const fresh: ResultShape = Object.freeze(
     kind === 'bytes'
       ? { kind, length: size }
-      : kind === 'rsa-verify'
-        ? { kind, modulusBytes: size }
-        : { kind, fieldBytes: size },
+      : kind === 'handed-bytes'
+        ? { kind: 'bytes', length: size, handOver: true }
+        : kind === 'rsa-verify'
+          ? { kind, modulusBytes: size }
+          : { kind, fieldBytes: size },
   );
   bySize[size] = fresh;
   return fresh;
-}
-
-/** The bytes shape of `size` whose result is handed over (see ResultShape), made once per size. */
-const handedBytes: ResultShape[] = [];
-function handedShape(size: number): ResultShape {
-  let made = handedBytes[size];
-  if (made === undefined) {
-    made = Object.freeze({ kind: 'bytes', length: size, handOver: true });
-    handedBytes[size] = made;
-  }
-  return made;
 }
 
 function curveId(curve: EcCurveName): number {
@@ -164,7 +157,7 @@ export function encodeRequest(request: PrimitiveRequest, area: Uint8Array, slots
       const slot = slots.acquire(request.key);
       if (slot === undefined) return { kind: 'no-key-slot' };
       area.set(request.input, AREA.SRC);
-      const result = request.takesBuffer === true ? handedShape(k) : shape('bytes', k);
+      const result = shape(request.takesBuffer === true ? 'handed-bytes' : 'bytes', k);
       return descriptor(OPCODE.RSA_PRIVATE_CRT, slot, k, 0, k, k, result);
     }
     case 'ecdsa-sign': {
